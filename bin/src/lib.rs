@@ -1,0 +1,3 @@
+//! Shared pieces of the command-line programs.
+
+pub mod stack_args;

@@ -1,0 +1,1 @@
+//! Lambda handler: see README.md (issue 5).

@@ -1,0 +1,527 @@
+//! A typed Amazon States Language model: the states the render workflow
+//! uses (Task, Map, Choice, Pass, Fail, Succeed), with Retry and Catch.
+//!
+//! Types rule out what the ASL schema forbids: a state has either `Next` or
+//! `End` ([`Transition`]), a Map has `MaxConcurrency` or
+//! `MaxConcurrencyPath` but not both ([`MaxConcurrency`]). What types cannot
+//! rule out (a `Next` that names no state, an unreachable state) is checked
+//! by [`Graph::problems`], which synth runs.
+
+use indexmap::IndexMap;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::Value as Json;
+use serde_with::skip_serializing_none;
+
+use crate::value::Number;
+
+/// A whole state machine definition.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Definition {
+    pub comment: Option<String>,
+    #[serde(flatten)]
+    pub graph: Graph,
+    pub timeout_seconds: Option<u32>,
+}
+
+impl Definition {
+    pub fn to_json(&self) -> Json {
+        serde_json::to_value(self).expect("ASL definitions serialize")
+    }
+
+    /// Graph problems in the definition and every nested Map processor,
+    /// each as `(state path, message)`: the same check synth runs.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        crate::synth::asl_problems(&self.to_json())
+    }
+}
+
+/// A set of states with its entry point: the top level of a definition,
+/// or a Map's item processor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Graph {
+    pub start_at: String,
+    pub states: IndexMap<String, State>,
+}
+
+impl Graph {
+    pub fn new(start_at: impl Into<String>) -> Self {
+        Graph {
+            start_at: start_at.into(),
+            states: IndexMap::new(),
+        }
+    }
+
+    pub fn state(mut self, name: impl Into<String>, state: impl Into<State>) -> Self {
+        self.states.insert(name.into(), state.into());
+        self
+    }
+}
+
+/// Where a state goes next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    Next(String),
+    End,
+}
+
+impl Transition {
+    pub fn next(name: impl Into<String>) -> Self {
+        Transition::Next(name.into())
+    }
+}
+
+impl Serialize for Transition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            Transition::Next(n) => m.serialize_entry("Next", n)?,
+            Transition::End => m.serialize_entry("End", &true)?,
+        }
+        m.end()
+    }
+}
+
+/// A state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "Type")]
+pub enum State {
+    Task(Task),
+    Map(Map),
+    Choice(Choice),
+    Pass(Pass),
+    Fail(Fail),
+    Succeed(Succeed),
+}
+
+/// A payload or parameters template: keys ending in `.$` take their value
+/// from a JSONPath or an intrinsic function, the others are literal.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Payload(IndexMap<String, Json>);
+
+impl Payload {
+    pub fn new() -> Self {
+        Payload::default()
+    }
+
+    /// A literal value.
+    pub fn value(mut self, key: &str, v: impl Into<Json>) -> Self {
+        self.0.insert(key.to_string(), v.into());
+        self
+    }
+
+    /// A value taken from a path (`$.x`, `$$.Map.Item.Value`) or computed by
+    /// an intrinsic (`States.ArrayRange(...)`).
+    pub fn path(mut self, key: &str, path: &str) -> Self {
+        self.0.insert(format!("{key}.$"), Json::String(path.to_string()));
+        self
+    }
+
+    /// A nested object.
+    pub fn nested(mut self, key: &str, inner: Payload) -> Self {
+        self.0
+            .insert(key.to_string(), serde_json::to_value(inner).expect("payloads serialize"));
+        self
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Json> {
+        self.0.get(key)
+    }
+}
+
+/// Retry policy for errors matching `error_equals`.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Retrier {
+    pub error_equals: Vec<String>,
+    pub interval_seconds: Option<u32>,
+    pub max_attempts: Option<u32>,
+    pub backoff_rate: Option<Number>,
+    pub max_delay_seconds: Option<u32>,
+}
+
+impl Retrier {
+    /// Never retry these errors (MaxAttempts 0): retrying a deterministic
+    /// failure only multiplies its cost.
+    pub fn never(errors: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Retrier {
+            error_equals: errors.into_iter().map(Into::into).collect(),
+            interval_seconds: None,
+            max_attempts: Some(0),
+            backoff_rate: None,
+            max_delay_seconds: None,
+        }
+    }
+
+    /// Exponential backoff.
+    pub fn backoff(
+        errors: impl IntoIterator<Item = impl Into<String>>,
+        interval_seconds: u32,
+        max_attempts: u32,
+        backoff_rate: f64,
+        max_delay_seconds: u32,
+    ) -> Self {
+        Retrier {
+            error_equals: errors.into_iter().map(Into::into).collect(),
+            interval_seconds: Some(interval_seconds),
+            max_attempts: Some(max_attempts),
+            backoff_rate: Some(Number(backoff_rate)),
+            max_delay_seconds: Some(max_delay_seconds),
+        }
+    }
+}
+
+/// Routes matching errors to a state instead of failing the execution.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Catcher {
+    pub error_equals: Vec<String>,
+    pub next: String,
+    pub result_path: Option<String>,
+}
+
+/// A Task state.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Task {
+    pub comment: Option<String>,
+    pub resource: String,
+    pub parameters: Option<Payload>,
+    pub result_selector: Option<Payload>,
+    pub result_path: Option<String>,
+    pub timeout_seconds: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retry: Vec<Retrier>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catch: Vec<Catcher>,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+impl Task {
+    /// `arn:aws:states:::lambda:invoke` with `FunctionName` and `Payload`.
+    pub fn lambda_invoke(function_arn: &str, payload: Payload, transition: Transition) -> Task {
+        Task {
+            comment: None,
+            resource: "arn:aws:states:::lambda:invoke".into(),
+            parameters: Some(
+                Payload::new()
+                    .value("FunctionName", function_arn)
+                    .nested("Payload", payload),
+            ),
+            result_selector: None,
+            result_path: None,
+            timeout_seconds: None,
+            retry: Vec::new(),
+            catch: Vec::new(),
+            transition,
+        }
+    }
+}
+
+/// How many Map iterations run at once: a fixed number or a path read from
+/// the state input, never both.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MaxConcurrency {
+    Fixed(u32),
+    Path(String),
+}
+
+impl Serialize for MaxConcurrency {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            MaxConcurrency::Fixed(n) => m.serialize_entry("MaxConcurrency", n)?,
+            MaxConcurrency::Path(p) => m.serialize_entry("MaxConcurrencyPath", p)?,
+        }
+        m.end()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ProcessorMode {
+    Inline,
+    Distributed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ProcessorConfig {
+    pub mode: ProcessorMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ItemProcessor {
+    pub processor_config: ProcessorConfig,
+    #[serde(flatten)]
+    pub graph: Graph,
+}
+
+/// A Map state.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Map {
+    pub comment: Option<String>,
+    pub items_path: Option<String>,
+    pub item_selector: Option<Payload>,
+    pub item_processor: ItemProcessor,
+    #[serde(flatten)]
+    pub max_concurrency: Option<MaxConcurrency>,
+    pub result_selector: Option<Payload>,
+    pub result_path: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retry: Vec<Retrier>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catch: Vec<Catcher>,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+/// A Choice rule's condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    StringEquals(String, String),
+    NumericEquals(String, Number),
+    NumericGreaterThan(String, Number),
+    NumericLessThan(String, Number),
+    BooleanEquals(String, bool),
+    /// Whether the path exists in the input. Comparing a path that does not
+    /// exist is a `States.Runtime` error on Step Functions, so optional
+    /// fields must be guarded with this first.
+    IsPresent(String, bool),
+    IsNull(String, bool),
+    And(Vec<Rule>),
+    Or(Vec<Rule>),
+    Not(Box<Rule>),
+}
+
+impl Rule {
+    fn write<M: SerializeMap>(&self, m: &mut M) -> Result<(), M::Error> {
+        match self {
+            Rule::StringEquals(p, v) => {
+                m.serialize_entry("Variable", p)?;
+                m.serialize_entry("StringEquals", v)
+            }
+            Rule::NumericEquals(p, v) => {
+                m.serialize_entry("Variable", p)?;
+                m.serialize_entry("NumericEquals", v)
+            }
+            Rule::NumericGreaterThan(p, v) => {
+                m.serialize_entry("Variable", p)?;
+                m.serialize_entry("NumericGreaterThan", v)
+            }
+            Rule::NumericLessThan(p, v) => {
+                m.serialize_entry("Variable", p)?;
+                m.serialize_entry("NumericLessThan", v)
+            }
+            Rule::BooleanEquals(p, v) => {
+                m.serialize_entry("Variable", p)?;
+                m.serialize_entry("BooleanEquals", v)
+            }
+            Rule::IsPresent(p, v) => {
+                m.serialize_entry("Variable", p)?;
+                m.serialize_entry("IsPresent", v)
+            }
+            Rule::IsNull(p, v) => {
+                m.serialize_entry("Variable", p)?;
+                m.serialize_entry("IsNull", v)
+            }
+            Rule::And(rs) => m.serialize_entry("And", rs),
+            Rule::Or(rs) => m.serialize_entry("Or", rs),
+            Rule::Not(r) => m.serialize_entry("Not", r),
+        }
+    }
+}
+
+impl Serialize for Rule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        self.write(&mut m)?;
+        m.end()
+    }
+}
+
+/// A top-level Choice rule: a condition and where it leads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChoiceRule {
+    pub rule: Rule,
+    pub next: String,
+}
+
+impl Serialize for ChoiceRule {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        self.rule.write(&mut m)?;
+        m.serialize_entry("Next", &self.next)?;
+        m.end()
+    }
+}
+
+/// A Choice state.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Choice {
+    pub comment: Option<String>,
+    pub choices: Vec<ChoiceRule>,
+    pub default: Option<String>,
+}
+
+impl Choice {
+    pub fn new() -> Self {
+        Choice {
+            comment: None,
+            choices: Vec::new(),
+            default: None,
+        }
+    }
+
+    pub fn when(mut self, rule: Rule, next: impl Into<String>) -> Self {
+        self.choices.push(ChoiceRule {
+            rule,
+            next: next.into(),
+        });
+        self
+    }
+
+    pub fn otherwise(mut self, next: impl Into<String>) -> Self {
+        self.default = Some(next.into());
+        self
+    }
+}
+
+impl Default for Choice {
+    fn default() -> Self {
+        Choice::new()
+    }
+}
+
+/// A Pass state.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Pass {
+    pub comment: Option<String>,
+    pub parameters: Option<Payload>,
+    pub result_path: Option<String>,
+    #[serde(flatten)]
+    pub transition: Transition,
+}
+
+/// A Fail state.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Fail {
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+/// A Succeed state.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Succeed {
+    pub comment: Option<String>,
+}
+
+macro_rules! into_state {
+    ($($t:ident),*) => {$(
+        impl From<$t> for State {
+            fn from(s: $t) -> State {
+                State::$t(s)
+            }
+        }
+    )*};
+}
+into_state!(Task, Map, Choice, Pass, Fail, Succeed);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn choice_rules_serialize_with_variable_and_next() {
+        let c = Choice::new()
+            .when(Rule::IsPresent("$.P".into(), false), "A")
+            .when(
+                Rule::And(vec![Rule::Not(Box::new(Rule::StringEquals(
+                    "$.P".into(),
+                    "v1".into(),
+                )))]),
+                "B",
+            )
+            .otherwise("C");
+        assert_eq!(
+            serde_json::to_value(State::Choice(c)).unwrap(),
+            json!({"Type": "Choice", "Choices": [
+                {"Variable": "$.P", "IsPresent": false, "Next": "A"},
+                {"And": [{"Not": {"Variable": "$.P", "StringEquals": "v1"}}], "Next": "B"}
+            ], "Default": "C"})
+        );
+    }
+
+    #[test]
+    fn map_has_one_concurrency_key() {
+        let m = Map {
+            comment: None,
+            items_path: Some("$.xs".into()),
+            item_selector: None,
+            item_processor: ItemProcessor {
+                processor_config: ProcessorConfig {
+                    mode: ProcessorMode::Inline,
+                },
+                graph: Graph::new("S").state("S", Succeed::default()),
+            },
+            max_concurrency: Some(MaxConcurrency::Path("$.n".into())),
+            result_selector: None,
+            result_path: None,
+            retry: vec![],
+            catch: vec![],
+            transition: Transition::End,
+        };
+        let j = serde_json::to_value(State::Map(m)).unwrap();
+        assert_eq!(j["MaxConcurrencyPath"], "$.n");
+        assert!(j.get("MaxConcurrency").is_none());
+        assert_eq!(j["End"], true);
+        assert_eq!(j["ItemProcessor"]["StartAt"], "S");
+    }
+
+    #[test]
+    fn graph_problems_find_dangling_and_unreachable_states() {
+        let g = Graph::new("A")
+            .state(
+                "A",
+                Pass {
+                    comment: None,
+                    parameters: None,
+                    result_path: None,
+                    transition: Transition::next("Nowhere"),
+                },
+            )
+            .state("Orphan", Succeed::default());
+        let d = Definition {
+            comment: None,
+            graph: g,
+            timeout_seconds: None,
+        };
+        let p = d.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].1.contains("`Nowhere`"));
+        assert_eq!(p[1].0, "Orphan");
+    }
+}

@@ -1,0 +1,284 @@
+//! The contract between the state machine and the render function, written
+//! once: action names, payload field names, and the error names each stage
+//! must not retry. The ASL builder reads the Retry lists from here and the
+//! handler reads its error names from here, so the two cannot drift (the
+//! reference needed a dedicated SAM-vs-CDK parity test after they did).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// The `Action` the function dispatches on; one per stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Plan,
+    RenderChunk,
+    Assemble,
+}
+
+impl Action {
+    pub const ALL: [Action; 3] = [Action::Plan, Action::RenderChunk, Action::Assemble];
+
+    /// The wire name in the event's `Action` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Plan => "plan",
+            Action::RenderChunk => "renderChunk",
+            Action::Assemble => "assemble",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown Action `{s}`; expected one of plan, renderChunk, assemble"))
+    }
+}
+
+/// How the plan travels between stages. v1: one tarball; v2: a manifest of
+/// content-addressed blobs (the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlanProtocol {
+    V1,
+    V2,
+}
+
+impl PlanProtocol {
+    pub const ALL: [PlanProtocol; 2] = [PlanProtocol::V1, PlanProtocol::V2];
+    /// What an execution gets when its input has no `PlanProtocol`.
+    pub const DEFAULT: PlanProtocol = PlanProtocol::V2;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanProtocol::V1 => "v1",
+            PlanProtocol::V2 => "v2",
+        }
+    }
+}
+
+impl FromStr for PlanProtocol {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PlanProtocol::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown PlanProtocol `{s}`; expected v1, v2 or absent (v2)"))
+    }
+}
+
+/// Payload field names, PascalCase as on the wire.
+pub mod field {
+    // Execution input.
+    pub const PROJECT_S3_URI: &str = "ProjectS3Uri";
+    pub const PLAN_OUTPUT_S3_PREFIX: &str = "PlanOutputS3Prefix";
+    pub const OUTPUT_S3_URI: &str = "OutputS3Uri";
+    pub const CONFIG: &str = "Config";
+    pub const PLAN_PROTOCOL: &str = "PlanProtocol";
+    // Every event.
+    pub const ACTION: &str = "Action";
+    // Plan result (v1 / v2 location).
+    pub const PLAN_S3_URI: &str = "PlanS3Uri";
+    pub const PLAN_V2_MANIFEST_S3_URI: &str = "PlanV2ManifestS3Uri";
+    pub const PLAN_V2_ARTIFACT_S3_PREFIX: &str = "PlanV2ArtifactS3Prefix";
+    pub const PLAN_HASH: &str = "PlanHash";
+    pub const CHUNK_COUNT: &str = "ChunkCount";
+    pub const FORMAT: &str = "Format";
+    pub const HAS_AUDIO: &str = "HasAudio";
+    pub const AUDIO_S3_URI: &str = "AudioS3Uri";
+    // renderChunk event and result.
+    pub const CHUNK_INDEX: &str = "ChunkIndex";
+    pub const CHUNK_OUTPUT_S3_PREFIX: &str = "ChunkOutputS3Prefix";
+    pub const CHUNK_S3_URI: &str = "ChunkS3Uri";
+    pub const SHA256: &str = "Sha256";
+    // assemble event and result.
+    pub const CHUNK_S3_URIS: &str = "ChunkS3Uris";
+    pub const FRAMES_ENCODED: &str = "FramesEncoded";
+    pub const FILE_SIZE: &str = "FileSize";
+}
+
+/// Where the state machine keeps stage results in the execution state.
+pub mod state_path {
+    pub const PLAN: &str = "$.Plan";
+    pub const ITERATOR: &str = "$.Iterator";
+    pub const CHUNK_INDEXES: &str = "ChunkIndexes";
+    pub const CHUNKS: &str = "$.Chunks";
+    pub const OUTPUT: &str = "$.Output";
+}
+
+/// Plan-location fields each protocol carries from plan to the later stages.
+pub fn plan_location_fields(protocol: PlanProtocol) -> &'static [&'static str] {
+    match protocol {
+        PlanProtocol::V1 => &[field::PLAN_S3_URI],
+        PlanProtocol::V2 => &[field::PLAN_V2_MANIFEST_S3_URI, field::PLAN_V2_ARTIFACT_S3_PREFIX],
+    }
+}
+
+/// Every error name the handler reports as its Lambda `errorType`.
+///
+/// The reference lists both SCREAMING_CASE codes and Node class names
+/// (`PlanTooLargeError`) because its runtime may report either; ours reports
+/// exactly one name per error, so each error appears once here. The one
+/// class-style name, `ChromeBinaryUnavailableError`, has no code in the
+/// reference and keeps its spelling so existing alarms and runbooks match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ErrorName {
+    FfmpegVersionMismatch,
+    PlanHashMismatch,
+    S3UriNotAllowed,
+    BrowserGpuNotSoftware,
+    FontFetchFailed,
+    PlanTooLarge,
+    PlanProtocolUnsupported,
+    PlanV2IntegrityUnrecoverable,
+    VideoSourceUnrenderable,
+    InvalidVideoMetadata,
+    NotMediaPayload,
+    PlanArtifactDigestMismatch,
+    FormatNotSupportedInDistributed,
+    ChromeBinaryUnavailable,
+    /// The event is malformed in a way no retry fixes (missing field, bad
+    /// config). Non-retryable in every stage.
+    InvalidEvent,
+    /// A render failed for a reason that may not recur (browser crash,
+    /// encoder killed, out of disk). Retryable.
+    RenderFailed,
+    /// S3 was unreachable or throttled. Retryable.
+    S3TransportFailed,
+}
+
+impl ErrorName {
+    pub const ALL: [ErrorName; 17] = [
+        ErrorName::FfmpegVersionMismatch,
+        ErrorName::PlanHashMismatch,
+        ErrorName::S3UriNotAllowed,
+        ErrorName::BrowserGpuNotSoftware,
+        ErrorName::FontFetchFailed,
+        ErrorName::PlanTooLarge,
+        ErrorName::PlanProtocolUnsupported,
+        ErrorName::PlanV2IntegrityUnrecoverable,
+        ErrorName::VideoSourceUnrenderable,
+        ErrorName::InvalidVideoMetadata,
+        ErrorName::NotMediaPayload,
+        ErrorName::PlanArtifactDigestMismatch,
+        ErrorName::FormatNotSupportedInDistributed,
+        ErrorName::ChromeBinaryUnavailable,
+        ErrorName::InvalidEvent,
+        ErrorName::RenderFailed,
+        ErrorName::S3TransportFailed,
+    ];
+
+    /// The name Step Functions matches in `ErrorEquals`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorName::FfmpegVersionMismatch => "FFMPEG_VERSION_MISMATCH",
+            ErrorName::PlanHashMismatch => "PLAN_HASH_MISMATCH",
+            ErrorName::S3UriNotAllowed => "S3_URI_NOT_ALLOWED",
+            ErrorName::BrowserGpuNotSoftware => "BROWSER_GPU_NOT_SOFTWARE",
+            ErrorName::FontFetchFailed => "FONT_FETCH_FAILED",
+            ErrorName::PlanTooLarge => "PLAN_TOO_LARGE",
+            ErrorName::PlanProtocolUnsupported => "PLAN_PROTOCOL_UNSUPPORTED",
+            ErrorName::PlanV2IntegrityUnrecoverable => "PLAN_V2_INTEGRITY_UNRECOVERABLE",
+            ErrorName::VideoSourceUnrenderable => "VIDEO_SOURCE_UNRENDERABLE",
+            ErrorName::InvalidVideoMetadata => "INVALID_VIDEO_METADATA",
+            ErrorName::NotMediaPayload => "NOT_MEDIA_PAYLOAD",
+            ErrorName::PlanArtifactDigestMismatch => "PLAN_ARTIFACT_DIGEST_MISMATCH",
+            ErrorName::FormatNotSupportedInDistributed => "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED",
+            ErrorName::ChromeBinaryUnavailable => "ChromeBinaryUnavailableError",
+            ErrorName::InvalidEvent => "INVALID_EVENT",
+            ErrorName::RenderFailed => "RENDER_FAILED",
+            ErrorName::S3TransportFailed => "S3_TRANSPORT_FAILED",
+        }
+    }
+
+    /// Whether a failure of `stage` with this error must not be retried.
+    /// This table is the single source of the Retry lists.
+    pub fn is_non_retryable_in(self, stage: Action) -> bool {
+        use Action::*;
+        use ErrorName::*;
+        match self {
+            FfmpegVersionMismatch | PlanHashMismatch | S3UriNotAllowed | PlanTooLarge
+            | PlanProtocolUnsupported | PlanV2IntegrityUnrecoverable
+            | PlanArtifactDigestMismatch | ChromeBinaryUnavailable | InvalidEvent => true,
+            BrowserGpuNotSoftware | InvalidVideoMetadata => matches!(stage, Plan | RenderChunk),
+            FontFetchFailed | VideoSourceUnrenderable | NotMediaPayload => stage == Plan,
+            FormatNotSupportedInDistributed => matches!(stage, Plan | Assemble),
+            RenderFailed | S3TransportFailed => false,
+        }
+    }
+
+    /// The names `stage` must not retry, in contract order: the first Retry
+    /// entry of that stage's Task states.
+    pub fn non_retryable(stage: Action) -> Vec<ErrorName> {
+        ErrorName::ALL
+            .into_iter()
+            .filter(|e| e.is_non_retryable_in(stage))
+            .collect()
+    }
+}
+
+impl fmt::Display for ErrorName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ErrorName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ErrorName::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not an error name in the contract"))
+    }
+}
+
+/// The retry policy for everything not listed as non-retryable: Lambda
+/// service errors, throttles, timeouts, and our retryable errors.
+pub const RETRY_INTERVAL_SECONDS: u32 = 2;
+pub const RETRY_MAX_ATTEMPTS: u32 = 4;
+pub const RETRY_BACKOFF_RATE: f64 = 2.0;
+pub const RETRY_MAX_DELAY_SECONDS: u32 = 60;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for e in ErrorName::ALL {
+            assert!(seen.insert(e.as_str()), "duplicate {e}");
+            assert_eq!(e.as_str().parse::<ErrorName>().unwrap(), e);
+        }
+        for a in Action::ALL {
+            assert_eq!(a.as_str().parse::<Action>().unwrap(), a);
+        }
+        assert!("v3".parse::<PlanProtocol>().is_err());
+    }
+
+    #[test]
+    fn stage_lists_match_the_reference_semantics() {
+        let names = |a| {
+            ErrorName::non_retryable(a)
+                .into_iter()
+                .map(ErrorName::as_str)
+                .collect::<Vec<_>>()
+        };
+        assert!(names(Action::Plan).contains(&"FONT_FETCH_FAILED"));
+        assert!(!names(Action::RenderChunk).contains(&"FONT_FETCH_FAILED"));
+        assert!(names(Action::Assemble).contains(&"FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED"));
+        assert!(!names(Action::Assemble).contains(&"BROWSER_GPU_NOT_SOFTWARE"));
+        for a in Action::ALL {
+            assert!(!names(a).contains(&"RENDER_FAILED"));
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The stack's props. Each knob is a type that only holds values AWS
+//! accepts, so a bad value fails where it is set (with the rule it broke),
+//! not twenty minutes into a deploy.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+
+/// A props value that breaks a rule: which field, which limit, what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PropsError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn err(field: &'static str, message: impl Into<String>) -> PropsError {
+    PropsError {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Lambda memory: 2048..=10240 MB in 1024 MB steps. Rendering is CPU-bound
+/// and Lambda allots CPU in proportion to memory; below 2 GB a 1080p frame
+/// misses the timeout, so smaller sizes are not offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LambdaMemory(u32);
+
+impl LambdaMemory {
+    pub const MIN_MB: u32 = 2048;
+    pub const MAX_MB: u32 = 10240;
+    pub const STEP_MB: u32 = 1024;
+    pub const MAX: LambdaMemory = LambdaMemory(Self::MAX_MB);
+
+    pub fn new(mb: u32) -> Result<Self, PropsError> {
+        if (Self::MIN_MB..=Self::MAX_MB).contains(&mb) && mb % Self::STEP_MB == 0 {
+            Ok(LambdaMemory(mb))
+        } else {
+            Err(err(
+                "memory_mb",
+                format!(
+                    "{mb} MB is not allowed; use one of {} (multiples of 1024 from 2048 to 10240)",
+                    Self::allowed()
+                        .map(|m| m.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+    }
+
+    pub fn mb(self) -> u32 {
+        self.0
+    }
+
+    pub fn allowed() -> impl Iterator<Item = u32> {
+        (Self::MIN_MB..=Self::MAX_MB).step_by(Self::STEP_MB as usize)
+    }
+}
+
+/// Per-invocation timeout, 60..=900 s (900 is Lambda's ceiling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LambdaTimeout(u32);
+
+impl LambdaTimeout {
+    pub const MIN_SECS: u32 = 60;
+    pub const MAX_SECS: u32 = 900;
+    pub const MAX: LambdaTimeout = LambdaTimeout(Self::MAX_SECS);
+
+    pub fn from_secs(secs: u32) -> Result<Self, PropsError> {
+        if (Self::MIN_SECS..=Self::MAX_SECS).contains(&secs) {
+            Ok(LambdaTimeout(secs))
+        } else {
+            Err(err(
+                "timeout_sec",
+                format!("{secs} s is outside 60..=900 s; Lambda stops at 900 s and a chunk needs at least a minute to launch Chromium"),
+            ))
+        }
+    }
+
+    pub fn secs(self) -> u32 {
+        self.0
+    }
+}
+
+/// Reserved concurrency: unreserved (the account pool) or a positive cap.
+/// Zero is not representable: it would disable the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ReservedConcurrency {
+    #[default]
+    Unreserved,
+    Cap(NonZeroU32),
+}
+
+impl ReservedConcurrency {
+    /// The reference's encoding: -1 is unreserved, positive is a cap.
+    pub fn from_i64(v: i64) -> Result<Self, PropsError> {
+        match v {
+            -1 => Ok(ReservedConcurrency::Unreserved),
+            n if n > 0 && n <= u32::MAX as i64 => Ok(ReservedConcurrency::Cap(
+                NonZeroU32::new(n as u32).expect("n > 0"),
+            )),
+            0 => Err(err("reserved_concurrency", "0 would throttle every invocation; use -1 for unreserved or a positive cap")),
+            n => Err(err("reserved_concurrency", format!("{n} is invalid; use -1 for unreserved or a positive cap such as 50"))),
+        }
+    }
+
+    pub fn as_i32(self) -> i32 {
+        match self {
+            ReservedConcurrency::Unreserved => -1,
+            ReservedConcurrency::Cap(n) => n.get().min(i32::MAX as u32) as i32,
+        }
+    }
+}
+
+/// Which Chromium build the handler package carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ChromeSource {
+    #[default]
+    Sparticuz,
+    ChromeHeadlessShell,
+}
+
+impl ChromeSource {
+    pub const ALL: [ChromeSource; 2] = [ChromeSource::Sparticuz, ChromeSource::ChromeHeadlessShell];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChromeSource::Sparticuz => "sparticuz",
+            ChromeSource::ChromeHeadlessShell => "chrome-headless-shell",
+        }
+    }
+}
+
+impl fmt::Display for ChromeSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ChromeSource {
+    type Err = PropsError;
+    fn from_str(s: &str) -> Result<Self, PropsError> {
+        ChromeSource::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| err("chrome_source", format!("`{s}` is not a Chrome source; use sparticuz or chrome-headless-shell")))
+    }
+}
+
+/// Whether the knobs become CloudFormation Parameters (changeable at deploy
+/// time, the SAM way) or literal values (the CDK way: one template per
+/// configuration, nothing to pass at deploy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Knobs {
+    /// Parameters whose defaults are the props' values.
+    #[default]
+    Parameters,
+    Baked,
+}
+
+/// Where the handler ZIP lives. `deploy` points this at the
+/// content-addressed key it uploaded (`handlers/<sha256>.zip`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HandlerCode {
+    pub s3_bucket: String,
+    pub s3_key: String,
+}
+
+impl Default for HandlerCode {
+    fn default() -> Self {
+        HandlerCode {
+            s3_bucket: "hyperframes-artifacts".into(),
+            s3_key: "handler.zip".into(),
+        }
+    }
+}
+
+/// Longest project name: `<name>-render` must fit Lambda's 64-character
+/// function name limit.
+pub const PROJECT_NAME_MAX: usize = 64 - "-render".len();
+
+/// The props of [`crate::HyperframesRenderStack`]. Defaults equal the
+/// reference template's parameter defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RenderStackProps {
+    pub project_name: String,
+    pub memory: LambdaMemory,
+    pub timeout: LambdaTimeout,
+    pub reserved_concurrency: ReservedConcurrency,
+    pub chrome_source: ChromeSource,
+    /// Render function invocations per hour that trip the runaway alarm.
+    pub chunk_invocation_alarm_threshold: u32,
+    pub knobs: Knobs,
+    pub code: HandlerCode,
+}
+
+impl Default for RenderStackProps {
+    fn default() -> Self {
+        RenderStackProps {
+            project_name: "hyperframes".into(),
+            memory: LambdaMemory::MAX,
+            timeout: LambdaTimeout::MAX,
+            reserved_concurrency: ReservedConcurrency::Unreserved,
+            chrome_source: ChromeSource::Sparticuz,
+            chunk_invocation_alarm_threshold: 1000,
+            knobs: Knobs::Parameters,
+            code: HandlerCode::default(),
+        }
+    }
+}
+
+impl RenderStackProps {
+    /// Checks what the field types cannot: the project name's shape, the
+    /// alarm threshold, the code location.
+    pub fn validate(&self) -> Result<(), Vec<PropsError>> {
+        let mut errors = Vec::new();
+        let name = &self.project_name;
+        if name.is_empty() || name.len() > PROJECT_NAME_MAX {
+            errors.push(err("project_name", format!("`{name}` must be 1-{PROJECT_NAME_MAX} characters (it prefixes `<name>-render`, and Lambda names stop at 64)")));
+        }
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            || name.starts_with('-')
+        {
+            errors.push(err("project_name", format!("`{name}` may only contain letters, digits, `-` and `_`, and must not start with `-` (it is part of function, state machine and alarm names)")));
+        }
+        if self.chunk_invocation_alarm_threshold == 0 {
+            errors.push(err("chunk_invocation_alarm_threshold", "0 would alarm on every invocation; use the invocations per hour you consider a runaway (default 1000)"));
+        }
+        if self.code.s3_bucket.is_empty() || self.code.s3_key.is_empty() {
+            errors.push(err("code", "the handler code needs an S3 bucket and key"));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_accepts_only_gigabyte_steps() {
+        assert_eq!(LambdaMemory::new(4096).unwrap().mb(), 4096);
+        let e = LambdaMemory::new(4000).unwrap_err();
+        assert_eq!(e.field, "memory_mb");
+        assert!(e.message.contains("2048, 3072"), "{e}");
+        assert!(LambdaMemory::new(11264).is_err());
+        assert_eq!(LambdaMemory::allowed().count(), 9);
+    }
+
+    #[test]
+    fn timeout_and_concurrency_bounds() {
+        assert!(LambdaTimeout::from_secs(59).is_err());
+        assert!(LambdaTimeout::from_secs(901).is_err());
+        assert_eq!(ReservedConcurrency::from_i64(-1).unwrap(), ReservedConcurrency::Unreserved);
+        assert_eq!(ReservedConcurrency::from_i64(5).unwrap().as_i32(), 5);
+        assert!(ReservedConcurrency::from_i64(0).unwrap_err().message.contains("throttle"));
+        assert!(ReservedConcurrency::from_i64(-2).is_err());
+    }
+
+    #[test]
+    fn project_name_rules() {
+        let mut p = RenderStackProps::default();
+        assert!(p.validate().is_ok());
+        p.project_name = "bad name".into();
+        assert_eq!(p.validate().unwrap_err()[0].field, "project_name");
+        p.project_name = "x".repeat(58);
+        assert!(p.validate().is_err());
+    }
+}

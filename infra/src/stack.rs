@@ -1,0 +1,569 @@
+//! `HyperframesRenderStack`: the render topology as one construct, with
+//! handles to its parts so a user's infra crate can extend it (grants,
+//! metrics, alarms, encryption) without writing a logical ID by hand.
+
+use serde_json::json;
+
+use crate::asl::Definition;
+use crate::props::{Knobs, LambdaMemory, LambdaTimeout, RenderStackProps, PROJECT_NAME_MAX};
+use crate::resources::cloudwatch::{Alarm, ComparisonOperator, Dimension, Metric};
+use crate::resources::iam::{Principal, Role, Statement};
+use crate::resources::lambda::{
+    Architecture, Code, Environment, EphemeralStorage, Function, TracingConfig, TracingMode,
+};
+use crate::resources::logs::LogGroup;
+use crate::resources::s3::{
+    AbortIncompleteMultipartUpload, Bucket, BucketEncryption, BucketPolicy,
+    LifecycleConfiguration, LifecycleRule, PublicAccessBlockConfiguration, RuleStatus,
+    VersioningConfiguration, VersioningStatus,
+};
+use crate::resources::stepfunctions::{
+    CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration, StateMachine,
+    StateMachineType, TracingConfiguration,
+};
+use crate::resources::{ResourceType, Tag};
+use crate::synth::{Problem, Synthesized, ValidationErrors};
+use crate::template::{
+    Condition, Handle, Output, Parameter, RemovalPolicy, Resource, Template,
+};
+use crate::value::{Number, Value};
+use crate::workflow;
+
+pub use crate::workflow::states;
+
+/// Logical IDs and names of the stack's own parts (the reference's).
+pub mod ids {
+    pub const RENDER_BUCKET: &str = "RenderBucket";
+    pub const RENDER_BUCKET_POLICY: &str = "RenderBucketPolicy";
+    pub const RENDER_FUNCTION: &str = "RenderFunction";
+    pub const RENDER_FUNCTION_ROLE: &str = "RenderFunctionRole";
+    pub const RENDER_STATE_MACHINE: &str = "RenderStateMachine";
+    pub const RENDER_STATE_MACHINE_ROLE: &str = "RenderStateMachineRole";
+    pub const RENDER_STATE_MACHINE_LOG_GROUP: &str = "RenderStateMachineLogGroup";
+    pub const CHUNK_INVOCATION_ALARM: &str = "RenderChunkInvocationAlarm";
+    pub const FUNCTION_ERRORS_ALARM: &str = "RenderFunctionErrorsAlarm";
+    pub const STATE_MACHINE_FAILED_ALARM: &str = "RenderStateMachineFailedAlarm";
+
+    pub const PARAM_PROJECT_NAME: &str = "ProjectName";
+    pub const PARAM_MEMORY: &str = "LambdaMemoryMb";
+    pub const PARAM_TIMEOUT: &str = "LambdaTimeoutSec";
+    pub const PARAM_RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
+    pub const PARAM_CHROME_SOURCE: &str = "ChromeSource";
+    pub const PARAM_ALARM_THRESHOLD: &str = "ChunkInvocationAlarmThreshold";
+    pub const CONDITION_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
+
+    pub const OUTPUT_BUCKET_NAME: &str = "RenderBucketName";
+    pub const OUTPUT_FUNCTION_ARN: &str = "RenderFunctionArn";
+    pub const OUTPUT_STATE_MACHINE_ARN: &str = "RenderStateMachineArn";
+}
+
+/// Environment variables the handler reads.
+pub mod env {
+    pub const TMPDIR: &str = "TMPDIR";
+    pub const RENDER_BUCKET: &str = "HYPERFRAMES_RENDER_BUCKET";
+    pub const CHROME_SOURCE: &str = "HYPERFRAMES_LAMBDA_CHROME_SOURCE";
+}
+
+/// Expiry of everything under `renders/` (plans, chunks): intermediates
+/// only, final outputs belong elsewhere.
+pub const INTERMEDIATES_PREFIX: &str = "renders/";
+pub const INTERMEDIATES_EXPIRY_DAYS: u32 = 7;
+pub const STATE_MACHINE_LOG_RETENTION_DAYS: u32 = 30;
+pub const EPHEMERAL_STORAGE_MB: u32 = 10240;
+
+const COMPONENT_TAG: (&str, &str) = ("HyperFramesComponent", "lambda-renderer");
+const FUNCTION_ROLE_POLICY: &str = "RenderBucketAccess";
+
+/// The render stack.
+#[derive(Debug, Clone)]
+pub struct HyperframesRenderStack {
+    template: Template,
+    props: RenderStackProps,
+    bucket: Handle<Bucket>,
+    bucket_policy: Handle<BucketPolicy>,
+    render_function: Handle<Function>,
+    function_role: Handle<Role>,
+    state_machine: Handle<StateMachine>,
+    state_machine_role: Handle<Role>,
+    log_group: Handle<LogGroup>,
+    alarms: [Handle<Alarm>; 3],
+}
+
+/// The knob values as they appear in the template: parameter references
+/// or literals.
+struct KnobValues {
+    project_name: Value<String>,
+    memory: Value<u32>,
+    timeout: Value<u32>,
+    reserved: Option<Value<i32>>,
+    chrome_source: Value<String>,
+    alarm_threshold: Value<Number>,
+}
+
+impl KnobValues {
+    /// `<ProjectName><suffix>` as a Sub or a literal.
+    fn name(&self, knobs: Knobs, props: &RenderStackProps, prefix: &str, suffix: &str) -> Value<String> {
+        match knobs {
+            Knobs::Parameters => Value::sub(format!("{prefix}${{{}}}{suffix}", ids::PARAM_PROJECT_NAME)),
+            Knobs::Baked => Value::Literal(format!("{prefix}{}{suffix}", props.project_name)),
+        }
+    }
+}
+
+fn declare_knobs(t: &mut Template, props: &RenderStackProps) -> KnobValues {
+    match props.knobs {
+        Knobs::Baked => KnobValues {
+            project_name: props.project_name.clone().into(),
+            memory: props.memory.mb().into(),
+            timeout: props.timeout.secs().into(),
+            reserved: match props.reserved_concurrency {
+                crate::props::ReservedConcurrency::Unreserved => None,
+                cap => Some(cap.as_i32().into()),
+            },
+            chrome_source: props.chrome_source.as_str().to_string().into(),
+            alarm_threshold: Value::Literal(props.chunk_invocation_alarm_threshold.into()),
+        },
+        Knobs::Parameters => {
+            let project = t.add_parameter(
+                ids::PARAM_PROJECT_NAME,
+                Parameter::with_default(props.project_name.clone())
+                    .description("Name prefix applied to all created resources.")
+                    .pattern("^[a-zA-Z0-9_][a-zA-Z0-9_-]*$", "letters, digits, '-' and '_'; must not start with '-'")
+                    .length(1, PROJECT_NAME_MAX as u32),
+            );
+            let memory = t.add_parameter(
+                ids::PARAM_MEMORY,
+                Parameter::with_default(props.memory.mb())
+                    .allowed_values(LambdaMemory::allowed())
+                    .description("Lambda memory in MB. Rendering is CPU-bound and Lambda allots CPU in proportion to memory; 10240 (the maximum) is recommended for 1080p."),
+            );
+            let timeout = t.add_parameter(
+                ids::PARAM_TIMEOUT,
+                Parameter::with_default(props.timeout.secs())
+                    .range(LambdaTimeout::MIN_SECS.into(), LambdaTimeout::MAX_SECS.into())
+                    .description("Per-invocation Lambda timeout in seconds. 900 is Lambda's ceiling and absorbs cold-start variance."),
+            );
+            let reserved = t.add_parameter(
+                ids::PARAM_RESERVED_CONCURRENCY,
+                Parameter::with_default(props.reserved_concurrency.as_i32())
+                    .description("Reserved concurrency cap for the render function. A positive integer bounds simultaneous chunk renders (and cost); -1 means unreserved."),
+            );
+            let chrome = t.add_parameter(
+                ids::PARAM_CHROME_SOURCE,
+                Parameter::with_default(props.chrome_source.as_str().to_string())
+                    .allowed_values(crate::props::ChromeSource::ALL.map(|c| c.as_str().to_string()))
+                    .description("Which Chromium build the handler package carries; handed to the function as HYPERFRAMES_LAMBDA_CHROME_SOURCE."),
+            );
+            let threshold = t.add_parameter(
+                ids::PARAM_ALARM_THRESHOLD,
+                Parameter::with_default(Number::from(props.chunk_invocation_alarm_threshold))
+                    .description("Render function invocations per hour that trip the runaway alarm (about 10x a typical hour protects against billing surprises)."),
+            );
+            let has_reserved = t.add_condition(
+                ids::CONDITION_HAS_RESERVED_CONCURRENCY,
+                Condition::not(Condition::equals(reserved.value(), Value::Literal(-1))),
+            );
+            KnobValues {
+                project_name: project.value(),
+                memory: memory.value(),
+                timeout: timeout.value(),
+                reserved: Some(Value::if_or_absent(&has_reserved, reserved.value())),
+                chrome_source: chrome.value(),
+                alarm_threshold: threshold.value(),
+            }
+        }
+    }
+}
+
+impl HyperframesRenderStack {
+    /// Builds the stack. Props that break a rule are reported by
+    /// [`Self::synth`], together with every other problem.
+    pub fn new(props: RenderStackProps) -> Self {
+        let mut t = Template::new();
+        t.description = Some(
+            "HyperFrames distributed rendering: one Lambda function (plan, renderChunk, assemble) orchestrated by a Step Functions workflow with a Map state for parallel chunks.".into(),
+        );
+        let k = declare_knobs(&mut t, &props);
+        let tags = || {
+            vec![
+                Tag::new("Project", k.project_name.clone()),
+                Tag::new(COMPONENT_TAG.0, COMPONENT_TAG.1),
+            ]
+        };
+        let name = |suffix: &str| k.name(props.knobs, &props, "", suffix);
+
+        // The bucket holds rendered videos: retained on delete and on replacement.
+        let mut bucket = Resource::new(Bucket {
+            bucket_encryption: Some(BucketEncryption::s3_managed()),
+            public_access_block_configuration: Some(PublicAccessBlockConfiguration::block_all()),
+            versioning_configuration: Some(VersioningConfiguration {
+                status: VersioningStatus::Suspended,
+            }),
+            lifecycle_configuration: Some(LifecycleConfiguration {
+                rules: vec![
+                    LifecycleRule {
+                        id: Some("ExpireIntermediates".into()),
+                        status: RuleStatus::Enabled,
+                        prefix: Some(INTERMEDIATES_PREFIX.into()),
+                        expiration_in_days: Some(INTERMEDIATES_EXPIRY_DAYS.into()),
+                        abort_incomplete_multipart_upload: None,
+                    },
+                    LifecycleRule {
+                        id: Some("AbortIncompleteUploads".into()),
+                        status: RuleStatus::Enabled,
+                        prefix: None,
+                        expiration_in_days: None,
+                        abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload {
+                            days_after_initiation: 1,
+                        }),
+                    },
+                ],
+            }),
+            tags: tags(),
+            ..Default::default()
+        });
+        bucket.removal_policy(RemovalPolicy::Retain);
+        let bucket: Handle<Bucket> = t.add_resource(ids::RENDER_BUCKET, bucket);
+
+        let bucket_policy = t.add(
+            ids::RENDER_BUCKET_POLICY,
+            BucketPolicy {
+                bucket: bucket.name(),
+                policy_document: crate::resources::iam::PolicyDocument::new(vec![
+                    Statement::deny(["s3:*"], [bucket.arn(), bucket.arn_for_objects("*")])
+                        .sid("DenyInsecureTransport")
+                        .principal(Principal::Any)
+                        .condition(json!({"Bool": {"aws:SecureTransport": "false"}})),
+                ]),
+            },
+        );
+
+        let mut function_role = Role::assumed_by(Principal::service("lambda.amazonaws.com"))
+            .with_aws_managed_policy("service-role/AWSLambdaBasicExecutionRole")
+            .with_aws_managed_policy("AWSXrayWriteOnlyAccess");
+        function_role.tags = tags();
+        let function_role = t.add(ids::RENDER_FUNCTION_ROLE, function_role);
+
+        let mut function = Function::new(
+            Code::s3(props.code.s3_bucket.clone(), props.code.s3_key.clone()),
+            function_role.arn(),
+        );
+        function.function_name = Some(name("-render"));
+        function.description =
+            Some("HyperFrames distributed render handler. Dispatches on event.Action.".into());
+        function.package_type = Some("Zip".into());
+        function.runtime = Some("provided.al2023".into());
+        function.handler = Some("bootstrap".into());
+        function.memory_size = Some(k.memory.clone());
+        function.timeout = Some(k.timeout.clone());
+        function.architectures = vec![Architecture::X86_64];
+        function.ephemeral_storage = Some(EphemeralStorage {
+            size: EPHEMERAL_STORAGE_MB.into(),
+        });
+        function.reserved_concurrent_executions = k.reserved.clone();
+        function.environment = Some(Environment {
+            variables: [
+                (env::TMPDIR.to_string(), Value::from("/tmp")),
+                (env::RENDER_BUCKET.to_string(), bucket.name()),
+                (env::CHROME_SOURCE.to_string(), k.chrome_source.clone()),
+            ]
+            .into_iter()
+            .collect(),
+        });
+        function.tracing_config = Some(TracingConfig {
+            mode: TracingMode::Active,
+        });
+        function.tags = tags();
+        let render_function = t.add(ids::RENDER_FUNCTION, function);
+
+        let mut log_group = Resource::new(LogGroup {
+            log_group_name: Some(k.name(props.knobs, &props, "/aws/states/", "-render")),
+            retention_in_days: Some(STATE_MACHINE_LOG_RETENTION_DAYS.into()),
+            tags: tags(),
+            ..Default::default()
+        });
+        // Execution logs are operational data: deleted with the stack, said explicitly.
+        log_group.removal_policy(RemovalPolicy::Delete);
+        let log_group: Handle<LogGroup> =
+            t.add_resource(ids::RENDER_STATE_MACHINE_LOG_GROUP, log_group);
+
+        let mut sm_role = Role::assumed_by(Principal::service("states.amazonaws.com"));
+        sm_role.add_to_policy(
+            "InvokeRenderFunction",
+            Statement::allow(["lambda:InvokeFunction"], [render_function.arn()]),
+        );
+        // CloudWatch Logs delivery APIs do not support resource-level
+        // permissions; AWS documents `*` as required here.
+        sm_role.add_to_policy(
+            "WriteCloudwatchLogs",
+            Statement::allow(
+                [
+                    "logs:CreateLogDelivery",
+                    "logs:GetLogDelivery",
+                    "logs:UpdateLogDelivery",
+                    "logs:DeleteLogDelivery",
+                    "logs:ListLogDeliveries",
+                    "logs:PutResourcePolicy",
+                    "logs:DescribeResourcePolicies",
+                    "logs:DescribeLogGroups",
+                ],
+                [Value::from("*")],
+            ),
+        );
+        sm_role.add_to_policy(
+            "XRayTracing",
+            Statement::allow(
+                ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                [Value::from("*")],
+            ),
+        );
+        sm_role.tags = tags();
+        let state_machine_role = t.add(ids::RENDER_STATE_MACHINE_ROLE, sm_role);
+
+        let definition: Definition = workflow::render_workflow();
+        let state_machine = t.add(
+            ids::RENDER_STATE_MACHINE,
+            StateMachine {
+                state_machine_name: Some(name("-render")),
+                state_machine_type: Some(StateMachineType::Standard),
+                role_arn: state_machine_role.arn(),
+                definition: Some(definition.to_json()),
+                definition_substitutions: [(
+                    workflow::FUNCTION_ARN_VAR.to_string(),
+                    render_function.arn(),
+                )]
+                .into_iter()
+                .collect(),
+                logging_configuration: Some(LoggingConfiguration {
+                    level: LogLevel::Error,
+                    include_execution_data: false,
+                    destinations: vec![LogDestination {
+                        cloud_watch_logs_log_group: CloudWatchLogsLogGroup {
+                            log_group_arn: log_group.arn(),
+                        },
+                    }],
+                }),
+                tracing_configuration: Some(TracingConfiguration { enabled: true }),
+                tags: tags(),
+            },
+        );
+
+        let runaway = function_metric(render_function, "Invocations")
+            .period_seconds(3600)
+            .alarm(k.alarm_threshold.clone(), ComparisonOperator::GreaterThanThreshold, 1)
+            .named(name("-runaway-chunk-invocations"))
+            .description("Fires when render function invocations in one hour exceed the threshold. The Map state bounds simultaneous fan-out, but a runaway caller starting many renders would still rack up cost; this catches that pattern.");
+        let errors = function_metric(render_function, "Errors")
+            .alarm(1u32, ComparisonOperator::GreaterThanOrEqualToThreshold, 1)
+            .named(name("-render-function-errors"))
+            .description("Fires when the render function reports any error in a 5-minute window, so a single failure pages.");
+        let failed = state_machine_metric(state_machine, "ExecutionsFailed")
+            .alarm(1u32, ComparisonOperator::GreaterThanOrEqualToThreshold, 1)
+            .named(name("-render-state-machine-failed"))
+            .description("Fires when a render execution fails: retry exhaustion, non-retryable errors and timeouts that the function's Errors metric misses.");
+        let alarms = [
+            t.add(ids::CHUNK_INVOCATION_ALARM, runaway),
+            t.add(ids::FUNCTION_ERRORS_ALARM, errors),
+            t.add(ids::STATE_MACHINE_FAILED_ALARM, failed),
+        ];
+
+        t.add_output(
+            ids::OUTPUT_BUCKET_NAME,
+            Output::new(bucket.name())
+                .description("S3 bucket for plans, chunk outputs and final renders.")
+                .export_as_stack_suffix("RenderBucket"),
+        );
+        t.add_output(
+            ids::OUTPUT_FUNCTION_ARN,
+            Output::new(render_function.arn())
+                .description("ARN of the render function.")
+                .export_as_stack_suffix("RenderFunctionArn"),
+        );
+        t.add_output(
+            ids::OUTPUT_STATE_MACHINE_ARN,
+            Output::new(state_machine.arn())
+                .description("ARN of the render state machine; start renders here.")
+                .export_as_stack_suffix("RenderStateMachineArn"),
+        );
+
+        let mut stack = HyperframesRenderStack {
+            template: t,
+            props,
+            bucket,
+            bucket_policy,
+            render_function,
+            function_role,
+            state_machine,
+            state_machine_role,
+            log_group,
+            alarms,
+        };
+        stack.grant_read_write(bucket, function_role);
+        stack
+    }
+
+    pub fn props(&self) -> &RenderStackProps {
+        &self.props
+    }
+
+    pub fn bucket(&self) -> Handle<Bucket> {
+        self.bucket
+    }
+
+    pub fn bucket_policy(&self) -> Handle<BucketPolicy> {
+        self.bucket_policy
+    }
+
+    pub fn render_function(&self) -> Handle<Function> {
+        self.render_function
+    }
+
+    pub fn function_role(&self) -> Handle<Role> {
+        self.function_role
+    }
+
+    pub fn state_machine(&self) -> Handle<StateMachine> {
+        self.state_machine
+    }
+
+    pub fn state_machine_role(&self) -> Handle<Role> {
+        self.state_machine_role
+    }
+
+    pub fn log_group(&self) -> Handle<LogGroup> {
+        self.log_group
+    }
+
+    /// The three alarms: runaway invocations, function errors, failed executions.
+    pub fn alarms(&self) -> [Handle<Alarm>; 3] {
+        self.alarms
+    }
+
+    /// The underlying template, for reading.
+    pub fn template(&self) -> &Template {
+        &self.template
+    }
+
+    /// The underlying template, for anything the construct does not wrap.
+    pub fn template_mut(&mut self) -> &mut Template {
+        &mut self.template
+    }
+
+    /// Adds a resource; the handle it returns is how you refer to it.
+    pub fn add<T: ResourceType>(&mut self, logical_id: &str, properties: T) -> Handle<T> {
+        self.template.add(logical_id, properties)
+    }
+
+    pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
+        self.template.get(h)
+    }
+
+    pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
+        self.template.get_mut(h)
+    }
+
+    /// Validates and renders. Props errors and template problems come back
+    /// together, so one run shows everything to fix.
+    pub fn synth(&self) -> Result<Synthesized, ValidationErrors> {
+        let props_problems: Vec<Problem> = match self.props.validate() {
+            Ok(()) => Vec::new(),
+            Err(es) => es
+                .into_iter()
+                .map(|e| Problem::new("RenderStackProps", e.field, e.message))
+                .collect(),
+        };
+        match (self.template.synth(), props_problems.is_empty()) {
+            (Ok(s), true) => Ok(s),
+            (Ok(_), false) => Err(ValidationErrors(props_problems)),
+            (Err(ValidationErrors(mut ps)), _) => {
+                let mut all = props_problems;
+                all.append(&mut ps);
+                Err(ValidationErrors(all))
+            }
+        }
+    }
+
+    /// Lets `role` read and write objects in `bucket` (and list it).
+    pub fn grant_read_write(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
+        let objects = bucket.arn_for_objects("*");
+        let r = self.template.get_mut(role);
+        r.add_to_policy(
+            FUNCTION_ROLE_POLICY,
+            Statement::allow(
+                [
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:AbortMultipartUpload",
+                ],
+                [objects],
+            ),
+        );
+        r.add_to_policy(
+            FUNCTION_ROLE_POLICY,
+            Statement::allow(
+                ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
+                [bucket.arn()],
+            ),
+        );
+    }
+}
+
+fn function_metric(f: Handle<Function>, name: &str) -> Metric {
+    Metric::new(
+        "AWS/Lambda",
+        name,
+        vec![Dimension {
+            name: "FunctionName".into(),
+            value: f.name(),
+        }],
+    )
+}
+
+fn state_machine_metric(sm: Handle<StateMachine>, name: &str) -> Metric {
+    Metric::new(
+        "AWS/States",
+        name,
+        vec![Dimension {
+            name: "StateMachineArn".into(),
+            value: sm.arn(),
+        }],
+    )
+}
+
+impl Handle<Function> {
+    pub fn metric_errors(&self) -> Metric {
+        function_metric(*self, "Errors")
+    }
+    pub fn metric_invocations(&self) -> Metric {
+        function_metric(*self, "Invocations")
+    }
+    pub fn metric_throttles(&self) -> Metric {
+        function_metric(*self, "Throttles")
+    }
+    /// Duration in milliseconds, averaged; use `.p95()` for tail latency.
+    pub fn metric_duration(&self) -> Metric {
+        function_metric(*self, "Duration").statistic(crate::resources::cloudwatch::Statistic::Average)
+    }
+}
+
+impl Handle<StateMachine> {
+    pub fn metric_failed(&self) -> Metric {
+        state_machine_metric(*self, "ExecutionsFailed")
+    }
+    pub fn metric_timed_out(&self) -> Metric {
+        state_machine_metric(*self, "ExecutionsTimedOut")
+    }
+    pub fn metric_succeeded(&self) -> Metric {
+        state_machine_metric(*self, "ExecutionsSucceeded")
+    }
+    pub fn metric_started(&self) -> Metric {
+        state_machine_metric(*self, "ExecutionsStarted")
+    }
+}
+
+impl Default for HyperframesRenderStack {
+    fn default() -> Self {
+        HyperframesRenderStack::new(RenderStackProps::default())
+    }
+}

@@ -1,0 +1,598 @@
+//! The CloudFormation template: parameters, conditions, resources and
+//! outputs in insertion order (so the same program emits the same bytes),
+//! plus the escape hatches applied last at synth.
+
+use std::marker::PhantomData;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use crate::intern::intern;
+use crate::resources::{AnyResource, ResourceType};
+use crate::synth::{self, Synthesized, ValidationErrors};
+use crate::value::{ConditionName, Param, Value};
+
+/// What a `Parameter<T>`'s `T` is called in CloudFormation.
+pub trait ParamKind: Serialize {
+    const CFN_TYPE: &'static str;
+}
+impl ParamKind for String {
+    const CFN_TYPE: &'static str = "String";
+}
+impl ParamKind for u32 {
+    const CFN_TYPE: &'static str = "Number";
+}
+impl ParamKind for i32 {
+    const CFN_TYPE: &'static str = "Number";
+}
+impl ParamKind for i64 {
+    const CFN_TYPE: &'static str = "Number";
+}
+impl ParamKind for crate::value::Number {
+    const CFN_TYPE: &'static str = "Number";
+}
+impl ParamKind for f64 {
+    const CFN_TYPE: &'static str = "Number";
+}
+
+/// A template parameter whose values are `T`s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameter<T> {
+    pub default: Option<T>,
+    pub allowed_values: Vec<T>,
+    pub min_value: Option<f64>,
+    pub max_value: Option<f64>,
+    pub allowed_pattern: Option<String>,
+    pub min_length: Option<u32>,
+    pub max_length: Option<u32>,
+    pub constraint_description: Option<String>,
+    pub description: Option<String>,
+    pub no_echo: bool,
+}
+
+impl<T> Default for Parameter<T> {
+    fn default() -> Self {
+        Parameter {
+            default: None,
+            allowed_values: Vec::new(),
+            min_value: None,
+            max_value: None,
+            allowed_pattern: None,
+            min_length: None,
+            max_length: None,
+            constraint_description: None,
+            description: None,
+            no_echo: false,
+        }
+    }
+}
+
+impl<T: ParamKind> Parameter<T> {
+    pub fn with_default(default: T) -> Self {
+        Parameter {
+            default: Some(default),
+            ..Default::default()
+        }
+    }
+
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    pub fn allowed_values(mut self, v: impl IntoIterator<Item = T>) -> Self {
+        self.allowed_values = v.into_iter().collect();
+        self
+    }
+
+    /// A regex and the message CloudFormation shows when a value fails it.
+    pub fn pattern(mut self, regex: &str, constraint_description: &str) -> Self {
+        self.allowed_pattern = Some(regex.into());
+        self.constraint_description = Some(constraint_description.into());
+        self
+    }
+
+    pub fn length(mut self, min: u32, max: u32) -> Self {
+        self.min_length = Some(min);
+        self.max_length = Some(max);
+        self
+    }
+
+    pub fn range(mut self, min: f64, max: f64) -> Self {
+        self.min_value = Some(min);
+        self.max_value = Some(max);
+        self
+    }
+
+    fn erase(self) -> ParameterDecl {
+        let j = |v: &T| serde_json::to_value(v).expect("parameter values serialize");
+        ParameterDecl {
+            cfn_type: T::CFN_TYPE,
+            default: self.default.as_ref().map(j),
+            allowed_values: self.allowed_values.iter().map(j).collect(),
+            min_value: self.min_value,
+            max_value: self.max_value,
+            allowed_pattern: self.allowed_pattern,
+            min_length: self.min_length,
+            max_length: self.max_length,
+            constraint_description: self.constraint_description,
+            description: self.description,
+            no_echo: self.no_echo,
+        }
+    }
+}
+
+/// A declared parameter, its type erased to its CloudFormation spelling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ParameterDecl {
+    #[serde(rename = "Type")]
+    pub cfn_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<Json>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<Json>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
+    pub min_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
+    pub max_value: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint_description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_echo: bool,
+}
+
+/// Whole numbers print as integers (`60`, not `60.0`), as in hand-written templates.
+pub(crate) fn ser_num<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => s.serialize_i64(*n as i64),
+        Some(n) => s.serialize_f64(*n),
+        None => s.serialize_none(),
+    }
+}
+
+/// A condition expression (`Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`,
+/// `{"Condition": name}`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Equals(Json, Json),
+    Not(Box<Condition>),
+    And(Vec<Condition>),
+    Or(Vec<Condition>),
+    Named(ConditionName),
+}
+
+impl Condition {
+    /// Both sides are of the same type, so `Ref ReservedConcurrency == -1`
+    /// type-checks and `Ref ProjectName == -1` does not.
+    pub fn equals<T: Serialize>(a: Value<T>, b: Value<T>) -> Condition {
+        let j = |v: &Value<T>| serde_json::to_value(v).expect("condition operands serialize");
+        Condition::Equals(j(&a), j(&b))
+    }
+
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(c: Condition) -> Condition {
+        Condition::Not(Box::new(c))
+    }
+}
+
+impl Serialize for Condition {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            Condition::Equals(a, b) => m.serialize_entry("Fn::Equals", &(a, b))?,
+            Condition::Not(c) => m.serialize_entry("Fn::Not", &[c])?,
+            Condition::And(cs) => m.serialize_entry("Fn::And", cs)?,
+            Condition::Or(cs) => m.serialize_entry("Fn::Or", cs)?,
+            Condition::Named(n) => m.serialize_entry("Condition", n.name())?,
+        }
+        m.end()
+    }
+}
+
+/// A stack output, optionally exported for other stacks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Output {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub value: Value<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Export {
+    pub name: Value<String>,
+}
+
+impl Output {
+    pub fn new(value: Value<String>) -> Self {
+        Output {
+            description: None,
+            value,
+            export: None,
+            condition: None,
+        }
+    }
+
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    /// Export as `<StackName>-<suffix>`, the convention of the reference stack.
+    pub fn export_as_stack_suffix(mut self, suffix: &str) -> Self {
+        self.export = Some(Export {
+            name: Value::sub(format!("${{AWS::StackName}}-{suffix}")),
+        });
+        self
+    }
+}
+
+/// What happens to a resource's physical resource when CloudFormation
+/// deletes or replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RemovalPolicy {
+    Delete,
+    Retain,
+    RetainExceptOnCreate,
+    Snapshot,
+}
+
+/// A resource with its CloudFormation resource attributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub properties: AnyResource,
+    pub deletion_policy: Option<RemovalPolicy>,
+    pub update_replace_policy: Option<RemovalPolicy>,
+    pub depends_on: Vec<&'static str>,
+    pub condition: Option<ConditionName>,
+    pub metadata: Option<Json>,
+}
+
+impl Resource {
+    pub fn new(properties: impl Into<AnyResource>) -> Self {
+        Resource {
+            properties: properties.into(),
+            deletion_policy: None,
+            update_replace_policy: None,
+            depends_on: Vec::new(),
+            condition: None,
+            metadata: None,
+        }
+    }
+
+    /// DeletionPolicy and UpdateReplacePolicy together, as CDK's
+    /// `removalPolicy` does: retaining on delete but not on replacement is
+    /// almost always a mistake.
+    pub fn removal_policy(&mut self, policy: RemovalPolicy) -> &mut Self {
+        self.deletion_policy = Some(policy);
+        self.update_replace_policy = Some(policy);
+        self
+    }
+
+    pub fn type_name(&self) -> &str {
+        self.properties.type_name()
+    }
+
+    fn to_json(&self) -> Json {
+        let mut m = Map::new();
+        m.insert("Type".into(), Json::String(self.type_name().to_string()));
+        if let Some(p) = self.deletion_policy {
+            m.insert("DeletionPolicy".into(), serde_json::to_value(p).unwrap());
+        }
+        if let Some(p) = self.update_replace_policy {
+            m.insert("UpdateReplacePolicy".into(), serde_json::to_value(p).unwrap());
+        }
+        if !self.depends_on.is_empty() {
+            m.insert("DependsOn".into(), serde_json::to_value(&self.depends_on).unwrap());
+        }
+        if let Some(c) = self.condition {
+            m.insert("Condition".into(), Json::String(c.name().to_string()));
+        }
+        if let Some(md) = &self.metadata {
+            m.insert("Metadata".into(), md.clone());
+        }
+        let props = self.properties.properties_json();
+        if props.as_object().is_some_and(|o| !o.is_empty()) {
+            m.insert("Properties".into(), props);
+        }
+        Json::Object(m)
+    }
+}
+
+/// A typed logical ID: `Handle<Bucket>` names a bucket in the template, is
+/// `Copy`, and knows which attributes its resource type has.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Handle<T> {
+    id: &'static str,
+    _t: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Handle<T> {}
+
+impl<T> Handle<T> {
+    pub(crate) fn new(id: &'static str) -> Self {
+        Handle {
+            id,
+            _t: PhantomData,
+        }
+    }
+
+    pub fn logical_id(&self) -> &'static str {
+        self.id
+    }
+
+    /// `{"Ref": "<logical id>"}`: what `Ref` returns depends on the type
+    /// (a bucket's name, a state machine's ARN); the typed accessors on each
+    /// handle (`name()`, `arn()`) say which.
+    pub(crate) fn ref_value(&self) -> Value<String> {
+        Value::reference(self.id)
+    }
+
+    pub(crate) fn att(&self, attribute: &'static str) -> Value<String> {
+        Value::get_att(self.id, attribute)
+    }
+}
+
+/// An override of one property path on one resource, applied after the
+/// typed model is rendered (CDK's `addPropertyOverride`).
+#[derive(Debug, Clone, PartialEq)]
+struct Override {
+    logical_id: &'static str,
+    path: Vec<String>,
+    value: Option<Json>,
+}
+
+/// A CloudFormation template under construction.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Template {
+    pub description: Option<String>,
+    pub parameters: IndexMap<&'static str, ParameterDecl>,
+    pub conditions: IndexMap<&'static str, Condition>,
+    pub resources: IndexMap<&'static str, Resource>,
+    pub outputs: IndexMap<&'static str, Output>,
+    overrides: Vec<Override>,
+    /// Logical IDs added twice. Kept rather than rejected at `add` so that
+    /// synth can report every problem at once.
+    duplicate_ids: Vec<String>,
+    /// Renames applied to the rendered JSON, so references built before a
+    /// rename (typed properties hold logical IDs) follow it.
+    pending_renames: Vec<(&'static str, &'static str)>,
+}
+
+impl Template {
+    pub fn new() -> Self {
+        Template::default()
+    }
+
+    pub fn add_parameter<T: ParamKind>(&mut self, name: &str, p: Parameter<T>) -> Param<T> {
+        let name = intern(name);
+        if self.parameters.insert(name, p.erase()).is_some() {
+            self.duplicate_ids.push(name.to_string());
+        }
+        Param::new(name)
+    }
+
+    pub fn add_condition(&mut self, name: &str, c: Condition) -> ConditionName {
+        let name = intern(name);
+        if self.conditions.insert(name, c).is_some() {
+            self.duplicate_ids.push(name.to_string());
+        }
+        ConditionName::named(name)
+    }
+
+    /// Adds a resource and returns its handle.
+    pub fn add<T: ResourceType>(&mut self, logical_id: &str, properties: T) -> Handle<T> {
+        self.add_resource(logical_id, Resource::new(properties))
+    }
+
+    /// Adds a resource with attributes (DeletionPolicy, DependsOn, ...).
+    pub fn add_resource<T: ResourceType>(
+        &mut self,
+        logical_id: &str,
+        resource: Resource,
+    ) -> Handle<T> {
+        let id = intern(logical_id);
+        if self.resources.contains_key(id) || self.parameters.contains_key(id) {
+            self.duplicate_ids.push(id.to_string());
+        }
+        self.resources.insert(id, resource);
+        Handle::new(id)
+    }
+
+    pub fn add_output(&mut self, name: &str, output: Output) {
+        let name = intern(name);
+        if self.outputs.insert(name, output).is_some() {
+            self.duplicate_ids.push(format!("output {name}"));
+        }
+    }
+
+    /// The typed properties behind a handle.
+    pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
+        self.resources
+            .get(h.id)
+            .and_then(|r| T::from_any(&r.properties))
+            .unwrap_or_else(|| panic!("handle {} does not name a {}", h.id, T::TYPE))
+    }
+
+    pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
+        self.resources
+            .get_mut(h.id)
+            .and_then(|r| T::from_any_mut(&mut r.properties))
+            .unwrap_or_else(|| panic!("handle {} does not name a {}", h.id, T::TYPE))
+    }
+
+    /// The resource (with its attributes) behind a handle.
+    pub fn resource_mut<T>(&mut self, h: Handle<T>) -> &mut Resource {
+        self.resources
+            .get_mut(h.id)
+            .unwrap_or_else(|| panic!("handle {} names no resource", h.id))
+    }
+
+    /// Sets (or, with `None`, deletes) a value at a dotted path inside the
+    /// rendered resource, e.g. `"Properties.MemorySize"` or
+    /// `"Properties.Tags.0.Value"`. Applied after the typed model is
+    /// rendered, so it always wins; validation runs after it.
+    pub fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>) {
+        self.overrides.push(Override {
+            logical_id: h.id,
+            path: path.split('.').map(str::to_string).collect(),
+            value,
+        });
+    }
+
+    /// Renames a resource and rewrites every reference to it (Ref, GetAtt,
+    /// `${Id}` and `${Id.Attr}` inside Fn::Sub, DependsOn, overrides), so a
+    /// rename never leaves a dangling reference behind. Returns the new handle.
+    pub fn rename<T>(&mut self, h: Handle<T>, new_id: &str) -> Handle<T> {
+        let new_id = intern(new_id);
+        let Some(index) = self.resources.get_index_of(h.id) else {
+            return Handle::new(new_id);
+        };
+        let (_, resource) = self.resources.shift_remove_index(index).expect("index exists");
+        if self.resources.contains_key(new_id) {
+            self.duplicate_ids.push(new_id.to_string());
+        }
+        self.resources.insert(new_id, resource);
+        let last = self.resources.len() - 1;
+        self.resources.move_index(last, index);
+        self.pending_renames.push((h.id, new_id));
+        for o in &mut self.overrides {
+            if o.logical_id == h.id {
+                o.logical_id = new_id;
+            }
+        }
+        Handle::new(new_id)
+    }
+
+    /// Renders the template to JSON and runs synth-time validation, which
+    /// reports every problem at once.
+    pub fn synth(&self) -> Result<Synthesized, ValidationErrors> {
+        let json = self.to_json();
+        let mut problems = synth::validate(&json);
+        for id in &self.duplicate_ids {
+            problems.push(synth::Problem::new(
+                id.clone(),
+                "",
+                format!("logical ID `{id}` is declared more than once; each parameter, resource and output needs a unique name (rename one)"),
+            ));
+        }
+        if problems.is_empty() {
+            Ok(Synthesized::new(json))
+        } else {
+            Err(ValidationErrors(problems))
+        }
+    }
+
+    /// Renders without validation (for inspecting a template that does not
+    /// validate yet).
+    pub fn to_json(&self) -> Json {
+        let mut top = Map::new();
+        top.insert("AWSTemplateFormatVersion".into(), "2010-09-09".into());
+        if let Some(d) = &self.description {
+            top.insert("Description".into(), Json::String(d.clone()));
+        }
+        if !self.parameters.is_empty() {
+            top.insert("Parameters".into(), serde_json::to_value(&self.parameters).unwrap());
+        }
+        if !self.conditions.is_empty() {
+            top.insert("Conditions".into(), serde_json::to_value(&self.conditions).unwrap());
+        }
+        let mut resources = Map::new();
+        for (id, r) in &self.resources {
+            resources.insert(id.to_string(), r.to_json());
+        }
+        let mut json_resources = Json::Object(resources);
+        for (old, new) in &self.pending_renames {
+            synth::rewrite_references(&mut json_resources, old, new);
+        }
+        for o in &self.overrides {
+            if let Some(r) = json_resources.get_mut(o.logical_id) {
+                apply_override(r, &o.path, o.value.clone());
+            }
+        }
+        top.insert("Resources".into(), json_resources);
+        if !self.outputs.is_empty() {
+            let mut outputs = serde_json::to_value(&self.outputs).unwrap();
+            for (old, new) in &self.pending_renames {
+                synth::rewrite_references(&mut outputs, old, new);
+            }
+            top.insert("Outputs".into(), outputs);
+        }
+        Json::Object(top)
+    }
+}
+
+fn apply_override(target: &mut Json, path: &[String], value: Option<Json>) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = target;
+    for seg in parents {
+        cur = match cur {
+            Json::Array(items) => match seg.parse::<usize>() {
+                Ok(i) if i < items.len() => &mut items[i],
+                _ => return,
+            },
+            _ => {
+                if !cur.is_object() {
+                    *cur = Json::Object(Map::new());
+                }
+                cur.as_object_mut()
+                    .unwrap()
+                    .entry(seg.clone())
+                    .or_insert_with(|| Json::Object(Map::new()))
+            }
+        };
+    }
+    match (cur, value) {
+        (Json::Array(items), Some(v)) => {
+            if let Ok(i) = last.parse::<usize>() {
+                if i < items.len() {
+                    items[i] = v;
+                } else if i == items.len() {
+                    items.push(v);
+                }
+            }
+        }
+        (Json::Array(items), None) => {
+            if let Ok(i) = last.parse::<usize>() {
+                if i < items.len() {
+                    items.remove(i);
+                }
+            }
+        }
+        (Json::Object(m), Some(v)) => {
+            m.insert(last.clone(), v);
+        }
+        (Json::Object(m), None) => {
+            m.shift_remove(last);
+        }
+        (other, Some(v)) => {
+            let mut m = Map::new();
+            m.insert(last.clone(), v);
+            *other = Json::Object(m);
+        }
+        (_, None) => {}
+    }
+}

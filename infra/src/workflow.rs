@@ -1,0 +1,311 @@
+//! The render workflow: Plan -> Map(N) RenderChunk -> Assemble, in both plan
+//! protocols, built from the contract so that field names, actions and
+//! Retry lists come from one place.
+
+use crate::asl::{
+    Choice, Definition, Fail, Graph, ItemProcessor, Map, MaxConcurrency, Pass, Payload,
+    ProcessorConfig, ProcessorMode, Retrier, Rule, Task, Transition,
+};
+use crate::contract::{
+    field, plan_location_fields, state_path, Action, ErrorName, PlanProtocol,
+    RETRY_BACKOFF_RATE, RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS, RETRY_MAX_DELAY_SECONDS,
+};
+use crate::value::Number;
+
+/// Names of the workflow's states, for tests and for users who add Catch
+/// routes or alarms on specific states.
+pub mod states {
+    pub const SELECT_PLAN_PROTOCOL: &str = "SelectPlanProtocol";
+    pub const UNSUPPORTED_PLAN_PROTOCOL: &str = "UnsupportedPlanProtocol";
+    pub const PLAN_V1: &str = "Plan";
+    pub const PLAN_V2: &str = "PlanV2";
+    pub const ASSERT_CHUNK_COUNT: &str = "AssertChunkCount";
+    pub const PLAN_PRODUCED_ZERO_CHUNKS: &str = "PlanProducedZeroChunks";
+    pub const PLAN_EXCEEDS_CHUNK_LIMIT: &str = "PlanExceedsChunkLimit";
+    pub const BUILD_CHUNK_LIST: &str = "BuildChunkList";
+    pub const SELECT_WORKER_PROTOCOL: &str = "SelectWorkerProtocol";
+    pub const RENDER_CHUNKS_V1: &str = "RenderChunks";
+    pub const RENDER_CHUNKS_V2: &str = "RenderChunksV2";
+    pub const RENDER_CHUNK_V1: &str = "RenderChunk";
+    pub const RENDER_CHUNK_V2: &str = "RenderChunkV2";
+    pub const ASSEMBLE_V1: &str = "Assemble";
+    pub const ASSEMBLE_V2: &str = "AssembleV2";
+}
+
+/// `States.ArrayRange` returns at most 1000 items; a plan with more chunks
+/// must fail with a named error instead of a `States.Runtime` one.
+pub const MAX_CHUNKS: u32 = 1000;
+
+/// Execution timeout of the whole render.
+pub const TIMEOUT_SECONDS: u32 = 3600;
+
+/// The substitution variable that stands for the render function's ARN.
+pub const FUNCTION_ARN_VAR: &str = "RenderFunctionArn";
+
+fn input(f: &str) -> String {
+    format!("$.{f}")
+}
+
+fn plan_result(f: &str) -> String {
+    format!("{}.{f}", state_path::PLAN)
+}
+
+fn payload_result(f: &str) -> String {
+    format!("$.Payload.{f}")
+}
+
+/// The stage's Retry list: first what it must never retry, then backoff
+/// for everything else.
+pub fn retry_for(stage: Action) -> Vec<Retrier> {
+    vec![
+        Retrier::never(ErrorName::non_retryable(stage).into_iter().map(ErrorName::as_str)),
+        Retrier::backoff(
+            ["States.ALL"],
+            RETRY_INTERVAL_SECONDS,
+            RETRY_MAX_ATTEMPTS,
+            RETRY_BACKOFF_RATE,
+            RETRY_MAX_DELAY_SECONDS,
+        ),
+    ]
+}
+
+fn invoke(stage: Action, payload: Payload, transition: Transition) -> Task {
+    let function = format!("${{{FUNCTION_ARN_VAR}}}");
+    let mut t = Task::lambda_invoke(&function, payload, transition);
+    t.retry = retry_for(stage);
+    t
+}
+
+fn plan_state(p: PlanProtocol) -> Task {
+    let payload = Payload::new()
+        .value(field::ACTION, Action::Plan.as_str())
+        .value(field::PLAN_PROTOCOL, p.as_str())
+        .path(field::PROJECT_S3_URI, &input(field::PROJECT_S3_URI))
+        .path(field::PLAN_OUTPUT_S3_PREFIX, &input(field::PLAN_OUTPUT_S3_PREFIX))
+        .path(field::CONFIG, &input(field::CONFIG));
+    let mut keep: Vec<&str> = plan_location_fields(p).to_vec();
+    keep.extend([field::PLAN_HASH, field::CHUNK_COUNT, field::FORMAT, field::HAS_AUDIO]);
+    if p == PlanProtocol::V1 {
+        keep.push(field::AUDIO_S3_URI);
+    }
+    let mut selector = Payload::new();
+    for f in keep {
+        selector = selector.path(f, &payload_result(f));
+    }
+    let mut t = invoke(
+        Action::Plan,
+        payload,
+        Transition::next(states::ASSERT_CHUNK_COUNT),
+    );
+    t.result_selector = Some(selector.value(field::PLAN_PROTOCOL, p.as_str()));
+    t.result_path = Some(state_path::PLAN.into());
+    t
+}
+
+fn render_chunks_state(p: PlanProtocol) -> Map {
+    let (chunk_state, next) = match p {
+        PlanProtocol::V1 => (states::RENDER_CHUNK_V1, states::ASSEMBLE_V1),
+        PlanProtocol::V2 => (states::RENDER_CHUNK_V2, states::ASSEMBLE_V2),
+    };
+    let mut selector = Payload::new().path(field::CHUNK_INDEX, "$$.Map.Item.Value");
+    let mut payload = Payload::new()
+        .value(field::ACTION, Action::RenderChunk.as_str())
+        .value(field::PLAN_PROTOCOL, p.as_str())
+        .path(field::CHUNK_INDEX, &input(field::CHUNK_INDEX));
+    for f in plan_location_fields(p) {
+        selector = selector.path(f, &plan_result(f));
+        payload = payload.path(f, &input(f));
+    }
+    let selector = selector
+        .path(field::PLAN_HASH, &plan_result(field::PLAN_HASH))
+        .path(field::CHUNK_OUTPUT_S3_PREFIX, &input(field::PLAN_OUTPUT_S3_PREFIX))
+        .path(field::FORMAT, &plan_result(field::FORMAT));
+    let payload = payload
+        .path(field::PLAN_HASH, &input(field::PLAN_HASH))
+        .path(field::CHUNK_OUTPUT_S3_PREFIX, &input(field::CHUNK_OUTPUT_S3_PREFIX))
+        .path(field::FORMAT, &input(field::FORMAT));
+    let mut task = invoke(Action::RenderChunk, payload, Transition::End);
+    let mut keep = Payload::new();
+    for f in [field::CHUNK_S3_URI, field::CHUNK_INDEX, field::SHA256] {
+        keep = keep.path(f, &payload_result(f));
+    }
+    task.result_selector = Some(keep);
+    Map {
+        comment: None,
+        items_path: Some(format!("{}.{}", state_path::ITERATOR, state_path::CHUNK_INDEXES)),
+        item_selector: Some(selector),
+        item_processor: ItemProcessor {
+            processor_config: ProcessorConfig {
+                mode: ProcessorMode::Inline,
+            },
+            graph: Graph::new(chunk_state).state(chunk_state, task),
+        },
+        max_concurrency: Some(MaxConcurrency::Path(plan_result(field::CHUNK_COUNT))),
+        result_selector: None,
+        result_path: Some(state_path::CHUNKS.into()),
+        retry: Vec::new(),
+        catch: Vec::new(),
+        transition: Transition::next(next),
+    }
+}
+
+fn assemble_state(p: PlanProtocol) -> Task {
+    let mut payload = Payload::new()
+        .value(field::ACTION, Action::Assemble.as_str())
+        .value(field::PLAN_PROTOCOL, p.as_str());
+    for f in plan_location_fields(p) {
+        payload = payload.path(f, &plan_result(f));
+    }
+    let payload = payload
+        .path(field::PLAN_HASH, &plan_result(field::PLAN_HASH))
+        .path(
+            field::CHUNK_S3_URIS,
+            &format!("{}[*].{}", state_path::CHUNKS, field::CHUNK_S3_URI),
+        );
+    // v2 plans carry audio inside the manifest; v1 hands its URI over.
+    let payload = match p {
+        PlanProtocol::V1 => payload.path(field::AUDIO_S3_URI, &plan_result(field::AUDIO_S3_URI)),
+        PlanProtocol::V2 => payload.value(field::AUDIO_S3_URI, serde_json::Value::Null),
+    }
+    .path(field::OUTPUT_S3_URI, &input(field::OUTPUT_S3_URI))
+    .path(field::FORMAT, &plan_result(field::FORMAT));
+    let mut t = invoke(Action::Assemble, payload, Transition::End);
+    let mut keep = Payload::new();
+    for f in [field::OUTPUT_S3_URI, field::FRAMES_ENCODED, field::FILE_SIZE] {
+        keep = keep.path(f, &payload_result(f));
+    }
+    t.result_selector = Some(keep);
+    t.result_path = Some(state_path::OUTPUT.into());
+    t
+}
+
+fn fail(error: ErrorName, cause: &str) -> Fail {
+    Fail {
+        error: Some(error.as_str().into()),
+        cause: Some(cause.into()),
+    }
+}
+
+/// The render workflow's definition. The function ARN appears as
+/// `${RenderFunctionArn}`, filled in by `DefinitionSubstitutions`.
+pub fn render_workflow() -> Definition {
+    let protocol = input(field::PLAN_PROTOCOL);
+    let chunk_count = plan_result(field::CHUNK_COUNT);
+    // Comparing an absent path is a States.Runtime error on Step Functions,
+    // so absence is tested first and routed to the default protocol.
+    let default_plan = match PlanProtocol::DEFAULT {
+        PlanProtocol::V1 => states::PLAN_V1,
+        PlanProtocol::V2 => states::PLAN_V2,
+    };
+    let select_plan = Choice::new()
+        .when(Rule::IsPresent(protocol.clone(), false), default_plan)
+        .when(
+            Rule::StringEquals(protocol.clone(), PlanProtocol::V2.as_str().into()),
+            states::PLAN_V2,
+        )
+        .when(
+            Rule::StringEquals(protocol, PlanProtocol::V1.as_str().into()),
+            states::PLAN_V1,
+        )
+        .otherwise(states::UNSUPPORTED_PLAN_PROTOCOL);
+    // Checked before BuildChunkList: States.ArrayRange(0, -1, 1) and ranges
+    // over 1000 items are runtime errors, not a named failure.
+    let assert_chunks = Choice::new()
+        .when(
+            Rule::NumericGreaterThan(chunk_count.clone(), Number(MAX_CHUNKS.into())),
+            states::PLAN_EXCEEDS_CHUNK_LIMIT,
+        )
+        .when(
+            Rule::NumericGreaterThan(chunk_count, Number(0.0)),
+            states::BUILD_CHUNK_LIST,
+        )
+        .otherwise(states::PLAN_PRODUCED_ZERO_CHUNKS);
+    let build_chunk_list = Pass {
+        comment: None,
+        parameters: Some(Payload::new().path(
+            state_path::CHUNK_INDEXES,
+            &format!(
+                "States.ArrayRange(0, States.MathAdd({}, -1), 1)",
+                plan_result(field::CHUNK_COUNT)
+            ),
+        )),
+        result_path: Some(state_path::ITERATOR.into()),
+        transition: Transition::next(states::SELECT_WORKER_PROTOCOL),
+    };
+    let select_worker = Choice::new()
+        .when(
+            Rule::StringEquals(plan_result(field::PLAN_PROTOCOL), PlanProtocol::V2.as_str().into()),
+            states::RENDER_CHUNKS_V2,
+        )
+        .otherwise(states::RENDER_CHUNKS_V1);
+
+    let graph = Graph::new(states::SELECT_PLAN_PROTOCOL)
+        .state(states::SELECT_PLAN_PROTOCOL, select_plan)
+        .state(
+            states::UNSUPPORTED_PLAN_PROTOCOL,
+            fail(
+                ErrorName::PlanProtocolUnsupported,
+                "PlanProtocol must be \"v1\", \"v2\", or absent (defaults to v2).",
+            ),
+        )
+        .state(states::PLAN_V1, plan_state(PlanProtocol::V1))
+        .state(states::PLAN_V2, plan_state(PlanProtocol::V2))
+        .state(states::ASSERT_CHUNK_COUNT, assert_chunks)
+        .state(
+            states::PLAN_PRODUCED_ZERO_CHUNKS,
+            fail(
+                ErrorName::PlanTooLarge,
+                "Plan returned ChunkCount=0: a non-retryable producer-side invariant violation.",
+            ),
+        )
+        .state(
+            states::PLAN_EXCEEDS_CHUNK_LIMIT,
+            fail(
+                ErrorName::PlanTooLarge,
+                "Plan returned more than 1000 chunks, the most one Map fan-out can list; raise chunkSize.",
+            ),
+        )
+        .state(states::BUILD_CHUNK_LIST, build_chunk_list)
+        .state(states::SELECT_WORKER_PROTOCOL, select_worker)
+        .state(states::RENDER_CHUNKS_V1, render_chunks_state(PlanProtocol::V1))
+        .state(states::RENDER_CHUNKS_V2, render_chunks_state(PlanProtocol::V2))
+        .state(states::ASSEMBLE_V1, assemble_state(PlanProtocol::V1))
+        .state(states::ASSEMBLE_V2, assemble_state(PlanProtocol::V2));
+
+    Definition {
+        comment: Some(
+            "HyperFrames distributed render: Plan -> Map(N) RenderChunk -> Assemble.".into(),
+        ),
+        graph,
+        timeout_seconds: Some(TIMEOUT_SECONDS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_graph_is_closed() {
+        assert_eq!(render_workflow().problems(), vec![]);
+    }
+
+    #[test]
+    fn every_task_retries_from_the_contract() {
+        let d = render_workflow().to_json();
+        let plan = &d["States"]["PlanV2"]["Retry"];
+        assert_eq!(plan[0]["MaxAttempts"], 0);
+        assert_eq!(plan[1]["ErrorEquals"][0], "States.ALL");
+        let names: Vec<&str> = plan[0]["ErrorEquals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = ErrorName::non_retryable(Action::Plan)
+            .into_iter()
+            .map(ErrorName::as_str)
+            .collect();
+        assert_eq!(names, expected);
+    }
+}

@@ -1,0 +1,435 @@
+//! Launching and driving `chromium-headless-shell` for deterministic capture.
+//!
+//! The real binary under /usr/lib/chromium is spawned directly (Debian's
+//! /usr/bin names are shell wrappers that fork, so killing them orphans the
+//! browser), in its own process group, with a fresh profile and every
+//! background-network feature off. [`Browser`]'s Drop closes it over CDP, kills
+//! the group and reaps it, whatever happened before.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::cdp::Cdp;
+use crate::errors::{ProducerError, Result};
+use crate::process;
+
+pub const DEFAULT_CHROME: &str = "/usr/lib/chromium/chromium-headless-shell";
+const CALL: Duration = Duration::from_secs(30);
+
+/// The headless-shell binary: `HF_CHROME_PATH` or Debian's real binary.
+pub fn chrome_path() -> Result<PathBuf> {
+    let p = std::env::var("HF_CHROME_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(DEFAULT_CHROME));
+    if !p.is_file() {
+        return Err(ProducerError::ChromeBinaryUnavailable(format!(
+            "{} not found; install Debian's chromium-headless-shell (run scripts/test.sh --install-only) or set HF_CHROME_PATH",
+            p.display()
+        )));
+    }
+    Ok(p)
+}
+
+/// How frames are produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureMode {
+    /// `HeadlessExperimental.beginFrame` drives the compositor: fastest, opaque only.
+    BeginFrame,
+    /// `Page.captureScreenshot`: keeps alpha (transparent PNG).
+    Screenshot,
+}
+
+impl CaptureMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaptureMode::BeginFrame => "beginframe",
+            CaptureMode::Screenshot => "screenshot",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    pub width: u32,
+    pub height: u32,
+    pub mode: CaptureMode,
+}
+
+pub struct Browser {
+    child: Option<Child>,
+    cdp: Option<Cdp>,
+    profile: PathBuf,
+    stderr_tail: Arc<Mutex<Vec<String>>>,
+}
+
+fn chrome_args(o: &LaunchOptions, profile: &Path) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-setuid-sandbox",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--disable-domain-reliability",
+        "--disable-client-side-phishing-detection",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--disable-breakpad",
+        "--disable-crash-reporter",
+        "--disable-hang-monitor",
+        "--disable-ipc-flooding-protection",
+        "--disable-popup-blocking",
+        "--disable-print-preview",
+        "--disable-component-extensions-with-background-pages",
+        "--metrics-recording-only",
+        "--no-pings",
+        "--no-zygote",
+        "--mute-audio",
+        "--hide-scrollbars",
+        "--enable-webgl",
+        "--ignore-gpu-blocklist",
+        "--use-gl=angle",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        "--disable-gpu-compositing",
+        "--font-render-hinting=none",
+        "--force-color-profile=srgb",
+        "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows",
+        "--disable-renderer-backgrounding",
+        "--disable-background-media-suspend",
+        "--autoplay-policy=no-user-gesture-required",
+        "--disable-features=AudioServiceOutOfProcess,IsolateOrigins,site-per-process,Translate,BackForwardCache,IntensiveWakeUpThrottling,MediaRouter,OptimizationHints",
+        "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push(format!("--window-size={},{}", o.width, o.height));
+    a.push(format!("--user-data-dir={}", profile.display()));
+    match o.mode {
+        CaptureMode::BeginFrame => a.extend(
+            [
+                "--deterministic-mode",
+                "--enable-begin-frame-control",
+                "--disable-new-content-rendering-timeout",
+                "--run-all-compositor-stages-before-draw",
+                "--disable-threaded-animation",
+                "--disable-threaded-scrolling",
+                "--disable-checker-imaging",
+                "--disable-image-animation-resync",
+                "--enable-surface-synchronization",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        ),
+        CaptureMode::Screenshot => a.extend(
+            ["--disable-gpu-vsync", "--disable-frame-rate-limit"]
+                .iter()
+                .map(|s| s.to_string()),
+        ),
+    }
+    a.push("about:blank".into());
+    a
+}
+
+impl Browser {
+    pub fn launch(o: &LaunchOptions) -> Result<Self> {
+        let bin = chrome_path()?;
+        let profile = std::env::temp_dir().join(format!(
+            "hf-chrome-{}-{:x}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&profile).map_err(|e| ProducerError::io(&profile, e))?;
+        let mut cmd = Command::new(&bin);
+        cmd.args(chrome_args(o, &profile))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        process::own_group(&mut cmd);
+        let mut child = cmd.spawn().map_err(|e| {
+            ProducerError::ChromeBinaryUnavailable(format!("cannot start {}: {e}", bin.display()))
+        })?;
+        let stderr = child.stderr.take().expect("piped");
+        let tail = Arc::new(Mutex::new(Vec::new()));
+        let tail2 = tail.clone();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if !sent {
+                    if let Some(p) = line.find("ws://") {
+                        let _ = tx.send(line[p..].trim().to_string());
+                        sent = true;
+                        continue;
+                    }
+                }
+                let mut t = tail2.lock().unwrap_or_else(|e| e.into_inner());
+                t.push(line);
+                if t.len() > 40 {
+                    t.remove(0);
+                }
+            }
+        });
+        let mut browser = Browser {
+            child: Some(child),
+            cdp: None,
+            profile,
+            stderr_tail: tail,
+        };
+        let url = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(u) => u,
+            Err(_) => {
+                return Err(ProducerError::ChromeBinaryUnavailable(format!(
+                    "{} did not print its DevTools URL within 20 s: {}",
+                    bin.display(),
+                    browser.stderr()
+                )))
+            }
+        };
+        browser.cdp = Some(Cdp::connect(&url, Duration::from_secs(10))?);
+        Ok(browser)
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr_tail
+            .lock()
+            .map(|t| t.join("\n"))
+            .unwrap_or_default()
+    }
+
+    pub fn cdp(&mut self) -> &mut Cdp {
+        self.cdp.as_mut().expect("connected in launch")
+    }
+
+    pub fn version(&mut self) -> Result<String> {
+        let v = self.cdp().call(None, "Browser.getVersion", json!({}), CALL)?;
+        Ok(v["product"].as_str().unwrap_or("").to_string())
+    }
+
+    /// Opens a page target with BeginFrame control and attaches a flat session.
+    pub fn new_page(&mut self, mode: CaptureMode) -> Result<String> {
+        let mut params = json!({"url": "about:blank"});
+        if mode == CaptureMode::BeginFrame {
+            params["enableBeginFrameControl"] = json!(true);
+        }
+        let t = self.cdp().call(None, "Target.createTarget", params, CALL)?;
+        let target = t["targetId"].as_str().unwrap_or("").to_string();
+        let s = self.cdp().call(
+            None,
+            "Target.attachToTarget",
+            json!({"targetId": target, "flatten": true}),
+            CALL,
+        )?;
+        Ok(s["sessionId"].as_str().unwrap_or("").to_string())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(mut cdp) = self.cdp.take() {
+            let _ = cdp.try_call(None, "Browser.close", json!({}), Duration::from_secs(2));
+            cdp.close();
+        }
+        if let Some(mut child) = self.child.take() {
+            // Give Browser.close a moment, then make sure the whole group is gone.
+            let _ = process::wait_deadline(&mut child, Instant::now() + Duration::from_millis(1500));
+            process::kill_group(&mut child);
+        }
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// A page being captured: seek, then grab pixels.
+pub struct Page<'b> {
+    pub browser: &'b mut Browser,
+    pub session: String,
+    pub mode: CaptureMode,
+    pub width: u32,
+    pub height: u32,
+    /// Frame interval in ms (1000 / fps).
+    pub interval: f64,
+    tick: u64,
+    last_frame: Option<Vec<u8>>,
+}
+
+/// Image format of captured frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Jpeg,
+    Png,
+}
+
+impl<'b> Page<'b> {
+    pub fn open(browser: &'b mut Browser, mode: CaptureMode, width: u32, height: u32, fps: u32) -> Result<Self> {
+        let session = browser.new_page(mode)?;
+        Ok(Page {
+            browser,
+            session,
+            mode,
+            width,
+            height,
+            interval: 1000.0 / f64::from(fps),
+            tick: 0,
+            last_frame: None,
+        })
+    }
+
+    pub fn call(&mut self, method: &str, params: Value) -> Result<Value> {
+        let s = self.session.clone();
+        self.browser.cdp().call(Some(&s), method, params, CALL)
+    }
+
+    pub fn eval(&mut self, expr: &str, timeout: Duration) -> Result<Value> {
+        let s = self.session.clone();
+        self.browser.cdp().eval(&s, expr, timeout)
+    }
+
+    /// Viewport, transparency and the injected bridge, before navigation.
+    pub fn prepare(&mut self, bridge_js: &str, transparent: bool) -> Result<()> {
+        self.call("Page.enable", json!({}))?;
+        self.call("Runtime.enable", json!({}))?;
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": false}),
+        )?;
+        if transparent {
+            self.call(
+                "Emulation.setDefaultBackgroundColorOverride",
+                json!({"color": {"r": 0, "g": 0, "b": 0, "a": 0}}),
+            )?;
+        }
+        self.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": bridge_js}),
+        )?;
+        if self.mode == CaptureMode::BeginFrame {
+            let s = self.session.clone();
+            // Older builds need enable; newer ones dropped it. Either is fine.
+            let _ = self
+                .browser
+                .cdp()
+                .try_call(Some(&s), "HeadlessExperimental.enable", json!({}), CALL)?;
+        }
+        Ok(())
+    }
+
+    /// Reads the WebGL renderer: chunk workers must rasterize in software so
+    /// every worker produces the same pixels.
+    pub fn assert_software_gl(&mut self) -> Result<String> {
+        let v = self.eval(
+            "(() => { const c = document.createElement('canvas'); const gl = c.getContext('webgl') || c.getContext('experimental-webgl'); if (!gl) return {vendor: '', renderer: 'no webgl'}; const e = gl.getExtension('WEBGL_debug_renderer_info'); return e ? {vendor: gl.getParameter(e.UNMASKED_VENDOR_WEBGL), renderer: gl.getParameter(e.UNMASKED_RENDERER_WEBGL)} : {vendor: gl.getParameter(gl.VENDOR), renderer: gl.getParameter(gl.RENDERER)}; })()",
+            CALL,
+        )?;
+        let renderer = v["renderer"].as_str().unwrap_or("").to_string();
+        if !renderer.to_ascii_lowercase().contains("swiftshader") {
+            return Err(ProducerError::BrowserGpuNotSoftware(format!(
+                "WebGL renderer is {renderer:?} (vendor {:?}); chunk workers must use SwiftShader (--use-angle=swiftshader)",
+                v["vendor"]
+            )));
+        }
+        Ok(renderer)
+    }
+
+    /// Sends one BeginFrame tick without drawing (keeps the page's lifecycle moving).
+    pub fn idle_tick(&mut self) -> Result<()> {
+        if self.mode != CaptureMode::BeginFrame {
+            return Ok(());
+        }
+        self.tick += 1;
+        let t = self.tick as f64 * self.interval;
+        let s = self.session.clone();
+        let r = self.browser.cdp().try_call(
+            Some(&s),
+            "HeadlessExperimental.beginFrame",
+            json!({"frameTimeTicks": t, "interval": self.interval, "noDisplayUpdates": true}),
+            CALL,
+        )?;
+        if let Err(e) = r {
+            return Err(ProducerError::RenderFailed(format!("beginFrame failed: {}", e.message)));
+        }
+        Ok(())
+    }
+
+    pub fn navigate(&mut self, url: &str) -> Result<()> {
+        let r = self.call("Page.navigate", json!({"url": url}))?;
+        if let Some(e) = r["errorText"].as_str() {
+            return Err(ProducerError::RenderFailed(format!("navigation to {url} failed: {e}")));
+        }
+        Ok(())
+    }
+
+    /// Captures the current state as an encoded image.
+    pub fn capture(&mut self, format: ImageFormat) -> Result<Vec<u8>> {
+        let fmt = match format {
+            ImageFormat::Jpeg => json!({"format": "jpeg", "quality": 80, "optimizeForSpeed": true}),
+            ImageFormat::Png => json!({"format": "png"}),
+        };
+        let data = match self.mode {
+            CaptureMode::BeginFrame => {
+                self.tick += 1;
+                let t = self.tick as f64 * self.interval;
+                let s = self.session.clone();
+                let mut attempt = 0;
+                loop {
+                    let r = self.browser.cdp().try_call(
+                        Some(&s),
+                        "HeadlessExperimental.beginFrame",
+                        json!({"frameTimeTicks": t, "interval": self.interval, "screenshot": fmt}),
+                        CALL,
+                    )?;
+                    match r {
+                        Ok(v) => break v["screenshotData"].as_str().map(String::from),
+                        Err(e) if e.message.contains("pending") && attempt < 5 => {
+                            thread::sleep(Duration::from_millis(50 << attempt));
+                            attempt += 1;
+                        }
+                        Err(e) => {
+                            return Err(ProducerError::RenderFailed(format!(
+                                "beginFrame failed: {}",
+                                e.message
+                            )))
+                        }
+                    }
+                }
+            }
+            CaptureMode::Screenshot => {
+                let mut p = json!({"fromSurface": true, "captureBeyondViewport": false,
+                    "clip": {"x": 0, "y": 0, "width": self.width, "height": self.height, "scale": 1}});
+                for (k, v) in fmt.as_object().expect("object") {
+                    p[k] = v.clone();
+                }
+                let r = self.call("Page.captureScreenshot", p)?;
+                r["data"].as_str().map(String::from)
+            }
+        };
+        let bytes = match data {
+            Some(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| ProducerError::RenderFailed(format!("screenshot is not base64: {e}")))?,
+            // No damage since the last frame: the previous image is still correct.
+            None => self.last_frame.clone().ok_or_else(|| {
+                ProducerError::RenderFailed("first BeginFrame produced no screenshot".into())
+            })?,
+        };
+        self.last_frame = Some(bytes.clone());
+        Ok(bytes)
+    }
+}

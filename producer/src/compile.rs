@@ -1,0 +1,351 @@
+//! Compiling a project's entry HTML into the hermetic page chunk workers load:
+//! remote scripts and stylesheets inlined, fonts turned into data URIs, remote
+//! media copied into the plan, and the root composition's timing read statically.
+
+use std::path::{Path, PathBuf};
+
+use crate::assets::{self, AssetMap, CssBase, InlineLog};
+use crate::config::validate_dimension;
+use crate::digest::sha256_hex;
+use crate::errors::{ProducerError, Result};
+use crate::html::{self, Tag};
+
+/// The root composition, read from its data attributes before any script runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composition {
+    pub id: String,
+    pub width: u32,
+    pub height: u32,
+    pub duration: f64,
+    /// `data-no-timeline`: don't wait for `window.__timelines[id]`.
+    pub no_timeline: bool,
+}
+
+/// Finds the root composition (the first element with `data-composition-id`)
+/// and validates its size and duration; `file` is named in every error.
+pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
+    let tags = html::scan(html);
+    let root = tags
+        .iter()
+        .find(|t| t.attr("data-composition-id").is_some())
+        .ok_or_else(|| {
+            ProducerError::composition(
+                file,
+                "no element with data-composition-id; mark the root element with data-composition-id, data-width, data-height and data-duration",
+            )
+        })?;
+    let id = root.attr("data-composition-id").unwrap_or("").trim().to_string();
+    if id.is_empty() {
+        return Err(ProducerError::composition(file, "data-composition-id is empty"));
+    }
+    let dim = |name: &str| -> Result<u32> {
+        let raw = root.attr(name).ok_or_else(|| {
+            ProducerError::composition(file, format!("root composition {id:?} has no {name}"))
+        })?;
+        let v: u32 = raw.trim().parse().map_err(|_| {
+            ProducerError::composition(
+                file,
+                format!("{name}={raw:?} on {id:?} is not a positive integer"),
+            )
+        })?;
+        validate_dimension(name, v).map_err(|e| ProducerError::composition(file, e.to_string()))?;
+        Ok(v)
+    };
+    let width = dim("data-width")?;
+    let height = dim("data-height")?;
+    let raw = root.attr("data-duration").ok_or_else(|| {
+        ProducerError::composition(
+            file,
+            format!("root composition {id:?} has no data-duration; set the length in seconds, e.g. data-duration=\"2\""),
+        )
+    })?;
+    let duration: f64 = raw.trim().parse().map_err(|_| {
+        ProducerError::composition(file, format!("data-duration={raw:?} is not a number of seconds"))
+    })?;
+    if !duration.is_finite() || duration <= 0.0 {
+        return Err(ProducerError::composition(
+            file,
+            format!("composition duration is {raw} — this would produce an empty or black video; set data-duration > 0"),
+        ));
+    }
+    if duration > 86_400.0 {
+        return Err(ProducerError::composition(
+            file,
+            format!("data-duration={raw} exceeds 24 hours"),
+        ));
+    }
+    Ok(Composition {
+        id,
+        width,
+        height,
+        duration,
+        no_timeline: root.attr("data-no-timeline").is_some(),
+    })
+}
+
+/// Result of compiling the entry HTML.
+pub struct Compiled {
+    pub html: String,
+    pub inline_log: InlineLog,
+    /// Remote media copied into `compiled/_remote/` (relative path, bytes).
+    pub remote_files: Vec<(String, Vec<u8>)>,
+}
+
+const TEXT_RENDERING_STYLE: &str =
+    "<style data-hyperframes-text-rendering>html,body,*{text-rendering:geometricPrecision}</style>";
+
+/// Rewrites the entry HTML so it references nothing off-machine.
+pub fn compile(html: &str, file: &Path, map: &AssetMap) -> Result<Compiled> {
+    let tags = html::scan(html);
+    let mut log = InlineLog::default();
+    let mut remote_files = Vec::new();
+    // (start, end, replacement), applied back to front.
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut head_insert = None;
+    for tag in &tags {
+        match tag.name.as_str() {
+            "head" if head_insert.is_none() => head_insert = Some(tag.end),
+            "script" => {
+                if let Some(src) = tag.attr("src").filter(|s| assets::is_remote(s)) {
+                    let url = assets::join_url("https://invalid/", src);
+                    let bytes = map.fetch(&url).map_err(|m| {
+                        ProducerError::AssetFetchFailed(format!("{} <script src>: {m}", file.display()))
+                    })?;
+                    let body = String::from_utf8_lossy(&bytes).replace("</script", "<\\/script");
+                    let (_, _, close_end) = tag.body.expect("script tags carry a body span");
+                    let type_attr = tag
+                        .attr("type")
+                        .map(|t| format!(" type=\"{}\"", html::escape_attr(t)))
+                        .unwrap_or_default();
+                    edits.push((
+                        tag.start,
+                        close_end,
+                        format!("<script{type_attr}>/* inlined: {url} */\n{body}\n</script>"),
+                    ));
+                }
+            }
+            "style" => {
+                let (b0, b1, _) = tag.body.expect("style tags carry a body span");
+                let css = &html[b0..b1];
+                if css.to_ascii_lowercase().contains("http") || css.contains("//") {
+                    let out = assets::inline_css(css, &CssBase::Compiled, map, &mut log, 0)?;
+                    if out != css {
+                        edits.push((b0, b1, out));
+                    }
+                }
+            }
+            "link" => {
+                let rel = tag.attr("rel").unwrap_or("").to_ascii_lowercase();
+                let href = tag.attr("href").unwrap_or("");
+                if !assets::is_remote(href) {
+                    continue;
+                }
+                if rel.contains("stylesheet") {
+                    let url = assets::join_url("https://invalid/", href);
+                    let bytes = map.fetch(&url).map_err(|m| {
+                        if assets::is_font_url(&url) {
+                            ProducerError::FontFetchFailed(m)
+                        } else {
+                            ProducerError::AssetFetchFailed(m)
+                        }
+                    })?;
+                    let base = match map.get(&url) {
+                        Some(p) => CssBase::LocalFile(p.to_path_buf()),
+                        None => CssBase::Remote(url.clone()),
+                    };
+                    let css = assets::inline_css(&String::from_utf8_lossy(&bytes), &base, map, &mut log, 0)?;
+                    edits.push((
+                        tag.start,
+                        tag.end,
+                        format!("<style>/* inlined: {url} */\n{css}\n</style>"),
+                    ));
+                } else {
+                    // preconnect / dns-prefetch / preload hints would reach for the network.
+                    edits.push((tag.start, tag.end, String::new()));
+                }
+            }
+            "img" | "video" | "audio" | "source" => {
+                if let Some(src) = tag.attr("src").filter(|s| assets::is_remote(s)) {
+                    let url = assets::join_url("https://invalid/", src);
+                    let bytes = map.fetch(&url).map_err(|m| {
+                        if tag.name == "img" {
+                            ProducerError::AssetFetchFailed(m)
+                        } else {
+                            ProducerError::VideoSourceUnrenderable(m)
+                        }
+                    })?;
+                    let ext = url
+                        .split(['?', '#'])
+                        .next()
+                        .and_then(|p| p.rsplit('/').next())
+                        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
+                        .unwrap_or_else(|| "bin".into());
+                    let rel = format!("_remote/{}.{ext}", &sha256_hex(&bytes)[..16]);
+                    edits.push((tag.start, tag.end, replace_src(html, tag, &rel)));
+                    remote_files.push((rel, bytes));
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = html.to_string();
+    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (s, e, r) in edits {
+        out.replace_range(s..e, &r);
+    }
+    let at = head_insert.unwrap_or(0);
+    // head_insert is an offset in the original; edits all lie after <head>, so it is unchanged.
+    out.insert_str(at, TEXT_RENDERING_STYLE);
+    Ok(Compiled {
+        html: out,
+        inline_log: log,
+        remote_files,
+    })
+}
+
+fn replace_src(html: &str, tag: &Tag, new_src: &str) -> String {
+    let text = &html[tag.start..tag.end];
+    let mut out = format!("<{}", tag.name);
+    for (k, v) in &tag.attrs {
+        let v = if k == "src" { new_src } else { v.as_str() };
+        out.push_str(&format!(" {k}=\"{}\"", html::escape_attr(v)));
+    }
+    out.push_str(if text.ends_with("/>") { " />" } else { ">" });
+    out
+}
+
+/// Media elements under the root that the audio mix and media sync care about.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MediaElement {
+    pub id: String,
+    pub tag: String,
+    pub src: String,
+    pub start: f64,
+    pub duration: Option<f64>,
+    pub media_start: f64,
+    pub volume: f64,
+    pub has_audio: bool,
+}
+
+pub fn media_elements(html: &str) -> Vec<MediaElement> {
+    let num = |t: &Tag, k: &str| t.attr(k).and_then(|v| v.trim().parse::<f64>().ok());
+    html::scan(html)
+        .iter()
+        .filter(|t| t.name == "video" || t.name == "audio")
+        .filter_map(|t| {
+            let src = t.attr("src")?.to_string();
+            Some(MediaElement {
+                id: t.attr("id").unwrap_or("").to_string(),
+                tag: t.name.clone(),
+                src,
+                start: num(t, "data-start").unwrap_or(0.0),
+                duration: num(t, "data-duration"),
+                media_start: num(t, "data-media-start").unwrap_or(0.0),
+                volume: num(t, "data-volume").unwrap_or(1.0).clamp(0.0, 1.0),
+                has_audio: t.name == "audio" || t.attr("data-has-audio") == Some("true"),
+            })
+        })
+        .collect()
+}
+
+/// Top-level project entries that are build/cache output, not composition input.
+pub const SKIPPED_TOP_LEVEL: &[&str] = &[
+    "node_modules",
+    ".git",
+    ".cache",
+    "output",
+    "failures",
+    "dist",
+    ".next",
+    ".turbo",
+];
+
+/// Copies the project into `dest`, dereferencing symlinks and skipping build dirs.
+pub fn copy_project(src: &Path, dest: &Path) -> Result<()> {
+    copy_dir(src, dest, true)
+}
+
+fn copy_dir(src: &Path, dest: &Path, top: bool) -> Result<()> {
+    std::fs::create_dir_all(dest).map_err(|e| ProducerError::io(dest, e))?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(src)
+        .map_err(|e| ProducerError::io(src, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if top && SKIPPED_TOP_LEVEL.contains(&name.as_str()) {
+            continue;
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| ProducerError::io(&path, e))?;
+        let target = dest.join(&name);
+        if meta.is_dir() {
+            copy_dir(&path, &target, false)?;
+        } else if meta.is_file() {
+            std::fs::copy(&path, &target).map_err(|e| ProducerError::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(attrs: &str) -> String {
+        format!("<html><head></head><body><div {attrs}></div></body></html>")
+    }
+
+    #[test]
+    fn reads_root_attributes() {
+        let c = find_root(
+            &root(r#"data-composition-id="main" data-width="640" data-height="360" data-duration="2""#),
+            Path::new("index.html"),
+        )
+        .unwrap();
+        assert_eq!(
+            c,
+            Composition {
+                id: "main".into(),
+                width: 640,
+                height: 360,
+                duration: 2.0,
+                no_timeline: false
+            }
+        );
+    }
+
+    #[test]
+    fn bad_roots_name_the_file() {
+        for (attrs, needle) in [
+            ("", "no element with data-composition-id"),
+            (r#"data-composition-id="m" data-width="640" data-height="360" data-duration="0""#, "duration is 0"),
+            (r#"data-composition-id="m" data-width="641" data-height="360" data-duration="1""#, "odd"),
+            (r#"data-composition-id="m" data-width="640" data-height="360""#, "no data-duration"),
+        ] {
+            let e = find_root(&root(attrs), Path::new("/p/index.html")).unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("/p/index.html") && msg.contains(needle), "{msg}");
+            assert_eq!(e.name(), "INVALID_COMPOSITION");
+        }
+    }
+
+    #[test]
+    fn compile_inlines_mapped_script_and_strips_hints() {
+        let dir = tempfile::tempdir().unwrap();
+        let js = dir.path().join("lib.js");
+        std::fs::write(&js, "window.LIB = '</script>';").unwrap();
+        let mut map = AssetMap::default();
+        map.insert("https://cdn.example/lib.js", &js);
+        let html = r#"<html><head><link rel="preconnect" href="https://fonts.gstatic.com"><script src="https://cdn.example/lib.js"></script></head><body></body></html>"#;
+        let c = compile(html, Path::new("index.html"), &map).unwrap();
+        assert!(c.html.contains("/* inlined: https://cdn.example/lib.js */"));
+        assert!(c.html.contains(r"window.LIB = '<\/script>';"));
+        assert!(!c.html.contains("preconnect"));
+        assert!(c.html.contains("data-hyperframes-text-rendering"));
+
+        let err = compile(html, Path::new("index.html"), &AssetMap::default()).unwrap_err();
+        assert_eq!(err.name(), "ASSET_FETCH_FAILED");
+    }
+}

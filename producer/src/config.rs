@@ -1,0 +1,391 @@
+//! The render config (the `Config` object of the Lambda event contract) and its
+//! validation. Validation runs before anything touches disk so a bad request
+//! never leaves a half-written plan behind.
+
+use serde::{Deserialize, Serialize};
+
+use crate::errors::{ProducerError, Result};
+
+/// Output container/codec families the distributed pipeline can concat losslessly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Format {
+    #[serde(rename = "mp4")]
+    Mp4,
+    #[serde(rename = "mov")]
+    Mov,
+    #[serde(rename = "webm")]
+    Webm,
+    #[serde(rename = "png-sequence")]
+    PngSequence,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Mp4 => "mp4",
+            Format::Mov => "mov",
+            Format::Webm => "webm",
+            Format::PngSequence => "png-sequence",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "mp4" => Ok(Format::Mp4),
+            "mov" => Ok(Format::Mov),
+            "webm" => Ok(Format::Webm),
+            "png-sequence" | "png" => Ok(Format::PngSequence),
+            other => Err(ProducerError::config(
+                "format",
+                format!("unknown format {other:?}; use one of mp4, mov, webm, png-sequence"),
+            )),
+        }
+    }
+
+    /// File extension of an assembled output ("" for a frame directory).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Mp4 => "mp4",
+            Format::Mov => "mov",
+            Format::Webm => "webm",
+            Format::PngSequence => "",
+        }
+    }
+
+    /// Alpha formats capture transparent PNGs in screenshot mode, because
+    /// BeginFrame screenshots drop the alpha channel.
+    pub fn has_alpha(self) -> bool {
+        !matches!(self, Format::Mp4)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Codec {
+    H264,
+    H265,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Quality {
+    Draft,
+    #[default]
+    Standard,
+    High,
+}
+
+impl Quality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Draft => "draft",
+            Quality::Standard => "standard",
+            Quality::High => "high",
+        }
+    }
+}
+
+/// The caller's render settings, deserialized from the camelCase JSON `Config`.
+///
+/// `width`/`height` are validated but the composition's `data-width`/`data-height`
+/// decide the rendered size (as in the reference producer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RenderConfig {
+    pub fps: u32,
+    pub width: u32,
+    pub height: u32,
+    pub format: Format,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec: Option<Codec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<Quality>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crf: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_parallel_chunks: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_chunk_frames: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_cap: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdr_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_dir_size_limit_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_closed_font_fetch: Option<bool>,
+}
+
+pub const MAX_CHUNK_SIZE: u32 = 3600;
+pub const MAX_PARALLEL_CHUNKS: u32 = 256;
+pub const DEFAULT_MAX_PARALLEL_CHUNKS: u32 = 16;
+pub const PLAN_DIR_SIZE_LIMIT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+impl RenderConfig {
+    /// A config with the required fields and everything else defaulted.
+    pub fn new(fps: u32, width: u32, height: u32, format: Format) -> Self {
+        RenderConfig {
+            fps,
+            width,
+            height,
+            format,
+            codec: None,
+            quality: None,
+            crf: None,
+            bitrate: None,
+            chunk_size: None,
+            max_parallel_chunks: None,
+            target_chunk_frames: None,
+            runtime_cap: None,
+            hdr_mode: None,
+            entry_file: None,
+            plan_dir_size_limit_bytes: None,
+            variables: None,
+            fail_closed_font_fetch: None,
+        }
+    }
+
+    /// Parses the JSON `Config` object and validates it, naming the offending field
+    /// on failure (serde's own messages name the field too).
+    pub fn from_json(value: &serde_json::Value) -> Result<Self> {
+        if !value.is_object() {
+            return Err(ProducerError::config("", "must be a JSON object"));
+        }
+        let config: RenderConfig = serde_json::from_value(value.clone()).map_err(|e| {
+            ProducerError::InvalidConfig {
+                field: "config".into(),
+                message: format!("{e} (see the Config object in aws-lambda-spec.md)"),
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every rule, first violation wins, in the reference's order.
+    pub fn validate(&self) -> Result<()> {
+        if ![24, 30, 60].contains(&self.fps) {
+            return Err(ProducerError::config(
+                "fps",
+                format!("{} is not supported; use 24, 30 or 60", self.fps),
+            ));
+        }
+        for (field, v) in [("width", self.width), ("height", self.height)] {
+            validate_dimension(field, v)?;
+        }
+        if let Some(codec) = self.codec {
+            if self.format != Format::Mp4 {
+                return Err(ProducerError::config(
+                    "codec",
+                    format!(
+                        "codec {codec:?} only applies to format mp4 (format is {}); remove codec",
+                        self.format.as_str()
+                    ),
+                ));
+            }
+        }
+        if self.crf.is_some() && self.bitrate.is_some() {
+            return Err(ProducerError::config(
+                "crf",
+                "crf and bitrate are mutually exclusive; set only one",
+            ));
+        }
+        if let Some(crf) = self.crf {
+            if crf > 51 {
+                return Err(ProducerError::config(
+                    "crf",
+                    format!("{crf} is out of range; use an integer in 0..=51"),
+                ));
+            }
+        }
+        if let Some(b) = &self.bitrate {
+            if !valid_bitrate(b) {
+                return Err(ProducerError::config(
+                    "bitrate",
+                    format!("{b:?} is not a bitrate; use digits with an optional k or M suffix, e.g. 8M"),
+                ));
+            }
+        }
+        for (field, v, max) in [
+            ("chunkSize", self.chunk_size, MAX_CHUNK_SIZE),
+            ("maxParallelChunks", self.max_parallel_chunks, MAX_PARALLEL_CHUNKS),
+            ("targetChunkFrames", self.target_chunk_frames, MAX_CHUNK_SIZE),
+        ] {
+            if let Some(v) = v {
+                if v == 0 || v > max {
+                    return Err(ProducerError::config(
+                        field,
+                        format!("{v} is out of range; use a positive integer <= {max}"),
+                    ));
+                }
+            }
+        }
+        if let Some(cap) = &self.runtime_cap {
+            if !["lambda", "temporal", "cloud-run-job", "k8s-job", "none"].contains(&cap.as_str()) {
+                return Err(ProducerError::config(
+                    "runtimeCap",
+                    format!("{cap:?} is unknown; use lambda, temporal, cloud-run-job, k8s-job or none"),
+                ));
+            }
+        }
+        if let Some(mode) = &self.hdr_mode {
+            if mode == "force-hdr" {
+                return Err(ProducerError::FormatNotSupported(
+                    "config.hdrMode force-hdr: HDR output is not supported in distributed rendering; use auto or force-sdr".into(),
+                ));
+            }
+            if mode != "auto" && mode != "force-sdr" {
+                return Err(ProducerError::config(
+                    "hdrMode",
+                    format!("{mode:?} is unknown; use auto or force-sdr"),
+                ));
+            }
+        }
+        if let Some(entry) = &self.entry_file {
+            if entry.is_empty() || entry.contains("..") || entry.starts_with('/') {
+                return Err(ProducerError::config(
+                    "entryFile",
+                    format!("{entry:?} must be a relative path inside the project"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn codec(&self) -> Codec {
+        self.codec.unwrap_or(Codec::H264)
+    }
+
+    pub fn quality(&self) -> Quality {
+        self.quality.unwrap_or_default()
+    }
+
+    pub fn entry_file(&self) -> &str {
+        self.entry_file.as_deref().unwrap_or("index.html")
+    }
+
+    pub fn plan_size_limit(&self) -> u64 {
+        self.plan_dir_size_limit_bytes
+            .unwrap_or(PLAN_DIR_SIZE_LIMIT_BYTES)
+    }
+}
+
+/// Width/height rule shared by the config and the composition's own attributes:
+/// yuv420p needs even sizes, and the bounds keep encoders and memory sane.
+pub(crate) fn validate_dimension(field: &str, v: u32) -> Result<()> {
+    if !(16..=7680).contains(&v) {
+        return Err(ProducerError::config(
+            field,
+            format!("{v} is out of range; use an even integer in 16..=7680"),
+        ));
+    }
+    if v % 2 != 0 {
+        return Err(ProducerError::config(
+            field,
+            format!("{v} is odd; yuv420p needs an even size, use {}", v + 1),
+        ));
+    }
+    Ok(())
+}
+
+fn valid_bitrate(s: &str) -> bool {
+    let body = s
+        .strip_suffix(['k', 'K', 'm', 'M'])
+        .unwrap_or(s);
+    let mut parts = body.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn base() -> serde_json::Value {
+        json!({"fps": 30, "width": 1920, "height": 1080, "format": "mp4"})
+    }
+
+    fn err_field(v: serde_json::Value) -> String {
+        match RenderConfig::from_json(&v) {
+            Err(ProducerError::InvalidConfig { field, .. }) => field,
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepts_the_contract_example() {
+        let v = json!({"fps": 30, "width": 1920, "height": 1080, "format": "webm",
+            "chunkSize": 240, "maxParallelChunks": 8, "runtimeCap": "lambda", "quality": "high"});
+        let c = RenderConfig::from_json(&v).unwrap();
+        assert_eq!(c.format, Format::Webm);
+        assert_eq!(c.chunk_size, Some(240));
+        assert_eq!(c.quality(), Quality::High);
+    }
+
+    #[test]
+    fn rejects_each_rule_with_its_field() {
+        let mut v = base();
+        v["fps"] = json!(25);
+        assert_eq!(err_field(v), "config.fps");
+        for (field, bad) in [("width", 1921), ("width", 8), ("height", 7682), ("height", 15)] {
+            let mut v = base();
+            v[field] = json!(bad);
+            assert_eq!(err_field(v), format!("config.{field}"));
+        }
+        let mut v = base();
+        v["chunkSize"] = json!(3601);
+        assert_eq!(err_field(v), "config.chunkSize");
+        let mut v = base();
+        v["chunkSize"] = json!(0);
+        assert_eq!(err_field(v), "config.chunkSize");
+        let mut v = base();
+        v["maxParallelChunks"] = json!(257);
+        assert_eq!(err_field(v), "config.maxParallelChunks");
+        let mut v = base();
+        v["format"] = json!("webm");
+        v["codec"] = json!("h265");
+        assert_eq!(err_field(v), "config.codec");
+        let mut v = base();
+        v["crf"] = json!(20);
+        v["bitrate"] = json!("8M");
+        assert_eq!(err_field(v), "config.crf");
+        let mut v = base();
+        v["bitrate"] = json!("8 megabits");
+        assert_eq!(err_field(v), "config.bitrate");
+        let mut v = base();
+        v["runtimeCap"] = json!("forever");
+        assert_eq!(err_field(v), "config.runtimeCap");
+    }
+
+    #[test]
+    fn unknown_format_is_a_config_error_and_hdr_is_unsupported() {
+        let mut v = base();
+        v["format"] = json!("gif");
+        assert_eq!(err_field(v), "config");
+        let mut v = base();
+        v["hdrMode"] = json!("force-hdr");
+        let e = RenderConfig::from_json(&v).unwrap_err();
+        assert_eq!(e.name(), "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED");
+    }
+
+    #[test]
+    fn bitrate_grammar() {
+        for ok in ["8M", "800k", "1.5M", "1000"] {
+            assert!(valid_bitrate(ok), "{ok}");
+        }
+        for bad in ["", "M", "1.", ".5M", "8MB", "-1"] {
+            assert!(!valid_bitrate(bad), "{bad}");
+        }
+    }
+}

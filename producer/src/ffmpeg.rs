@@ -1,0 +1,415 @@
+//! ffmpeg/ffprobe: version pinning, per-format encoder arguments and probing.
+//!
+//! Chunk encodes lock the GOP to the chunk (closed, keyframe at the chunk's first
+//! frame, no B-frames / alt-ref, headers repeated) so `-f concat -c copy` can
+//! stitch chunks without re-encoding.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::config::{Codec, Format, Quality};
+use crate::errors::{ProducerError, Result};
+use crate::process;
+
+pub const FFMPEG_TIMEOUT_SHORT: Duration = Duration::from_secs(30);
+
+pub fn ffmpeg_bin() -> String {
+    std::env::var("HF_FFMPEG").unwrap_or_else(|_| "ffmpeg".into())
+}
+
+pub fn ffprobe_bin() -> String {
+    std::env::var("HF_FFPROBE").unwrap_or_else(|_| "ffprobe".into())
+}
+
+/// First line of `ffmpeg -version`: pinned in the plan because encoder output
+/// (and so chunk determinism) depends on the exact build.
+pub fn ffmpeg_version() -> Result<String> {
+    let out = process::run(
+        Command::new(ffmpeg_bin()).arg("-version"),
+        FFMPEG_TIMEOUT_SHORT,
+        "ffmpeg -version",
+    )?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().next().unwrap_or("").trim().to_string();
+    if !out.status.success() || line.is_empty() {
+        return Err(ProducerError::ToolUnavailable(
+            "ffmpeg -version printed nothing; reinstall ffmpeg (scripts/test.sh --install-only)".into(),
+        ));
+    }
+    Ok(line)
+}
+
+/// Encoder settings frozen into `meta/encoder.json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncoderSettings {
+    pub format: Format,
+    pub codec: Codec,
+    pub quality: Quality,
+    pub crf: Option<u32>,
+    pub bitrate: Option<String>,
+}
+
+impl EncoderSettings {
+    pub fn encoder_name(&self) -> &'static str {
+        match (self.format, self.codec) {
+            (Format::Mp4, Codec::H264) => "libx264-software",
+            (Format::Mp4, Codec::H265) => "libx265-software",
+            (Format::Webm, _) => "libvpx-vp9-software",
+            (Format::Mov, _) => "prores-software",
+            (Format::PngSequence, _) => "png-sequence",
+        }
+    }
+
+    pub fn preset(&self) -> &'static str {
+        match self.format {
+            Format::Mp4 => match self.quality {
+                Quality::Draft => "ultrafast",
+                Quality::Standard => "medium",
+                Quality::High => "slow",
+            },
+            Format::Webm => "good",
+            Format::Mov => "4444",
+            Format::PngSequence => "lossless",
+        }
+    }
+
+    pub fn effective_crf(&self) -> Option<u32> {
+        if self.bitrate.is_some() {
+            return None;
+        }
+        match self.format {
+            Format::Mp4 | Format::Webm => Some(self.crf.unwrap_or(match self.quality {
+                Quality::Draft => 28,
+                Quality::Standard => 18,
+                Quality::High => 15,
+            })),
+            _ => None,
+        }
+    }
+
+    pub fn pixel_format(&self) -> &'static str {
+        match self.format {
+            Format::Mp4 => "yuv420p",
+            Format::Webm => "yuva420p",
+            Format::Mov => "yuva444p10le",
+            Format::PngSequence => "rgba",
+        }
+    }
+
+    /// Captured frames are JPEG (q80) for opaque mp4 and PNG for alpha formats.
+    pub fn capture_png(&self) -> bool {
+        self.format.has_alpha()
+    }
+
+    /// Output arguments (after the input) for a chunk of `gop` frames.
+    /// `metadata` pairs are written as container tags.
+    pub fn output_args(&self, fps: u32, gop: u64, metadata: &[(&str, String)]) -> Vec<String> {
+        let mut a: Vec<String> = Vec::new();
+        let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
+        push(&["-r", &fps.to_string()]);
+        let gop_s = gop.to_string();
+        let crf = self.effective_crf().map(|c| c.to_string());
+        match self.format {
+            Format::Mp4 => {
+                let preset = self.preset();
+                match self.codec {
+                    Codec::H264 => {
+                        push(&["-c:v", "libx264", "-preset", preset]);
+                        self.rate_args(&mut a, crf.as_deref());
+                        let mut x264 = String::from("aq-mode=3");
+                        if preset != "ultrafast" {
+                            x264.push_str(":aq-strength=0.8:deblock=1,1");
+                        }
+                        x264.push_str(
+                            ":colorprim=bt709:transfer=bt709:colormatrix=bt709:scenecut=0:open-gop=0:repeat-headers=1",
+                        );
+                        a.extend(
+                            [
+                                "-g",
+                                &gop_s,
+                                "-keyint_min",
+                                &gop_s,
+                                "-sc_threshold",
+                                "0",
+                                "-force_key_frames",
+                                &format!("expr:eq(mod(n,{gop}),0)"),
+                                "-bf",
+                                "0",
+                                "-x264-params",
+                                &x264,
+                            ]
+                            .iter()
+                            .map(|s| s.to_string()),
+                        );
+                    }
+                    Codec::H265 => {
+                        a.extend(
+                            ["-c:v", "libx265", "-preset", preset]
+                                .iter()
+                                .map(|s| s.to_string()),
+                        );
+                        self.rate_args(&mut a, crf.as_deref());
+                        a.extend(
+                            [
+                                "-g".to_string(),
+                                gop_s.clone(),
+                                "-bf".into(),
+                                "0".into(),
+                                "-x265-params".into(),
+                                format!(
+                                    "log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:colorprim=bt709:transfer=bt709:colormatrix=bt709"
+                                ),
+                                "-tag:v".into(),
+                                "hvc1".into(),
+                            ],
+                        );
+                    }
+                }
+                a.extend(
+                    [
+                        "-colorspace:v",
+                        "bt709",
+                        "-color_primaries:v",
+                        "bt709",
+                        "-color_trc:v",
+                        "bt709",
+                        "-color_range",
+                        "tv",
+                        "-vf",
+                        "scale=in_range=pc:out_range=tv",
+                        "-video_track_timescale",
+                        "90000",
+                        "-pix_fmt",
+                        "yuv420p",
+                        "-avoid_negative_ts",
+                        "make_zero",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
+                );
+            }
+            Format::Webm => {
+                a.extend(
+                    ["-c:v", "libvpx-vp9"].iter().map(|s| s.to_string()),
+                );
+                match (&self.bitrate, crf) {
+                    (Some(b), _) => a.extend(["-b:v".to_string(), b.clone()]),
+                    (None, Some(c)) => a.extend(["-b:v".into(), "0".into(), "-crf".into(), c]),
+                    (None, None) => {}
+                }
+                a.extend(
+                    [
+                        "-deadline",
+                        "good",
+                        "-row-mt",
+                        "1",
+                        "-cpu-used",
+                        "4",
+                        "-g",
+                        &gop_s,
+                        "-keyint_min",
+                        &gop_s,
+                        "-auto-alt-ref",
+                        "0",
+                        "-metadata:s:v:0",
+                        "alpha_mode=1",
+                        "-pix_fmt",
+                        "yuva420p",
+                        "-avoid_negative_ts",
+                        "make_zero",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
+                );
+            }
+            Format::Mov => {
+                a.extend(
+                    [
+                        "-c:v",
+                        "prores_ks",
+                        "-profile:v",
+                        "4444",
+                        "-vendor",
+                        "apl0",
+                        "-pix_fmt",
+                        "yuva444p10le",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
+                );
+            }
+            Format::PngSequence => {}
+        }
+        // Bit-exact output across runs: no encoder/muxer version strings that could drift.
+        a.extend(["-fflags".into(), "+bitexact".into()]);
+        for (k, v) in metadata {
+            a.extend(["-metadata".into(), format!("{k}={v}")]);
+        }
+        if matches!(self.format, Format::Mp4 | Format::Mov) {
+            a.extend(["-movflags".into(), "+use_metadata_tags".into()]);
+        }
+        a
+    }
+
+    fn rate_args(&self, a: &mut Vec<String>, crf: Option<&str>) {
+        match (&self.bitrate, crf) {
+            (Some(b), _) => a.extend(["-b:v".to_string(), b.clone()]),
+            (None, Some(c)) => a.extend(["-crf".to_string(), c.to_string()]),
+            (None, None) => {}
+        }
+    }
+}
+
+/// Stream facts the harness and assemble check.
+#[derive(Debug, Clone, Default)]
+pub struct VideoProbe {
+    pub frames: u64,
+    pub duration: f64,
+    pub r_frame_rate: String,
+    pub avg_frame_rate: String,
+    pub codec: String,
+    pub pix_fmt: String,
+    pub tags: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Probes the first video stream (counting frames by decoding packets).
+pub fn probe_video(path: &Path) -> Result<VideoProbe> {
+    let out = process::run_ok(
+        Command::new(ffprobe_bin()).args([
+            "-v",
+            "error",
+            "-count_packets",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_packets,r_frame_rate,avg_frame_rate,codec_name,pix_fmt,duration:format=duration:format_tags:stream_tags",
+            "-of",
+            "json",
+        ])
+        .arg(path),
+        Duration::from_secs(60),
+        "ffprobe",
+        ProducerError::AssembleFailed,
+    )?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| ProducerError::AssembleFailed(format!("ffprobe output unreadable: {e}")))?;
+    let s = &v["streams"][0];
+    let num = |x: &serde_json::Value| -> f64 {
+        x.as_str()
+            .and_then(|s| s.parse().ok())
+            .or_else(|| x.as_f64())
+            .unwrap_or(0.0)
+    };
+    let mut tags = v["format"]["tags"].as_object().cloned().unwrap_or_default();
+    if let Some(st) = s["tags"].as_object() {
+        for (k, val) in st {
+            tags.entry(k.clone()).or_insert(val.clone());
+        }
+    }
+    let stream_duration = num(&s["duration"]);
+    Ok(VideoProbe {
+        frames: num(&s["nb_read_packets"]) as u64,
+        duration: if stream_duration > 0.0 {
+            stream_duration
+        } else {
+            num(&v["format"]["duration"])
+        },
+        r_frame_rate: s["r_frame_rate"].as_str().unwrap_or("").into(),
+        avg_frame_rate: s["avg_frame_rate"].as_str().unwrap_or("").into(),
+        codec: s["codec_name"].as_str().unwrap_or("").into(),
+        pix_fmt: s["pix_fmt"].as_str().unwrap_or("").into(),
+        tags: tags
+            .into_iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect(),
+    })
+}
+
+/// Duration of the first audio stream, None when the file has no audio.
+pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
+    let out = process::run_ok(
+        Command::new(ffprobe_bin())
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "a:0",
+                "-show_entries",
+                "stream=duration,codec_name",
+                "-of",
+                "json",
+            ])
+            .arg(path),
+        Duration::from_secs(60),
+        "ffprobe",
+        ProducerError::NotMediaPayload,
+    )?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| ProducerError::NotMediaPayload(format!("ffprobe output unreadable: {e}")))?;
+    Ok(v["streams"]
+        .get(0)
+        .map(|s| s["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0)))
+}
+
+/// Keyframe timestamps (seconds) of the first video stream.
+pub fn keyframe_times(path: &Path) -> Result<Vec<f64>> {
+    let out = process::run_ok(
+        Command::new(ffprobe_bin())
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-skip_frame",
+                "nokey",
+                "-show_entries",
+                "frame=pts_time",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(path),
+        Duration::from_secs(120),
+        "ffprobe keyframes",
+        ProducerError::AssembleFailed,
+    )?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(format: Format, codec: Codec) -> EncoderSettings {
+        EncoderSettings {
+            format,
+            codec,
+            quality: Quality::Standard,
+            crf: None,
+            bitrate: None,
+        }
+    }
+
+    #[test]
+    fn h264_chunk_args_lock_the_gop() {
+        let a = settings(Format::Mp4, Codec::H264).output_args(30, 15, &[]);
+        let s = a.join(" ");
+        assert!(s.contains("-c:v libx264 -preset medium -crf 18 -g 15 -keyint_min 15"));
+        assert!(s.contains("-force_key_frames expr:eq(mod(n,15),0) -bf 0"));
+        assert!(s.contains("open-gop=0:repeat-headers=1"));
+        assert!(s.contains("-pix_fmt yuv420p"));
+    }
+
+    #[test]
+    fn other_formats_use_their_codecs() {
+        let s = settings(Format::Webm, Codec::H264).output_args(30, 15, &[]).join(" ");
+        assert!(s.contains("libvpx-vp9") && s.contains("-auto-alt-ref 0") && s.contains("yuva420p"));
+        let s = settings(Format::Mov, Codec::H264).output_args(30, 15, &[]).join(" ");
+        assert!(s.contains("prores_ks -profile:v 4444"));
+        let s = settings(Format::Mp4, Codec::H265).output_args(30, 15, &[]).join(" ");
+        assert!(s.contains("libx265") && s.contains("keyint=15:min-keyint=15") && s.contains("hvc1"));
+    }
+}

