@@ -69,6 +69,24 @@ install_npm() {
   touch "$stamp"
 }
 
+# Offline asset map for the producer (URL -> local file, paths relative to the
+# map): the CDN gsap the fixtures load and the Google Fonts CSS they import,
+# served from the npm packages above, so plans never need the network.
+write_asset_map() {
+  local fonts="$tools/fonts"
+  mkdir -p "$fonts"
+  cat > "$fonts/space-mono.css" <<'CSS'
+@import url("../npm/node_modules/@fontsource/space-mono/latin-400.css");
+@import url("../npm/node_modules/@fontsource/space-mono/latin-700.css");
+CSS
+  cat > "$tools/asset-map.json" <<JSON
+{
+  "https://cdnjs.cloudflare.com/ajax/libs/gsap/$GSAP_VERSION/gsap.min.js": "npm/node_modules/gsap/dist/gsap.min.js",
+  "https://fonts.googleapis.com/css2?family=Space+Mono:wght@400;700&display=swap": "fonts/space-mono.css"
+}
+JSON
+}
+
 install_only=0
 cargo_args=()
 while [ $# -gt 0 ]; do
@@ -83,6 +101,7 @@ done
 install_debian
 install_python
 install_npm
+write_asset_map
 
 export HF_TOOLS_DIR="$tools"
 [ "$install_only" -eq 1 ] && { log "tools ready in $tools"; exit 0; }

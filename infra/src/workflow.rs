@@ -192,13 +192,19 @@ pub fn render_workflow() -> Definition {
     let protocol = input(field::PLAN_PROTOCOL);
     let chunk_count = plan_result(field::CHUNK_COUNT);
     // Comparing an absent path is a States.Runtime error on Step Functions,
-    // so absence is tested first and routed to the default protocol.
+    // so absence is tested first and routed to the default protocol. It is
+    // written `Not(IsPresent: true)` rather than `IsPresent: false`: the two
+    // mean the same on Step Functions, but aws-local-stepfunctions 3.0
+    // evaluates `IsPresent: false` as never matching.
     let default_plan = match PlanProtocol::DEFAULT {
         PlanProtocol::V1 => states::PLAN_V1,
         PlanProtocol::V2 => states::PLAN_V2,
     };
     let select_plan = Choice::new()
-        .when(Rule::IsPresent(protocol.clone(), false), default_plan)
+        .when(
+            Rule::Not(Box::new(Rule::IsPresent(protocol.clone(), true))),
+            default_plan,
+        )
         .when(
             Rule::StringEquals(protocol.clone(), PlanProtocol::V2.as_str().into()),
             states::PLAN_V2,

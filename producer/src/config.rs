@@ -52,6 +52,16 @@ impl Format {
         }
     }
 
+    /// ffmpeg muxer name (temp files have no telling extension).
+    pub fn muxer(self) -> &'static str {
+        match self {
+            Format::Mp4 => "mp4",
+            Format::Mov => "mov",
+            Format::Webm => "webm",
+            Format::PngSequence => "image2",
+        }
+    }
+
     /// Alpha formats capture transparent PNGs in screenshot mode, because
     /// BeginFrame screenshots drop the alpha channel.
     pub fn has_alpha(self) -> bool {

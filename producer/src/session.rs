@@ -1,0 +1,214 @@
+//! A capture session: file server + browser + page, made ready and seekable.
+//!
+//! Readiness is polled over CDP (never via requestAnimationFrame, which the
+//! bridge virtualizes), and every wait has a deadline whose error names the
+//! composition file and what was missing.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::browser::{Browser, CaptureMode, ImageFormat, LaunchOptions, Page};
+use crate::errors::{ProducerError, Result};
+use crate::server::FileServer;
+use crate::SEEK_BRIDGE_JS;
+
+/// What the session needs to know about the composition.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    /// Directory served as the site root (a plan's `compiled/`).
+    pub site_root: PathBuf,
+    /// Entry file name under the root, used in URLs and error messages.
+    pub entry: String,
+    pub composition_id: String,
+    pub no_timeline: bool,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub mode: CaptureMode,
+    pub transparent: bool,
+    /// How long to wait for the page (bridge, fonts, timeline); None = HF_READY_TIMEOUT_SECS or 30 s.
+    pub ready_timeout: Option<Duration>,
+}
+
+fn ready_timeout() -> Duration {
+    let secs = std::env::var("HF_READY_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    Duration::from_secs(secs)
+}
+
+/// Timing of session start, for perf reporting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BootTimes {
+    pub launch: Duration,
+    pub ready: Duration,
+}
+
+/// Builds the bridge script for a composition.
+pub fn bridge_script(fps: u32, composition_id: &str) -> String {
+    SEEK_BRIDGE_JS
+        .replace("__HF_FPS__", &fps.to_string())
+        .replace(
+            "__HF_ROOT_ID__",
+            &serde_json::Value::String(composition_id.to_string()).to_string(),
+        )
+}
+
+/// Runs `body` with a ready page; the browser and server are torn down afterwards
+/// whatever `body` returns.
+pub fn with_session<T>(
+    spec: &SessionSpec,
+    body: impl FnOnce(&mut Capture<'_>, BootTimes) -> Result<T>,
+) -> Result<T> {
+    let t0 = Instant::now();
+    let server = FileServer::start(&spec.site_root)?;
+    let mut browser = Browser::launch(&LaunchOptions {
+        width: spec.width,
+        height: spec.height,
+        mode: spec.mode,
+    })?;
+    let launch = t0.elapsed();
+    let page = Page::open(&mut browser, spec.mode, spec.width, spec.height, spec.fps)?;
+    let mut cap = Capture {
+        page,
+        spec,
+        has_media: false,
+    };
+    cap.page
+        .prepare(&bridge_script(spec.fps, &spec.composition_id), spec.transparent)?;
+    cap.page.assert_software_gl()?;
+    cap.page.navigate(&server.url(&spec.entry))?;
+    cap.wait_ready()?;
+    let ready = t0.elapsed() - launch;
+    let out = body(&mut cap, BootTimes { launch, ready });
+    drop(cap);
+    drop(browser);
+    drop(server);
+    out
+}
+
+pub struct Capture<'a> {
+    pub page: Page<'a>,
+    spec: &'a SessionSpec,
+    has_media: bool,
+}
+
+impl Capture<'_> {
+    fn file(&self) -> PathBuf {
+        self.spec.site_root.join(&self.spec.entry)
+    }
+
+    fn page_error(&self, errors: &serde_json::Value) -> ProducerError {
+        let list: Vec<String> = errors
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        let file = e["file"].as_str().unwrap_or("");
+                        let file = file.rsplit('/').next().unwrap_or(file);
+                        if file.is_empty() {
+                            e["message"].as_str().unwrap_or("").to_string()
+                        } else {
+                            format!(
+                                "{} ({}:{}:{})",
+                                e["message"].as_str().unwrap_or(""),
+                                file,
+                                e["line"],
+                                e["column"]
+                            )
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        ProducerError::composition(
+            display_entry(&self.file()),
+            format!("a page script threw: {}", list.join("; ")),
+        )
+    }
+
+    fn wait_ready(&mut self) -> Result<()> {
+        let timeout = self.spec.ready_timeout.unwrap_or_else(ready_timeout);
+        let deadline = Instant::now() + timeout;
+        let mut last = serde_json::Value::Null;
+        let mut ready_ticks = 0;
+        loop {
+            self.page.idle_tick()?;
+            let state = self.page.eval(
+                "(() => { if (!window.__hf || !window.__hf.state) return null; if (document.body) void document.body.offsetHeight; const s = window.__hf.state(); s.media = document.querySelectorAll('video,audio').length; return s; })()",
+                Duration::from_secs(10),
+            );
+            if let Ok(s) = state {
+                if s["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+                    return Err(self.page_error(&s["errors"]));
+                }
+                let ok = s["readyState"] == "complete"
+                    && s["fontsReady"] == true
+                    && s["imagesReady"] == true
+                    && s["hasRoot"] == true
+                    && (self.spec.no_timeline || s["hasTimeline"] == true);
+                self.has_media = s["media"].as_u64().unwrap_or(0) > 0;
+                last = s;
+                if ok {
+                    ready_ticks += 1;
+                    // A couple of extra lifecycle ticks lets late style/font work settle.
+                    if ready_ticks >= 3 {
+                        return Ok(());
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                let file = display_entry(&self.file());
+                let id = &self.spec.composition_id;
+                let msg = if last.is_null() {
+                    format!("the page never loaded the seek bridge within {} s", timeout.as_secs())
+                } else if last["hasRoot"] != true {
+                    format!("no element with data-composition-id={id:?} after load")
+                } else if !self.spec.no_timeline && last["hasTimeline"] != true {
+                    format!(
+                        "composition {id:?} never registered window.__timelines[{id:?}] within {} s; register a paused GSAP timeline under that key, or mark the root element with data-no-timeline",
+                        timeout.as_secs()
+                    )
+                } else {
+                    format!("page not ready after {} s (state {last})", timeout.as_secs())
+                };
+                return Err(ProducerError::composition(file, msg));
+            }
+            if self.spec.mode == CaptureMode::Screenshot {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+
+    /// Seeks to absolute frame `frame` and captures it.
+    pub fn frame(&mut self, frame: u64, format: ImageFormat) -> Result<Vec<u8>> {
+        let t = frame as f64 / f64::from(self.spec.fps);
+        let n = self.page.eval(
+            &format!("(window.__hf.seek({t:.9}), window.__hf.errors.length)"),
+            Duration::from_secs(10),
+        )?;
+        if n.as_u64().unwrap_or(0) > 0 {
+            let errors = self.page.eval("window.__hf.errors", Duration::from_secs(5))?;
+            return Err(self.page_error(&errors));
+        }
+        if self.has_media {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while self.page.eval("window.__hf.mediaSettled()", Duration::from_secs(5))? != true {
+                if Instant::now() >= deadline {
+                    return Err(ProducerError::VideoSourceUnrenderable(format!(
+                        "{}: a media element did not finish seeking to {t:.3} s within 15 s",
+                        self.file().display()
+                    )));
+                }
+                self.page.idle_tick()?;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        self.page.capture(format)
+    }
+}
+
+fn display_entry(p: &Path) -> PathBuf {
+    p.to_path_buf()
+}

@@ -1,0 +1,175 @@
+//! Shared setup for the producer's integration tests: locating the real tools
+//! (a missing one is a failure telling how to install it, never a skip), the
+//! fixtures, and the offline asset map built from the npm packages that
+//! scripts/test.sh installs.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use hyperframes_producer::assemble::assemble;
+use hyperframes_producer::chunk::render_chunk_with;
+use hyperframes_producer::{AssetMap, ChunkOptions, ChunkOutcome, PlanOptions, PlanOutcome, RenderConfig};
+
+pub const GSAP_URL: &str = "https://cdnjs.cloudflare.com/ajax/libs/gsap/3.12.2/gsap.min.js";
+pub const SPACE_MONO_URL: &str =
+    "https://fonts.googleapis.com/css2?family=Space+Mono:wght@400;700&display=swap";
+const INSTALL_HINT: &str = "run scripts/test.sh --install-only (installs chromium-headless-shell, ffmpeg and the npm gsap/@fontsource packages)";
+
+/// Browser tests take turns: two cores are shared with other work, and a
+/// queue of browsers makes every per-step timeout meaningless.
+static BROWSER_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn browser_lock() -> MutexGuard<'static, ()> {
+    BROWSER_LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn tools_dir() -> PathBuf {
+    std::env::var("HF_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join(".tools"))
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("HF_FIXTURES_DIR") {
+        return PathBuf::from(d);
+    }
+    let d = repo_root().join("../shared/fixtures");
+    assert!(
+        d.is_dir(),
+        "fixtures not found at {}; the tests expect shared/ beside the repository (or set HF_FIXTURES_DIR)",
+        d.display()
+    );
+    d
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    fixtures_dir().join(name)
+}
+
+/// Fails (with the install command) unless Chromium, ffmpeg and the npm assets exist.
+pub fn require_tools() {
+    let chrome = hyperframes_producer::browser::chrome_path();
+    assert!(chrome.is_ok(), "{}; {INSTALL_HINT}", chrome.unwrap_err());
+    for tool in ["ffmpeg", "ffprobe"] {
+        let ok = std::process::Command::new(tool)
+            .arg("-version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(ok, "{tool} is not installed; {INSTALL_HINT}");
+    }
+    for f in [gsap_path(), space_mono_dir().join("latin-400.css")] {
+        assert!(f.is_file(), "{} is missing; {INSTALL_HINT}", f.display());
+    }
+}
+
+pub fn gsap_path() -> PathBuf {
+    tools_dir().join("npm/node_modules/gsap/dist/gsap.min.js")
+}
+
+pub fn space_mono_dir() -> PathBuf {
+    tools_dir().join("npm/node_modules/@fontsource/space-mono")
+}
+
+/// The offline map the fixtures need: CDN gsap -> npm gsap, the Google Fonts
+/// import -> a stylesheet importing @fontsource/space-mono.
+pub fn asset_map(scratch: &Path) -> AssetMap {
+    let css = scratch.join("space-mono.css");
+    let dir = space_mono_dir();
+    std::fs::write(
+        &css,
+        format!(
+            "@import url(\"{}\");\n@import url(\"{}\");\n",
+            dir.join("latin-400.css").display(),
+            dir.join("latin-700.css").display()
+        ),
+    )
+    .unwrap();
+    let mut map = AssetMap::default();
+    map.insert(GSAP_URL, gsap_path());
+    map.insert(SPACE_MONO_URL, css);
+    map
+}
+
+pub fn options(scratch: &Path) -> PlanOptions {
+    PlanOptions {
+        asset_map: Some(asset_map(scratch)),
+    }
+}
+
+pub fn config(format: &str, chunk_size: Option<u32>) -> RenderConfig {
+    let mut c = RenderConfig::new(30, 1920, 1080, hyperframes_producer::Format::parse(format).unwrap());
+    c.chunk_size = chunk_size;
+    c
+}
+
+pub fn single_pass(mut c: RenderConfig) -> RenderConfig {
+    c.chunk_size = None;
+    c.max_parallel_chunks = Some(1);
+    c
+}
+
+pub fn plan(project: &Path, config: &RenderConfig, plan_dir: &Path, scratch: &Path) -> PlanOutcome {
+    hyperframes_producer::plan_with(project, config, plan_dir, &options(scratch))
+        .unwrap_or_else(|e| panic!("plan of {} failed [{}]: {e}", project.display(), e.name()))
+}
+
+pub fn render_chunks(plan: &PlanOutcome, out_dir: &Path) -> Vec<ChunkOutcome> {
+    (0..plan.chunk_count)
+        .map(|i| {
+            render_chunk_with(&plan.plan_dir, i, out_dir, &ChunkOptions::default())
+                .unwrap_or_else(|e| panic!("render_chunk {i} failed [{}]: {e}", e.name()))
+        })
+        .collect()
+}
+
+/// plan -> every chunk -> assemble; returns (plan, chunks, output path).
+pub fn render_all(
+    project: &Path,
+    config: &RenderConfig,
+    work: &Path,
+    name: &str,
+) -> (PlanOutcome, Vec<ChunkOutcome>, PathBuf) {
+    let plan_dir = work.join(format!("{name}-plan"));
+    let p = plan(project, config, &plan_dir, work);
+    let chunks = render_chunks(&p, &work.join(format!("{name}-chunks")));
+    let ext = config.format.extension();
+    let out = if ext.is_empty() {
+        work.join(format!("{name}-out"))
+    } else {
+        work.join(format!("{name}.{ext}"))
+    };
+    let paths: Vec<PathBuf> = chunks.iter().map(|c| c.path.clone()).collect();
+    assemble(&p.plan_dir, &paths, &out)
+        .unwrap_or_else(|e| panic!("assemble failed [{}]: {e}", e.name()));
+    (p, chunks, out)
+}
+
+/// Writes a one-file project with the given body script.
+pub fn write_project(dir: &Path, root_attrs: &str, script: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let html = format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;width:64px;height:64px;background:#123}}</style></head>
+<body><div id="root" {root_attrs}><div id="box" style="width:16px;height:16px;background:#f80"></div></div>
+<script src="{GSAP_URL}"></script>
+<script>{script}</script></body></html>"#
+    );
+    std::fs::write(dir.join("index.html"), html).unwrap();
+    dir.to_path_buf()
+}
+
+pub fn sorted_pngs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    v.sort();
+    v
+}
