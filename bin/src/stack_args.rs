@@ -8,17 +8,23 @@ use hyperframes_infra::{
 };
 
 fn parse_memory(s: &str) -> Result<LambdaMemory, String> {
-    let mb: u32 = s.parse().map_err(|_| format!("`{s}` is not a whole number of MB"))?;
+    let mb: u32 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number of MB"))?;
     LambdaMemory::new(mb).map_err(|e| e.message)
 }
 
 fn parse_timeout(s: &str) -> Result<LambdaTimeout, String> {
-    let secs: u32 = s.parse().map_err(|_| format!("`{s}` is not a whole number of seconds"))?;
+    let secs: u32 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number of seconds"))?;
     LambdaTimeout::from_secs(secs).map_err(|e| e.message)
 }
 
 fn parse_reserved(s: &str) -> Result<ReservedConcurrency, String> {
-    let n: i64 = s.parse().map_err(|_| format!("`{s}` is not an integer; use -1 for unreserved or a positive cap"))?;
+    let n: i64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not an integer; use -1 for unreserved or a positive cap"))?;
     ReservedConcurrency::from_i64(n).map_err(|e| e.message)
 }
 
@@ -28,7 +34,10 @@ fn parse_chrome(s: &str) -> Result<ChromeSource, String> {
 
 fn parse_threshold(s: &str) -> Result<u32, String> {
     match s.parse::<u32>() {
-        Ok(0) => Err("0 would alarm on every invocation; use a positive number of invocations per hour".into()),
+        Ok(0) => Err(
+            "0 would alarm on every invocation; use a positive number of invocations per hour"
+                .into(),
+        ),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a positive whole number")),
     }

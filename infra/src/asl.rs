@@ -116,14 +116,17 @@ impl Payload {
     /// A value taken from a path (`$.x`, `$$.Map.Item.Value`) or computed by
     /// an intrinsic (`States.ArrayRange(...)`).
     pub fn path(mut self, key: &str, path: &str) -> Self {
-        self.0.insert(format!("{key}.$"), Json::String(path.to_string()));
+        self.0
+            .insert(format!("{key}.$"), Json::String(path.to_string()));
         self
     }
 
     /// A nested object.
     pub fn nested(mut self, key: &str, inner: Payload) -> Self {
-        self.0
-            .insert(key.to_string(), serde_json::to_value(inner).expect("payloads serialize"));
+        self.0.insert(
+            key.to_string(),
+            serde_json::to_value(inner).expect("payloads serialize"),
+        );
         self
     }
 

@@ -40,7 +40,9 @@ impl FromStr for Action {
         Action::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown Action `{s}`; expected one of plan, renderChunk, assemble"))
+            .ok_or_else(|| {
+                format!("unknown Action `{s}`; expected one of plan, renderChunk, assemble")
+            })
     }
 }
 
@@ -118,7 +120,10 @@ pub mod state_path {
 pub fn plan_location_fields(protocol: PlanProtocol) -> &'static [&'static str] {
     match protocol {
         PlanProtocol::V1 => &[field::PLAN_S3_URI],
-        PlanProtocol::V2 => &[field::PLAN_V2_MANIFEST_S3_URI, field::PLAN_V2_ARTIFACT_S3_PREFIX],
+        PlanProtocol::V2 => &[
+            field::PLAN_V2_MANIFEST_S3_URI,
+            field::PLAN_V2_ARTIFACT_S3_PREFIX,
+        ],
     }
 }
 
@@ -205,9 +210,15 @@ impl ErrorName {
         use Action::*;
         use ErrorName::*;
         match self {
-            FfmpegVersionMismatch | PlanHashMismatch | S3UriNotAllowed | PlanTooLarge
-            | PlanProtocolUnsupported | PlanV2IntegrityUnrecoverable
-            | PlanArtifactDigestMismatch | ChromeBinaryUnavailable | InvalidEvent => true,
+            FfmpegVersionMismatch
+            | PlanHashMismatch
+            | S3UriNotAllowed
+            | PlanTooLarge
+            | PlanProtocolUnsupported
+            | PlanV2IntegrityUnrecoverable
+            | PlanArtifactDigestMismatch
+            | ChromeBinaryUnavailable
+            | InvalidEvent => true,
             BrowserGpuNotSoftware | InvalidVideoMetadata => matches!(stage, Plan | RenderChunk),
             FontFetchFailed | VideoSourceUnrenderable | NotMediaPayload => stage == Plan,
             FormatNotSupportedInDistributed => matches!(stage, Plan | Assemble),

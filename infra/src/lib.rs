@@ -10,8 +10,11 @@
 //! assert!(template.to_json_pretty().contains("\"RenderStateMachine\""));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod asl;
 pub mod contract;
+pub mod grants;
 mod intern;
 pub mod props;
 pub mod resources;
@@ -22,8 +25,8 @@ pub mod value;
 mod workflow;
 
 pub use props::{
-    ChromeSource, HandlerCode, Knobs, LambdaMemory, LambdaTimeout, PropsError, RenderStackProps,
-    ReservedConcurrency,
+    BucketEncryptionProps, ChromeSource, HandlerCode, KmsKey, Knobs, LambdaMemory, LambdaTimeout,
+    PropsError, RenderStackProps, ReservedConcurrency,
 };
 pub use resources::{AnyResource, ResourceType, Tag};
 pub use stack::HyperframesRenderStack;

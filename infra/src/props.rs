@@ -101,8 +101,14 @@ impl ReservedConcurrency {
             n if n > 0 && n <= u32::MAX as i64 => Ok(ReservedConcurrency::Cap(
                 NonZeroU32::new(n as u32).expect("n > 0"),
             )),
-            0 => Err(err("reserved_concurrency", "0 would throttle every invocation; use -1 for unreserved or a positive cap")),
-            n => Err(err("reserved_concurrency", format!("{n} is invalid; use -1 for unreserved or a positive cap such as 50"))),
+            0 => Err(err(
+                "reserved_concurrency",
+                "0 would throttle every invocation; use -1 for unreserved or a positive cap",
+            )),
+            n => Err(err(
+                "reserved_concurrency",
+                format!("{n} is invalid; use -1 for unreserved or a positive cap such as 50"),
+            )),
         }
     }
 
@@ -145,7 +151,12 @@ impl FromStr for ChromeSource {
         ChromeSource::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| err("chrome_source", format!("`{s}` is not a Chrome source; use sparticuz or chrome-headless-shell")))
+            .ok_or_else(|| {
+                err(
+                    "chrome_source",
+                    format!("`{s}` is not a Chrome source; use sparticuz or chrome-headless-shell"),
+                )
+            })
     }
 }
 
@@ -177,6 +188,27 @@ impl Default for HandlerCode {
     }
 }
 
+/// How the render bucket is encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum BucketEncryptionProps {
+    /// SSE-S3: S3's own keys, no KMS cost or permissions.
+    #[default]
+    S3Managed,
+    /// SSE-KMS with a customer key; the function role gets
+    /// kms:Decrypt/GenerateDataKey on it.
+    Kms(KmsKey),
+}
+
+/// Which customer KMS key encrypts the bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KmsKey {
+    /// The stack creates `RenderBucketKey` (rotation on). To use a key you
+    /// add yourself, call `HyperframesRenderStack::encrypt_bucket_with`.
+    Create,
+    /// An existing key, by ARN.
+    Existing(String),
+}
+
 /// Longest project name: `<name>-render` must fit Lambda's 64-character
 /// function name limit.
 pub const PROJECT_NAME_MAX: usize = 64 - "-render".len();
@@ -194,6 +226,7 @@ pub struct RenderStackProps {
     pub chunk_invocation_alarm_threshold: u32,
     pub knobs: Knobs,
     pub code: HandlerCode,
+    pub encryption: BucketEncryptionProps,
 }
 
 impl Default for RenderStackProps {
@@ -207,6 +240,7 @@ impl Default for RenderStackProps {
             chunk_invocation_alarm_threshold: 1000,
             knobs: Knobs::Parameters,
             code: HandlerCode::default(),
+            encryption: BucketEncryptionProps::S3Managed,
         }
     }
 }
@@ -220,13 +254,20 @@ impl RenderStackProps {
         if name.is_empty() || name.len() > PROJECT_NAME_MAX {
             errors.push(err("project_name", format!("`{name}` must be 1-{PROJECT_NAME_MAX} characters (it prefixes `<name>-render`, and Lambda names stop at 64)")));
         }
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             || name.starts_with('-')
         {
             errors.push(err("project_name", format!("`{name}` may only contain letters, digits, `-` and `_`, and must not start with `-` (it is part of function, state machine and alarm names)")));
         }
         if self.chunk_invocation_alarm_threshold == 0 {
             errors.push(err("chunk_invocation_alarm_threshold", "0 would alarm on every invocation; use the invocations per hour you consider a runaway (default 1000)"));
+        }
+        if let BucketEncryptionProps::Kms(KmsKey::Existing(arn)) = &self.encryption {
+            if !arn.starts_with("arn:") || !arn.contains(":kms:") || !arn.contains(":key/") {
+                errors.push(err("encryption", format!("`{arn}` is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); aliases are not accepted by bucket encryption grants")));
+            }
         }
         if self.code.s3_bucket.is_empty() || self.code.s3_key.is_empty() {
             errors.push(err("code", "the handler code needs an S3 bucket and key"));
@@ -257,9 +298,15 @@ mod tests {
     fn timeout_and_concurrency_bounds() {
         assert!(LambdaTimeout::from_secs(59).is_err());
         assert!(LambdaTimeout::from_secs(901).is_err());
-        assert_eq!(ReservedConcurrency::from_i64(-1).unwrap(), ReservedConcurrency::Unreserved);
+        assert_eq!(
+            ReservedConcurrency::from_i64(-1).unwrap(),
+            ReservedConcurrency::Unreserved
+        );
         assert_eq!(ReservedConcurrency::from_i64(5).unwrap().as_i32(), 5);
-        assert!(ReservedConcurrency::from_i64(0).unwrap_err().message.contains("throttle"));
+        assert!(ReservedConcurrency::from_i64(0)
+            .unwrap_err()
+            .message
+            .contains("throttle"));
         assert!(ReservedConcurrency::from_i64(-2).is_err());
     }
 

@@ -5,27 +5,29 @@
 use serde_json::json;
 
 use crate::asl::Definition;
-use crate::props::{Knobs, LambdaMemory, LambdaTimeout, RenderStackProps, PROJECT_NAME_MAX};
+use crate::props::{
+    BucketEncryptionProps, KmsKey, Knobs, LambdaMemory, LambdaTimeout, RenderStackProps,
+    PROJECT_NAME_MAX,
+};
 use crate::resources::cloudwatch::{Alarm, ComparisonOperator, Dimension, Metric};
 use crate::resources::iam::{Principal, Role, Statement};
+use crate::resources::kms::Key;
 use crate::resources::lambda::{
     Architecture, Code, Environment, EphemeralStorage, Function, TracingConfig, TracingMode,
 };
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::{
-    AbortIncompleteMultipartUpload, Bucket, BucketEncryption, BucketPolicy,
-    LifecycleConfiguration, LifecycleRule, PublicAccessBlockConfiguration, RuleStatus,
-    VersioningConfiguration, VersioningStatus,
+    AbortIncompleteMultipartUpload, Bucket, BucketEncryption, BucketPolicy, LifecycleConfiguration,
+    LifecycleRule, PublicAccessBlockConfiguration, RuleStatus, VersioningConfiguration,
+    VersioningStatus,
 };
 use crate::resources::stepfunctions::{
     CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration, StateMachine,
     StateMachineType, TracingConfiguration,
 };
-use crate::resources::{ResourceType, Tag};
+use crate::resources::Tag;
 use crate::synth::{Problem, Synthesized, ValidationErrors};
-use crate::template::{
-    Condition, Handle, Output, Parameter, RemovalPolicy, Resource, Template,
-};
+use crate::template::{Condition, Handle, Output, Parameter, RemovalPolicy, Resource, Template};
 use crate::value::{Number, Value};
 use crate::workflow;
 
@@ -35,6 +37,8 @@ pub use crate::workflow::states;
 pub mod ids {
     pub const RENDER_BUCKET: &str = "RenderBucket";
     pub const RENDER_BUCKET_POLICY: &str = "RenderBucketPolicy";
+    /// Created only with `BucketEncryptionProps::Kms(KmsKey::Create)`.
+    pub const RENDER_BUCKET_KEY: &str = "RenderBucketKey";
     pub const RENDER_FUNCTION: &str = "RenderFunction";
     pub const RENDER_FUNCTION_ROLE: &str = "RenderFunctionRole";
     pub const RENDER_STATE_MACHINE: &str = "RenderStateMachine";
@@ -72,7 +76,6 @@ pub const STATE_MACHINE_LOG_RETENTION_DAYS: u32 = 30;
 pub const EPHEMERAL_STORAGE_MB: u32 = 10240;
 
 const COMPONENT_TAG: (&str, &str) = ("HyperFramesComponent", "lambda-renderer");
-const FUNCTION_ROLE_POLICY: &str = "RenderBucketAccess";
 
 /// The render stack.
 #[derive(Debug, Clone)]
@@ -102,9 +105,17 @@ struct KnobValues {
 
 impl KnobValues {
     /// `<ProjectName><suffix>` as a Sub or a literal.
-    fn name(&self, knobs: Knobs, props: &RenderStackProps, prefix: &str, suffix: &str) -> Value<String> {
+    fn name(
+        &self,
+        knobs: Knobs,
+        props: &RenderStackProps,
+        prefix: &str,
+        suffix: &str,
+    ) -> Value<String> {
         match knobs {
-            Knobs::Parameters => Value::sub(format!("{prefix}${{{}}}{suffix}", ids::PARAM_PROJECT_NAME)),
+            Knobs::Parameters => {
+                Value::sub(format!("{prefix}${{{}}}{suffix}", ids::PARAM_PROJECT_NAME))
+            }
             Knobs::Baked => Value::Literal(format!("{prefix}{}{suffix}", props.project_name)),
         }
     }
@@ -128,7 +139,10 @@ fn declare_knobs(t: &mut Template, props: &RenderStackProps) -> KnobValues {
                 ids::PARAM_PROJECT_NAME,
                 Parameter::with_default(props.project_name.clone())
                     .description("Name prefix applied to all created resources.")
-                    .pattern("^[a-zA-Z0-9_][a-zA-Z0-9_-]*$", "letters, digits, '-' and '_'; must not start with '-'")
+                    .pattern(
+                        "^[a-zA-Z0-9_][a-zA-Z0-9_-]*$",
+                        "letters, digits, '-' and '_'; must not start with '-'",
+                    )
                     .length(1, PROJECT_NAME_MAX as u32),
             );
             let memory = t.add_parameter(
@@ -229,12 +243,13 @@ impl HyperframesRenderStack {
             ids::RENDER_BUCKET_POLICY,
             BucketPolicy {
                 bucket: bucket.name(),
-                policy_document: crate::resources::iam::PolicyDocument::new(vec![
-                    Statement::deny(["s3:*"], [bucket.arn(), bucket.arn_for_objects("*")])
-                        .sid("DenyInsecureTransport")
-                        .principal(Principal::Any)
-                        .condition(json!({"Bool": {"aws:SecureTransport": "false"}})),
-                ]),
+                policy_document: crate::resources::iam::PolicyDocument::new(vec![Statement::deny(
+                    ["s3:*"],
+                    [bucket.arn(), bucket.arn_for_objects("*")],
+                )
+                .sid("DenyInsecureTransport")
+                .principal(Principal::Any)
+                .condition(json!({"Bool": {"aws:SecureTransport": "false"}}))]),
             },
         );
 
@@ -398,7 +413,30 @@ impl HyperframesRenderStack {
             log_group,
             alarms,
         };
-        stack.grant_read_write(bucket, function_role);
+        stack.template.grant_read_write(bucket, function_role);
+        match &stack.props.encryption {
+            BucketEncryptionProps::S3Managed => {}
+            BucketEncryptionProps::Kms(KmsKey::Create) => {
+                let key = stack.template.add(
+                    ids::RENDER_BUCKET_KEY,
+                    Key {
+                        description: Some("Encrypts the HyperFrames render bucket.".into()),
+                        ..Key::default()
+                    },
+                );
+                stack.encrypt_bucket_with(key);
+            }
+            BucketEncryptionProps::Kms(KmsKey::Existing(arn)) => {
+                let arn = Value::Literal(arn.clone());
+                stack.template.get_mut(bucket).bucket_encryption =
+                    Some(BucketEncryption::kms(arn.clone()));
+                let role = stack.function_role;
+                stack.template.get_mut(role).add_to_policy(
+                    &format!("{}Access", ids::RENDER_BUCKET),
+                    Statement::allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [arn]),
+                );
+            }
+        }
         stack
     }
 
@@ -449,19 +487,6 @@ impl HyperframesRenderStack {
         &mut self.template
     }
 
-    /// Adds a resource; the handle it returns is how you refer to it.
-    pub fn add<T: ResourceType>(&mut self, logical_id: &str, properties: T) -> Handle<T> {
-        self.template.add(logical_id, properties)
-    }
-
-    pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
-        self.template.get(h)
-    }
-
-    pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
-        self.template.get_mut(h)
-    }
-
     /// Validates and renders. Props errors and template problems come back
     /// together, so one run shows everything to fix.
     pub fn synth(&self) -> Result<Synthesized, ValidationErrors> {
@@ -483,29 +508,60 @@ impl HyperframesRenderStack {
         }
     }
 
-    /// Lets `role` read and write objects in `bucket` (and list it).
-    pub fn grant_read_write(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
-        let objects = bucket.arn_for_objects("*");
-        let r = self.template.get_mut(role);
-        r.add_to_policy(
-            FUNCTION_ROLE_POLICY,
-            Statement::allow(
-                [
-                    "s3:GetObject",
-                    "s3:PutObject",
-                    "s3:DeleteObject",
-                    "s3:AbortMultipartUpload",
-                ],
-                [objects],
-            ),
-        );
-        r.add_to_policy(
-            FUNCTION_ROLE_POLICY,
-            Statement::allow(
-                ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads"],
-                [bucket.arn()],
-            ),
-        );
+    /// Renames one of the stack's resources (see [`Template::rename`]) and
+    /// keeps the stack's own handles pointing at it.
+    pub fn rename<T>(&mut self, h: Handle<T>, new_id: &str) -> Handle<T> {
+        let old = h.logical_id();
+        let renamed = self.template.rename(h, new_id);
+        let new = renamed.logical_id();
+        fn follow<U>(handle: &mut Handle<U>, old: &str, new: &'static str) {
+            if handle.logical_id() == old {
+                *handle = Handle::new(new);
+            }
+        }
+        follow(&mut self.bucket, old, new);
+        follow(&mut self.bucket_policy, old, new);
+        follow(&mut self.render_function, old, new);
+        follow(&mut self.function_role, old, new);
+        follow(&mut self.state_machine, old, new);
+        follow(&mut self.state_machine_role, old, new);
+        follow(&mut self.log_group, old, new);
+        for a in &mut self.alarms {
+            follow(a, old, new);
+        }
+        renamed
+    }
+
+    /// Encrypts the render bucket with a customer KMS key (SSE-KMS with a
+    /// bucket key) and lets the render function use it. Grants made after
+    /// this call include the key; make it before granting other roles.
+    ///
+    /// The key gets the bucket's Retain policy: a retained bucket whose key
+    /// was deleted with the stack is unreadable.
+    pub fn encrypt_bucket_with(&mut self, key: Handle<Key>) {
+        self.template
+            .resource_mut(key)
+            .removal_policy(RemovalPolicy::Retain);
+        let bucket = self.bucket;
+        self.template.get_mut(bucket).bucket_encryption = Some(BucketEncryption::kms(key.arn()));
+        let role = self.function_role;
+        self.template.grant_encrypt_decrypt(key, role);
+    }
+}
+
+impl std::ops::Deref for HyperframesRenderStack {
+    type Target = Template;
+
+    /// The stack is a template with handles: every `Template` method
+    /// (`add`, `get_mut`, grants, overrides, `rename`) works on it directly.
+    fn deref(&self) -> &Template {
+        &self.template
+    }
+}
+
+impl std::ops::DerefMut for HyperframesRenderStack {
+    fn deref_mut(&mut self) -> &mut Template {
+        &mut self.template
     }
 }
 
@@ -543,7 +599,8 @@ impl Handle<Function> {
     }
     /// Duration in milliseconds, averaged; use `.p95()` for tail latency.
     pub fn metric_duration(&self) -> Metric {
-        function_metric(*self, "Duration").statistic(crate::resources::cloudwatch::Statistic::Average)
+        function_metric(*self, "Duration")
+            .statistic(crate::resources::cloudwatch::Statistic::Average)
     }
 }
 

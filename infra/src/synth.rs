@@ -136,8 +136,7 @@ pub fn validate(t: &Json) -> Vec<Problem> {
         ("output", outputs),
     ] {
         for id in entries.keys() {
-            if id.is_empty() || id.len() > 255 || !id.chars().all(|c| c.is_ascii_alphanumeric())
-            {
+            if id.is_empty() || id.len() > 255 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
                 out.push(Problem::new(
                     id.clone(),
                     "",
@@ -196,9 +195,24 @@ fn check_limits(
     out: &mut Vec<Problem>,
 ) {
     let limits = [
-        ("Resources", resources.len(), MAX_RESOURCES, "split the stack into nested stacks"),
-        ("Outputs", outputs.len(), MAX_OUTPUTS, "remove outputs nobody reads"),
-        ("Parameters", parameters.len(), MAX_PARAMETERS, "bake values in instead of declaring parameters"),
+        (
+            "Resources",
+            resources.len(),
+            MAX_RESOURCES,
+            "split the stack into nested stacks",
+        ),
+        (
+            "Outputs",
+            outputs.len(),
+            MAX_OUTPUTS,
+            "remove outputs nobody reads",
+        ),
+        (
+            "Parameters",
+            parameters.len(),
+            MAX_PARAMETERS,
+            "bake values in instead of declaring parameters",
+        ),
     ];
     for (section, n, max, fix) in limits {
         if n > max {
@@ -437,9 +451,36 @@ fn check_resource(id: &str, r: &Json, parameters: &Map<String, Json>, out: &mut 
     let props = &r["Properties"];
     match r["Type"].as_str().unwrap_or("") {
         "AWS::Lambda::Function" => {
-            check_range(id, "Properties.MemorySize", &props["MemorySize"], 128, 10240, "MB", parameters, out);
-            check_range(id, "Properties.Timeout", &props["Timeout"], 1, 900, "seconds", parameters, out);
-            check_range(id, "Properties.EphemeralStorage.Size", &props["EphemeralStorage"]["Size"], 512, 10240, "MB", parameters, out);
+            check_range(
+                id,
+                "Properties.MemorySize",
+                &props["MemorySize"],
+                128,
+                10240,
+                "MB",
+                parameters,
+                out,
+            );
+            check_range(
+                id,
+                "Properties.Timeout",
+                &props["Timeout"],
+                1,
+                900,
+                "seconds",
+                parameters,
+                out,
+            );
+            check_range(
+                id,
+                "Properties.EphemeralStorage.Size",
+                &props["EphemeralStorage"]["Size"],
+                512,
+                10240,
+                "MB",
+                parameters,
+                out,
+            );
             check_reserved(id, &props["ReservedConcurrentExecutions"], parameters, out);
         }
         "AWS::S3::Bucket" => {
@@ -454,18 +495,30 @@ fn check_resource(id: &str, r: &Json, parameters: &Map<String, Json>, out: &mut 
                 out.push(Problem::new(id, "Properties", "alarm has no metric: set MetricName and Namespace (build it from a handle's metric_*() helper) or Metrics"));
             }
             if props.get("Statistic").is_some() && props.get("ExtendedStatistic").is_some() {
-                out.push(Problem::new(id, "Properties", "alarm sets both Statistic and ExtendedStatistic; keep one"));
+                out.push(Problem::new(
+                    id,
+                    "Properties",
+                    "alarm sets both Statistic and ExtendedStatistic; keep one",
+                ));
             }
         }
         "AWS::StepFunctions::StateMachine" => {
             if let Some(d) = props.get("Definition") {
                 for (state, msg) in asl_problems(d) {
-                    out.push(Problem::new(id, format!("Properties.Definition.States.{state}"), msg));
+                    out.push(Problem::new(
+                        id,
+                        format!("Properties.Definition.States.{state}"),
+                        msg,
+                    ));
                 }
             } else if props.get("DefinitionString").is_none()
                 && props.get("DefinitionS3Location").is_none()
             {
-                out.push(Problem::new(id, "Properties", "state machine has no Definition, DefinitionString or DefinitionS3Location"));
+                out.push(Problem::new(
+                    id,
+                    "Properties",
+                    "state machine has no Definition, DefinitionString or DefinitionS3Location",
+                ));
             }
         }
         _ => {}
@@ -488,12 +541,20 @@ fn check_range(
     let outside = |n: f64| n < min as f64 || n > max as f64;
     if let Some(n) = v.as_f64() {
         if outside(n) {
-            out.push(Problem::new(id, prop, format!("{n} is outside {min}..{max} {unit}; set a value in that range")));
+            out.push(Problem::new(
+                id,
+                prop,
+                format!("{n} is outside {min}..{max} {unit}; set a value in that range"),
+            ));
         }
         return;
     }
-    let Some(pname) = v.get("Ref").and_then(Json::as_str) else { return };
-    let Some(p) = parameters.get(pname) else { return };
+    let Some(pname) = v.get("Ref").and_then(Json::as_str) else {
+        return;
+    };
+    let Some(p) = parameters.get(pname) else {
+        return;
+    };
     let mut bad = Vec::new();
     if let Some(d) = p["Default"].as_f64() {
         if outside(d) {
@@ -529,8 +590,14 @@ fn check_range(
 fn check_reserved(id: &str, v: &Json, parameters: &Map<String, Json>, out: &mut Vec<Problem>) {
     let prop = "Properties.ReservedConcurrentExecutions";
     let msg = |n: f64| {
-        format!("{n} would {}; use a positive cap, or leave it unset for unreserved concurrency",
-            if n == 0.0 { "throttle every invocation (0 reserved = function disabled)" } else { "be rejected by Lambda" })
+        format!(
+            "{n} would {}; use a positive cap, or leave it unset for unreserved concurrency",
+            if n == 0.0 {
+                "throttle every invocation (0 reserved = function disabled)"
+            } else {
+                "be rejected by Lambda"
+            }
+        )
     };
     if let Some(n) = v.as_f64() {
         if n <= 0.0 {
@@ -591,10 +658,22 @@ pub fn asl_problems(definition: &Json) -> Vec<(String, String)> {
 fn graph_problems(graph: &Json, prefix: &str, out: &mut Vec<(String, String)>) {
     let empty = Map::new();
     let states = graph["States"].as_object().unwrap_or(&empty);
-    let list = || states.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+    let list = || {
+        states
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let start = graph["StartAt"].as_str().unwrap_or("");
     if !states.contains_key(start) {
-        out.push((format!("{prefix}StartAt"), format!("StartAt names `{start}`, which is not a state here; use one of: {}", list())));
+        out.push((
+            format!("{prefix}StartAt"),
+            format!(
+                "StartAt names `{start}`, which is not a state here; use one of: {}",
+                list()
+            ),
+        ));
     }
     let targets = |s: &Json| -> Vec<String> {
         let mut t = Vec::new();
@@ -616,16 +695,28 @@ fn graph_problems(graph: &Json, prefix: &str, out: &mut Vec<(String, String)>) {
         let path = format!("{prefix}{name}");
         for t in targets(s) {
             if !states.contains_key(&t) {
-                out.push((path.clone(), format!("transition to `{t}`, which is not a state in this scope; use one of: {}", list())));
+                out.push((
+                    path.clone(),
+                    format!(
+                        "transition to `{t}`, which is not a state in this scope; use one of: {}",
+                        list()
+                    ),
+                ));
             }
         }
         let ty = s["Type"].as_str().unwrap_or("");
         let terminal = matches!(ty, "Fail" | "Succeed" | "Choice");
         if !terminal && s.get("Next").is_none() && s["End"] != Json::Bool(true) {
-            out.push((path.clone(), "state has neither Next nor End: true; add one".into()));
+            out.push((
+                path.clone(),
+                "state has neither Next nor End: true; add one".into(),
+            ));
         }
         if s.get("Next").is_some() && s["End"] == Json::Bool(true) {
-            out.push((path.clone(), "state has both Next and End: true; keep one".into()));
+            out.push((
+                path.clone(),
+                "state has both Next and End: true; keep one".into(),
+            ));
         }
         if ty == "Map" {
             if s.get("MaxConcurrency").is_some() && s.get("MaxConcurrencyPath").is_some() {
@@ -656,7 +747,10 @@ fn graph_problems(graph: &Json, prefix: &str, out: &mut Vec<(String, String)>) {
     let seen: HashSet<&str> = seen.iter().map(String::as_str).collect();
     for name in states.keys() {
         if !seen.contains(name.as_str()) {
-            out.push((format!("{prefix}{name}"), "state is unreachable from StartAt; remove it or add a transition to it".into()));
+            out.push((
+                format!("{prefix}{name}"),
+                "state is unreachable from StartAt; remove it or add a transition to it".into(),
+            ));
         }
     }
 }

@@ -296,10 +296,16 @@ impl Resource {
             m.insert("DeletionPolicy".into(), serde_json::to_value(p).unwrap());
         }
         if let Some(p) = self.update_replace_policy {
-            m.insert("UpdateReplacePolicy".into(), serde_json::to_value(p).unwrap());
+            m.insert(
+                "UpdateReplacePolicy".into(),
+                serde_json::to_value(p).unwrap(),
+            );
         }
         if !self.depends_on.is_empty() {
-            m.insert("DependsOn".into(), serde_json::to_value(&self.depends_on).unwrap());
+            m.insert(
+                "DependsOn".into(),
+                serde_json::to_value(&self.depends_on).unwrap(),
+            );
         }
         if let Some(c) = self.condition {
             m.insert("Condition".into(), Json::String(c.name().to_string()));
@@ -449,11 +455,32 @@ impl Template {
             .unwrap_or_else(|| panic!("handle {} names no resource", h.id))
     }
 
-    /// Sets (or, with `None`, deletes) a value at a dotted path inside the
-    /// rendered resource, e.g. `"Properties.MemorySize"` or
-    /// `"Properties.Tags.0.Value"`. Applied after the typed model is
-    /// rendered, so it always wins; validation runs after it.
-    pub fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>) {
+    /// Sets a value at a dotted path inside the rendered resource, e.g.
+    /// `"Properties.MemorySize"`, `"Metadata.Owner"` or
+    /// `"Properties.Tags.0.Value"` (CDK's `addOverride`). Applied after the
+    /// typed model is rendered, so it always wins; validation runs after it.
+    pub fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
+        self.push_override(h, path, Some(value));
+    }
+
+    /// Removes whatever is at `path` (CDK's `addDeletionOverride`).
+    pub fn add_deletion_override<T>(&mut self, h: Handle<T>, path: &str) {
+        self.push_override(h, path, None);
+    }
+
+    /// [`Self::add_override`] under `Properties` (CDK's `addPropertyOverride`):
+    /// `add_property_override(f, "MemorySize", json!(4096))`. A path that
+    /// already starts with `Properties.` is taken as is.
+    pub fn add_property_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
+        let full = if path.starts_with("Properties.") {
+            path.to_string()
+        } else {
+            format!("Properties.{path}")
+        };
+        self.push_override(h, &full, Some(value));
+    }
+
+    fn push_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>) {
         self.overrides.push(Override {
             logical_id: h.id,
             path: path.split('.').map(str::to_string).collect(),
@@ -469,7 +496,10 @@ impl Template {
         let Some(index) = self.resources.get_index_of(h.id) else {
             return Handle::new(new_id);
         };
-        let (_, resource) = self.resources.shift_remove_index(index).expect("index exists");
+        let (_, resource) = self
+            .resources
+            .shift_remove_index(index)
+            .expect("index exists");
         if self.resources.contains_key(new_id) {
             self.duplicate_ids.push(new_id.to_string());
         }
@@ -513,10 +543,16 @@ impl Template {
             top.insert("Description".into(), Json::String(d.clone()));
         }
         if !self.parameters.is_empty() {
-            top.insert("Parameters".into(), serde_json::to_value(&self.parameters).unwrap());
+            top.insert(
+                "Parameters".into(),
+                serde_json::to_value(&self.parameters).unwrap(),
+            );
         }
         if !self.conditions.is_empty() {
-            top.insert("Conditions".into(), serde_json::to_value(&self.conditions).unwrap());
+            top.insert(
+                "Conditions".into(),
+                serde_json::to_value(&self.conditions).unwrap(),
+            );
         }
         let mut resources = Map::new();
         for (id, r) in &self.resources {

@@ -7,8 +7,8 @@ use crate::asl::{
     ProcessorConfig, ProcessorMode, Retrier, Rule, Task, Transition,
 };
 use crate::contract::{
-    field, plan_location_fields, state_path, Action, ErrorName, PlanProtocol,
-    RETRY_BACKOFF_RATE, RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS, RETRY_MAX_DELAY_SECONDS,
+    field, plan_location_fields, state_path, Action, ErrorName, PlanProtocol, RETRY_BACKOFF_RATE,
+    RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS, RETRY_MAX_DELAY_SECONDS,
 };
 use crate::value::Number;
 
@@ -58,7 +58,11 @@ fn payload_result(f: &str) -> String {
 /// for everything else.
 pub fn retry_for(stage: Action) -> Vec<Retrier> {
     vec![
-        Retrier::never(ErrorName::non_retryable(stage).into_iter().map(ErrorName::as_str)),
+        Retrier::never(
+            ErrorName::non_retryable(stage)
+                .into_iter()
+                .map(ErrorName::as_str),
+        ),
         Retrier::backoff(
             ["States.ALL"],
             RETRY_INTERVAL_SECONDS,
@@ -81,10 +85,18 @@ fn plan_state(p: PlanProtocol) -> Task {
         .value(field::ACTION, Action::Plan.as_str())
         .value(field::PLAN_PROTOCOL, p.as_str())
         .path(field::PROJECT_S3_URI, &input(field::PROJECT_S3_URI))
-        .path(field::PLAN_OUTPUT_S3_PREFIX, &input(field::PLAN_OUTPUT_S3_PREFIX))
+        .path(
+            field::PLAN_OUTPUT_S3_PREFIX,
+            &input(field::PLAN_OUTPUT_S3_PREFIX),
+        )
         .path(field::CONFIG, &input(field::CONFIG));
     let mut keep: Vec<&str> = plan_location_fields(p).to_vec();
-    keep.extend([field::PLAN_HASH, field::CHUNK_COUNT, field::FORMAT, field::HAS_AUDIO]);
+    keep.extend([
+        field::PLAN_HASH,
+        field::CHUNK_COUNT,
+        field::FORMAT,
+        field::HAS_AUDIO,
+    ]);
     if p == PlanProtocol::V1 {
         keep.push(field::AUDIO_S3_URI);
     }
@@ -118,11 +130,17 @@ fn render_chunks_state(p: PlanProtocol) -> Map {
     }
     let selector = selector
         .path(field::PLAN_HASH, &plan_result(field::PLAN_HASH))
-        .path(field::CHUNK_OUTPUT_S3_PREFIX, &input(field::PLAN_OUTPUT_S3_PREFIX))
+        .path(
+            field::CHUNK_OUTPUT_S3_PREFIX,
+            &input(field::PLAN_OUTPUT_S3_PREFIX),
+        )
         .path(field::FORMAT, &plan_result(field::FORMAT));
     let payload = payload
         .path(field::PLAN_HASH, &input(field::PLAN_HASH))
-        .path(field::CHUNK_OUTPUT_S3_PREFIX, &input(field::CHUNK_OUTPUT_S3_PREFIX))
+        .path(
+            field::CHUNK_OUTPUT_S3_PREFIX,
+            &input(field::CHUNK_OUTPUT_S3_PREFIX),
+        )
         .path(field::FORMAT, &input(field::FORMAT));
     let mut task = invoke(Action::RenderChunk, payload, Transition::End);
     let mut keep = Payload::new();
@@ -132,7 +150,11 @@ fn render_chunks_state(p: PlanProtocol) -> Map {
     task.result_selector = Some(keep);
     Map {
         comment: None,
-        items_path: Some(format!("{}.{}", state_path::ITERATOR, state_path::CHUNK_INDEXES)),
+        items_path: Some(format!(
+            "{}.{}",
+            state_path::ITERATOR,
+            state_path::CHUNK_INDEXES
+        )),
         item_selector: Some(selector),
         item_processor: ItemProcessor {
             processor_config: ProcessorConfig {
@@ -171,7 +193,11 @@ fn assemble_state(p: PlanProtocol) -> Task {
     .path(field::FORMAT, &plan_result(field::FORMAT));
     let mut t = invoke(Action::Assemble, payload, Transition::End);
     let mut keep = Payload::new();
-    for f in [field::OUTPUT_S3_URI, field::FRAMES_ENCODED, field::FILE_SIZE] {
+    for f in [
+        field::OUTPUT_S3_URI,
+        field::FRAMES_ENCODED,
+        field::FILE_SIZE,
+    ] {
         keep = keep.path(f, &payload_result(f));
     }
     t.result_selector = Some(keep);
@@ -240,7 +266,10 @@ pub fn render_workflow() -> Definition {
     };
     let select_worker = Choice::new()
         .when(
-            Rule::StringEquals(plan_result(field::PLAN_PROTOCOL), PlanProtocol::V2.as_str().into()),
+            Rule::StringEquals(
+                plan_result(field::PLAN_PROTOCOL),
+                PlanProtocol::V2.as_str().into(),
+            ),
             states::RENDER_CHUNKS_V2,
         )
         .otherwise(states::RENDER_CHUNKS_V1);

@@ -86,12 +86,8 @@ pub fn npm_modules() -> PathBuf {
 /// The reference template (SAM translated to plain CloudFormation).
 pub fn reference_template() -> serde_json::Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("reference/reference-template.json");
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the reference template at {}: {e}",
-            p.display()
-        )
-    });
+    let text = std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("cannot read the reference template at {}: {e}", p.display()));
     serde_json::from_str(&text).expect("reference template is JSON")
 }
 

@@ -14,7 +14,11 @@ fn lint(path: &std::path::Path) -> (i32, String) {
         .expect("run cfn-lint");
     (
         out.status.code().unwrap_or(-1),
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
     )
 }
 
@@ -27,7 +31,10 @@ fn every_variant_is_clean() {
             let path = dir.path(&format!("{name}.{ext}"));
             std::fs::write(&path, text).unwrap();
             let (code, report) = lint(&path);
-            assert_eq!(code, 0, "cfn-lint found problems in {name}.{ext}:\n{report}");
+            assert_eq!(
+                code, 0,
+                "cfn-lint found problems in {name}.{ext}:\n{report}"
+            );
             assert!(report.trim().is_empty(), "{name}.{ext}: {report}");
         }
     }
@@ -38,9 +45,12 @@ fn cfn_lint_checks_the_state_machine_definition() {
     // The definition is emitted so cfn-lint validates it (E3601); a typo in
     // a state type must be reported.
     let dir = Scratch::new("cfn-lint-broken");
-    let mut t = HyperframesRenderStack::default().synth().unwrap().into_json();
-    t["Resources"]["RenderStateMachine"]["Properties"]["Definition"]["States"]["BuildChunkList"]["Type"] =
-        "Passs".into();
+    let mut t = HyperframesRenderStack::default()
+        .synth()
+        .unwrap()
+        .into_json();
+    t["Resources"]["RenderStateMachine"]["Properties"]["Definition"]["States"]["BuildChunkList"]
+        ["Type"] = "Passs".into();
     let path = dir.path("broken.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&t).unwrap()).unwrap();
     let (code, report) = lint(&path);

@@ -27,19 +27,28 @@ use hyperframes_snapshots::reference_template;
 use serde_json::{json, Value};
 
 fn ours() -> Value {
-    HyperframesRenderStack::default().synth().unwrap().into_json()
+    HyperframesRenderStack::default()
+        .synth()
+        .unwrap()
+        .into_json()
 }
 
 fn reference_definition(r: &Value) -> Value {
     let join = &r["Resources"]["RenderStateMachine"]["Properties"]["DefinitionString"]["Fn::Join"];
-    let lines: Vec<&str> = join[1].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect();
+    let lines: Vec<&str> = join[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
     serde_json::from_str(&lines.join("\n")).unwrap()
 }
 
 fn types(t: &Value) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for r in t["Resources"].as_object().unwrap().values() {
-        *m.entry(r["Type"].as_str().unwrap().to_string()).or_default() += 1;
+        *m.entry(r["Type"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     m
 }
@@ -56,7 +65,10 @@ fn same_resource_types_plus_the_bucket_policy() {
 fn same_parameters_and_conditions() {
     let o = ours();
     let r = reference_template();
-    let (op, rp) = (o["Parameters"].as_object().unwrap(), r["Parameters"].as_object().unwrap());
+    let (op, rp) = (
+        o["Parameters"].as_object().unwrap(),
+        r["Parameters"].as_object().unwrap(),
+    );
     assert_eq!(op.keys().collect::<Vec<_>>(), rp.keys().collect::<Vec<_>>());
     for (name, rparam) in rp {
         for key in ["Type", "Default", "AllowedValues", "MinValue", "MaxValue"] {
@@ -69,7 +81,11 @@ fn same_parameters_and_conditions() {
 #[test]
 fn same_alarms() {
     let (o, r) = (ours(), reference_template());
-    for id in ["RenderChunkInvocationAlarm", "RenderFunctionErrorsAlarm", "RenderStateMachineFailedAlarm"] {
+    for id in [
+        "RenderChunkInvocationAlarm",
+        "RenderFunctionErrorsAlarm",
+        "RenderStateMachineFailedAlarm",
+    ] {
         let mut op = o["Resources"][id]["Properties"].clone();
         let mut rp = r["Resources"][id]["Properties"].clone();
         // Wording only.
@@ -87,7 +103,10 @@ fn same_bucket_and_log_group_properties() {
     for attr in ["DeletionPolicy", "UpdateReplacePolicy"] {
         assert_eq!(ob[attr], rb[attr]);
     }
-    let (op, rp) = (ob["Properties"].as_object().unwrap(), rb["Properties"].as_object().unwrap());
+    let (op, rp) = (
+        ob["Properties"].as_object().unwrap(),
+        rb["Properties"].as_object().unwrap(),
+    );
     for (k, v) in rp {
         if k == "LifecycleConfiguration" {
             assert!(op[k]["Rules"].as_array().unwrap().contains(&v["Rules"][0]));
@@ -95,12 +114,19 @@ fn same_bucket_and_log_group_properties() {
             assert_eq!(&op[k], v, "RenderBucket.{k}");
         }
     }
-    let extra: BTreeSet<&str> = op.keys().filter(|k| !rp.contains_key(*k)).map(String::as_str).collect();
+    let extra: BTreeSet<&str> = op
+        .keys()
+        .filter(|k| !rp.contains_key(*k))
+        .map(String::as_str)
+        .collect();
     assert_eq!(extra, BTreeSet::from(["BucketEncryption"]));
 
     let mut olg = o["Resources"]["RenderStateMachineLogGroup"]["Properties"].clone();
     olg.as_object_mut().unwrap().remove("Tags");
-    assert_eq!(olg, r["Resources"]["RenderStateMachineLogGroup"]["Properties"]);
+    assert_eq!(
+        olg,
+        r["Resources"]["RenderStateMachineLogGroup"]["Properties"]
+    );
 }
 
 #[test]
@@ -109,13 +135,27 @@ fn same_function_apart_from_the_runtime() {
     let of = &o["Resources"]["RenderFunction"]["Properties"];
     let rf = &r["Resources"]["RenderFunction"]["Properties"];
     for k in [
-        "FunctionName", "MemorySize", "Timeout", "Architectures", "EphemeralStorage",
-        "ReservedConcurrentExecutions", "TracingConfig", "Role", "PackageType", "Code",
+        "FunctionName",
+        "MemorySize",
+        "Timeout",
+        "Architectures",
+        "EphemeralStorage",
+        "ReservedConcurrentExecutions",
+        "TracingConfig",
+        "Role",
+        "PackageType",
+        "Code",
     ] {
         assert_eq!(of[k], rf[k], "RenderFunction.{k}");
     }
-    assert_eq!((rf["Runtime"].as_str(), rf["Handler"].as_str()), (Some("nodejs22.x"), Some("handler.handler")));
-    assert_eq!((of["Runtime"].as_str(), of["Handler"].as_str()), (Some("provided.al2023"), Some("bootstrap")));
+    assert_eq!(
+        (rf["Runtime"].as_str(), rf["Handler"].as_str()),
+        (Some("nodejs22.x"), Some("handler.handler"))
+    );
+    assert_eq!(
+        (of["Runtime"].as_str(), of["Handler"].as_str()),
+        (Some("provided.al2023"), Some("bootstrap"))
+    );
     let mut renv = rf["Environment"]["Variables"].as_object().unwrap().clone();
     assert!(renv.remove("NODE_OPTIONS").is_some());
     let oenv = of["Environment"]["Variables"].as_object().unwrap();
@@ -130,7 +170,13 @@ fn same_state_machine_settings_and_outputs() {
     let (o, r) = (ours(), reference_template());
     let os = &o["Resources"]["RenderStateMachine"]["Properties"];
     let rs = &r["Resources"]["RenderStateMachine"]["Properties"];
-    for k in ["LoggingConfiguration", "RoleArn", "StateMachineName", "StateMachineType", "TracingConfiguration"] {
+    for k in [
+        "LoggingConfiguration",
+        "RoleArn",
+        "StateMachineName",
+        "StateMachineType",
+        "TracingConfiguration",
+    ] {
         assert_eq!(os[k], rs[k], "RenderStateMachine.{k}");
     }
     for (name, out) in r["Outputs"].as_object().unwrap() {
@@ -165,9 +211,16 @@ fn same_states_and_transitions_except_the_documented_fixes() {
     assert_eq!(od["TimeoutSeconds"], rd["TimeoutSeconds"]);
     let os = od["States"].as_object().unwrap();
     let rs = rd["States"].as_object().unwrap();
-    let added: BTreeSet<&str> = os.keys().filter(|k| !rs.contains_key(*k)).map(String::as_str).collect();
+    let added: BTreeSet<&str> = os
+        .keys()
+        .filter(|k| !rs.contains_key(*k))
+        .map(String::as_str)
+        .collect();
     assert_eq!(added, BTreeSet::from(["PlanExceedsChunkLimit"]));
-    assert!(rs.keys().all(|k| os.contains_key(k)), "a reference state is missing");
+    assert!(
+        rs.keys().all(|k| os.contains_key(k)),
+        "a reference state is missing"
+    );
 
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<BTreeSet<_>>();
     for (name, rstate) in rs {
@@ -191,7 +244,14 @@ fn same_states_and_transitions_except_the_documented_fixes() {
             }
             "AssertChunkCount" => {
                 assert_eq!(rt, s(&["SelectWorkerProtocol", "PlanProducedZeroChunks"]));
-                assert_eq!(ot, s(&["BuildChunkList", "PlanProducedZeroChunks", "PlanExceedsChunkLimit"]));
+                assert_eq!(
+                    ot,
+                    s(&[
+                        "BuildChunkList",
+                        "PlanProducedZeroChunks",
+                        "PlanExceedsChunkLimit"
+                    ])
+                );
             }
             _ => assert_eq!(ot, rt, "{name} transitions"),
         }
@@ -202,8 +262,19 @@ fn same_states_and_transitions_except_the_documented_fixes() {
             for k in ["ItemsPath", "MaxConcurrencyPath", "ResultPath"] {
                 assert_eq!(ostate[k], rstate[k], "{name}.{k}");
             }
-            assert_eq!(ostate["ItemSelector"].as_object().unwrap().keys().collect::<BTreeSet<_>>(),
-                       rstate["ItemSelector"].as_object().unwrap().keys().collect::<BTreeSet<_>>(), "{name}.ItemSelector");
+            assert_eq!(
+                ostate["ItemSelector"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .collect::<BTreeSet<_>>(),
+                rstate["ItemSelector"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .collect::<BTreeSet<_>>(),
+                "{name}.ItemSelector"
+            );
         }
         if rstate["Type"] == "Task" {
             for k in ["ResultPath", "ResultSelector", "Resource"] {
@@ -214,7 +285,12 @@ fn same_states_and_transitions_except_the_documented_fixes() {
 }
 
 fn retry_names(task: &Value) -> BTreeSet<String> {
-    task["Retry"][0]["ErrorEquals"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+    task["Retry"][0]["ErrorEquals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -223,19 +299,36 @@ fn retry_lists_cover_the_reference_with_one_name_per_error() {
     let od = &o["Resources"]["RenderStateMachine"]["Properties"]["Definition"]["States"];
     let rd = reference_definition(&reference_template());
     let rs = &rd["States"];
-    let class_twins = BTreeSet::from(["PlanTooLargeError", "PlanProtocolUnsupportedError", "NotMediaPayloadError", "PlanV2IntegrityError"].map(String::from));
+    let class_twins = BTreeSet::from(
+        [
+            "PlanTooLargeError",
+            "PlanProtocolUnsupportedError",
+            "NotMediaPayloadError",
+            "PlanV2IntegrityError",
+        ]
+        .map(String::from),
+    );
     let pairs = [
         (&od["Plan"], &rs["PlanV2"]),
         (&od["PlanV2"], &rs["PlanV2"]),
-        (&od["RenderChunks"]["ItemProcessor"]["States"]["RenderChunk"], &rs["RenderChunksV2"]["ItemProcessor"]["States"]["RenderChunkV2"]),
-        (&od["RenderChunksV2"]["ItemProcessor"]["States"]["RenderChunkV2"], &rs["RenderChunksV2"]["ItemProcessor"]["States"]["RenderChunkV2"]),
+        (
+            &od["RenderChunks"]["ItemProcessor"]["States"]["RenderChunk"],
+            &rs["RenderChunksV2"]["ItemProcessor"]["States"]["RenderChunkV2"],
+        ),
+        (
+            &od["RenderChunksV2"]["ItemProcessor"]["States"]["RenderChunkV2"],
+            &rs["RenderChunksV2"]["ItemProcessor"]["States"]["RenderChunkV2"],
+        ),
         (&od["Assemble"], &rs["AssembleV2"]),
         (&od["AssembleV2"], &rs["AssembleV2"]),
     ];
     for (ours, reference) in pairs {
         let (o, r) = (retry_names(ours), retry_names(reference));
         let missing: BTreeSet<_> = r.difference(&o).cloned().collect();
-        assert!(missing.is_subset(&class_twins), "missing non-class names: {missing:?}");
+        assert!(
+            missing.is_subset(&class_twins),
+            "missing non-class names: {missing:?}"
+        );
         let added: BTreeSet<_> = o.difference(&r).cloned().collect();
         assert_eq!(added, BTreeSet::from(["INVALID_EVENT".to_string()]));
         assert_eq!(ours["Retry"][1], json!(reference["Retry"][1]));

@@ -25,7 +25,10 @@ fn every_variant_matches_its_snapshot() {
 #[test]
 fn state_machine_definition_matches_its_snapshot() {
     let t = HyperframesRenderStack::default().synth().unwrap();
-    let d = t.definition("RenderStateMachine").expect("definition").clone();
+    let d = t
+        .definition("RenderStateMachine")
+        .expect("definition")
+        .clone();
     settings().bind(|| insta::assert_json_snapshot!("definition", d));
 }
 
@@ -34,7 +37,11 @@ fn same_props_give_byte_identical_templates() {
     for (name, props) in variants() {
         let a = HyperframesRenderStack::new(props.clone()).synth().unwrap();
         let b = HyperframesRenderStack::new(props).synth().unwrap();
-        assert_eq!(a.to_json_pretty(), b.to_json_pretty(), "{name} JSON differs");
+        assert_eq!(
+            a.to_json_pretty(),
+            b.to_json_pretty(),
+            "{name} JSON differs"
+        );
         assert_eq!(a.to_yaml(), b.to_yaml(), "{name} YAML differs");
     }
 }

@@ -7,7 +7,10 @@ use hyperframes_snapshots::variants;
 use serde_json::{json, Value};
 
 fn template() -> Value {
-    HyperframesRenderStack::default().synth().unwrap().into_json()
+    HyperframesRenderStack::default()
+        .synth()
+        .unwrap()
+        .into_json()
 }
 
 fn of_type<'a>(t: &'a Value, ty: &str) -> Vec<(&'a String, &'a Value)> {
@@ -34,7 +37,10 @@ fn resource_counts() {
         assert_eq!(of_type(&t, ty).len(), n, "{ty}");
     }
     assert_eq!(t["Resources"].as_object().unwrap().len(), 10);
-    assert!(t.get("Transform").is_none(), "plain CloudFormation, no SAM transform");
+    assert!(
+        t.get("Transform").is_none(),
+        "plain CloudFormation, no SAM transform"
+    );
 }
 
 #[test]
@@ -70,8 +76,16 @@ fn bucket_is_retained_private_and_expires_intermediates() {
     assert_eq!(b["DeletionPolicy"], "Retain");
     assert_eq!(b["UpdateReplacePolicy"], "Retain");
     let p = &b["Properties"];
-    assert!(p.get("BucketName").is_none(), "CloudFormation names the bucket");
-    for flag in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+    assert!(
+        p.get("BucketName").is_none(),
+        "CloudFormation names the bucket"
+    );
+    for flag in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
         assert_eq!(p["PublicAccessBlockConfiguration"][flag], true, "{flag}");
     }
     assert_eq!(p["VersioningConfiguration"]["Status"], "Suspended");
@@ -86,10 +100,12 @@ fn bucket_is_retained_private_and_expires_intermediates() {
     );
     // Beyond the reference: encryption at rest, TLS only.
     assert_eq!(
-        p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
+        p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+            ["ServerSideEncryptionByDefault"]["SSEAlgorithm"],
         "AES256"
     );
-    let deny = &t["Resources"]["RenderBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    let deny =
+        &t["Resources"]["RenderBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
     assert_eq!(deny["Effect"], "Deny");
     assert_eq!(deny["Condition"]["Bool"]["aws:SecureTransport"], "false");
 }
@@ -98,7 +114,10 @@ fn bucket_is_retained_private_and_expires_intermediates() {
 fn function_runtime_env_and_limits() {
     let t = template();
     let f = &t["Resources"]["RenderFunction"]["Properties"];
-    assert_eq!(f["FunctionName"], json!({"Fn::Sub": "${ProjectName}-render"}));
+    assert_eq!(
+        f["FunctionName"],
+        json!({"Fn::Sub": "${ProjectName}-render"})
+    );
     assert_eq!(f["Runtime"], "provided.al2023");
     assert_eq!(f["Handler"], "bootstrap");
     assert_eq!(f["MemorySize"], json!({"Ref": "LambdaMemoryMb"}));
@@ -112,9 +131,18 @@ fn function_runtime_env_and_limits() {
     );
     let env = &f["Environment"]["Variables"];
     assert_eq!(env["TMPDIR"], "/tmp");
-    assert_eq!(env["HYPERFRAMES_RENDER_BUCKET"], json!({"Ref": "RenderBucket"}));
-    assert_eq!(env["HYPERFRAMES_LAMBDA_CHROME_SOURCE"], json!({"Ref": "ChromeSource"}));
-    assert_eq!(f["Role"], json!({"Fn::GetAtt": ["RenderFunctionRole", "Arn"]}));
+    assert_eq!(
+        env["HYPERFRAMES_RENDER_BUCKET"],
+        json!({"Ref": "RenderBucket"})
+    );
+    assert_eq!(
+        env["HYPERFRAMES_LAMBDA_CHROME_SOURCE"],
+        json!({"Ref": "ChromeSource"})
+    );
+    assert_eq!(
+        f["Role"],
+        json!({"Fn::GetAtt": ["RenderFunctionRole", "Arn"]})
+    );
 }
 
 /// Every statement's resources, with `*` called out.
@@ -137,7 +165,10 @@ fn function_role_is_scoped_to_the_bucket() {
     );
     for s in statements(role) {
         let text = s["Resource"].to_string();
-        assert!(text.contains("RenderBucket"), "statement not scoped to the bucket: {s}");
+        assert!(
+            text.contains("RenderBucket"),
+            "statement not scoped to the bucket: {s}"
+        );
         assert!(!s["Action"].to_string().contains("logs:*"));
         assert!(!s["Action"].to_string().contains("s3:*"));
     }
@@ -155,13 +186,20 @@ fn state_machine_role_invokes_only_the_function() {
         "states.amazonaws.com"
     );
     let st = statements(role);
-    let invoke = st.iter().find(|s| s["Action"] == "lambda:InvokeFunction").unwrap();
-    assert_eq!(invoke["Resource"], json!({"Fn::GetAtt": ["RenderFunction", "Arn"]}));
+    let invoke = st
+        .iter()
+        .find(|s| s["Action"] == "lambda:InvokeFunction")
+        .unwrap();
+    assert_eq!(
+        invoke["Resource"],
+        json!({"Fn::GetAtt": ["RenderFunction", "Arn"]})
+    );
     for s in &st {
         if s["Resource"] == "*" {
             let actions = s["Action"].to_string();
             assert!(
-                actions.contains("logs:CreateLogDelivery") || actions.contains("xray:PutTraceSegments"),
+                actions.contains("logs:CreateLogDelivery")
+                    || actions.contains("xray:PutTraceSegments"),
                 "only log delivery and X-Ray may use `*`: {s}"
             );
         }
@@ -172,10 +210,16 @@ fn state_machine_role_invokes_only_the_function() {
 fn log_group_and_state_machine() {
     let t = template();
     let lg = &t["Resources"]["RenderStateMachineLogGroup"]["Properties"];
-    assert_eq!(lg["LogGroupName"], json!({"Fn::Sub": "/aws/states/${ProjectName}-render"}));
+    assert_eq!(
+        lg["LogGroupName"],
+        json!({"Fn::Sub": "/aws/states/${ProjectName}-render"})
+    );
     assert_eq!(lg["RetentionInDays"], 30);
     let sm = &t["Resources"]["RenderStateMachine"]["Properties"];
-    assert_eq!(sm["StateMachineName"], json!({"Fn::Sub": "${ProjectName}-render"}));
+    assert_eq!(
+        sm["StateMachineName"],
+        json!({"Fn::Sub": "${ProjectName}-render"})
+    );
     assert_eq!(sm["StateMachineType"], "STANDARD");
     assert_eq!(sm["TracingConfiguration"]["Enabled"], true);
     assert_eq!(sm["LoggingConfiguration"]["Level"], "ERROR");
@@ -184,7 +228,10 @@ fn log_group_and_state_machine() {
         sm["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"],
         json!({"Fn::GetAtt": ["RenderStateMachineLogGroup", "Arn"]})
     );
-    assert_eq!(sm["RoleArn"], json!({"Fn::GetAtt": ["RenderStateMachineRole", "Arn"]}));
+    assert_eq!(
+        sm["RoleArn"],
+        json!({"Fn::GetAtt": ["RenderStateMachineRole", "Arn"]})
+    );
     assert_eq!(
         sm["DefinitionSubstitutions"]["RenderFunctionArn"],
         json!({"Fn::GetAtt": ["RenderFunction", "Arn"]})
@@ -197,30 +244,51 @@ fn alarms() {
     let t = template();
     let r = &t["Resources"];
     let runaway = &r["RenderChunkInvocationAlarm"]["Properties"];
-    assert_eq!(runaway["AlarmName"], json!({"Fn::Sub": "${ProjectName}-runaway-chunk-invocations"}));
+    assert_eq!(
+        runaway["AlarmName"],
+        json!({"Fn::Sub": "${ProjectName}-runaway-chunk-invocations"})
+    );
     assert_eq!(runaway["Namespace"], "AWS/Lambda");
     assert_eq!(runaway["MetricName"], "Invocations");
-    assert_eq!(runaway["Dimensions"], json!([{"Name": "FunctionName", "Value": {"Ref": "RenderFunction"}}]));
+    assert_eq!(
+        runaway["Dimensions"],
+        json!([{"Name": "FunctionName", "Value": {"Ref": "RenderFunction"}}])
+    );
     assert_eq!(runaway["Statistic"], "Sum");
     assert_eq!(runaway["Period"], 3600);
     assert_eq!(runaway["EvaluationPeriods"], 1);
-    assert_eq!(runaway["Threshold"], json!({"Ref": "ChunkInvocationAlarmThreshold"}));
+    assert_eq!(
+        runaway["Threshold"],
+        json!({"Ref": "ChunkInvocationAlarmThreshold"})
+    );
     assert_eq!(runaway["ComparisonOperator"], "GreaterThanThreshold");
     assert_eq!(runaway["TreatMissingData"], "notBreaching");
 
     let errors = &r["RenderFunctionErrorsAlarm"]["Properties"];
-    assert_eq!(errors["AlarmName"], json!({"Fn::Sub": "${ProjectName}-render-function-errors"}));
+    assert_eq!(
+        errors["AlarmName"],
+        json!({"Fn::Sub": "${ProjectName}-render-function-errors"})
+    );
     assert_eq!(errors["MetricName"], "Errors");
     assert_eq!(errors["Period"], 300);
     assert_eq!(errors["Threshold"], 1);
-    assert_eq!(errors["ComparisonOperator"], "GreaterThanOrEqualToThreshold");
+    assert_eq!(
+        errors["ComparisonOperator"],
+        "GreaterThanOrEqualToThreshold"
+    );
     assert_eq!(errors["TreatMissingData"], "notBreaching");
 
     let failed = &r["RenderStateMachineFailedAlarm"]["Properties"];
-    assert_eq!(failed["AlarmName"], json!({"Fn::Sub": "${ProjectName}-render-state-machine-failed"}));
+    assert_eq!(
+        failed["AlarmName"],
+        json!({"Fn::Sub": "${ProjectName}-render-state-machine-failed"})
+    );
     assert_eq!(failed["Namespace"], "AWS/States");
     assert_eq!(failed["MetricName"], "ExecutionsFailed");
-    assert_eq!(failed["Dimensions"], json!([{"Name": "StateMachineArn", "Value": {"Ref": "RenderStateMachine"}}]));
+    assert_eq!(
+        failed["Dimensions"],
+        json!([{"Name": "StateMachineArn", "Value": {"Ref": "RenderStateMachine"}}])
+    );
     assert_eq!(failed["Period"], 300);
     assert_eq!(failed["Threshold"], 1);
 }
@@ -229,12 +297,30 @@ fn alarms() {
 fn outputs_are_exported_with_the_stack_name() {
     let t = template();
     let o = &t["Outputs"];
-    assert_eq!(o["RenderBucketName"]["Value"], json!({"Ref": "RenderBucket"}));
-    assert_eq!(o["RenderBucketName"]["Export"]["Name"], json!({"Fn::Sub": "${AWS::StackName}-RenderBucket"}));
-    assert_eq!(o["RenderFunctionArn"]["Value"], json!({"Fn::GetAtt": ["RenderFunction", "Arn"]}));
-    assert_eq!(o["RenderFunctionArn"]["Export"]["Name"], json!({"Fn::Sub": "${AWS::StackName}-RenderFunctionArn"}));
-    assert_eq!(o["RenderStateMachineArn"]["Value"], json!({"Ref": "RenderStateMachine"}));
-    assert_eq!(o["RenderStateMachineArn"]["Export"]["Name"], json!({"Fn::Sub": "${AWS::StackName}-RenderStateMachineArn"}));
+    assert_eq!(
+        o["RenderBucketName"]["Value"],
+        json!({"Ref": "RenderBucket"})
+    );
+    assert_eq!(
+        o["RenderBucketName"]["Export"]["Name"],
+        json!({"Fn::Sub": "${AWS::StackName}-RenderBucket"})
+    );
+    assert_eq!(
+        o["RenderFunctionArn"]["Value"],
+        json!({"Fn::GetAtt": ["RenderFunction", "Arn"]})
+    );
+    assert_eq!(
+        o["RenderFunctionArn"]["Export"]["Name"],
+        json!({"Fn::Sub": "${AWS::StackName}-RenderFunctionArn"})
+    );
+    assert_eq!(
+        o["RenderStateMachineArn"]["Value"],
+        json!({"Ref": "RenderStateMachine"})
+    );
+    assert_eq!(
+        o["RenderStateMachineArn"]["Export"]["Name"],
+        json!({"Fn::Sub": "${AWS::StackName}-RenderStateMachineArn"})
+    );
 }
 
 fn tasks(d: &Value) -> Vec<(String, &Value)> {
@@ -257,19 +343,42 @@ fn workflow_states_and_transitions() {
     let t = template();
     let d = &t["Resources"]["RenderStateMachine"]["Properties"]["Definition"];
     assert_eq!(d["StartAt"], "SelectPlanProtocol");
-    let names: Vec<&str> = d["States"].as_object().unwrap().keys().map(String::as_str).collect();
+    let names: Vec<&str> = d["States"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     for s in [
-        "SelectPlanProtocol", "UnsupportedPlanProtocol", "Plan", "PlanV2", "BuildChunkList",
-        "AssertChunkCount", "PlanProducedZeroChunks", "SelectWorkerProtocol", "RenderChunks",
-        "RenderChunksV2", "Assemble", "AssembleV2",
+        "SelectPlanProtocol",
+        "UnsupportedPlanProtocol",
+        "Plan",
+        "PlanV2",
+        "BuildChunkList",
+        "AssertChunkCount",
+        "PlanProducedZeroChunks",
+        "SelectWorkerProtocol",
+        "RenderChunks",
+        "RenderChunksV2",
+        "Assemble",
+        "AssembleV2",
     ] {
         assert!(names.contains(&s), "missing state {s}");
     }
     let s = &d["States"];
     // An absent PlanProtocol is tested first (not IsPresent) and goes to v2.
-    assert_eq!(s["SelectPlanProtocol"]["Choices"][0], json!({"Not": {"Variable": "$.PlanProtocol", "IsPresent": true}, "Next": "PlanV2"}));
-    assert_eq!(s["SelectPlanProtocol"]["Default"], "UnsupportedPlanProtocol");
-    assert_eq!(s["UnsupportedPlanProtocol"]["Error"], "PLAN_PROTOCOL_UNSUPPORTED");
+    assert_eq!(
+        s["SelectPlanProtocol"]["Choices"][0],
+        json!({"Not": {"Variable": "$.PlanProtocol", "IsPresent": true}, "Next": "PlanV2"})
+    );
+    assert_eq!(
+        s["SelectPlanProtocol"]["Default"],
+        "UnsupportedPlanProtocol"
+    );
+    assert_eq!(
+        s["UnsupportedPlanProtocol"]["Error"],
+        "PLAN_PROTOCOL_UNSUPPORTED"
+    );
     assert_eq!(s["PlanProducedZeroChunks"]["Error"], "PLAN_TOO_LARGE");
     assert_eq!(
         s["BuildChunkList"]["Parameters"]["ChunkIndexes.$"],
@@ -285,10 +394,16 @@ fn workflow_states_and_transitions() {
         assert_eq!(m["ItemProcessor"]["ProcessorConfig"]["Mode"], "INLINE");
         assert_eq!(m["ResultPath"], "$.Chunks");
     }
-    assert_eq!(s["AssembleV2"]["Parameters"]["Payload"]["ChunkS3Uris.$"], "$.Chunks[*].ChunkS3Uri");
+    assert_eq!(
+        s["AssembleV2"]["Parameters"]["Payload"]["ChunkS3Uris.$"],
+        "$.Chunks[*].ChunkS3Uri"
+    );
     assert_eq!(s["AssembleV2"]["ResultPath"], "$.Output");
     assert_eq!(s["AssembleV2"]["End"], true);
-    assert_eq!(s["Plan"]["ResultSelector"]["AudioS3Uri.$"], "$.Payload.AudioS3Uri");
+    assert_eq!(
+        s["Plan"]["ResultSelector"]["AudioS3Uri.$"],
+        "$.Payload.AudioS3Uri"
+    );
     assert_eq!(s["PlanV2"]["ResultSelector"]["PlanProtocol"], "v2");
 }
 
@@ -299,10 +414,17 @@ fn every_task_retries_per_the_contract_in_order() {
     let all = tasks(d);
     assert_eq!(all.len(), 6);
     for (name, task) in all {
-        let action: Action = task["Parameters"]["Payload"]["Action"].as_str().unwrap().parse().unwrap();
+        let action: Action = task["Parameters"]["Payload"]["Action"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         let retry = task["Retry"].as_array().unwrap();
         assert_eq!(retry.len(), 2, "{name}");
-        let expected: Vec<&str> = ErrorName::non_retryable(action).into_iter().map(ErrorName::as_str).collect();
+        let expected: Vec<&str> = ErrorName::non_retryable(action)
+            .into_iter()
+            .map(ErrorName::as_str)
+            .collect();
         assert_eq!(retry[0]["ErrorEquals"], json!(expected), "{name}");
         assert_eq!(retry[0]["MaxAttempts"], 0, "{name}");
         assert_eq!(
@@ -318,7 +440,10 @@ fn every_task_retries_per_the_contract_in_order() {
 #[test]
 fn baked_values_replace_parameters() {
     for (name, props) in variants() {
-        let t = HyperframesRenderStack::new(props.clone()).synth().unwrap().into_json();
+        let t = HyperframesRenderStack::new(props.clone())
+            .synth()
+            .unwrap()
+            .into_json();
         let f = &t["Resources"]["RenderFunction"]["Properties"];
         match name {
             "baked" => {
@@ -328,11 +453,19 @@ fn baked_values_replace_parameters() {
                 assert_eq!(f["Timeout"], 900);
                 assert_eq!(f["FunctionName"], "hyperframes-render");
                 assert!(f.get("ReservedConcurrentExecutions").is_none());
-                assert_eq!(f["Environment"]["Variables"]["HYPERFRAMES_LAMBDA_CHROME_SOURCE"], "sparticuz");
-                assert_eq!(t["Resources"]["RenderChunkInvocationAlarm"]["Properties"]["Threshold"], 1000);
+                assert_eq!(
+                    f["Environment"]["Variables"]["HYPERFRAMES_LAMBDA_CHROME_SOURCE"],
+                    "sparticuz"
+                );
+                assert_eq!(
+                    t["Resources"]["RenderChunkInvocationAlarm"]["Properties"]["Threshold"],
+                    1000
+                );
             }
             "baked_reserved_concurrency" => assert_eq!(f["ReservedConcurrentExecutions"], 5),
-            "reserved_concurrency" => assert_eq!(t["Parameters"]["ReservedConcurrency"]["Default"], 5),
+            "reserved_concurrency" => {
+                assert_eq!(t["Parameters"]["ReservedConcurrency"]["Default"], 5)
+            }
             _ => {}
         }
     }
@@ -345,7 +478,10 @@ fn props_flow_into_parameter_defaults() {
         memory: hyperframes_infra::LambdaMemory::new(4096).unwrap(),
         ..Default::default()
     };
-    let t = HyperframesRenderStack::new(props).synth().unwrap().into_json();
+    let t = HyperframesRenderStack::new(props)
+        .synth()
+        .unwrap()
+        .into_json();
     assert_eq!(t["Parameters"]["ProjectName"]["Default"], "acme");
     assert_eq!(t["Parameters"]["LambdaMemoryMb"]["Default"], 4096);
 }

@@ -7,7 +7,9 @@ use std::process::Command;
 
 use hyperframes_infra::contract::{Action, ErrorName};
 use hyperframes_infra::HyperframesRenderStack;
-use hyperframes_snapshots::{asl_validator, node22, npm_modules, reference_template, variants, Scratch};
+use hyperframes_snapshots::{
+    asl_validator, node22, npm_modules, reference_template, variants, Scratch,
+};
 use serde_json::{json, Value};
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:hyperframes-render";
@@ -22,7 +24,13 @@ fn our_definition() -> Value {
 fn reference_definition() -> Value {
     let r = reference_template();
     let join = &r["Resources"]["RenderStateMachine"]["Properties"]["DefinitionString"]["Fn::Join"];
-    let mut text: String = join[1].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<Vec<_>>().join("\n");
+    let mut text: String = join[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n");
     for i in 1..=6 {
         text = text.replace(&format!("${{definition_substitution_{i}}}"), FUNCTION_ARN);
     }
@@ -67,7 +75,11 @@ fn run(scenarios: Vec<Value>) -> Vec<Value> {
         .env("HF_NODE_MODULES", npm_modules())
         .output()
         .expect("run node");
-    assert!(out.status.success(), "run-sfn failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "run-sfn failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("run-sfn prints JSON")
 }
 
@@ -76,7 +88,13 @@ fn scenario(definition: &Value, input: Value, chunk_count: i64) -> Value {
 }
 
 fn calls<'a>(r: &'a Value, action: &str) -> Vec<&'a Value> {
-    r["calls"].as_array().unwrap().iter().filter(|c| c["action"] == action).map(|c| &c["payload"]).collect()
+    r["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == action)
+        .map(|c| &c["payload"])
+        .collect()
 }
 
 #[test]
@@ -87,7 +105,12 @@ fn asl_validator_accepts_every_variant() {
         let path = dir.path(&format!("{name}.json"));
         let text = serde_json::to_string(t.definition("RenderStateMachine").unwrap()).unwrap();
         std::fs::write(&path, text.replace("${RenderFunctionArn}", FUNCTION_ARN)).unwrap();
-        let out = Command::new(node22()).arg(asl_validator()).arg("--json-path").arg(&path).output().unwrap();
+        let out = Command::new(node22())
+            .arg(asl_validator())
+            .arg("--json-path")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{name}: asl-validator rejected the definition:\n{}{}",
@@ -105,8 +128,16 @@ fn asl_validator_catches_a_broken_graph() {
     let dir = Scratch::new("asl-broken");
     let path = dir.path("broken.json");
     std::fs::write(&path, serde_json::to_vec(&d).unwrap()).unwrap();
-    let out = Command::new(node22()).arg(asl_validator()).arg("--json-path").arg(&path).output().unwrap();
-    assert!(!out.status.success(), "asl-validator accepted a dangling Next");
+    let out = Command::new(node22())
+        .arg(asl_validator())
+        .arg("--json-path")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "asl-validator accepted a dangling Next"
+    );
 }
 
 #[test]
@@ -129,14 +160,22 @@ fn routing_fan_out_and_failures() {
     assert_eq!(absent["status"], "SUCCEEDED", "{absent}");
     assert_eq!(calls(absent, "plan")[0]["PlanProtocol"], "v2");
     let chunks = calls(absent, "renderChunk");
-    let mut indexes: Vec<i64> = chunks.iter().map(|c| c["ChunkIndex"].as_i64().unwrap()).collect();
+    let mut indexes: Vec<i64> = chunks
+        .iter()
+        .map(|c| c["ChunkIndex"].as_i64().unwrap())
+        .collect();
     indexes.sort_unstable();
     assert_eq!(indexes, vec![0, 1, 2]);
-    assert!(chunks.iter().all(|c| c["PlanProtocol"] == "v2" && c["PlanV2ManifestS3Uri"].is_string()));
+    assert!(chunks
+        .iter()
+        .all(|c| c["PlanProtocol"] == "v2" && c["PlanV2ManifestS3Uri"].is_string()));
     let assemble = calls(absent, "assemble");
     assert_eq!(assemble[0]["ChunkS3Uris"].as_array().unwrap().len(), 3);
     assert_eq!(assemble[0]["AudioS3Uri"], Value::Null);
-    assert_eq!(absent["output"]["Output"]["OutputS3Uri"], "s3://bucket/outputs/r1.mp4");
+    assert_eq!(
+        absent["output"]["Output"]["OutputS3Uri"],
+        "s3://bucket/outputs/r1.mp4"
+    );
 
     // The reference definition fails the same execution: the bug we fix.
     assert_eq!(results[1]["status"], "FAILED");
@@ -147,19 +186,28 @@ fn routing_fan_out_and_failures() {
     assert_eq!(calls(v1, "plan")[0]["PlanProtocol"], "v1");
     assert_eq!(calls(v1, "renderChunk").len(), 2);
     assert!(calls(v1, "renderChunk")[0]["PlanS3Uri"].is_string());
-    assert_eq!(calls(v1, "assemble")[0]["AudioS3Uri"], "s3://bucket/renders/r1/audio.aac");
+    assert_eq!(
+        calls(v1, "assemble")[0]["AudioS3Uri"],
+        "s3://bucket/renders/r1/audio.aac"
+    );
 
     assert_eq!(results[3]["status"], "SUCCEEDED");
     assert_eq!(calls(&results[3], "renderChunk").len(), 5);
 
     for unsupported in &results[4..6] {
         assert_eq!(unsupported["status"], "FAILED");
-        assert_eq!(unsupported["error"], "PLAN_PROTOCOL_UNSUPPORTED", "{unsupported}");
+        assert_eq!(
+            unsupported["error"], "PLAN_PROTOCOL_UNSUPPORTED",
+            "{unsupported}"
+        );
         assert!(unsupported["calls"].as_array().unwrap().is_empty());
     }
     for too_many_or_none in &results[6..8] {
         assert_eq!(too_many_or_none["status"], "FAILED");
-        assert_eq!(too_many_or_none["error"], "PLAN_TOO_LARGE", "{too_many_or_none}");
+        assert_eq!(
+            too_many_or_none["error"], "PLAN_TOO_LARGE",
+            "{too_many_or_none}"
+        );
         assert!(calls(too_many_or_none, "renderChunk").is_empty());
     }
 }
@@ -185,8 +233,15 @@ fn each_stage_retries_exactly_what_the_contract_allows() {
     for ((stage, error), r) in cases.iter().zip(&results) {
         assert_eq!(r["status"], "FAILED", "{stage} {error}");
         let attempts = calls(r, stage.as_str()).len();
-        let expected = if error.is_non_retryable_in(*stage) { 1 } else { 5 };
-        assert_eq!(attempts, expected, "{stage} failing with {error}: {attempts} attempts");
+        let expected = if error.is_non_retryable_in(*stage) {
+            1
+        } else {
+            5
+        };
+        assert_eq!(
+            attempts, expected,
+            "{stage} failing with {error}: {attempts} attempts"
+        );
         assert_eq!(r["error"], error.as_str(), "{stage} {error}: {r}");
     }
 }

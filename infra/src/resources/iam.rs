@@ -195,7 +195,11 @@ impl Role {
     /// Adds statements to the inline policy `policy_name`, creating it if
     /// needed. Grants use this, so repeated grants land in one policy.
     pub fn add_to_policy(&mut self, policy_name: &str, statement: Statement) {
-        if let Some(p) = self.policies.iter_mut().find(|p| p.policy_name == policy_name) {
+        if let Some(p) = self
+            .policies
+            .iter_mut()
+            .find(|p| p.policy_name == policy_name)
+        {
             if !p.policy_document.statement.contains(&statement) {
                 p.policy_document.statement.push(statement);
             }

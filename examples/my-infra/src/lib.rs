@@ -1,0 +1,84 @@
+//! A user's own infra crate: the HyperFrames render stack, extended the way
+//! a platform team would (alerting, a customer KMS key, a latency alarm,
+//! and a CI role that may start renders and read their results).
+
+use hyperframes_infra::resources::cloudwatch::ComparisonOperator;
+use hyperframes_infra::resources::iam::{Principal, Role};
+use hyperframes_infra::resources::kms::{Alias, Key};
+use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
+use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps};
+
+/// Who gets paged.
+pub const ONCALL_EMAIL: &str = "oncall@example.com";
+
+/// p95 render-function duration (ms) above which renders count as slow:
+/// two thirds of the 900 s timeout.
+pub const SLOW_P95_MS: f64 = 600_000.0;
+
+/// Builds the extended stack.
+pub fn build() -> HyperframesRenderStack {
+    let mut stack = HyperframesRenderStack::new(RenderStackProps {
+        project_name: "acme-video".into(),
+        ..Default::default()
+    });
+
+    // Alerting: one topic, an email subscription, every alarm notifies it.
+    let alerts = stack.add(
+        "RenderAlerts",
+        Topic {
+            display_name: Some("HyperFrames render alerts".into()),
+            ..Default::default()
+        },
+    );
+    stack.add(
+        "RenderAlertsOnCall",
+        Subscription::new(alerts, Endpoint::Email(ONCALL_EMAIL.into())),
+    );
+
+    // A p95 latency alarm next to the stack's own three.
+    let slow = stack
+        .render_function()
+        .metric_duration()
+        .p95()
+        .alarm(SLOW_P95_MS, ComparisonOperator::GreaterThanThreshold, 3)
+        .named("acme-video-slow-renders")
+        .description("p95 render function duration above 10 minutes for 15 minutes.");
+    let slow = stack.add("SlowRendersAlarm", slow);
+
+    let mut alarms = stack.alarms().to_vec();
+    alarms.push(slow);
+    for alarm in alarms {
+        stack.get_mut(alarm).add_alarm_action(alerts.arn());
+    }
+
+    // The bucket encrypted with our own key; the render function is
+    // granted kms:Decrypt/GenerateDataKey on it by encrypt_bucket_with.
+    let key = stack.add(
+        "RenderBucketKey",
+        Key {
+            description: Some("Encrypts acme-video renders.".into()),
+            ..Key::default()
+        },
+    );
+    stack.add(
+        "RenderBucketKeyAlias",
+        Alias {
+            alias_name: "alias/acme-video-renders".into(),
+            target_key_id: key.key_id(),
+        },
+    );
+    stack.encrypt_bucket_with(key);
+
+    // CI may start renders, follow them and read the bucket (outputs), and
+    // nothing else.
+    let ci = stack.add(
+        "CiRole",
+        Role::assumed_by(Principal::account(Pseudo::AccountId)),
+    );
+    let (state_machine, bucket) = (stack.state_machine(), stack.bucket());
+    stack.grant_start_execution(state_machine, ci);
+    stack.grant_read_executions(state_machine, ci);
+    stack.grant_read(bucket, ci);
+
+    stack
+}

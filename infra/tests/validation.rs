@@ -1,0 +1,426 @@
+//! Each synth-time validation rule, triggered by a bad stack, with the
+//! message checked for where, what and how to fix.
+
+use hyperframes_infra::resources::cloudwatch::{Alarm, ComparisonOperator};
+use hyperframes_infra::resources::raw::Raw;
+use hyperframes_infra::resources::s3::Bucket;
+use hyperframes_infra::template::Parameter;
+use hyperframes_infra::{ConditionName, HyperframesRenderStack, Output, Problem, Value};
+use serde_json::json;
+
+fn problems(stack: &HyperframesRenderStack) -> Vec<Problem> {
+    match stack.synth() {
+        Ok(_) => panic!("the stack should not validate"),
+        Err(e) => e.0,
+    }
+}
+
+/// Asserts exactly one problem, at `location`/`property`, whose message
+/// contains every needle.
+fn assert_one(stack: &HyperframesRenderStack, location: &str, property: &str, needles: &[&str]) {
+    let ps = problems(stack);
+    assert_eq!(ps.len(), 1, "{ps:#?}");
+    assert_eq!(ps[0].location, location, "{}", ps[0]);
+    assert_eq!(ps[0].property, property, "{}", ps[0]);
+    for n in needles {
+        assert!(ps[0].message.contains(n), "`{n}` not in: {}", ps[0]);
+    }
+}
+
+fn stack() -> HyperframesRenderStack {
+    HyperframesRenderStack::default()
+}
+
+#[test]
+fn the_default_stack_validates() {
+    stack().synth().unwrap();
+}
+
+#[test]
+fn dangling_ref() {
+    let mut s = stack();
+    s.add(
+        "Extra",
+        Raw::new("AWS::SNS::Topic", json!({"TopicName": {"Ref": "Nope"}})),
+    );
+    assert_one(
+        &s,
+        "Extra",
+        "Properties.TopicName",
+        &["Ref to `Nope`", "declare it", "RenderBucket"],
+    );
+}
+
+#[test]
+fn dangling_get_att() {
+    let mut s = stack();
+    s.add(
+        "Extra",
+        Raw::new(
+            "AWS::SNS::Topic",
+            json!({"TopicName": {"Fn::GetAtt": ["Ghost", "Arn"]}}),
+        ),
+    );
+    assert_one(
+        &s,
+        "Extra",
+        "Properties.TopicName",
+        &["Fn::GetAtt on `Ghost`"],
+    );
+}
+
+#[test]
+fn dangling_name_inside_sub() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(
+        f,
+        "Description",
+        json!({"Fn::Sub": "${Ghost.Arn} and ${!Literal} and ${AWS::Region}"}),
+    );
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.Description",
+        &["${Ghost.Arn}", "`Ghost` is not declared", "${!Ghost.Arn}"],
+    );
+}
+
+#[test]
+fn parameter_used_but_not_declared() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(f, "Description", json!({"Fn::Sub": "built by ${Builder}"}));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.Description",
+        &["${Builder}", "declare it"],
+    );
+}
+
+#[test]
+fn duplicate_logical_id() {
+    let mut s = stack();
+    s.add("RenderBucket", Bucket::default());
+    assert_one(
+        &s,
+        "RenderBucket",
+        "",
+        &["declared more than once", "rename"],
+    );
+}
+
+#[test]
+fn logical_id_not_alphanumeric() {
+    let mut s = stack();
+    s.add("My-Bucket", Bucket::default());
+    assert_one(&s, "My-Bucket", "", &["ASCII letters and digits", "rename"]);
+}
+
+#[test]
+fn condition_used_but_not_defined() {
+    let mut s = stack();
+    let f = s.render_function();
+    let missing = ConditionName::named("IsProduction");
+    s.get_mut(f).memory_size = Some(Value::if_(&missing, 10240.into(), 2048.into()));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.MemorySize",
+        &["condition `IsProduction`", "not declared"],
+    );
+
+    let mut s = stack();
+    let b = s.add("Extra", Bucket::default());
+    s.template_mut().resource_mut(b).condition = Some(ConditionName::named("Nope"));
+    assert_one(&s, "Extra", "Condition", &["condition `Nope`"]);
+}
+
+#[test]
+fn memory_outside_range_or_allowed_by_the_parameter() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(f, "MemorySize", json!(99999));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.MemorySize",
+        &["99999", "128..10240 MB"],
+    );
+
+    let mut s = stack();
+    let p = s.add_parameter(
+        "LooseMemory",
+        Parameter::with_default(64u32).allowed_values([64, 4096]),
+    );
+    let f = s.render_function();
+    s.get_mut(f).memory_size = Some(p.value());
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.MemorySize",
+        &[
+            "`LooseMemory`",
+            "Default 64",
+            "allowed value 64",
+            "AllowedValues",
+        ],
+    );
+
+    let mut s = stack();
+    let p = s.add_parameter("UnboundedMemory", Parameter::with_default(4096u32));
+    let f = s.render_function();
+    s.get_mut(f).memory_size = Some(p.value());
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.MemorySize",
+        &["`UnboundedMemory`", "MinValue/MaxValue unset..unset"],
+    );
+}
+
+#[test]
+fn timeout_outside_range() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.get_mut(f).timeout = Some(901.into());
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.Timeout",
+        &["901", "1..900 seconds"],
+    );
+    let mut s = stack();
+    let f = s.render_function();
+    s.get_mut(f).timeout = Some(0.into());
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.Timeout",
+        &["0 is outside"],
+    );
+}
+
+#[test]
+fn reserved_concurrency_zero_or_negative() {
+    for (n, needle) in [(0, "throttle every invocation"), (-5, "rejected by Lambda")] {
+        let mut s = stack();
+        let f = s.render_function();
+        s.get_mut(f).reserved_concurrent_executions = Some(n.into());
+        assert_one(
+            &s,
+            "RenderFunction",
+            "Properties.ReservedConcurrentExecutions",
+            &[needle, "leave it unset"],
+        );
+    }
+    // A bare Ref to a parameter defaulting to the -1 sentinel, without the Fn::If guard.
+    let mut s = stack();
+    let p = s.add_parameter("Cap", Parameter::with_default(-1i32));
+    let f = s.render_function();
+    s.get_mut(f).reserved_concurrent_executions = Some(p.value());
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.ReservedConcurrentExecutions",
+        &["`Cap` defaults to -1", "Fn::If"],
+    );
+}
+
+#[test]
+fn ephemeral_storage_outside_range() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(f, "EphemeralStorage.Size", json!(100));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.EphemeralStorage.Size",
+        &["100", "512..10240 MB"],
+    );
+}
+
+#[test]
+fn bucket_name_rules() {
+    for (name, needle) in [
+        ("My_Renders", "lowercase"),
+        ("ab", "3-63"),
+        ("-renders", "begin and end"),
+        ("renders..x", "adjacent periods"),
+        ("10.0.0.1", "IP address"),
+        ("xn--renders", "reserves"),
+    ] {
+        let mut s = stack();
+        let b = s.bucket();
+        s.get_mut(b).bucket_name = Some(name.into());
+        assert_one(
+            &s,
+            "RenderBucket",
+            "Properties.BucketName",
+            &[name, needle, "leave BucketName unset"],
+        );
+    }
+    let mut s = stack();
+    let b = s.bucket();
+    s.get_mut(b).bucket_name = Some("acme-renders.example".into());
+    s.synth().unwrap();
+}
+
+#[test]
+fn alarm_without_metric() {
+    let mut s = stack();
+    let f = s.render_function();
+    let mut alarm: Alarm =
+        f.metric_errors()
+            .alarm(1u32, ComparisonOperator::GreaterThanThreshold, 1);
+    alarm.metric_name = None;
+    s.add("Orphan", alarm);
+    assert_one(&s, "Orphan", "Properties", &["no metric", "metric_*()"]);
+}
+
+#[test]
+fn asl_next_that_does_not_exist() {
+    let mut s = stack();
+    let sm = s.state_machine();
+    s.add_property_override(
+        sm,
+        "Definition.States.BuildChunkList.Next",
+        json!("Nowhere"),
+    );
+    let ps = problems(&s);
+    let dangling = ps
+        .iter()
+        .find(|p| p.message.contains("`Nowhere`"))
+        .expect("dangling Next reported");
+    assert_eq!(dangling.location, "RenderStateMachine");
+    assert_eq!(
+        dangling.property,
+        "Properties.Definition.States.BuildChunkList"
+    );
+    assert!(dangling.message.contains("use one of"), "{dangling}");
+    // Its old successors are now unreachable, and that is reported too.
+    assert!(
+        ps.iter()
+            .any(|p| p.property.ends_with("SelectWorkerProtocol")
+                && p.message.contains("unreachable")),
+        "{ps:#?}"
+    );
+}
+
+#[test]
+fn asl_unreachable_state() {
+    let mut s = stack();
+    let sm = s.state_machine();
+    s.add_property_override(sm, "Definition.States.Orphan", json!({"Type": "Succeed"}));
+    assert_one(
+        &s,
+        "RenderStateMachine",
+        "Properties.Definition.States.Orphan",
+        &["unreachable"],
+    );
+}
+
+#[test]
+fn asl_dangling_next_inside_a_map() {
+    let mut s = stack();
+    let sm = s.state_machine();
+    s.add_property_override(
+        sm,
+        "Definition.States.RenderChunksV2.ItemProcessor.StartAt",
+        json!("Missing"),
+    );
+    let ps = problems(&s);
+    assert!(
+        ps.iter().any(
+            |p| p.property.ends_with("RenderChunksV2.ItemProcessor.StartAt")
+                && p.message.contains("`Missing`")
+        ),
+        "{ps:#?}"
+    );
+}
+
+#[test]
+fn map_concurrency_as_number_and_path() {
+    let mut s = stack();
+    let sm = s.state_machine();
+    s.add_property_override(
+        sm,
+        "Definition.States.RenderChunksV2.MaxConcurrency",
+        json!(10),
+    );
+    assert_one(
+        &s,
+        "RenderStateMachine",
+        "Properties.Definition.States.RenderChunksV2",
+        &["both MaxConcurrency and MaxConcurrencyPath"],
+    );
+}
+
+#[test]
+fn template_limits() {
+    let mut s = stack();
+    for i in 0..500 {
+        s.add(&format!("Topic{i}"), Raw::new("AWS::SNS::Topic", json!({})));
+    }
+    assert_one(
+        &s,
+        "Resources",
+        "",
+        &["510 entries", "limit of 500", "nested stacks"],
+    );
+
+    let mut s = stack();
+    for i in 0..200 {
+        s.add_output(&format!("Out{i}"), Output::new("x".into()));
+    }
+    assert_one(&s, "Outputs", "", &["203 entries", "limit of 200"]);
+
+    let mut s = stack();
+    for i in 0..195 {
+        s.add_parameter(&format!("P{i}"), Parameter::with_default(String::from("x")));
+    }
+    assert_one(&s, "Parameters", "", &["201 entries", "limit of 200"]);
+
+    let mut s = stack();
+    let big = "x".repeat(1_100_000);
+    s.add(
+        "Big",
+        Raw::new("AWS::SNS::Topic", json!({"DisplayName": big})),
+    );
+    assert_one(
+        &s,
+        "Template",
+        "",
+        &["over CloudFormation's limit of 1048576"],
+    );
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(f, "MemorySize", json!(99999));
+    s.add_property_override(f, "Timeout", json!(0));
+    s.add(
+        "Bad-Id",
+        Raw::new("AWS::SNS::Topic", json!({"TopicName": {"Ref": "Nope"}})),
+    );
+    let ps = problems(&s);
+    assert_eq!(ps.len(), 4, "{ps:#?}");
+    let text = hyperframes_infra::ValidationErrors(ps).to_string();
+    assert!(text.starts_with("the template has 4 problems:"), "{text}");
+}
+
+#[test]
+fn props_problems_come_with_template_problems() {
+    let mut props = hyperframes_infra::RenderStackProps::default();
+    props.project_name = "no spaces allowed".into();
+    let mut s = HyperframesRenderStack::new(props);
+    let f = s.render_function();
+    s.add_property_override(f, "Timeout", json!(0));
+    let ps = problems(&s);
+    assert_eq!(ps[0].location, "RenderStackProps");
+    assert_eq!(ps[0].property, "project_name");
+    assert!(ps.iter().any(|p| p.property == "Properties.Timeout"));
+}
