@@ -5,7 +5,7 @@
 //! `End` ([`Transition`]), a Map has `MaxConcurrency` or
 //! `MaxConcurrencyPath` but not both ([`MaxConcurrency`]). What types cannot
 //! rule out (a `Next` that names no state, an unreachable state) is checked
-//! by [`Graph::problems`], which synth runs.
+//! by [`Definition::problems`], which synth runs.
 
 use indexmap::IndexMap;
 use serde::ser::{SerializeMap, Serializer};
@@ -20,13 +20,19 @@ use crate::value::Number;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Definition {
+    /// `Comment`: free text; Step Functions ignores it.
     pub comment: Option<String>,
+    /// `StartAt` and `States`, inlined at the top level.
     #[serde(flatten)]
     pub graph: Graph,
+    /// `TimeoutSeconds`: the execution fails with `States.Timeout` after this.
+    /// Unset, a standard execution may run for up to a year.
     pub timeout_seconds: Option<u32>,
 }
 
 impl Definition {
+    /// The definition as ASL JSON, ready for
+    /// [`crate::resources::stepfunctions::StateMachine::definition`].
     pub fn to_json(&self) -> Json {
         serde_json::to_value(self).expect("ASL definitions serialize")
     }
@@ -43,11 +49,14 @@ impl Definition {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Graph {
+    /// `StartAt`: the name of the first state; must be a key of `states`.
     pub start_at: String,
+    /// `States` by name, in insertion order. Names are unique, up to 80 characters.
     pub states: IndexMap<String, State>,
 }
 
 impl Graph {
+    /// An empty graph entered at `start_at`; add that state with [`Graph::state`].
     pub fn new(start_at: impl Into<String>) -> Self {
         Graph {
             start_at: start_at.into(),
@@ -55,6 +64,7 @@ impl Graph {
         }
     }
 
+    /// Adds (or replaces) the state called `name`.
     pub fn state(mut self, name: impl Into<String>, state: impl Into<State>) -> Self {
         self.states.insert(name.into(), state.into());
         self
@@ -64,11 +74,14 @@ impl Graph {
 /// Where a state goes next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition {
+    /// `Next`: the name of the following state in the same graph.
     Next(String),
+    /// `End: true`: the graph (execution or Map iteration) finishes here.
     End,
 }
 
 impl Transition {
+    /// `Next` to the state called `name`.
     pub fn next(name: impl Into<String>) -> Self {
         Transition::Next(name.into())
     }
@@ -89,11 +102,17 @@ impl Serialize for Transition {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "Type")]
 pub enum State {
+    /// Does the work: calls a service integration such as Lambda invoke.
     Task(Task),
+    /// Runs an item processor once per element of an array.
     Map(Map),
+    /// Branches on the input.
     Choice(Choice),
+    /// Passes (and reshapes) its input without doing work.
     Pass(Pass),
+    /// Stops the execution as failed with a named error.
     Fail(Fail),
+    /// Stops the execution (or Map iteration) successfully.
     Succeed(Succeed),
 }
 
@@ -103,6 +122,7 @@ pub enum State {
 pub struct Payload(IndexMap<String, Json>);
 
 impl Payload {
+    /// An empty payload (`{}`).
     pub fn new() -> Self {
         Payload::default()
     }
@@ -130,10 +150,12 @@ impl Payload {
         self
     }
 
+    /// The keys as written, `.$` suffixes included.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.keys().map(String::as_str)
     }
 
+    /// The value at `key` exactly as written (a path key includes its `.$`).
     pub fn get(&self, key: &str) -> Option<&Json> {
         self.0.get(key)
     }
@@ -144,10 +166,16 @@ impl Payload {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Retrier {
+    /// `ErrorEquals`: error names this retrier handles; `States.ALL` matches any
+    /// error and must come alone in the last retrier.
     pub error_equals: Vec<String>,
+    /// `IntervalSeconds` before the first retry; Step Functions' default is 1.
     pub interval_seconds: Option<u32>,
+    /// `MaxAttempts`: retries after the first try; 0 means never, unset means 3.
     pub max_attempts: Option<u32>,
+    /// `BackoffRate`: the interval's multiplier per retry, at least 1.0; unset means 2.0.
     pub backoff_rate: Option<Number>,
+    /// `MaxDelaySeconds`: a cap on the interval however far backoff grows it.
     pub max_delay_seconds: Option<u32>,
 }
 
@@ -187,8 +215,12 @@ impl Retrier {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Catcher {
+    /// `ErrorEquals`: error names routed; `States.ALL` matches any.
     pub error_equals: Vec<String>,
+    /// `Next`: the state that handles the error.
     pub next: String,
+    /// `ResultPath`: where the error object goes in the input passed to `next`;
+    /// unset replaces the input with it.
     pub result_path: Option<String>,
 }
 
@@ -197,16 +229,27 @@ pub struct Catcher {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Task {
+    /// `Comment`: free text; Step Functions ignores it.
     pub comment: Option<String>,
+    /// `Resource`: the integration's ARN, e.g. `arn:aws:states:::lambda:invoke`.
     pub resource: String,
+    /// `Parameters`: the request to the integration.
     pub parameters: Option<Payload>,
+    /// `ResultSelector`: picks fields from the raw result before `result_path` places it.
     pub result_selector: Option<Payload>,
+    /// `ResultPath`: where the result goes in the state's input; unset replaces
+    /// the input with the result.
     pub result_path: Option<String>,
+    /// `TimeoutSeconds`: the task fails with `States.Timeout` after this. Unset
+    /// means no limit but the execution's.
     pub timeout_seconds: Option<u32>,
+    /// `Retry`: tried in order, the first whose `ErrorEquals` matches applies.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
+    /// `Catch`: applied once retries are exhausted; unmatched errors fail the execution.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catcher>,
+    /// `Next` or `End`.
     #[serde(flatten)]
     pub transition: Transition,
 }
@@ -236,7 +279,9 @@ impl Task {
 /// the state input, never both.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MaxConcurrency {
+    /// `MaxConcurrency`: at most this many at once; 0 means no limit.
     Fixed(u32),
+    /// `MaxConcurrencyPath`: a reference path to the limit in the state input.
     Path(String),
 }
 
@@ -251,23 +296,33 @@ impl Serialize for MaxConcurrency {
     }
 }
 
+/// How a Map runs its iterations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ProcessorMode {
+    /// Iterations run inside this execution and share its history (25,000 events),
+    /// at most 40 at a time.
     Inline,
+    /// Each iteration is a child execution: up to 10,000 in parallel, but it
+    /// needs extra IAM permissions and is billed per child.
     Distributed,
 }
 
+/// `ProcessorConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProcessorConfig {
+    /// `Mode`.
     pub mode: ProcessorMode,
 }
 
+/// A Map's `ItemProcessor`: the states run for each item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ItemProcessor {
+    /// `ProcessorConfig`: inline or distributed.
     pub processor_config: ProcessorConfig,
+    /// `StartAt` and `States` of the per-item graph.
     #[serde(flatten)]
     pub graph: Graph,
 }
@@ -277,18 +332,30 @@ pub struct ItemProcessor {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Map {
+    /// `Comment`: free text; Step Functions ignores it.
     pub comment: Option<String>,
+    /// `ItemsPath`: a path to the array in the state input; unset means the input itself.
     pub items_path: Option<String>,
+    /// `ItemSelector`: each iteration's input; `$$.Map.Item.Value` is the item and
+    /// `$$.Map.Item.Index` its index.
     pub item_selector: Option<Payload>,
+    /// `ItemProcessor`: the graph run per item.
     pub item_processor: ItemProcessor,
+    /// `MaxConcurrency` or `MaxConcurrencyPath`; unset means no limit.
     #[serde(flatten)]
     pub max_concurrency: Option<MaxConcurrency>,
+    /// `ResultSelector`: reshapes the array of iteration results.
     pub result_selector: Option<Payload>,
+    /// `ResultPath`: where that array goes in the state's input; unset replaces
+    /// the input with it.
     pub result_path: Option<String>,
+    /// `Retry` for the Map as a whole, tried in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub retry: Vec<Retrier>,
+    /// `Catch` for the Map as a whole, after retries.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Catcher>,
+    /// `Next` or `End`.
     #[serde(flatten)]
     pub transition: Transition,
 }
@@ -296,18 +363,27 @@ pub struct Map {
 /// A Choice rule's condition.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
+    /// The string at the path equals the value.
     StringEquals(String, String),
+    /// The number at the path equals the value.
     NumericEquals(String, Number),
+    /// The number at the path is greater than the value.
     NumericGreaterThan(String, Number),
+    /// The number at the path is less than the value.
     NumericLessThan(String, Number),
+    /// The boolean at the path equals the value.
     BooleanEquals(String, bool),
     /// Whether the path exists in the input. Comparing a path that does not
     /// exist is a `States.Runtime` error on Step Functions, so optional
     /// fields must be guarded with this first.
     IsPresent(String, bool),
+    /// Whether the value at the path is (`true`) or is not (`false`) JSON `null`.
     IsNull(String, bool),
+    /// Every rule holds.
     And(Vec<Rule>),
+    /// At least one rule holds.
     Or(Vec<Rule>),
+    /// The rule does not hold.
     Not(Box<Rule>),
 }
 
@@ -360,7 +436,9 @@ impl Serialize for Rule {
 /// A top-level Choice rule: a condition and where it leads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChoiceRule {
+    /// The condition.
     pub rule: Rule,
+    /// `Next`: the state to go to when `rule` holds.
     pub next: String,
 }
 
@@ -378,12 +456,18 @@ impl Serialize for ChoiceRule {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Choice {
+    /// `Comment`: free text; Step Functions ignores it.
     pub comment: Option<String>,
+    /// `Choices`: evaluated in order; the first rule that holds wins.
     pub choices: Vec<ChoiceRule>,
+    /// `Default`: where to go when no rule holds. Unset, the execution fails
+    /// with `States.NoChoiceMatched`.
     pub default: Option<String>,
 }
 
 impl Choice {
+    /// A Choice with no rules and no default; add them with [`Choice::when`]
+    /// and [`Choice::otherwise`].
     pub fn new() -> Self {
         Choice {
             comment: None,
@@ -392,6 +476,7 @@ impl Choice {
         }
     }
 
+    /// Adds a rule, after those already added (rules are evaluated in order).
     pub fn when(mut self, rule: Rule, next: impl Into<String>) -> Self {
         self.choices.push(ChoiceRule {
             rule,
@@ -400,6 +485,7 @@ impl Choice {
         self
     }
 
+    /// Sets `Default`: where to go when no rule holds.
     pub fn otherwise(mut self, next: impl Into<String>) -> Self {
         self.default = Some(next.into());
         self
@@ -417,9 +503,13 @@ impl Default for Choice {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Pass {
+    /// `Comment`: free text; Step Functions ignores it.
     pub comment: Option<String>,
+    /// `Parameters`: the output to build from the input (paths and intrinsics allowed).
     pub parameters: Option<Payload>,
+    /// `ResultPath`: where that output goes in the input; unset replaces the input.
     pub result_path: Option<String>,
+    /// `Next` or `End`.
     #[serde(flatten)]
     pub transition: Transition,
 }
@@ -429,7 +519,10 @@ pub struct Pass {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Fail {
+    /// `Error`: the error name the execution fails with, as alarms and callers
+    /// see it (ours come from [`crate::contract::ErrorName`]).
     pub error: Option<String>,
+    /// `Cause`: a human-readable explanation shown in the execution's failure.
     pub cause: Option<String>,
 }
 
@@ -438,6 +531,7 @@ pub struct Fail {
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Succeed {
+    /// `Comment`: free text; Step Functions ignores it.
     pub comment: Option<String>,
 }
 

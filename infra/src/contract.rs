@@ -10,12 +10,16 @@ use std::str::FromStr;
 /// The `Action` the function dispatches on; one per stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
+    /// `plan`: compiles the project once, hermetically, and splits it into chunks.
     Plan,
+    /// `renderChunk`: renders and encodes one chunk's frames; runs once per chunk.
     RenderChunk,
+    /// `assemble`: concatenates the chunks and muxes the audio into the output.
     Assemble,
 }
 
 impl Action {
+    /// Every action, in pipeline order.
     pub const ALL: [Action; 3] = [Action::Plan, Action::RenderChunk, Action::Assemble];
 
     /// The wire name in the event's `Action` field.
@@ -50,15 +54,20 @@ impl FromStr for Action {
 /// content-addressed blobs (the default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PlanProtocol {
+    /// `v1`: the plan is one tarball at `PlanS3Uri`.
     V1,
+    /// `v2`: a manifest at `PlanV2ManifestS3Uri` plus content-addressed blobs
+    /// under `PlanV2ArtifactS3Prefix`.
     V2,
 }
 
 impl PlanProtocol {
+    /// Every protocol.
     pub const ALL: [PlanProtocol; 2] = [PlanProtocol::V1, PlanProtocol::V2];
     /// What an execution gets when its input has no `PlanProtocol`.
     pub const DEFAULT: PlanProtocol = PlanProtocol::V2;
 
+    /// The wire name in the `PlanProtocol` field: `v1` or `v2`.
     pub fn as_str(self) -> &'static str {
         match self {
             PlanProtocol::V1 => "v1",
@@ -80,39 +89,69 @@ impl FromStr for PlanProtocol {
 /// Payload field names, PascalCase as on the wire.
 pub mod field {
     // Execution input.
+    /// Execution input: `s3://` URI of the project to render; must be in the render bucket.
     pub const PROJECT_S3_URI: &str = "ProjectS3Uri";
+    /// Execution input: `s3://` prefix the plan and the chunks are written under.
     pub const PLAN_OUTPUT_S3_PREFIX: &str = "PlanOutputS3Prefix";
+    /// Execution input: `s3://` URI of the final video; echoed in the assemble result.
     pub const OUTPUT_S3_URI: &str = "OutputS3Uri";
+    /// Execution input: the render config object, handed to plan as is.
     pub const CONFIG: &str = "Config";
+    /// Execution input, optional: `v1` or `v2`; absent means [`super::PlanProtocol::DEFAULT`].
+    /// Sent in every event.
     pub const PLAN_PROTOCOL: &str = "PlanProtocol";
     // Every event.
+    /// Every event: which stage to run (`plan`, `renderChunk`, `assemble`).
     pub const ACTION: &str = "Action";
     // Plan result (v1 / v2 location).
+    /// v1 plan result: `s3://` URI of the plan tarball.
     pub const PLAN_S3_URI: &str = "PlanS3Uri";
+    /// v2 plan result: `s3://` URI of the plan manifest.
     pub const PLAN_V2_MANIFEST_S3_URI: &str = "PlanV2ManifestS3Uri";
+    /// v2 plan result: `s3://` prefix of the content-addressed plan blobs.
     pub const PLAN_V2_ARTIFACT_S3_PREFIX: &str = "PlanV2ArtifactS3Prefix";
+    /// Plan result: the plan's content hash. Later stages refuse a plan whose
+    /// files hash differently, and assemble refuses chunks tagged with another.
     pub const PLAN_HASH: &str = "PlanHash";
+    /// Plan result: how many chunks to render; the workflow fails with
+    /// `PLAN_TOO_LARGE` unless it is 1..=1000.
     pub const CHUNK_COUNT: &str = "ChunkCount";
+    /// Plan result: the output format, passed on to every later stage.
     pub const FORMAT: &str = "Format";
+    /// Plan result: whether the composition has audio.
     pub const HAS_AUDIO: &str = "HasAudio";
+    /// v1 plan result and assemble event: `s3://` URI of the audio track (v2
+    /// sends `null`; its audio travels in the manifest).
     pub const AUDIO_S3_URI: &str = "AudioS3Uri";
     // renderChunk event and result.
+    /// renderChunk event and result: the chunk's 0-based index.
     pub const CHUNK_INDEX: &str = "ChunkIndex";
+    /// renderChunk event: `s3://` prefix the chunk is written under.
     pub const CHUNK_OUTPUT_S3_PREFIX: &str = "ChunkOutputS3Prefix";
+    /// renderChunk result: `s3://` URI of the rendered chunk.
     pub const CHUNK_S3_URI: &str = "ChunkS3Uri";
+    /// renderChunk result: SHA-256 of the chunk file.
     pub const SHA256: &str = "Sha256";
     // assemble event and result.
+    /// Assemble event: the chunks' URIs, in chunk order.
     pub const CHUNK_S3_URIS: &str = "ChunkS3Uris";
+    /// Assemble result: frames in the final video.
     pub const FRAMES_ENCODED: &str = "FramesEncoded";
+    /// Assemble result: size of the final video, in bytes.
     pub const FILE_SIZE: &str = "FileSize";
 }
 
 /// Where the state machine keeps stage results in the execution state.
 pub mod state_path {
+    /// The plan result (after its ResultSelector).
     pub const PLAN: &str = "$.Plan";
+    /// Where BuildChunkList puts the list of chunk indexes.
     pub const ITERATOR: &str = "$.Iterator";
+    /// Key of the `0..ChunkCount` index list under [`ITERATOR`]; the Map iterates it.
     pub const CHUNK_INDEXES: &str = "ChunkIndexes";
+    /// The Map's results, one per chunk, in chunk order.
     pub const CHUNKS: &str = "$.Chunks";
+    /// The assemble result.
     pub const OUTPUT: &str = "$.Output";
 }
 
@@ -136,19 +175,41 @@ pub fn plan_location_fields(protocol: PlanProtocol) -> &'static [&'static str] {
 /// reference and keeps its spelling so existing alarms and runbooks match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorName {
+    /// A worker's ffmpeg is not the build the plan was made with, so chunk bytes
+    /// would differ. Never retried.
     FfmpegVersionMismatch,
+    /// The plan's files no longer hash to its `PlanHash` (modified or partially
+    /// copied). Never retried.
     PlanHashMismatch,
+    /// An event's S3 URI is outside the render bucket. Never retried.
     S3UriNotAllowed,
+    /// Chromium is not rasterizing WebGL in software (SwiftShader), so workers'
+    /// pixels could differ. Not retried by plan and renderChunk.
     BrowserGpuNotSoftware,
+    /// A font the project uses could not be fetched. Not retried by plan.
     FontFetchFailed,
+    /// The plan is over its size cap, or has 0 or more than 1000 chunks (the
+    /// workflow's own Fail states use this name). Never retried.
     PlanTooLarge,
+    /// `PlanProtocol` is neither `v1`, `v2` nor absent. Never retried.
     PlanProtocolUnsupported,
+    /// A v2 manifest or blob is unreadable or fails its hash check. Never retried.
     PlanV2IntegrityUnrecoverable,
+    /// A media `src` is missing or outside the project. Not retried by plan.
     VideoSourceUnrenderable,
+    /// Media metadata is malformed (e.g. an empty or negative time window). Not
+    /// retried by plan and renderChunk.
     InvalidVideoMetadata,
+    /// A media file is not readable audio or video. Not retried by plan.
     NotMediaPayload,
+    /// A chunk was rendered from another plan than the one being assembled.
+    /// Never retried.
     PlanArtifactDigestMismatch,
+    /// The requested output (e.g. forced HDR) cannot be rendered distributed.
+    /// Not retried by plan and assemble.
     FormatNotSupportedInDistributed,
+    /// The Chromium build is missing or does not start; reported as
+    /// `ChromeBinaryUnavailableError`. Never retried.
     ChromeBinaryUnavailable,
     /// The event is malformed in a way no retry fixes (missing field, bad
     /// config). Non-retryable in every stage.
@@ -161,6 +222,7 @@ pub enum ErrorName {
 }
 
 impl ErrorName {
+    /// Every name, in contract order: the order of each stage's non-retryable list.
     pub const ALL: [ErrorName; 17] = [
         ErrorName::FfmpegVersionMismatch,
         ErrorName::PlanHashMismatch,
@@ -253,10 +315,14 @@ impl FromStr for ErrorName {
 }
 
 /// The retry policy for everything not listed as non-retryable: Lambda
-/// service errors, throttles, timeouts, and our retryable errors.
+/// service errors, throttles, timeouts, and our retryable errors. This is
+/// the wait before the first retry, in seconds; the next three complete it.
 pub const RETRY_INTERVAL_SECONDS: u32 = 2;
+/// Retries after the first attempt.
 pub const RETRY_MAX_ATTEMPTS: u32 = 4;
+/// Multiplier applied to the interval after each retry (2 s, 4 s, 8 s, ...).
 pub const RETRY_BACKOFF_RATE: f64 = 2.0;
+/// Cap on the interval between retries, in seconds.
 pub const RETRY_MAX_DELAY_SECONDS: u32 = 60;
 
 #[cfg(test)]

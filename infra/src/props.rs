@@ -10,7 +10,9 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
 pub struct PropsError {
+    /// The setting at fault, e.g. `project_name` or `memory_mb`.
     pub field: &'static str,
+    /// What is wrong and which values are allowed.
     pub message: String,
 }
 
@@ -28,11 +30,16 @@ fn err(field: &'static str, message: impl Into<String>) -> PropsError {
 pub struct LambdaMemory(u32);
 
 impl LambdaMemory {
+    /// Smallest size offered: below it a 1080p frame misses the timeout.
     pub const MIN_MB: u32 = 2048;
+    /// Lambda's ceiling.
     pub const MAX_MB: u32 = 10240;
+    /// Sizes are whole gigabytes.
     pub const STEP_MB: u32 = 1024;
+    /// 10240 MB, the default: the most CPU Lambda gives.
     pub const MAX: LambdaMemory = LambdaMemory(Self::MAX_MB);
 
+    /// `mb` if it is 2048..=10240 and a multiple of 1024; the error lists the allowed sizes.
     pub fn new(mb: u32) -> Result<Self, PropsError> {
         if (Self::MIN_MB..=Self::MAX_MB).contains(&mb) && mb % Self::STEP_MB == 0 {
             Ok(LambdaMemory(mb))
@@ -50,10 +57,13 @@ impl LambdaMemory {
         }
     }
 
+    /// The size in MB, as `MemorySize` takes it.
     pub fn mb(self) -> u32 {
         self.0
     }
 
+    /// Every allowed size in MB, ascending: what the `LambdaMemoryMb` parameter's
+    /// `AllowedValues` lists.
     pub fn allowed() -> impl Iterator<Item = u32> {
         (Self::MIN_MB..=Self::MAX_MB).step_by(Self::STEP_MB as usize)
     }
@@ -64,10 +74,14 @@ impl LambdaMemory {
 pub struct LambdaTimeout(u32);
 
 impl LambdaTimeout {
+    /// Shortest allowed: a chunk needs about a minute just to launch Chromium.
     pub const MIN_SECS: u32 = 60;
+    /// Lambda's ceiling.
     pub const MAX_SECS: u32 = 900;
+    /// 900 s, the default: absorbs cold-start variance.
     pub const MAX: LambdaTimeout = LambdaTimeout(Self::MAX_SECS);
 
+    /// `secs` if it is 60..=900.
     pub fn from_secs(secs: u32) -> Result<Self, PropsError> {
         if (Self::MIN_SECS..=Self::MAX_SECS).contains(&secs) {
             Ok(LambdaTimeout(secs))
@@ -79,6 +93,7 @@ impl LambdaTimeout {
         }
     }
 
+    /// The timeout in seconds, as `Timeout` takes it.
     pub fn secs(self) -> u32 {
         self.0
     }
@@ -88,8 +103,11 @@ impl LambdaTimeout {
 /// Zero is not representable: it would disable the function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ReservedConcurrency {
+    /// No reservation: the function draws on the account's shared concurrency pool.
     #[default]
     Unreserved,
+    /// At most this many simultaneous invocations (and so chunk renders); the
+    /// cap is also reserved out of the account pool.
     Cap(NonZeroU32),
 }
 
@@ -112,6 +130,7 @@ impl ReservedConcurrency {
         }
     }
 
+    /// The reference's encoding: -1 for unreserved, the cap otherwise (capped at `i32::MAX`).
     pub fn as_i32(self) -> i32 {
         match self {
             ReservedConcurrency::Unreserved => -1,
@@ -123,14 +142,19 @@ impl ReservedConcurrency {
 /// Which Chromium build the handler package carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ChromeSource {
+    /// The `@sparticuz/chromium` build made for Lambda (the default).
     #[default]
     Sparticuz,
+    /// Google's `chrome-headless-shell` build.
     ChromeHeadlessShell,
 }
 
 impl ChromeSource {
+    /// Every source, the default first.
     pub const ALL: [ChromeSource; 2] = [ChromeSource::Sparticuz, ChromeSource::ChromeHeadlessShell];
 
+    /// The value the handler reads from `HYPERFRAMES_LAMBDA_CHROME_SOURCE`:
+    /// `sparticuz` or `chrome-headless-shell`.
     pub fn as_str(self) -> &'static str {
         match self {
             ChromeSource::Sparticuz => "sparticuz",
@@ -168,6 +192,8 @@ pub enum Knobs {
     /// Parameters whose defaults are the props' values.
     #[default]
     Parameters,
+    /// Literals baked into the template; nothing to pass at deploy, and the
+    /// template declares no Parameters.
     Baked,
 }
 
@@ -175,7 +201,10 @@ pub enum Knobs {
 /// content-addressed key it uploaded (`handlers/<sha256>.zip`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HandlerCode {
+    /// Bucket holding the handler ZIP; must be in the stack's region (Lambda requires it).
     pub s3_bucket: String,
+    /// Key of the handler ZIP. Use a new key per build: CloudFormation updates the
+    /// function's code only when the key (or bucket) changes.
     pub s3_key: String,
 }
 
@@ -217,15 +246,27 @@ pub const PROJECT_NAME_MAX: usize = 64 - "-render".len();
 /// reference template's parameter defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RenderStackProps {
+    /// Prefixes every resource name (`<name>-render`, alarm names, the log group):
+    /// letters, digits, `-` and `_`, not starting with `-`, at most
+    /// [`PROJECT_NAME_MAX`] characters. Default `hyperframes`.
     pub project_name: String,
+    /// Lambda memory; CPU scales with it. Default 10240 MB, the maximum.
     pub memory: LambdaMemory,
+    /// Per-invocation Lambda timeout: one stage (one chunk) must finish within
+    /// it. Default 900 s, the maximum.
     pub timeout: LambdaTimeout,
+    /// Caps simultaneous chunk renders, and so cost. Default unreserved.
     pub reserved_concurrency: ReservedConcurrency,
+    /// Tells the handler which Chromium build its package carries; must match
+    /// the deployed package. Default sparticuz.
     pub chrome_source: ChromeSource,
     /// Render function invocations per hour that trip the runaway alarm.
     pub chunk_invocation_alarm_threshold: u32,
+    /// Whether the knobs above become Parameters (default) or literals.
     pub knobs: Knobs,
+    /// Where the handler ZIP lives; `deploy` points it at the ZIP it uploaded.
     pub code: HandlerCode,
+    /// How the render bucket is encrypted at rest. Default SSE-S3.
     pub encryption: BucketEncryptionProps,
 }
 

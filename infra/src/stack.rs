@@ -25,7 +25,7 @@ use crate::resources::stepfunctions::{
     CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration, StateMachine,
     StateMachineType, TracingConfiguration,
 };
-use crate::resources::Tag;
+use crate::resources::{ResourceType, Tag};
 use crate::synth::{Problem, Synthesized, ValidationErrors};
 use crate::template::{Condition, Handle, Output, Parameter, RemovalPolicy, Resource, Template};
 use crate::value::{Number, Value};
@@ -35,49 +35,131 @@ pub use crate::workflow::states;
 
 /// Logical IDs and names of the stack's own parts (the reference's).
 pub mod ids {
+    /// The bucket for plans, chunks and outputs; retained on delete and replacement.
     pub const RENDER_BUCKET: &str = "RenderBucket";
+    /// The bucket's policy: denies any non-TLS access.
     pub const RENDER_BUCKET_POLICY: &str = "RenderBucketPolicy";
     /// Created only with `BucketEncryptionProps::Kms(KmsKey::Create)`.
     pub const RENDER_BUCKET_KEY: &str = "RenderBucketKey";
+    /// The render function: one handler for plan, renderChunk and assemble.
     pub const RENDER_FUNCTION: &str = "RenderFunction";
+    /// The render function's execution role.
     pub const RENDER_FUNCTION_ROLE: &str = "RenderFunctionRole";
+    /// The render workflow.
     pub const RENDER_STATE_MACHINE: &str = "RenderStateMachine";
+    /// The role Step Functions assumes: invoke the function, deliver logs, trace.
     pub const RENDER_STATE_MACHINE_ROLE: &str = "RenderStateMachineRole";
+    /// The state machine's execution logs (`/aws/states/<ProjectName>-render`).
     pub const RENDER_STATE_MACHINE_LOG_GROUP: &str = "RenderStateMachineLogGroup";
+    /// Alarm: function invocations in one hour over the threshold (a runaway caller).
     pub const CHUNK_INVOCATION_ALARM: &str = "RenderChunkInvocationAlarm";
+    /// Alarm: any function error in 5 minutes.
     pub const FUNCTION_ERRORS_ALARM: &str = "RenderFunctionErrorsAlarm";
+    /// Alarm: any failed execution in 5 minutes.
     pub const STATE_MACHINE_FAILED_ALARM: &str = "RenderStateMachineFailedAlarm";
 
+    /// Parameter for [`crate::RenderStackProps::project_name`].
     pub const PARAM_PROJECT_NAME: &str = "ProjectName";
+    /// Parameter for [`crate::RenderStackProps::memory`], in MB.
     pub const PARAM_MEMORY: &str = "LambdaMemoryMb";
+    /// Parameter for [`crate::RenderStackProps::timeout`], in seconds.
     pub const PARAM_TIMEOUT: &str = "LambdaTimeoutSec";
+    /// Parameter for [`crate::RenderStackProps::reserved_concurrency`]; -1 is unreserved.
     pub const PARAM_RESERVED_CONCURRENCY: &str = "ReservedConcurrency";
+    /// Parameter for [`crate::RenderStackProps::chrome_source`].
     pub const PARAM_CHROME_SOURCE: &str = "ChromeSource";
+    /// Parameter for [`crate::RenderStackProps::chunk_invocation_alarm_threshold`].
     pub const PARAM_ALARM_THRESHOLD: &str = "ChunkInvocationAlarmThreshold";
+    /// Condition: `ReservedConcurrency` is not -1. When false the function's
+    /// `ReservedConcurrentExecutions` is removed (`AWS::NoValue`).
     pub const CONDITION_HAS_RESERVED_CONCURRENCY: &str = "HasReservedConcurrency";
 
+    /// Output: the bucket's name, exported as `<StackName>-RenderBucket`.
     pub const OUTPUT_BUCKET_NAME: &str = "RenderBucketName";
+    /// Output: the function's ARN, exported as `<StackName>-RenderFunctionArn`.
     pub const OUTPUT_FUNCTION_ARN: &str = "RenderFunctionArn";
+    /// Output: the state machine's ARN, exported as `<StackName>-RenderStateMachineArn`.
     pub const OUTPUT_STATE_MACHINE_ARN: &str = "RenderStateMachineArn";
 }
 
 /// Environment variables the handler reads.
 pub mod env {
+    /// `/tmp`: the only writable path on Lambda.
     pub const TMPDIR: &str = "TMPDIR";
+    /// The render bucket's name; the handler refuses S3 URIs outside it.
     pub const RENDER_BUCKET: &str = "HYPERFRAMES_RENDER_BUCKET";
+    /// `sparticuz` or `chrome-headless-shell` (see [`crate::ChromeSource`]).
     pub const CHROME_SOURCE: &str = "HYPERFRAMES_LAMBDA_CHROME_SOURCE";
 }
 
-/// Expiry of everything under `renders/` (plans, chunks): intermediates
-/// only, final outputs belong elsewhere.
+/// Key prefix of the intermediates (plans, chunks), which expire after
+/// [`INTERMEDIATES_EXPIRY_DAYS`]; keep final outputs outside it.
 pub const INTERMEDIATES_PREFIX: &str = "renders/";
+/// Days after creation S3 deletes objects under [`INTERMEDIATES_PREFIX`].
 pub const INTERMEDIATES_EXPIRY_DAYS: u32 = 7;
+/// Days CloudWatch Logs keeps the state machine's execution logs.
 pub const STATE_MACHINE_LOG_RETENTION_DAYS: u32 = 30;
+/// Size of the function's `/tmp` in MB: Lambda's maximum, for frames and chunks.
 pub const EPHEMERAL_STORAGE_MB: u32 = 10240;
 
 const COMPONENT_TAG: (&str, &str) = ("HyperFramesComponent", "lambda-renderer");
 
-/// The render stack.
+/// The render stack: every resource of the reference template (see the
+/// logical IDs in [`ids`]), built from [`RenderStackProps`], with a typed
+/// handle to each part. It derefs to [`Template`], so `add`, `get_mut`,
+/// grants and overrides work on the stack directly; [`Self::synth`] also
+/// reports props that break a rule.
+///
+/// # Examples
+///
+/// Page on-call on every alarm and let a role in the same account start
+/// renders:
+///
+/// ```
+/// use hyperframes_infra::resources::iam::{Principal, Role};
+/// use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
+/// use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps};
+/// use serde_json::json;
+///
+/// let mut stack = HyperframesRenderStack::new(RenderStackProps::default());
+/// let topic = stack.add("RenderAlerts", Topic::default());
+/// stack.add(
+///     "OnCall",
+///     Subscription::new(topic, Endpoint::Email("oncall@example.com".into())),
+/// );
+/// for alarm in stack.alarms() {
+///     stack.get_mut(alarm).add_alarm_action(topic.arn());
+/// }
+/// let role = stack.add(
+///     "RenderSubmitter",
+///     Role::assumed_by(Principal::account(Pseudo::AccountId)),
+/// );
+/// stack.grant_start_execution(stack.state_machine(), role);
+///
+/// let template = stack.synth()?;
+/// let resources = &template.as_json()["Resources"];
+/// // Every alarm notifies the topic (an SNS topic's `Ref` is its ARN).
+/// for alarm in stack.alarms() {
+///     assert_eq!(
+///         resources[alarm.logical_id()]["Properties"]["AlarmActions"],
+///         json!([{"Ref": "RenderAlerts"}]),
+///     );
+/// }
+/// assert_eq!(resources["OnCall"]["Properties"]["Protocol"], "email");
+/// // The grant lands in an inline policy named after the state machine,
+/// // scoped to its ARN only.
+/// let policy = &resources["RenderSubmitter"]["Properties"]["Policies"][0];
+/// assert_eq!(policy["PolicyName"], "RenderStateMachineAccess");
+/// assert_eq!(
+///     policy["PolicyDocument"]["Statement"],
+///     json!([{
+///         "Effect": "Allow",
+///         "Action": "states:StartExecution",
+///         "Resource": {"Ref": "RenderStateMachine"},
+///     }]),
+/// );
+/// # Ok::<(), hyperframes_infra::ValidationErrors>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct HyperframesRenderStack {
     template: Template,
@@ -440,34 +522,45 @@ impl HyperframesRenderStack {
         stack
     }
 
+    /// The props the stack was built with. They are checked by [`Self::synth`], not here.
     pub fn props(&self) -> &RenderStackProps {
         &self.props
     }
 
+    /// The render bucket (plans, chunks, outputs). Give other roles access with
+    /// [`Template::grant_read`], [`Template::grant_put`] or [`Template::grant_read_write`].
     pub fn bucket(&self) -> Handle<Bucket> {
         self.bucket
     }
 
+    /// The bucket policy (deny non-TLS); add statements through `get_mut`.
     pub fn bucket_policy(&self) -> Handle<BucketPolicy> {
         self.bucket_policy
     }
 
+    /// The render function, for metrics, grants and invoke permissions.
     pub fn render_function(&self) -> Handle<Function> {
         self.render_function
     }
 
+    /// The function's execution role: add statements here for anything else the
+    /// handler must reach.
     pub fn function_role(&self) -> Handle<Role> {
         self.function_role
     }
 
+    /// The state machine renders start on; let callers start them with
+    /// [`Template::grant_start_execution`].
     pub fn state_machine(&self) -> Handle<StateMachine> {
         self.state_machine
     }
 
+    /// The role Step Functions assumes to invoke the function and write logs.
     pub fn state_machine_role(&self) -> Handle<Role> {
         self.state_machine_role
     }
 
+    /// The state machine's execution log group.
     pub fn log_group(&self) -> Handle<LogGroup> {
         self.log_group
     }
@@ -485,6 +578,86 @@ impl HyperframesRenderStack {
     /// The underlying template, for anything the construct does not wrap.
     pub fn template_mut(&mut self) -> &mut Template {
         &mut self.template
+    }
+
+    // Inherent forwards of the `Template` methods users call with a handle
+    // read from the stack: a method reached through `DerefMut` borrows the
+    // stack mutably before its arguments are evaluated, so
+    // `stack.get_mut(stack.bucket())` would not compile without these.
+
+    /// Adds a resource and returns its handle ([`Template::add`]).
+    pub fn add<T: ResourceType>(&mut self, logical_id: &str, properties: T) -> Handle<T> {
+        self.template.add(logical_id, properties)
+    }
+
+    /// The typed properties behind a handle ([`Template::get`]).
+    pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
+        self.template.get(h)
+    }
+
+    /// The typed properties behind a handle, for changing ([`Template::get_mut`]).
+    pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
+        self.template.get_mut(h)
+    }
+
+    /// The resource's attributes (DeletionPolicy, DependsOn, ...) ([`Template::resource_mut`]).
+    pub fn resource_mut<T>(&mut self, h: Handle<T>) -> &mut Resource {
+        self.template.resource_mut(h)
+    }
+
+    /// See [`Template::add_override`].
+    pub fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: serde_json::Value) {
+        self.template.add_override(h, path, value)
+    }
+
+    /// See [`Template::add_property_override`].
+    pub fn add_property_override<T>(&mut self, h: Handle<T>, path: &str, value: serde_json::Value) {
+        self.template.add_property_override(h, path, value)
+    }
+
+    /// See [`Template::add_deletion_override`].
+    pub fn add_deletion_override<T>(&mut self, h: Handle<T>, path: &str) {
+        self.template.add_deletion_override(h, path)
+    }
+
+    /// See [`Template::grant_read`].
+    pub fn grant_read(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
+        self.template.grant_read(bucket, role)
+    }
+
+    /// See [`Template::grant_put`].
+    pub fn grant_put(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
+        self.template.grant_put(bucket, role)
+    }
+
+    /// See [`Template::grant_read_write`].
+    pub fn grant_read_write(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
+        self.template.grant_read_write(bucket, role)
+    }
+
+    /// See [`Template::grant_invoke`].
+    pub fn grant_invoke(&mut self, function: Handle<Function>, role: Handle<Role>) {
+        self.template.grant_invoke(function, role)
+    }
+
+    /// See [`Template::grant_start_execution`].
+    pub fn grant_start_execution(&mut self, sm: Handle<StateMachine>, role: Handle<Role>) {
+        self.template.grant_start_execution(sm, role)
+    }
+
+    /// See [`Template::grant_read_executions`].
+    pub fn grant_read_executions(&mut self, sm: Handle<StateMachine>, role: Handle<Role>) {
+        self.template.grant_read_executions(sm, role)
+    }
+
+    /// See [`Template::grant_stop_execution`].
+    pub fn grant_stop_execution(&mut self, sm: Handle<StateMachine>, role: Handle<Role>) {
+        self.template.grant_stop_execution(sm, role)
+    }
+
+    /// See [`Template::grant_encrypt_decrypt`].
+    pub fn grant_encrypt_decrypt(&mut self, key: Handle<Key>, role: Handle<Role>) {
+        self.template.grant_encrypt_decrypt(key, role)
     }
 
     /// Validates and renders. Props errors and template problems come back
@@ -588,12 +761,19 @@ fn state_machine_metric(sm: Handle<StateMachine>, name: &str) -> Metric {
 }
 
 impl Handle<Function> {
+    /// `AWS/Lambda` `Errors`: failed invocations (timeouts included), summed per
+    /// 5 minutes.
     pub fn metric_errors(&self) -> Metric {
         function_metric(*self, "Errors")
     }
+    /// `AWS/Lambda` `Invocations`: every invocation (for the render function,
+    /// one per stage and per chunk), summed per 5 minutes.
     pub fn metric_invocations(&self) -> Metric {
         function_metric(*self, "Invocations")
     }
+    /// `AWS/Lambda` `Throttles`: invocations refused for lack of concurrency,
+    /// summed per 5 minutes. Expected under load with a reserved-concurrency cap;
+    /// the Task retries absorb them.
     pub fn metric_throttles(&self) -> Metric {
         function_metric(*self, "Throttles")
     }
@@ -605,15 +785,20 @@ impl Handle<Function> {
 }
 
 impl Handle<StateMachine> {
+    /// `AWS/States` `ExecutionsFailed`, summed per 5 minutes.
     pub fn metric_failed(&self) -> Metric {
         state_machine_metric(*self, "ExecutionsFailed")
     }
+    /// `AWS/States` `ExecutionsTimedOut`: executions past their
+    /// `TimeoutSeconds` (1 hour for the render workflow), summed per 5 minutes.
     pub fn metric_timed_out(&self) -> Metric {
         state_machine_metric(*self, "ExecutionsTimedOut")
     }
+    /// `AWS/States` `ExecutionsSucceeded`: finished renders, summed per 5 minutes.
     pub fn metric_succeeded(&self) -> Metric {
         state_machine_metric(*self, "ExecutionsSucceeded")
     }
+    /// `AWS/States` `ExecutionsStarted`: renders started, summed per 5 minutes.
     pub fn metric_started(&self) -> Metric {
         state_machine_metric(*self, "ExecutionsStarted")
     }

@@ -13,13 +13,18 @@ use serde_json::{Map, Value as Json};
 
 use crate::value::PSEUDO_NAMES;
 
-/// CloudFormation's hard limits (AWS CloudFormation quotas).
+/// Most resources one template may declare (a CloudFormation quota, like
+/// the limits below); synth reports more and suggests nested stacks.
 pub const MAX_RESOURCES: usize = 500;
+/// Most outputs one template may declare; synth reports more.
 pub const MAX_OUTPUTS: usize = 200;
+/// Most parameters one template may declare; synth reports more.
 pub const MAX_PARAMETERS: usize = 200;
-/// Template body uploaded through S3.
+/// Largest template body, in bytes, CloudFormation accepts from S3; synth
+/// reports a larger minified body.
 pub const MAX_BODY_BYTES: usize = 1_048_576;
-/// Template body passed inline to the API; above it, upload to S3 first.
+/// Largest template body, in bytes, passed inline to the API; above it,
+/// upload to S3 first. Synth does not check it: deploy tooling decides.
 pub const MAX_INLINE_BODY_BYTES: usize = 51_200;
 
 /// One validation finding.
@@ -34,6 +39,8 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// A problem at `location` (a logical ID or section), `property` (a dotted
+    /// path inside it, or empty), with a `message` that says how to fix it.
     pub fn new(
         location: impl Into<String>,
         property: impl Into<String>,
@@ -89,10 +96,12 @@ impl Synthesized {
         Synthesized { json }
     }
 
+    /// The template as JSON, e.g. for assertions in tests.
     pub fn as_json(&self) -> &Json {
         &self.json
     }
 
+    /// The template as JSON, by value.
     pub fn into_json(self) -> Json {
         self.json
     }
@@ -399,10 +408,10 @@ pub(crate) fn rewrite_references(v: &mut Json, old: &str, new: &str) {
                 let (k, arg) = m.iter_mut().next().unwrap();
                 match (k.as_str(), arg) {
                     ("Ref", Json::String(s)) if s == old => *s = new.to_string(),
-                    ("Fn::GetAtt", Json::Array(a)) => {
-                        if a.first().and_then(Json::as_str) == Some(old) {
-                            a[0] = Json::String(new.to_string());
-                        }
+                    ("Fn::GetAtt", Json::Array(a))
+                        if a.first().and_then(Json::as_str) == Some(old) =>
+                    {
+                        a[0] = Json::String(new.to_string());
                     }
                     ("Fn::Sub", arg) => {
                         let t = match arg {

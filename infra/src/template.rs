@@ -15,6 +15,8 @@ use crate::value::{ConditionName, Param, Value};
 
 /// What a `Parameter<T>`'s `T` is called in CloudFormation.
 pub trait ParamKind: Serialize {
+    /// The parameter `Type` CloudFormation checks deploy-time values against:
+    /// `String` or `Number`.
     const CFN_TYPE: &'static str;
 }
 impl ParamKind for String {
@@ -39,15 +41,27 @@ impl ParamKind for f64 {
 /// A template parameter whose values are `T`s.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parameter<T> {
+    /// `Default`: used when the deployer passes no value; without one the parameter is required.
     pub default: Option<T>,
+    /// `AllowedValues`: CloudFormation rejects any other value at deploy. Empty means unrestricted.
     pub allowed_values: Vec<T>,
+    /// `MinValue`, for `Number` parameters.
     pub min_value: Option<f64>,
+    /// `MaxValue`, for `Number` parameters.
     pub max_value: Option<f64>,
+    /// `AllowedPattern`: a Java regex every `String` value must match in full.
     pub allowed_pattern: Option<String>,
+    /// `MinLength` in characters, for `String` parameters.
     pub min_length: Option<u32>,
+    /// `MaxLength` in characters, for `String` parameters.
     pub max_length: Option<u32>,
+    /// `ConstraintDescription`: the message CloudFormation shows when a value
+    /// breaks a constraint, instead of the bare regex or range.
     pub constraint_description: Option<String>,
+    /// `Description`: shown next to the parameter in the console.
     pub description: Option<String>,
+    /// `NoEcho`: CloudFormation masks the value as `****` in the console and API.
+    /// It does not encrypt it; use Secrets Manager for secrets.
     pub no_echo: bool,
 }
 
@@ -69,6 +83,7 @@ impl<T> Default for Parameter<T> {
 }
 
 impl<T: ParamKind> Parameter<T> {
+    /// A parameter with `Default` set, so deployers may omit it.
     pub fn with_default(default: T) -> Self {
         Parameter {
             default: Some(default),
@@ -76,11 +91,14 @@ impl<T: ParamKind> Parameter<T> {
         }
     }
 
+    /// Sets `Description`, shown next to the parameter in the console.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.description = Some(d.into());
         self
     }
 
+    /// Restricts deploy-time values to these (`AllowedValues`); synth's range
+    /// checks read them when the parameter feeds a numeric property.
     pub fn allowed_values(mut self, v: impl IntoIterator<Item = T>) -> Self {
         self.allowed_values = v.into_iter().collect();
         self
@@ -93,12 +111,15 @@ impl<T: ParamKind> Parameter<T> {
         self
     }
 
+    /// `MinLength`/`MaxLength` in characters; only meaningful on `String` parameters.
     pub fn length(mut self, min: u32, max: u32) -> Self {
         self.min_length = Some(min);
         self.max_length = Some(max);
         self
     }
 
+    /// `MinValue`/`MaxValue`, inclusive; only meaningful on `Number` parameters.
+    /// Synth's range checks read them when no `AllowedValues` are set.
     pub fn range(mut self, min: f64, max: f64) -> Self {
         self.min_value = Some(min);
         self.max_value = Some(max);
@@ -127,26 +148,37 @@ impl<T: ParamKind> Parameter<T> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ParameterDecl {
+    /// `Type`: `String` or `Number`, from [`ParamKind::CFN_TYPE`].
     #[serde(rename = "Type")]
     pub cfn_type: &'static str,
+    /// `Default`, already serialized.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<Json>,
+    /// `AllowedValues`, already serialized; omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub allowed_values: Vec<Json>,
+    /// `MinValue`; whole numbers print as integers.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
     pub min_value: Option<f64>,
+    /// `MaxValue`; whole numbers print as integers.
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_num")]
     pub max_value: Option<f64>,
+    /// `AllowedPattern`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_pattern: Option<String>,
+    /// `MinLength`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_length: Option<u32>,
+    /// `MaxLength`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_length: Option<u32>,
+    /// `ConstraintDescription`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constraint_description: Option<String>,
+    /// `Description`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `NoEcho`; omitted when false.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_echo: bool,
 }
@@ -164,10 +196,16 @@ pub(crate) fn ser_num<S: serde::Serializer>(v: &Option<f64>, s: S) -> Result<S::
 /// `{"Condition": name}`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
+    /// `Fn::Equals` of two serialized operands; build it with [`Condition::equals`]
+    /// so both sides have the same type.
     Equals(Json, Json),
+    /// `Fn::Not`.
     Not(Box<Condition>),
+    /// `Fn::And`: CloudFormation accepts 2 to 10 conditions.
     And(Vec<Condition>),
+    /// `Fn::Or`: CloudFormation accepts 2 to 10 conditions.
     Or(Vec<Condition>),
+    /// `{"Condition": name}`: reuses another declared condition.
     Named(ConditionName),
 }
 
@@ -179,6 +217,7 @@ impl Condition {
         Condition::Equals(j(&a), j(&b))
     }
 
+    /// `Fn::Not` of `c`.
     #[allow(clippy::should_implement_trait)]
     pub fn not(c: Condition) -> Condition {
         Condition::Not(Box::new(c))
@@ -204,22 +243,31 @@ impl Serialize for Condition {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Output {
+    /// `Description`, shown in the console's Outputs tab.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `Value`: what `describe-stacks` reports, resolved at deploy.
     pub value: Value<String>,
+    /// `Export`: makes the value importable by other stacks in the same account
+    /// and region (`Fn::ImportValue`); CloudFormation then refuses to delete or
+    /// change it while an importer exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export: Option<Export>,
+    /// `Condition`: the output exists only when this condition holds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<&'static str>,
 }
 
+/// An output's `Export`; names must be unique per account and region.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Export {
+    /// The export name other stacks pass to `Fn::ImportValue`.
     pub name: Value<String>,
 }
 
 impl Output {
+    /// An output with `value`; no description, export or condition.
     pub fn new(value: Value<String>) -> Self {
         Output {
             description: None,
@@ -229,6 +277,7 @@ impl Output {
         }
     }
 
+    /// Sets `Description`, shown in the console's Outputs tab.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.description = Some(d.into());
         self
@@ -247,24 +296,41 @@ impl Output {
 /// deletes or replaces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum RemovalPolicy {
+    /// CloudFormation deletes the physical resource (its default for most types).
     Delete,
+    /// CloudFormation leaves the physical resource in place, no longer managed by any stack.
     Retain,
+    /// Like `Retain`, except that a resource created by a stack operation that rolls
+    /// back is deleted, so failed creates leave nothing behind.
     RetainExceptOnCreate,
+    /// CloudFormation snapshots the resource, then deletes it. Only types with
+    /// snapshots (RDS, EBS volumes, ElastiCache, Redshift, ...) accept it; S3 buckets do not.
     Snapshot,
 }
 
 /// A resource with its CloudFormation resource attributes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
+    /// The typed properties (or a [`crate::resources::Raw`] one).
     pub properties: AnyResource,
+    /// `DeletionPolicy`: what happens on stack delete or when the resource is
+    /// removed from the template. `None` means CloudFormation's default (delete).
     pub deletion_policy: Option<RemovalPolicy>,
+    /// `UpdateReplacePolicy`: what happens to the old physical resource when an
+    /// update replaces it. `None` means delete.
     pub update_replace_policy: Option<RemovalPolicy>,
+    /// `DependsOn`: logical IDs CloudFormation creates first (and deletes after).
+    /// Only needed for ordering that no `Ref`/`GetAtt` already implies; synth
+    /// checks each names a resource.
     pub depends_on: Vec<&'static str>,
+    /// `Condition`: the resource is created only when this condition holds.
     pub condition: Option<ConditionName>,
+    /// `Metadata`: free-form JSON CloudFormation stores but does not act on.
     pub metadata: Option<Json>,
 }
 
 impl Resource {
+    /// A resource with no attributes set: CloudFormation's defaults apply.
     pub fn new(properties: impl Into<AnyResource>) -> Self {
         Resource {
             properties: properties.into(),
@@ -285,6 +351,7 @@ impl Resource {
         self
     }
 
+    /// The CloudFormation type, e.g. `AWS::S3::Bucket` (or a raw resource's own).
     pub fn type_name(&self) -> &str {
         self.properties.type_name()
     }
@@ -344,6 +411,7 @@ impl<T> Handle<T> {
         }
     }
 
+    /// The logical ID: the key under `Resources`, and what `Ref`/`GetAtt` name.
     pub fn logical_id(&self) -> &'static str {
         self.id
     }
@@ -372,10 +440,17 @@ struct Override {
 /// A CloudFormation template under construction.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Template {
+    /// `Description`, shown in the console; CloudFormation allows 1024 bytes.
     pub description: Option<String>,
+    /// Declared parameters, in insertion order. Prefer [`Template::add_parameter`],
+    /// which also detects duplicate names.
     pub parameters: IndexMap<&'static str, ParameterDecl>,
+    /// Declared conditions, in insertion order. Prefer [`Template::add_condition`].
     pub conditions: IndexMap<&'static str, Condition>,
+    /// Resources by logical ID, in insertion order. Prefer [`Template::add`] and
+    /// [`Template::add_resource`], which return typed handles.
     pub resources: IndexMap<&'static str, Resource>,
+    /// Outputs by name, in insertion order. Prefer [`Template::add_output`].
     pub outputs: IndexMap<&'static str, Output>,
     overrides: Vec<Override>,
     /// Logical IDs added twice. Kept rather than rejected at `add` so that
@@ -387,10 +462,14 @@ pub struct Template {
 }
 
 impl Template {
+    /// An empty template: no description, parameters or resources.
+    /// Synth rejects it until at least one resource is added.
     pub fn new() -> Self {
         Template::default()
     }
 
+    /// Declares a parameter and returns a typed reference to it. A duplicate
+    /// name is reported by [`Template::synth`], not here.
     pub fn add_parameter<T: ParamKind>(&mut self, name: &str, p: Parameter<T>) -> Param<T> {
         let name = intern(name);
         if self.parameters.insert(name, p.erase()).is_some() {
@@ -399,6 +478,8 @@ impl Template {
         Param::new(name)
     }
 
+    /// Declares a condition; the returned name is what [`Value::if_`] and
+    /// [`Resource::condition`] accept. A duplicate name is reported by synth.
     pub fn add_condition(&mut self, name: &str, c: Condition) -> ConditionName {
         let name = intern(name);
         if self.conditions.insert(name, c).is_some() {
@@ -426,6 +507,7 @@ impl Template {
         Handle::new(id)
     }
 
+    /// Adds an output. A duplicate name is reported by [`Template::synth`].
     pub fn add_output(&mut self, name: &str, output: Output) {
         let name = intern(name);
         if self.outputs.insert(name, output).is_some() {
@@ -441,6 +523,12 @@ impl Template {
             .unwrap_or_else(|| panic!("handle {} does not name a {}", h.id, T::TYPE))
     }
 
+    /// The typed properties behind a handle, for changing them.
+    ///
+    /// # Panics
+    ///
+    /// If the handle names no resource of type `T` in this template (a
+    /// handle from another template, or one taken before a [`Template::rename`]).
     pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
         self.resources
             .get_mut(h.id)

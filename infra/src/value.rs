@@ -22,7 +22,9 @@ use crate::intern::intern;
 /// A literal or an intrinsic function that evaluates to a `T`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<T> {
+    /// A value written into the template as is.
     Literal(T),
+    /// An intrinsic CloudFormation resolves at deploy time to a `T`.
     Intrinsic(Intrinsic<T>),
 }
 
@@ -234,6 +236,7 @@ impl ConditionName {
         ConditionName(intern(name))
     }
 
+    /// The name as written in the template (`Fn::If`, `Condition:`).
     pub fn name(&self) -> &'static str {
         self.0
     }
@@ -262,6 +265,7 @@ impl<T> Param<T> {
         }
     }
 
+    /// The parameter's name in the template's `Parameters` section.
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -275,15 +279,23 @@ impl<T> Param<T> {
 /// Pseudo parameters CloudFormation defines in every template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pseudo {
+    /// `AWS::AccountId`: the deploying account, e.g. `123456789012`.
     AccountId,
+    /// `AWS::Region`: the region the stack is deployed in, e.g. `eu-west-1`.
     Region,
+    /// `AWS::Partition`: `aws`, `aws-cn` or `aws-us-gov`; use it in ARNs
+    /// instead of hard-coding `aws`.
     Partition,
+    /// `AWS::StackName`: the stack's name, as given at create time.
     StackName,
+    /// `AWS::StackId`: the stack's ARN.
     StackId,
+    /// `AWS::URLSuffix`: `amazonaws.com`, or `amazonaws.com.cn` in China regions.
     UrlSuffix,
 }
 
 impl Pseudo {
+    /// The `AWS::...` name, as used in `Ref` and `${...}` inside `Fn::Sub`.
     pub fn name(self) -> &'static str {
         match self {
             Pseudo::AccountId => "AWS::AccountId",
@@ -295,6 +307,7 @@ impl Pseudo {
         }
     }
 
+    /// `{"Ref": "AWS::..."}`: resolves to a string at deploy time.
     pub fn value(self) -> Value<String> {
         Value::reference(self.name())
     }

@@ -15,20 +15,35 @@ use crate::value::Number;
 /// Names of the workflow's states, for tests and for users who add Catch
 /// routes or alarms on specific states.
 pub mod states {
+    /// Choice: routes on the input's `PlanProtocol` (absent means v2).
     pub const SELECT_PLAN_PROTOCOL: &str = "SelectPlanProtocol";
+    /// Fail with `PLAN_PROTOCOL_UNSUPPORTED`: `PlanProtocol` is neither v1 nor v2.
     pub const UNSUPPORTED_PLAN_PROTOCOL: &str = "UnsupportedPlanProtocol";
+    /// Task: the v1 plan stage (one plan tarball).
     pub const PLAN_V1: &str = "Plan";
+    /// Task: the v2 plan stage (manifest and content-addressed blobs).
     pub const PLAN_V2: &str = "PlanV2";
+    /// Choice: checks `ChunkCount` is 1..=1000 before the fan-out.
     pub const ASSERT_CHUNK_COUNT: &str = "AssertChunkCount";
+    /// Fail with `PLAN_TOO_LARGE`: the plan produced no chunks.
     pub const PLAN_PRODUCED_ZERO_CHUNKS: &str = "PlanProducedZeroChunks";
+    /// Fail with `PLAN_TOO_LARGE`: more than 1000 chunks, the most one Map can list.
     pub const PLAN_EXCEEDS_CHUNK_LIMIT: &str = "PlanExceedsChunkLimit";
+    /// Pass: builds the `0..ChunkCount` index list the Map iterates.
     pub const BUILD_CHUNK_LIST: &str = "BuildChunkList";
+    /// Choice: picks the v1 or v2 fan-out from the plan result's protocol.
     pub const SELECT_WORKER_PROTOCOL: &str = "SelectWorkerProtocol";
+    /// Map: the v1 fan-out, one iteration per chunk.
     pub const RENDER_CHUNKS_V1: &str = "RenderChunks";
+    /// Map: the v2 fan-out, one iteration per chunk.
     pub const RENDER_CHUNKS_V2: &str = "RenderChunksV2";
+    /// Task inside [`RENDER_CHUNKS_V1`]: renders one chunk.
     pub const RENDER_CHUNK_V1: &str = "RenderChunk";
+    /// Task inside [`RENDER_CHUNKS_V2`]: renders one chunk.
     pub const RENDER_CHUNK_V2: &str = "RenderChunkV2";
+    /// Task: the v1 assemble stage; ends the execution.
     pub const ASSEMBLE_V1: &str = "Assemble";
+    /// Task: the v2 assemble stage; ends the execution.
     pub const ASSEMBLE_V2: &str = "AssembleV2";
 }
 

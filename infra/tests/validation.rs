@@ -414,8 +414,10 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn props_problems_come_with_template_problems() {
-    let mut props = hyperframes_infra::RenderStackProps::default();
-    props.project_name = "no spaces allowed".into();
+    let props = hyperframes_infra::RenderStackProps {
+        project_name: "no spaces allowed".into(),
+        ..Default::default()
+    };
     let mut s = HyperframesRenderStack::new(props);
     let f = s.render_function();
     s.add_property_override(f, "Timeout", json!(0));

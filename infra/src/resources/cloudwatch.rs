@@ -6,37 +6,57 @@ use serde_with::skip_serializing_none;
 use crate::template::Handle;
 use crate::value::{Number, Value};
 
+/// A metric dimension. An alarm sees data only if its dimensions match the
+/// ones the metric is published with exactly (all of them, no extras).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Dimension {
+    /// The dimension name, e.g. `FunctionName` for `AWS/Lambda` metrics.
     pub name: String,
+    /// The dimension value, e.g. the function's name (`Ref` of the function).
     pub value: Value<String>,
 }
 
+/// How the statistic is compared with `Threshold`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ComparisonOperator {
+    /// Alarms when the statistic is `>` the threshold.
     GreaterThanThreshold,
+    /// Alarms when the statistic is `>=` the threshold.
     GreaterThanOrEqualToThreshold,
+    /// Alarms when the statistic is `<` the threshold.
     LessThanThreshold,
+    /// Alarms when the statistic is `<=` the threshold.
     LessThanOrEqualToThreshold,
 }
 
+/// How the alarm treats periods with no datapoint (CloudWatch's default is
+/// `missing`; [`Metric::alarm`] uses `notBreaching`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum TreatMissingData {
+    /// Missing data counts as breaching the threshold.
     Breaching,
+    /// Missing data counts as within the threshold: quiet periods are healthy.
     NotBreaching,
+    /// The alarm keeps its current state through gaps.
     Ignore,
+    /// If every period evaluated is missing, the alarm goes to `INSUFFICIENT_DATA`.
     Missing,
 }
 
 /// How datapoints in a period are aggregated.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Statistic {
+    /// The total of all datapoints; what count metrics (`Errors`, `Invocations`) need.
     Sum,
+    /// The mean of the datapoints.
     Average,
+    /// The lowest datapoint.
     Minimum,
+    /// The highest datapoint.
     Maximum,
+    /// The number of datapoints, not their values.
     SampleCount,
     /// A percentile such as p95; CloudFormation calls it ExtendedStatistic.
     Percentile(f64),
@@ -47,14 +67,22 @@ pub enum Statistic {
 /// namespace and dimensions are always right.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Metric {
+    /// The CloudWatch namespace, e.g. `AWS/Lambda` or `AWS/States`.
     pub namespace: String,
+    /// The metric's name within the namespace, e.g. `Errors`.
     pub metric_name: String,
+    /// Must match the published dimensions exactly; see [`Dimension`].
     pub dimensions: Vec<Dimension>,
+    /// How datapoints in one period are aggregated. Default: `Sum`.
     pub statistic: Statistic,
+    /// Length of one evaluation period, in seconds: 10, 20, 30 or a multiple of 60.
+    /// Default: 300.
     pub period_seconds: u32,
 }
 
 impl Metric {
+    /// A metric summed over 5-minute periods. Prefer the handles' `metric_*()`
+    /// helpers, which fill in namespace and dimensions correctly.
     pub fn new(namespace: &str, metric_name: &str, dimensions: Vec<Dimension>) -> Self {
         Metric {
             namespace: namespace.into(),
@@ -65,15 +93,18 @@ impl Metric {
         }
     }
 
+    /// Replaces the statistic (default `Sum`).
     pub fn statistic(mut self, s: Statistic) -> Self {
         self.statistic = s;
         self
     }
 
+    /// The 95th percentile (`ExtendedStatistic: p95`), for tail latency.
     pub fn p95(self) -> Self {
         self.statistic(Statistic::Percentile(95.0))
     }
 
+    /// Replaces the period (default 300 s): 10, 20, 30 or a multiple of 60.
     pub fn period_seconds(mut self, seconds: u32) -> Self {
         self.period_seconds = seconds;
         self
@@ -121,34 +152,58 @@ impl Metric {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Alarm {
+    /// `AlarmName`, up to 255 characters. Unset, CloudFormation generates one;
+    /// set, changing it replaces the alarm.
     pub alarm_name: Option<Value<String>>,
+    /// `AlarmDescription`, up to 1024 characters; shown in notifications, so say
+    /// what fired and what to check.
     pub alarm_description: Option<String>,
+    /// `Namespace` of the metric, e.g. `AWS/Lambda`.
     pub namespace: Option<String>,
+    /// `MetricName`. Synth reports an alarm with neither this nor `Metrics`.
     pub metric_name: Option<String>,
+    /// `Dimensions` of the metric; omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dimensions: Vec<Dimension>,
+    /// `Statistic` (`Sum`, `Average`, ...). Exactly one of this and
+    /// `extended_statistic`; synth reports both set.
     pub statistic: Option<String>,
+    /// `ExtendedStatistic`: a percentile such as `p95`.
     pub extended_statistic: Option<String>,
+    /// `Period` in seconds: 10, 20, 30 or a multiple of 60. `Period` ×
+    /// `EvaluationPeriods` may not exceed one day (seven days for periods of an
+    /// hour or more).
     pub period: Option<u32>,
+    /// `EvaluationPeriods`: how many recent periods the alarm looks at.
     pub evaluation_periods: u32,
+    /// `DatapointsToAlarm`: how many of those periods must breach ("M out of N").
+    /// Unset means all of them.
     pub datapoints_to_alarm: Option<u32>,
+    /// `Threshold`, in the metric's unit; may be a parameter reference.
     pub threshold: Option<Value<Number>>,
+    /// `ComparisonOperator`: how the statistic is compared with the threshold.
     pub comparison_operator: ComparisonOperator,
+    /// `TreatMissingData`; unset means CloudWatch's `missing`.
     pub treat_missing_data: Option<TreatMissingData>,
+    /// `AlarmActions`: up to 5 ARNs (typically SNS topics) notified on entering `ALARM`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alarm_actions: Vec<Value<String>>,
+    /// `OKActions`: up to 5 ARNs notified on returning to `OK`.
     #[serde(rename = "OKActions", skip_serializing_if = "Vec::is_empty")]
     pub ok_actions: Vec<Value<String>>,
+    /// `InsufficientDataActions`: up to 5 ARNs notified on entering `INSUFFICIENT_DATA`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub insufficient_data_actions: Vec<Value<String>>,
 }
 
 impl Alarm {
+    /// Sets `AlarmName`; changing it later replaces the alarm.
     pub fn named(mut self, name: impl Into<Value<String>>) -> Self {
         self.alarm_name = Some(name.into());
         self
     }
 
+    /// Sets `AlarmDescription`, included in every notification.
     pub fn description(mut self, d: impl Into<String>) -> Self {
         self.alarm_description = Some(d.into());
         self
@@ -171,6 +226,7 @@ impl Alarm {
         self
     }
 
+    /// Builder form of [`Alarm::add_alarm_action`].
     pub fn with_action(mut self, target: Value<String>) -> Self {
         self.add_alarm_action(target);
         self
@@ -178,10 +234,12 @@ impl Alarm {
 }
 
 impl Handle<Alarm> {
+    /// The alarm's name (`Ref`).
     pub fn name(&self) -> Value<String> {
         self.ref_value()
     }
 
+    /// The alarm's ARN (`Fn::GetAtt Arn`), for composite alarms and IAM policies.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
     }

@@ -9,9 +9,12 @@ use super::Tag;
 use crate::template::Handle;
 use crate::value::{Pseudo, Value};
 
+/// A statement's `Effect`. An explicit `Deny` beats any `Allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Effect {
+    /// Grants the actions, unless some statement denies them.
     Allow,
+    /// Refuses the actions, whatever other statements allow.
     Deny,
 }
 
@@ -27,6 +30,7 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// An AWS service principal such as `states.amazonaws.com`.
     pub fn service(name: impl Into<String>) -> Self {
         Principal::Service(name.into())
     }
@@ -68,21 +72,30 @@ fn one_or_many<S: Serializer, T: Serialize>(v: &[T], s: S) -> Result<S::Ok, S::E
     }
 }
 
+/// One IAM policy statement.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Statement {
+    /// `Sid`: an optional label, letters and digits only, unique within the policy.
     pub sid: Option<String>,
+    /// `Effect`: allow or deny.
     pub effect: Effect,
+    /// `Principal`: who the statement applies to. Only in trust and resource
+    /// policies; IAM rejects it in a role's own (identity) policies.
     pub principal: Option<Principal>,
+    /// `Action`, e.g. `s3:GetObject`; written as a string when there is one.
     #[serde(serialize_with = "one_or_many")]
     pub action: Vec<String>,
+    /// `Resource` ARNs the actions apply to; omitted when empty (trust policies).
     #[serde(serialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<Value<String>>,
+    /// `Condition` block, e.g. `{"Bool": {"aws:SecureTransport": "false"}}`.
     pub condition: Option<Json>,
 }
 
 impl Statement {
+    /// Allows `actions` on `resources`: the usual least-privilege statement.
     pub fn allow(
         actions: impl IntoIterator<Item = impl Into<String>>,
         resources: impl IntoIterator<Item = Value<String>>,
@@ -97,6 +110,8 @@ impl Statement {
         }
     }
 
+    /// Denies `actions` on `resources`; add a principal and condition for
+    /// resource policies such as "deny non-TLS access".
     pub fn deny(
         actions: impl IntoIterator<Item = impl Into<String>>,
         resources: impl IntoIterator<Item = Value<String>>,
@@ -107,30 +122,37 @@ impl Statement {
         }
     }
 
+    /// Sets `Principal` (trust and resource policies only).
     pub fn principal(mut self, p: Principal) -> Self {
         self.principal = Some(p);
         self
     }
 
+    /// Sets `Sid`: letters and digits, unique within the policy.
     pub fn sid(mut self, sid: impl Into<String>) -> Self {
         self.sid = Some(sid.into());
         self
     }
 
+    /// Sets the `Condition` block.
     pub fn condition(mut self, c: Json) -> Self {
         self.condition = Some(c);
         self
     }
 }
 
+/// An IAM policy document.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PolicyDocument {
+    /// Always `2012-10-17`, the policy language version that supports policy variables.
     pub version: &'static str,
+    /// The statements, evaluated together: any matching `Deny` wins.
     pub statement: Vec<Statement>,
 }
 
 impl PolicyDocument {
+    /// A document with `statements` at the current policy language version.
     pub fn new(statements: Vec<Statement>) -> Self {
         PolicyDocument {
             version: "2012-10-17",
@@ -147,10 +169,13 @@ impl PolicyDocument {
     }
 }
 
+/// A policy embedded in a role; deleted with it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct InlinePolicy {
+    /// `PolicyName`, unique within the role. Grants use `<LogicalId>Access`.
     pub policy_name: String,
+    /// `PolicyDocument`. A role's inline policies share a 10,240-character quota.
     pub policy_document: PolicyDocument,
 }
 
@@ -159,19 +184,30 @@ pub struct InlinePolicy {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Role {
+    /// `RoleName`, up to 64 characters. Leave unset: a fixed name needs
+    /// `CAPABILITY_NAMED_IAM` at deploy and forces replacement when changed.
     pub role_name: Option<Value<String>>,
+    /// `Description`, up to 1000 characters.
     pub description: Option<String>,
+    /// `AssumeRolePolicyDocument`: the trust policy, who may assume the role.
     pub assume_role_policy_document: PolicyDocument,
+    /// `ManagedPolicyArns`: managed policies attached to the role (at most
+    /// 10 under the default IAM quota).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub managed_policy_arns: Vec<Value<String>>,
+    /// `Policies`: inline policies; grants add to these.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<InlinePolicy>,
+    /// `PermissionsBoundary`: a managed policy ARN capping what the role's
+    /// policies can grant, whatever they say.
     pub permissions_boundary: Option<Value<String>>,
+    /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
 
 impl Role {
+    /// A role `principal` may assume, with no permissions yet.
     pub fn assumed_by(principal: Principal) -> Self {
         Role {
             role_name: None,
@@ -213,10 +249,13 @@ impl Role {
 }
 
 impl Handle<Role> {
+    /// The role's name (`Ref`).
     pub fn name(&self) -> Value<String> {
         self.ref_value()
     }
 
+    /// The role's ARN (`Fn::GetAtt Arn`), what Lambda, Step Functions and trust
+    /// policies need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
     }

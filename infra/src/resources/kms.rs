@@ -15,10 +15,17 @@ use crate::value::{Pseudo, Value};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Key {
+    /// `Description`, up to 8192 characters.
     pub description: Option<String>,
+    /// `EnableKeyRotation`: KMS rotates the key material yearly. On by default here.
     pub enable_key_rotation: Option<bool>,
+    /// `PendingWindowInDays`, 7..=30 (KMS default 30): how long a key removed
+    /// from the stack waits before KMS destroys it; data under it is lost after.
     pub pending_window_in_days: Option<u32>,
+    /// `KeyPolicy`. Keep the root statement [`Key::default`] adds, or IAM grants
+    /// stop working and the key becomes unmanageable.
     pub key_policy: PolicyDocument,
+    /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -45,6 +52,7 @@ impl Default for Key {
 pub struct Alias {
     /// Must start with `alias/` (and not `alias/aws/`).
     pub alias_name: String,
+    /// `TargetKeyId`: the key's ID or ARN, e.g. `key.key_id()`.
     pub target_key_id: Value<String>,
 }
 
@@ -54,6 +62,8 @@ impl Handle<Key> {
         self.ref_value()
     }
 
+    /// The key's ARN (`Fn::GetAtt Arn`): what IAM policies and S3 bucket
+    /// encryption need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
     }

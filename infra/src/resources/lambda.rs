@@ -8,23 +8,31 @@ use super::Tag;
 use crate::template::Handle;
 use crate::value::Value;
 
+/// The instruction set the function runs on; the package must be built for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Architecture {
+    /// `x86_64` (Lambda's default).
     #[serde(rename = "x86_64")]
     X86_64,
+    /// `arm64` (Graviton): cheaper per GB-second; needs an aarch64 build.
     #[serde(rename = "arm64")]
     Arm64,
 }
 
+/// Whether Lambda samples and sends X-Ray traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum TracingMode {
+    /// Lambda samples requests and traces them itself.
     Active,
+    /// Lambda traces only when the caller's trace header says it was sampled (the default).
     PassThrough,
 }
 
+/// `TracingConfig`; the role needs X-Ray write permission for `Active`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TracingConfig {
+    /// `Mode`.
     pub mode: TracingMode,
 }
 
@@ -33,14 +41,21 @@ pub struct TracingConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Code {
+    /// `S3Bucket` of the ZIP; must be in the stack's region.
     pub s3_bucket: Option<Value<String>>,
+    /// `S3Key` of the ZIP. Lambda only picks up new code when a property changes,
+    /// so use a new key per build rather than overwriting one.
     pub s3_key: Option<Value<String>>,
+    /// `S3ObjectVersion`, for versioned buckets.
     pub s3_object_version: Option<Value<String>>,
+    /// `ZipFile`: inline source, only for interpreted runtimes (Node.js, Python), 4 MB at most.
     pub zip_file: Option<String>,
+    /// `ImageUri`: an ECR image, for `PackageType: Image` functions.
     pub image_uri: Option<Value<String>>,
 }
 
 impl Code {
+    /// A ZIP in S3 (bucket and key may be intrinsics).
     pub fn s3(bucket: impl Into<Value<String>>, key: impl Into<Value<String>>) -> Self {
         Code {
             s3_bucket: Some(bucket.into()),
@@ -52,15 +67,19 @@ impl Code {
     }
 }
 
+/// `Environment`: variables the handler reads; 4 KB in total.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Environment {
+    /// `Variables`, in insertion order.
     pub variables: IndexMap<String, Value<String>>,
 }
 
+/// `EphemeralStorage`: the size of `/tmp`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EphemeralStorage {
+    /// `Size` in MB, 512..=10240 (default 512).
     pub size: Value<u32>,
 }
 
@@ -69,29 +88,49 @@ pub struct EphemeralStorage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Function {
+    /// `FunctionName`, up to 64 characters. Unset, CloudFormation generates one;
+    /// changing it replaces the function.
     pub function_name: Option<Value<String>>,
+    /// `Description`, up to 256 characters.
     pub description: Option<String>,
+    /// `Code`: where the deployment package is.
     pub code: Code,
+    /// `PackageType`: `Zip` (default) or `Image`.
     pub package_type: Option<String>,
+    /// `Runtime`, e.g. `provided.al2023` for a Rust `bootstrap`; required for `Zip`.
     pub runtime: Option<String>,
+    /// `Handler`; for `provided.*` runtimes the binary is named `bootstrap`.
     pub handler: Option<String>,
+    /// `Role`: the execution role's ARN, whose permissions the function gets.
     pub role: Value<String>,
+    /// `MemorySize` in MB, 128..=10240 (synth checks the range). CPU scales with it.
     pub memory_size: Option<Value<u32>>,
+    /// `Timeout` in seconds, 1..=900 (synth checks the range); Lambda stops
+    /// the invocation after this.
     pub timeout: Option<Value<u32>>,
+    /// `Architectures`: one element; unset means `x86_64`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub architectures: Vec<Architecture>,
+    /// `EphemeralStorage`: `/tmp` size; unset means 512 MB.
     pub ephemeral_storage: Option<EphemeralStorage>,
     /// `Fn::If [HasReservedConcurrency, Ref ReservedConcurrency, AWS::NoValue]`
     /// fits here: the field is optional, so the `NoValue` branch is legal.
     pub reserved_concurrent_executions: Option<Value<i32>>,
+    /// `Environment` variables.
     pub environment: Option<Environment>,
+    /// `TracingConfig` for X-Ray.
     pub tracing_config: Option<TracingConfig>,
+    /// `KmsKeyArn`: a customer key for environment variables at rest; unset,
+    /// Lambda uses a key of its own.
     pub kms_key_arn: Option<Value<String>>,
+    /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
 
 impl Function {
+    /// A function running `code` with the execution role `role` (an ARN);
+    /// everything else left to Lambda's defaults.
     pub fn new(code: Code, role: Value<String>) -> Self {
         Function {
             function_name: None,
@@ -120,18 +159,27 @@ impl Function {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Permission {
+    /// `Action`, usually `lambda:InvokeFunction`.
     pub action: String,
+    /// `FunctionName`: the function's name or ARN.
     pub function_name: Value<String>,
+    /// `Principal`: the service allowed, e.g. `sns.amazonaws.com`.
     pub principal: String,
+    /// `SourceArn`: only calls on behalf of this resource (a topic, a rule) are
+    /// allowed. Set it: without it any account's resource of that service could invoke.
     pub source_arn: Option<Value<String>>,
+    /// `SourceAccount`: only calls from resources in this account.
     pub source_account: Option<Value<String>>,
 }
 
 impl Handle<Function> {
+    /// The function's name (`Ref`): what the `FunctionName` metric dimension needs.
     pub fn name(&self) -> Value<String> {
         self.ref_value()
     }
 
+    /// The function's ARN (`Fn::GetAtt Arn`): what IAM statements, Step
+    /// Functions tasks and event sources need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
     }

@@ -25,7 +25,11 @@ pub use raw::Raw;
 pub trait ResourceType: Serialize + Into<AnyResource> + Sized {
     /// The CloudFormation type name, e.g. `AWS::S3::Bucket`.
     const TYPE: &'static str;
+    /// The properties if `r` holds this type; `None` otherwise. Backs
+    /// [`crate::Template::get`].
     fn from_any(r: &AnyResource) -> Option<&Self>;
+    /// The properties, mutably, if `r` holds this type; `None` otherwise. Backs
+    /// [`crate::Template::get_mut`].
     fn from_any_mut(r: &mut AnyResource) -> Option<&mut Self>;
 }
 
@@ -33,11 +37,14 @@ pub trait ResourceType: Serialize + Into<AnyResource> + Sized {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Tag {
+    /// `Key`: up to 128 characters; the `aws:` prefix is reserved by AWS.
     pub key: String,
+    /// `Value`: up to 256 characters; may be an intrinsic (e.g. the project name parameter).
     pub value: Value<String>,
 }
 
 impl Tag {
+    /// A tag; the value may be a literal or an intrinsic.
     pub fn new(key: impl Into<String>, value: impl Into<Value<String>>) -> Self {
         Tag {
             key: key.into(),
@@ -51,14 +58,25 @@ impl Tag {
 /// themselves are plain and live in their service modules.
 macro_rules! any_resource {
     ($($variant:ident($ty:path) = $type_name:literal,)*) => {
-        /// Any resource the template can hold.
+        /// Any resource the template can hold. Each typed variant holds the
+        /// struct of the same name from its service module (`Bucket` holds
+        /// [`s3::Bucket`], an `AWS::S3::Bucket`); [`ResourceType::TYPE`] on the
+        /// struct gives its CloudFormation type name.
+        // Boxing the large variants would make every `get_mut` pattern
+        // noisier for a size that never matters (a template holds hundreds).
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq)]
         pub enum AnyResource {
-            $($variant($ty),)*
+            $(
+                /// A typed resource: the struct named after this variant.
+                $variant($ty),
+            )*
+            /// Any other type, properties as untyped JSON (see [`Raw`]).
             Raw(Raw),
         }
 
         impl AnyResource {
+            /// The CloudFormation type name, e.g. `AWS::Lambda::Function`.
             pub fn type_name(&self) -> &str {
                 match self {
                     $(AnyResource::$variant(_) => $type_name,)*
@@ -66,6 +84,7 @@ macro_rules! any_resource {
                 }
             }
 
+            /// The `Properties` object as CloudFormation will see it (before overrides).
             pub fn properties_json(&self) -> Json {
                 match self {
                     $(AnyResource::$variant(p) => serde_json::to_value(p).expect("resource properties serialize"),)*

@@ -7,13 +7,19 @@ use serde_json::Value as Json;
 use crate::template::Handle;
 use crate::value::Value;
 
+/// A resource of any type, its properties untyped. Synth still checks its
+/// `Ref`/`GetAtt`/`Fn::Sub` references and CloudFormation's limits, but not
+/// its properties, so typos in property names surface only at deploy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Raw {
+    /// The CloudFormation type, e.g. `AWS::Events::Rule`.
     pub type_name: String,
+    /// The `Properties` object, written as is (omitted when empty).
     pub properties: Json,
 }
 
 impl Raw {
+    /// A raw resource; build `properties` with `serde_json::json!`.
     pub fn new(type_name: impl Into<String>, properties: Json) -> Self {
         Raw {
             type_name: type_name.into(),

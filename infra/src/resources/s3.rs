@@ -16,24 +16,39 @@ pub struct Bucket {
     /// Leave unset unless you must: CloudFormation generates a unique name,
     /// and a fixed name blocks replacement and collides across regions.
     pub bucket_name: Option<Value<String>>,
+    /// `BucketEncryption`: default encryption of new objects. Unset, S3 still
+    /// applies SSE-S3.
     pub bucket_encryption: Option<BucketEncryption>,
+    /// `PublicAccessBlockConfiguration`: overrides any policy or ACL that would
+    /// make objects public. Use [`PublicAccessBlockConfiguration::block_all`].
     pub public_access_block_configuration: Option<PublicAccessBlockConfiguration>,
+    /// `VersioningConfiguration`. Unset, a new bucket is unversioned.
     pub versioning_configuration: Option<VersioningConfiguration>,
+    /// `LifecycleConfiguration`: expiry rules S3 applies on its own, about once a day.
     pub lifecycle_configuration: Option<LifecycleConfiguration>,
+    /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
 
+/// The bucket's four public-access switches; S3 applies all four to new
+/// buckets by default.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PublicAccessBlockConfiguration {
+    /// `BlockPublicAcls`: S3 rejects requests that set a public ACL.
     pub block_public_acls: bool,
+    /// `BlockPublicPolicy`: S3 rejects bucket policies that grant public access.
     pub block_public_policy: bool,
+    /// `IgnorePublicAcls`: S3 ignores public ACLs already present.
     pub ignore_public_acls: bool,
+    /// `RestrictPublicBuckets`: while the bucket policy is public, only AWS
+    /// services and this account's principals can access the bucket.
     pub restrict_public_buckets: bool,
 }
 
 impl PublicAccessBlockConfiguration {
+    /// All four switches on: nothing in the bucket can be made public.
     pub fn block_all() -> Self {
         PublicAccessBlockConfiguration {
             block_public_acls: true,
@@ -44,67 +59,100 @@ impl PublicAccessBlockConfiguration {
     }
 }
 
+/// A bucket's versioning state. A bucket that was ever `Enabled` can only be
+/// `Suspended`, never unversioned again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum VersioningStatus {
+    /// S3 keeps every version of every object: overwrites and deletes are recoverable, and billed.
     Enabled,
+    /// New writes get no version; versions created while enabled are kept.
     Suspended,
 }
 
+/// `VersioningConfiguration`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct VersioningConfiguration {
+    /// `Status`.
     pub status: VersioningStatus,
 }
 
+/// `LifecycleConfiguration`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LifecycleConfiguration {
+    /// `Rules`, up to 1000.
     pub rules: Vec<LifecycleRule>,
 }
 
+/// Whether S3 applies a lifecycle rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum RuleStatus {
+    /// S3 applies the rule.
     Enabled,
+    /// The rule is kept but S3 ignores it.
     Disabled,
 }
 
+/// One lifecycle rule: which objects (by prefix) and what S3 does to them.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LifecycleRule {
+    /// `Id`, up to 255 characters; shows in S3's lifecycle listings.
     pub id: Option<String>,
+    /// `Status`.
     pub status: RuleStatus,
+    /// `Prefix`: the rule applies to keys starting with this; unset means every object.
     pub prefix: Option<String>,
+    /// `ExpirationInDays`: S3 deletes objects this many days after creation (in a
+    /// versioned bucket it makes them noncurrent instead).
     pub expiration_in_days: Option<Value<u32>>,
+    /// `AbortIncompleteMultipartUpload`: parts of abandoned uploads are billed
+    /// until aborted.
     pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
 }
 
+/// Aborts multipart uploads left unfinished.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AbortIncompleteMultipartUpload {
+    /// `DaysAfterInitiation`: days after an upload starts before S3 aborts it
+    /// and deletes its parts.
     pub days_after_initiation: u32,
 }
 
+/// `BucketEncryption`: the default encryption S3 applies to new objects.
+/// Build it with [`BucketEncryption::s3_managed`] or [`BucketEncryption::kms`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BucketEncryption {
+    /// `ServerSideEncryptionConfiguration`: one rule.
     pub server_side_encryption_configuration: Vec<ServerSideEncryptionRule>,
 }
 
+/// One default-encryption rule.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ServerSideEncryptionRule {
+    /// `ServerSideEncryptionByDefault`: the algorithm and key.
     pub server_side_encryption_by_default: ServerSideEncryptionByDefault,
+    /// `BucketKeyEnabled`: S3 uses a bucket-level key, cutting KMS requests (and
+    /// their cost) for SSE-KMS. No effect with SSE-S3.
     pub bucket_key_enabled: Option<bool>,
 }
 
+/// The algorithm and key S3 encrypts new objects with.
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ServerSideEncryptionByDefault {
+    /// `SSEAlgorithm`: `AES256` (SSE-S3) or `aws:kms` (SSE-KMS).
     #[serde(rename = "SSEAlgorithm")]
     pub sse_algorithm: String,
+    /// `KMSMasterKeyID`, only with `aws:kms`: a key ARN. Unset, S3 uses the
+    /// AWS-managed `aws/s3` key. Readers and writers need KMS permission on it.
     #[serde(rename = "KMSMasterKeyID")]
     pub kms_master_key_id: Option<Value<String>>,
 }
@@ -141,7 +189,9 @@ impl BucketEncryption {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BucketPolicy {
+    /// `Bucket`: the bucket's name (`Ref`), not its ARN.
     pub bucket: Value<String>,
+    /// `PolicyDocument`: a resource policy; each statement needs a `Principal`.
     pub policy_document: PolicyDocument,
 }
 

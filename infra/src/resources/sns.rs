@@ -13,9 +13,15 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Topic {
+    /// `TopicName`, up to 256 characters. Unset, CloudFormation generates one;
+    /// changing it replaces the topic.
     pub topic_name: Option<Value<String>>,
+    /// `DisplayName`: the sender name in email and SMS notifications.
     pub display_name: Option<String>,
+    /// `KmsMasterKeyId`: encrypts messages at rest. Publishers (CloudWatch
+    /// alarms included) then need permission on the key, or their messages are lost.
     pub kms_master_key_id: Option<Value<String>>,
+    /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -23,9 +29,15 @@ pub struct Topic {
 /// The protocols we type; each fixes what `Endpoint` must be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Endpoint {
+    /// `email`: an address. AWS emails a confirmation link; nothing is delivered
+    /// until someone clicks it.
     Email(String),
+    /// `https`: a URL, which must confirm the subscription request it receives.
     Https(String),
+    /// `sqs`: a queue ARN. The queue's policy must let the topic send to it.
     Sqs(Value<String>),
+    /// `lambda`: a function ARN. The function needs a permission for
+    /// `sns.amazonaws.com` (see [`crate::Template::grant_invoke_by_service`]).
     Lambda(Value<String>),
 }
 
@@ -34,13 +46,19 @@ pub enum Endpoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Subscription {
+    /// `TopicArn` of the topic subscribed to.
     pub topic_arn: Value<String>,
+    /// `Protocol`: `email`, `https`, `sqs` or `lambda`, set by [`Subscription::new`].
     pub protocol: String,
+    /// `Endpoint`: where messages go, in the protocol's form.
     pub endpoint: Value<String>,
+    /// `RawMessageDelivery`: deliver the bare message instead of SNS's JSON
+    /// envelope (sqs and https only).
     pub raw_message_delivery: Option<bool>,
 }
 
 impl Subscription {
+    /// Subscribes `endpoint` to `topic`, deriving `Protocol` from the endpoint kind.
     pub fn new(topic: Handle<Topic>, endpoint: Endpoint) -> Self {
         let (protocol, endpoint) = match endpoint {
             Endpoint::Email(a) => ("email", Value::Literal(a)),
@@ -61,7 +79,9 @@ impl Subscription {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TopicPolicy {
+    /// `Topics`: ARNs of the topics the policy applies to.
     pub topics: Vec<Value<String>>,
+    /// `PolicyDocument`: a resource policy, e.g. letting a service publish.
     pub policy_document: PolicyDocument,
 }
 
@@ -71,6 +91,7 @@ impl Handle<Topic> {
         self.ref_value()
     }
 
+    /// The topic's name (`Fn::GetAtt TopicName`).
     pub fn name(&self) -> Value<String> {
         self.att("TopicName")
     }

@@ -13,11 +13,20 @@ use crate::value::Value;
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Queue {
+    /// `QueueName`, up to 80 characters (FIFO queues end in `.fifo`). Unset,
+    /// CloudFormation generates one; changing it replaces the queue.
     pub queue_name: Option<Value<String>>,
+    /// `MessageRetentionPeriod` in seconds, 60..=1209600 (14 days); default 4 days.
     pub message_retention_period: Option<u32>,
+    /// `VisibilityTimeout` in seconds, 0..=43200 (12 h); default 30. For a
+    /// Lambda event source, set it to at least the function's timeout (AWS
+    /// recommends six times it).
     pub visibility_timeout: Option<u32>,
+    /// `KmsMasterKeyId`: SSE-KMS with this key; senders need permission on it.
     pub kms_master_key_id: Option<Value<String>>,
+    /// `SqsManagedSseEnabled`: SSE with SQS-owned keys (the default for new queues).
     pub sqs_managed_sse_enabled: Option<bool>,
+    /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -26,7 +35,9 @@ pub struct Queue {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct QueuePolicy {
+    /// `Queues`: URLs (`Ref`) of the queues the policy applies to.
     pub queues: Vec<Value<String>>,
+    /// `PolicyDocument`: a resource policy, e.g. letting an SNS topic send.
     pub policy_document: PolicyDocument,
 }
 
@@ -36,10 +47,13 @@ impl Handle<Queue> {
         self.ref_value()
     }
 
+    /// The queue's ARN (`Fn::GetAtt Arn`): what IAM statements, SNS subscriptions
+    /// and Lambda event sources need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
     }
 
+    /// The queue's name (`Fn::GetAtt QueueName`).
     pub fn name(&self) -> Value<String> {
         self.att("QueueName")
     }

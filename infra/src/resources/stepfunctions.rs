@@ -9,45 +9,65 @@ use super::Tag;
 use crate::template::Handle;
 use crate::value::Value;
 
+/// Execution semantics and pricing; changing it replaces the state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum StateMachineType {
+    /// Up to a year per execution, exactly-once, history kept 90 days; billed per state transition.
     Standard,
+    /// Up to 5 minutes per execution, at-least-once; billed by duration. No execution history.
     Express,
 }
 
+/// Which execution events go to CloudWatch Logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum LogLevel {
+    /// Every event.
     All,
+    /// Only errors (failed states and executions).
     Error,
+    /// Only events that end an execution in failure.
     Fatal,
+    /// Nothing.
     Off,
 }
 
+/// `LoggingConfiguration`. The state machine's role needs the CloudWatch Logs
+/// delivery permissions (on `*`; those APIs have no resource-level permissions).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LoggingConfiguration {
+    /// `Level`.
     pub level: LogLevel,
+    /// `IncludeExecutionData`: logs state input and output too; off keeps
+    /// payloads (URIs, configs) out of the logs.
     pub include_execution_data: bool,
+    /// `Destinations`: exactly one log group.
     pub destinations: Vec<LogDestination>,
 }
 
+/// One log destination.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LogDestination {
+    /// `CloudWatchLogsLogGroup`.
     pub cloud_watch_logs_log_group: CloudWatchLogsLogGroup,
 }
 
+/// The log group events are sent to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CloudWatchLogsLogGroup {
+    /// `LogGroupArn`: must end in `:*`, as a log group handle's `arn()` does.
     pub log_group_arn: Value<String>,
 }
 
+/// `TracingConfiguration`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TracingConfiguration {
+    /// `Enabled`: X-Ray tracing of executions; the role needs X-Ray write permission.
     pub enabled: bool,
 }
 
@@ -60,14 +80,26 @@ pub struct TracingConfiguration {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StateMachine {
+    /// `StateMachineName`, up to 80 characters. Unset, CloudFormation generates
+    /// one; changing it replaces the state machine.
     pub state_machine_name: Option<Value<String>>,
+    /// `StateMachineType`; unset means `STANDARD`.
     pub state_machine_type: Option<StateMachineType>,
+    /// `RoleArn`: the role Step Functions assumes to run tasks (invoke Lambda,
+    /// write logs).
     pub role_arn: Value<String>,
+    /// `Definition`: the ASL as a JSON object, e.g. [`crate::asl::Definition::to_json`].
+    /// `${Name}` placeholders in it are filled from `definition_substitutions`.
     pub definition: Option<Json>,
+    /// `DefinitionSubstitutions`: values for the definition's `${Name}`
+    /// placeholders, intrinsics allowed (how the function ARN gets in).
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub definition_substitutions: IndexMap<String, Value<String>>,
+    /// `LoggingConfiguration`; unset means no execution logs.
     pub logging_configuration: Option<LoggingConfiguration>,
+    /// `TracingConfiguration`; unset means no X-Ray tracing.
     pub tracing_configuration: Option<TracingConfiguration>,
+    /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
 }
@@ -78,6 +110,7 @@ impl Handle<StateMachine> {
         self.ref_value()
     }
 
+    /// The state machine's name (`Fn::GetAtt Name`).
     pub fn name(&self) -> Value<String> {
         self.att("Name")
     }

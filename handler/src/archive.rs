@@ -1,0 +1,412 @@
+//! `.tar.gz` in and out. Extraction treats the archive as hostile: a
+//! project archive comes from whoever can start an execution, and `/tmp`
+//! is shared by every invocation of a warm container.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use tar::{EntryType, Header};
+
+use crate::error::HandlerError;
+
+/// Extraction caps: Lambda's `/tmp` is at most 10 GiB and also holds the
+/// plan and the rendered chunks.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_bytes: u64,
+    pub max_entries: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 4 << 30,
+            max_entries: 200_000,
+        }
+    }
+}
+
+fn refuse(archive: &Path, msg: String) -> HandlerError {
+    HandlerError::invalid_event(format!("{}: {msg}", archive.display()))
+}
+
+/// A relative path that stays inside the target: no root, no `..`.
+fn safe_relative(p: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::Normal(s) => out.push(s),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Whether a link at `entry` pointing to `target` stays inside the root.
+fn link_stays_inside(entry: &Path, target: &Path, hard: bool) -> bool {
+    if target.is_absolute() {
+        return false;
+    }
+    // Hard link targets are relative to the archive root, symlinks to the link's directory.
+    let mut depth: i64 = if hard {
+        0
+    } else {
+        entry.parent().map_or(0, |p| p.components().count() as i64)
+    };
+    for c in target.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            Component::CurDir => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Extracts `archive` into `dest` (created, and emptied first if it
+/// exists). Refuses absolute paths, `..`, links leaving `dest`, device
+/// files, and archives over the limits; on refusal `dest` is removed, so a
+/// half-extracted tree is never used.
+pub fn extract_tar_gz(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, HandlerError> {
+    if dest.exists() {
+        fs::remove_dir_all(dest).map_err(|e| HandlerError::io("cannot clear", dest, e))?;
+    }
+    fs::create_dir_all(dest).map_err(|e| HandlerError::io("cannot create", dest, e))?;
+    let result = extract_inner(archive, dest, limits);
+    if result.is_err() {
+        let _ = fs::remove_dir_all(dest);
+    }
+    result
+}
+
+fn extract_inner(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, HandlerError> {
+    let file = File::open(archive).map_err(|e| HandlerError::io("cannot open", archive, e))?;
+    let mut tar = tar::Archive::new(GzDecoder::new(file));
+    let mut total = 0u64;
+    let mut count = 0u64;
+    let entries = tar
+        .entries()
+        .map_err(|e| refuse(archive, format!("not a readable .tar.gz: {e}")))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| refuse(archive, format!("corrupt archive: {e}")))?;
+        count += 1;
+        if count > limits.max_entries {
+            return Err(refuse(
+                archive,
+                format!(
+                    "more than {} entries; refusing to extract (decompression bomb?)",
+                    limits.max_entries
+                ),
+            ));
+        }
+        let raw = entry
+            .path()
+            .map_err(|e| refuse(archive, format!("unreadable entry name: {e}")))?
+            .into_owned();
+        let rel = safe_relative(&raw).ok_or_else(|| {
+            refuse(archive, format!("entry `{}` is absolute or contains `..`; archives must hold relative paths inside the project", raw.display()))
+        })?;
+        if rel.as_os_str().is_empty() {
+            continue;
+        }
+        let target = dest.join(&rel);
+        let kind = entry.header().entry_type();
+        match kind {
+            EntryType::Directory => {
+                fs::create_dir_all(&target)
+                    .map_err(|e| HandlerError::io("cannot create", &target, e))?;
+            }
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                let size = entry.header().size().unwrap_or(0);
+                total += size;
+                if total > limits.max_bytes {
+                    return Err(refuse(
+                        archive,
+                        format!(
+                            "unpacks to more than {} bytes; refusing to fill /tmp",
+                            limits.max_bytes
+                        ),
+                    ));
+                }
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent)
+                        .map_err(|e| HandlerError::io("cannot create", parent, e))?;
+                }
+                let mut out = File::create(&target)
+                    .map_err(|e| HandlerError::io("cannot create", &target, e))?;
+                // Copy at most the declared size: a lying header cannot overrun the cap.
+                let copied = io::copy(&mut (&mut entry).take(size), &mut out)
+                    .map_err(|e| HandlerError::io("cannot write", &target, e))?;
+                if copied != size {
+                    return Err(refuse(
+                        archive,
+                        format!("entry `{}` is truncated", rel.display()),
+                    ));
+                }
+            }
+            EntryType::Symlink | EntryType::Link => {
+                let hard = kind == EntryType::Link;
+                let link = entry
+                    .link_name()
+                    .map_err(|e| refuse(archive, format!("unreadable link: {e}")))?
+                    .ok_or_else(|| {
+                        refuse(archive, format!("link `{}` has no target", rel.display()))
+                    })?
+                    .into_owned();
+                if !link_stays_inside(&rel, &link, hard) {
+                    return Err(refuse(
+                        archive,
+                        format!(
+                            "link `{}` -> `{}` points outside the project",
+                            rel.display(),
+                            link.display()
+                        ),
+                    ));
+                }
+                if let Some(parent) = target.parent() {
+                    fs::create_dir_all(parent)
+                        .map_err(|e| HandlerError::io("cannot create", parent, e))?;
+                }
+                if hard {
+                    fs::hard_link(dest.join(&link), &target)
+                        .map_err(|e| HandlerError::io("cannot link", &target, e))?;
+                } else {
+                    std::os::unix::fs::symlink(&link, &target)
+                        .map_err(|e| HandlerError::io("cannot link", &target, e))?;
+                }
+            }
+            EntryType::XGlobalHeader
+            | EntryType::XHeader
+            | EntryType::GNULongName
+            | EntryType::GNULongLink => {}
+            other => {
+                return Err(refuse(
+                    archive,
+                    format!(
+                        "entry `{}` is a {other:?}; only files, directories and links are allowed",
+                        rel.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// Packs `dir` into a `.tar.gz` deterministically: sorted entries, zeroed
+/// timestamps and owners, so the same tree gives the same bytes (and the
+/// same SHA-256) on every worker.
+pub fn create_tar_gz(dir: &Path, archive: &Path) -> Result<(), HandlerError> {
+    let file = File::create(archive).map_err(|e| HandlerError::io("cannot create", archive, e))?;
+    let mut builder = tar::Builder::new(GzEncoder::new(file, Compression::default()));
+    let mut files = Vec::new();
+    collect(dir, Path::new(""), &mut files)?;
+    for rel in files {
+        let path = dir.join(&rel);
+        let meta =
+            fs::symlink_metadata(&path).map_err(|e| HandlerError::io("cannot read", &path, e))?;
+        let mut h = Header::new_gnu();
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        if meta.is_dir() {
+            h.set_entry_type(EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+            builder.append_data(&mut h, &rel, io::empty())
+        } else {
+            h.set_entry_type(EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_size(meta.len());
+            let f = File::open(&path).map_err(|e| HandlerError::io("cannot open", &path, e))?;
+            builder.append_data(&mut h, &rel, f)
+        }
+        .map_err(|e| HandlerError::io("cannot archive", &path, e))?;
+    }
+    let gz = builder
+        .into_inner()
+        .map_err(|e| HandlerError::io("cannot finish", archive, e))?;
+    gz.finish()
+        .and_then(|mut f| f.flush())
+        .map_err(|e| HandlerError::io("cannot finish", archive, e))
+}
+
+fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), HandlerError> {
+    let dir = root.join(rel);
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .map_err(|e| HandlerError::io("cannot list", &dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+    names.sort();
+    for name in names {
+        let child = rel.join(&name);
+        out.push(child.clone());
+        if root.join(&child).is_dir() {
+            collect(root, &child, out)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("hf-archive-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Builds a .tar.gz with raw headers, bypassing the tar crate's own
+    /// path checks, the way a hostile archive would be made.
+    fn hostile(path: &Path, entries: &[(&str, EntryType, &[u8], Option<&str>)]) {
+        let mut b = tar::Builder::new(GzEncoder::new(
+            File::create(path).unwrap(),
+            Compression::fast(),
+        ));
+        for (name, kind, data, link) in entries {
+            let mut h = Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            {
+                let gnu = h.as_gnu_mut().unwrap();
+                gnu.name[..name.len()].copy_from_slice(name.as_bytes());
+                if let Some(l) = link {
+                    gnu.linkname[..l.len()].copy_from_slice(l.as_bytes());
+                }
+            }
+            h.set_cksum();
+            b.append(&h, *data).unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+    }
+
+    #[test]
+    fn round_trip_is_deterministic() {
+        let d = scratch("rt");
+        let src = d.join("src");
+        fs::create_dir_all(src.join("assets")).unwrap();
+        fs::write(src.join("index.html"), "<html></html>").unwrap();
+        fs::write(src.join("assets/a.css"), "body{}").unwrap();
+        create_tar_gz(&src, &d.join("a.tar.gz")).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(src.join("index.html"), "<html></html>").unwrap();
+        create_tar_gz(&src, &d.join("b.tar.gz")).unwrap();
+        assert_eq!(
+            fs::read(d.join("a.tar.gz")).unwrap(),
+            fs::read(d.join("b.tar.gz")).unwrap()
+        );
+        let n = extract_tar_gz(&d.join("a.tar.gz"), &d.join("out"), Limits::default()).unwrap();
+        assert_eq!(n, 19);
+        assert_eq!(
+            fs::read_to_string(d.join("out/assets/a.css")).unwrap(),
+            "body{}"
+        );
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn hostile_entries_are_refused_and_nothing_is_left() {
+        let d = scratch("hostile");
+        for (i, (entries, needle)) in [
+            (
+                vec![("../evil", EntryType::Regular, &b"x"[..], None)],
+                "contains `..`",
+            ),
+            (
+                vec![("/etc/evil", EntryType::Regular, &b"x"[..], None)],
+                "absolute",
+            ),
+            (
+                vec![("l", EntryType::Symlink, &b""[..], Some("/etc/passwd"))],
+                "points outside",
+            ),
+            (
+                vec![("a/l", EntryType::Symlink, &b""[..], Some("../../x"))],
+                "points outside",
+            ),
+            (
+                vec![("h", EntryType::Link, &b""[..], Some("../x"))],
+                "points outside",
+            ),
+            (vec![("dev", EntryType::Char, &b""[..], None)], "only files"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let a = d.join(format!("{i}.tar.gz"));
+            hostile(&a, &entries);
+            let out = d.join(format!("out{i}"));
+            let e = extract_tar_gz(&a, &out, Limits::default()).unwrap_err();
+            assert!(e.message.contains(needle), "{e}");
+            assert!(!out.exists(), "partial extraction left behind");
+        }
+        assert!(!d.parent().unwrap().join("evil").exists());
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn inside_links_are_kept() {
+        let d = scratch("links");
+        let a = d.join("ok.tar.gz");
+        hostile(
+            &a,
+            &[
+                ("f", EntryType::Regular, b"data", None),
+                ("sub/l", EntryType::Symlink, b"", Some("../f")),
+            ],
+        );
+        extract_tar_gz(&a, &d.join("out"), Limits::default()).unwrap();
+        assert_eq!(fs::read(d.join("out/sub/l")).unwrap(), b"data");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn caps_stop_bombs() {
+        let d = scratch("caps");
+        let a = d.join("big.tar.gz");
+        let big = vec![0u8; 10_000];
+        hostile(
+            &a,
+            &[
+                ("a", EntryType::Regular, &big, None),
+                ("b", EntryType::Regular, &big, None),
+            ],
+        );
+        let e = extract_tar_gz(
+            &a,
+            &d.join("o1"),
+            Limits {
+                max_bytes: 15_000,
+                max_entries: 10,
+            },
+        )
+        .unwrap_err();
+        assert!(e.message.contains("more than 15000 bytes"), "{e}");
+        let e = extract_tar_gz(
+            &a,
+            &d.join("o2"),
+            Limits {
+                max_bytes: 1 << 20,
+                max_entries: 1,
+            },
+        )
+        .unwrap_err();
+        assert!(e.message.contains("more than 1 entries"), "{e}");
+        fs::remove_dir_all(d).unwrap();
+    }
+}

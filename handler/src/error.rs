@@ -1,0 +1,80 @@
+//! The handler's error: always one of the contract's names, so Step
+//! Functions' Retry routing sees exactly what `infra::contract` promised.
+
+use std::fmt;
+
+use hyperframes_infra::contract::ErrorName;
+use hyperframes_producer::ProducerError;
+
+/// A failed invocation. `name` becomes the Lambda `errorType`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerError {
+    pub name: ErrorName,
+    pub message: String,
+}
+
+impl HandlerError {
+    pub fn new(name: ErrorName, message: impl Into<String>) -> Self {
+        HandlerError {
+            name,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_event(message: impl Into<String>) -> Self {
+        HandlerError::new(ErrorName::InvalidEvent, message)
+    }
+
+    pub fn protocol(message: impl Into<String>) -> Self {
+        HandlerError::new(ErrorName::PlanProtocolUnsupported, message)
+    }
+
+    pub fn render(message: impl Into<String>) -> Self {
+        HandlerError::new(ErrorName::RenderFailed, message)
+    }
+
+    pub fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Self {
+        // Out of space or a killed process may not recur on another worker.
+        HandlerError::render(format!("{what} {}: {e}", path.display()))
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.message)
+    }
+}
+
+impl std::error::Error for HandlerError {}
+
+/// Producer errors keep their contract name; the producer's own names map
+/// onto the contract's: deterministic input problems must not be retried,
+/// everything else may be.
+impl From<ProducerError> for HandlerError {
+    fn from(e: ProducerError) -> Self {
+        let producer_name = e.name();
+        let name = match producer_name.parse::<ErrorName>() {
+            Ok(n) => n,
+            Err(_) => match producer_name {
+                "INVALID_CONFIG"
+                | "INVALID_COMPOSITION"
+                | "ASSET_FETCH_FAILED"
+                | "CHUNK_INDEX_OUT_OF_RANGE"
+                | "CHUNK_MISSING"
+                | "CHUNK_OUT_OF_ORDER" => ErrorName::InvalidEvent,
+                "MISSING_PLAN_ARTIFACT" => ErrorName::PlanV2IntegrityUnrecoverable,
+                _ => ErrorName::RenderFailed,
+            },
+        };
+        HandlerError::new(name, format!("{producer_name}: {e}"))
+    }
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.name.as_str().to_string(),
+            error_message: e.message,
+        }
+    }
+}

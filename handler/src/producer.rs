@@ -1,0 +1,124 @@
+//! The seam between the handler and the renderer. The handler moves bytes
+//! between S3 and local paths; a `Producer` turns local paths into video.
+//! [`LocalProducer`] is the real one (Chromium + ffmpeg on this machine).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::HandlerError;
+
+/// What the later stages need to know about a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanInfo {
+    pub plan_hash: String,
+    pub chunk_count: u32,
+    pub total_frames: u64,
+    pub fps: u32,
+    pub width: u32,
+    pub height: u32,
+    pub format: hyperframes_producer::Format,
+    pub has_audio: bool,
+    pub ffmpeg_version: String,
+    pub producer_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// A file, or a directory of frames for png-sequence.
+    pub path: PathBuf,
+    pub is_frame_dir: bool,
+    pub frames: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssembleInfo {
+    pub path: PathBuf,
+    pub frames_encoded: u64,
+    pub file_size: u64,
+}
+
+/// The three render stages over local paths. Blocking: the handler runs
+/// them on a blocking thread.
+pub trait Producer: Send + Sync + 'static {
+    fn plan(
+        &self,
+        project_dir: &Path,
+        config: &Value,
+        plan_dir: &Path,
+    ) -> Result<PlanInfo, HandlerError>;
+    fn render_chunk(
+        &self,
+        plan_dir: &Path,
+        index: u32,
+        out_dir: &Path,
+    ) -> Result<ChunkInfo, HandlerError>;
+    fn assemble(
+        &self,
+        plan_dir: &Path,
+        chunks: &[PathBuf],
+        audio: Option<&Path>,
+        out: &Path,
+    ) -> Result<AssembleInfo, HandlerError>;
+}
+
+/// `hyperframes-producer`, in process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LocalProducer;
+
+impl Producer for LocalProducer {
+    fn plan(
+        &self,
+        project_dir: &Path,
+        config: &Value,
+        plan_dir: &Path,
+    ) -> Result<PlanInfo, HandlerError> {
+        let config = hyperframes_producer::RenderConfig::from_json(config)?;
+        hyperframes_producer::plan(project_dir, &config, plan_dir)?;
+        let loaded = hyperframes_producer::plan::LoadedPlan::load(plan_dir)?;
+        let p = &loaded.plan;
+        Ok(PlanInfo {
+            plan_hash: p.plan_hash.clone(),
+            chunk_count: p.chunk_count,
+            total_frames: p.total_frames,
+            fps: p.dimensions.fps_num,
+            width: p.dimensions.width,
+            height: p.dimensions.height,
+            format: p.dimensions.format,
+            has_audio: p.has_audio,
+            ffmpeg_version: p.ffmpeg_version.clone(),
+            producer_version: p.producer_version.clone(),
+        })
+    }
+
+    fn render_chunk(
+        &self,
+        plan_dir: &Path,
+        index: u32,
+        out_dir: &Path,
+    ) -> Result<ChunkInfo, HandlerError> {
+        let c = hyperframes_producer::render_chunk(plan_dir, index, out_dir)?;
+        Ok(ChunkInfo {
+            is_frame_dir: c.output_kind == "frame-dir",
+            path: c.path,
+            frames: c.frames,
+            sha256: c.sha256,
+        })
+    }
+
+    fn assemble(
+        &self,
+        plan_dir: &Path,
+        chunks: &[PathBuf],
+        audio: Option<&Path>,
+        out: &Path,
+    ) -> Result<AssembleInfo, HandlerError> {
+        let a = hyperframes_producer::assemble_with_audio(plan_dir, chunks, audio, out)?;
+        Ok(AssembleInfo {
+            path: a.output_path,
+            frames_encoded: a.frames_encoded,
+            file_size: a.file_size,
+        })
+    }
+}

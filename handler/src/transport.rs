@@ -1,0 +1,273 @@
+//! S3 transport: streamed downloads and uploads, digest-verified
+//! downloads, and write-once uploads of content-addressed blobs.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use hyperframes_infra::contract::ErrorName;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::HandlerError;
+use crate::s3uri::S3Uri;
+
+/// Bytes moved in one invocation, for the stage log line.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    pub down: AtomicU64,
+    pub up: AtomicU64,
+}
+
+/// An S3 client plus traffic counters.
+#[derive(Debug, Clone)]
+pub struct S3Transport {
+    client: Client,
+    pub traffic: Arc<Traffic>,
+}
+
+/// What a content-addressed upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    Uploaded,
+    /// The identical blob was already there (a retry, or a shared asset).
+    Reused,
+}
+
+fn transport_error(what: &str, uri: &S3Uri, e: impl std::fmt::Display) -> HandlerError {
+    HandlerError::new(ErrorName::S3TransportFailed, format!("{what} {uri}: {e}"))
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String, HandlerError> {
+    let mut f = std::fs::File::open(path).map_err(|e| HandlerError::io("cannot open", path, e))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).map_err(|e| HandlerError::io("cannot read", path, e))?;
+    Ok(format!("{:x}", h.finalize()))
+}
+
+impl S3Transport {
+    pub fn new(client: Client) -> Self {
+        S3Transport {
+            client,
+            traffic: Arc::default(),
+        }
+    }
+
+    /// The standard credential chain and region; with `AWS_ENDPOINT_URL`
+    /// (moto, MinIO, LocalStack) path-style addressing, which they need.
+    pub async fn from_env() -> Self {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let mut b = aws_sdk_s3::config::Builder::from(&conf);
+        if std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
+        {
+            b = b.force_path_style(true);
+        }
+        S3Transport::new(Client::from_conf(b.build()))
+    }
+
+    /// Streams an object to `dest` (parent directories created).
+    pub async fn download(&self, uri: &S3Uri, dest: &Path) -> Result<u64, HandlerError> {
+        let resp = self
+            .client
+            .get_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .send()
+            .await
+            .map_err(|e| {
+                let service = e.as_service_error();
+                if service.is_some_and(|s| s.is_no_such_key()) {
+                    // Deterministic: retrying will not make the object appear.
+                    HandlerError::invalid_event(format!(
+                        "{uri} does not exist; check the event's S3 URIs"
+                    ))
+                } else {
+                    transport_error(
+                        "cannot download",
+                        uri,
+                        aws_sdk_s3::error::DisplayErrorContext(e),
+                    )
+                }
+            })?;
+        if let Some(parent) = dest.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| HandlerError::io("cannot create", parent, e))?;
+        }
+        let mut file = tokio::fs::File::create(dest)
+            .await
+            .map_err(|e| HandlerError::io("cannot create", dest, e))?;
+        let mut body = resp.body.into_async_read();
+        let n = tokio::io::copy(&mut body, &mut file)
+            .await
+            .map_err(|e| transport_error("download interrupted for", uri, e))?;
+        file.flush()
+            .await
+            .map_err(|e| HandlerError::io("cannot write", dest, e))?;
+        self.traffic.down.fetch_add(n, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    /// Downloads a digest-named object and checks its bytes: a blob that
+    /// does not hash to its name is deleted and reported, never used.
+    pub async fn download_verified(
+        &self,
+        uri: &S3Uri,
+        dest: &Path,
+        sha256: &str,
+    ) -> Result<u64, HandlerError> {
+        let n = self.download(uri, dest).await?;
+        let got = sha256_file(dest)?;
+        if got != sha256 {
+            let _ = std::fs::remove_file(dest);
+            return Err(HandlerError::new(
+                ErrorName::PlanArtifactDigestMismatch,
+                format!("{uri} hashes to {got}, not {sha256}; the plan's blob store is corrupt, re-plan"),
+            ));
+        }
+        Ok(n)
+    }
+
+    /// Streams a file to an object.
+    pub async fn upload(
+        &self,
+        src: &Path,
+        uri: &S3Uri,
+        content_type: Option<&str>,
+    ) -> Result<u64, HandlerError> {
+        let size = std::fs::metadata(src)
+            .map_err(|e| HandlerError::io("cannot read", src, e))?
+            .len();
+        let body = ByteStream::from_path(src)
+            .await
+            .map_err(|e| transport_error("cannot read upload source for", uri, e))?;
+        self.client
+            .put_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .set_content_type(content_type.map(str::to_string))
+            .content_length(size as i64)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                transport_error(
+                    "cannot upload",
+                    uri,
+                    aws_sdk_s3::error::DisplayErrorContext(e),
+                )
+            })?;
+        self.traffic.up.fetch_add(size, Ordering::Relaxed);
+        Ok(size)
+    }
+
+    /// Size and recorded digest of an existing object, or `None`.
+    async fn inspect(&self, uri: &S3Uri) -> Result<Option<(u64, Option<String>)>, HandlerError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .send()
+            .await
+        {
+            Ok(h) => Ok(Some((
+                h.content_length().unwrap_or(0).max(0) as u64,
+                h.metadata().and_then(|m| m.get("sha256")).cloned(),
+            ))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
+            Err(e) => Err(transport_error(
+                "cannot inspect",
+                uri,
+                aws_sdk_s3::error::DisplayErrorContext(e),
+            )),
+        }
+    }
+
+    /// Writes a content-addressed blob once. The local file is re-hashed
+    /// first; an existing object with the same size and recorded digest is
+    /// reused; a different one is never overwritten.
+    pub async fn put_content_addressed(
+        &self,
+        src: &Path,
+        uri: &S3Uri,
+        sha256: &str,
+        content_type: Option<&str>,
+    ) -> Result<Stored, HandlerError> {
+        let local = sha256_file(src)?;
+        if local != sha256 {
+            return Err(HandlerError::new(
+                ErrorName::PlanArtifactDigestMismatch,
+                format!(
+                    "{} hashes to {local}, not its declared {sha256}",
+                    src.display()
+                ),
+            ));
+        }
+        let size = std::fs::metadata(src)
+            .map_err(|e| HandlerError::io("cannot read", src, e))?
+            .len();
+        let conflict = |found: String| {
+            HandlerError::new(
+                ErrorName::PlanArtifactDigestMismatch,
+                format!("immutable object {uri} already exists with {found}, not size {size} / sha256 {sha256}; refusing to overwrite"),
+            )
+        };
+        match self.inspect(uri).await? {
+            Some((n, Some(d))) if n == size && d == sha256 => return Ok(Stored::Reused),
+            Some((n, d)) => {
+                return Err(conflict(format!(
+                    "size {n} / sha256 {}",
+                    d.unwrap_or_else(|| "unrecorded".into())
+                )))
+            }
+            None => {}
+        }
+        let body = ByteStream::from_path(src)
+            .await
+            .map_err(|e| transport_error("cannot read upload source for", uri, e))?;
+        let put = self
+            .client
+            .put_object()
+            .bucket(&uri.bucket)
+            .key(&uri.key)
+            .set_content_type(content_type.map(str::to_string))
+            .content_length(size as i64)
+            .metadata("sha256", sha256)
+            .if_none_match("*")
+            .body(body)
+            .send()
+            .await;
+        match put {
+            Ok(_) => {
+                self.traffic.up.fetch_add(size, Ordering::Relaxed);
+                Ok(Stored::Uploaded)
+            }
+            // Another writer won the race: fine if it wrote the same blob.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
+                match self.inspect(uri).await? {
+                    Some((n, Some(d))) if n == size && d == sha256 => Ok(Stored::Reused),
+                    Some((n, d)) => Err(conflict(format!(
+                        "size {n} / sha256 {}",
+                        d.unwrap_or_default()
+                    ))),
+                    None => Err(transport_error(
+                        "conditional put failed and the object vanished:",
+                        uri,
+                        "412",
+                    )),
+                }
+            }
+            Err(e) => Err(transport_error(
+                "cannot upload",
+                uri,
+                aws_sdk_s3::error::DisplayErrorContext(e),
+            )),
+        }
+    }
+}
