@@ -108,7 +108,9 @@ impl Handler {
                 log["errorMessage"] = json!(e.message);
             }
         }
-        println!("{log}");
+        // stderr: Lambda sends it to CloudWatch like stdout, and `invoke` keeps
+        // stdout for the result.
+        eprintln!("{log}");
         result
     }
 
