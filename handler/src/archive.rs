@@ -208,10 +208,20 @@ fn extract_inner(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, Han
 /// timestamps and owners, so the same tree gives the same bytes (and the
 /// same SHA-256) on every worker.
 pub fn create_tar_gz(dir: &Path, archive: &Path) -> Result<(), HandlerError> {
+    create_tar_gz_filtered(dir, archive, &|_| true)
+}
+
+/// [`create_tar_gz`] of the entries `keep` accepts (relative paths; a
+/// rejected directory is skipped with everything under it).
+pub fn create_tar_gz_filtered(
+    dir: &Path,
+    archive: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+) -> Result<(), HandlerError> {
     let file = File::create(archive).map_err(|e| HandlerError::io("cannot create", archive, e))?;
     let mut builder = tar::Builder::new(GzEncoder::new(file, Compression::default()));
     let mut files = Vec::new();
-    collect(dir, Path::new(""), &mut files)?;
+    collect(dir, Path::new(""), keep, &mut files)?;
     for rel in files {
         let path = dir.join(&rel);
         let meta =
@@ -242,7 +252,14 @@ pub fn create_tar_gz(dir: &Path, archive: &Path) -> Result<(), HandlerError> {
         .map_err(|e| HandlerError::io("cannot finish", archive, e))
 }
 
-fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), HandlerError> {
+/// The entries under `root/rel` that `keep` accepts, sorted by name at each
+/// level, directories before their contents.
+pub fn collect(
+    root: &Path,
+    rel: &Path,
+    keep: &dyn Fn(&Path) -> bool,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), HandlerError> {
     let dir = root.join(rel);
     let mut names: Vec<_> = fs::read_dir(&dir)
         .map_err(|e| HandlerError::io("cannot list", &dir, e))?
@@ -251,9 +268,12 @@ fn collect(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), Handle
     names.sort();
     for name in names {
         let child = rel.join(&name);
+        if !keep(&child) {
+            continue;
+        }
         out.push(child.clone());
         if root.join(&child).is_dir() {
-            collect(root, &child, out)?;
+            collect(root, &child, keep, out)?;
         }
     }
     Ok(())

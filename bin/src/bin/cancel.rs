@@ -1,0 +1,33 @@
+//! `cancel RENDER_ID --stack-name S`: stop a render and say what it left.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hyperframes_cli::remote::cli::TargetArgs;
+use hyperframes_cli::remote::execution;
+
+#[derive(Debug, Parser)]
+#[command(name = "cancel", version, about = "Stop a running render")]
+struct Cli {
+    /// The render id `render` printed (or the execution ARN).
+    render_id: String,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    hyperframes_cli::cli::run("cancel", async move {
+        let (aws, stack) = cli.target.connect().await?;
+        let arn = stack.execution_arn(&cli.render_id);
+        execution::cancel(&aws.sfn, &arn).await?;
+        println!("cancelled {}", cli.render_id);
+        let id = arn.rsplit(':').next().unwrap_or(&cli.render_id);
+        let (n, bytes) = execution::leftovers(&aws.s3, &stack.bucket, id).await?;
+        println!(
+            "left in S3: {n} objects ({bytes} bytes) under s3://{}/renders/{id}/ (plans and chunks; the bucket expires them after 7 days); no output was written",
+            stack.bucket
+        );
+        Ok(())
+    })
+}

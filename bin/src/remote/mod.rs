@@ -1,0 +1,10 @@
+//! Rendering on a deployed stack: sites, starting renders, progress and
+//! cost, cancelling, and the IAM policies all of that needs. Library
+//! functions first; the `sites`, `progress`, `cancel`, `policies` and
+//! `render` programs are thin wrappers.
+
+pub mod cli;
+pub mod execution;
+pub mod policies;
+pub mod progress;
+pub mod site;
