@@ -31,11 +31,28 @@ impl TargetArgs {
         let aws = Aws::connect(&self.aws).await?;
         let target = match (&self.outputs_file, &self.stack_name) {
             (Some(f), _) => StackTarget::from_outputs_file(f)?,
-            (None, Some(name)) => StackTarget::from_stack(&aws.cfn, name).await?,
+            (None, Some(name)) => match StackTarget::from_stack(&aws.cfn, name).await {
+                Ok(t) => t,
+                // A stack without outputs (an emulator's gap): what deploy wrote.
+                Err(e) if e.to_string().contains("has no output") => {
+                    let file = default_outputs_file(name);
+                    if file.is_file() {
+                        StackTarget::from_outputs_file(&file)?
+                    } else {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            },
             (None, None) => unreachable!("checked above"),
         };
         Ok((aws, target))
     }
+}
+
+/// Where `deploy` writes a stack's outputs by default.
+pub fn default_outputs_file(stack_name: &str) -> PathBuf {
+    PathBuf::from(".hyperframes").join(format!("stack-{stack_name}.json"))
 }
 
 /// Prices for cost estimates, overridable for other regions or discounts.
