@@ -109,4 +109,4 @@ export HF_TOOLS_DIR="$tools"
 cd "$root"
 # CI=true makes insta fail on a snapshot mismatch instead of writing .snap.new.
 export CI="${CI:-true}"
-exec cargo test --workspace "${cargo_args[@]}"
+exec cargo test --workspace --no-fail-fast "${cargo_args[@]}"

@@ -1,3 +1,18 @@
 //! Shared pieces of the command-line programs.
 
 pub mod stack_args;
+
+// Rendering on a deployed stack (issue 7).
+pub mod remote;
+
+// deploy / destroy (issue 4): AWS access, packaging, change sets, events.
+pub mod aws;
+pub mod changeset;
+pub mod cli;
+pub mod deploy;
+pub mod destroy;
+pub mod events;
+pub mod outputs;
+pub mod package;
+pub mod stack;
+pub mod staging;

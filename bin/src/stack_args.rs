@@ -93,6 +93,8 @@ impl StackArgs {
                 s3_bucket: self.code_s3_bucket.clone(),
                 s3_key: self.code_s3_key.clone(),
             },
+            // Settings without a flag (bucket encryption, ...) keep their defaults.
+            ..RenderStackProps::default()
         }
     }
 }

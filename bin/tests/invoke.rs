@@ -9,8 +9,8 @@ use std::process::Command;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
-use serde_json::Value;
 use moto::Moto;
+use serde_json::Value;
 
 const BUCKET: &str = "hyperframes-renders-example";
 
@@ -27,7 +27,8 @@ fn every_sample_event_parses_and_stays_in_its_bucket() {
             continue;
         }
         let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let e = hyperframes_handler::Event::parse(&v).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let e = hyperframes_handler::Event::parse(&v)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         for (field, uri) in e.uris() {
             uri.check_bucket(field, BUCKET).unwrap();
         }
@@ -38,7 +39,8 @@ fn every_sample_event_parses_and_stays_in_its_bucket() {
 
 #[test]
 fn invoke_runs_the_plan_sample_against_s3() {
-    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("invoke-{}", std::process::id()));
+    let scratch =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("invoke-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).unwrap();
     let moto = Moto::start(&scratch.join("moto"));
@@ -46,11 +48,15 @@ fn invoke_runs_the_plan_sample_against_s3() {
     // The project the sample plan event names.
     let project = scratch.join("project");
     std::fs::create_dir_all(&project).unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../producer/tests/fixtures/mp4-h264-sdr/compiled.html");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../producer/tests/fixtures/mp4-h264-sdr/compiled.html");
     std::fs::copy(fixture, project.join("index.html")).unwrap();
     let archive = scratch.join("project.tar.gz");
     hyperframes_handler::archive::create_tar_gz(&project, &archive).unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -72,15 +78,26 @@ fn invoke_runs_the_plan_sample_against_s3() {
 
     let run = |event: &str| {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_invoke"));
-        cmd.arg("--event").arg(events_dir().join(event)).env("TMPDIR", &scratch).env_remove("HYPERFRAMES_RENDER_BUCKET");
+        cmd.arg("--event")
+            .arg(events_dir().join(event))
+            .env("TMPDIR", &scratch)
+            .env_remove("HYPERFRAMES_RENDER_BUCKET");
         moto.configure(&mut cmd);
         cmd.output().unwrap()
     };
     let out = run("plan.json");
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result["ChunkCount"], 4);
-    assert_eq!(result["PlanV2ManifestS3Uri"], format!("s3://{BUCKET}/renders/example/v2/manifest.json"));
+    assert_eq!(
+        result["PlanV2ManifestS3Uri"],
+        format!("s3://{BUCKET}/renders/example/v2/manifest.json")
+    );
 
     // The chunk sample carries a placeholder hash: refused, as Lambda would report it.
     let out = run("render-chunk.json");

@@ -11,8 +11,14 @@ use hyperframes_producer::ProducerError;
 fn every_producer_error() -> Vec<ProducerError> {
     let s = || "x".to_string();
     let all = vec![
-        ProducerError::InvalidConfig { field: s(), message: s() },
-        ProducerError::InvalidComposition { file: "index.html".into(), message: s() },
+        ProducerError::InvalidConfig {
+            field: s(),
+            message: s(),
+        },
+        ProducerError::InvalidComposition {
+            file: "index.html".into(),
+            message: s(),
+        },
         ProducerError::FormatNotSupported(s()),
         ProducerError::FontFetchFailed(s()),
         ProducerError::AssetFetchFailed(s()),
@@ -35,7 +41,10 @@ fn every_producer_error() -> Vec<ProducerError> {
         ProducerError::RenderFailed(s()),
         ProducerError::EncodeFailed(s()),
         ProducerError::AssembleFailed(s()),
-        ProducerError::Io { path: "/tmp/x".into(), source: std::io::Error::other("disk full") },
+        ProducerError::Io {
+            path: "/tmp/x".into(),
+            source: std::io::Error::other("disk full"),
+        },
     ];
     for e in &all {
         match e {
@@ -75,7 +84,10 @@ fn producer_names_that_are_contract_names_are_kept_verbatim() {
         let producer_name = e.name();
         let h = HandlerError::from(e);
         if let Ok(contract) = producer_name.parse::<ErrorName>() {
-            assert_eq!(h.name, contract, "{producer_name} must reach Step Functions under its own name");
+            assert_eq!(
+                h.name, contract,
+                "{producer_name} must reach Step Functions under its own name"
+            );
         }
         assert!(h.message.starts_with(producer_name), "{h}");
     }
@@ -86,33 +98,96 @@ fn deterministic_failures_are_not_retried_where_they_occur() {
     // (producer error, the stages it can occur in): each must be in those
     // stages' non-retryable lists, or retries burn Lambda time for nothing.
     let deterministic = [
-        (ProducerError::InvalidConfig { field: "fps".into(), message: "x".into() }, vec![Action::Plan]),
-        (ProducerError::InvalidComposition { file: "index.html".into(), message: "x".into() }, vec![Action::Plan, Action::RenderChunk]),
-        (ProducerError::FormatNotSupported("x".into()), vec![Action::Plan, Action::Assemble]),
-        (ProducerError::FontFetchFailed("x".into()), vec![Action::Plan]),
-        (ProducerError::PlanTooLarge("x".into()), vec![Action::Plan, Action::RenderChunk, Action::Assemble]),
-        (ProducerError::PlanHashMismatch("x".into()), vec![Action::RenderChunk, Action::Assemble]),
-        (ProducerError::FfmpegVersionMismatch("x".into()), vec![Action::RenderChunk, Action::Assemble]),
-        (ProducerError::PlanV2Integrity("x".into()), vec![Action::RenderChunk, Action::Assemble]),
-        (ProducerError::ArtifactDigestMismatch("x".into()), vec![Action::Assemble]),
-        (ProducerError::BrowserGpuNotSoftware("x".into()), vec![Action::Plan, Action::RenderChunk]),
-        (ProducerError::ChromeBinaryUnavailable("x".into()), vec![Action::RenderChunk]),
-        (ProducerError::ChunkIndexOutOfRange("x".into()), vec![Action::RenderChunk]),
-        (ProducerError::ChunkMissing("x".into()), vec![Action::Assemble]),
-        (ProducerError::ChunkOutOfOrder("x".into()), vec![Action::Assemble]),
-        (ProducerError::MissingPlanArtifact("x".into()), vec![Action::RenderChunk, Action::Assemble]),
+        (
+            ProducerError::InvalidConfig {
+                field: "fps".into(),
+                message: "x".into(),
+            },
+            vec![Action::Plan],
+        ),
+        (
+            ProducerError::InvalidComposition {
+                file: "index.html".into(),
+                message: "x".into(),
+            },
+            vec![Action::Plan, Action::RenderChunk],
+        ),
+        (
+            ProducerError::FormatNotSupported("x".into()),
+            vec![Action::Plan, Action::Assemble],
+        ),
+        (
+            ProducerError::FontFetchFailed("x".into()),
+            vec![Action::Plan],
+        ),
+        (
+            ProducerError::PlanTooLarge("x".into()),
+            vec![Action::Plan, Action::RenderChunk, Action::Assemble],
+        ),
+        (
+            ProducerError::PlanHashMismatch("x".into()),
+            vec![Action::RenderChunk, Action::Assemble],
+        ),
+        (
+            ProducerError::FfmpegVersionMismatch("x".into()),
+            vec![Action::RenderChunk, Action::Assemble],
+        ),
+        (
+            ProducerError::PlanV2Integrity("x".into()),
+            vec![Action::RenderChunk, Action::Assemble],
+        ),
+        (
+            ProducerError::ArtifactDigestMismatch("x".into()),
+            vec![Action::Assemble],
+        ),
+        (
+            ProducerError::BrowserGpuNotSoftware("x".into()),
+            vec![Action::Plan, Action::RenderChunk],
+        ),
+        (
+            ProducerError::ChromeBinaryUnavailable("x".into()),
+            vec![Action::RenderChunk],
+        ),
+        (
+            ProducerError::ChunkIndexOutOfRange("x".into()),
+            vec![Action::RenderChunk],
+        ),
+        (
+            ProducerError::ChunkMissing("x".into()),
+            vec![Action::Assemble],
+        ),
+        (
+            ProducerError::ChunkOutOfOrder("x".into()),
+            vec![Action::Assemble],
+        ),
+        (
+            ProducerError::MissingPlanArtifact("x".into()),
+            vec![Action::RenderChunk, Action::Assemble],
+        ),
     ];
     for (e, stages) in deterministic {
         let h = HandlerError::from(e);
         for stage in stages {
-            assert!(h.name.is_non_retryable_in(stage), "{} would be retried in {stage}", h.name);
+            assert!(
+                h.name.is_non_retryable_in(stage),
+                "{} would be retried in {stage}",
+                h.name
+            );
         }
     }
     // Transient failures stay retryable everywhere.
-    for e in [ProducerError::Timeout("x".into()), ProducerError::RenderFailed("x".into()), ProducerError::EncodeFailed("x".into())] {
+    for e in [
+        ProducerError::Timeout("x".into()),
+        ProducerError::RenderFailed("x".into()),
+        ProducerError::EncodeFailed("x".into()),
+    ] {
         let h = HandlerError::from(e);
         for stage in Action::ALL {
-            assert!(!h.name.is_non_retryable_in(stage), "{} must be retried in {stage}", h.name);
+            assert!(
+                !h.name.is_non_retryable_in(stage),
+                "{} must be retried in {stage}",
+                h.name
+            );
         }
     }
 }

@@ -84,7 +84,9 @@ pub fn assemble_with_audio(
             .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
             .sum()
     } else {
-        std::fs::metadata(out).map_err(|e| ProducerError::io(out, e))?.len()
+        std::fs::metadata(out)
+            .map_err(|e| ProducerError::io(out, e))?
+            .len()
     };
     Ok(AssembleOutcome {
         output_path: out.to_path_buf(),
@@ -221,7 +223,8 @@ fn assemble_video(
             ));
         }
         std::fs::write(&list, text).map_err(|e| ProducerError::io(&list, e))?;
-        cmd.args(["-r", &fps, "-f", "concat", "-safe", "0", "-i"]).arg(&list);
+        cmd.args(["-r", &fps, "-f", "concat", "-safe", "0", "-i"])
+            .arg(&list);
     }
     cmd.args(["-c", "copy"]).args(provenance(format));
     if matches!(format, Format::Mp4 | Format::Mov) {
@@ -251,7 +254,16 @@ fn assemble_video(
         if (have - target).abs() < 0.001 {
             c.args(["-c:a", "copy"]);
         } else if have < target {
-            c.args(["-af", &format!("apad,atrim=0:{t}"), "-t", &t, "-c:a", "aac", "-b:a", "192k"]);
+            c.args([
+                "-af",
+                &format!("apad,atrim=0:{t}"),
+                "-t",
+                &t,
+                "-c:a",
+                "aac",
+                "-b:a",
+                "192k",
+            ]);
         } else {
             c.args([
                 "-af",
@@ -274,16 +286,29 @@ fn assemble_video(
             Format::Webm => m.args(["-c:a", "libopus", "-b:a", "128k"]),
             _ => m.args(["-c:a", "copy"]),
         };
-        m.args(provenance(format)).args(["-r", &fps, "-y"]).arg(&muxed);
+        m.args(provenance(format))
+            .args(["-r", &fps, "-y"])
+            .arg(&muxed);
         run_ff(m, "mux audio")?;
         video = muxed;
     }
     if format == Format::Mp4 {
         let mut f = ff();
-        f.arg("-i").arg(&video).args(["-map", "0", "-c", "copy"]).args(provenance(format));
+        f.arg("-i")
+            .arg(&video)
+            .args(["-map", "0", "-c", "copy"])
+            .args(provenance(format));
         // The temp name has no extension, so name the muxer explicitly.
-        f.args(["-movflags", "+faststart+use_metadata_tags", "-r", &fps, "-f", "mp4", "-y"])
-            .arg(tmp);
+        f.args([
+            "-movflags",
+            "+faststart+use_metadata_tags",
+            "-r",
+            &fps,
+            "-f",
+            "mp4",
+            "-y",
+        ])
+        .arg(tmp);
         run_ff(f, "faststart")?;
     } else {
         std::fs::rename(&video, tmp).map_err(|e| ProducerError::io(tmp, e))?;

@@ -88,7 +88,10 @@ impl AssetMap {
     pub fn fetch(&self, url: &str) -> std::result::Result<Vec<u8>, String> {
         if let Some(p) = self.get(url) {
             return std::fs::read(p).map_err(|e| {
-                format!("{url} is mapped to {} but it cannot be read: {e}", p.display())
+                format!(
+                    "{url} is mapped to {} but it cannot be read: {e}",
+                    p.display()
+                )
             });
         }
         if !self.allow_network {
@@ -240,7 +243,12 @@ pub fn inline_css(
     while let Some(pos) = find_ci(rest, "@import") {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + "@import".len()..];
-        let stmt_end = after.find(';').map_or(after.len(), |p| p + 1);
+        // URLs may contain ';' (Google Fonts' `wght@400;700`): end the statement
+        // at the first ';' after the URL token, not inside it.
+        let url_end = import_url_end(after);
+        let stmt_end = after[url_end..]
+            .find(';')
+            .map_or(after.len(), |p| url_end + p + 1);
         let stmt = &after[..stmt_end];
         rest = &after[stmt_end..];
         let target = first_url(stmt).unwrap_or_default();
@@ -250,9 +258,7 @@ pub fn inline_css(
                 out.push_str(stmt);
             }
             Ref::Remote(url) => {
-                let bytes = map
-                    .fetch(&url)
-                    .map_err(|m| fetch_error(&url, m))?;
+                let bytes = map.fetch(&url).map_err(|m| fetch_error(&url, m))?;
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let sub_base = match map.get(&url) {
                     Some(p) => CssBase::LocalFile(p.to_path_buf()),
@@ -263,9 +269,16 @@ pub fn inline_css(
                 out.push('\n');
             }
             Ref::Local(path) => {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| ProducerError::AssetFetchFailed(format!("{}: {e}", path.display())))?;
-                out.push_str(&inline_css(&text, &CssBase::LocalFile(path), map, log, depth + 1)?);
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    ProducerError::AssetFetchFailed(format!("{}: {e}", path.display()))
+                })?;
+                out.push_str(&inline_css(
+                    &text,
+                    &CssBase::LocalFile(path),
+                    map,
+                    log,
+                    depth + 1,
+                )?);
                 out.push('\n');
             }
         }
@@ -355,6 +368,31 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     hay.to_ascii_lowercase().find(needle)
 }
 
+/// Byte offset just past the URL token of an `@import` (quotes respected).
+fn import_url_end(after: &str) -> usize {
+    let trimmed = after.trim_start();
+    let lead = after.len() - trimmed.len();
+    let b = trimmed.as_bytes();
+    let quoted_end = |start: usize| -> Option<usize> {
+        let q = *b.get(start)?;
+        if q == b'"' || q == b'\'' {
+            trimmed[start + 1..]
+                .find(q as char)
+                .map(|p| start + 1 + p + 1)
+        } else {
+            None
+        }
+    };
+    let end = if trimmed.len() >= 4 && trimmed[..4].eq_ignore_ascii_case("url(") {
+        let inner = 4 + (trimmed[4..].len() - trimmed[4..].trim_start().len());
+        let after_q = quoted_end(inner).unwrap_or(inner);
+        trimmed[after_q..].find(')').map(|p| after_q + p + 1)
+    } else {
+        quoted_end(0)
+    };
+    lead + end.unwrap_or(0)
+}
+
 /// The URL in an `@import` statement: `url("x")`, `url(x)` or `"x"`.
 fn first_url(stmt: &str) -> Option<String> {
     let s = stmt.trim_start();
@@ -377,9 +415,18 @@ mod tests {
 
     #[test]
     fn url_joining() {
-        assert_eq!(join_url("https://a.com/x/y.css", "f.woff2"), "https://a.com/x/f.woff2");
-        assert_eq!(join_url("https://a.com/x/y.css?q=1", "/f.woff2"), "https://a.com/f.woff2");
-        assert_eq!(join_url("https://a.com/x/y.css", "//b.com/z"), "https://b.com/z");
+        assert_eq!(
+            join_url("https://a.com/x/y.css", "f.woff2"),
+            "https://a.com/x/f.woff2"
+        );
+        assert_eq!(
+            join_url("https://a.com/x/y.css?q=1", "/f.woff2"),
+            "https://a.com/f.woff2"
+        );
+        assert_eq!(
+            join_url("https://a.com/x/y.css", "//b.com/z"),
+            "https://b.com/z"
+        );
     }
 
     #[test]
@@ -392,11 +439,11 @@ mod tests {
             "@font-face{font-family:'X';src:url(./files/f.woff2) format('woff2')}",
         )
         .unwrap();
-        let url = "https://fonts.googleapis.com/css2?family=X&display=swap";
+        let url = "https://fonts.googleapis.com/css2?family=X:wght@400";
         let mut map = AssetMap::default();
-        map.insert(url, dir.path().join("font.css"));
+        map.insert(format!("{url};700"), dir.path().join("font.css"));
         let mut log = InlineLog::default();
-        let css = format!("@import url(\"{url}\");\nbody{{background:url(img.png)}}");
+        let css = format!("@import url(\"{url};700\");\nbody{{background:url(img.png)}}");
         let out = inline_css(&css, &CssBase::Compiled, &map, &mut log, 0).unwrap();
         assert!(out.contains("data:font/woff2;base64,Rk9OVERBVEE="), "{out}");
         assert!(out.contains("url(img.png)"));

@@ -220,7 +220,9 @@ impl Browser {
     }
 
     pub fn version(&mut self) -> Result<String> {
-        let v = self.cdp().call(None, "Browser.getVersion", json!({}), CALL)?;
+        let v = self
+            .cdp()
+            .call(None, "Browser.getVersion", json!({}), CALL)?;
         Ok(v["product"].as_str().unwrap_or("").to_string())
     }
 
@@ -250,7 +252,8 @@ impl Drop for Browser {
         }
         if let Some(mut child) = self.child.take() {
             // Give Browser.close a moment, then make sure the whole group is gone.
-            let _ = process::wait_deadline(&mut child, Instant::now() + Duration::from_millis(1500));
+            let _ =
+                process::wait_deadline(&mut child, Instant::now() + Duration::from_millis(1500));
             process::kill_group(&mut child);
         }
         let _ = std::fs::remove_dir_all(&self.profile);
@@ -278,7 +281,13 @@ pub enum ImageFormat {
 }
 
 impl<'b> Page<'b> {
-    pub fn open(browser: &'b mut Browser, mode: CaptureMode, width: u32, height: u32, fps: u32) -> Result<Self> {
+    pub fn open(
+        browser: &'b mut Browser,
+        mode: CaptureMode,
+        width: u32,
+        height: u32,
+        fps: u32,
+    ) -> Result<Self> {
         let session = browser.new_page(mode)?;
         Ok(Page {
             browser,
@@ -323,10 +332,12 @@ impl<'b> Page<'b> {
         if self.mode == CaptureMode::BeginFrame {
             let s = self.session.clone();
             // Older builds need enable; newer ones dropped it. Either is fine.
-            let _ = self
-                .browser
-                .cdp()
-                .try_call(Some(&s), "HeadlessExperimental.enable", json!({}), CALL)?;
+            let _ = self.browser.cdp().try_call(
+                Some(&s),
+                "HeadlessExperimental.enable",
+                json!({}),
+                CALL,
+            )?;
         }
         Ok(())
     }
@@ -363,7 +374,10 @@ impl<'b> Page<'b> {
             CALL,
         )?;
         if let Err(e) = r {
-            return Err(ProducerError::RenderFailed(format!("beginFrame failed: {}", e.message)));
+            return Err(ProducerError::RenderFailed(format!(
+                "beginFrame failed: {}",
+                e.message
+            )));
         }
         Ok(())
     }
@@ -371,7 +385,9 @@ impl<'b> Page<'b> {
     pub fn navigate(&mut self, url: &str) -> Result<()> {
         let r = self.call("Page.navigate", json!({"url": url}))?;
         if let Some(e) = r["errorText"].as_str() {
-            return Err(ProducerError::RenderFailed(format!("navigation to {url} failed: {e}")));
+            return Err(ProducerError::RenderFailed(format!(
+                "navigation to {url} failed: {e}"
+            )));
         }
         Ok(())
     }
@@ -423,7 +439,9 @@ impl<'b> Page<'b> {
         let bytes = match data {
             Some(b64) => base64::engine::general_purpose::STANDARD
                 .decode(b64)
-                .map_err(|e| ProducerError::RenderFailed(format!("screenshot is not base64: {e}")))?,
+                .map_err(|e| {
+                    ProducerError::RenderFailed(format!("screenshot is not base64: {e}"))
+                })?,
             // No damage since the last frame: the previous image is still correct.
             None => self.last_frame.clone().ok_or_else(|| {
                 ProducerError::RenderFailed("first BeginFrame produced no screenshot".into())

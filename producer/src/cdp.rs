@@ -31,9 +31,9 @@ pub struct CdpError {
 impl Cdp {
     pub fn connect(ws_url: &str, timeout: Duration) -> Result<Self> {
         let deadline = Instant::now() + timeout;
-        let rest = ws_url
-            .strip_prefix("ws://")
-            .ok_or_else(|| ProducerError::RenderFailed(format!("unexpected DevTools URL {ws_url}")))?;
+        let rest = ws_url.strip_prefix("ws://").ok_or_else(|| {
+            ProducerError::RenderFailed(format!("unexpected DevTools URL {ws_url}"))
+        })?;
         let host = rest.split('/').next().unwrap_or("");
         let stream = loop {
             match TcpStream::connect(host) {
@@ -134,7 +134,10 @@ impl Cdp {
                 if let Some(err) = v.get("error") {
                     return Ok(Err(CdpError {
                         method: method.to_string(),
-                        message: err["message"].as_str().unwrap_or("unknown error").to_string(),
+                        message: err["message"]
+                            .as_str()
+                            .unwrap_or("unknown error")
+                            .to_string(),
                     }));
                 }
                 return Ok(Ok(v["result"].clone()));

@@ -53,6 +53,8 @@ pub struct ChunkOptions {
     pub capture_only: bool,
     /// Page readiness budget (tests use a short one for broken compositions).
     pub ready_timeout: Option<Duration>,
+    /// Parallel capture pages for this chunk (None = HF_CAPTURE_PAGES or 1).
+    pub capture_pages: Option<usize>,
 }
 
 /// The file name of chunk `index` for a format (a directory for png-sequence).
@@ -84,7 +86,9 @@ pub fn render_chunk_with(
         ))
     })?;
     if slice.frames() == 0 {
-        return Err(ProducerError::ChunkIndexOutOfRange(format!("chunk {index} has no frames")));
+        return Err(ProducerError::ChunkIndexOutOfRange(format!(
+            "chunk {index} has no frames"
+        )));
     }
     if !plan_dir.join("compiled/index.html").is_file() {
         return Err(ProducerError::MissingPlanArtifact(format!(
@@ -116,8 +120,11 @@ pub fn render_chunk_with(
     let first = capture_and_encode(&plan, slice, index, out_dir, mode, opts);
     let (out, mode, timing) = match first {
         // A BeginFrame-specific failure gets one whole-chunk retry in screenshot mode.
-        Err(ProducerError::RenderFailed(m)) if mode == CaptureMode::BeginFrame && m.contains("beginFrame") => {
-            let r = capture_and_encode(&plan, slice, index, out_dir, CaptureMode::Screenshot, opts)?;
+        Err(ProducerError::RenderFailed(m))
+            if mode == CaptureMode::BeginFrame && m.contains("beginFrame") =>
+        {
+            let r =
+                capture_and_encode(&plan, slice, index, out_dir, CaptureMode::Screenshot, opts)?;
             (r.0, CaptureMode::Screenshot, r.1)
         }
         other => {
@@ -134,7 +141,11 @@ pub fn render_chunk_with(
     };
     Ok(ChunkOutcome {
         path: out,
-        output_kind: if format == Format::PngSequence { "frame-dir" } else { "file" },
+        output_kind: if format == Format::PngSequence {
+            "frame-dir"
+        } else {
+            "file"
+        },
         index,
         start_frame: slice.start_frame,
         frames: slice.frames(),
@@ -168,6 +179,119 @@ fn chunk_deadline(frames: u64) -> Duration {
 
 type Timing = (u128, u128);
 
+/// Browser pages capturing one chunk in parallel (interleaved frames). The
+/// capture path inside one browser is serial, so a second page uses CPU the
+/// first leaves idle; pixels do not depend on which page renders a frame.
+/// Default: two pages for HD-or-larger chunks long enough to repay the
+/// second browser's start-up, one otherwise.
+fn default_capture_pages(pixels: u64, frames: u64) -> usize {
+    if let Some(n) = std::env::var("HF_CAPTURE_PAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return n;
+    }
+    if pixels >= 1280 * 720 && frames >= 30 {
+        2
+    } else {
+        1
+    }
+}
+
+/// Captures `slice` with `pages` browsers (page k takes frames start+k, start+k+pages, ...)
+/// and pushes frames into `sink` in order.
+fn capture_frames(
+    spec: &SessionSpec,
+    slice: crate::chunks::ChunkSlice,
+    pages: usize,
+    image: ImageFormat,
+    deadline: Instant,
+    opts: &ChunkOptions,
+    sink: &mut dyn FrameSink,
+) -> Result<Timing> {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::AtomicBool;
+    let t_start = Instant::now();
+    let stop = AtomicBool::new(false);
+    let boot_ms = AtomicU64::new(0);
+    let (tx, rx) = sync_channel::<(u64, Result<Vec<u8>>)>(pages * 4);
+    std::thread::scope(|scope| {
+        for k in 0..pages {
+            let tx = tx.clone();
+            let stop = &stop;
+            let boot_ms = &boot_ms;
+            scope.spawn(move || {
+                let r = with_session(spec, |cap, boot| {
+                    boot_ms.fetch_max(
+                        (boot.launch + boot.ready).as_millis() as u64,
+                        Ordering::Relaxed,
+                    );
+                    let mut frame = slice.start_frame + k as u64;
+                    while frame < slice.end_frame {
+                        if stop.load(Ordering::Relaxed) {
+                            return Ok(());
+                        }
+                        if Instant::now() >= deadline {
+                            return Err(ProducerError::Timeout(
+                                "capture did not finish in time (set HF_CHUNK_MS_PER_FRAME to allow more)".into(),
+                            ));
+                        }
+                        let r = cap.frame(frame, image);
+                        let failed = r.is_err();
+                        if tx.send((frame, r)).is_err() || failed {
+                            return Ok(());
+                        }
+                        frame += pages as u64;
+                    }
+                    Ok(())
+                });
+                if let Err(e) = r {
+                    let _ = tx.send((u64::MAX, Err(e)));
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
+        let mut next = slice.start_frame;
+        let mut result = Ok(());
+        for (frame, r) in rx.iter() {
+            match r {
+                Ok(bytes) => {
+                    pending.insert(frame, bytes);
+                    while let Some(bytes) = pending.remove(&next) {
+                        if let Err(e) = sink.push(bytes) {
+                            result = Err(e);
+                            break;
+                        }
+                        if let Some(c) = &opts.frames_done {
+                            c.fetch_add(1, Ordering::Relaxed);
+                        }
+                        next += 1;
+                    }
+                }
+                Err(e) => result = Err(e),
+            }
+            if result.is_err() {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
+        }
+        // Drain so no capture thread blocks on a full channel while we join.
+        for _ in rx.iter() {}
+        result?;
+        if next != slice.end_frame {
+            return Err(ProducerError::RenderFailed(format!(
+                "capture ended at frame {next} before the chunk's end {}",
+                slice.end_frame
+            )));
+        }
+        Ok((
+            u128::from(boot_ms.load(Ordering::Relaxed)),
+            t_start.elapsed().as_millis(),
+        ))
+    })
+}
+
 fn capture_and_encode(
     plan: &LoadedPlan,
     slice: crate::chunks::ChunkSlice,
@@ -180,7 +304,11 @@ fn capture_and_encode(
     let settings = plan.settings();
     let final_path = out_dir.join(chunk_file_name(index, format));
     let tmp = sibling_temp(&final_path, "tmp");
-    let image = if settings.capture_png() { ImageFormat::Png } else { ImageFormat::Jpeg };
+    let image = if settings.capture_png() {
+        ImageFormat::Png
+    } else {
+        ImageFormat::Jpeg
+    };
     let comp: serde_json::Value = std::fs::read(plan.dir.join("meta/composition.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -196,6 +324,7 @@ fn capture_and_encode(
         mode,
         transparent: format.has_alpha(),
         ready_timeout: opts.ready_timeout,
+        variables: plan.encoder.get("variables").cloned(),
     };
     let deadline = Instant::now() + chunk_deadline(slice.frames());
     let fps = plan.fps();
@@ -207,8 +336,12 @@ fn capture_and_encode(
         ("hyperframes_start_frame", slice.start_frame.to_string()),
     ];
 
-    let result = with_session(&spec, |cap, boot| {
-        let t_capture = Instant::now();
+    let pixels = u64::from(spec.width) * u64::from(spec.height);
+    let pages = opts
+        .capture_pages
+        .unwrap_or_else(|| default_capture_pages(pixels, slice.frames()))
+        .clamp(1, slice.frames().min(8) as usize);
+    let result = (|| -> Result<Timing> {
         let mut sink: Box<dyn FrameSink> = if opts.capture_only {
             Box::new(NullSink)
         } else if format == Format::PngSequence {
@@ -218,34 +351,21 @@ fn capture_and_encode(
             args.extend(["-f".into(), format.muxer().into(), "-y".into()]);
             Box::new(FfmpegSink::spawn(fps, image, &args, &tmp, deadline)?)
         };
-        for frame in slice.start_frame..slice.end_frame {
-            if Instant::now() >= deadline {
-                sink.abort();
-                return Err(ProducerError::Timeout(format!(
-                    "chunk {index} did not finish capturing within {} s (set HF_CHUNK_MS_PER_FRAME to allow more)",
-                    chunk_deadline(slice.frames()).as_secs()
-                )));
+        let r = capture_frames(&spec, slice, pages, image, deadline, opts, sink.as_mut());
+        match r {
+            Ok(t) => {
+                sink.finish()?;
+                Ok(t)
             }
-            let bytes = match cap.frame(frame, image) {
-                Ok(b) => b,
-                Err(e) => {
-                    sink.abort();
-                    return Err(e);
-                }
-            };
-            if let Err(e) = sink.push(bytes) {
+            Err(e) => {
                 sink.abort();
-                return Err(e);
-            }
-            if let Some(c) = &opts.frames_done {
-                c.fetch_add(1, Ordering::Relaxed);
+                Err(e)
             }
         }
-        sink.finish()?;
-        Ok((
-            boot.launch.as_millis() + boot.ready.as_millis(),
-            t_capture.elapsed().as_millis(),
-        ))
+    })()
+    .map_err(|e| match e {
+        ProducerError::Timeout(m) => ProducerError::Timeout(format!("chunk {index}: {m}")),
+        other => other,
     });
     let timing = match result {
         Ok(t) => t,
@@ -322,6 +442,16 @@ impl FrameSink for PngDirSink {
     fn abort(&mut self) {}
 }
 
+/// The encoder runs at a lower CPU priority: the browser's capture path is the
+/// serial bottleneck, and ffmpeg's many threads preempting it slow both down.
+/// Priority never changes the encoded bytes.
+fn encoder_niceness() -> i32 {
+    std::env::var("HF_ENCODER_NICE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
+
 /// Streams encoded frames into an ffmpeg process through a bounded queue, so
 /// capture (browser) and encode (ffmpeg) run concurrently.
 struct FfmpegSink {
@@ -333,7 +463,13 @@ struct FfmpegSink {
 }
 
 impl FfmpegSink {
-    fn spawn(fps: u32, image: ImageFormat, out_args: &[String], out: &Path, deadline: Instant) -> Result<Self> {
+    fn spawn(
+        fps: u32,
+        image: ImageFormat,
+        out_args: &[String],
+        out: &Path,
+        deadline: Instant,
+    ) -> Result<Self> {
         let mut cmd = Command::new(ffmpeg::ffmpeg_bin());
         cmd.args(["-v", "error", "-f", "image2pipe", "-c:v"])
             .arg(match image {
@@ -347,6 +483,18 @@ impl FfmpegSink {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         process::own_group(&mut cmd);
+        let niceness = encoder_niceness();
+        if niceness != 0 {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure only makes the setpriority syscall, which is
+            // async-signal-safe, between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::setpriority(libc::PRIO_PROCESS, 0, niceness);
+                    Ok(())
+                });
+            }
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| process::spawn_error(&ffmpeg::ffmpeg_bin(), e))?;
@@ -376,13 +524,30 @@ impl FfmpegSink {
 
 impl FrameSink for FfmpegSink {
     fn push(&mut self, frame: Vec<u8>) -> Result<()> {
+        use std::sync::mpsc::TrySendError;
         let tx = self.tx.as_ref().expect("open until finish");
-        if tx.send(frame).is_err() {
-            return Err(ProducerError::EncodeFailed(
-                "ffmpeg stopped reading frames (see its stderr above)".into(),
-            ));
+        let mut frame = frame;
+        // Bounded wait: an ffmpeg that stops reading without exiting must not
+        // hang the worker past its deadline.
+        loop {
+            match tx.try_send(frame) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Disconnected(_)) => {
+                    return Err(ProducerError::EncodeFailed(
+                        "ffmpeg stopped reading frames".into(),
+                    ))
+                }
+                Err(TrySendError::Full(f)) => {
+                    if Instant::now() >= self.deadline {
+                        return Err(ProducerError::Timeout(
+                            "ffmpeg stopped accepting frames before the chunk deadline".into(),
+                        ));
+                    }
+                    frame = f;
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
         }
-        Ok(())
     }
 
     fn finish(mut self: Box<Self>) -> Result<()> {
@@ -395,13 +560,17 @@ impl FrameSink for FfmpegSink {
             .and_then(|h| h.join().ok())
             .unwrap_or_default();
         match status {
-            None => Err(ProducerError::Timeout("ffmpeg did not finish encoding the chunk in time".into())),
+            None => Err(ProducerError::Timeout(
+                "ffmpeg did not finish encoding the chunk in time".into(),
+            )),
             Some(s) if !s.success() => Err(ProducerError::EncodeFailed(format!(
                 "ffmpeg exited with {s}: {}",
                 process::tail(&stderr, 1500)
             ))),
             Some(_) => match write_result {
-                Some(Ok(Err(e))) => Err(ProducerError::EncodeFailed(format!("writing frames to ffmpeg: {e}"))),
+                Some(Ok(Err(e))) => Err(ProducerError::EncodeFailed(format!(
+                    "writing frames to ffmpeg: {e}"
+                ))),
                 _ => Ok(()),
             },
         }

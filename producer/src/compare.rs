@@ -44,7 +44,13 @@ pub fn psnr_per_frame(a: &Path, b: &Path) -> Result<Vec<f64>> {
         .filter_map(|l| {
             l.split_whitespace()
                 .find_map(|kv| kv.strip_prefix("psnr_avg:"))
-                .map(|v| if v == "inf" { f64::INFINITY } else { v.parse().unwrap_or(0.0) })
+                .map(|v| {
+                    if v == "inf" {
+                        f64::INFINITY
+                    } else {
+                        v.parse().unwrap_or(0.0)
+                    }
+                })
         })
         .collect())
 }

@@ -34,9 +34,16 @@ pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
                 "no element with data-composition-id; mark the root element with data-composition-id, data-width, data-height and data-duration",
             )
         })?;
-    let id = root.attr("data-composition-id").unwrap_or("").trim().to_string();
+    let id = root
+        .attr("data-composition-id")
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if id.is_empty() {
-        return Err(ProducerError::composition(file, "data-composition-id is empty"));
+        return Err(ProducerError::composition(
+            file,
+            "data-composition-id is empty",
+        ));
     }
     let dim = |name: &str| -> Result<u32> {
         let raw = root.attr(name).ok_or_else(|| {
@@ -60,7 +67,10 @@ pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
         )
     })?;
     let duration: f64 = raw.trim().parse().map_err(|_| {
-        ProducerError::composition(file, format!("data-duration={raw:?} is not a number of seconds"))
+        ProducerError::composition(
+            file,
+            format!("data-duration={raw:?} is not a number of seconds"),
+        )
     })?;
     if !duration.is_finite() || duration <= 0.0 {
         return Err(ProducerError::composition(
@@ -84,6 +94,7 @@ pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
 }
 
 /// Result of compiling the entry HTML.
+#[derive(Debug)]
 pub struct Compiled {
     pub html: String,
     pub inline_log: InlineLog,
@@ -109,7 +120,10 @@ pub fn compile(html: &str, file: &Path, map: &AssetMap) -> Result<Compiled> {
                 if let Some(src) = tag.attr("src").filter(|s| assets::is_remote(s)) {
                     let url = assets::join_url("https://invalid/", src);
                     let bytes = map.fetch(&url).map_err(|m| {
-                        ProducerError::AssetFetchFailed(format!("{} <script src>: {m}", file.display()))
+                        ProducerError::AssetFetchFailed(format!(
+                            "{} <script src>: {m}",
+                            file.display()
+                        ))
                     })?;
                     let body = String::from_utf8_lossy(&bytes).replace("</script", "<\\/script");
                     let (_, _, close_end) = tag.body.expect("script tags carry a body span");
@@ -153,7 +167,13 @@ pub fn compile(html: &str, file: &Path, map: &AssetMap) -> Result<Compiled> {
                         Some(p) => CssBase::LocalFile(p.to_path_buf()),
                         None => CssBase::Remote(url.clone()),
                     };
-                    let css = assets::inline_css(&String::from_utf8_lossy(&bytes), &base, map, &mut log, 0)?;
+                    let css = assets::inline_css(
+                        &String::from_utf8_lossy(&bytes),
+                        &base,
+                        map,
+                        &mut log,
+                        0,
+                    )?;
                     edits.push((
                         tag.start,
                         tag.end,
@@ -274,7 +294,11 @@ fn copy_dir(src: &Path, dest: &Path, top: bool) -> Result<()> {
         .collect();
     entries.sort();
     for path in entries {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if top && SKIPPED_TOP_LEVEL.contains(&name.as_str()) {
             continue;
         }
@@ -320,13 +344,25 @@ mod tests {
     fn bad_roots_name_the_file() {
         for (attrs, needle) in [
             ("", "no element with data-composition-id"),
-            (r#"data-composition-id="m" data-width="640" data-height="360" data-duration="0""#, "duration is 0"),
-            (r#"data-composition-id="m" data-width="641" data-height="360" data-duration="1""#, "odd"),
-            (r#"data-composition-id="m" data-width="640" data-height="360""#, "no data-duration"),
+            (
+                r#"data-composition-id="m" data-width="640" data-height="360" data-duration="0""#,
+                "duration is 0",
+            ),
+            (
+                r#"data-composition-id="m" data-width="641" data-height="360" data-duration="1""#,
+                "odd",
+            ),
+            (
+                r#"data-composition-id="m" data-width="640" data-height="360""#,
+                "no data-duration",
+            ),
         ] {
             let e = find_root(&root(attrs), Path::new("/p/index.html")).unwrap_err();
             let msg = e.to_string();
-            assert!(msg.contains("/p/index.html") && msg.contains(needle), "{msg}");
+            assert!(
+                msg.contains("/p/index.html") && msg.contains(needle),
+                "{msg}"
+            );
             assert_eq!(e.name(), "INVALID_COMPOSITION");
         }
     }

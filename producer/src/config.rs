@@ -169,12 +169,11 @@ impl RenderConfig {
         if !value.is_object() {
             return Err(ProducerError::config("", "must be a JSON object"));
         }
-        let config: RenderConfig = serde_json::from_value(value.clone()).map_err(|e| {
-            ProducerError::InvalidConfig {
+        let config: RenderConfig =
+            serde_json::from_value(value.clone()).map_err(|e| ProducerError::InvalidConfig {
                 field: "config".into(),
                 message: format!("{e} (see the Config object in aws-lambda-spec.md)"),
-            }
-        })?;
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -225,8 +224,16 @@ impl RenderConfig {
         }
         for (field, v, max) in [
             ("chunkSize", self.chunk_size, MAX_CHUNK_SIZE),
-            ("maxParallelChunks", self.max_parallel_chunks, MAX_PARALLEL_CHUNKS),
-            ("targetChunkFrames", self.target_chunk_frames, MAX_CHUNK_SIZE),
+            (
+                "maxParallelChunks",
+                self.max_parallel_chunks,
+                MAX_PARALLEL_CHUNKS,
+            ),
+            (
+                "targetChunkFrames",
+                self.target_chunk_frames,
+                MAX_CHUNK_SIZE,
+            ),
         ] {
             if let Some(v) = v {
                 if v == 0 || v > max {
@@ -241,7 +248,9 @@ impl RenderConfig {
             if !["lambda", "temporal", "cloud-run-job", "k8s-job", "none"].contains(&cap.as_str()) {
                 return Err(ProducerError::config(
                     "runtimeCap",
-                    format!("{cap:?} is unknown; use lambda, temporal, cloud-run-job, k8s-job or none"),
+                    format!(
+                        "{cap:?} is unknown; use lambda, temporal, cloud-run-job, k8s-job or none"
+                    ),
                 ));
             }
         }
@@ -306,9 +315,7 @@ pub(crate) fn validate_dimension(field: &str, v: u32) -> Result<()> {
 }
 
 fn valid_bitrate(s: &str) -> bool {
-    let body = s
-        .strip_suffix(['k', 'K', 'm', 'M'])
-        .unwrap_or(s);
+    let body = s.strip_suffix(['k', 'K', 'm', 'M']).unwrap_or(s);
     let mut parts = body.splitn(2, '.');
     let int = parts.next().unwrap_or("");
     let frac = parts.next();
@@ -348,7 +355,12 @@ mod tests {
         let mut v = base();
         v["fps"] = json!(25);
         assert_eq!(err_field(v), "config.fps");
-        for (field, bad) in [("width", 1921), ("width", 8), ("height", 7682), ("height", 15)] {
+        for (field, bad) in [
+            ("width", 1921),
+            ("width", 8),
+            ("height", 7682),
+            ("height", 15),
+        ] {
             let mut v = base();
             v[field] = json!(bad);
             assert_eq!(err_field(v), format!("config.{field}"));

@@ -112,7 +112,9 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<()>
     let entries = fs::read_dir(dir).map_err(|e| ProducerError::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| ProducerError::io(dir, e))?;
-        let ft = entry.file_type().map_err(|e| ProducerError::io(entry.path(), e))?;
+        let ft = entry
+            .file_type()
+            .map_err(|e| ProducerError::io(entry.path(), e))?;
         let path = entry.path();
         if ft.is_dir() {
             walk(root, &path, out)?;
@@ -176,7 +178,10 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_recursively() {
         let v = json!({"b": 1, "a": {"z": [true, null], "y": "s"}});
-        assert_eq!(canonical_json(&v), r#"{"a":{"y":"s","z":[true,null]},"b":1}"#);
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"y":"s","z":[true,null]},"b":1}"#
+        );
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub fn ffmpeg_version() -> Result<String> {
     let line = text.lines().next().unwrap_or("").trim().to_string();
     if !out.status.success() || line.is_empty() {
         return Err(ProducerError::ToolUnavailable(
-            "ffmpeg -version printed nothing; reinstall ffmpeg (scripts/test.sh --install-only)".into(),
+            "ffmpeg -version printed nothing; reinstall ffmpeg (scripts/test.sh --install-only)"
+                .into(),
         ));
     }
     Ok(line)
@@ -190,9 +191,7 @@ impl EncoderSettings {
                 );
             }
             Format::Webm => {
-                a.extend(
-                    ["-c:v", "libvpx-vp9"].iter().map(|s| s.to_string()),
-                );
+                a.extend(["-c:v", "libvpx-vp9"].iter().map(|s| s.to_string()));
                 match (&self.bitrate, crf) {
                     (Some(b), _) => a.extend(["-b:v".to_string(), b.clone()]),
                     (None, Some(c)) => a.extend(["-b:v".into(), "0".into(), "-crf".into(), c]),
@@ -347,9 +346,12 @@ pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
     )?;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| ProducerError::NotMediaPayload(format!("ffprobe output unreadable: {e}")))?;
-    Ok(v["streams"]
-        .get(0)
-        .map(|s| s["duration"].as_str().and_then(|d| d.parse().ok()).unwrap_or(0.0)))
+    Ok(v["streams"].get(0).map(|s| {
+        s["duration"]
+            .as_str()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(0.0)
+    }))
 }
 
 /// Keyframe timestamps (seconds) of the first video stream.
@@ -405,11 +407,21 @@ mod tests {
 
     #[test]
     fn other_formats_use_their_codecs() {
-        let s = settings(Format::Webm, Codec::H264).output_args(30, 15, &[]).join(" ");
-        assert!(s.contains("libvpx-vp9") && s.contains("-auto-alt-ref 0") && s.contains("yuva420p"));
-        let s = settings(Format::Mov, Codec::H264).output_args(30, 15, &[]).join(" ");
+        let s = settings(Format::Webm, Codec::H264)
+            .output_args(30, 15, &[])
+            .join(" ");
+        assert!(
+            s.contains("libvpx-vp9") && s.contains("-auto-alt-ref 0") && s.contains("yuva420p")
+        );
+        let s = settings(Format::Mov, Codec::H264)
+            .output_args(30, 15, &[])
+            .join(" ");
         assert!(s.contains("prores_ks -profile:v 4444"));
-        let s = settings(Format::Mp4, Codec::H265).output_args(30, 15, &[]).join(" ");
-        assert!(s.contains("libx265") && s.contains("keyint=15:min-keyint=15") && s.contains("hvc1"));
+        let s = settings(Format::Mp4, Codec::H265)
+            .output_args(30, 15, &[])
+            .join(" ");
+        assert!(
+            s.contains("libx265") && s.contains("keyint=15:min-keyint=15") && s.contains("hvc1")
+        );
     }
 }

@@ -35,10 +35,13 @@ pub fn scan(html: &str) -> Vec<Tag> {
             continue;
         }
         if html[i..].starts_with("<!--") {
-            i = html[i + 4..].find("-->").map_or(bytes.len(), |p| i + 4 + p + 3);
+            i = html[i + 4..]
+                .find("-->")
+                .map_or(bytes.len(), |p| i + 4 + p + 3);
             continue;
         }
-        if i + 1 < bytes.len() && (bytes[i + 1] == b'/' || bytes[i + 1] == b'!' || bytes[i + 1] == b'?')
+        if i + 1 < bytes.len()
+            && (bytes[i + 1] == b'/' || bytes[i + 1] == b'!' || bytes[i + 1] == b'?')
         {
             i = html[i..].find('>').map_or(bytes.len(), |p| i + p + 1);
             continue;

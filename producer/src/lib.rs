@@ -16,12 +16,13 @@
 
 pub mod assemble;
 pub mod assets;
+pub mod bench;
 pub mod browser;
 pub mod cdp;
 pub mod chunk;
 pub mod chunks;
-pub mod compile;
 pub mod compare;
+pub mod compile;
 pub mod config;
 pub mod digest;
 pub mod errors;

@@ -217,7 +217,10 @@ pub fn plan_with(
     let html = fs::read_to_string(&entry).map_err(|e| {
         ProducerError::composition(
             &entry,
-            format!("cannot read the entry file ({e}); pass a project directory containing {}", config.entry_file()),
+            format!(
+                "cannot read the entry file ({e}); pass a project directory containing {}",
+                config.entry_file()
+            ),
         )
     })?;
     let comp = compile::find_root(&html, &entry)?;
@@ -246,7 +249,13 @@ pub fn plan_with(
     }
     let staging = sibling_temp(plan_dir, "staging");
     let result = build_plan(
-        project_dir, config, &comp, &compiled, total_frames, &ffmpeg_version, &staging,
+        project_dir,
+        config,
+        &comp,
+        &compiled,
+        total_frames,
+        &ffmpeg_version,
+        &staging,
     );
     let outcome = match result {
         Ok(o) => o,
@@ -294,7 +303,9 @@ fn dir_size(dir: &Path) -> Result<u64> {
     let mut total = 0;
     if dir.exists() {
         for (_, p) in digest::list_files(dir)? {
-            total += fs::metadata(&p).map_err(|e| ProducerError::io(&p, e))?.len();
+            total += fs::metadata(&p)
+                .map_err(|e| ProducerError::io(&p, e))?
+                .len();
         }
     }
     Ok(total)
@@ -302,7 +313,9 @@ fn dir_size(dir: &Path) -> Result<u64> {
 
 fn check_size(staging: &Path, limit: u64, stage: &str) -> Result<()> {
     let compiled = dir_size(&staging.join("compiled"))?;
-    let audio = fs::metadata(staging.join("audio.m4a")).map(|m| m.len()).unwrap_or(0);
+    let audio = fs::metadata(staging.join("audio.m4a"))
+        .map(|m| m.len())
+        .unwrap_or(0);
     let meta = dir_size(&staging.join("meta"))?;
     let total = compiled + audio + meta;
     if total > limit {
@@ -338,7 +351,12 @@ fn build_plan(
         &staging.join("meta/videos.json"),
         (serde_json::to_string_pretty(&json!({ "videos": videos }))? + "\n").as_bytes(),
     )?;
-    let has_audio = mix_audio(&compiled_dir, &media, comp.duration, &staging.join("audio.m4a"))?;
+    let has_audio = mix_audio(
+        &compiled_dir,
+        &media,
+        comp.duration,
+        &staging.join("audio.m4a"),
+    )?;
 
     let chunk_plan = plan_chunks(
         total_frames,
@@ -408,7 +426,10 @@ fn build_plan(
     if let Some(vars) = &config.variables {
         encoder["variables"] = Value::Object(vars.clone());
     }
-    write(&staging.join("meta/encoder.json"), canonical_json(&encoder).as_bytes())?;
+    write(
+        &staging.join("meta/encoder.json"),
+        canonical_json(&encoder).as_bytes(),
+    )?;
 
     let font_snapshot = serde_json::to_value(&compiled.inline_log.fonts)?;
     let font_snapshot_sha = sha256_hex(canonical_json(&font_snapshot).as_bytes());
@@ -507,13 +528,24 @@ fn write_tarball(plan_dir: &Path, out: &Path) -> Result<()> {
 }
 
 /// Validates local media references and records their windows (`meta/videos.json`).
-fn media_metadata(compiled_dir: &Path, media: &[MediaElement], duration: f64) -> Result<Vec<Value>> {
+fn media_metadata(
+    compiled_dir: &Path,
+    media: &[MediaElement],
+    duration: f64,
+) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for m in media {
         let path = local_media_path(compiled_dir, &m.src)?;
         let probe = process::run(
             Command::new(ffmpeg::ffprobe_bin())
-                .args(["-v", "error", "-show_entries", "format=format_name,duration", "-of", "json"])
+                .args([
+                    "-v",
+                    "error",
+                    "-show_entries",
+                    "format=format_name,duration",
+                    "-of",
+                    "json",
+                ])
                 .arg(&path),
             Duration::from_secs(60),
             "ffprobe",
@@ -543,7 +575,11 @@ fn media_metadata(compiled_dir: &Path, media: &[MediaElement], duration: f64) ->
 }
 
 fn local_media_path(compiled_dir: &Path, src: &str) -> Result<PathBuf> {
-    let clean = src.split(['?', '#']).next().unwrap_or(src).trim_start_matches("./");
+    let clean = src
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(src)
+        .trim_start_matches("./");
     if clean.contains("..") || clean.starts_with('/') || clean.contains("://") {
         return Err(ProducerError::VideoSourceUnrenderable(format!(
             "media src {src:?} must be a relative path inside the project"
@@ -560,7 +596,12 @@ fn local_media_path(compiled_dir: &Path, src: &str) -> Result<PathBuf> {
 
 /// Mixes every audible media element into one 48 kHz stereo AAC track of exactly
 /// the composition's length; returns false when nothing is audible.
-fn mix_audio(compiled_dir: &Path, media: &[MediaElement], duration: f64, out: &Path) -> Result<bool> {
+fn mix_audio(
+    compiled_dir: &Path,
+    media: &[MediaElement],
+    duration: f64,
+    out: &Path,
+) -> Result<bool> {
     let mut cmd = Command::new(ffmpeg::ffmpeg_bin());
     cmd.args(["-v", "error", "-nostdin"]);
     let mut filters = Vec::new();
@@ -586,10 +627,24 @@ fn mix_audio(compiled_dir: &Path, media: &[MediaElement], duration: f64, out: &P
         return Ok(false);
     }
     let inputs: String = (0..n).map(|i| format!("[a{i}]")).collect();
-    filters.push(format!("{inputs}amix=inputs={n}:normalize=0:duration=longest,apad[mix]"));
+    filters.push(format!(
+        "{inputs}amix=inputs={n}:normalize=0:duration=longest,apad[mix]"
+    ));
     cmd.args(["-filter_complex", &filters.join(";"), "-map", "[mix]"])
         .args(["-t", &format!("{duration:.6}")])
-        .args(["-ar", "48000", "-ac", "2", "-c:a", "aac", "-b:a", "192k", "-fflags", "+bitexact", "-y"])
+        .args([
+            "-ar",
+            "48000",
+            "-ac",
+            "2",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "192k",
+            "-fflags",
+            "+bitexact",
+            "-y",
+        ])
         .arg(out);
     process::run_ok(&mut cmd, Duration::from_secs(600), "audio mix", |m| {
         ProducerError::NotMediaPayload(m)
@@ -605,6 +660,10 @@ mod tests {
     fn sibling_temp_is_beside_the_target() {
         let t = sibling_temp(Path::new("/a/b/plan"), "staging");
         assert_eq!(t.parent(), Some(Path::new("/a/b")));
-        assert!(t.file_name().unwrap().to_string_lossy().starts_with(".plan.staging."));
+        assert!(t
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".plan.staging."));
     }
 }

@@ -71,7 +71,9 @@ impl RunSummary {
 }
 
 pub fn default_workers() -> usize {
-    thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
@@ -100,7 +102,12 @@ fn work_dir(out: &Path) -> PathBuf {
     out.with_file_name(format!("{name}.hf-work"))
 }
 
-fn run_in(opts: &RunOptions, config: &RenderConfig, work: &Path, started: Instant) -> Result<RunSummary> {
+fn run_in(
+    opts: &RunOptions,
+    config: &RenderConfig,
+    work: &Path,
+    started: Instant,
+) -> Result<RunSummary> {
     let plan_dir = work.join("plan");
     let t_plan = Instant::now();
     let planned: PlanOutcome = plan_with(
@@ -114,8 +121,12 @@ fn run_in(opts: &RunOptions, config: &RenderConfig, work: &Path, started: Instan
     let plan_time = t_plan.elapsed();
 
     let t_render = Instant::now();
-    let workers = if opts.workers == 0 { default_workers() } else { opts.workers }
-        .clamp(1, planned.chunk_count as usize);
+    let workers = if opts.workers == 0 {
+        default_workers()
+    } else {
+        opts.workers
+    }
+    .clamp(1, planned.chunk_count as usize);
     let outcomes = render_all(&planned, &work.join("chunks"), workers, opts.progress)?;
     let render_time = t_render.elapsed();
 
@@ -140,7 +151,12 @@ fn run_in(opts: &RunOptions, config: &RenderConfig, work: &Path, started: Instan
 
 /// Renders every chunk of a plan with `workers` threads; the first failure
 /// stops further chunks from starting and is returned.
-pub fn render_all(plan: &PlanOutcome, out_dir: &Path, workers: usize, progress: bool) -> Result<Vec<ChunkOutcome>> {
+pub fn render_all(
+    plan: &PlanOutcome,
+    out_dir: &Path,
+    workers: usize,
+    progress: bool,
+) -> Result<Vec<ChunkOutcome>> {
     let n = plan.chunk_count as usize;
     let next = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicBool::new(false));
@@ -171,7 +187,9 @@ pub fn render_all(plan: &PlanOutcome, out_dir: &Path, workers: usize, progress: 
                 }
                 let opts = ChunkOptions {
                     frames_done: Some(done.clone()),
-                    trust_plan_hash: false,
+                    // Several workers already keep the cores busy; a second
+                    // capture page per worker would only oversubscribe them.
+                    capture_pages: (workers > 1).then_some(1),
                     ..Default::default()
                 };
                 let r = render_chunk_with(&plan_dir, i as u32, out_dir, &opts);
@@ -199,7 +217,9 @@ pub fn render_all(plan: &PlanOutcome, out_dir: &Path, workers: usize, progress: 
             }
             None => {
                 if first_err.is_none() {
-                    first_err = Some(ProducerError::RenderFailed(format!("chunk {i} was not rendered")));
+                    first_err = Some(ProducerError::RenderFailed(format!(
+                        "chunk {i} was not rendered"
+                    )));
                 }
             }
         }
@@ -217,19 +237,31 @@ fn progress_loop(done: &AtomicU64, finished: &AtomicBool, total: u64) {
     loop {
         let is_done = finished.load(Ordering::SeqCst);
         let d = done.load(Ordering::Relaxed).min(total);
-        let every = if tty { Duration::from_millis(200) } else { Duration::from_secs(2) };
+        let every = if tty {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(2)
+        };
         if is_done || last_print.elapsed() >= every {
             last_print = Instant::now();
             let secs = start.elapsed().as_secs_f64();
             let fps = d as f64 / secs.max(1e-9);
-            let eta = if d > 0 { (total - d) as f64 / fps } else { f64::NAN };
+            let eta = if d > 0 {
+                (total - d) as f64 / fps
+            } else {
+                f64::NAN
+            };
             let width = 30;
             let filled = (d as usize * width) / (total.max(1) as usize);
             let line = format!(
                 "[{}{}] {d}/{total} frames  {fps:.1} fps  ETA {}",
                 "#".repeat(filled),
                 "-".repeat(width - filled),
-                if eta.is_finite() { format!("{eta:.1}s") } else { "?".into() }
+                if eta.is_finite() {
+                    format!("{eta:.1}s")
+                } else {
+                    "?".into()
+                }
             );
             let mut err = std::io::stderr();
             if tty {

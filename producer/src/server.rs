@@ -23,8 +23,9 @@ pub struct FileServer {
 
 impl FileServer {
     pub fn start(root: &Path) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| ProducerError::RenderFailed(format!("cannot bind a loopback port: {e}")))?;
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| {
+            ProducerError::RenderFailed(format!("cannot bind a loopback port: {e}"))
+        })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
         let stop = Arc::new(AtomicBool::new(false));
         let root = root.to_path_buf();
@@ -50,7 +51,11 @@ impl FileServer {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+        format!(
+            "http://127.0.0.1:{}/{}",
+            self.port,
+            path.trim_start_matches('/')
+        )
     }
 }
 
@@ -122,7 +127,11 @@ fn serve(stream: TcpStream, root: &Path) -> std::io::Result<()> {
             }
         }
     }
-    let respond = |out: &mut TcpStream, status: &str, headers: &str, body: &[u8], head_only: bool| {
+    let respond = |out: &mut TcpStream,
+                   status: &str,
+                   headers: &str,
+                   body: &[u8],
+                   head_only: bool| {
         let _ = write!(
             out,
             "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n{headers}\r\n",
@@ -155,7 +164,13 @@ fn serve(stream: TcpStream, root: &Path) -> std::io::Result<()> {
         let headers = format!(
             "Content-Type: {mime}\r\nAccept-Ranges: bytes\r\nContent-Range: bytes {start}-{end}/{total}\r\n"
         );
-        respond(&mut out, "206 Partial Content", &headers, &data[start..=end], head_only);
+        respond(
+            &mut out,
+            "206 Partial Content",
+            &headers,
+            &data[start..=end],
+            head_only,
+        );
     } else {
         let headers = format!("Content-Type: {mime}\r\nAccept-Ranges: bytes\r\n");
         respond(&mut out, "200 OK", &headers, &data, head_only);
@@ -177,7 +192,11 @@ fn parse_range(r: &str, total: usize) -> Option<(usize, usize)> {
         (total.saturating_sub(n), total - 1)
     } else {
         let start: usize = a.parse().ok()?;
-        let end = if b.is_empty() { total - 1 } else { b.parse::<usize>().ok()?.min(total - 1) };
+        let end = if b.is_empty() {
+            total - 1
+        } else {
+            b.parse::<usize>().ok()?.min(total - 1)
+        };
         (start, end)
     };
     (start <= end && start < total).then_some((start, end))

@@ -28,6 +28,8 @@ pub struct SessionSpec {
     pub transparent: bool,
     /// How long to wait for the page (bridge, fonts, timeline); None = HF_READY_TIMEOUT_SECS or 30 s.
     pub ready_timeout: Option<Duration>,
+    /// Render-time variable overrides, exposed to page scripts as `window.__hfVariables`.
+    pub variables: Option<serde_json::Value>,
 }
 
 fn ready_timeout() -> Duration {
@@ -75,8 +77,12 @@ pub fn with_session<T>(
         spec,
         has_media: false,
     };
-    cap.page
-        .prepare(&bridge_script(spec.fps, &spec.composition_id), spec.transparent)?;
+    let mut script = String::new();
+    if let Some(vars) = &spec.variables {
+        script.push_str(&format!("window.__hfVariables = {vars};\n"));
+    }
+    script.push_str(&bridge_script(spec.fps, &spec.composition_id));
+    cap.page.prepare(&script, spec.transparent)?;
     cap.page.assert_software_gl()?;
     cap.page.navigate(&server.url(&spec.entry))?;
     cap.wait_ready()?;
@@ -162,7 +168,10 @@ impl Capture<'_> {
                 let file = display_entry(&self.file());
                 let id = &self.spec.composition_id;
                 let msg = if last.is_null() {
-                    format!("the page never loaded the seek bridge within {} s", timeout.as_secs())
+                    format!(
+                        "the page never loaded the seek bridge within {} s",
+                        timeout.as_secs()
+                    )
                 } else if last["hasRoot"] != true {
                     format!("no element with data-composition-id={id:?} after load")
                 } else if !self.spec.no_timeline && last["hasTimeline"] != true {
@@ -171,7 +180,10 @@ impl Capture<'_> {
                         timeout.as_secs()
                     )
                 } else {
-                    format!("page not ready after {} s (state {last})", timeout.as_secs())
+                    format!(
+                        "page not ready after {} s (state {last})",
+                        timeout.as_secs()
+                    )
                 };
                 return Err(ProducerError::composition(file, msg));
             }
@@ -189,12 +201,18 @@ impl Capture<'_> {
             Duration::from_secs(10),
         )?;
         if n.as_u64().unwrap_or(0) > 0 {
-            let errors = self.page.eval("window.__hf.errors", Duration::from_secs(5))?;
+            let errors = self
+                .page
+                .eval("window.__hf.errors", Duration::from_secs(5))?;
             return Err(self.page_error(&errors));
         }
         if self.has_media {
             let deadline = Instant::now() + Duration::from_secs(15);
-            while self.page.eval("window.__hf.mediaSettled()", Duration::from_secs(5))? != true {
+            while self
+                .page
+                .eval("window.__hf.mediaSettled()", Duration::from_secs(5))?
+                != true
+            {
                 if Instant::now() >= deadline {
                     return Err(ProducerError::VideoSourceUnrenderable(format!(
                         "{}: a media element did not finish seeking to {t:.3} s within 15 s",

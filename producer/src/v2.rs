@@ -38,10 +38,11 @@ const MARKER: &str = ".hyperframes-plan-v2.json";
 fn route(path: &str) -> (Value, bool) {
     match path {
         "audio.m4a" => (json!([]), true),
-        "plan.json" | "meta/chunks.json" | "meta/encoder.json" => (json!("all"), true),
-        p if p.starts_with("compiled/") || p == "meta/composition.json" || p == "meta/videos.json" => {
-            (json!("all"), false)
+        // LoadedPlan::load reads these four, so every role needs them.
+        "plan.json" | "meta/chunks.json" | "meta/encoder.json" | "meta/videos.json" => {
+            (json!("all"), true)
         }
+        p if p.starts_with("compiled/") || p == "meta/composition.json" => (json!("all"), false),
         _ => (json!("all"), true),
     }
 }
@@ -58,7 +59,9 @@ pub fn publish(plan_dir: &Path, plan: &PlanJson, out_dir: &Path) -> Result<Manif
             continue;
         }
         let sha = digest::sha256_file(&path)?;
-        let size = fs::metadata(&path).map_err(|e| ProducerError::io(&path, e))?.len();
+        let size = fs::metadata(&path)
+            .map_err(|e| ProducerError::io(&path, e))?
+            .len();
         let blob = out_dir.join(blob_rel(&sha));
         if !blob.exists() {
             fs::create_dir_all(blob.parent().expect("has parent"))
@@ -121,11 +124,54 @@ pub enum Role {
     Everything,
 }
 
+impl Role {
+    /// Whether this role needs the artifact.
+    pub fn needs(self, a: &Artifact) -> bool {
+        match self {
+            Role::Everything => true,
+            Role::Assembler => a.assembler,
+            Role::Chunk(i) => {
+                a.chunks == json!("all")
+                    || a.chunks.as_array().is_some_and(|l| l.contains(&json!(i)))
+            }
+        }
+    }
+}
+
+/// The distinct blobs (by SHA-256) `role` needs from a manifest: what a
+/// worker downloads before [`materialize`]. The manifest's own hash is
+/// checked by `materialize`; this only reads the artifact list.
+pub fn artifacts_for(manifest_path: &Path, role: Role) -> Result<Vec<Artifact>> {
+    let integrity = |m: String| ProducerError::PlanV2Integrity(m);
+    let text = fs::read(manifest_path)
+        .map_err(|e| integrity(format!("{}: {e}", manifest_path.display())))?;
+    let manifest: Value = serde_json::from_slice(&text)
+        .map_err(|e| integrity(format!("{}: not JSON: {e}", manifest_path.display())))?;
+    let artifacts: Vec<Artifact> = serde_json::from_value(manifest["artifacts"].clone())
+        .map_err(|e| integrity(format!("artifacts list unreadable: {e}")))?;
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(artifacts
+        .into_iter()
+        .filter(|a| role.needs(a) && seen.insert(a.sha256.clone()))
+        .collect())
+}
+
+/// The relative path of a blob in a blob store: `artifacts/sha256/<aa>/<sha>`.
+pub fn blob_path(sha: &str) -> String {
+    blob_rel(sha)
+}
+
 /// Rebuilds an execution dir from a v2 manifest and its blob store, verifying
 /// the manifest hash and every blob's size and SHA-256.
-pub fn materialize(manifest_path: &Path, blob_root: &Path, dest: &Path, role: Role) -> Result<PathBuf> {
+pub fn materialize(
+    manifest_path: &Path,
+    blob_root: &Path,
+    dest: &Path,
+    role: Role,
+) -> Result<PathBuf> {
     let integrity = |m: String| ProducerError::PlanV2Integrity(m);
-    let text = fs::read(manifest_path).map_err(|e| integrity(format!("{}: {e}", manifest_path.display())))?;
+    let text = fs::read(manifest_path)
+        .map_err(|e| integrity(format!("{}: {e}", manifest_path.display())))?;
     let manifest: Value = serde_json::from_slice(&text)
         .map_err(|e| integrity(format!("{}: not JSON: {e}", manifest_path.display())))?;
     let claimed = manifest["planHash"].as_str().unwrap_or("");
@@ -138,19 +184,18 @@ pub fn materialize(manifest_path: &Path, blob_root: &Path, dest: &Path, role: Ro
     let artifacts: Vec<Artifact> = serde_json::from_value(manifest["artifacts"].clone())
         .map_err(|e| integrity(format!("artifacts list unreadable: {e}")))?;
     for a in &artifacts {
-        let wanted = match role {
-            Role::Everything => true,
-            Role::Assembler => a.assembler,
-            Role::Chunk(i) => a.chunks == json!("all") || a.chunks.as_array().is_some_and(|l| l.contains(&json!(i))),
-        };
-        if !wanted {
+        if !role.needs(a) {
             continue;
         }
         if a.path.contains("..") || a.path.starts_with('/') {
-            return Err(integrity(format!("artifact path {:?} escapes the plan", a.path)));
+            return Err(integrity(format!(
+                "artifact path {:?} escapes the plan",
+                a.path
+            )));
         }
         let blob = blob_root.join(blob_rel(&a.sha256));
-        let bytes = fs::read(&blob).map_err(|e| integrity(format!("blob for {} ({}): {e}", a.path, blob.display())))?;
+        let bytes = fs::read(&blob)
+            .map_err(|e| integrity(format!("blob for {} ({}): {e}", a.path, blob.display())))?;
         if bytes.len() as u64 != a.size_bytes || sha256_hex(&bytes) != a.sha256 {
             return Err(integrity(format!(
                 "blob for {} does not match its size/sha256 in the manifest",
@@ -158,10 +203,14 @@ pub fn materialize(manifest_path: &Path, blob_root: &Path, dest: &Path, role: Ro
             )));
         }
         let target = dest.join(&a.path);
-        fs::create_dir_all(target.parent().expect("has parent")).map_err(|e| ProducerError::io(&target, e))?;
+        fs::create_dir_all(target.parent().expect("has parent"))
+            .map_err(|e| ProducerError::io(&target, e))?;
         fs::write(&target, &bytes).map_err(|e| ProducerError::io(&target, e))?;
     }
-    fs::write(dest.join(MARKER), canonical_json(&json!({"planHash": claimed})))
-        .map_err(|e| ProducerError::io(dest, e))?;
+    fs::write(
+        dest.join(MARKER),
+        canonical_json(&json!({"planHash": claimed})),
+    )
+    .map_err(|e| ProducerError::io(dest, e))?;
     Ok(dest.to_path_buf())
 }

@@ -11,14 +11,17 @@ use hyperframes_producer::runner::{run, RunOptions};
 use hyperframes_producer::{AssetMap, Codec, Format, Quality, RenderConfig};
 
 #[derive(Parser, Debug)]
-#[command(name = "render", about = "Render a HyperFrames project to video (chunked, like the distributed pipeline)")]
+#[command(
+    name = "render",
+    about = "Render a HyperFrames project to video (chunked, like the distributed pipeline)"
+)]
 struct Args {
     /// Project directory containing index.html with the root composition.
     project: PathBuf,
     /// Output file (or directory for png-sequence).
     #[arg(long)]
     out: PathBuf,
-    /// mp4, mov, webm or png-sequence; default from --out's extension, else mp4.
+    /// mp4, mov, webm or png-sequence; default from --out's extension (none = png-sequence).
     #[arg(long)]
     format: Option<String>,
     /// h264 or h265 (mp4 only).
@@ -65,14 +68,13 @@ fn main() -> ExitCode {
 }
 
 fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
+    // Without --format the output name decides: .mp4/.mov/.webm, and a name
+    // without an extension is a frame directory (png-sequence).
     let format = match &args.format {
         Some(f) => Format::parse(f)?,
         None => match args.out.extension().and_then(|e| e.to_str()) {
-            Some("webm") => Format::Webm,
-            Some("mov") => Format::Mov,
-            Some("mp4") | None if args.out.extension().is_some() => Format::Mp4,
-            None => Format::Mp4,
-            Some(_) => Format::Mp4,
+            None => Format::PngSequence,
+            Some(ext) => Format::parse(&ext.to_ascii_lowercase())?,
         },
     };
     let mut config = RenderConfig::new(args.fps, 1920, 1080, format);

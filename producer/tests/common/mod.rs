@@ -10,7 +10,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use hyperframes_producer::assemble::assemble;
 use hyperframes_producer::chunk::render_chunk_with;
-use hyperframes_producer::{AssetMap, ChunkOptions, ChunkOutcome, PlanOptions, PlanOutcome, RenderConfig};
+use hyperframes_producer::{
+    AssetMap, ChunkOptions, ChunkOutcome, PlanOptions, PlanOutcome, RenderConfig,
+};
 
 pub const GSAP_URL: &str = "https://cdnjs.cloudflare.com/ajax/libs/gsap/3.12.2/gsap.min.js";
 pub const SPACE_MONO_URL: &str =
@@ -39,10 +41,11 @@ pub fn fixtures_dir() -> PathBuf {
     if let Ok(d) = std::env::var("HF_FIXTURES_DIR") {
         return PathBuf::from(d);
     }
-    let d = repo_root().join("../shared/fixtures");
+    // Vendored (Apache-2.0) so a clean checkout tests without ../shared.
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     assert!(
         d.is_dir(),
-        "fixtures not found at {}; the tests expect shared/ beside the repository (or set HF_FIXTURES_DIR)",
+        "fixtures not found at {} (or set HF_FIXTURES_DIR)",
         d.display()
     );
     d
@@ -104,7 +107,12 @@ pub fn options(scratch: &Path) -> PlanOptions {
 }
 
 pub fn config(format: &str, chunk_size: Option<u32>) -> RenderConfig {
-    let mut c = RenderConfig::new(30, 1920, 1080, hyperframes_producer::Format::parse(format).unwrap());
+    let mut c = RenderConfig::new(
+        30,
+        1920,
+        1080,
+        hyperframes_producer::Format::parse(format).unwrap(),
+    );
     c.chunk_size = chunk_size;
     c
 }

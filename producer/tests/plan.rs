@@ -1,0 +1,259 @@
+//! plan(): hermetic compile, plan files, hashes, v2 manifest and its failures.
+
+mod common;
+
+use common::*;
+use hyperframes_producer::plan::LoadedPlan;
+use hyperframes_producer::v2::{materialize, Role};
+use hyperframes_producer::{plan_with, render_chunk, AssetMap, PlanOptions};
+
+#[test]
+fn plan_writes_a_hermetic_hashed_v1_dir_and_v2_manifest() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let p = plan(
+        &fixture("mp4-h264-sdr"),
+        &config("mp4", Some(15)),
+        &work.path().join("plan"),
+        work.path(),
+    );
+    assert_eq!(
+        (p.total_frames, p.chunk_count, p.width, p.height),
+        (60, 4, 640, 360)
+    );
+    assert!(!p.has_audio);
+    for f in [
+        "plan.json",
+        "compiled/index.html",
+        "meta/encoder.json",
+        "meta/chunks.json",
+        "meta/composition.json",
+        "meta/videos.json",
+    ] {
+        assert!(p.plan_dir.join(f).is_file(), "{f} missing");
+    }
+    let html = std::fs::read_to_string(p.plan_dir.join("compiled/index.html")).unwrap();
+    assert!(
+        !html.contains("src=\"https://"),
+        "remote script left in the compiled page"
+    );
+    assert!(
+        !html.contains("fonts.googleapis.com/css2?family=Space+Mono:wght@400;700&display=swap\")"),
+        "font import left"
+    );
+    assert!(
+        html.contains("data:font/woff2;base64,"),
+        "Space Mono not inlined"
+    );
+    assert!(html
+        .contains("/* inlined: https://cdnjs.cloudflare.com/ajax/libs/gsap/3.12.2/gsap.min.js */"));
+
+    let loaded = LoadedPlan::load(&p.plan_dir).unwrap();
+    loaded.verify_hash().unwrap();
+    assert_eq!(loaded.plan.plan_hash, p.plan_hash);
+    let encoder = std::fs::read_to_string(p.plan_dir.join("meta/encoder.json")).unwrap();
+    assert!(
+        !encoder.contains(' ') || encoder.contains("ffmpeg version"),
+        "encoder.json is not canonical"
+    );
+    assert!(encoder.contains("\"gopSize\":15"));
+
+    // Planning again gives the same hash and a byte-identical tarball.
+    let q = plan(
+        &fixture("mp4-h264-sdr"),
+        &config("mp4", Some(15)),
+        &work.path().join("plan2"),
+        work.path(),
+    );
+    assert_eq!(q.plan_hash, p.plan_hash);
+    assert_eq!(
+        std::fs::read(&q.tarball).unwrap(),
+        std::fs::read(&p.tarball).unwrap()
+    );
+    assert_eq!(q.v2.manifest_hash, p.v2.manifest_hash);
+
+    // The settings are part of the hash.
+    let r = plan(
+        &fixture("mp4-h264-sdr"),
+        &config("webm", Some(15)),
+        &work.path().join("plan3"),
+        work.path(),
+    );
+    assert_ne!(r.plan_hash, p.plan_hash);
+
+    // v2: a chunk worker materializes its subset and gets an identical, valid v1 dir.
+    let blobs = p.v2.manifest_path.parent().unwrap();
+    let dest = work.path().join("materialized");
+    materialize(&p.v2.manifest_path, blobs, &dest, Role::Chunk(0)).unwrap();
+    LoadedPlan::load(&dest).unwrap().verify_hash().unwrap();
+    // A tampered blob is refused.
+    let victim =
+        p.v2.artifacts
+            .iter()
+            .find(|a| a.path == "meta/chunks.json")
+            .unwrap();
+    let blob = blobs.join(format!(
+        "artifacts/sha256/{}/{}",
+        &victim.sha256[..2],
+        victim.sha256
+    ));
+    std::fs::remove_file(&blob).unwrap(); // may be a hard link into the plan dir
+    std::fs::write(&blob, b"[]").unwrap();
+    let e = materialize(
+        &p.v2.manifest_path,
+        blobs,
+        &work.path().join("m2"),
+        Role::Assembler,
+    )
+    .unwrap_err();
+    assert_eq!(e.name(), "PLAN_V2_INTEGRITY_UNRECOVERABLE");
+}
+
+#[test]
+fn modified_plan_is_refused_before_rendering() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let p = plan(
+        &fixture("gsap-boundary"),
+        &config("mp4", Some(30)),
+        &work.path().join("plan"),
+        work.path(),
+    );
+    std::fs::write(p.plan_dir.join("meta/composition.json"), "{}").unwrap();
+    let e = render_chunk(&p.plan_dir, 0, &work.path().join("out")).unwrap_err();
+    assert_eq!(e.name(), "PLAN_HASH_MISMATCH", "{e}");
+    let e = render_chunk(&p.plan_dir, 9, &work.path().join("out")).unwrap_err();
+    assert_eq!(e.name(), "CHUNK_INDEX_OUT_OF_RANGE", "{e}");
+}
+
+#[test]
+fn unmapped_font_fails_closed_and_nothing_is_written() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let mut map = AssetMap::default();
+    map.insert(GSAP_URL, gsap_path());
+    let plan_dir = work.path().join("plan");
+    let e = plan_with(
+        &fixture("mp4-h264-sdr"),
+        &config("mp4", Some(15)),
+        &plan_dir,
+        &PlanOptions {
+            asset_map: Some(map),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(e.name(), "FONT_FETCH_FAILED");
+    assert!(e.to_string().contains("fonts.googleapis.com"), "{e}");
+    assert!(!plan_dir.exists());
+    assert_eq!(
+        std::fs::read_dir(work.path()).unwrap().count(),
+        0,
+        "staging left behind"
+    );
+}
+
+#[test]
+fn plans_over_the_size_cap_are_refused() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let mut c = config("mp4", Some(15));
+    c.plan_dir_size_limit_bytes = Some(10_000);
+    let e = plan_with(
+        &fixture("mp4-h264-sdr"),
+        &c,
+        &work.path().join("plan"),
+        &options(work.path()),
+    )
+    .unwrap_err();
+    assert_eq!(e.name(), "PLAN_TOO_LARGE");
+    assert!(e.to_string().contains("planDirSizeLimitBytes"));
+}
+
+#[test]
+fn bad_projects_and_configs_give_named_errors() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let zero = write_project(
+        &work.path().join("zero"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="0""#,
+        "",
+    );
+    let e = plan_with(
+        &zero,
+        &config("mp4", None),
+        &work.path().join("p1"),
+        &options(work.path()),
+    )
+    .unwrap_err();
+    assert_eq!(e.name(), "INVALID_COMPOSITION");
+    assert!(
+        e.to_string().contains("index.html") && e.to_string().contains("duration"),
+        "{e}"
+    );
+
+    let e = plan_with(
+        &work.path().join("missing"),
+        &config("mp4", None),
+        &work.path().join("p2"),
+        &options(work.path()),
+    )
+    .unwrap_err();
+    assert_eq!(e.name(), "INVALID_COMPOSITION");
+
+    let mut bad = config("mp4", None);
+    bad.fps = 25;
+    let e = plan_with(&zero, &bad, &work.path().join("p3"), &options(work.path())).unwrap_err();
+    assert_eq!(e.name(), "INVALID_CONFIG");
+    assert!(e.to_string().contains("config.fps"));
+}
+
+#[test]
+fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("audio-project");
+    std::fs::create_dir_all(&project).unwrap();
+    // 1.5 s of tone, shorter than the 2 s composition: assemble must pad it.
+    let st = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1.5",
+            "-c:a",
+            "aac",
+            "-y",
+        ])
+        .arg(project.join("tone.m4a"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    write_project(
+        &project,
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="2""#,
+        r#"const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl}; tl.to('#box', {x: 40, duration: 2}, 0);"#,
+    );
+    let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        html.replace(
+            "</body>",
+            r#"<audio id="a1" src="tone.m4a" data-start="0.25"></audio></body>"#,
+        ),
+    )
+    .unwrap();
+    let (p, _, out) = render_all(&project, &config("mp4", Some(30)), work.path(), "audio");
+    assert!(p.has_audio);
+    let audio = hyperframes_producer::ffmpeg::probe_audio_duration(&out)
+        .unwrap()
+        .expect("audio stream");
+    assert!(
+        (audio - 2.0).abs() < 0.05,
+        "audio is {audio}s, expected 2.0"
+    );
+    let v = hyperframes_producer::ffmpeg::probe_video(&out).unwrap();
+    assert_eq!(v.frames, 60);
+}
