@@ -341,10 +341,10 @@ impl Names<'_> {
                     }
                 }
                 for (k, child) in m {
-                    if k == "Condition" {
-                        if let Some(c) = child.as_str() {
-                            self.check_condition(id, &join(path, k), c, out);
-                        }
+                    // A string `Condition` names a template condition; an
+                    // object one (an IAM statement's) may hold intrinsics.
+                    if let ("Condition", Some(c)) = (k.as_str(), child.as_str()) {
+                        self.check_condition(id, &join(path, k), c, out);
                         continue;
                     }
                     // ASL JSONPaths are not intrinsics; DependsOn is checked separately.

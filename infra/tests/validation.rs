@@ -100,6 +100,23 @@ fn parameter_used_but_not_declared() {
 }
 
 #[test]
+fn refs_inside_iam_conditions_are_checked() {
+    let mut s = stack();
+    let b = s.bucket_policy();
+    s.add_property_override(
+        b,
+        "PolicyDocument.Statement.0.Condition",
+        json!({"StringEquals": {"aws:SourceArn": {"Ref": "Ghost"}}}),
+    );
+    assert_one(
+        &s,
+        "RenderBucketPolicy",
+        "Properties.PolicyDocument.Statement.0.Condition.StringEquals.aws:SourceArn",
+        &["Ref to `Ghost`"],
+    );
+}
+
+#[test]
 fn duplicate_logical_id() {
     let mut s = stack();
     s.add("RenderBucket", Bucket::default());

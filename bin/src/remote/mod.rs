@@ -7,4 +7,5 @@ pub mod cli;
 pub mod execution;
 pub mod policies;
 pub mod progress;
+pub mod render;
 pub mod site;
