@@ -10,6 +10,7 @@
 #   Debian packages  chromium, chromium-headless-shell, ffmpeg     (apt, system-wide)
 #   Python venv      .tools/venv: cfn-lint, moto[server]           (pinned below)
 #   npm tools        .tools/npm:  asl-validator, aws-local-stepfunctions, node 22
+#   Lambda payload   .tools/payloads: @sparticuz/chromium tgz, imageio-ffmpeg wheel (pinned)
 # Tests find the tools through HF_TOOLS_DIR (exported here) and fail with an
 # install hint when one is missing; nothing is skipped silently.
 set -euo pipefail
@@ -25,6 +26,11 @@ AWS_LOCAL_SFN_VERSION=3.0.0
 NODE22_VERSION=22
 GSAP_VERSION=3.12.2
 SPACE_MONO_VERSION=5.3.0
+# The Lambda package's payload (bin/src/payload.rs pins the same versions and digests).
+SPARTICUZ_CHROMIUM_VERSION=153.0.0
+SPARTICUZ_CHROMIUM_SHA256=20e5656fcdcf4118ede85edfb9d6bb9cc1bbb7ffb8b75622fffbcf36a835c3c0
+IMAGEIO_FFMPEG_VERSION=0.8.1
+IMAGEIO_FFMPEG_SHA256=050d6850601c3b3890bd2b28306f3b842b3daea390a561101174375a1c460bda
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 
@@ -87,6 +93,31 @@ CSS
 JSON
 }
 
+# The pinned Chromium and ffmpeg archives the handler package bundles, fetched
+# once with the ordinary clients into .tools/payloads (the package tests build
+# with --payload-dir from there, offline) and checked against their digests.
+install_payloads() {
+  local dir="$tools/payloads"
+  local tgz="sparticuz-chromium-$SPARTICUZ_CHROMIUM_VERSION.tgz"
+  local whl="imageio_ffmpeg-$IMAGEIO_FFMPEG_VERSION-py3-none-manylinux_2_28_x86_64.whl"
+  mkdir -p "$dir"
+  if ! echo "$SPARTICUZ_CHROMIUM_SHA256  $dir/$tgz" | sha256sum -c --status 2>/dev/null; then
+    log "fetching @sparticuz/chromium@$SPARTICUZ_CHROMIUM_VERSION (npm pack)"
+    rm -f "$dir/$tgz"
+    ( cd "$dir" && npm pack --silent "@sparticuz/chromium@$SPARTICUZ_CHROMIUM_VERSION" >/dev/null )
+    echo "$SPARTICUZ_CHROMIUM_SHA256  $dir/$tgz" | sha256sum -c --status \
+      || { log "$tgz does not match its pinned SHA-256"; exit 1; }
+  fi
+  if ! echo "$IMAGEIO_FFMPEG_SHA256  $dir/$whl" | sha256sum -c --status 2>/dev/null; then
+    log "fetching imageio-ffmpeg==$IMAGEIO_FFMPEG_VERSION (pip download)"
+    rm -f "$dir/$whl"
+    "$tools/venv/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary :all: \
+      --platform manylinux_2_28_x86_64 --python-version 3.12 -d "$dir" "imageio-ffmpeg==$IMAGEIO_FFMPEG_VERSION"
+    echo "$IMAGEIO_FFMPEG_SHA256  $dir/$whl" | sha256sum -c --status \
+      || { log "$whl does not match its pinned SHA-256"; exit 1; }
+  fi
+}
+
 install_only=0
 cargo_args=()
 while [ $# -gt 0 ]; do
@@ -101,6 +132,7 @@ done
 install_debian
 install_python
 install_npm
+install_payloads
 write_asset_map
 
 export HF_TOOLS_DIR="$tools"

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use hyperframes_cli::remote::execution::{self, StackTarget};
-use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_infra::HyperframesRenderStack;
 use moto::Moto;
 use serde_json::{json, Value};
@@ -207,25 +206,75 @@ fn sites_render_progress_and_cancel() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(text(&bad).contains("is not a directory"), "{}", text(&bad));
 
-    // A render on the real definition, with queued function results.
-    let target = StackTarget::from_outputs_file(&s.outputs).unwrap();
-    let id = execution::new_render_id();
-    let config = json!({"fps": 30, "width": 640, "height": 360, "format": "mp4", "chunkSize": 30});
-    execution::validate_config(&config).unwrap();
-    let input = execution::input(
-        &target,
-        site["projectS3Uri"].as_str().unwrap(),
-        &id,
-        &execution::default_output_key(&id, "mp4"),
-        &config,
-        PlanProtocol::V2,
+    // `render` in Lambda mode on the real definition, with queued function
+    // results; the (fake) output object is put where the render writes it.
+    s.block(
+        s.s3.put_object()
+            .bucket(BUCKET)
+            .key("outputs/r.mp4")
+            .body(b"rendered video".to_vec().into())
+            .send(),
     )
     .unwrap();
-    let arn = s
-        .block(execution::start(&s.sfn, &target, &id, input))
+    let download = s.dir.join("out.mp4");
+    let id = execution::new_render_id();
+    let r = s.run(
+        "render",
+        &[
+            project.to_str().unwrap(),
+            "--outputs-file",
+            outputs,
+            "--render-id",
+            &id,
+            "--chunk-size",
+            "30",
+            "--output-key",
+            "outputs/r.mp4",
+            "--wait",
+            "--download",
+            download.to_str().unwrap(),
+        ],
+    );
+    assert!(r.status.success(), "{}", text(&r));
+    let out = text(&r);
+    assert!(out.contains(&format!("render started: {id}")), "{out}");
+    assert!(
+        out.contains("[SUCCEEDED] 100% 2/2 chunks 60/60 frames"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&download).unwrap(), b"rendered video");
+    let target = StackTarget::from_outputs_file(&s.outputs).unwrap();
+    let arn = target.execution_arn(&id);
+    let input = s
+        .block(s.sfn.describe_execution().execution_arn(&arn).send())
         .unwrap();
-    assert_eq!(arn, target.execution_arn(&id));
-    s.wait_for(&arn, "SUCCEEDED");
+    let input: Value = serde_json::from_str(input.input().unwrap()).unwrap();
+    assert_eq!(
+        input["ProjectS3Uri"], site["projectS3Uri"],
+        "the site is reused"
+    );
+    assert_eq!(
+        input["PlanOutputS3Prefix"],
+        format!("s3://{BUCKET}/renders/{id}/")
+    );
+    assert_eq!(
+        input["Config"],
+        json!({"fps": 30, "width": 640, "height": 360, "format": "mp4", "runtimeCap": "lambda", "chunkSize": 30})
+    );
+    assert_eq!(input["PlanProtocol"], "v2");
+    // A config the producer would refuse is refused before anything starts.
+    let bad = s.run(
+        "render",
+        &[
+            project.to_str().unwrap(),
+            "--outputs-file",
+            outputs,
+            "--fps",
+            "25",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(text(&bad).contains("fps"), "{}", text(&bad));
 
     let p = s.run("progress", &[&id, "--outputs-file", outputs, "--json"]);
     assert!(p.status.success(), "{}", text(&p));

@@ -31,6 +31,33 @@ pub struct BenchRow {
     pub frames: u64,
     pub wall_s: f64,
     pub boot_s: f64,
+    /// CPU seconds (user + system) of this process and every reaped child
+    /// (browsers, ffmpeg): what a frame costs regardless of other load.
+    pub cpu_s: f64,
+}
+
+/// User + system CPU seconds of this process plus its waited-for descendants.
+fn cpu_seconds() -> f64 {
+    let mut total = 0.0;
+    for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
+        // SAFETY: getrusage writes into the zeroed struct we own.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        if unsafe { libc::getrusage(who, &mut ru) } == 0 {
+            let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            total += tv(ru.ru_utime) + tv(ru.ru_stime);
+        }
+    }
+    total
+}
+
+/// The 1-minute load average, printed with the table because the machine may be shared.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 impl BenchRow {
@@ -120,6 +147,7 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
             for (stage, capture_only) in [("capture", true), ("capture+encode", false)] {
                 let out_dir = opts.work.join(format!("chunks-{w}x{h}-{stage}"));
                 let started = Instant::now();
+                let cpu0 = cpu_seconds();
                 let mut boot = 0u128;
                 for i in 0..plan.chunk_count {
                     let o = render_chunk_with(
@@ -141,6 +169,7 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
                     frames: plan.total_frames,
                     wall_s: started.elapsed().as_secs_f64(),
                     boot_s: boot as f64 / 1000.0,
+                    cpu_s: cpu_seconds() - cpu0,
                 });
                 let _ = std::fs::remove_dir_all(&out_dir);
             }
@@ -152,17 +181,18 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
 
 pub fn table(rows: &[BenchRow]) -> String {
     let mut s = String::from(
-        "| resolution | stage | chunking | frames | wall s | browser boot s | fps per worker |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+        "| resolution | stage | chunking | frames | wall s | browser boot s | CPU ms/frame | fps per worker |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.1} |\n",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.1} | {:.1} |\n",
             r.resolution,
             r.stage,
             r.chunking,
             r.frames,
             r.wall_s,
             r.boot_s,
+            r.cpu_s * 1000.0 / r.frames.max(1) as f64,
             r.fps()
         ));
     }

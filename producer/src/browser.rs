@@ -26,9 +26,12 @@ const CALL: Duration = Duration::from_secs(30);
 
 /// The headless-shell binary: `HF_CHROME_PATH` or Debian's real binary.
 pub fn chrome_path() -> Result<PathBuf> {
-    let p = std::env::var("HF_CHROME_PATH")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(DEFAULT_CHROME));
+    let p = match crate::runtime::installed() {
+        Some(rt) => rt.chrome.clone(),
+        None => std::env::var("HF_CHROME_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(DEFAULT_CHROME)),
+    };
     if !p.is_file() {
         return Err(ProducerError::ChromeBinaryUnavailable(format!(
             "{} not found; install Debian's chromium-headless-shell (run scripts/test.sh --install-only) or set HF_CHROME_PATH",
@@ -159,7 +162,8 @@ impl Browser {
         ));
         std::fs::create_dir_all(&profile).map_err(|e| ProducerError::io(&profile, e))?;
         let mut cmd = Command::new(&bin);
-        cmd.args(chrome_args(o, &profile))
+        crate::runtime::apply_chrome_env(&mut cmd);
+        cmd.args(crate::runtime::chrome_args(chrome_args(o, &profile)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

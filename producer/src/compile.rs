@@ -93,6 +93,78 @@ pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
     })
 }
 
+/// Inlines nested compositions: a host element with `data-composition-src`
+/// gets the source file's `<template>` content (or its `<body>`, or the whole
+/// file) inserted as its children, so the page is a single document whose
+/// nested timelines register under their own ids. `project_dir` bounds where
+/// sources may come from.
+pub fn inline_subcompositions(html: &str, project_dir: &Path, file: &Path) -> Result<String> {
+    inline_sub(html, project_dir, file, 0)
+}
+
+fn inline_sub(html: &str, project_dir: &Path, file: &Path, depth: usize) -> Result<String> {
+    let hosts: Vec<Tag> = html::scan(html)
+        .into_iter()
+        .filter(|t| t.attr("data-composition-src").is_some())
+        .collect();
+    if hosts.is_empty() {
+        return Ok(html.to_string());
+    }
+    if depth >= 8 {
+        return Err(ProducerError::composition(
+            file,
+            "data-composition-src nesting deeper than 8; is there a cycle?",
+        ));
+    }
+    let mut out = html.to_string();
+    for host in hosts.iter().rev() {
+        let src = host.attr("data-composition-src").unwrap_or("");
+        let rel = src
+            .split(['?', '#'])
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("./");
+        if rel.is_empty() || rel.contains("..") || rel.starts_with('/') || assets::is_remote(src) {
+            return Err(ProducerError::composition(
+                file,
+                format!("data-composition-src={src:?} must be a relative path inside the project"),
+            ));
+        }
+        let path = project_dir.join(rel);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            ProducerError::composition(
+                file,
+                format!(
+                    "data-composition-src={src:?}: cannot read {} ({e})",
+                    path.display()
+                ),
+            )
+        })?;
+        let inner = template_content(&text);
+        let inner = inline_sub(inner, project_dir, &path, depth + 1)?;
+        out.insert_str(host.end, &inner);
+    }
+    Ok(out)
+}
+
+/// The part of a sub-composition file that belongs inside its host.
+fn template_content(text: &str) -> &str {
+    let lower = text.to_ascii_lowercase();
+    for (open, close) in [("<template", "</template>"), ("<body", "</body>")] {
+        if let Some(start) = lower.find(open) {
+            if let Some(gt) = lower[start..].find('>') {
+                let from = start + gt + 1;
+                let to = lower
+                    .rfind(close)
+                    .filter(|&e| e >= from)
+                    .unwrap_or(text.len());
+                return &text[from..to];
+            }
+        }
+    }
+    text
+}
+
 /// Result of compiling the entry HTML.
 #[derive(Debug)]
 pub struct Compiled {

@@ -15,10 +15,16 @@ use crate::process;
 pub const FFMPEG_TIMEOUT_SHORT: Duration = Duration::from_secs(30);
 
 pub fn ffmpeg_bin() -> String {
+    if let Some(rt) = crate::runtime::installed() {
+        return rt.ffmpeg.display().to_string();
+    }
     std::env::var("HF_FFMPEG").unwrap_or_else(|_| "ffmpeg".into())
 }
 
 pub fn ffprobe_bin() -> String {
+    if let Some(p) = crate::runtime::installed().and_then(|rt| rt.ffprobe.as_ref()) {
+        return p.display().to_string();
+    }
     std::env::var("HF_FFPROBE").unwrap_or_else(|_| "ffprobe".into())
 }
 
@@ -274,6 +280,9 @@ pub struct VideoProbe {
 
 /// Probes the first video stream (counting frames by decoding packets).
 pub fn probe_video(path: &Path) -> Result<VideoProbe> {
+    if crate::runtime::probes_with_ffmpeg() {
+        return crate::ffmpeg_probe::probe_video(path);
+    }
     let out = process::run_ok(
         Command::new(ffprobe_bin()).args([
             "-v",
@@ -327,6 +336,9 @@ pub fn probe_video(path: &Path) -> Result<VideoProbe> {
 
 /// Duration of the first audio stream, None when the file has no audio.
 pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
+    if crate::runtime::probes_with_ffmpeg() {
+        return crate::ffmpeg_probe::probe_audio_duration(path);
+    }
     let out = process::run_ok(
         Command::new(ffprobe_bin())
             .args([

@@ -223,6 +223,7 @@ pub fn plan_with(
             ),
         )
     })?;
+    let html = compile::inline_subcompositions(&html, project_dir, &entry)?;
     let comp = compile::find_root(&html, &entry)?;
     let total_frames = duration_to_frames(comp.duration, config.fps);
     let map = match &options.asset_map {
@@ -243,6 +244,28 @@ pub fn plan_with(
                 format!(
                     "{} exists and is not a plan directory; pass an empty or new directory",
                     plan_dir.display()
+                ),
+            ));
+        }
+    }
+    // A plan dir inside the project would be copied into itself.
+    if let (Ok(project), Some(Ok(parent))) = (
+        project_dir.canonicalize(),
+        plan_dir.parent().map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".").canonicalize()
+            } else {
+                p.canonicalize()
+            }
+        }),
+    ) {
+        if parent.starts_with(&project) {
+            return Err(ProducerError::config(
+                "planDir",
+                format!(
+                    "{} is inside the project {}; put the plan outside the project directory",
+                    plan_dir.display(),
+                    project_dir.display()
                 ),
             ));
         }

@@ -37,8 +37,23 @@ pub fn tail(s: &str, max: usize) -> String {
     format!("…{}", s[start..].trim())
 }
 
-/// Puts the child in a fresh process group (pgid = its pid).
+/// Puts the child in a fresh process group (pgid = its pid), and has the kernel
+/// SIGKILL it if the spawning thread dies (a Ctrl-C'd `render` must not leave
+/// browsers behind: its own group does not receive the terminal's SIGINT).
 pub fn own_group(cmd: &mut Command) -> &mut Command {
+    // SAFETY: prctl is async-signal-safe and touches only the child being exec'd.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
+            Ok(())
+        });
+    }
     cmd.process_group(0)
 }
 

@@ -29,7 +29,7 @@ pub struct RunOptions {
     pub single_pass: bool,
     pub progress: bool,
     pub asset_map: Option<AssetMap>,
-    /// Keep the plan and chunk files (in `<out>.hf-work`) for inspection.
+    /// Keep the plan and chunk files (in a temp dir, printed) for inspection.
     pub keep_work: bool,
 }
 
@@ -88,18 +88,22 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| ProducerError::io(&work, e))?;
     let result = run_in(opts, &config, &work, started);
-    if !opts.keep_work {
+    if opts.keep_work {
+        eprintln!("plan and chunks kept in {}", work.display());
+    } else {
         let _ = std::fs::remove_dir_all(&work);
     }
     result
 }
 
-fn work_dir(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    out.with_file_name(format!("{name}.hf-work"))
+/// Plan and chunks live in the system temp dir, never next to the output: an
+/// output inside the project would otherwise be copied into its own plan.
+fn work_dir(_out: &Path) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    std::env::temp_dir().join(format!("hf-render-{}-{nanos:x}", std::process::id()))
 }
 
 fn run_in(

@@ -154,6 +154,40 @@
     }
   }
 
+  // Clips (class="clip" with data-start/data-duration) and nested composition
+  // hosts (data-composition-src) are visible only inside
+  // their window. data-start may reference another clip: "intro", "intro + 1",
+  // "intro - 0.5" (relative to that clip's end).
+  function clipWindow(el, seen) {
+    var raw = (el.getAttribute("data-start") || "0").trim();
+    var start = parseFloat(raw);
+    if (!isFinite(start) || !/^[-+]?[0-9.]+$/.test(raw)) {
+      var m = raw.match(/^([A-Za-z_][\w-]*)\s*(?:([+-])\s*([0-9.]+))?$/);
+      start = 0;
+      if (m && !seen[m[1]]) {
+        var ref = document.getElementById(m[1]);
+        seen[m[1]] = true;
+        if (ref) {
+          var w = clipWindow(ref, seen);
+          start = w.end + (m[2] ? (m[2] === "-" ? -1 : 1) * parseFloat(m[3]) : 0);
+        }
+      }
+    }
+    var dur = numAttr(el, "data-duration", Infinity);
+    return { start: start, end: start + dur };
+  }
+  function applyClips(q) {
+    var clips = document.querySelectorAll(
+      ".clip[data-start], .clip[data-duration], [data-composition-src][data-start]"
+    );
+    for (var i = 0; i < clips.length; i++) {
+      var el = clips[i];
+      var w = clipWindow(el, {});
+      var on = q >= w.start - 1e-9 && q < w.end - 1e-9;
+      el.style.visibility = on ? "" : "hidden";
+    }
+  }
+
   var hf = {
     __installed: true,
     fps: FPS,
@@ -174,6 +208,7 @@
       var q = quantize(t);
       nowMs = q * 1000;
       reseed(nowMs);
+      applyClips(q);
       seekTimelines(q);
       seekAnimations(q);
       seekMedia(q);

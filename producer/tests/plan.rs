@@ -124,6 +124,16 @@ fn modified_plan_is_refused_before_rendering() {
     assert_eq!(e.name(), "PLAN_HASH_MISMATCH", "{e}");
     let e = render_chunk(&p.plan_dir, 9, &work.path().join("out")).unwrap_err();
     assert_eq!(e.name(), "CHUNK_INDEX_OUT_OF_RANGE", "{e}");
+
+    // A plan made with another ffmpeg build is refused before anything runs.
+    let plan_json = p.plan_dir.join("plan.json");
+    let text = std::fs::read_to_string(&plan_json).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["ffmpegVersion"] = serde_json::json!("ffmpeg version 0.0-other");
+    std::fs::write(&plan_json, v.to_string()).unwrap();
+    let e = render_chunk(&p.plan_dir, 0, &work.path().join("out")).unwrap_err();
+    assert_eq!(e.name(), "FFMPEG_VERSION_MISMATCH", "{e}");
+    assert!(!work.path().join("out").join("chunk_0000.mp4").exists());
 }
 
 #[test]
@@ -256,4 +266,77 @@ fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
     );
     let v = hyperframes_producer::ffmpeg::probe_video(&out).unwrap();
     assert_eq!(v.frames, 60);
+}
+
+#[test]
+fn unusable_media_is_refused_at_plan_time() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let attrs = r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1" data-no-timeline"#;
+    let cases = [
+        (
+            "not-media",
+            r#"<video src="clip.mp4"></video>"#,
+            true,
+            "NOT_MEDIA_PAYLOAD",
+        ),
+        (
+            "missing",
+            r#"<video src="gone.mp4"></video>"#,
+            false,
+            "VIDEO_SOURCE_UNRENDERABLE",
+        ),
+        (
+            "remote",
+            r#"<video src="https://example.invalid/v.mp4"></video>"#,
+            false,
+            "VIDEO_SOURCE_UNRENDERABLE",
+        ),
+        (
+            "window",
+            r#"<audio src="clip.mp4" data-start="5"></audio>"#,
+            false,
+            "INVALID_VIDEO_METADATA",
+        ),
+    ];
+    // A real (silent) clip for the window case; a text file posing as media for the first.
+    let real = work.path().join("real.m4a");
+    let st = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=d=1",
+            "-c:a",
+            "aac",
+            "-y",
+        ])
+        .arg(&real)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for (name, tag, fake, want) in cases {
+        let project = write_project(&work.path().join(name), attrs, "");
+        if fake {
+            std::fs::write(project.join("clip.mp4"), "this is not a video").unwrap();
+        } else {
+            std::fs::copy(&real, project.join("clip.mp4")).unwrap();
+        }
+        let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+        std::fs::write(
+            project.join("index.html"),
+            html.replace("</body>", &format!("{tag}</body>")),
+        )
+        .unwrap();
+        let e = plan_with(
+            &project,
+            &config("mp4", None),
+            &work.path().join(format!("{name}-plan")),
+            &options(work.path()),
+        )
+        .unwrap_err();
+        assert_eq!(e.name(), want, "{name}: {e}");
+    }
 }

@@ -56,6 +56,10 @@ fn mp4_chunked_matches_single_pass_and_chunks_are_deterministic() {
         render_all(&project, &config("mp4", Some(15)), work.path(), "chunked");
     assert_eq!(plan.chunk_count, 4);
     assert_eq!(chunks.iter().map(|c| c.frames).sum::<u64>(), 60);
+    assert!(
+        chunks.iter().all(|c| c.capture_mode == "beginframe"),
+        "mp4 chunks should be captured with BeginFrame"
+    );
     assert_video(&chunked, 60, &[0.0, 0.5, 1.0, 1.5]);
 
     let (_, _, single) = render_all(
@@ -294,4 +298,165 @@ fn assemble_refuses_missing_reordered_or_foreign_chunks() {
     let ok = assemble(&p.plan_dir, &paths, &out).unwrap();
     assert_eq!(ok.frames_encoded, 60);
     assert!(ok.file_size > 0);
+}
+
+#[test]
+fn video_elements_are_seeked_per_frame_and_seamless_across_chunks() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("video-project");
+    std::fs::create_dir_all(&project).unwrap();
+    let st = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=64x64:rate=30:duration=2",
+        ])
+        .args([
+            "-c:v",
+            "libvpx-vp9",
+            "-g",
+            "10",
+            "-pix_fmt",
+            "yuv420p",
+            "-y",
+        ])
+        .arg(project.join("clip.webm"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let html = r#"<!doctype html><html><head><style>html,body{margin:0;width:64px;height:64px;background:#000}</style></head>
+<body><div data-composition-id="v" data-width="64" data-height="64" data-duration="2" data-no-timeline>
+<video id="clip" src="clip.webm" data-start="0" muted playsinline style="width:64px;height:64px"></video></div></body></html>"#;
+    std::fs::write(project.join("index.html"), html).unwrap();
+    let (_, _, chunked) = render_all(
+        &project,
+        &config("png-sequence", Some(15)),
+        work.path(),
+        "c15",
+    );
+    let (_, _, single) = render_all(
+        &project,
+        &config("png-sequence", Some(60)),
+        work.path(),
+        "c60",
+    );
+    let a = sorted_pngs(&chunked);
+    let b = sorted_pngs(&single);
+    assert_eq!(a.len(), 60);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(y).unwrap(),
+            "{} differs",
+            x.display()
+        );
+    }
+    let distinct: std::collections::HashSet<Vec<u8>> =
+        a.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    assert!(
+        distinct.len() > 30,
+        "video did not advance: {} distinct frames",
+        distinct.len()
+    );
+}
+
+#[test]
+fn clips_are_visible_only_inside_their_window() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let attrs = r#"data-composition-id="c" data-width="64" data-height="64" data-duration="2" data-no-timeline"#;
+    let project = write_project(&work.path().join("clips"), attrs, "");
+    let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+    let clips = r#"<div id="a" class="clip" data-start="0.5" data-duration="0.5" style="position:absolute;left:0;top:32px;width:32px;height:32px;background:#0f0"></div>
+<div id="b" class="clip" data-start="a + 0.25" data-duration="0.25" style="position:absolute;left:32px;top:32px;width:32px;height:32px;background:#00f"></div></body>"#;
+    std::fs::write(project.join("index.html"), html.replace("</body>", clips)).unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", Some(30)),
+        work.path(),
+        "clips",
+    );
+    let frames: Vec<Vec<u8>> = sorted_pngs(&out)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert_eq!(frames.len(), 60);
+    // frame n shows t = n/30: a is on in [15, 30), b (a's end + 0.25 s) in [38, 45).
+    assert_eq!(
+        frames[0], frames[14],
+        "nothing should change before a starts"
+    );
+    assert_ne!(frames[14], frames[15], "a should appear at 0.5 s");
+    assert_eq!(frames[15], frames[29]);
+    assert_eq!(frames[30], frames[0], "a should be gone at 1.0 s");
+    assert_eq!(frames[37], frames[0], "b starts at 1.25 s, after frame 37");
+    assert_ne!(frames[38], frames[0], "b should be visible at frame 38");
+    assert_eq!(frames[45], frames[0], "b should be gone at 1.5 s");
+}
+
+#[test]
+fn nested_compositions_are_inlined_and_seeked_in_their_window() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let attrs = r#"data-composition-id="root" data-width="64" data-height="64" data-duration="2""#;
+    let project = write_project(
+        &work.path().join("nested"),
+        attrs,
+        "const tl = gsap.timeline({paused: true}); window.__timelines = window.__timelines || {}; window.__timelines.root = tl; tl.to({}, {duration: 2}, 0);",
+    );
+    std::fs::create_dir_all(project.join("compositions")).unwrap();
+    std::fs::write(
+        project.join("compositions/sub.html"),
+        r##"<template><div id="sub-box" style="position:absolute;left:0;top:40px;width:12px;height:12px;background:#0ff"></div>
+<script>const sub = gsap.timeline({paused: true}); window.__timelines = window.__timelines || {}; window.__timelines.sub = sub; sub.to("#sub-box", {x: 40, duration: 1, ease: "none"}, 0);</script></template>"##,
+    )
+    .unwrap();
+    let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+    let host = r#"<div id="sub-host" data-composition-id="sub" data-composition-src="./compositions/sub.html" data-start="1" data-duration="1"></div></div>"#;
+    std::fs::write(
+        project.join("index.html"),
+        html.replacen("</div></div>", &format!("</div>{host}"), 1),
+    )
+    .unwrap();
+
+    let (_, _, chunked) = render_all(
+        &project,
+        &config("png-sequence", Some(15)),
+        work.path(),
+        "c15",
+    );
+    let (_, _, single) = render_all(
+        &project,
+        &config("png-sequence", Some(60)),
+        work.path(),
+        "c60",
+    );
+    let a: Vec<Vec<u8>> = sorted_pngs(&chunked)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let b: Vec<Vec<u8>> = sorted_pngs(&single)
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert_eq!(
+        a, b,
+        "nested composition frames differ between chunked and single pass"
+    );
+    assert_eq!(
+        a[0], a[29],
+        "the nested composition must be hidden before its start"
+    );
+    assert_ne!(a[30], a[0], "the nested composition must appear at 1 s");
+    assert_ne!(
+        a[45], a[30],
+        "the nested timeline must move (seeked relative to its host)"
+    );
 }

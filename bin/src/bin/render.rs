@@ -1,12 +1,18 @@
 //! `render`: renders a HyperFrames project directory to a video locally, through
-//! the same plan / render_chunk / assemble stages the Lambda handler runs.
+//! the same plan / render_chunk / assemble stages the Lambda handler runs; or,
+//! given a stack (`--stack-name` / `--outputs-file`) or a site (`--site-id`),
+//! on that stack's Lambda function, like `remotion lambda render`.
 //!
 //! cargo run --bin render -- ./my-project --out out.mp4 [--chunk-size N --workers N --format F --fps F]
+//! cargo run --bin render -- ./my-project --stack-name S [--wait [--download out.mp4]]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use hyperframes_cli::remote::cli::{PriceArgs, TargetArgs};
+use hyperframes_cli::remote::render::RemoteRender;
+use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_producer::runner::{run, RunOptions};
 use hyperframes_producer::{AssetMap, Codec, Format, Quality, RenderConfig};
 
@@ -17,10 +23,10 @@ use hyperframes_producer::{AssetMap, Codec, Format, Quality, RenderConfig};
 )]
 struct Args {
     /// Project directory containing index.html with the root composition.
-    project: PathBuf,
-    /// Output file (or directory for png-sequence).
+    project: Option<PathBuf>,
+    /// Output file (or directory for png-sequence); local renders only.
     #[arg(long)]
-    out: PathBuf,
+    out: Option<PathBuf>,
     /// mp4, mov, webm or png-sequence; default from --out's extension (none = png-sequence).
     #[arg(long)]
     format: Option<String>,
@@ -48,16 +54,66 @@ struct Args {
     /// JSON file mapping remote URLs to local files (default: HF_ASSET_MAP or .tools/asset-map.json).
     #[arg(long)]
     asset_map: Option<PathBuf>,
-    /// Keep the plan and chunks next to the output (<out>.hf-work).
+    /// Keep the plan and chunks (in a temp dir, printed) for inspection.
     #[arg(long)]
     keep_work: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    lambda: LambdaArgs,
+}
+
+/// Rendering on a deployed stack instead of this machine.
+#[derive(clap::Args, Debug)]
+struct LambdaArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Render a site uploaded with `sites create` instead of a local directory.
+    #[arg(long, conflicts_with = "project")]
+    site_id: Option<String>,
+    /// Follow the render until it ends (progress, cost, exit 1 on failure).
+    #[arg(long)]
+    wait: bool,
+    /// With --wait: download the output here when it succeeds.
+    #[arg(long, requires = "wait")]
+    download: Option<PathBuf>,
+    /// The render id (execution name; default hf-<time>-<hex>).
+    #[arg(long)]
+    render_id: Option<String>,
+    /// Output key in the render bucket (default outputs/<render id>.<ext>, kept; renders/ expires).
+    #[arg(long)]
+    output_key: Option<String>,
+    /// v1 or v2 (default v2).
+    #[arg(long, default_value = "v2")]
+    plan_protocol: String,
+    /// Output width (default: the composition's data-width).
+    #[arg(long)]
+    width: Option<u32>,
+    /// Output height (default: the composition's data-height).
+    #[arg(long)]
+    height: Option<u32>,
+    #[command(flatten)]
+    prices: PriceArgs,
+}
+
+impl LambdaArgs {
+    fn requested(&self) -> bool {
+        self.target.stack_name.is_some()
+            || self.target.outputs_file.is_some()
+            || self.site_id.is_some()
+    }
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.lambda.requested() {
+        return render_on_lambda(args);
+    }
+    if args.project.is_none() || args.out.is_none() {
+        eprintln!("render: a local render needs a project directory and --out FILE; to render on a stack pass --stack-name NAME or --outputs-file FILE");
+        return ExitCode::from(2);
+    }
     match render(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -67,12 +123,83 @@ fn main() -> ExitCode {
     }
 }
 
+fn render_on_lambda(args: Args) -> ExitCode {
+    if args.out.is_some() {
+        eprintln!("render: --out is for local renders; on a stack use --wait --download FILE");
+        return ExitCode::from(2);
+    }
+    let protocol = match args.lambda.plan_protocol.parse::<PlanProtocol>() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("render: --plan-protocol: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let format = args.format.clone().unwrap_or_else(|| {
+        match args
+            .lambda
+            .download
+            .as_ref()
+            .and_then(|d| d.extension())
+            .and_then(|e| e.to_str())
+        {
+            Some("mov") => "mov".into(),
+            Some("webm") => "webm".into(),
+            Some("gz") | Some("tgz") => "png-sequence".into(),
+            _ => "mp4".into(),
+        }
+    });
+    let mut extra = serde_json::Map::new();
+    for (k, v) in [
+        ("codec", args.codec.clone().map(serde_json::Value::from)),
+        ("quality", args.quality.clone().map(serde_json::Value::from)),
+        ("chunkSize", args.chunk_size.map(serde_json::Value::from)),
+        (
+            "maxParallelChunks",
+            args.max_parallel_chunks.map(serde_json::Value::from),
+        ),
+    ] {
+        if let Some(v) = v {
+            extra.insert(k.into(), v);
+        }
+    }
+    let l = args.lambda;
+    let remote = RemoteRender {
+        project: args.project,
+        site_id: l.site_id,
+        fps: args.fps,
+        format,
+        width: l.width,
+        height: l.height,
+        extra,
+        protocol,
+        render_id: l.render_id,
+        output_key: l.output_key,
+        wait: l.wait,
+        download: l.download,
+        json: args.json,
+        prices: l.prices.prices(),
+    };
+    let ok = std::cell::Cell::new(true);
+    let code = hyperframes_cli::cli::run("render", async {
+        ok.set(hyperframes_cli::remote::render::run(&l.target, remote).await?);
+        Ok(())
+    });
+    if code == ExitCode::SUCCESS && !ok.get() {
+        return ExitCode::from(1);
+    }
+    code
+}
+
 fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
+    let (Some(project), Some(out)) = (args.project, args.out) else {
+        unreachable!("main checks project and out");
+    };
     // Without --format the output name decides: .mp4/.mov/.webm, and a name
     // without an extension is a frame directory (png-sequence).
     let format = match &args.format {
         Some(f) => Format::parse(f)?,
-        None => match args.out.extension().and_then(|e| e.to_str()) {
+        None => match out.extension().and_then(|e| e.to_str()) {
             None => Format::PngSequence,
             Some(ext) => Format::parse(&ext.to_ascii_lowercase())?,
         },
@@ -108,8 +235,8 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
         None => None,
     };
     let summary = run(&RunOptions {
-        project_dir: args.project,
-        out: args.out,
+        project_dir: project,
+        out,
         config,
         workers: args.workers,
         single_pass: args.single_pass,
@@ -125,6 +252,7 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
                 "chunks": summary.chunks, "workers": summary.workers, "planHash": summary.plan_hash,
                 "wallSeconds": summary.wall.as_secs_f64(), "planSeconds": summary.plan_time.as_secs_f64(),
                 "renderSeconds": summary.render_time.as_secs_f64(), "assembleSeconds": summary.assemble_time.as_secs_f64(),
+                "captureModes": summary.chunk_outcomes.iter().map(|c| c.capture_mode).collect::<Vec<_>>(),
             })
         );
     } else {

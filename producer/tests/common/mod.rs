@@ -163,9 +163,9 @@ pub fn render_all(
 pub fn write_project(dir: &Path, root_attrs: &str, script: &str) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let html = format!(
-        r#"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;width:64px;height:64px;background:#123}}</style></head>
+        r#"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;width:64px;height:64px;background:#123}}</style>
+<script src="{GSAP_URL}"></script></head>
 <body><div id="root" {root_attrs}><div id="box" style="width:16px;height:16px;background:#f80"></div></div>
-<script src="{GSAP_URL}"></script>
 <script>{script}</script></body></html>"#
     );
     std::fs::write(dir.join("index.html"), html).unwrap();
