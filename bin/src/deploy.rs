@@ -17,8 +17,9 @@ use serde_json::{json, Value as Json};
 use crate::aws::{Aws, AwsArgs};
 use crate::changeset::{self, Computed, Request, TemplateSource};
 use crate::events::{self, EventCursor};
+use crate::handler_zip::{self, PayloadArgs};
 use crate::outputs;
-use crate::package::{self, human_bytes, Bootstrap};
+use crate::package::{human_bytes, Bootstrap};
 use crate::stack::{self, Plan};
 use crate::stack_args::StackArgs;
 use crate::staging::{self, Upload};
@@ -64,10 +65,13 @@ pub struct DeployArgs {
     /// Use this prebuilt x86_64 Linux `bootstrap` instead of building the handler crate.
     #[arg(long, value_name = "PATH")]
     pub bootstrap: Option<PathBuf>,
-    /// Directory whose contents go into the package beside bootstrap (Chromium, ffmpeg, fonts),
-    /// laid out as /var/task [default: handler/runtime in the workspace, if it exists].
+    /// Directory whose contents go into the package beside bootstrap instead of the pinned
+    /// Chromium + ffmpeg payload, laid out as /var/task [default: handler/runtime in the
+    /// workspace, if it exists; otherwise the pinned payload].
     #[arg(long, value_name = "DIR")]
     pub runtime_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub payload: PayloadArgs,
     /// Also keep the handler ZIP here (it is otherwise a temporary file).
     #[arg(long, value_name = "FILE")]
     pub package_out: Option<PathBuf>,
@@ -154,18 +158,21 @@ pub async fn run(args: DeployArgs) -> Result<Done> {
             }
         }
     };
-    let pkg = package::package(&bootstrap, runtime_dir.as_deref(), &zip_path)?;
+    let built = handler_zip::build(&bootstrap, runtime_dir.as_deref(), &args.payload, &zip_path)?;
+    let pkg = built.package;
     println!(
         "handler package: {} files, {} unzipped, {} zipped, sha256 {}{}",
         pkg.files,
         human_bytes(pkg.unzipped_bytes),
         human_bytes(pkg.zipped_bytes),
         pkg.sha256,
-        match &runtime_dir {
-            Some(d) => format!(" (runtime payload from {})", d.display()),
-            None =>
-                " (no runtime payload: bootstrap only; pass --runtime-dir for Chromium and ffmpeg)"
-                    .to_string(),
+        match (&runtime_dir, &built.payload) {
+            (Some(d), _) => format!(" (runtime payload from {})", d.display()),
+            (None, Some(s)) => format!(
+                " (pinned Chromium + ffmpeg payload, {} in /tmp once unpacked)",
+                human_bytes(s.unpacked_bytes())
+            ),
+            (None, None) => String::new(),
         }
     );
 
@@ -538,6 +545,13 @@ pub fn parameters(
                 "--parameter-overrides {k}=...: the template has no parameter {k}; it has {}",
                 known.join(", ")
             );
+        }
+    }
+    for (k, v) in overrides {
+        // CloudFormation's parameter constraints cannot say "not 0", and 0
+        // reserved concurrency silently disables the function.
+        if k == hyperframes_infra::stack::ids::PARAM_RESERVED_CONCURRENCY && v.trim() == "0" {
+            bail!("--parameter-overrides {k}=0 would throttle every invocation; use -1 for unreserved or a positive cap");
         }
     }
     let mut out = Vec::new();

@@ -47,17 +47,14 @@ fn safe_relative(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-/// Whether a link at `entry` pointing to `target` stays inside the root.
-fn link_stays_inside(entry: &Path, target: &Path, hard: bool) -> bool {
+/// Whether a symlink at `entry` pointing to `target` stays inside the root,
+/// read as text (chains through other links are checked once they exist).
+fn link_stays_inside(entry: &Path, target: &Path) -> bool {
     if target.is_absolute() {
         return false;
     }
-    // Hard link targets are relative to the archive root, symlinks to the link's directory.
-    let mut depth: i64 = if hard {
-        0
-    } else {
-        entry.parent().map_or(0, |p| p.components().count() as i64)
-    };
+    // Relative to the link's own directory.
+    let mut depth: i64 = entry.parent().map_or(0, |p| p.components().count() as i64);
     for c in target.components() {
         match c {
             Component::Normal(_) => depth += 1,
@@ -95,6 +92,7 @@ fn extract_inner(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, Han
     let mut tar = tar::Archive::new(GzDecoder::new(file));
     let mut total = 0u64;
     let mut count = 0u64;
+    let mut symlinks: Vec<(PathBuf, PathBuf)> = Vec::new();
     let entries = tar
         .entries()
         .map_err(|e| refuse(archive, format!("not a readable .tar.gz: {e}")))?;
@@ -155,20 +153,32 @@ fn extract_inner(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, Han
                     ));
                 }
             }
-            EntryType::Symlink | EntryType::Link => {
-                let hard = kind == EntryType::Link;
-                let link = entry
-                    .link_name()
-                    .map_err(|e| refuse(archive, format!("unreadable link: {e}")))?
+            EntryType::Link => {
+                // Hard links: to a file already extracted, by a plain relative
+                // path. No symlink exists on disk yet, so the path cannot be
+                // redirected.
+                let link = link_name(&mut entry, archive, &rel)?;
+                let source = safe_relative(&link)
+                    .filter(|p| !p.as_os_str().is_empty())
                     .ok_or_else(|| {
-                        refuse(archive, format!("link `{}` has no target", rel.display()))
-                    })?
-                    .into_owned();
-                if !link_stays_inside(&rel, &link, hard) {
+                        refuse(
+                            archive,
+                            format!(
+                                "link `{}` -> `{}` points outside the project",
+                                rel.display(),
+                                link.display()
+                            ),
+                        )
+                    })?;
+                if !dest
+                    .join(&source)
+                    .symlink_metadata()
+                    .is_ok_and(|m| m.is_file())
+                {
                     return Err(refuse(
                         archive,
                         format!(
-                            "link `{}` -> `{}` points outside the project",
+                            "hard link `{}` -> `{}` names no file extracted before it",
                             rel.display(),
                             link.display()
                         ),
@@ -178,13 +188,25 @@ fn extract_inner(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, Han
                     fs::create_dir_all(parent)
                         .map_err(|e| HandlerError::io("cannot create", parent, e))?;
                 }
-                if hard {
-                    fs::hard_link(dest.join(&link), &target)
-                        .map_err(|e| HandlerError::io("cannot link", &target, e))?;
-                } else {
-                    std::os::unix::fs::symlink(&link, &target)
-                        .map_err(|e| HandlerError::io("cannot link", &target, e))?;
+                fs::hard_link(dest.join(&source), &target)
+                    .map_err(|e| HandlerError::io("cannot link", &target, e))?;
+            }
+            EntryType::Symlink => {
+                // Created after every file and directory, so no write can go
+                // through a link, then checked where they really lead
+                // (chains included).
+                let link = link_name(&mut entry, archive, &rel)?;
+                if !link_stays_inside(&rel, &link) {
+                    return Err(refuse(
+                        archive,
+                        format!(
+                            "link `{}` -> `{}` points outside the project",
+                            rel.display(),
+                            link.display()
+                        ),
+                    ));
                 }
+                symlinks.push((rel, link));
             }
             EntryType::XGlobalHeader
             | EntryType::XHeader
@@ -201,7 +223,48 @@ fn extract_inner(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, Han
             }
         }
     }
+    for (rel, link) in &symlinks {
+        let target = dest.join(rel);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(|e| HandlerError::io("cannot create", parent, e))?;
+        }
+        std::os::unix::fs::symlink(link, &target).map_err(|e| {
+            refuse(
+                archive,
+                format!(
+                    "cannot create link `{}`: {e} (an entry of that name already exists?)",
+                    rel.display()
+                ),
+            )
+        })?;
+    }
+    let root = fs::canonicalize(dest).map_err(|e| HandlerError::io("cannot resolve", dest, e))?;
+    for (rel, link) in &symlinks {
+        let resolved = fs::canonicalize(dest.join(rel));
+        if !resolved.as_ref().is_ok_and(|r| r.starts_with(&root)) {
+            return Err(refuse(
+                archive,
+                format!(
+                    "link `{}` -> `{}` resolves outside the project (or nowhere)",
+                    rel.display(),
+                    link.display()
+                ),
+            ));
+        }
+    }
     Ok(total)
+}
+
+fn link_name(
+    entry: &mut tar::Entry<'_, GzDecoder<File>>,
+    archive: &Path,
+    rel: &Path,
+) -> Result<PathBuf, HandlerError> {
+    Ok(entry
+        .link_name()
+        .map_err(|e| refuse(archive, format!("unreadable link: {e}")))?
+        .ok_or_else(|| refuse(archive, format!("link `{}` has no target", rel.display())))?
+        .into_owned())
 }
 
 /// Packs `dir` into a `.tar.gz` deterministically: sorted entries, zeroed
@@ -230,7 +293,15 @@ pub fn create_tar_gz_filtered(
         h.set_mtime(0);
         h.set_uid(0);
         h.set_gid(0);
-        if meta.is_dir() {
+        if meta.file_type().is_symlink() {
+            // Kept as a link (its size is the link text, not the target's).
+            let link =
+                fs::read_link(&path).map_err(|e| HandlerError::io("cannot read link", &path, e))?;
+            h.set_entry_type(EntryType::Symlink);
+            h.set_mode(0o777);
+            h.set_size(0);
+            builder.append_link(&mut h, &rel, &link)
+        } else if meta.is_dir() {
             h.set_entry_type(EntryType::Directory);
             h.set_mode(0o755);
             h.set_size(0);
@@ -272,7 +343,11 @@ pub fn collect(
             continue;
         }
         out.push(child.clone());
-        if root.join(&child).is_dir() {
+        let is_real_dir = root
+            .join(&child)
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_dir());
+        if is_real_dir {
             collect(root, &child, keep, out)?;
         }
     }
@@ -376,6 +451,56 @@ mod tests {
             assert!(!out.exists(), "partial extraction left behind");
         }
         assert!(!d.parent().unwrap().join("evil").exists());
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn symlink_chains_cannot_escape() {
+        let d = scratch("chain");
+        let a = d.join("chain.tar.gz");
+        hostile(
+            &a,
+            &[
+                ("y", EntryType::Symlink, b"", Some(".")),
+                ("x", EntryType::Symlink, b"", Some("y/..")),
+                ("x/pwned.txt", EntryType::Regular, b"pwned", None),
+            ],
+        );
+        let out = d.join("out");
+        let e = extract_tar_gz(&a, &out, Limits::default()).unwrap_err();
+        assert!(e.message.contains("link `x`"), "{e}");
+        assert!(!d.join("pwned.txt").exists(), "nothing written outside");
+        assert!(!out.exists());
+        let b = d.join("chain2.tar.gz");
+        hostile(
+            &b,
+            &[
+                ("y", EntryType::Symlink, b"", Some(".")),
+                ("x", EntryType::Symlink, b"", Some("y/..")),
+            ],
+        );
+        let e = extract_tar_gz(&b, &d.join("out2"), Limits::default()).unwrap_err();
+        assert!(e.message.contains("resolves outside"), "{e}");
+        fs::remove_dir_all(d).unwrap();
+    }
+
+    #[test]
+    fn project_symlinks_round_trip() {
+        let d = scratch("links-rt");
+        let src = d.join("src");
+        fs::create_dir_all(src.join("assets")).unwrap();
+        fs::write(src.join("assets/logo.svg"), "<svg/>").unwrap();
+        std::os::unix::fs::symlink("logo.svg", src.join("assets/logo-link.svg")).unwrap();
+        create_tar_gz(&src, &d.join("a.tar.gz")).unwrap();
+        extract_tar_gz(&d.join("a.tar.gz"), &d.join("out"), Limits::default()).unwrap();
+        assert_eq!(
+            fs::read(d.join("out/assets/logo-link.svg")).unwrap(),
+            b"<svg/>"
+        );
+        assert!(fs::symlink_metadata(d.join("out/assets/logo-link.svg"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
         fs::remove_dir_all(d).unwrap();
     }
 

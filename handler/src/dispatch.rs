@@ -349,20 +349,20 @@ impl Handler {
             .fetch_plan(&e.location, e.plan_hash.as_deref(), Role::Assembler, &work)
             .await?;
         let chunk_dir = work.join("chunks");
+        let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
         let mut jobs = JoinSet::new();
+        let mut downloaded: Vec<(usize, PathBuf)> = Vec::new();
         for (i, uri) in e.chunks.iter().enumerate() {
             let name = uri.key.rsplit('/').next().unwrap_or("chunk").to_string();
             let dest = chunk_dir.join(format!("{i:04}-{name}"));
-            let t = self.transport.clone();
-            let uri = uri.clone();
-            jobs.spawn(async move { t.download(&uri, &dest).await.map(|_| (i, dest)) });
+            downloaded.push((i, dest.clone()));
+            let (t, uri, limit) = (self.transport.clone(), uri.clone(), limit.clone());
+            jobs.spawn(async move {
+                let _permit = limit.acquire().await.expect("semaphore open");
+                t.download(&uri, &dest).await.map(|_| ())
+            });
         }
-        let mut downloaded: Vec<(usize, PathBuf)> = Vec::new();
-        while let Some(r) = jobs.join_next().await {
-            downloaded.push(
-                r.map_err(|err| HandlerError::render(format!("download task failed: {err}")))??,
-            );
-        }
+        drain(jobs).await?;
         downloaded.sort();
         let mut chunks = Vec::new();
         for (i, path) in downloaded {

@@ -165,6 +165,13 @@ impl Event {
             }
             Action::Assemble => {
                 let location = location(event, protocol)?;
+                if location.protocol() == PlanProtocol::V1
+                    && !event.contains_key(field::AUDIO_S3_URI)
+                {
+                    return Err(HandlerError::invalid_event(
+                        "AudioS3Uri: required for a v1 assemble (the plan's AudioS3Uri, or null when it has no audio)",
+                    ));
+                }
                 let audio = match event.get(field::AUDIO_S3_URI) {
                     None | Some(Value::Null) => None,
                     Some(Value::String(s)) => Some(S3Uri::parse(field::AUDIO_S3_URI, s)?),
@@ -303,12 +310,15 @@ fn location(
 ) -> Result<PlanLocation, HandlerError> {
     let has = |k: &str| event.contains_key(k);
     let v1 = has(field::PLAN_S3_URI);
-    let v2 = has(field::PLAN_V2_MANIFEST_S3_URI) || has(field::PLAN_V2_ARTIFACT_S3_PREFIX);
+    let (manifest, prefix) = (
+        has(field::PLAN_V2_MANIFEST_S3_URI),
+        has(field::PLAN_V2_ARTIFACT_S3_PREFIX),
+    );
     match protocol.unwrap_or(PlanProtocol::DEFAULT) {
-        PlanProtocol::V1 if v1 && !v2 => Ok(PlanLocation::V1 {
+        PlanProtocol::V1 if v1 && !manifest && !prefix => Ok(PlanLocation::V1 {
             plan: uri(event, field::PLAN_S3_URI)?,
         }),
-        PlanProtocol::V2 if v2 && !v1 => Ok(PlanLocation::V2 {
+        PlanProtocol::V2 if manifest && prefix && !v1 => Ok(PlanLocation::V2 {
             manifest: uri(event, field::PLAN_V2_MANIFEST_S3_URI)?,
             artifact_prefix: uri(event, field::PLAN_V2_ARTIFACT_S3_PREFIX)?,
         }),
@@ -371,6 +381,12 @@ mod tests {
         }
         let err = Event::parse(&json!({"Payload": {"nothing": 1}})).unwrap_err();
         assert_eq!(err.name, ErrorName::PlanProtocolUnsupported);
+        let mut half = chunk_v2();
+        half.as_object_mut()
+            .unwrap()
+            .remove("PlanV2ArtifactS3Prefix");
+        let err = Event::parse(&half).unwrap_err();
+        assert_eq!(err.name, ErrorName::PlanProtocolUnsupported, "{err}");
     }
 
     #[test]

@@ -77,7 +77,8 @@ impl Template {
             bucket,
             role,
             &["s3:PutObject", "s3:AbortMultipartUpload"],
-            &["kms:GenerateDataKey", "kms:Encrypt"],
+            // Multipart uploads to an SSE-KMS bucket also need kms:Decrypt.
+            &["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
         );
     }
 

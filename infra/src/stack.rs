@@ -242,6 +242,7 @@ fn declare_knobs(t: &mut Template, props: &RenderStackProps) -> KnobValues {
             let reserved = t.add_parameter(
                 ids::PARAM_RESERVED_CONCURRENCY,
                 Parameter::with_default(props.reserved_concurrency.as_i32())
+                    .min_value(-1.0)
                     .description("Reserved concurrency cap for the render function. A positive integer bounds simultaneous chunk renders (and cost); -1 means unreserved."),
             );
             let chrome = t.add_parameter(

@@ -171,7 +171,16 @@ pub fn validate(t: &Json) -> Vec<Problem> {
         names.check_refs(id, "", c, &mut out);
     }
     for (id, r) in resources {
-        names.check_refs(id, "", r, &mut out);
+        if r["Type"] == "AWS::StepFunctions::StateMachine" {
+            // ASL JSONPaths (`$.x`, `${Var}` substitutions) are not intrinsics.
+            let mut without = r.clone();
+            if let Some(p) = without.get_mut("Properties").and_then(Json::as_object_mut) {
+                p.remove("Definition");
+            }
+            names.check_refs(id, "", &without, &mut out);
+        } else {
+            names.check_refs(id, "", r, &mut out);
+        }
         if let Some(deps) = r.get("DependsOn") {
             let deps: Vec<&str> = match deps {
                 Json::String(s) => vec![s.as_str()],
@@ -347,8 +356,8 @@ impl Names<'_> {
                         self.check_condition(id, &join(path, k), c, out);
                         continue;
                     }
-                    // ASL JSONPaths are not intrinsics; DependsOn is checked separately.
-                    if k == "Definition" || k == "DependsOn" {
+                    // DependsOn is checked separately.
+                    if k == "DependsOn" {
                         continue;
                     }
                     self.check_refs(id, &join(path, k), child, out);
@@ -412,6 +421,9 @@ pub(crate) fn rewrite_references(v: &mut Json, old: &str, new: &str) {
                         if a.first().and_then(Json::as_str) == Some(old) =>
                     {
                         a[0] = Json::String(new.to_string());
+                    }
+                    ("Fn::GetAtt", Json::String(s)) if s.starts_with(&format!("{old}.")) => {
+                        *s = format!("{new}{}", &s[old.len()..]);
                     }
                     ("Fn::Sub", arg) => {
                         let t = match arg {
@@ -611,6 +623,21 @@ fn check_reserved(id: &str, v: &Json, parameters: &Map<String, Json>, out: &mut 
     if let Some(n) = v.as_f64() {
         if n <= 0.0 {
             out.push(Problem::new(id, prop, msg(n)));
+        }
+        return;
+    }
+    // Behind an Fn::If on "not -1" the parameter must at least refuse
+    // values below -1, which Lambda rejects mid-deploy.
+    if let Some(branch) = v.get("Fn::If").and_then(|a| a.get(1)) {
+        if let Some(pname) = branch.get("Ref").and_then(Json::as_str) {
+            if let Some(p) = parameters.get(pname) {
+                let has_allowed = p["AllowedValues"].as_array().is_some_and(|a| !a.is_empty());
+                if !has_allowed && p["MinValue"].as_f64().is_none_or(|m| m < -1.0) {
+                    out.push(Problem::new(id, prop, format!(
+                        "parameter `{pname}` admits values below -1, which Lambda rejects; give it MinValue -1 (or AllowedValues)"
+                    )));
+                }
+            }
         }
         return;
     }

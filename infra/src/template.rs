@@ -118,6 +118,13 @@ impl<T: ParamKind> Parameter<T> {
         self
     }
 
+    /// `MinValue` alone: the smallest value CloudFormation accepts for a
+    /// `Number` parameter.
+    pub fn min_value(mut self, min: f64) -> Self {
+        self.min_value = Some(min);
+        self
+    }
+
     /// `MinValue`/`MaxValue`, inclusive; only meaningful on `Number` parameters.
     /// Synth's range checks read them when no `AllowedValues` are set.
     pub fn range(mut self, min: f64, max: f64) -> Self {
@@ -647,13 +654,15 @@ impl Template {
             resources.insert(id.to_string(), r.to_json());
         }
         let mut json_resources = Json::Object(resources);
-        for (old, new) in &self.pending_renames {
-            synth::rewrite_references(&mut json_resources, old, new);
-        }
+        // Overrides first, so references inside override values follow
+        // renames too.
         for o in &self.overrides {
             if let Some(r) = json_resources.get_mut(o.logical_id) {
                 apply_override(r, &o.path, o.value.clone());
             }
+        }
+        for (old, new) in &self.pending_renames {
+            synth::rewrite_references(&mut json_resources, old, new);
         }
         top.insert("Resources".into(), json_resources);
         if !self.outputs.is_empty() {

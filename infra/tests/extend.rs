@@ -322,6 +322,13 @@ fn raw_resources_and_overrides() {
 fn rename_keeps_every_reference() {
     let mut s = HyperframesRenderStack::default();
     let b = s.bucket();
+    let f = s.render_function();
+    // References written into overrides follow the rename too.
+    s.add_property_override(
+        f,
+        "Environment.Variables.BUCKET_ARN",
+        json!({"Fn::GetAtt": "RenderBucket.Arn"}),
+    );
     let renamed = s.rename(b, "VideoBucket");
     assert_eq!(renamed.logical_id(), "VideoBucket");
     assert_eq!(s.bucket(), renamed, "the stack's handle follows the rename");
@@ -343,6 +350,10 @@ fn rename_keeps_every_reference() {
         t["Resources"]["RenderFunction"]["Properties"]["Environment"]["Variables"]
             ["HYPERFRAMES_RENDER_BUCKET"],
         json!({"Ref": "VideoBucket"})
+    );
+    assert_eq!(
+        t["Resources"]["RenderFunction"]["Properties"]["Environment"]["Variables"]["BUCKET_ARN"],
+        json!({"Fn::GetAtt": "VideoBucket.Arn"})
     );
     let keys: Vec<&String> = t["Resources"].as_object().unwrap().keys().collect();
     assert_eq!(keys[0], "VideoBucket", "position kept");

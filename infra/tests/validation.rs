@@ -232,6 +232,24 @@ fn reserved_concurrency_zero_or_negative() {
             &[needle, "leave it unset"],
         );
     }
+    // Behind the Fn::If guard, a parameter that admits values below -1.
+    let mut s = stack();
+    let p = s.add_parameter("LooseCap", Parameter::with_default(-1i32));
+    let cond = s.add_condition(
+        "HasLooseCap",
+        hyperframes_infra::Condition::not(hyperframes_infra::Condition::equals(
+            p.value(),
+            Value::Literal(-1),
+        )),
+    );
+    let f = s.render_function();
+    s.get_mut(f).reserved_concurrent_executions = Some(Value::if_or_absent(&cond, p.value()));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.ReservedConcurrentExecutions",
+        &["`LooseCap` admits values below -1", "MinValue -1"],
+    );
     // A bare Ref to a parameter defaulting to the -1 sentinel, without the Fn::If guard.
     let mut s = stack();
     let p = s.add_parameter("Cap", Parameter::with_default(-1i32));

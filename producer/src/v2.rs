@@ -147,8 +147,29 @@ pub fn artifacts_for(manifest_path: &Path, role: Role) -> Result<Vec<Artifact>> 
         .map_err(|e| integrity(format!("{}: {e}", manifest_path.display())))?;
     let manifest: Value = serde_json::from_slice(&text)
         .map_err(|e| integrity(format!("{}: not JSON: {e}", manifest_path.display())))?;
+    // Checked before any download: the list decides which S3 keys are
+    // fetched and which local paths are written.
+    let claimed = manifest["planHash"].as_str().unwrap_or("");
+    if manifest_hash(&manifest) != claimed {
+        return Err(integrity(format!(
+            "{}: manifest hash does not match its planHash {claimed}",
+            manifest_path.display()
+        )));
+    }
     let artifacts: Vec<Artifact> = serde_json::from_value(manifest["artifacts"].clone())
         .map_err(|e| integrity(format!("artifacts list unreadable: {e}")))?;
+    for a in &artifacts {
+        let hex = a.sha256.len() == 64
+            && a.sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex {
+            return Err(integrity(format!(
+                "artifact {:?} has digest {:?}, not a lowercase 64-hex SHA-256",
+                a.path, a.sha256
+            )));
+        }
+    }
     let mut seen = std::collections::BTreeSet::new();
     Ok(artifacts
         .into_iter()

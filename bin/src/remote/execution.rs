@@ -312,6 +312,44 @@ pub async fn cancel(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()
     Ok(())
 }
 
+/// The execution's output URI, if that object exists (a stop can land
+/// after Assemble uploaded it).
+pub async fn output_written(
+    sfn: &aws_sdk_sfn::Client,
+    s3: &aws_sdk_s3::Client,
+    execution_arn: &str,
+) -> Result<Option<String>> {
+    let d = sfn
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "cannot read {execution_arn}: {}",
+                aws_sdk_sfn::error::DisplayErrorContext(e)
+            )
+        })?;
+    let input: Value = d
+        .input()
+        .and_then(|i| serde_json::from_str(i).ok())
+        .unwrap_or(Value::Null);
+    let Some(uri) = input[field::OUTPUT_S3_URI].as_str() else {
+        return Ok(None);
+    };
+    let Some((bucket, key)) = uri.strip_prefix("s3://").and_then(|r| r.split_once('/')) else {
+        return Ok(None);
+    };
+    Ok(s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()
+        .map(|_| uri.to_string()))
+}
+
 /// The keys a render left under its prefix (for `cancel`'s report).
 pub async fn leftovers(
     s3: &aws_sdk_s3::Client,

@@ -15,7 +15,7 @@ use serde_json::Value;
 use hyperframes_infra::contract::field;
 
 /// One history event, reduced to what progress needs. Built from the SDK's
-/// `HistoryEvent` or from JSON (tests, `--history-file`).
+/// `HistoryEvent` or from JSON (tests).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: i64,
@@ -32,7 +32,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// Reads the shape `aws stepfunctions get-execution-history` prints.
+    /// Reads the history JSON shape (`aws stepfunctions get-execution-history
+    /// --cli-binary-format` with epoch-second timestamps).
     pub fn from_json(v: &Value) -> Option<Event> {
         let kind = v["type"].as_str()?.to_string();
         let ts = match &v["timestamp"] {
@@ -146,15 +147,19 @@ pub fn compute(
 ) -> Progress {
     let by_id: HashMap<i64, &Event> = events.iter().map(|e| (e.id, e)).collect();
     // The state a task event belongs to: walk back to its *StateEntered.
+    // Event ids strictly decrease along previous ids, so the walk ends.
     let state_of = |e: &Event| -> Option<String> {
         let mut cur = e;
-        for _ in 0..16 {
+        loop {
             if cur.kind.ends_with("StateEntered") {
                 return cur.state.clone();
             }
-            cur = by_id.get(&cur.previous_id)?;
+            let prev = by_id.get(&cur.previous_id)?;
+            if prev.id >= cur.id {
+                return None;
+            }
+            cur = prev;
         }
-        None
     };
     let mut transitions = 0u64;
     let mut invocations = 0u32;

@@ -88,9 +88,23 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         }
         (None, Some(id)) => {
             let key = site::site_key(id);
-            aws.s3.head_object().bucket(&stack.bucket).key(&key).send().await.map_err(|_| {
-                anyhow!("site `{id}` is not in s3://{}/{key}; upload it with `cargo run --bin sites -- create DIR`", stack.bucket)
-            })?;
+            if let Err(e) = aws
+                .s3
+                .head_object()
+                .bucket(&stack.bucket)
+                .key(&key)
+                .send()
+                .await
+            {
+                if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+                    bail!("site `{id}` is not in s3://{}/{key}; upload it with `cargo run --bin sites -- create DIR`", stack.bucket);
+                }
+                bail!(
+                    "cannot check site s3://{}/{key}: {}",
+                    stack.bucket,
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                );
+            }
             format!("s3://{}/{key}", stack.bucket)
         }
         (None, None) => bail!("what to render? pass a project directory or --site-id ID"),
