@@ -148,9 +148,11 @@ fn entry_for_bootstrap(path: &Path) -> Result<Entry> {
     }
     if let Some(minor) = max_glibc_minor(path)? {
         if minor > AL2023_GLIBC_MINOR {
-            eprintln!(
-                "warning: {} needs GLIBC_2.{minor}, but Lambda's provided.al2023 has glibc 2.{AL2023_GLIBC_MINOR}; \
-                 it will fail to start there. Build on an older glibc or for x86_64-unknown-linux-musl.",
+            bail!(
+                "{} needs GLIBC_2.{minor}, but Lambda's provided.al2023 has glibc 2.{AL2023_GLIBC_MINOR}: \
+                 it would fail to start there. Build it on an older glibc, pin the glibc version \
+                 (`cargo zigbuild --target {LAMBDA_TARGET}.2.34`, from PyPI cargo-zigbuild + ziglang), \
+                 or build for x86_64-unknown-linux-musl.",
                 path.display()
             );
         }
@@ -164,29 +166,90 @@ fn entry_for_bootstrap(path: &Path) -> Result<Entry> {
 }
 
 /// glibc minor version of Amazon Linux 2023 (glibc 2.34).
-const AL2023_GLIBC_MINOR: u32 = 34;
+pub const AL2023_GLIBC_MINOR: u32 = 34;
 
 /// The newest `GLIBC_2.N` symbol version a dynamically linked binary asks
 /// for: a binary built on a newer distribution than the Lambda runtime
-/// links and then dies at start with "GLIBC_2.N not found".
-fn max_glibc_minor(path: &Path) -> Result<Option<u32>> {
+/// links and then dies at start with "GLIBC_2.N not found". `None` for a
+/// static binary or a file that is not ELF.
+pub fn max_glibc_minor(path: &Path) -> Result<Option<u32>> {
+    Ok(needed_versions(path)?
+        .iter()
+        .filter_map(|v| v.strip_prefix("GLIBC_2."))
+        .filter_map(|rest| rest.split('.').next()?.parse::<u32>().ok())
+        .max())
+}
+
+/// The symbol versions an ELF64 little-endian file needs from its shared
+/// libraries: the names in its `SHT_GNU_verneed` section (what the dynamic
+/// loader checks), read from the section headers rather than by scanning
+/// for strings, which would also match text the program merely contains.
+pub fn needed_versions(path: &Path) -> Result<Vec<String>> {
+    const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    const TAG: &[u8] = b"GLIBC_2.";
-    let mut best = None;
-    let mut i = 0;
-    while let Some(off) = bytes[i..].windows(TAG.len()).position(|w| w == TAG) {
-        let start = i + off + TAG.len();
-        let digits: String = bytes[start..]
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .map(|&b| b as char)
-            .collect();
-        if let Ok(n) = digits.parse::<u32>() {
-            best = best.max(Some(n));
-        }
-        i = start;
+    if bytes.len() < 64 || bytes[..4] != [0x7f, b'E', b'L', b'F'] || bytes[4] != 2 || bytes[5] != 1
+    {
+        return Ok(Vec::new());
     }
-    Ok(best)
+    let u16_at = |o: usize| {
+        bytes
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+    };
+    let u32_at = |o: usize| {
+        bytes
+            .get(o..o + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    };
+    let u64_at = |o: usize| {
+        bytes
+            .get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+    };
+    let bad = || anyhow::anyhow!("{} has a malformed ELF section table", path.display());
+    let shoff = u64_at(0x28).ok_or_else(bad)?;
+    let shentsize = u16_at(0x3a).ok_or_else(bad)?;
+    let shnum = u16_at(0x3c).ok_or_else(bad)?;
+    let section = |i: usize| -> Option<(u32, usize, usize, usize, usize)> {
+        let h = shoff.checked_add(i.checked_mul(shentsize)?)?;
+        Some((
+            u32_at(h + 4)? as u32,
+            u64_at(h + 24)?,
+            u64_at(h + 32)?,
+            u32_at(h + 40)?,
+            u32_at(h + 44)?,
+        ))
+    };
+    let mut out = Vec::new();
+    for i in 0..shnum {
+        let (kind, off, _size, link, count) = section(i).ok_or_else(bad)?;
+        if kind != SHT_GNU_VERNEED {
+            continue;
+        }
+        let (_, stroff, strsize, _, _) = section(link).ok_or_else(bad)?;
+        let name_at = |o: usize| -> Option<String> {
+            let s = bytes.get(stroff + o..stroff + strsize)?;
+            let end = s.iter().position(|&b| b == 0)?;
+            Some(String::from_utf8_lossy(&s[..end]).into_owned())
+        };
+        let mut vn = off;
+        for _ in 0..count {
+            let cnt = u16_at(vn + 2).ok_or_else(bad)?;
+            let mut aux = vn + u32_at(vn + 8).ok_or_else(bad)?;
+            for _ in 0..cnt {
+                out.push(name_at(u32_at(aux + 8).ok_or_else(bad)?).ok_or_else(bad)?);
+                aux += u32_at(aux + 12).ok_or_else(bad)?;
+            }
+            let next = u32_at(vn + 12).ok_or_else(bad)?;
+            if next == 0 {
+                break;
+            }
+            vn += next;
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Walks the runtime directory; its layout is `/var/task`'s (e.g.
@@ -343,9 +406,16 @@ pub fn write_zip(entries: &mut [Entry], out: &Path) -> Result<Package> {
     let mut unzipped = 0;
     let mut buf = vec![0u8; 1 << 16];
     for e in entries.iter() {
+        // Brotli payloads do not deflate; storing them saves time both
+        // here and in Lambda's unzip.
+        let stored = e.name.ends_with(".br");
         let options = SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(6))
+            .compression_method(if stored {
+                CompressionMethod::Stored
+            } else {
+                CompressionMethod::Deflated
+            })
+            .compression_level(if stored { None } else { Some(6) })
             .last_modified_time(epoch)
             .unix_permissions(if e.executable { 0o755 } else { 0o644 })
             .large_file(e.size >= u32::MAX as u64);
@@ -451,10 +521,19 @@ mod tests {
     }
 
     #[test]
-    fn newest_glibc_version_is_found() {
+    fn glibc_versions_come_from_the_verneed_section() {
+        // A real dynamically linked program of this machine.
+        let sh = Path::new("/bin/sh");
+        let versions = needed_versions(sh).unwrap();
+        assert!(
+            versions.iter().any(|v| v.starts_with("GLIBC_2.")),
+            "{versions:?}"
+        );
+        assert!(max_glibc_minor(sh).unwrap().is_some());
+        // Text that merely contains a version string is not a requirement.
         let p = std::env::temp_dir().join(format!("hf-glibc-{}", std::process::id()));
-        std::fs::write(&p, b"\x7fELF..GLIBC_2.2.5\0GLIBC_2.34\0GLIBC_2.17\0").unwrap();
-        assert_eq!(max_glibc_minor(&p).unwrap(), Some(34));
+        std::fs::write(&p, b"\x7fELF..GLIBC_2.99\0").unwrap();
+        assert_eq!(max_glibc_minor(&p).unwrap(), None);
         std::fs::write(&p, b"static binary").unwrap();
         assert_eq!(max_glibc_minor(&p).unwrap(), None);
         let _ = std::fs::remove_file(&p);

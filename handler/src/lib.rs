@@ -8,9 +8,11 @@
 //! Retry lists are generated from.
 
 pub mod archive;
+pub mod bundled;
 pub mod dispatch;
 pub mod error;
 pub mod event;
+pub mod payload;
 pub mod producer;
 pub mod s3uri;
 pub mod transport;
@@ -39,10 +41,17 @@ pub async fn from_env() -> Result<Handler, String> {
                 env::RENDER_BUCKET
             )
         })?;
+    // Started before the S3 client is built: the unpack overlaps
+    // everything up to the first render.
+    let producer: Arc<dyn Producer> =
+        match bundled::BundledProducer::start(bundled::Settings::from_env())? {
+            Some(p) => p,
+            None => Arc::new(LocalProducer),
+        };
     Ok(Handler {
         render_bucket: bucket,
         work_root: std::env::temp_dir(),
         transport: S3Transport::from_env().await,
-        producer: Arc::new(LocalProducer),
+        producer,
     })
 }

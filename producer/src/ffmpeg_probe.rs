@@ -226,6 +226,51 @@ pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
     ))
 }
 
+/// `ffprobe -show_entries format=format_name,duration -of json` without
+/// ffprobe: the same JSON on stdout, and a failed status when ffmpeg cannot
+/// read the file, so callers keep one code path.
+pub fn probe_format(path: &Path) -> Result<process::Output> {
+    use std::os::unix::process::ExitStatusExt;
+    let out = process::run(
+        Command::new(ffmpeg::ffmpeg_bin())
+            .args(["-hide_banner", "-nostdin", "-i"])
+            .arg(path),
+        Duration::from_secs(60),
+        "ffmpeg probe",
+    )?;
+    // ffmpeg exits 1 here (no output file): readability is the Input line.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let format = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Input #0, "))
+        .and_then(|l| l.rsplit_once(", from '"))
+        .map(|(f, _)| f.to_string());
+    let duration = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Duration: "))
+        .and_then(|l| l.split(',').next())
+        .and_then(parse_clock);
+    let json = match &format {
+        Some(f) => serde_json::json!({"format": {"format_name": f,
+                                                  "duration": duration.map(|d| format!("{d:.6}"))}}),
+        None => serde_json::json!({}),
+    };
+    Ok(process::Output {
+        status: std::process::ExitStatus::from_raw(if format.is_some() { 0 } else { 1 << 8 }),
+        stdout: json.to_string().into_bytes(),
+        stderr: out.stderr,
+    })
+}
+
+/// `HH:MM:SS.ss` -> seconds.
+fn parse_clock(s: &str) -> Option<f64> {
+    let mut parts = s.trim().split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let sec: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + sec)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +311,76 @@ Stream mapping:
         );
         assert_eq!(rate_fraction("30"), "30/1");
         assert_eq!(rate_fraction("29.97"), "30000/1001");
+    }
+
+    /// The fallback against real ffprobe, on a file Debian's ffmpeg makes
+    /// (scripts/test.sh installs both).
+    #[test]
+    fn agrees_with_ffprobe_on_a_real_file() {
+        let dir = std::env::temp_dir().join(format!("hf-ffprobe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mp4 = dir.join("t.mp4");
+        let made = Command::new(ffmpeg::ffmpeg_bin())
+            .args([
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc=size=64x48:rate=30:duration=0.5",
+            ])
+            .args(["-f", "lavfi", "-i", "sine=duration=0.5:sample_rate=48000"])
+            .args([
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-shortest",
+            ])
+            .args([
+                "-metadata",
+                "hyperframes_chunk_index=3",
+                "-movflags",
+                "+use_metadata_tags",
+            ])
+            .arg(&mp4)
+            .status()
+            .expect("ffmpeg is installed by scripts/test.sh --install-only");
+        assert!(made.success());
+        let ours = probe_video(&mp4).unwrap();
+        let theirs = ffmpeg::probe_video(&mp4).unwrap();
+        assert_eq!(ours.frames, theirs.frames);
+        assert_eq!(ours.codec, theirs.codec);
+        assert_eq!(ours.pix_fmt, theirs.pix_fmt);
+        assert_eq!(ours.r_frame_rate, theirs.r_frame_rate);
+        assert!(
+            (ours.duration - theirs.duration).abs() < 0.05,
+            "{} vs {}",
+            ours.duration,
+            theirs.duration
+        );
+        assert_eq!(
+            ours.tags.get("hyperframes_chunk_index"),
+            theirs.tags.get("hyperframes_chunk_index")
+        );
+        let audio = probe_audio_duration(&mp4).unwrap().unwrap();
+        let want = ffmpeg::probe_audio_duration(&mp4).unwrap().unwrap();
+        assert!((audio - want).abs() < 0.05, "{audio} vs {want}");
+        let fmt = probe_format(&mp4).unwrap();
+        assert!(fmt.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&fmt.stdout).unwrap();
+        assert!(
+            v["format"]["format_name"].as_str().unwrap().contains("mp4"),
+            "{v}"
+        );
+        let not_media = dir.join("x.txt");
+        std::fs::write(&not_media, "hello").unwrap();
+        assert!(!probe_format(&not_media).unwrap().status.success());
+        assert_eq!(probe_audio_duration(&not_media).ok().flatten(), None);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -559,20 +559,24 @@ fn media_metadata(
     let mut out = Vec::new();
     for m in media {
         let path = local_media_path(compiled_dir, &m.src)?;
-        let probe = process::run(
-            Command::new(ffmpeg::ffprobe_bin())
-                .args([
-                    "-v",
-                    "error",
-                    "-show_entries",
-                    "format=format_name,duration",
-                    "-of",
-                    "json",
-                ])
-                .arg(&path),
-            Duration::from_secs(60),
-            "ffprobe",
-        )?;
+        let probe = if crate::runtime::probes_with_ffmpeg() {
+            crate::ffmpeg_probe::probe_format(&path)?
+        } else {
+            process::run(
+                Command::new(ffmpeg::ffprobe_bin())
+                    .args([
+                        "-v",
+                        "error",
+                        "-show_entries",
+                        "format=format_name,duration",
+                        "-of",
+                        "json",
+                    ])
+                    .arg(&path),
+                Duration::from_secs(60),
+                "ffprobe",
+            )?
+        };
         let v: Value = serde_json::from_slice(&probe.stdout).unwrap_or(Value::Null);
         if !probe.status.success() || v["format"]["format_name"].is_null() {
             return Err(ProducerError::NotMediaPayload(format!(

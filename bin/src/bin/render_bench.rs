@@ -67,6 +67,11 @@ fn main() -> ExitCode {
     let _ = std::fs::remove_dir_all(&work);
     match result {
         Ok(rows) => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            match hyperframes_producer::bench::load_average() {
+                Some(l) => println!("{cores} cores, load average {l:.2} at the end (other work on the machine slows every row)\n"),
+                None => println!("{cores} cores\n"),
+            }
             println!("{}", table(&rows));
             ExitCode::SUCCESS
         }
