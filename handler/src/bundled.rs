@@ -212,7 +212,7 @@ impl Producer for BundledProducer {
         plan_dir: &Path,
     ) -> Result<PlanInfo, HandlerError> {
         self.wait()?;
-        LocalProducer.plan(project_dir, config, plan_dir)
+        LocalProducer.plan_allowing_network(project_dir, config, plan_dir)
     }
 
     fn render_chunk(

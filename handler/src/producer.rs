@@ -67,6 +67,50 @@ pub trait Producer: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalProducer;
 
+impl LocalProducer {
+    /// Plans with the network as a fallback for remote assets the offline
+    /// map does not hold (CDN scripts, web fonts). The plan stage is where
+    /// a render becomes hermetic: what it fetches is inlined into the plan,
+    /// so no chunk worker ever fetches. On Lambda this is the default
+    /// (`HF_ALLOW_NETWORK=0` turns it off); locally and in tests the map
+    /// alone decides.
+    pub fn plan_allowing_network(
+        &self,
+        project_dir: &Path,
+        config: &Value,
+        plan_dir: &Path,
+    ) -> Result<PlanInfo, HandlerError> {
+        let mut map = hyperframes_producer::AssetMap::discover()?;
+        map.allow_network = std::env::var("HF_ALLOW_NETWORK").map_or(true, |v| v != "0");
+        plan_info(project_dir, config, plan_dir, Some(map))
+    }
+}
+
+fn plan_info(
+    project_dir: &Path,
+    config: &Value,
+    plan_dir: &Path,
+    asset_map: Option<hyperframes_producer::AssetMap>,
+) -> Result<PlanInfo, HandlerError> {
+    let config = hyperframes_producer::RenderConfig::from_json(config)?;
+    let options = hyperframes_producer::PlanOptions { asset_map };
+    hyperframes_producer::plan_with(project_dir, &config, plan_dir, &options)?;
+    let loaded = hyperframes_producer::plan::LoadedPlan::load(plan_dir)?;
+    let p = &loaded.plan;
+    Ok(PlanInfo {
+        plan_hash: p.plan_hash.clone(),
+        chunk_count: p.chunk_count,
+        total_frames: p.total_frames,
+        fps: p.dimensions.fps_num,
+        width: p.dimensions.width,
+        height: p.dimensions.height,
+        format: p.dimensions.format,
+        has_audio: p.has_audio,
+        ffmpeg_version: p.ffmpeg_version.clone(),
+        producer_version: p.producer_version.clone(),
+    })
+}
+
 impl Producer for LocalProducer {
     fn plan(
         &self,
@@ -74,22 +118,7 @@ impl Producer for LocalProducer {
         config: &Value,
         plan_dir: &Path,
     ) -> Result<PlanInfo, HandlerError> {
-        let config = hyperframes_producer::RenderConfig::from_json(config)?;
-        hyperframes_producer::plan(project_dir, &config, plan_dir)?;
-        let loaded = hyperframes_producer::plan::LoadedPlan::load(plan_dir)?;
-        let p = &loaded.plan;
-        Ok(PlanInfo {
-            plan_hash: p.plan_hash.clone(),
-            chunk_count: p.chunk_count,
-            total_frames: p.total_frames,
-            fps: p.dimensions.fps_num,
-            width: p.dimensions.width,
-            height: p.dimensions.height,
-            format: p.dimensions.format,
-            has_audio: p.has_audio,
-            ffmpeg_version: p.ffmpeg_version.clone(),
-            producer_version: p.producer_version.clone(),
-        })
+        plan_info(project_dir, config, plan_dir, None)
     }
 
     fn render_chunk(
