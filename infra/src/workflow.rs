@@ -158,8 +158,12 @@ fn render_chunks_state(p: PlanProtocol) -> Map {
         )
         .path(field::FORMAT, &input(field::FORMAT));
     let mut task = invoke(Action::RenderChunk, payload, Transition::End);
+    // Only what assemble needs stays in the execution state: every Map
+    // result is kept until the end, and the state is capped at 256 KiB
+    // (1000 chunks x a 64-hex Sha256 alone would be 70 KB). The full chunk
+    // result, Sha256 included, remains in the execution history.
     let mut keep = Payload::new();
-    for f in [field::CHUNK_S3_URI, field::CHUNK_INDEX, field::SHA256] {
+    for f in [field::CHUNK_S3_URI, field::CHUNK_INDEX] {
         keep = keep.path(f, &payload_result(f));
     }
     task.result_selector = Some(keep);

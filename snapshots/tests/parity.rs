@@ -17,7 +17,9 @@
 //! 6. Beyond: bucket encryption, a TLS-only bucket policy (one extra
 //!    resource), an abort-incomplete-uploads lifecycle rule, a ProjectName
 //!    pattern, least-privilege S3 actions for the function.
-//! 7. The definition is a `Definition` object (cfn-lint validates it), not a
+//! 7. The Map's chunk results keep ChunkS3Uri and ChunkIndex, not Sha256:
+//!    the state (capped at 256 KiB) holds every chunk result to the end.
+//! 8. The definition is a `Definition` object (cfn-lint validates it), not a
 //!    `Fn::Join`ed `DefinitionString`; one substitution instead of six.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -285,6 +287,19 @@ fn same_states_and_transitions_except_the_documented_fixes() {
             for k in ["ResultPath", "ResultSelector", "Resource"] {
                 assert_eq!(ostate[k], rstate[k], "{name}.{k}");
             }
+        }
+        if rstate["Type"] == "Map" {
+            let inner = |s: &Value| {
+                let states = s["ItemProcessor"]["States"].as_object().unwrap();
+                states.values().next().unwrap()["ResultSelector"].clone()
+            };
+            let mut expected = inner(rstate);
+            expected.as_object_mut().unwrap().remove("Sha256.$");
+            assert_eq!(
+                inner(ostate),
+                expected,
+                "{name} chunk ResultSelector (fix 7)"
+            );
         }
     }
 }

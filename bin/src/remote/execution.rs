@@ -13,8 +13,11 @@ use hyperframes_infra::contract::{field, PlanProtocol};
 
 use super::progress::{self, Event, Prices, Progress};
 
-/// Step Functions' limit on an execution's input.
-pub const MAX_INPUT_BYTES: usize = 262_144;
+/// Our limit on an execution's input. Step Functions allows 256 KiB for
+/// the input *and* for the state it grows into (the plan result, the chunk
+/// list and up to 1000 chunk results are added to it), so the input keeps
+/// half of that.
+pub const MAX_INPUT_BYTES: usize = 131_072;
 
 /// Where a stack's render parts are: from `deploy --outputs-file` or
 /// DescribeStacks.
@@ -153,7 +156,7 @@ pub fn input(
     });
     let text = v.to_string();
     if text.len() > MAX_INPUT_BYTES {
-        bail!("the execution input is {} bytes, over Step Functions' {MAX_INPUT_BYTES}-byte limit; move large variables into the project files", text.len());
+        bail!("the execution input is {} bytes, over the {MAX_INPUT_BYTES}-byte limit (half of Step Functions' 256 KiB state, the rest is for the render's own results); move large variables into the project files", text.len());
     }
     Ok(text)
 }
@@ -427,7 +430,7 @@ mod tests {
         assert!(input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
             .unwrap_err()
             .to_string()
-            .contains("262144"));
+            .contains("131072"));
     }
 
     #[test]
