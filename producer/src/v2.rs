@@ -138,18 +138,16 @@ impl Role {
     }
 }
 
-/// The distinct blobs (by SHA-256) `role` needs from a manifest: what a
-/// worker downloads before [`materialize`]. The manifest's own hash is
-/// checked by `materialize`; this only reads the artifact list.
-pub fn artifacts_for(manifest_path: &Path, role: Role) -> Result<Vec<Artifact>> {
+/// Reads a manifest and checks it before anything uses it: its self-hash
+/// matches its `planHash`, and every artifact digest is a lowercase 64-hex
+/// SHA-256 (digests become S3 keys and local paths).
+fn read_manifest(manifest_path: &Path) -> Result<(String, Vec<Artifact>)> {
     let integrity = |m: String| ProducerError::PlanV2Integrity(m);
     let text = fs::read(manifest_path)
         .map_err(|e| integrity(format!("{}: {e}", manifest_path.display())))?;
     let manifest: Value = serde_json::from_slice(&text)
         .map_err(|e| integrity(format!("{}: not JSON: {e}", manifest_path.display())))?;
-    // Checked before any download: the list decides which S3 keys are
-    // fetched and which local paths are written.
-    let claimed = manifest["planHash"].as_str().unwrap_or("");
+    let claimed = manifest["planHash"].as_str().unwrap_or("").to_string();
     if manifest_hash(&manifest) != claimed {
         return Err(integrity(format!(
             "{}: manifest hash does not match its planHash {claimed}",
@@ -170,6 +168,14 @@ pub fn artifacts_for(manifest_path: &Path, role: Role) -> Result<Vec<Artifact>> 
             )));
         }
     }
+    Ok((claimed, artifacts))
+}
+
+/// The distinct blobs (by SHA-256) `role` needs from a manifest: what a
+/// worker downloads before [`materialize`], checked first because the list
+/// decides which S3 keys are fetched and which local paths are written.
+pub fn artifacts_for(manifest_path: &Path, role: Role) -> Result<Vec<Artifact>> {
+    let (_, artifacts) = read_manifest(manifest_path)?;
     let mut seen = std::collections::BTreeSet::new();
     Ok(artifacts
         .into_iter()
@@ -191,19 +197,7 @@ pub fn materialize(
     role: Role,
 ) -> Result<PathBuf> {
     let integrity = |m: String| ProducerError::PlanV2Integrity(m);
-    let text = fs::read(manifest_path)
-        .map_err(|e| integrity(format!("{}: {e}", manifest_path.display())))?;
-    let manifest: Value = serde_json::from_slice(&text)
-        .map_err(|e| integrity(format!("{}: not JSON: {e}", manifest_path.display())))?;
-    let claimed = manifest["planHash"].as_str().unwrap_or("");
-    if manifest_hash(&manifest) != claimed {
-        return Err(integrity(format!(
-            "{}: manifest hash does not match its planHash {claimed}",
-            manifest_path.display()
-        )));
-    }
-    let artifacts: Vec<Artifact> = serde_json::from_value(manifest["artifacts"].clone())
-        .map_err(|e| integrity(format!("artifacts list unreadable: {e}")))?;
+    let (claimed, artifacts) = read_manifest(manifest_path)?;
     for a in &artifacts {
         if !role.needs(a) {
             continue;
