@@ -7,7 +7,6 @@ mod moto;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use moto::Moto;
 use serde_json::Value;
@@ -58,14 +57,7 @@ fn invoke_runs_the_plan_sample_against_s3() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&moto.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .force_path_style(true)
-            .build();
-        let s3 = aws_sdk_s3::Client::from_conf(conf);
+        let s3 = moto.s3_client();
         s3.create_bucket().bucket(BUCKET).send().await.unwrap();
         s3.put_object()
             .bucket(BUCKET)

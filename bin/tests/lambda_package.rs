@@ -294,19 +294,6 @@ fn invoke(api: &RuntimeApi, lambda: &Lambda, event: Value) -> Value {
     }
 }
 
-fn s3_client(moto: &moto::Moto) -> aws_sdk_s3::Client {
-    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&moto.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 const CONFIG: &str =
     r#"{"fps": 30, "width": 640, "height": 360, "format": "mp4", "chunkSize": 20}"#;
 
@@ -357,7 +344,7 @@ fn the_package_renders_the_fixture_like_lambda_without_debian_binaries() {
         .enable_all()
         .build()
         .unwrap();
-    let s3 = s3_client(&moto);
+    let s3 = moto.s3_client();
     let project = fixture_project(&d);
     let archive = d.join("project.tar.gz");
     hyperframes_handler::archive::create_tar_gz(&project, &archive).unwrap();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use hyperframes_cli::remote::execution::{self, StackTarget};
 use hyperframes_infra::HyperframesRenderStack;
 use moto::Moto;
@@ -33,15 +33,7 @@ fn setup() -> Setup {
     std::fs::create_dir_all(&dir).unwrap();
     let moto = Moto::start(&dir.join("moto"));
     let creds = Credentials::new("testing", "testing", None, None, "test");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(&moto.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(creds.clone())
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = moto.s3_client();
     let sfn = aws_sdk_sfn::Client::from_conf(
         aws_sdk_sfn::Config::builder()
             .behavior_version(BehaviorVersion::latest())

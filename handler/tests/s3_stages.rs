@@ -8,7 +8,6 @@ mod moto;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use hyperframes_handler::archive::create_tar_gz;
@@ -43,14 +42,7 @@ fn fixture(name: &str) -> PathBuf {
 async fn env(name: &str) -> Env {
     let scratch = scratch(name);
     let moto = moto::Moto::start(&scratch.join("moto"));
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .force_path_style(true)
-        .build();
-    let client = Client::from_conf(conf);
+    let client = moto.s3_client();
     client.create_bucket().bucket(BUCKET).send().await.unwrap();
     let work_root = scratch.join("tmp");
     std::fs::create_dir_all(&work_root).unwrap();
