@@ -613,8 +613,15 @@ impl Template {
     /// Renders the template to JSON and runs synth-time validation, which
     /// reports every problem at once.
     pub fn synth(&self) -> Result<Synthesized, ValidationErrors> {
-        let json = self.to_json();
+        let (json, unapplied) = self.render();
         let mut problems = synth::validate(&json);
+        for (id, path) in unapplied {
+            problems.push(synth::Problem::new(
+                id,
+                path,
+                "override did not apply: the resource does not exist, or an array index is out of range or not a number; fix the path",
+            ));
+        }
         for id in &self.duplicate_ids {
             problems.push(synth::Problem::new(
                 id.clone(),
@@ -632,6 +639,13 @@ impl Template {
     /// Renders without validation (for inspecting a template that does not
     /// validate yet).
     pub fn to_json(&self) -> Json {
+        self.render().0
+    }
+
+    /// The rendered template and the overrides that did not apply
+    /// (logical ID, path).
+    fn render(&self) -> (Json, Vec<(String, String)>) {
+        let mut unapplied = Vec::new();
         let mut top = Map::new();
         top.insert("AWSTemplateFormatVersion".into(), "2010-09-09".into());
         if let Some(d) = &self.description {
@@ -657,8 +671,11 @@ impl Template {
         // Overrides first, so references inside override values follow
         // renames too.
         for o in &self.overrides {
-            if let Some(r) = json_resources.get_mut(o.logical_id) {
-                apply_override(r, &o.path, o.value.clone());
+            let applied = json_resources
+                .get_mut(o.logical_id)
+                .is_some_and(|r| apply_override(r, &o.path, o.value.clone()));
+            if !applied {
+                unapplied.push((o.logical_id.to_string(), o.path.join(".")));
             }
         }
         for (old, new) in &self.pending_renames {
@@ -672,20 +689,23 @@ impl Template {
             }
             top.insert("Outputs".into(), outputs);
         }
-        Json::Object(top)
+        (Json::Object(top), unapplied)
     }
 }
 
-fn apply_override(target: &mut Json, path: &[String], value: Option<Json>) {
+/// Applies one override; false when the path cannot be applied (an array
+/// index out of range or not a number, a deletion of nothing), so synth
+/// can say so instead of silently ignoring it.
+fn apply_override(target: &mut Json, path: &[String], value: Option<Json>) -> bool {
     let Some((last, parents)) = path.split_last() else {
-        return;
+        return false;
     };
     let mut cur = target;
     for seg in parents {
         cur = match cur {
             Json::Array(items) => match seg.parse::<usize>() {
                 Ok(i) if i < items.len() => &mut items[i],
-                _ => return,
+                _ => return false,
             },
             _ => {
                 if !cur.is_object() {
@@ -699,33 +719,35 @@ fn apply_override(target: &mut Json, path: &[String], value: Option<Json>) {
         };
     }
     match (cur, value) {
-        (Json::Array(items), Some(v)) => {
-            if let Ok(i) = last.parse::<usize>() {
-                if i < items.len() {
-                    items[i] = v;
-                } else if i == items.len() {
-                    items.push(v);
-                }
+        (Json::Array(items), Some(v)) => match last.parse::<usize>() {
+            Ok(i) if i < items.len() => {
+                items[i] = v;
+                true
             }
-        }
-        (Json::Array(items), None) => {
-            if let Ok(i) = last.parse::<usize>() {
-                if i < items.len() {
-                    items.remove(i);
-                }
+            Ok(i) if i == items.len() => {
+                items.push(v);
+                true
             }
-        }
+            _ => false,
+        },
+        (Json::Array(items), None) => match last.parse::<usize>() {
+            Ok(i) if i < items.len() => {
+                items.remove(i);
+                true
+            }
+            _ => false,
+        },
         (Json::Object(m), Some(v)) => {
             m.insert(last.clone(), v);
+            true
         }
-        (Json::Object(m), None) => {
-            m.shift_remove(last);
-        }
+        (Json::Object(m), None) => m.shift_remove(last).is_some(),
         (other, Some(v)) => {
             let mut m = Map::new();
             m.insert(last.clone(), v);
             *other = Json::Object(m);
+            true
         }
-        (_, None) => {}
+        (_, None) => false,
     }
 }

@@ -117,6 +117,27 @@ fn refs_inside_iam_conditions_are_checked() {
 }
 
 #[test]
+fn overrides_that_do_not_apply_are_reported() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(f, "Tags.7.Value", json!("x"));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.Tags.7.Value",
+        &["override did not apply", "out of range"],
+    );
+    let mut s = stack();
+    s.add_deletion_override(f, "Properties.NoSuchProperty");
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.NoSuchProperty",
+        &["override did not apply"],
+    );
+}
+
+#[test]
 fn duplicate_logical_id() {
     let mut s = stack();
     s.add("RenderBucket", Bucket::default());
