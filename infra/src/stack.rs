@@ -256,6 +256,17 @@ fn declare_knobs(t: &mut Template, props: &RenderStackProps) -> KnobValues {
                 Parameter::with_default(Number::from(props.chunk_invocation_alarm_threshold))
                     .description("Render function invocations per hour that trip the runaway alarm (about 10x a typical hour protects against billing surprises)."),
             );
+            // MinValue -1 refuses the rest of the negatives; "not 0" needs a rule.
+            t.add_rule(
+                "ReservedConcurrencyIsNotZero",
+                crate::template::Rule {
+                    rule_condition: None,
+                    assertions: vec![crate::template::Assertion {
+                        assert: json!({"Fn::Not": [{"Fn::Equals": [reserved.value(), "0"]}]}),
+                        assert_description: "ReservedConcurrency 0 would throttle every invocation; use -1 for unreserved or a positive cap".into(),
+                    }],
+                },
+            );
             let has_reserved = t.add_condition(
                 ids::CONDITION_HAS_RESERVED_CONCURRENCY,
                 Condition::not(Condition::equals(reserved.value(), Value::Literal(-1))),

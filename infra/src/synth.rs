@@ -170,6 +170,9 @@ pub fn validate(t: &Json) -> Vec<Problem> {
     for (id, c) in conditions {
         names.check_refs(id, "", c, &mut out);
     }
+    for (id, r) in section("Rules") {
+        names.check_refs(id, "", r, &mut out);
+    }
     for (id, r) in resources {
         if r["Type"] == "AWS::StepFunctions::StateMachine" {
             // ASL JSONPaths (`$.x`, `${Var}` substitutions) are not intrinsics.

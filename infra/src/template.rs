@@ -246,6 +246,29 @@ impl Serialize for Condition {
     }
 }
 
+/// A template rule: assertions on parameter values, checked by
+/// CloudFormation before a create or update touches any resource (what
+/// `AllowedValues`/`MinValue` cannot say, such as "not 0").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Rule {
+    /// When the rule applies (rule-specific intrinsics); always when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_condition: Option<Json>,
+    /// What must hold.
+    pub assertions: Vec<Assertion>,
+}
+
+/// One rule assertion and the message CloudFormation shows when it fails.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Assertion {
+    /// A rule-specific intrinsic (`Fn::Equals`, `Fn::Not`, `Fn::Contains`, ...).
+    pub assert: Json,
+    /// Shown to the user when the assertion fails.
+    pub assert_description: String,
+}
+
 /// A stack output, optionally exported for other stacks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -454,6 +477,9 @@ pub struct Template {
     pub parameters: IndexMap<&'static str, ParameterDecl>,
     /// Declared conditions, in insertion order. Prefer [`Template::add_condition`].
     pub conditions: IndexMap<&'static str, Condition>,
+    /// Rules: assertions on parameter values that CloudFormation checks
+    /// before it changes anything. Prefer [`Template::add_rule`].
+    pub rules: IndexMap<&'static str, Rule>,
     /// Resources by logical ID, in insertion order. Prefer [`Template::add`] and
     /// [`Template::add_resource`], which return typed handles.
     pub resources: IndexMap<&'static str, Resource>,
@@ -493,6 +519,14 @@ impl Template {
             self.duplicate_ids.push(name.to_string());
         }
         ConditionName::named(name)
+    }
+
+    /// Declares a rule.
+    pub fn add_rule(&mut self, name: &str, rule: Rule) {
+        let name = intern(name);
+        if self.rules.insert(name, rule).is_some() {
+            self.duplicate_ids.push(format!("rule {name}"));
+        }
     }
 
     /// Adds a resource and returns its handle.
@@ -656,6 +690,9 @@ impl Template {
                 "Parameters".into(),
                 serde_json::to_value(&self.parameters).unwrap(),
             );
+        }
+        if !self.rules.is_empty() {
+            top.insert("Rules".into(), serde_json::to_value(&self.rules).unwrap());
         }
         if !self.conditions.is_empty() {
             top.insert(

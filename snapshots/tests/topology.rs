@@ -63,6 +63,12 @@ fn parameters_and_condition() {
         json!(["sparticuz", "chrome-headless-shell"])
     );
     assert_eq!(p["ChunkInvocationAlarmThreshold"]["Default"], 1000);
+    // Beyond: 0 reserved concurrency (a disabled function) is refused by a rule.
+    assert_eq!(p["ReservedConcurrency"]["MinValue"], -1);
+    assert_eq!(
+        t["Rules"]["ReservedConcurrencyIsNotZero"]["Assertions"][0]["Assert"],
+        json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, "0"]}]})
+    );
     assert_eq!(
         t["Conditions"]["HasReservedConcurrency"],
         json!({"Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, -1]}]})
