@@ -469,9 +469,7 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex(&h.finalize()), len))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use hyperframes_producer::digest::hex;
 
 /// Binary units, one decimal: what `du -h` users expect.
 pub fn human_bytes(n: u64) -> String {

@@ -316,9 +316,7 @@ impl Drop for Lock {
     }
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use hyperframes_producer::digest::hex;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use hyperframes_infra::contract::ErrorName;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::HandlerError;
@@ -40,12 +39,9 @@ fn transport_error(what: &str, uri: &S3Uri, e: impl std::fmt::Display) -> Handle
     HandlerError::new(ErrorName::S3TransportFailed, format!("{what} {uri}: {e}"))
 }
 
-/// SHA-256 of a file, hex.
+/// SHA-256 of a file, hex (the producer's digest, so both sides agree).
 pub fn sha256_file(path: &Path) -> Result<String, HandlerError> {
-    let mut f = std::fs::File::open(path).map_err(|e| HandlerError::io("cannot open", path, e))?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| HandlerError::io("cannot read", path, e))?;
-    Ok(format!("{:x}", h.finalize()))
+    Ok(hyperframes_producer::digest::sha256_file(path)?)
 }
 
 impl S3Transport {
