@@ -56,8 +56,8 @@ pub fn assemble_with_audio(
                 c.display()
             )));
         }
-        verify_chunk_identity(&plan, i as u32, c)?;
     }
+    verify_all_chunks(&plan, chunks)?;
     if let Some(parent) = out.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent).map_err(|e| ProducerError::io(parent, e))?;
@@ -95,6 +95,44 @@ pub fn assemble_with_audio(
         duration_ms: started.elapsed().as_millis(),
         has_audio: audio.is_some(),
     })
+}
+
+/// Verifies every chunk's identity, several probes at a time (each is an
+/// ffprobe process, about 60 ms, and a render may have hundreds of chunks).
+/// The error reported is the one of the lowest chunk index, as a sequential
+/// check would report it.
+fn verify_all_chunks(plan: &LoadedPlan, chunks: &[PathBuf]) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, chunks.len().max(1));
+    let mut failures: Vec<(usize, ProducerError)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut failed = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(c) = chunks.get(i) else { break };
+                        if let Err(e) = verify_chunk_identity(plan, i as u32, c) {
+                            failed.push((i, e));
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    failures.sort_by_key(|(i, _)| *i);
+    match failures.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// A chunk carries its plan hash and index (container tags, or `chunk.json` in

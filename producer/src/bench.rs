@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::assets::AssetMap;
 use crate::chunk::{render_chunk_with, ChunkOptions};
-use crate::config::{Format, RenderConfig};
+use crate::config::{Format, Preset, RenderConfig};
 use crate::errors::{ProducerError, Result};
 use crate::plan::{plan_with, PlanOptions};
 
@@ -20,34 +20,53 @@ pub struct BenchOptions {
     pub seconds: u32,
     pub chunk_size: u32,
     pub resolutions: Vec<(u32, u32)>,
+    /// One capture+encode row per preset (mp4 h264).
+    pub presets: Vec<Preset>,
     pub asset_map: Option<AssetMap>,
 }
 
 #[derive(Debug, Clone)]
 pub struct BenchRow {
     pub resolution: String,
-    pub stage: &'static str,
+    pub stage: String,
     pub chunking: String,
     pub frames: u64,
     pub wall_s: f64,
     pub boot_s: f64,
-    /// CPU seconds (user + system) of this process and every reaped child
-    /// (browsers, ffmpeg): what a frame costs regardless of other load.
+    /// Busy CPU seconds of the machine during the row (browsers, ffmpeg and
+    /// this process): what a frame costs, whatever the core count.
     pub cpu_s: f64,
 }
 
-/// User + system CPU seconds of this process plus its waited-for descendants.
+/// Busy CPU seconds of the whole machine (every state of `/proc/stat`'s
+/// `cpu` line but idle and iowait). Machine-wide on purpose: the browser's
+/// renderer and GPU processes are grandchildren that are killed rather than
+/// reaped, so `getrusage(RUSAGE_CHILDREN)` misses most of the capture cost.
+/// Accurate when nothing else runs; the load average printed with the table
+/// says whether that held.
 fn cpu_seconds() -> f64 {
-    let mut total = 0.0;
-    for who in [libc::RUSAGE_SELF, libc::RUSAGE_CHILDREN] {
-        // SAFETY: getrusage writes into the zeroed struct we own.
-        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-        if unsafe { libc::getrusage(who, &mut ru) } == 0 {
-            let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-            total += tv(ru.ru_utime) + tv(ru.ru_stime);
-        }
-    }
-    total
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else {
+        return 0.0;
+    };
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return 0.0;
+    };
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    busy as f64 / hz
 }
 
 /// The 1-minute load average, printed with the table because the machine may be shared.
@@ -133,19 +152,27 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
             if chunk_size.is_none() {
                 config.max_parallel_chunks = Some(1);
             }
-            let plan_dir = opts
-                .work
-                .join(format!("plan-{w}x{h}-{}", chunk_size.unwrap_or(0)));
-            let plan = plan_with(
-                &project,
-                &config,
-                &plan_dir,
-                &PlanOptions {
-                    asset_map: opts.asset_map.clone(),
-                },
-            )?;
-            for (stage, capture_only) in [("capture", true), ("capture+encode", false)] {
-                let out_dir = opts.work.join(format!("chunks-{w}x{h}-{stage}"));
+            let mut stages: Vec<(String, Option<Preset>)> = vec![("capture".into(), None)];
+            stages.extend(
+                opts.presets
+                    .iter()
+                    .map(|p| (format!("capture+encode ({})", p.as_str()), Some(*p))),
+            );
+            for (stage, preset) in stages {
+                // The preset is frozen in the plan (encoder.json), so each row plans.
+                let mut config = config.clone();
+                config.preset = preset;
+                let plan_dir = opts.work.join(format!("plan-{w}x{h}"));
+                let _ = std::fs::remove_dir_all(&plan_dir);
+                let plan = plan_with(
+                    &project,
+                    &config,
+                    &plan_dir,
+                    &PlanOptions {
+                        asset_map: opts.asset_map.clone(),
+                    },
+                )?;
+                let out_dir = opts.work.join(format!("chunks-{w}x{h}"));
                 let started = Instant::now();
                 let cpu0 = cpu_seconds();
                 let mut boot = 0u128;
@@ -155,7 +182,7 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
                         i,
                         &out_dir,
                         &ChunkOptions {
-                            capture_only,
+                            capture_only: preset.is_none(),
                             trust_plan_hash: true,
                             ..Default::default()
                         },
@@ -172,8 +199,8 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<BenchRow>> {
                     cpu_s: cpu_seconds() - cpu0,
                 });
                 let _ = std::fs::remove_dir_all(&out_dir);
+                let _ = std::fs::remove_dir_all(&plan_dir);
             }
-            let _ = std::fs::remove_dir_all(&plan_dir);
         }
     }
     Ok(rows)
@@ -197,4 +224,41 @@ pub fn table(rows: &[BenchRow]) -> String {
         ));
     }
     s
+}
+
+/// One end-to-end local render of `project` at its own size, as `render`
+/// runs it by default (plan, one chunk per worker, assemble), timed from
+/// plan to the assembled file.
+pub fn local_render(
+    project: &Path,
+    out: &Path,
+    preset: Option<Preset>,
+    asset_map: Option<AssetMap>,
+) -> Result<crate::runner::RunSummary> {
+    let mut config = RenderConfig::new(30, 1920, 1080, Format::Mp4);
+    config.preset = preset;
+    crate::runner::run(&crate::runner::RunOptions {
+        project_dir: project.to_path_buf(),
+        out: out.to_path_buf(),
+        config,
+        workers: 0,
+        single_pass: false,
+        progress: false,
+        asset_map,
+        keep_work: false,
+    })
+}
+
+/// The median of a non-empty list.
+pub fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
 }

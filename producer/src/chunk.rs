@@ -471,7 +471,12 @@ impl FfmpegSink {
         deadline: Instant,
     ) -> Result<Self> {
         let mut cmd = Command::new(ffmpeg::ffmpeg_bin());
-        cmd.args(["-v", "error", "-f", "image2pipe", "-c:v"])
+        // No input probing: codec and rate are given, and by default ffmpeg
+        // buffers up to 5 s of frames (150 at 30 fps, a whole chunk) before
+        // it decodes the first one, which serializes capture and encode. The
+        // encoded bytes are the same either way.
+        cmd.args(["-v", "error", "-probesize", "32", "-analyzeduration", "0"])
+            .args(["-f", "image2pipe", "-c:v"])
             .arg(match image {
                 ImageFormat::Jpeg => "mjpeg",
                 ImageFormat::Png => "png",

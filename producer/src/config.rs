@@ -95,6 +95,66 @@ impl Quality {
     }
 }
 
+/// x264/x265 speed preset (both encoders use the same names). Faster presets
+/// cost less CPU per frame at the same CRF and give up some compression;
+/// the choice is frozen in the plan, so every chunk of a render uses one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    Ultrafast,
+    Superfast,
+    Veryfast,
+    Faster,
+    Fast,
+    Medium,
+    Slow,
+    Slower,
+    Veryslow,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 9] = [
+        Preset::Ultrafast,
+        Preset::Superfast,
+        Preset::Veryfast,
+        Preset::Faster,
+        Preset::Fast,
+        Preset::Medium,
+        Preset::Slow,
+        Preset::Slower,
+        Preset::Veryslow,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Ultrafast => "ultrafast",
+            Preset::Superfast => "superfast",
+            Preset::Veryfast => "veryfast",
+            Preset::Faster => "faster",
+            Preset::Fast => "fast",
+            Preset::Medium => "medium",
+            Preset::Slow => "slow",
+            Preset::Slower => "slower",
+            Preset::Veryslow => "veryslow",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                ProducerError::config(
+                    "preset",
+                    format!(
+                        "{s:?} is unknown; use one of {}",
+                        Preset::ALL.map(Preset::as_str).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
 /// The caller's render settings, deserialized from the camelCase JSON `Config`.
 ///
 /// `width`/`height` are validated but the composition's `data-width`/`data-height`
@@ -110,6 +170,10 @@ pub struct RenderConfig {
     pub codec: Option<Codec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<Quality>,
+    /// Encoder speed preset for mp4 (h264/h265); default from `quality`
+    /// (draft ultrafast, standard medium, high slow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crf: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +213,7 @@ impl RenderConfig {
             format,
             codec: None,
             quality: None,
+            preset: None,
             crf: None,
             bitrate: None,
             chunk_size: None,
@@ -195,6 +260,18 @@ impl RenderConfig {
                     "codec",
                     format!(
                         "codec {codec:?} only applies to format mp4 (format is {}); remove codec",
+                        self.format.as_str()
+                    ),
+                ));
+            }
+        }
+        if let Some(preset) = self.preset {
+            if self.format != Format::Mp4 {
+                return Err(ProducerError::config(
+                    "preset",
+                    format!(
+                        "preset {} only applies to format mp4 (h264/h265; format is {}); remove preset",
+                        preset.as_str(),
                         self.format.as_str()
                     ),
                 ));
@@ -388,6 +465,30 @@ mod tests {
         let mut v = base();
         v["runtimeCap"] = json!("forever");
         assert_eq!(err_field(v), "config.runtimeCap");
+        let mut v = base();
+        v["format"] = json!("webm");
+        v["preset"] = json!("veryfast");
+        assert_eq!(err_field(v), "config.preset");
+    }
+
+    #[test]
+    fn preset_names_round_trip_and_unknown_ones_are_refused() {
+        for p in Preset::ALL {
+            assert_eq!(Preset::parse(p.as_str()).unwrap(), p);
+            let mut v = base();
+            v["preset"] = json!(p.as_str());
+            assert_eq!(RenderConfig::from_json(&v).unwrap().preset, Some(p));
+        }
+        match Preset::parse("turbo") {
+            Err(ProducerError::InvalidConfig { field, message }) => {
+                assert_eq!(field, "config.preset");
+                assert!(message.contains("veryfast"), "{message}");
+            }
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+        let mut v = base();
+        v["preset"] = json!("placebo");
+        assert!(RenderConfig::from_json(&v).is_err());
     }
 
     #[test]

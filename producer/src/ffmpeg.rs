@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use crate::config::{Codec, Format, Quality};
+use crate::config::{Codec, Format, Preset, Quality};
 use crate::errors::{ProducerError, Result};
 use crate::process;
 
@@ -53,6 +53,8 @@ pub struct EncoderSettings {
     pub format: Format,
     pub codec: Codec,
     pub quality: Quality,
+    /// Explicit x264/x265 preset (mp4 only); None = from quality.
+    pub preset: Option<Preset>,
     pub crf: Option<u32>,
     pub bitrate: Option<String>,
 }
@@ -70,6 +72,7 @@ impl EncoderSettings {
 
     pub fn preset(&self) -> &'static str {
         match self.format {
+            Format::Mp4 if self.preset.is_some() => self.preset.map_or("medium", Preset::as_str),
             Format::Mp4 => match self.quality {
                 Quality::Draft => "ultrafast",
                 Quality::Standard => "medium",
@@ -402,6 +405,7 @@ mod tests {
             format,
             codec,
             quality: Quality::Standard,
+            preset: None,
             crf: None,
             bitrate: None,
         }
@@ -415,6 +419,20 @@ mod tests {
         assert!(s.contains("-force_key_frames expr:eq(mod(n,15),0) -bf 0"));
         assert!(s.contains("open-gop=0:repeat-headers=1"));
         assert!(s.contains("-pix_fmt yuv420p"));
+    }
+
+    #[test]
+    fn an_explicit_preset_replaces_the_quality_default() {
+        let mut s = settings(Format::Mp4, Codec::H264);
+        s.preset = Some(Preset::Veryfast);
+        let a = s.output_args(30, 15, &[]).join(" ");
+        assert!(a.contains("-c:v libx264 -preset veryfast -crf 18"), "{a}");
+        s.codec = Codec::H265;
+        let a = s.output_args(30, 15, &[]).join(" ");
+        assert!(a.contains("-c:v libx265 -preset veryfast"), "{a}");
+        s.quality = Quality::High;
+        s.preset = None;
+        assert_eq!(s.preset(), "slow");
     }
 
     #[test]

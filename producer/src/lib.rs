@@ -43,6 +43,6 @@ pub const SEEK_BRIDGE_JS: &str = include_str!("seek_bridge.js");
 pub use assemble::{assemble, assemble_with_audio, AssembleOutcome};
 pub use assets::AssetMap;
 pub use chunk::{render_chunk, render_chunk_with, ChunkOptions, ChunkOutcome};
-pub use config::{Codec, Format, Quality, RenderConfig};
+pub use config::{Codec, Format, Preset, Quality, RenderConfig};
 pub use errors::ProducerError;
 pub use plan::{plan, plan_with, PlanOptions, PlanOutcome};

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::assets::AssetMap;
 use crate::chunks::{duration_to_frames, plan_chunks, ChunkSlice};
 use crate::compile::{self, Composition, MediaElement};
-use crate::config::{Codec, Format, Quality, RenderConfig};
+use crate::config::{Codec, Format, Preset, Quality, RenderConfig};
 use crate::digest::{self, canonical_json, sha256_hex, PlanHashInputs};
 use crate::errors::{ProducerError, Result};
 use crate::ffmpeg::{self, EncoderSettings};
@@ -156,6 +156,8 @@ impl LoadedPlan {
                 Codec::H264
             },
             quality: serde_json::from_value(e["quality"].clone()).unwrap_or(Quality::Standard),
+            // encoder.json always names the preset; for mp4 it is what x264/x265 run with.
+            preset: e["preset"].as_str().and_then(|p| Preset::parse(p).ok()),
             crf: e["crf"].as_u64().map(|c| c as u32),
             bitrate: e["bitrate"].as_str().map(String::from),
         }
@@ -417,6 +419,7 @@ fn build_plan(
         format: config.format,
         codec: config.codec(),
         quality: config.quality(),
+        preset: config.preset,
         crf: config.crf,
         bitrate: config.bitrate.clone(),
     };

@@ -76,6 +76,15 @@ pub fn default_workers() -> usize {
         .unwrap_or(1)
 }
 
+/// `--workers 0` means one per core.
+fn resolve_workers(requested: usize) -> usize {
+    if requested == 0 {
+        default_workers()
+    } else {
+        requested
+    }
+}
+
 pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     let started = Instant::now();
     let mut config = opts.config.clone();
@@ -83,6 +92,17 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         config.chunk_size = None;
         config.target_chunk_frames = None;
         config.max_parallel_chunks = Some(1);
+    }
+    if !opts.single_pass
+        && config.chunk_size.is_none()
+        && config.target_chunk_frames.is_none()
+        && config.max_parallel_chunks.is_none()
+    {
+        // On one machine a chunk beyond one per worker buys no parallelism and
+        // costs a browser start, a warmup and an encoder flush; the planner's
+        // default (16 chunks) is for fanning out over Lambda.
+        let chunks = resolve_workers(opts.workers).min(crate::config::MAX_PARALLEL_CHUNKS as usize);
+        config.max_parallel_chunks = Some(chunks as u32);
     }
     let work = work_dir(&opts.out);
     let _ = std::fs::remove_dir_all(&work);
@@ -125,12 +145,7 @@ fn run_in(
     let plan_time = t_plan.elapsed();
 
     let t_render = Instant::now();
-    let workers = if opts.workers == 0 {
-        default_workers()
-    } else {
-        opts.workers
-    }
-    .clamp(1, planned.chunk_count as usize);
+    let workers = resolve_workers(opts.workers).clamp(1, planned.chunk_count as usize);
     let outcomes = render_all(&planned, &work.join("chunks"), workers, opts.progress)?;
     let render_time = t_render.elapsed();
 

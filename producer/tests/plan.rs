@@ -340,3 +340,28 @@ fn unusable_media_is_refused_at_plan_time() {
         assert_eq!(e.name(), want, "{name}: {e}");
     }
 }
+
+#[test]
+fn the_encoder_preset_is_frozen_in_encoder_json_and_the_plan_hash() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let project = fixture("mp4-h264-sdr");
+    let default = plan(
+        &project,
+        &config("mp4", Some(15)),
+        &work.path().join("default"),
+        work.path(),
+    );
+    let mut fast = config("mp4", Some(15));
+    fast.preset = Some(hyperframes_producer::Preset::Veryfast);
+    let fast = plan(&project, &fast, &work.path().join("fast"), work.path());
+    let encoder = |p: &hyperframes_producer::PlanOutcome| {
+        std::fs::read_to_string(p.plan_dir.join("meta/encoder.json")).unwrap()
+    };
+    assert!(encoder(&default).contains("\"preset\":\"medium\""));
+    assert!(encoder(&fast).contains("\"preset\":\"veryfast\""));
+    assert_ne!(default.plan_hash, fast.plan_hash);
+    // A chunk worker reads the preset back from the plan, not from its own config.
+    let loaded = LoadedPlan::load(&fast.plan_dir).unwrap();
+    assert_eq!(loaded.settings().preset(), "veryfast");
+}

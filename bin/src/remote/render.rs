@@ -26,7 +26,7 @@ pub struct RemoteRender {
     /// Overrides of the composition's size (required with `--site-id`).
     pub width: Option<u32>,
     pub height: Option<u32>,
-    /// Extra config fields (codec, quality, chunkSize, maxParallelChunks).
+    /// Extra config fields (codec, quality, preset, chunkSize, maxParallelChunks).
     pub extra: serde_json::Map<String, Value>,
     pub protocol: PlanProtocol,
     pub render_id: Option<String>,
