@@ -208,3 +208,37 @@ fn the_preset_reaches_the_encoder_and_bad_presets_are_refused() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+#[test]
+fn a_long_local_render_keeps_chunks_and_so_keyframe_gaps_under_ten_seconds() {
+    require_tools();
+    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("long");
+    std::fs::create_dir_all(&project).unwrap();
+    // 21 s of a still page: two workers alone would make 10.5 s chunks.
+    std::fs::write(
+        project.join("index.html"),
+        r#"<!doctype html><html><head><meta charset="utf-8"><style>html,body{margin:0;background:#123}</style></head>
+<body><div id="root" data-composition-id="long" data-width="64" data-height="64" data-duration="21" data-no-timeline>
+<div style="width:16px;height:16px;background:#f80"></div></div></body></html>"#,
+    )
+    .unwrap();
+    let out = dir.path().join("long.mp4");
+    let s = json_summary(&render(&[
+        path_str(&project),
+        "--out",
+        path_str(&out),
+        "--workers",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(
+        (s["chunks"].as_u64(), s["frames"].as_u64()),
+        (Some(3), Some(630)),
+        "{s}"
+    );
+    let (frames, duration) = probe(&out);
+    assert_eq!(frames, 630);
+    assert!((duration - 21.0).abs() < 0.002, "duration {duration}");
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::assets::AssetMap;
 use crate::chunk::{render_chunk_with, ChunkOptions, ChunkOutcome};
-use crate::config::RenderConfig;
+use crate::config::{RenderConfig, MAX_PARALLEL_CHUNKS};
 use crate::errors::{ProducerError, Result};
 use crate::plan::{plan_with, PlanOptions, PlanOutcome};
 
@@ -93,21 +93,21 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         config.target_chunk_frames = None;
         config.max_parallel_chunks = Some(1);
     }
-    if !opts.single_pass
+    let local_chunking = !opts.single_pass
         && config.chunk_size.is_none()
         && config.target_chunk_frames.is_none()
-        && config.max_parallel_chunks.is_none()
-    {
+        && config.max_parallel_chunks.is_none();
+    if local_chunking {
         // On one machine a chunk beyond one per worker buys no parallelism and
         // costs a browser start, a warmup and an encoder flush; the planner's
         // default (16 chunks) is for fanning out over Lambda.
-        let chunks = resolve_workers(opts.workers).min(crate::config::MAX_PARALLEL_CHUNKS as usize);
+        let chunks = resolve_workers(opts.workers).min(MAX_PARALLEL_CHUNKS as usize);
         config.max_parallel_chunks = Some(chunks as u32);
     }
     let work = work_dir(&opts.out);
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).map_err(|e| ProducerError::io(&work, e))?;
-    let result = run_in(opts, &config, &work, started);
+    let result = run_in(opts, &config, local_chunking, &work, started);
     if opts.keep_work {
         eprintln!("plan and chunks kept in {}", work.display());
     } else {
@@ -126,22 +126,38 @@ fn work_dir(_out: &Path) -> PathBuf {
     std::env::temp_dir().join(format!("hf-render-{}-{nanos:x}", std::process::id()))
 }
 
+/// Longest local chunk, in seconds of video: a chunk is one closed GOP, so
+/// this bounds the keyframe interval of a long local render.
+pub const LOCAL_MAX_CHUNK_SECONDS: u64 = 10;
+
 fn run_in(
     opts: &RunOptions,
     config: &RenderConfig,
+    local_chunking: bool,
     work: &Path,
     started: Instant,
 ) -> Result<RunSummary> {
     let plan_dir = work.join("plan");
     let t_plan = Instant::now();
-    let planned: PlanOutcome = plan_with(
-        &opts.project_dir,
-        config,
-        &plan_dir,
-        &PlanOptions {
-            asset_map: opts.asset_map.clone(),
-        },
-    )?;
+    let plan_options = PlanOptions {
+        asset_map: opts.asset_map.clone(),
+    };
+    let mut planned: PlanOutcome = plan_with(&opts.project_dir, config, &plan_dir, &plan_options)?;
+    let longest = planned.chunks.iter().map(|c| c.frames()).max().unwrap_or(0);
+    let cap = LOCAL_MAX_CHUNK_SECONDS * u64::from(planned.fps);
+    if local_chunking && longest > cap {
+        // One chunk per worker would leave keyframes too far apart (the
+        // frame count is only known once the composition is read): plan again
+        // with enough chunks.
+        let chunks = planned
+            .total_frames
+            .div_ceil(cap)
+            .min(u64::from(MAX_PARALLEL_CHUNKS));
+        let mut config = config.clone();
+        config.max_parallel_chunks = Some(chunks as u32);
+        let _ = std::fs::remove_dir_all(&plan_dir);
+        planned = plan_with(&opts.project_dir, &config, &plan_dir, &plan_options)?;
+    }
     let plan_time = t_plan.elapsed();
 
     let t_render = Instant::now();
