@@ -129,6 +129,48 @@ fn chunked_render_writes_the_whole_video() {
 }
 
 #[test]
+fn webm_and_png_sequence_renders_from_the_command_line() {
+    require_tools();
+    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixture();
+    let webm = dir.path().join("o.webm");
+    let s = json_summary(&render(&[
+        path_str(&fixture),
+        "--out",
+        path_str(&webm),
+        "--chunk-size",
+        "15",
+        "--json",
+    ]));
+    assert_eq!(s["chunks"], 4, "{s}");
+    let (frames, duration) = probe(&webm);
+    assert_eq!(frames, 60);
+    assert!((duration - 2.0).abs() < 0.002, "duration {duration}");
+
+    // No extension: a frame directory, numbered from 1 across chunks.
+    let frames_dir = dir.path().join("frames");
+    let s = json_summary(&render(&[
+        path_str(&fixture),
+        "--out",
+        path_str(&frames_dir),
+        "--chunk-size",
+        "15",
+        "--json",
+    ]));
+    assert_eq!(s["frames"], 60, "{s}");
+    let mut pngs: Vec<String> = std::fs::read_dir(&frames_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".png"))
+        .collect();
+    pngs.sort();
+    assert_eq!(pngs.len(), 60);
+    assert_eq!(pngs.first().map(String::as_str), Some("frame_000001.png"));
+    assert_eq!(pngs.last().map(String::as_str), Some("frame_000060.png"));
+}
+
+#[test]
 fn without_chunk_flags_a_local_render_plans_one_chunk_per_worker() {
     require_tools();
     let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
