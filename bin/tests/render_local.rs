@@ -48,8 +48,11 @@ fn require_tools() {
 }
 
 fn render(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_render"))
-        .args(args)
+    render_with(Command::new(env!("CARGO_BIN_EXE_render")), args)
+}
+
+fn render_with(mut cmd: Command, args: &[&str]) -> Output {
+    cmd.args(args)
         .arg("--asset-map")
         .arg(asset_map())
         .output()
@@ -283,4 +286,47 @@ fn a_long_local_render_keeps_chunks_and_so_keyframe_gaps_under_ten_seconds() {
     let (frames, duration) = probe(&out);
     assert_eq!(frames, 630);
     assert!((duration - 21.0).abs() < 0.002, "duration {duration}");
+}
+
+#[test]
+fn the_same_plan_gives_the_same_bytes_on_one_core_and_on_all_of_them() {
+    require_tools();
+    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = fixture();
+    let all = dir.path().join("all.mp4");
+    let one = dir.path().join("one.mp4");
+    let args = |out: &Path| {
+        vec![
+            path_str(&fixture).to_string(),
+            "--out".into(),
+            path_str(out).to_string(),
+            "--chunk-size".into(),
+            "30".into(),
+            "--workers".into(),
+            "1".into(),
+            "--json".into(),
+        ]
+    };
+    let a = args(&all);
+    json_summary(&render(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    // taskset: the encoder (and the browser) see a single CPU, as on a
+    // small worker; left alone x264 would pick its thread count from that.
+    let mut cmd = Command::new("taskset");
+    cmd.args(["-c", "0", env!("CARGO_BIN_EXE_render")]);
+    let b = args(&one);
+    let out = render_with(cmd, &b.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        out.status.code().is_some(),
+        "taskset did not run (util-linux is needed): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_summary(&out);
+    let (x, y) = (std::fs::read(&all).unwrap(), std::fs::read(&one).unwrap());
+    assert!(
+        x == y,
+        "the render on one core differs from the render on all cores ({} vs {} bytes)",
+        x.len(),
+        y.len()
+    );
 }

@@ -47,6 +47,11 @@ pub fn ffmpeg_version() -> Result<String> {
     Ok(line)
 }
 
+/// Encoder threads pinned in new plans: x264's own choice on 2 cores (so
+/// chunks from before the pin keep their bytes there), and enough for the
+/// encoder to keep up with capture on a 6-vCPU Lambda.
+pub const ENCODER_THREADS: u32 = 3;
+
 /// Encoder settings frozen into `meta/encoder.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EncoderSettings {
@@ -55,6 +60,11 @@ pub struct EncoderSettings {
     pub quality: Quality,
     /// Explicit x264/x265 preset (mp4 only); None = from quality.
     pub preset: Option<Preset>,
+    /// x264 threads / x265 frame threads. They change the bitstream, and
+    /// left to the encoder they follow the core count, so a plan pins them:
+    /// a chunk is then byte-identical on a 2-core laptop and a 6-vCPU Lambda.
+    /// None (plans written before the pin) = the encoder's choice.
+    pub threads: Option<u32>,
     pub crf: Option<u32>,
     pub bitrate: Option<String>,
 }
@@ -126,6 +136,9 @@ impl EncoderSettings {
                 match self.codec {
                     Codec::H264 => {
                         push(&["-c:v", "libx264", "-preset", preset]);
+                        if let Some(t) = self.threads {
+                            push(&["-threads", &t.to_string()]);
+                        }
                         self.rate_args(&mut a, crf.as_deref());
                         let mut x264 = String::from("aq-mode=3");
                         if preset != "ultrafast" {
@@ -168,7 +181,8 @@ impl EncoderSettings {
                                 "0".into(),
                                 "-x265-params".into(),
                                 format!(
-                                    "log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:colorprim=bt709:transfer=bt709:colormatrix=bt709"
+                                    "log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:colorprim=bt709:transfer=bt709:colormatrix=bt709{}",
+                                    self.threads.map(|t| format!(":frame-threads={t}")).unwrap_or_default()
                                 ),
                                 "-tag:v".into(),
                                 "hvc1".into(),
@@ -406,6 +420,7 @@ mod tests {
             codec,
             quality: Quality::Standard,
             preset: None,
+            threads: Some(ENCODER_THREADS),
             crf: None,
             bitrate: None,
         }
@@ -415,7 +430,7 @@ mod tests {
     fn h264_chunk_args_lock_the_gop() {
         let a = settings(Format::Mp4, Codec::H264).output_args(30, 15, &[]);
         let s = a.join(" ");
-        assert!(s.contains("-c:v libx264 -preset medium -crf 18 -g 15 -keyint_min 15"));
+        assert!(s.contains("-c:v libx264 -preset medium -threads 3 -crf 18 -g 15 -keyint_min 15"));
         assert!(s.contains("-force_key_frames expr:eq(mod(n,15),0) -bf 0"));
         assert!(s.contains("open-gop=0:repeat-headers=1"));
         assert!(s.contains("-pix_fmt yuv420p"));
@@ -426,7 +441,10 @@ mod tests {
         let mut s = settings(Format::Mp4, Codec::H264);
         s.preset = Some(Preset::Veryfast);
         let a = s.output_args(30, 15, &[]).join(" ");
-        assert!(a.contains("-c:v libx264 -preset veryfast -crf 18"), "{a}");
+        assert!(
+            a.contains("-c:v libx264 -preset veryfast -threads 3 -crf 18"),
+            "{a}"
+        );
         s.codec = Codec::H265;
         let a = s.output_args(30, 15, &[]).join(" ");
         assert!(a.contains("-c:v libx265 -preset veryfast"), "{a}");
@@ -451,7 +469,10 @@ mod tests {
             .output_args(30, 15, &[])
             .join(" ");
         assert!(
-            s.contains("libx265") && s.contains("keyint=15:min-keyint=15") && s.contains("hvc1")
+            s.contains("libx265")
+                && s.contains("keyint=15:min-keyint=15")
+                && s.contains(":frame-threads=3")
+                && s.contains("hvc1")
         );
     }
 }

@@ -158,6 +158,7 @@ impl LoadedPlan {
             quality: serde_json::from_value(e["quality"].clone()).unwrap_or(Quality::Standard),
             // encoder.json always names the preset; for mp4 it is what x264/x265 run with.
             preset: e["preset"].as_str().and_then(|p| Preset::parse(p).ok()),
+            threads: e["encoderThreads"].as_u64().map(|t| t as u32),
             crf: e["crf"].as_u64().map(|c| c as u32),
             bitrate: e["bitrate"].as_str().map(String::from),
         }
@@ -420,6 +421,7 @@ fn build_plan(
         codec: config.codec(),
         quality: config.quality(),
         preset: config.preset,
+        threads: (config.format == Format::Mp4).then_some(crate::ffmpeg::ENCODER_THREADS),
         crf: config.crf,
         bitrate: config.bitrate.clone(),
     };
@@ -445,6 +447,9 @@ fn build_plan(
     });
     if let Some(crf) = settings.effective_crf() {
         encoder["crf"] = json!(crf);
+    }
+    if let Some(t) = settings.threads {
+        encoder["encoderThreads"] = json!(t);
     }
     if let Some(b) = &settings.bitrate {
         encoder["bitrate"] = json!(b);

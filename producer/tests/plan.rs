@@ -359,6 +359,8 @@ fn the_encoder_preset_is_frozen_in_encoder_json_and_the_plan_hash() {
         std::fs::read_to_string(p.plan_dir.join("meta/encoder.json")).unwrap()
     };
     assert!(encoder(&default).contains("\"preset\":\"medium\""));
+    // x264's thread count changes the bitstream, so the plan pins it.
+    assert!(encoder(&default).contains("\"encoderThreads\":3"));
     assert!(encoder(&fast).contains("\"preset\":\"veryfast\""));
     assert_ne!(default.plan_hash, fast.plan_hash);
     // A chunk worker reads the preset back from the plan, not from its own config.
