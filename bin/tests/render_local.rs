@@ -3,12 +3,29 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+
+use hyperframes_producer::ffmpeg::probe_video;
 
 const INSTALL_HINT: &str = "run scripts/test.sh --install-only (installs chromium-headless-shell, ffmpeg and the npm gsap/@fontsource packages)";
 
 /// One render at a time: the machine has few cores and each render already uses them all.
 static RENDERS: Mutex<()> = Mutex::new(());
+
+/// Checks the tools and takes the render lock.
+fn setup() -> MutexGuard<'static, ()> {
+    if let Err(e) = hyperframes_producer::browser::chrome_path() {
+        panic!("{e}; {INSTALL_HINT}");
+    }
+    for tool in ["ffmpeg", "ffprobe"] {
+        let ok = Command::new(tool)
+            .arg("-version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(ok, "{tool} is not installed; {INSTALL_HINT}");
+    }
+    RENDERS.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -31,32 +48,32 @@ fn fixture() -> PathBuf {
     repo_root().join("producer/tests/fixtures/mp4-h264-sdr")
 }
 
-fn require_tools() {
-    let chrome = std::env::var("HF_CHROME_PATH")
-        .unwrap_or_else(|_| "/usr/lib/chromium/chromium-headless-shell".into());
-    assert!(
-        Path::new(&chrome).is_file(),
-        "{chrome} is missing; {INSTALL_HINT}"
-    );
-    for tool in ["ffmpeg", "ffprobe"] {
-        let ok = Command::new(tool)
-            .arg("-version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(ok, "{tool} is not installed; {INSTALL_HINT}");
-    }
-}
-
-fn render(args: &[&str]) -> Output {
-    render_with(Command::new(env!("CARGO_BIN_EXE_render")), args)
-}
-
-fn render_with(mut cmd: Command, args: &[&str]) -> Output {
-    cmd.args(args)
+/// `render PROJECT --out OUT EXTRA.. --asset-map MAP`, run through `cmd`
+/// (the render binary itself, or a wrapper such as taskset).
+fn render_via(mut cmd: Command, project: &Path, out: &Path, extra: &[&str]) -> Output {
+    cmd.arg(project)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
         .arg("--asset-map")
         .arg(asset_map())
         .output()
         .expect("run render")
+}
+
+fn render(project: &Path, out: &Path, extra: &[&str]) -> Output {
+    render_via(
+        Command::new(env!("CARGO_BIN_EXE_render")),
+        project,
+        out,
+        extra,
+    )
+}
+
+/// A successful `render .. --json` and its summary.
+fn render_json(project: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let extra: Vec<&str> = extra.iter().copied().chain(["--json"]).collect();
+    json_summary(&render(project, out, &extra))
 }
 
 fn json_summary(out: &Output) -> serde_json::Value {
@@ -73,59 +90,31 @@ fn json_summary(out: &Output) -> serde_json::Value {
     })
 }
 
-/// Frame count (packets) and duration of the first video stream.
+/// Frame count and duration of the first video stream, as the producer probes them.
 fn probe(path: &Path) -> (u64, f64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_packets",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_packets:format=duration",
-            "-of",
-            "json",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("ffprobe json");
-    let frames = v["streams"][0]["nb_read_packets"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("packet count");
-    let duration = v["format"]["duration"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .expect("duration");
-    (frames, duration)
+    let p = probe_video(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (p.frames, p.duration)
 }
 
-fn path_str(p: &Path) -> &str {
-    p.to_str().expect("utf-8 temp path")
+fn assert_video(path: &Path, frames: u64, seconds: f64) {
+    let (n, duration) = probe(path);
+    assert_eq!(n, frames, "{} frame count", path.display());
+    assert!(
+        (duration - seconds).abs() < 0.002,
+        "{} duration {duration}",
+        path.display()
+    );
 }
 
 #[test]
 fn chunked_render_writes_the_whole_video() {
-    require_tools();
-    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = setup();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.mp4");
-    let fixture = fixture();
-    let s = json_summary(&render(&[
-        path_str(&fixture),
-        "--out",
-        path_str(&out),
-        "--chunk-size",
-        "15",
-        "--json",
-    ]));
+    let s = render_json(&fixture(), &out, &["--chunk-size", "15"]);
     assert_eq!(s["chunks"], 4, "{s}");
     assert_eq!(s["frames"], 60, "{s}");
-    let (frames, duration) = probe(&out);
-    assert_eq!(frames, 60);
-    assert!((duration - 2.0).abs() < 0.002, "duration {duration}");
+    assert_video(&out, 60, 2.0);
     // medium is the default preset (x264 writes its options into the stream).
     let bytes = std::fs::read(&out).unwrap();
     assert!(contains(&bytes, b"subme=7"), "default preset is not medium");
@@ -133,34 +122,16 @@ fn chunked_render_writes_the_whole_video() {
 
 #[test]
 fn webm_and_png_sequence_renders_from_the_command_line() {
-    require_tools();
-    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = setup();
     let dir = tempfile::tempdir().unwrap();
-    let fixture = fixture();
     let webm = dir.path().join("o.webm");
-    let s = json_summary(&render(&[
-        path_str(&fixture),
-        "--out",
-        path_str(&webm),
-        "--chunk-size",
-        "15",
-        "--json",
-    ]));
+    let s = render_json(&fixture(), &webm, &["--chunk-size", "15"]);
     assert_eq!(s["chunks"], 4, "{s}");
-    let (frames, duration) = probe(&webm);
-    assert_eq!(frames, 60);
-    assert!((duration - 2.0).abs() < 0.002, "duration {duration}");
+    assert_video(&webm, 60, 2.0);
 
     // No extension: a frame directory, numbered from 1 across chunks.
     let frames_dir = dir.path().join("frames");
-    let s = json_summary(&render(&[
-        path_str(&fixture),
-        "--out",
-        path_str(&frames_dir),
-        "--chunk-size",
-        "15",
-        "--json",
-    ]));
+    let s = render_json(&fixture(), &frames_dir, &["--chunk-size", "15"]);
     assert_eq!(s["frames"], 60, "{s}");
     let mut pngs: Vec<String> = std::fs::read_dir(&frames_dir)
         .unwrap()
@@ -175,20 +146,11 @@ fn webm_and_png_sequence_renders_from_the_command_line() {
 
 #[test]
 fn without_chunk_flags_a_local_render_plans_one_chunk_per_worker() {
-    require_tools();
-    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = setup();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.mp4");
-    let fixture = fixture();
     // Three workers: neither the core count here nor the Lambda default of 16 chunks.
-    let s = json_summary(&render(&[
-        path_str(&fixture),
-        "--out",
-        path_str(&out),
-        "--workers",
-        "3",
-        "--json",
-    ]));
+    let s = render_json(&fixture(), &out, &["--workers", "3"]);
     assert_eq!(
         (s["chunks"].as_u64(), s["workers"].as_u64()),
         (Some(3), Some(3)),
@@ -199,19 +161,11 @@ fn without_chunk_flags_a_local_render_plans_one_chunk_per_worker() {
 
 #[test]
 fn the_preset_reaches_the_encoder_and_bad_presets_are_refused() {
-    require_tools();
-    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = setup();
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("fast.mp4");
     let fixture = fixture();
-    let s = json_summary(&render(&[
-        path_str(&fixture),
-        "--out",
-        path_str(&out),
-        "--preset",
-        "veryfast",
-        "--json",
-    ]));
+    let out = dir.path().join("fast.mp4");
+    let s = render_json(&fixture, &out, &["--preset", "veryfast"]);
     assert_eq!(s["frames"], 60);
     let bytes = std::fs::read(&out).unwrap();
     assert!(
@@ -219,13 +173,7 @@ fn the_preset_reaches_the_encoder_and_bad_presets_are_refused() {
         "the stream was not encoded with x264's veryfast settings"
     );
 
-    let bad = render(&[
-        path_str(&fixture),
-        "--out",
-        path_str(&out),
-        "--preset",
-        "turbo",
-    ]);
+    let bad = render(&fixture, &out, &["--preset", "turbo"]);
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
@@ -234,13 +182,7 @@ fn the_preset_reaches_the_encoder_and_bad_presets_are_refused() {
     );
 
     let webm = dir.path().join("o.webm");
-    let bad = render(&[
-        path_str(&fixture),
-        "--out",
-        path_str(&webm),
-        "--preset",
-        "veryfast",
-    ]);
+    let bad = render(&fixture, &webm, &["--preset", "veryfast"]);
     assert_eq!(bad.status.code(), Some(1));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
@@ -256,8 +198,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 #[test]
 fn a_long_local_render_keeps_chunks_and_so_keyframe_gaps_under_ten_seconds() {
-    require_tools();
-    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = setup();
     let dir = tempfile::tempdir().unwrap();
     let project = dir.path().join("long");
     std::fs::create_dir_all(&project).unwrap();
@@ -270,48 +211,23 @@ fn a_long_local_render_keeps_chunks_and_so_keyframe_gaps_under_ten_seconds() {
     )
     .unwrap();
     let out = dir.path().join("long.mp4");
-    let s = json_summary(&render(&[
-        path_str(&project),
-        "--out",
-        path_str(&out),
-        "--workers",
-        "2",
-        "--json",
-    ]));
+    let s = render_json(&project, &out, &["--workers", "2"]);
     assert_eq!(
         (s["chunks"].as_u64(), s["frames"].as_u64()),
         (Some(3), Some(630)),
         "{s}"
     );
-    let (frames, duration) = probe(&out);
-    assert_eq!(frames, 630);
-    assert!((duration - 21.0).abs() < 0.002, "duration {duration}");
+    assert_video(&out, 630, 21.0);
 }
 
 #[test]
 fn the_same_plan_gives_the_same_bytes_on_one_core_and_on_all_of_them() {
-    require_tools();
-    let _g = RENDERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _g = setup();
     let dir = tempfile::tempdir().unwrap();
-    let fixture = fixture();
     let all = dir.path().join("all.mp4");
     let one = dir.path().join("one.mp4");
-    let args = |out: &Path| {
-        vec![
-            path_str(&fixture).to_string(),
-            "--out".into(),
-            path_str(out).to_string(),
-            "--chunk-size".into(),
-            "30".into(),
-            "--workers".into(),
-            "1".into(),
-            "--json".into(),
-        ]
-    };
-    let a = args(&all);
-    json_summary(&render(&a.iter().map(String::as_str).collect::<Vec<_>>()));
-    // taskset: the encoder (and the browser) see a single CPU, as on a
-    // small worker; left alone x264 would pick its thread count from that.
+    let args = ["--chunk-size", "30", "--workers", "1", "--json"];
+    json_summary(&render(&fixture(), &all, &args));
     assert!(
         Command::new("taskset")
             .arg("--version")
@@ -319,11 +235,11 @@ fn the_same_plan_gives_the_same_bytes_on_one_core_and_on_all_of_them() {
             .is_ok_and(|o| o.status.success()),
         "taskset is missing; install Debian's util-linux"
     );
-    let mut cmd = Command::new("taskset");
-    cmd.args(["-c", "0", env!("CARGO_BIN_EXE_render")]);
-    let b = args(&one);
-    let out = render_with(cmd, &b.iter().map(String::as_str).collect::<Vec<_>>());
-    json_summary(&out);
+    // taskset: the encoder (and the browser) see a single CPU, as on a
+    // small worker; left alone x264 would pick its thread count from that.
+    let mut taskset = Command::new("taskset");
+    taskset.args(["-c", "0", env!("CARGO_BIN_EXE_render")]);
+    json_summary(&render_via(taskset, &fixture(), &one, &args));
     let (x, y) = (std::fs::read(&all).unwrap(), std::fs::read(&one).unwrap());
     assert!(
         x == y,

@@ -76,6 +76,19 @@ pub enum Codec {
     H265,
 }
 
+impl Codec {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "h264" => Ok(Codec::H264),
+            "h265" => Ok(Codec::H265),
+            other => Err(ProducerError::config(
+                "codec",
+                format!("{other:?} is unknown; use h264 or h265"),
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
@@ -86,6 +99,18 @@ pub enum Quality {
 }
 
 impl Quality {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "draft" => Ok(Quality::Draft),
+            "standard" => Ok(Quality::Standard),
+            "high" => Ok(Quality::High),
+            other => Err(ProducerError::config(
+                "quality",
+                format!("{other:?} is unknown; use draft, standard or high"),
+            )),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Quality::Draft => "draft",
@@ -489,6 +514,14 @@ mod tests {
         let mut v = base();
         v["preset"] = json!("placebo");
         assert!(RenderConfig::from_json(&v).is_err());
+        assert_eq!(Codec::parse("h265").unwrap(), Codec::H265);
+        assert_eq!(Quality::parse("draft").unwrap(), Quality::Draft);
+        for (e, field) in [
+            (Codec::parse("av1").unwrap_err(), "config.codec"),
+            (Quality::parse("best").unwrap_err(), "config.quality"),
+        ] {
+            assert!(matches!(e, ProducerError::InvalidConfig { field: f, .. } if f == field));
+        }
     }
 
     #[test]

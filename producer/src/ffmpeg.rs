@@ -82,11 +82,11 @@ impl EncoderSettings {
 
     pub fn preset(&self) -> &'static str {
         match self.format {
-            Format::Mp4 if self.preset.is_some() => self.preset.map_or("medium", Preset::as_str),
-            Format::Mp4 => match self.quality {
-                Quality::Draft => "ultrafast",
-                Quality::Standard => "medium",
-                Quality::High => "slow",
+            Format::Mp4 => match (self.preset, self.quality) {
+                (Some(p), _) => p.as_str(),
+                (None, Quality::Draft) => "ultrafast",
+                (None, Quality::Standard) => "medium",
+                (None, Quality::High) => "slow",
             },
             Format::Webm => "good",
             Format::Mov => "4444",

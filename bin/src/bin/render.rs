@@ -212,29 +212,8 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
     let mut config = RenderConfig::new(args.fps, 1920, 1080, format);
     config.chunk_size = args.chunk_size;
     config.max_parallel_chunks = args.max_parallel_chunks;
-    config.codec = match args.codec.as_deref() {
-        None => None,
-        Some("h264") => Some(Codec::H264),
-        Some("h265") => Some(Codec::H265),
-        Some(other) => {
-            return Err(hyperframes_producer::ProducerError::InvalidConfig {
-                field: "config.codec".into(),
-                message: format!("{other:?} is unknown; use h264 or h265"),
-            })
-        }
-    };
-    config.quality = match args.quality.as_deref() {
-        None => None,
-        Some("draft") => Some(Quality::Draft),
-        Some("standard") => Some(Quality::Standard),
-        Some("high") => Some(Quality::High),
-        Some(other) => {
-            return Err(hyperframes_producer::ProducerError::InvalidConfig {
-                field: "config.quality".into(),
-                message: format!("{other:?} is unknown; use draft, standard or high"),
-            })
-        }
-    };
+    config.codec = args.codec.as_deref().map(Codec::parse).transpose()?;
+    config.quality = args.quality.as_deref().map(Quality::parse).transpose()?;
     config.preset = args.preset.as_deref().map(Preset::parse).transpose()?;
     let asset_map = match &args.asset_map {
         Some(p) => Some(AssetMap::load(p)?),
