@@ -6,7 +6,9 @@
 //! the way `cdk deploy` does.
 
 use anyhow::{bail, Result};
-use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter, Tag};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, Parameter, ResourceChange, Tag,
+};
 use hyperframes_infra::stack::ids;
 
 use hyperframes_cli::aws::{poll_interval, Aws};
@@ -78,46 +80,14 @@ pub async fn create(aws: &Aws, req: &Request<'_>) -> Result<Computed> {
         .await
         .map_err(|e| aws.explain("cloudformation:CreateChangeSet", &e))?;
     let id = created.id().unwrap_or(&name).to_string();
+    wait_until_computed(aws, id, req.stack_name).await
+}
 
+/// Polls the change set until CloudFormation has computed it.
+async fn wait_until_computed(aws: &Aws, id: String, stack_name: &str) -> Result<Computed> {
     let mut attempt = 0;
     loop {
-        let mut rows = Vec::new();
-        let mut status = None;
-        let mut reason = None;
-        let mut pages = aws
-            .cfn
-            .describe_change_set()
-            .change_set_name(&id)
-            .stack_name(req.stack_name)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| aws.explain("cloudformation:DescribeChangeSet", &e))?;
-            status = page.status().cloned();
-            reason = page.status_reason().map(str::to_string);
-            rows.extend(
-                page.changes()
-                    .iter()
-                    .filter_map(|c| c.resource_change())
-                    .map(|r| Row {
-                        action: r
-                            .action()
-                            .map(|a| a.as_str().to_string())
-                            .unwrap_or_else(|| "?".into()),
-                        logical_id: r.logical_resource_id().unwrap_or("?").to_string(),
-                        resource_type: r.resource_type().unwrap_or("?").to_string(),
-                        replacement: r
-                            .replacement()
-                            .map(|x| x.as_str().to_string())
-                            .filter(|s| !s.is_empty())
-                            .unwrap_or_else(|| "-".into()),
-                    }),
-            );
-            // Changes are only listed whole once the set is complete.
-            if status != Some(ChangeSetStatus::CreateComplete) {
-                break;
-            }
-        }
+        let (status, reason, rows) = describe(aws, &id, stack_name).await?;
         match status {
             Some(ChangeSetStatus::CreateComplete) => return Ok(Computed::Ready { id, rows }),
             Some(ChangeSetStatus::Failed) => {
@@ -125,7 +95,7 @@ pub async fn create(aws: &Aws, req: &Request<'_>) -> Result<Computed> {
                 if is_no_change(&reason) {
                     return Ok(Computed::NoChanges { id });
                 }
-                let _ = delete(aws, &id, req.stack_name).await;
+                let _ = delete(aws, &id, stack_name).await;
                 bail!("CloudFormation could not create the change set: {reason}");
             }
             _ => {
@@ -133,6 +103,56 @@ pub async fn create(aws: &Aws, req: &Request<'_>) -> Result<Computed> {
                 attempt += 1;
             }
         }
+    }
+}
+
+/// The change set's status, its reason, and its resource changes (listed
+/// whole only once the set is complete).
+async fn describe(
+    aws: &Aws,
+    id: &str,
+    stack_name: &str,
+) -> Result<(Option<ChangeSetStatus>, Option<String>, Vec<Row>)> {
+    let mut rows = Vec::new();
+    let mut status = None;
+    let mut reason = None;
+    let mut pages = aws
+        .cfn
+        .describe_change_set()
+        .change_set_name(id)
+        .stack_name(stack_name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws.explain("cloudformation:DescribeChangeSet", &e))?;
+        status = page.status().cloned();
+        reason = page.status_reason().map(str::to_string);
+        rows.extend(
+            page.changes()
+                .iter()
+                .filter_map(|c| c.resource_change())
+                .map(row),
+        );
+        if status != Some(ChangeSetStatus::CreateComplete) {
+            break;
+        }
+    }
+    Ok((status, reason, rows))
+}
+
+fn row(r: &ResourceChange) -> Row {
+    Row {
+        action: r
+            .action()
+            .map(|a| a.as_str().to_string())
+            .unwrap_or_else(|| "?".into()),
+        logical_id: r.logical_resource_id().unwrap_or("?").to_string(),
+        resource_type: r.resource_type().unwrap_or("?").to_string(),
+        replacement: r
+            .replacement()
+            .map(|x| x.as_str().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "-".into()),
     }
 }
 

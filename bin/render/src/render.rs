@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 
+use hyperframes_cli::aws::Aws;
 use hyperframes_cli::bars;
 use hyperframes_infra::contract::PlanProtocol;
 use indicatif::ProgressBar;
@@ -79,35 +80,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         site::site_id(p)?;
     }
     let (aws, stack) = target.connect().await?;
-    let project_uri = match (&r.project, &r.site_id) {
-        (Some(p), _) => {
-            site::create(&aws.s3, &stack.bucket, p)
-                .await?
-                .project_s3_uri
-        }
-        (None, Some(id)) => {
-            let key = site::site_key(id);
-            if let Err(e) = aws
-                .s3
-                .head_object()
-                .bucket(&stack.bucket)
-                .key(&key)
-                .send()
-                .await
-            {
-                if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
-                    bail!("site `{id}` is not in s3://{}/{key}; upload it with `cargo run --bin sites -- create DIR`", stack.bucket);
-                }
-                bail!(
-                    "cannot check site s3://{}/{key}: {}",
-                    stack.bucket,
-                    aws_sdk_s3::error::DisplayErrorContext(e)
-                );
-            }
-            format!("s3://{}/{key}", stack.bucket)
-        }
-        (None, None) => bail!("what to render? pass a project directory or --site-id ID"),
-    };
+    let project_uri = project_uri(&aws, &stack.bucket, &r).await?;
     let output_key = r
         .output_key
         .clone()
@@ -190,6 +163,29 @@ async fn download(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, dest: &Path)
     drop(file);
     std::fs::rename(&tmp, dest).with_context(|| format!("cannot write {}", dest.display()))?;
     Ok(n)
+}
+
+/// The project's S3 URI: a local directory is uploaded as a site (unless an
+/// identical one is there), a site id must already be in the bucket.
+async fn project_uri(aws: &Aws, bucket: &str, r: &RemoteRender) -> Result<String> {
+    Ok(match (&r.project, &r.site_id) {
+        (Some(p), _) => site::create(&aws.s3, bucket, p).await?.project_s3_uri,
+        (None, Some(id)) => {
+            let key = site::site_key(id);
+            if let Err(e) = aws.s3.head_object().bucket(bucket).key(&key).send().await {
+                if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+                    bail!("site `{id}` is not in s3://{bucket}/{key}; upload it with `cargo run --bin sites -- create DIR`");
+                }
+                bail!(
+                    "cannot check site s3://{}/{key}: {}",
+                    bucket,
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                );
+            }
+            format!("s3://{}/{key}", bucket)
+        }
+        (None, None) => bail!("what to render? pass a project directory or --site-id ID"),
+    })
 }
 
 /// Polls the render until it ends: a bar on a terminal, a line per change
