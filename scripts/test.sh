@@ -9,6 +9,7 @@
 # What it installs, and where:
 #   Debian packages  chromium, chromium-headless-shell, ffmpeg     (apt, system-wide)
 #   Python venv      .tools/venv: cfn-lint, moto[server]           (pinned below)
+#   Python venv      .tools/checkov-venv: checkov (its own venv: it pins old boto3/networkx)
 #   npm tools        .tools/npm:  asl-validator, aws-local-stepfunctions, node 22
 #   Lambda payload   .tools/payloads: @sparticuz/chromium tgz, imageio-ffmpeg wheel (pinned)
 # Tests find the tools through HF_TOOLS_DIR (exported here) and fail with an
@@ -21,6 +22,7 @@ mkdir -p "$tools"
 
 CFN_LINT_VERSION=1.58.0
 MOTO_VERSION=5.2.5
+CHECKOV_VERSION=3.3.30
 ASL_VALIDATOR_VERSION=4.0.0
 AWS_LOCAL_SFN_VERSION=3.0.0
 NODE22_VERSION=22
@@ -54,6 +56,17 @@ install_python() {
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install -q --disable-pip-version-check \
     "cfn-lint==$CFN_LINT_VERSION" "moto[server]==$MOTO_VERSION"
+  touch "$stamp"
+}
+
+# checkov pins old boto3/botocore/networkx, which would break moto and
+# cfn-lint in .tools/venv, so it gets a venv of its own.
+install_checkov() {
+  local stamp="$tools/checkov-venv/.stamp-checkov-$CHECKOV_VERSION"
+  [ -f "$stamp" ] && return 0
+  log "creating Python venv with checkov $CHECKOV_VERSION"
+  python3 -m venv "$tools/checkov-venv"
+  "$tools/checkov-venv/bin/pip" install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"
   touch "$stamp"
 }
 
@@ -131,6 +144,7 @@ done
 
 install_debian
 install_python
+install_checkov
 install_npm
 install_payloads
 write_asset_map

@@ -2,6 +2,10 @@
 
 pub mod stack_args;
 
+// Cost estimates before a render (issue 15).
+pub mod estimate;
+pub mod notify_args;
+
 // Rendering on a deployed stack (issue 7).
 pub mod remote;
 

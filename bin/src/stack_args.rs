@@ -73,6 +73,8 @@ pub struct StackArgs {
     /// S3 key of the handler ZIP.
     #[arg(long, default_value = "handler.zip")]
     pub code_s3_key: String,
+    #[command(flatten)]
+    pub notify: crate::notify_args::NotifyArgs,
 }
 
 impl StackArgs {

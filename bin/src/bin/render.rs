@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use hyperframes_cli::estimate::{self, EstimateArgs};
 use hyperframes_cli::remote::cli::{PriceArgs, TargetArgs};
 use hyperframes_cli::remote::render::RemoteRender;
 use hyperframes_infra::contract::PlanProtocol;
@@ -66,6 +67,8 @@ struct Args {
     json: bool,
     #[command(flatten)]
     lambda: LambdaArgs,
+    #[command(flatten)]
+    estimate: EstimateArgs,
 }
 
 /// Rendering on a deployed stack instead of this machine.
@@ -111,6 +114,9 @@ impl LambdaArgs {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.estimate.estimate {
+        return estimate_only(args);
+    }
     if args.lambda.requested() {
         return render_on_lambda(args);
     }
@@ -127,16 +133,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn render_on_lambda(args: Args) -> ExitCode {
-    if args.out.is_some() {
-        eprintln!("render: --out is for local renders; on a stack use --wait --download FILE");
-        return ExitCode::from(2);
-    }
+/// The remote render the flags describe (also what `--estimate` prices).
+#[allow(clippy::result_large_err)]
+fn remote_render(args: Args) -> Result<(RemoteRender, LambdaArgs), ExitCode> {
     let protocol = match args.lambda.plan_protocol.parse::<PlanProtocol>() {
         Ok(p) => p,
         Err(e) => {
             eprintln!("render: --plan-protocol: {e}");
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     let format = args.format.clone().unwrap_or_else(|| {
@@ -171,20 +175,36 @@ fn render_on_lambda(args: Args) -> ExitCode {
     let l = args.lambda;
     let remote = RemoteRender {
         project: args.project,
-        site_id: l.site_id,
+        site_id: l.site_id.clone(),
         fps: args.fps,
         format,
         width: l.width,
         height: l.height,
         extra,
         protocol,
-        render_id: l.render_id,
-        output_key: l.output_key,
+        render_id: l.render_id.clone(),
+        output_key: l.output_key.clone(),
         wait: l.wait,
-        download: l.download,
+        download: l.download.clone(),
         json: args.json,
         prices: l.prices.prices(),
+        estimate: None,
     };
+    Ok((remote, l))
+}
+
+fn render_on_lambda(args: Args) -> ExitCode {
+    if args.out.is_some() {
+        eprintln!("render: --out is for local renders; on a stack use --wait --download FILE");
+        return ExitCode::from(2);
+    }
+    let estimate_args = args.estimate.clone();
+    let (remote, l) = match remote_render(args) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut remote = remote;
+    remote.estimate = Some(estimate_args);
     let ok = std::cell::Cell::new(true);
     let code = hyperframes_cli::cli::run("render", async {
         ok.set(hyperframes_cli::remote::render::run(&l.target, remote).await?);
@@ -194,6 +214,47 @@ fn render_on_lambda(args: Args) -> ExitCode {
         return ExitCode::from(1);
     }
     code
+}
+
+/// `render --estimate`: plans locally and prints the price; uploads nothing.
+fn estimate_only(args: Args) -> ExitCode {
+    if args.project.is_none() {
+        eprintln!("render: --estimate plans the project locally; pass its directory (site renders cannot be estimated)");
+        return ExitCode::from(2);
+    }
+    let estimate_args = args.estimate.clone();
+    let json = args.json;
+    let (remote, _) = match remote_render(args) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let result = hyperframes_cli::remote::render::config(&remote).and_then(|config| {
+        let project = remote.project.as_deref().expect("checked above");
+        estimate::for_project(
+            project,
+            &config,
+            remote.prices,
+            remote.protocol,
+            &estimate_args,
+        )
+    });
+    match result {
+        Ok(e) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&e).expect("estimate serializes")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(e) => {
+            print!("{}", estimate::model::render_text(&e));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("render: cannot estimate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
