@@ -50,11 +50,22 @@ impl Cdp {
             }
         };
         stream.set_nodelay(true).ok();
+        // The handshake gets the browser's whole start-up budget: a browser
+        // on a starved core can take seconds to answer the upgrade, and a
+        // read timeout that fires mid-handshake fails it (WouldBlock).
+        // Reads afterwards poll every 200 ms.
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(5));
         stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
+            .set_read_timeout(Some(left))
             .map_err(|e| ProducerError::RenderFailed(format!("socket setup: {e}")))?;
         let (ws, _) = tungstenite::client(ws_url, MaybeTlsStream::Plain(stream))
             .map_err(|e| ProducerError::RenderFailed(format!("DevTools handshake failed: {e}")))?;
+        if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .map_err(|e| ProducerError::RenderFailed(format!("socket setup: {e}")))?;
+        }
         Ok(Cdp {
             ws,
             next_id: 1,
