@@ -72,6 +72,23 @@ pub fn cfn_lint() -> PathBuf {
     tool("venv/bin/cfn-lint")
 }
 
+/// cfn-lint with informational checks on: its exit code and everything it printed.
+pub fn lint(path: &Path) -> (i32, String) {
+    let out = std::process::Command::new(cfn_lint())
+        .arg(path)
+        .args(["--include-checks", "I"])
+        .output()
+        .expect("run cfn-lint");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
 /// checkov, in its own venv (scripts/test.sh installs it).
 pub fn checkov() -> PathBuf {
     tool("checkov-venv/bin/checkov")

@@ -10,7 +10,7 @@ use hyperframes_infra::notifications::{
 };
 use hyperframes_infra::resources::sns::Topic;
 use hyperframes_infra::HyperframesRenderStack;
-use hyperframes_snapshots::{cfn_lint, notification_variants, venv_python, webhook_stack, Scratch};
+use hyperframes_snapshots::{lint, notification_variants, venv_python, webhook_stack, Scratch};
 use serde_json::{json, Value};
 
 fn settings() -> insta::Settings {
@@ -38,18 +38,9 @@ fn every_destination_kind_matches_its_snapshot_and_lints_clean() {
         settings().bind(|| insta::assert_json_snapshot!(name, t.as_json()));
         let path = dir.path(&format!("{name}.json"));
         std::fs::write(&path, t.to_json_pretty()).unwrap();
-        let out = Command::new(cfn_lint())
-            .arg(&path)
-            .args(["--include-checks", "I"])
-            .output()
-            .expect("run cfn-lint");
-        let report = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, report) = lint(&path);
         assert!(
-            out.status.success() && report.trim().is_empty(),
+            code == 0 && report.trim().is_empty(),
             "cfn-lint on {name}:\n{report}"
         );
     }
