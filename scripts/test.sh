@@ -9,6 +9,7 @@
 # What it installs, and where:
 #   Debian packages  chromium, chromium-headless-shell, ffmpeg     (apt, system-wide)
 #   Python venv      .tools/venv: cfn-lint, moto[server]           (pinned below)
+#   Python venv      .tools/checkov-venv: checkov (its own venv: it pins old boto3/networkx)
 #   npm tools        .tools/npm:  asl-validator, aws-local-stepfunctions, node 22
 #   Lambda payload   .tools/payloads: @sparticuz/chromium tgz, imageio-ffmpeg wheel (pinned)
 #   cargo-insta      the snapshot review tool, pinned, into cargo's bin dir (`cargo insta test`)
@@ -22,6 +23,7 @@ mkdir -p "$tools"
 
 CFN_LINT_VERSION=1.58.0
 MOTO_VERSION=5.2.5
+CHECKOV_VERSION=3.3.30
 ASL_VALIDATOR_VERSION=4.0.0
 AWS_LOCAL_SFN_VERSION=3.0.0
 NODE22_VERSION=22
@@ -57,6 +59,17 @@ install_python() {
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install -q --disable-pip-version-check \
     "cfn-lint==$CFN_LINT_VERSION" "moto[server]==$MOTO_VERSION"
+  touch "$stamp"
+}
+
+# checkov pins old boto3/botocore/networkx, which would break moto and
+# cfn-lint in .tools/venv, so it gets a venv of its own.
+install_checkov() {
+  local stamp="$tools/checkov-venv/.stamp-checkov-$CHECKOV_VERSION"
+  [ -f "$stamp" ] && return 0
+  log "creating Python venv with checkov $CHECKOV_VERSION"
+  python3 -m venv "$tools/checkov-venv"
+  "$tools/checkov-venv/bin/pip" install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"
   touch "$stamp"
 }
 
@@ -141,6 +154,7 @@ done
 
 install_debian
 install_python
+install_checkov
 install_npm
 install_payloads
 install_cargo_insta

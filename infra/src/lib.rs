@@ -15,12 +15,15 @@
 pub mod asl;
 pub mod contract;
 pub mod grants;
+pub mod hardening;
 mod intern;
+pub mod notifications;
 pub mod props;
 pub mod resources;
 pub mod stack;
 pub mod synth;
 pub mod template;
+pub mod transitions;
 pub mod value;
 mod workflow;
 

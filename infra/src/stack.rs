@@ -508,6 +508,7 @@ impl HyperframesRenderStack {
             alarms,
         };
         stack.template.grant_read_write(bucket, function_role);
+        stack.suppress_default_findings();
         match &stack.props.encryption {
             BucketEncryptionProps::S3Managed => {}
             BucketEncryptionProps::Kms(KmsKey::Create) => {

@@ -472,6 +472,7 @@ pub(crate) fn rewrite_references(v: &mut Json, old: &str, new: &str) {
 }
 
 fn check_resource(id: &str, r: &Json, parameters: &Map<String, Json>, out: &mut Vec<Problem>) {
+    crate::resources::events::check(id, r, out);
     let props = &r["Properties"];
     match r["Type"].as_str().unwrap_or("") {
         "AWS::Lambda::Function" => {

@@ -551,7 +551,9 @@ fn default_stack_args() -> StackArgs {
 fn synthesize(stack_args: &StackArgs, code: HandlerCode) -> Result<Json> {
     let mut props = stack_args.props();
     props.code = code;
-    match HyperframesRenderStack::new(props).synth() {
+    let mut stack = HyperframesRenderStack::new(props);
+    stack_args.notify.apply(&mut stack);
+    match stack.synth() {
         Ok(t) => Ok(t.into_json()),
         Err(problems) => bail!("the template does not validate:\n{problems}"),
     }

@@ -282,14 +282,20 @@ pub async fn progress(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
-    Ok(progress::compute(
+    let mut p = progress::compute(
         d.status().as_str(),
         millis(d.start_date()),
         d.stop_date().map(millis),
         now,
         &events,
         prices,
-    ))
+    );
+    let input: Value = d
+        .input()
+        .and_then(|i| serde_json::from_str(i).ok())
+        .unwrap_or(Value::Null);
+    p.set_estimate(crate::estimate::from_input(&input));
+    Ok(p)
 }
 
 /// Stops a running render.

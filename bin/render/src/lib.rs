@@ -4,6 +4,8 @@
 //! `render` programs are thin wrappers.
 
 pub mod cli;
+// Cost estimates before a render (issue 15).
+pub mod estimate;
 pub mod execution;
 pub mod policies;
 pub mod progress;

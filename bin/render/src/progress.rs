@@ -120,6 +120,22 @@ pub struct Progress {
     pub cost: Cost,
     pub output_s3_uri: Option<String>,
     pub output_bytes: Option<u64>,
+    /// The estimate `render` made before it started, when it made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::estimate::Summary>,
+    /// Accrued cost over the expected estimate (1.0 = as estimated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_vs_estimate: Option<f64>,
+}
+
+impl Progress {
+    /// Records the estimate and the ratio of the accrued cost to it.
+    pub fn set_estimate(&mut self, estimate: Option<crate::estimate::Summary>) {
+        self.cost_vs_estimate = estimate
+            .filter(|e| e.total_usd.expected > 0.0)
+            .map(|e| round6(self.cost.total_usd / e.total_usd.expected));
+        self.estimate = estimate;
+    }
 }
 
 /// The Lambda payload inside a `lambda:invoke` task output.
@@ -259,6 +275,8 @@ pub fn compute(
         },
         output_s3_uri: output.0,
         output_bytes: output.1,
+        estimate: None,
+        cost_vs_estimate: None,
     }
 }
 
@@ -273,8 +291,15 @@ pub fn line(p: &Progress) -> String {
     };
     let chunks = p.chunks_total.map_or("?".to_string(), |t| t.to_string());
     let frames = p.frames_total.map_or("?".to_string(), |t| t.to_string());
+    let estimate = match (&p.estimate, p.cost_vs_estimate) {
+        (Some(e), Some(ratio)) => format!(
+            " (estimate ${:.4}, ${:.4}-${:.4}; {ratio:.2}x)",
+            e.total_usd.expected, e.total_usd.low, e.total_usd.high
+        ),
+        _ => String::new(),
+    };
     format!(
-        "[{state}] {:>3.0}% {}/{chunks} chunks {}/{frames} frames {:.1}s ${:.4}",
+        "[{state}] {:>3.0}% {}/{chunks} chunks {}/{frames} frames {:.1}s ${:.4}{estimate}",
         p.fraction * 100.0,
         p.chunks_done,
         p.frames_done,
@@ -396,6 +421,41 @@ mod tests {
             line(&p),
             "[SUCCEEDED] 100% 2/2 chunks 60/60 frames 12.1s $0.0024"
         );
+    }
+
+    #[test]
+    fn the_estimate_stands_beside_the_accrued_cost() {
+        use crate::estimate::model::Range;
+        let mut p = compute(
+            "SUCCEEDED",
+            0,
+            Some(12_100),
+            99_999,
+            &succeeded(),
+            Prices::default(),
+        );
+        let r = |low, expected, high| Range {
+            low,
+            expected,
+            high,
+        };
+        p.set_estimate(Some(crate::estimate::Summary {
+            total_usd: r(0.002, 0.003, 0.004),
+            lambda_gb_seconds: r(100.0, 150.0, 200.0),
+            state_transitions: 9,
+        }));
+        // $0.002392 accrued against $0.003 expected.
+        assert_eq!(p.cost_vs_estimate, Some(0.797333));
+        assert_eq!(
+            line(&p),
+            "[SUCCEEDED] 100% 2/2 chunks 60/60 frames 12.1s $0.0024 (estimate $0.0030, $0.0020-$0.0040; 0.80x)"
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["estimate"]["stateTransitions"], 9);
+        assert_eq!(json["costVsEstimate"], 0.797333);
+        // Without an estimate nothing changes.
+        p.set_estimate(None);
+        assert!(!line(&p).contains("estimate"));
     }
 
     #[test]

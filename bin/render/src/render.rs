@@ -37,6 +37,9 @@ pub struct RemoteRender {
     pub download: Option<PathBuf>,
     pub json: bool,
     pub prices: Prices,
+    /// Estimate flags: with a local project, the estimate is computed
+    /// before the upload, printed, and attached to the execution input.
+    pub estimate: Option<crate::estimate::EstimateArgs>,
 }
 
 /// The composition's own size, from the project's index.html.
@@ -79,6 +82,25 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     if let Some(p) = &r.project {
         site::site_id(p)?;
     }
+    let estimate = match (&r.project, &r.estimate) {
+        (Some(p), Some(args)) => {
+            let e = crate::estimate::for_project(p, &config, r.prices, r.protocol, args)?;
+            if !r.json {
+                println!(
+                    "estimate: ${:.4} (${:.4} - ${:.4}), ~{:.0} s",
+                    e.total_usd.expected,
+                    e.total_usd.low,
+                    e.total_usd.high,
+                    e.wall_seconds.expected
+                );
+                for w in &e.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+            Some(e)
+        }
+        _ => None,
+    };
     let (aws, stack) = target.connect().await?;
     let project_uri = project_uri(&aws, &stack.bucket, &r).await?;
     let output_key = r
@@ -93,6 +115,10 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         &config,
         r.protocol,
     )?;
+    let input = match &estimate {
+        Some(e) => crate::estimate::attach(input, e, execution::MAX_INPUT_BYTES)?,
+        None => input,
+    };
     let arn = execution::start(&aws.sfn, &stack, &render_id, input).await?;
     let output_uri = format!("s3://{}/{output_key}", stack.bucket);
     if r.json && !r.wait {

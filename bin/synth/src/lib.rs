@@ -1,6 +1,10 @@
 //! The stack's props as command-line flags, shared by `synth` and `deploy`
 //! so both accept the same knobs with the same rules.
 
+mod notify_args;
+
+pub use notify_args::NotifyArgs;
+
 use clap::Args;
 use hyperframes_infra::{
     ChromeSource, HandlerCode, Knobs, LambdaMemory, LambdaTimeout, RenderStackProps,
@@ -73,6 +77,8 @@ pub struct StackArgs {
     /// S3 key of the handler ZIP.
     #[arg(long, default_value = "handler.zip")]
     pub code_s3_key: String,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 }
 
 impl StackArgs {

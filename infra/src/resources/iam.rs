@@ -23,6 +23,9 @@ pub enum Effect {
 pub enum Principal {
     /// An AWS service, e.g. `lambda.amazonaws.com`.
     Service(String),
+    /// A service principal that depends on the deployment, such as CloudWatch
+    /// Logs' regional `logs.${AWS::Region}.amazonaws.com`.
+    ServiceValue(Value<String>),
     /// An account, role or user ARN.
     Aws(Value<String>),
     /// `"*"`: everyone. Only sensible in Deny statements.
@@ -50,6 +53,11 @@ impl Serialize for Principal {
         match self {
             Principal::Any => s.serialize_str("*"),
             Principal::Service(name) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("Service", name)?;
+                m.end()
+            }
+            Principal::ServiceValue(name) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("Service", name)?;
                 m.end()

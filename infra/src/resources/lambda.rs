@@ -123,6 +123,9 @@ pub struct Function {
     /// `KmsKeyArn`: a customer key for environment variables at rest; unset,
     /// Lambda uses a key of its own.
     pub kms_key_arn: Option<Value<String>>,
+    /// `VpcConfig`: run in these subnets; the role then needs ENI permissions,
+    /// and S3 is reached through a gateway endpoint or NAT.
+    pub vpc_config: Option<VpcConfig>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
@@ -148,9 +151,20 @@ impl Function {
             environment: None,
             tracing_config: None,
             kms_key_arn: None,
+            vpc_config: None,
             tags: Vec::new(),
         }
     }
+}
+
+/// `VpcConfig` of a function.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcConfig {
+    /// `SubnetIds`: private subnets, ideally one per availability zone.
+    pub subnet_ids: Vec<Value<String>>,
+    /// `SecurityGroupIds`: must allow outbound HTTPS to S3.
+    pub security_group_ids: Vec<Value<String>>,
 }
 
 /// `AWS::Lambda::Permission`: a resource policy entry letting a service

@@ -4,6 +4,7 @@
 //! everything else.
 
 pub mod cloudwatch;
+pub mod events;
 pub mod iam;
 pub mod kms;
 pub mod lambda;
@@ -135,6 +136,9 @@ any_resource! {
     Alias(kms::Alias) = "AWS::KMS::Alias",
     Queue(sqs::Queue) = "AWS::SQS::Queue",
     QueuePolicy(sqs::QueuePolicy) = "AWS::SQS::QueuePolicy",
+    EventRule(events::Rule) = "AWS::Events::Rule",
+    EventConnection(events::Connection) = "AWS::Events::Connection",
+    ApiDestination(events::ApiDestination) = "AWS::Events::ApiDestination",
 }
 
 impl ResourceType for Raw {

@@ -26,6 +26,8 @@ pub struct Bucket {
     pub versioning_configuration: Option<VersioningConfiguration>,
     /// `LifecycleConfiguration`: expiry rules S3 applies on its own, about once a day.
     pub lifecycle_configuration: Option<LifecycleConfiguration>,
+    /// `LoggingConfiguration`: server access logs, delivered to another bucket.
+    pub logging_configuration: Option<LoggingConfiguration>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
@@ -75,6 +77,18 @@ pub enum VersioningStatus {
 pub struct VersioningConfiguration {
     /// `Status`.
     pub status: VersioningStatus,
+}
+
+/// `LoggingConfiguration`: S3 server access logging. The destination bucket
+/// must be in the same region and let `logging.s3.amazonaws.com` put objects.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfiguration {
+    /// `DestinationBucketName`: where the log objects go.
+    pub destination_bucket_name: Value<String>,
+    /// `LogFilePrefix`, e.g. `render-bucket/`.
+    pub log_file_prefix: Option<String>,
 }
 
 /// `LifecycleConfiguration`.

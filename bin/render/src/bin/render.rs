@@ -15,6 +15,7 @@ use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_producer::runner::{run, Progress, ProgressSink, RunOptions};
 use hyperframes_producer::{AssetMap, Codec, Format, Preset, Quality, RenderConfig};
 use hyperframes_render::cli::{PriceArgs, TargetArgs};
+use hyperframes_render::estimate::{self, EstimateArgs};
 use hyperframes_render::render::RemoteRender;
 
 #[derive(Parser, Debug)]
@@ -67,6 +68,8 @@ struct Args {
     json: bool,
     #[command(flatten)]
     lambda: LambdaArgs,
+    #[command(flatten)]
+    estimate: EstimateArgs,
 }
 
 /// Rendering on a deployed stack instead of this machine.
@@ -116,6 +119,9 @@ impl LambdaArgs {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.estimate.estimate {
+        return estimate_only(args);
+    }
     if args.lambda.requested() {
         return render_on_lambda(args);
     }
@@ -132,12 +138,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn render_on_lambda(args: Args) -> ExitCode {
-    if args.out.is_some() {
-        eprintln!("render: --out is for local renders; on a stack use --wait --download FILE");
-        return ExitCode::from(2);
-    }
-    let protocol = args.lambda.plan_protocol;
+/// The remote render the flags describe (also what `--estimate` prices).
+fn remote_render(args: Args) -> (RemoteRender, LambdaArgs) {
     let format = args.format.unwrap_or_else(|| {
         match args
             .lambda
@@ -170,20 +172,32 @@ fn render_on_lambda(args: Args) -> ExitCode {
     let l = args.lambda;
     let remote = RemoteRender {
         project: args.project,
-        site_id: l.site_id,
+        site_id: l.site_id.clone(),
         fps: args.fps,
         format,
         width: l.width,
         height: l.height,
         extra,
-        protocol,
-        render_id: l.render_id,
-        output_key: l.output_key,
+        protocol: l.plan_protocol,
+        render_id: l.render_id.clone(),
+        output_key: l.output_key.clone(),
         wait: l.wait,
-        download: l.download,
+        download: l.download.clone(),
         json: args.json,
         prices: l.prices.prices(),
+        estimate: None,
     };
+    (remote, l)
+}
+
+fn render_on_lambda(args: Args) -> ExitCode {
+    if args.out.is_some() {
+        eprintln!("render: --out is for local renders; on a stack use --wait --download FILE");
+        return ExitCode::from(2);
+    }
+    let estimate_args = args.estimate.clone();
+    let (mut remote, l) = remote_render(args);
+    remote.estimate = Some(estimate_args);
     let ok = std::cell::Cell::new(true);
     let code = hyperframes_cli::cli::run("render", async {
         ok.set(hyperframes_render::render::run(&l.target, remote).await?);
@@ -193,6 +207,44 @@ fn render_on_lambda(args: Args) -> ExitCode {
         return ExitCode::from(1);
     }
     code
+}
+
+/// `render --estimate`: plans locally and prints the price; uploads nothing.
+fn estimate_only(args: Args) -> ExitCode {
+    if args.project.is_none() {
+        eprintln!("render: --estimate plans the project locally; pass its directory (site renders cannot be estimated)");
+        return ExitCode::from(2);
+    }
+    let estimate_args = args.estimate.clone();
+    let json = args.json;
+    let (remote, _) = remote_render(args);
+    let result = hyperframes_render::render::config(&remote).and_then(|config| {
+        let project = remote.project.as_deref().expect("checked above");
+        estimate::for_project(
+            project,
+            &config,
+            remote.prices,
+            remote.protocol,
+            &estimate_args,
+        )
+    });
+    match result {
+        Ok(e) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&e).expect("estimate serializes")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(e) => {
+            print!("{}", estimate::model::render_text(&e));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("render: cannot estimate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Draws the local render's progress on standard error: a bar on a

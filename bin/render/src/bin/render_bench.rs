@@ -49,6 +49,18 @@ struct Args {
     /// The peer bench script.
     #[arg(long, default_value = "../shared/bench/hf_ref_bench.sh")]
     peer_script: PathBuf,
+    /// Instead of the table: measure the cost estimate's time model (chunks
+    /// of two lengths at 640x360 and 1920x1080, on one core and on all,
+    /// assembles of 2 and 6 chunks) and write a calibration file.
+    #[arg(long)]
+    calibrate: bool,
+    /// With --calibrate: where to write it (`render --estimate --calibration FILE`
+    /// or HF_CALIBRATION reads it).
+    #[arg(long, default_value = ".hyperframes/calibration.json")]
+    out: PathBuf,
+    /// With --calibrate: repetitions of each measurement (medians are fitted).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
 }
 
 fn parse_presets(list: &str) -> Result<Vec<Preset>, String> {
@@ -75,6 +87,9 @@ fn main() -> ExitCode {
     };
     if args.peer {
         return peer(&args, &presets, asset_map);
+    }
+    if args.calibrate {
+        return calibrate(&args, asset_map);
     }
     let mut resolutions = Vec::new();
     for r in args.resolutions.split(',') {
@@ -110,6 +125,36 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("render-bench failed [{}]: {e}", e.name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn calibrate(args: &Args, asset_map: Option<AssetMap>) -> ExitCode {
+    use hyperframes_render::estimate::measure::{calibrate, MeasureOptions};
+    let work = std::env::temp_dir().join(format!("hf-calibrate-{}", std::process::id()));
+    let result = calibrate(&MeasureOptions {
+        fixture: args.fixture.clone(),
+        work: work.clone(),
+        resolutions: [(640, 360), (1920, 1080)],
+        frames: [15, 75],
+        reps: args.reps,
+        asset_map,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        notes: "mp4-h264-sdr fixture scaled with CSS zoom and stretched so every frame differs; mp4 h264 medium (the default), one capture page per chunk".into(),
+    });
+    let _ = std::fs::remove_dir_all(&work);
+    match result.and_then(|c| c.save(&args.out).map(|()| c)) {
+        Ok(c) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&c).expect("calibration serializes")
+            );
+            eprintln!("render-bench: wrote {}", args.out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("render-bench: calibration failed: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -33,7 +33,8 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let stack = HyperframesRenderStack::new(cli.stack.props());
+    let mut stack = HyperframesRenderStack::new(cli.stack.props());
+    cli.stack.notify.apply(&mut stack);
     let template = match stack.synth() {
         Ok(t) => t,
         Err(problems) => {
