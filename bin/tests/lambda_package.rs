@@ -445,7 +445,7 @@ fn the_package_renders_the_fixture_like_lambda_without_debian_binaries() {
         o.body.collect().await.unwrap().into_bytes().to_vec()
     });
     std::fs::write(&video, bytes).unwrap();
-    let probe = hyperframes_producer::ffmpeg::probe_video(&video).unwrap();
+    let probe = hyperframes_producer::probe::probe_video(&video).unwrap();
     assert_eq!(probe.frames, 60);
     assert_eq!(probe.codec, "h264");
     let (local, local_secs, frames) = local_render(&d, &project);

@@ -269,6 +269,22 @@ async fn v1_png_sequence_through_s3() {
     assert_eq!(plan["PlanS3Uri"], format!("{prefix}plan.tar.gz"), "{plan}");
     assert!(plan.get("PlanV2ManifestS3Uri").is_none());
     assert_eq!(plan["ChunkCount"], 2);
+    // The v1 tarball holds the execution dir and not its transport copies
+    // (which would put the tarball inside itself).
+    let plan_tarball = e.get(plan["PlanS3Uri"].as_str().unwrap()).await;
+    let names: Vec<String> =
+        tar::Archive::new(flate2::read::GzDecoder::new(plan_tarball.as_slice()))
+            .entries()
+            .unwrap()
+            .map(|en| en.unwrap().path().unwrap().display().to_string())
+            .collect();
+    for want in ["plan.json", "compiled/index.html", "meta/chunks.json"] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    assert!(
+        names.iter().all(|n| !n.starts_with("transport")),
+        "the v1 tarball carries transport/: {names:?}"
+    );
     let (plan_uri, plan_hash) = (plan["PlanS3Uri"].clone(), plan["PlanHash"].clone());
     let mut chunks = Vec::new();
     let mut shas = Vec::new();

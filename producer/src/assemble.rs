@@ -12,8 +12,8 @@ use crate::chunk::{frame_dir_sha256, remove_path};
 use crate::config::Format;
 use crate::errors::{ProducerError, Result};
 use crate::ffmpeg;
-use crate::plan::{sibling_temp, LoadedPlan, PRODUCER_VERSION};
-use crate::process;
+use crate::plan::{LoadedPlan, PRODUCER_VERSION};
+use crate::{probe, process, staging};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,18 +63,14 @@ pub fn assemble_with_audio(
             std::fs::create_dir_all(parent).map_err(|e| ProducerError::io(parent, e))?;
         }
     }
-    let tmp = sibling_temp(out, "assemble");
-    let result = match plan.format() {
-        Format::PngSequence => merge_frame_dirs(chunks, audio, &tmp),
-        f => assemble_video(&plan, f, chunks, audio, &tmp),
-    };
-    let frames = match result {
-        Ok(n) => n,
-        Err(e) => {
-            remove_path(&tmp);
-            let _ = std::fs::remove_dir_all(tmp.with_extension("work"));
-            return Err(e);
-        }
+    // The output is built in a private directory beside `out` (with the
+    // concat's intermediates) and renamed into place; the directory goes
+    // on every path.
+    let staging = staging::beside(out, "assemble")?;
+    let tmp = staging.path().join("out");
+    let frames = match plan.format() {
+        Format::PngSequence => merge_frame_dirs(chunks, audio, &tmp)?,
+        f => assemble_video(&plan, f, chunks, audio, &tmp, staging.path())?,
     };
     remove_path(out);
     std::fs::rename(&tmp, out).map_err(|e| ProducerError::io(out, e))?;
@@ -98,7 +94,7 @@ pub fn assemble_with_audio(
 }
 
 /// Verifies every chunk's identity, several probes at a time (each is an
-/// ffprobe process, about 60 ms, and a render may have hundreds of chunks).
+/// ffmpeg probe process, about 60 ms, and a render may have hundreds of chunks).
 /// The error reported is the one of the lowest chunk index, as a sequential
 /// check would report it.
 fn verify_all_chunks(plan: &LoadedPlan, chunks: &[PathBuf]) -> Result<()> {
@@ -154,7 +150,7 @@ fn verify_chunk_identity(plan: &LoadedPlan, expected: u32, path: &Path) -> Resul
             v["index"].as_u64().map(|i| i as u32),
         )
     } else {
-        let probe = ffmpeg::probe_video(path).map_err(|e| {
+        let probe = probe::probe_video(path).map_err(|e| {
             ProducerError::ChunkMissing(format!("{} is not a readable video: {e}", path.display()))
         })?;
         let tag = |k: &str| probe.tags.get(k).and_then(|v| v.as_str()).map(String::from);
@@ -241,10 +237,9 @@ fn assemble_video(
     chunks: &[PathBuf],
     audio: Option<&Path>,
     tmp: &Path,
+    work: &Path,
 ) -> Result<u64> {
     let fps = plan.fps().to_string();
-    let work = tmp.with_extension("work");
-    std::fs::create_dir_all(&work).map_err(|e| ProducerError::io(&work, e))?;
     let ext = format.extension();
     let concat = work.join(format!("concat.{ext}"));
     let mut cmd = ff();
@@ -271,7 +266,7 @@ fn assemble_video(
     cmd.args(["-r", &fps, "-y"]).arg(&concat);
     run_ff(cmd, "concat")?;
 
-    let probe = ffmpeg::probe_video(&concat)?;
+    let probe = probe::probe_video(&concat)?;
     let frames = probe.frames;
     if frames != plan.plan.total_frames {
         return Err(ProducerError::AssembleFailed(format!(
@@ -282,7 +277,7 @@ fn assemble_video(
     let mut video = concat;
     if let Some(a) = audio {
         let target = frames as f64 / f64::from(plan.fps());
-        let have = ffmpeg::probe_audio_duration(a)?.ok_or_else(|| {
+        let have = probe::probe_audio_duration(a)?.ok_or_else(|| {
             ProducerError::NotMediaPayload(format!("{} has no audio stream", a.display()))
         })?;
         let fitted = work.join("audio.m4a");
@@ -351,7 +346,6 @@ fn assemble_video(
     } else {
         std::fs::rename(&video, tmp).map_err(|e| ProducerError::io(tmp, e))?;
     }
-    let _ = std::fs::remove_dir_all(&work);
     Ok(frames)
 }
 
