@@ -300,13 +300,6 @@ mod tests {
     use flate2::Compression;
     use tar::Header;
 
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("hf-archive-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
-    }
-
     /// Builds a .tar.gz with raw headers, bypassing the tar crate's own
     /// path checks, the way a hostile archive would be made.
     fn hostile(path: &Path, entries: &[(&str, EntryType, &[u8], Option<&str>)]) {
@@ -334,7 +327,8 @@ mod tests {
 
     #[test]
     fn round_trip_is_deterministic() {
-        let d = scratch("rt");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let src = d.join("src");
         fs::create_dir_all(src.join("assets")).unwrap();
         fs::write(src.join("index.html"), "<html></html>").unwrap();
@@ -353,12 +347,12 @@ mod tests {
             fs::read_to_string(d.join("out/assets/a.css")).unwrap(),
             "body{}"
         );
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn hostile_entries_are_refused_and_nothing_is_left() {
-        let d = scratch("hostile");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         for (i, (entries, needle)) in [
             (
                 vec![("../evil", EntryType::Regular, &b"x"[..], None)],
@@ -393,12 +387,12 @@ mod tests {
             assert!(!out.exists(), "partial extraction left behind");
         }
         assert!(!d.parent().unwrap().join("evil").exists());
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn symlink_chains_cannot_escape() {
-        let d = scratch("chain");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let a = d.join("chain.tar.gz");
         hostile(
             &a,
@@ -423,12 +417,12 @@ mod tests {
         );
         let e = extract_tar_gz(&b, &d.join("out2"), Limits::default()).unwrap_err();
         assert!(e.message.contains("resolves outside"), "{e}");
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn project_symlinks_round_trip() {
-        let d = scratch("links-rt");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let src = d.join("src");
         fs::create_dir_all(src.join("assets")).unwrap();
         fs::write(src.join("assets/logo.svg"), "<svg/>").unwrap();
@@ -443,12 +437,12 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn inside_links_are_kept() {
-        let d = scratch("links");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let a = d.join("ok.tar.gz");
         hostile(
             &a,
@@ -459,12 +453,12 @@ mod tests {
         );
         extract_tar_gz(&a, &d.join("out"), Limits::default()).unwrap();
         assert_eq!(fs::read(d.join("out/sub/l")).unwrap(), b"data");
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn caps_stop_bombs() {
-        let d = scratch("caps");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let a = d.join("big.tar.gz");
         let big = vec![0u8; 10_000];
         hostile(
@@ -494,6 +488,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("more than 1 entries"), "{e}");
-        fs::remove_dir_all(d).unwrap();
     }
 }

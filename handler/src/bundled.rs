@@ -26,11 +26,7 @@ pub const CHROME_SOURCE_ENV: &str = hyperframes_infra::stack::env::CHROME_SOURCE
 /// The browser binary for `chrome-headless-shell` (a layer or an image).
 pub const CHROME_PATH_ENV: &str = "HYPERFRAMES_LAMBDA_CHROME_PATH";
 
-/// What a deployed function whose package lacks a part (or carries a
-/// damaged one) must do; said in every such error.
-pub const PACKAGE_REMEDY: &str = "the function package is incomplete or damaged: \
-     rebuild it and redeploy (`cargo run --bin deploy -- --stack-name <stack>` packages \
-     it again; `cargo run --bin package` builds it alone)";
+pub use crate::payload::PACKAGE_REMEDY;
 
 /// The value of `HYPERFRAMES_LAMBDA_CHROME_SOURCE`, read as the reference
 /// reads it: `chrome-headless-shell` or `shell` (any case, spaces around)
