@@ -270,6 +270,7 @@ fn start_lambda(
         // The fixture loads gsap and a font from CDNs; the plan resolves them
         // through the same offline map the local tests use.
         .env("HF_ASSET_MAP", tools_dir().join("asset-map.json"))
+        .env("HF_ALLOW_NETWORK", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
         .stderr(Stdio::from(
