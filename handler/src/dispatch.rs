@@ -262,19 +262,16 @@ impl Handler {
             .collect();
         blobs.sort();
         blobs.dedup();
-        let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
-        let mut jobs = JoinSet::new();
-        for (sha, path) in blobs {
-            let (t, limit) = (self.transport.clone(), limit.clone());
+        transfer_all(blobs.into_iter().map(|(sha, path)| {
+            let t = self.transport.clone();
             let uri = artifacts.join(&format!("{}/{sha}", &sha[..2]));
-            jobs.spawn(async move {
-                let _permit = limit.acquire().await.expect("semaphore open");
+            async move {
                 t.put_content_addressed(&path, &uri, &sha, None)
                     .await
                     .map(|_| ())
-            });
-        }
-        drain(jobs).await?;
+            }
+        }))
+        .await?;
         let manifest_uri = e.output_prefix.join("v2/manifest.json");
         let digest = sha256_file(&summary.manifest_path)?;
         self.transport
@@ -335,20 +332,17 @@ impl Handler {
                     let m = manifest_path.clone();
                     blocking(move || Ok(v2::artifacts_for(&m, role)?)).await?
                 };
-                let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
-                let mut jobs = JoinSet::new();
-                for a in needed {
-                    let (t, limit) = (self.transport.clone(), limit.clone());
+                transfer_all(needed.into_iter().map(|a| {
+                    let t = self.transport.clone();
                     let uri = artifact_prefix.join(&format!("{}/{}", &a.sha256[..2], a.sha256));
                     let dest = transport_dir.join(v2::blob_path(&a.sha256));
-                    jobs.spawn(async move {
-                        let _permit = limit.acquire().await.expect("semaphore open");
+                    async move {
                         t.download_verified(&uri, &dest, &a.sha256)
                             .await
                             .map(|_| ())
-                    });
-                }
-                drain(jobs).await?;
+                    }
+                }))
+                .await?;
                 let (m, d) = (manifest_path.clone(), plan_dir.clone());
                 blocking(move || Ok(v2::materialize(&m, &transport_dir, &d, role)?)).await?;
             }
@@ -419,21 +413,20 @@ impl Handler {
         work: &WorkDir,
     ) -> Result<Vec<PathBuf>, HandlerError> {
         let chunk_dir = work.join("chunks");
-        let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
-        let mut jobs = JoinSet::new();
-        let mut downloaded: Vec<(usize, PathBuf)> = Vec::new();
-        for (i, uri) in e.chunks.iter().enumerate() {
-            let name = uri.key.rsplit('/').next().unwrap_or("chunk").to_string();
-            let dest = chunk_dir.join(format!("{i:04}-{name}"));
-            downloaded.push((i, dest.clone()));
-            let (t, uri, limit) = (self.transport.clone(), uri.clone(), limit.clone());
-            jobs.spawn(async move {
-                let _permit = limit.acquire().await.expect("semaphore open");
-                t.download(&uri, &dest).await.map(|_| ())
-            });
-        }
-        drain(jobs).await?;
-        downloaded.sort();
+        let downloaded: Vec<(usize, PathBuf)> = e
+            .chunks
+            .iter()
+            .enumerate()
+            .map(|(i, uri)| {
+                let name = uri.key.rsplit('/').next().unwrap_or("chunk");
+                (i, chunk_dir.join(format!("{i:04}-{name}")))
+            })
+            .collect();
+        transfer_all(e.chunks.iter().zip(&downloaded).map(|(uri, (_, dest))| {
+            let (t, uri, dest) = (self.transport.clone(), uri.clone(), dest.clone());
+            async move { t.download(&uri, &dest).await.map(|_| ()) }
+        }))
+        .await?;
         let mut chunks = Vec::new();
         for (i, path) in downloaded {
             if e.format == Format::PngSequence {
@@ -490,9 +483,22 @@ impl Handler {
     }
 }
 
-/// Waits for every transfer, then reports the first failure: no task is
-/// left writing into a work dir that is about to be removed.
-async fn drain(mut jobs: JoinSet<Result<(), HandlerError>>) -> Result<(), HandlerError> {
+/// Runs `transfers` as tasks, at most [`TRANSFER_CONCURRENCY`] at a time,
+/// waits for every one, then reports the first failure: no task is left
+/// writing into a work dir that is about to be removed.
+async fn transfer_all<F>(transfers: impl IntoIterator<Item = F>) -> Result<(), HandlerError>
+where
+    F: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
+    let mut jobs = JoinSet::new();
+    for transfer in transfers {
+        let limit = limit.clone();
+        jobs.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("semaphore open");
+            transfer.await
+        });
+    }
     let mut first = None;
     while let Some(r) = jobs.join_next().await {
         let r =

@@ -111,6 +111,9 @@ fn explain(url: &str, limits: &FetchLimits, e: ureq::Error) -> String {
         ),
         ureq::Error::HostNotFound => format!("{url}: the host name does not resolve"),
         ureq::Error::ConnectionFailed => format!("{url}: the connection was refused or failed"),
+        ureq::Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("{url}: the connection was refused or failed ({e})")
+        }
         other => format!("{url}: download failed: {other}"),
     }
 }
@@ -157,6 +160,15 @@ mod tests {
         let _ = stream.write_all(body);
     }
 
+    /// Fetches `base` + `path`, which must fail, and checks that the
+    /// message starts with the URL; returns the message.
+    fn failure(base: &str, path: &str) -> String {
+        let url = format!("{base}{path}");
+        let err = fetch(&url, &limits()).unwrap_err();
+        assert!(err.starts_with(&url), "{err}");
+        err
+    }
+
     fn limits() -> FetchLimits {
         FetchLimits {
             connect: Duration::from_secs(2),
@@ -181,27 +193,21 @@ mod tests {
     #[test]
     fn a_redirect_loop_stops_at_the_redirect_limit() {
         let base = serve(|_, s| reply(s, "302 Found", "Location: /loop\r\n", b""));
-        let url = format!("{base}/loop");
-        let err = fetch(&url, &limits()).unwrap_err();
-        assert!(err.starts_with(&url), "{err}");
+        let err = failure(&base, "/loop");
         assert!(err.contains("more than 3 redirects"), "{err}");
     }
 
     #[test]
     fn an_oversize_body_is_refused_with_the_cap() {
         let base = serve(|_, s| reply(s, "200 OK", "", &[b'x'; 5000]));
-        let url = format!("{base}/big.mp4");
-        let err = fetch(&url, &limits()).unwrap_err();
-        assert!(err.starts_with(&url), "{err}");
+        let err = failure(&base, "/big.mp4");
         assert!(err.contains("larger than the 1000-byte cap"), "{err}");
     }
 
     #[test]
     fn a_404_names_the_status() {
         let base = serve(|_, s| reply(s, "404 Not Found", "", b"nope"));
-        let url = format!("{base}/missing.js");
-        let err = fetch(&url, &limits()).unwrap_err();
-        assert!(err.starts_with(&url), "{err}");
+        let err = failure(&base, "/missing.js");
         assert!(err.contains("HTTP 404"), "{err}");
     }
 
@@ -212,11 +218,9 @@ mod tests {
             let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab");
             std::thread::sleep(Duration::from_secs(5));
         });
-        let url = format!("{base}/slow.css");
         let t = Instant::now();
-        let err = fetch(&url, &limits()).unwrap_err();
+        let err = failure(&base, "/slow.css");
         assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
-        assert!(err.starts_with(&url), "{err}");
         assert!(
             err.contains("sent nothing for 0.5 s (read timeout)"),
             "{err}"
@@ -235,11 +239,9 @@ mod tests {
                 std::thread::sleep(Duration::from_millis(300));
             }
         });
-        let url = format!("{base}/trickle.js");
         let t = Instant::now();
-        let err = fetch(&url, &limits()).unwrap_err();
+        let err = failure(&base, "/trickle.js");
         assert!(t.elapsed() < Duration::from_secs(6), "{:?}", t.elapsed());
-        assert!(err.starts_with(&url), "{err}");
         assert!(err.contains("within the 3 s overall timeout"), "{err}");
     }
 
@@ -250,8 +252,7 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let url = format!("http://127.0.0.1:{port}/x.js");
-        let err = fetch(&url, &limits()).unwrap_err();
-        assert!(err.starts_with(&url), "{err}");
+        let err = failure(&format!("http://127.0.0.1:{port}"), "/x.js");
+        assert!(err.contains("refused or failed"), "{err}");
     }
 }
