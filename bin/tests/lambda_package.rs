@@ -410,6 +410,24 @@ fn the_package_renders_the_fixture_like_lambda_without_debian_binaries() {
         log.contains(r#""unpacked":true"#),
         "a fresh /tmp must be unpacked:\n{log}"
     );
+    // One JSON stage line per invocation, carrying the request id and the
+    // duration of each phase.
+    let stages: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.contains(r#""event":"stage""#))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(stages.len() as u64, chunk_count + 2, "{log}");
+    for s in &stages {
+        let request_id = s["spans"]
+            .as_array()
+            .and_then(|spans| spans.iter().find_map(|sp| sp["requestId"].as_str()));
+        assert!(request_id.is_some_and(|id| !id.is_empty()), "{s}");
+        for phase in ["downloadMs", "renderMs", "uploadMs", "durationMs"] {
+            assert!(s[phase].is_u64(), "{phase} missing: {s}");
+        }
+        assert_eq!(s["outcome"], "ok", "{s}");
+    }
     drop(lambda);
 
     // Warm /tmp (a restarted runtime in the same environment): reused, not unpacked.

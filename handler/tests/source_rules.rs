@@ -1,9 +1,13 @@
-//! User-facing messages name only what users have: no file of this
-//! repository's developers' reference material (`spec/...`, `*-spec.md`,
-//! `../shared`) and no developer script as a remedy. Every string literal
-//! outside the test modules of the function's crates (producer, handler),
-//! infra and the command-line programs is checked, so a new message that
-//! cites one fails here.
+//! Rules checked on the source itself.
+//!
+//! - User-facing messages name only what users have: no file of this
+//!   repository's developers' reference material (`spec/...`, `*-spec.md`,
+//!   `../shared`) and no developer script as a remedy. Every string literal
+//!   outside the test modules of the function's crates (producer, handler),
+//!   infra and the command-line programs is checked, so a new message that
+//!   cites one fails here.
+//! - The function (producer and handler) starts no program but Chromium and
+//!   ffmpeg: every `Command::new` outside test modules names one of them.
 
 use std::path::{Path, PathBuf};
 
@@ -107,27 +111,71 @@ fn the_scanner_finds_literals_and_skips_comments() {
 
 #[test]
 fn no_message_names_a_developer_only_file_or_script() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut files = Vec::new();
-    for dir in ["producer/src", "handler/src", "infra/src", "bin/src"] {
-        rust_files(&root.join(dir), &mut files);
-    }
+    let files = sources(&["producer/src", "handler/src", "infra/src", "bin/src"]);
     assert!(files.len() > 40, "found only {} source files", files.len());
     let mut found = Vec::new();
-    for f in &files {
-        let src = std::fs::read_to_string(f).unwrap();
-        for (line, lit) in string_literals(non_test_part(&src)) {
+    for (path, src) in &files {
+        for (line, lit) in string_literals(src) {
             if let Some(bad) = DEVELOPER_ONLY.iter().find(|d| lit.contains(*d)) {
-                found.push(format!(
-                    "{}:{line}: {bad:?} in {lit:?}",
-                    f.strip_prefix(&root).unwrap_or(f).display()
-                ));
+                found.push(format!("{}:{line}: {bad:?} in {lit:?}", path.display()));
             }
         }
     }
     assert!(
         found.is_empty(),
         "user-facing strings name files or scripts only this repository's developers have:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The non-test source of every `.rs` file under `dirs` (relative to the
+/// workspace), with its path.
+fn sources(dirs: &[&str]) -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(&root.join(dir), &mut files);
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let src = std::fs::read_to_string(&f).unwrap();
+            let rel = f.strip_prefix(&root).unwrap_or(&f).to_path_buf();
+            (rel, non_test_part(&src).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_function_spawns_only_chromium_and_ffmpeg() {
+    // The browser binary (`chrome_path()`, the installed runtime's or
+    // Debian's) and `ffmpeg_bin()` (the installed runtime's or HF_FFMPEG).
+    const ALLOWED: [&str; 3] = [
+        "Command::new(&bin)",
+        "Command::new(ffmpeg_bin())",
+        "Command::new(ffmpeg::ffmpeg_bin())",
+    ];
+    let mut spawns = 0;
+    let mut found = Vec::new();
+    for (path, src) in sources(&["producer/src", "handler/src"]) {
+        for (i, line) in src.lines().enumerate() {
+            let Some(at) = line.find("Command::new(") else {
+                continue;
+            };
+            spawns += 1;
+            let call = &line[at..];
+            if !ALLOWED.iter().any(|a| call.starts_with(a)) {
+                found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        spawns >= 7,
+        "found only {spawns} spawns; is the scan reading the sources?"
+    );
+    assert!(
+        found.is_empty(),
+        "the function may start only its bundled Chromium and ffmpeg:\n{}",
         found.join("\n")
     );
 }
