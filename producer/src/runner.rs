@@ -144,10 +144,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     // Plan and chunks live in the system temp dir, never next to the
     // output: an output inside the project would otherwise be copied into
     // its own plan.
-    let work = tempfile::Builder::new()
-        .prefix("hf-render-")
-        .tempdir()
-        .map_err(|e| ProducerError::io(std::env::temp_dir(), e))?;
+    let work = crate::staging::temp("hf-render-")?;
     let result = run_in(opts, &config, local_chunking, work.path(), started);
     if opts.keep_work {
         eprintln!("plan and chunks kept in {}", work.keep().display());
