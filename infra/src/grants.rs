@@ -3,12 +3,13 @@
 //! grants on the render bucket land in `RenderBucketAccess`, readable in a
 //! template diff).
 
+use crate::handle::Handle;
 use crate::resources::iam::{Role, Statement};
 use crate::resources::kms::Key;
 use crate::resources::lambda::{Function, Permission};
 use crate::resources::s3::Bucket;
 use crate::resources::stepfunctions::StateMachine;
-use crate::template::{Handle, Template};
+use crate::template::Template;
 use crate::value::Value;
 
 fn policy_name<T>(target: Handle<T>) -> String {

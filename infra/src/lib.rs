@@ -15,6 +15,7 @@
 pub mod asl;
 pub mod contract;
 pub mod grants;
+pub mod handle;
 mod intern;
 pub mod props;
 pub mod resources;
@@ -24,6 +25,7 @@ pub mod template;
 pub mod value;
 mod workflow;
 
+pub use handle::Handle;
 pub use props::{
     BucketEncryptionProps, ChromeSource, HandlerCode, KmsKey, Knobs, LambdaMemory, LambdaTimeout,
     PropsError, RenderStackProps, ReservedConcurrency,
@@ -31,5 +33,5 @@ pub use props::{
 pub use resources::{AnyResource, ResourceType, Tag};
 pub use stack::HyperframesRenderStack;
 pub use synth::{Problem, Synthesized, ValidationErrors};
-pub use template::{Condition, Handle, Output, Parameter, RemovalPolicy, Resource, Template};
+pub use template::{Condition, Output, Parameter, RemovalPolicy, Resource, Template};
 pub use value::{ConditionName, Number, Param, Pseudo, Value};

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use crate::asl::Definition;
+use crate::handle::Handle;
 use crate::props::{
     BucketEncryptionProps, KmsKey, Knobs, LambdaMemory, LambdaTimeout, RenderStackProps,
     PROJECT_NAME_MAX,
@@ -27,7 +28,7 @@ use crate::resources::stepfunctions::{
 };
 use crate::resources::{ResourceType, Tag};
 use crate::synth::{Problem, Synthesized, ValidationErrors};
-use crate::template::{Condition, Handle, Output, Parameter, RemovalPolicy, Resource, Template};
+use crate::template::{Condition, Output, Parameter, RemovalPolicy, Resource, Template};
 use crate::value::{Number, Value};
 use crate::workflow;
 

@@ -2,12 +2,11 @@
 //! outputs in insertion order (so the same program emits the same bytes),
 //! plus the escape hatches applied last at synth.
 
-use std::marker::PhantomData;
-
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+use crate::handle::Handle;
 use crate::intern::intern;
 use crate::resources::{AnyResource, ResourceType};
 use crate::synth::{self, Synthesized, ValidationErrors};
@@ -418,46 +417,6 @@ impl Resource {
     }
 }
 
-/// A typed logical ID: `Handle<Bucket>` names a bucket in the template, is
-/// `Copy`, and knows which attributes its resource type has.
-#[derive(Debug, PartialEq, Eq, Hash)]
-pub struct Handle<T> {
-    id: &'static str,
-    _t: PhantomData<fn() -> T>,
-}
-
-impl<T> Clone for Handle<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<T> Copy for Handle<T> {}
-
-impl<T> Handle<T> {
-    pub(crate) fn new(id: &'static str) -> Self {
-        Handle {
-            id,
-            _t: PhantomData,
-        }
-    }
-
-    /// The logical ID: the key under `Resources`, and what `Ref`/`GetAtt` name.
-    pub fn logical_id(&self) -> &'static str {
-        self.id
-    }
-
-    /// `{"Ref": "<logical id>"}`: what `Ref` returns depends on the type
-    /// (a bucket's name, a state machine's ARN); the typed accessors on each
-    /// handle (`name()`, `arn()`) say which.
-    pub(crate) fn ref_value(&self) -> Value<String> {
-        Value::reference(self.id)
-    }
-
-    pub(crate) fn att(&self, attribute: &'static str) -> Value<String> {
-        Value::get_att(self.id, attribute)
-    }
-}
-
 /// An override of one property path on one resource, applied after the
 /// typed model is rendered (CDK's `addPropertyOverride`).
 #[derive(Debug, Clone, PartialEq)]
@@ -559,9 +518,9 @@ impl Template {
     /// The typed properties behind a handle.
     pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
         self.resources
-            .get(h.id)
+            .get(h.logical_id())
             .and_then(|r| T::from_any(&r.properties))
-            .unwrap_or_else(|| panic!("handle {} does not name a {}", h.id, T::TYPE))
+            .unwrap_or_else(|| panic!("handle {} does not name a {}", h.logical_id(), T::TYPE))
     }
 
     /// The typed properties behind a handle, for changing them.
@@ -572,16 +531,16 @@ impl Template {
     /// handle from another template, or one taken before a [`Template::rename`]).
     pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
         self.resources
-            .get_mut(h.id)
+            .get_mut(h.logical_id())
             .and_then(|r| T::from_any_mut(&mut r.properties))
-            .unwrap_or_else(|| panic!("handle {} does not name a {}", h.id, T::TYPE))
+            .unwrap_or_else(|| panic!("handle {} does not name a {}", h.logical_id(), T::TYPE))
     }
 
     /// The resource (with its attributes) behind a handle.
     pub fn resource_mut<T>(&mut self, h: Handle<T>) -> &mut Resource {
         self.resources
-            .get_mut(h.id)
-            .unwrap_or_else(|| panic!("handle {} names no resource", h.id))
+            .get_mut(h.logical_id())
+            .unwrap_or_else(|| panic!("handle {} names no resource", h.logical_id()))
     }
 
     /// Sets a value at a dotted path inside the rendered resource, e.g.
@@ -611,7 +570,7 @@ impl Template {
 
     fn push_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>) {
         self.overrides.push(Override {
-            logical_id: h.id,
+            logical_id: h.logical_id(),
             path: path.split('.').map(str::to_string).collect(),
             value,
         });
@@ -622,7 +581,7 @@ impl Template {
     /// rename never leaves a dangling reference behind. Returns the new handle.
     pub fn rename<T>(&mut self, h: Handle<T>, new_id: &str) -> Handle<T> {
         let new_id = intern(new_id);
-        let Some(index) = self.resources.get_index_of(h.id) else {
+        let Some(index) = self.resources.get_index_of(h.logical_id()) else {
             return Handle::new(new_id);
         };
         let (_, resource) = self
@@ -635,9 +594,9 @@ impl Template {
         self.resources.insert(new_id, resource);
         let last = self.resources.len() - 1;
         self.resources.move_index(last, index);
-        self.pending_renames.push((h.id, new_id));
+        self.pending_renames.push((h.logical_id(), new_id));
         for o in &mut self.overrides {
-            if o.logical_id == h.id {
+            if o.logical_id == h.logical_id() {
                 o.logical_id = new_id;
             }
         }

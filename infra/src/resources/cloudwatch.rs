@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
-use crate::template::Handle;
+use crate::handle::Handle;
 use crate::value::{Number, Value};
 
 /// A metric dimension. An alarm sees data only if its dimensions match the

@@ -6,7 +6,7 @@ use serde_json::Value as Json;
 use serde_with::skip_serializing_none;
 
 use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
 use crate::value::{Pseudo, Value};
 
 /// A statement's `Effect`. An explicit `Deny` beats any `Allow`.

@@ -5,7 +5,7 @@ use serde_with::skip_serializing_none;
 
 use super::iam::{PolicyDocument, Principal, Statement};
 use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
 use crate::value::{Pseudo, Value};
 
 /// `AWS::KMS::Key`. The default key policy gives the account root full

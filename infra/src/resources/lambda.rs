@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
 use crate::value::Value;
 
 /// The instruction set the function runs on; the package must be built for it.

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
 use crate::value::Value;
 
 /// `AWS::Logs::LogGroup`.

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::template::Handle;
+use crate::handle::Handle;
 use crate::value::Value;
 
 /// A resource of any type, its properties untyped. Synth still checks its

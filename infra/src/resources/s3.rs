@@ -5,7 +5,7 @@ use serde_with::skip_serializing_none;
 
 use super::iam::PolicyDocument;
 use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
 use crate::value::Value;
 
 /// `AWS::S3::Bucket`.
