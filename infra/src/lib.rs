@@ -18,6 +18,7 @@ pub mod grants;
 pub mod handle;
 mod intern;
 pub mod props;
+pub mod resource;
 pub mod resources;
 pub mod stack;
 pub mod synth;
@@ -30,8 +31,8 @@ pub use props::{
     BucketEncryptionProps, ChromeSource, HandlerCode, KmsKey, Knobs, LambdaMemory, LambdaTimeout,
     PropsError, RenderStackProps, ReservedConcurrency,
 };
-pub use resources::{AnyResource, ResourceType, Tag};
+pub use resource::{AnyResource, RemovalPolicy, Resource, ResourceType, Tag};
 pub use stack::HyperframesRenderStack;
 pub use synth::{Problem, Synthesized, ValidationErrors};
-pub use template::{Condition, Output, Parameter, RemovalPolicy, Resource, Template};
+pub use template::{Condition, Output, Parameter, Template};
 pub use value::{ConditionName, Number, Param, Pseudo, Value};

@@ -10,6 +10,7 @@ use crate::props::{
     BucketEncryptionProps, KmsKey, Knobs, LambdaMemory, LambdaTimeout, RenderStackProps,
     PROJECT_NAME_MAX,
 };
+use crate::resource::{RemovalPolicy, Resource, ResourceType, Tag};
 use crate::resources::cloudwatch::{Alarm, ComparisonOperator, Dimension, Metric};
 use crate::resources::iam::{Principal, Role, Statement};
 use crate::resources::kms::Key;
@@ -26,9 +27,8 @@ use crate::resources::stepfunctions::{
     CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration, StateMachine,
     StateMachineType, TracingConfiguration,
 };
-use crate::resources::{ResourceType, Tag};
 use crate::synth::{Problem, Synthesized, ValidationErrors};
-use crate::template::{Condition, Output, Parameter, RemovalPolicy, Resource, Template};
+use crate::template::{Condition, Output, Parameter, Template};
 use crate::value::{Number, Value};
 use crate::workflow;
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::handle::Handle;
 use crate::intern::intern;
-use crate::resources::{AnyResource, ResourceType};
+use crate::resource::{Resource, ResourceType};
 use crate::synth::{self, Synthesized, ValidationErrors};
 use crate::value::{ConditionName, Param, Value};
 
@@ -321,102 +321,6 @@ impl Output {
     }
 }
 
-/// What happens to a resource's physical resource when CloudFormation
-/// deletes or replaces it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum RemovalPolicy {
-    /// CloudFormation deletes the physical resource (its default for most types).
-    Delete,
-    /// CloudFormation leaves the physical resource in place, no longer managed by any stack.
-    Retain,
-    /// Like `Retain`, except that a resource created by a stack operation that rolls
-    /// back is deleted, so failed creates leave nothing behind.
-    RetainExceptOnCreate,
-    /// CloudFormation snapshots the resource, then deletes it. Only types with
-    /// snapshots (RDS, EBS volumes, ElastiCache, Redshift, ...) accept it; S3 buckets do not.
-    Snapshot,
-}
-
-/// A resource with its CloudFormation resource attributes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resource {
-    /// The typed properties (or a [`crate::resources::Raw`] one).
-    pub properties: AnyResource,
-    /// `DeletionPolicy`: what happens on stack delete or when the resource is
-    /// removed from the template. `None` means CloudFormation's default (delete).
-    pub deletion_policy: Option<RemovalPolicy>,
-    /// `UpdateReplacePolicy`: what happens to the old physical resource when an
-    /// update replaces it. `None` means delete.
-    pub update_replace_policy: Option<RemovalPolicy>,
-    /// `DependsOn`: logical IDs CloudFormation creates first (and deletes after).
-    /// Only needed for ordering that no `Ref`/`GetAtt` already implies; synth
-    /// checks each names a resource.
-    pub depends_on: Vec<&'static str>,
-    /// `Condition`: the resource is created only when this condition holds.
-    pub condition: Option<ConditionName>,
-    /// `Metadata`: free-form JSON CloudFormation stores but does not act on.
-    pub metadata: Option<Json>,
-}
-
-impl Resource {
-    /// A resource with no attributes set: CloudFormation's defaults apply.
-    pub fn new(properties: impl Into<AnyResource>) -> Self {
-        Resource {
-            properties: properties.into(),
-            deletion_policy: None,
-            update_replace_policy: None,
-            depends_on: Vec::new(),
-            condition: None,
-            metadata: None,
-        }
-    }
-
-    /// DeletionPolicy and UpdateReplacePolicy together, as CDK's
-    /// `removalPolicy` does: retaining on delete but not on replacement is
-    /// almost always a mistake.
-    pub fn removal_policy(&mut self, policy: RemovalPolicy) -> &mut Self {
-        self.deletion_policy = Some(policy);
-        self.update_replace_policy = Some(policy);
-        self
-    }
-
-    /// The CloudFormation type, e.g. `AWS::S3::Bucket` (or a raw resource's own).
-    pub fn type_name(&self) -> &str {
-        self.properties.type_name()
-    }
-
-    fn to_json(&self) -> Json {
-        let mut m = Map::new();
-        m.insert("Type".into(), Json::String(self.type_name().to_string()));
-        if let Some(p) = self.deletion_policy {
-            m.insert("DeletionPolicy".into(), serde_json::to_value(p).unwrap());
-        }
-        if let Some(p) = self.update_replace_policy {
-            m.insert(
-                "UpdateReplacePolicy".into(),
-                serde_json::to_value(p).unwrap(),
-            );
-        }
-        if !self.depends_on.is_empty() {
-            m.insert(
-                "DependsOn".into(),
-                serde_json::to_value(&self.depends_on).unwrap(),
-            );
-        }
-        if let Some(c) = self.condition {
-            m.insert("Condition".into(), Json::String(c.name().to_string()));
-        }
-        if let Some(md) = &self.metadata {
-            m.insert("Metadata".into(), md.clone());
-        }
-        let props = self.properties.properties_json();
-        if props.as_object().is_some_and(|o| !o.is_empty()) {
-            m.insert("Properties".into(), props);
-        }
-        Json::Object(m)
-    }
-}
-
 /// An override of one property path on one resource, applied after the
 /// typed model is rendered (CDK's `addPropertyOverride`).
 #[derive(Debug, Clone, PartialEq)]
@@ -519,7 +423,7 @@ impl Template {
     pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
         self.resources
             .get(h.logical_id())
-            .and_then(|r| T::from_any(&r.properties))
+            .and_then(|r| r.properties.downcast_ref())
             .unwrap_or_else(|| panic!("handle {} does not name a {}", h.logical_id(), T::TYPE))
     }
 
@@ -532,7 +436,7 @@ impl Template {
     pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
         self.resources
             .get_mut(h.logical_id())
-            .and_then(|r| T::from_any_mut(&mut r.properties))
+            .and_then(|r| r.properties.downcast_mut())
             .unwrap_or_else(|| panic!("handle {} does not name a {}", h.logical_id(), T::TYPE))
     }
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use crate::handle::Handle;
+use crate::resource::ResourceType;
 use crate::value::{Number, Value};
 
 /// A metric dimension. An alarm sees data only if its dimensions match the
@@ -194,6 +195,10 @@ pub struct Alarm {
     /// `InsufficientDataActions`: up to 5 ARNs notified on entering `INSUFFICIENT_DATA`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub insufficient_data_actions: Vec<Value<String>>,
+}
+
+impl ResourceType for Alarm {
+    const TYPE: &'static str = "AWS::CloudWatch::Alarm";
 }
 
 impl Alarm {

@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_with::skip_serializing_none;
 
-use super::Tag;
 use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::{Pseudo, Value};
 
 /// A statement's `Effect`. An explicit `Deny` beats any `Allow`.
@@ -204,6 +204,10 @@ pub struct Role {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for Role {
+    const TYPE: &'static str = "AWS::IAM::Role";
 }
 
 impl Role {

@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use super::iam::{PolicyDocument, Principal, Statement};
-use super::Tag;
 use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::{Pseudo, Value};
 
 /// `AWS::KMS::Key`. The default key policy gives the account root full
@@ -28,6 +28,10 @@ pub struct Key {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for Key {
+    const TYPE: &'static str = "AWS::KMS::Key";
 }
 
 impl Default for Key {
@@ -54,6 +58,10 @@ pub struct Alias {
     pub alias_name: String,
     /// `TargetKeyId`: the key's ID or ARN, e.g. `key.key_id()`.
     pub target_key_id: Value<String>,
+}
+
+impl ResourceType for Alias {
+    const TYPE: &'static str = "AWS::KMS::Alias";
 }
 
 impl Handle<Key> {

@@ -4,8 +4,8 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
-use super::Tag;
 use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// The instruction set the function runs on; the package must be built for it.
@@ -128,6 +128,10 @@ pub struct Function {
     pub tags: Vec<Tag>,
 }
 
+impl ResourceType for Function {
+    const TYPE: &'static str = "AWS::Lambda::Function";
+}
+
 impl Function {
     /// A function running `code` with the execution role `role` (an ARN);
     /// everything else left to Lambda's defaults.
@@ -170,6 +174,10 @@ pub struct Permission {
     pub source_arn: Option<Value<String>>,
     /// `SourceAccount`: only calls from resources in this account.
     pub source_account: Option<Value<String>>,
+}
+
+impl ResourceType for Permission {
+    const TYPE: &'static str = "AWS::Lambda::Permission";
 }
 
 impl Handle<Function> {

@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use super::iam::PolicyDocument;
-use super::Tag;
 use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// `AWS::S3::Bucket`.
@@ -29,6 +29,10 @@ pub struct Bucket {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for Bucket {
+    const TYPE: &'static str = "AWS::S3::Bucket";
 }
 
 /// The bucket's four public-access switches; S3 applies all four to new
@@ -193,6 +197,10 @@ pub struct BucketPolicy {
     pub bucket: Value<String>,
     /// `PolicyDocument`: a resource policy; each statement needs a `Principal`.
     pub policy_document: PolicyDocument,
+}
+
+impl ResourceType for BucketPolicy {
+    const TYPE: &'static str = "AWS::S3::BucketPolicy";
 }
 
 impl Handle<Bucket> {

@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use super::iam::PolicyDocument;
-use super::Tag;
 use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// `AWS::SNS::Topic`.
@@ -24,6 +24,10 @@ pub struct Topic {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for Topic {
+    const TYPE: &'static str = "AWS::SNS::Topic";
 }
 
 /// The protocols we type; each fixes what `Endpoint` must be.
@@ -57,6 +61,10 @@ pub struct Subscription {
     pub raw_message_delivery: Option<bool>,
 }
 
+impl ResourceType for Subscription {
+    const TYPE: &'static str = "AWS::SNS::Subscription";
+}
+
 impl Subscription {
     /// Subscribes `endpoint` to `topic`, deriving `Protocol` from the endpoint kind.
     pub fn new(topic: Handle<Topic>, endpoint: Endpoint) -> Self {
@@ -83,6 +91,10 @@ pub struct TopicPolicy {
     pub topics: Vec<Value<String>>,
     /// `PolicyDocument`: a resource policy, e.g. letting a service publish.
     pub policy_document: PolicyDocument,
+}
+
+impl ResourceType for TopicPolicy {
+    const TYPE: &'static str = "AWS::SNS::TopicPolicy";
 }
 
 impl Handle<Topic> {

@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_with::skip_serializing_none;
 
-use super::Tag;
 use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// Execution semantics and pricing; changing it replaces the state machine.
@@ -102,6 +102,10 @@ pub struct StateMachine {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for StateMachine {
+    const TYPE: &'static str = "AWS::StepFunctions::StateMachine";
 }
 
 impl Handle<StateMachine> {
