@@ -14,7 +14,6 @@
 
 pub mod asl;
 pub mod contract;
-pub mod grants;
 pub mod handle;
 mod intern;
 pub mod props;
@@ -34,5 +33,5 @@ pub use props::{
 pub use resource::{AnyResource, RemovalPolicy, Resource, ResourceType, Tag};
 pub use stack::HyperframesRenderStack;
 pub use synth::{Problem, Synthesized, ValidationErrors};
-pub use template::{Condition, Output, Parameter, Template};
+pub use template::{Condition, Output, Parameter, Stack, Template};
 pub use value::{ConditionName, Number, Param, Pseudo, Value};

@@ -44,7 +44,7 @@ impl Tag {
 /// gives no types):
 ///
 /// ```
-/// use hyperframes_infra::{ResourceType, Template};
+/// use hyperframes_infra::{ResourceType, Stack, Template};
 /// use serde::Serialize;
 ///
 /// #[derive(Debug, Clone, PartialEq, Serialize)]

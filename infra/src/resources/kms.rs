@@ -3,9 +3,10 @@
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
-use super::iam::{PolicyDocument, Principal, Statement};
+use super::iam::{PolicyDocument, Principal, Role, Statement};
 use crate::handle::Handle;
 use crate::resource::{ResourceType, Tag};
+use crate::template::Stack;
 use crate::value::{Pseudo, Value};
 
 /// `AWS::KMS::Key`. The default key policy gives the account root full
@@ -74,5 +75,17 @@ impl Handle<Key> {
     /// encryption need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
+    }
+
+    /// Lets `role` encrypt and decrypt with the key.
+    pub fn grant_encrypt_decrypt(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(
+                ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                [self.arn()],
+            ),
+        );
     }
 }

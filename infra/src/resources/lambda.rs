@@ -4,8 +4,11 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
+use super::cloudwatch::{Dimension, Metric, Statistic};
+use super::iam::{Role, Statement};
 use crate::handle::Handle;
 use crate::resource::{ResourceType, Tag};
+use crate::template::Stack;
 use crate::value::Value;
 
 /// The instruction set the function runs on; the package must be built for it.
@@ -190,5 +193,71 @@ impl Handle<Function> {
     /// Functions tasks and event sources need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
+    }
+
+    /// `AWS/Lambda` `Errors`: failed invocations (timeouts included), summed per
+    /// 5 minutes.
+    pub fn metric_errors(&self) -> Metric {
+        self.metric("Errors")
+    }
+
+    /// `AWS/Lambda` `Invocations`: every invocation (for the render function,
+    /// one per stage and per chunk), summed per 5 minutes.
+    pub fn metric_invocations(&self) -> Metric {
+        self.metric("Invocations")
+    }
+
+    /// `AWS/Lambda` `Throttles`: invocations refused for lack of concurrency,
+    /// summed per 5 minutes. Expected under load with a reserved-concurrency cap;
+    /// the Task retries absorb them.
+    pub fn metric_throttles(&self) -> Metric {
+        self.metric("Throttles")
+    }
+
+    /// Duration in milliseconds, averaged; use `.p95()` for tail latency.
+    pub fn metric_duration(&self) -> Metric {
+        self.metric("Duration").statistic(Statistic::Average)
+    }
+
+    fn metric(&self, name: &str) -> Metric {
+        Metric::new(
+            "AWS/Lambda",
+            name,
+            vec![Dimension {
+                name: "FunctionName".into(),
+                value: self.name(),
+            }],
+        )
+    }
+
+    /// Lets `role` invoke the function.
+    pub fn grant_invoke(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(["lambda:InvokeFunction"], [self.arn()]),
+        );
+    }
+
+    /// Lets an AWS service (e.g. `sns.amazonaws.com`) invoke the function,
+    /// optionally only from one source ARN, through the function's resource
+    /// policy (`AWS::Lambda::Permission` named `logical_id`).
+    pub fn grant_invoke_by_service(
+        &self,
+        stack: &mut impl Stack,
+        logical_id: &str,
+        service: &str,
+        source_arn: Option<Value<String>>,
+    ) -> Handle<Permission> {
+        stack.add(
+            logical_id,
+            Permission {
+                action: "lambda:InvokeFunction".into(),
+                function_name: self.arn(),
+                principal: service.into(),
+                source_arn,
+                source_account: None,
+            },
+        )
     }
 }

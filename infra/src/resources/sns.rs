@@ -41,7 +41,8 @@ pub enum Endpoint {
     /// `sqs`: a queue ARN. The queue's policy must let the topic send to it.
     Sqs(Value<String>),
     /// `lambda`: a function ARN. The function needs a permission for
-    /// `sns.amazonaws.com` (see [`crate::Template::grant_invoke_by_service`]).
+    /// `sns.amazonaws.com`: see the function handle's
+    /// [`grant_invoke_by_service`](crate::Handle::grant_invoke_by_service).
     Lambda(Value<String>),
 }
 

@@ -5,8 +5,11 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_with::skip_serializing_none;
 
+use super::cloudwatch::{Dimension, Metric};
+use super::iam::{Role, Statement};
 use crate::handle::Handle;
 use crate::resource::{ResourceType, Tag};
+use crate::template::Stack;
 use crate::value::Value;
 
 /// Execution semantics and pricing; changing it replaces the state machine.
@@ -126,5 +129,76 @@ impl Handle<StateMachine> {
             "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:${{{}.Name}}:*",
             self.logical_id()
         ))
+    }
+
+    /// `AWS/States` `ExecutionsFailed`, summed per 5 minutes.
+    pub fn metric_failed(&self) -> Metric {
+        self.metric("ExecutionsFailed")
+    }
+
+    /// `AWS/States` `ExecutionsTimedOut`: executions past their
+    /// `TimeoutSeconds` (1 hour for the render workflow), summed per 5 minutes.
+    pub fn metric_timed_out(&self) -> Metric {
+        self.metric("ExecutionsTimedOut")
+    }
+
+    /// `AWS/States` `ExecutionsSucceeded`: finished renders, summed per 5 minutes.
+    pub fn metric_succeeded(&self) -> Metric {
+        self.metric("ExecutionsSucceeded")
+    }
+
+    /// `AWS/States` `ExecutionsStarted`: renders started, summed per 5 minutes.
+    pub fn metric_started(&self) -> Metric {
+        self.metric("ExecutionsStarted")
+    }
+
+    fn metric(&self, name: &str) -> Metric {
+        Metric::new(
+            "AWS/States",
+            name,
+            vec![Dimension {
+                name: "StateMachineArn".into(),
+                value: self.arn(),
+            }],
+        )
+    }
+
+    /// Lets `role` start executions (renders).
+    pub fn grant_start_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(["states:StartExecution"], [self.arn()]),
+        );
+    }
+
+    /// Lets `role` follow executions: list them, read their status and
+    /// history (what progress reporting needs).
+    pub fn grant_read_executions(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(
+                ["states:ListExecutions", "states:DescribeStateMachine"],
+                [self.arn()],
+            ),
+        );
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(
+                ["states:DescribeExecution", "states:GetExecutionHistory"],
+                [self.execution_arn_pattern()],
+            ),
+        );
+    }
+
+    /// Lets `role` stop (cancel) executions.
+    pub fn grant_stop_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(["states:StopExecution"], [self.execution_arn_pattern()]),
+        );
     }
 }

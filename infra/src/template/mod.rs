@@ -22,23 +22,24 @@ pub use parameter::{ParamKind, Parameter, ParameterDecl};
 
 use overrides::{apply_override, Override};
 
-/// A CloudFormation template under construction.
+/// A CloudFormation template under construction. Build it through
+/// [`Stack`], which it implements; render it with [`Template::synth`].
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Template {
     /// `Description`, shown in the console; CloudFormation allows 1024 bytes.
     pub description: Option<String>,
-    /// Declared parameters, in insertion order. Prefer [`Template::add_parameter`],
+    /// Declared parameters, in insertion order. Prefer [`Stack::add_parameter`],
     /// which also detects duplicate names.
     pub parameters: IndexMap<&'static str, ParameterDecl>,
-    /// Declared conditions, in insertion order. Prefer [`Template::add_condition`].
+    /// Declared conditions, in insertion order. Prefer [`Stack::add_condition`].
     pub conditions: IndexMap<&'static str, Condition>,
     /// Rules: assertions on parameter values that CloudFormation checks
-    /// before it changes anything. Prefer [`Template::add_rule`].
+    /// before it changes anything. Prefer [`Stack::add_rule`].
     pub rules: IndexMap<&'static str, Rule>,
-    /// Resources by logical ID, in insertion order. Prefer [`Template::add`] and
-    /// [`Template::add_resource`], which return typed handles.
+    /// Resources by logical ID, in insertion order. Prefer [`Stack::add`] and
+    /// [`Stack::add_resource`], which return typed handles.
     pub resources: IndexMap<&'static str, Resource>,
-    /// Outputs by name, in insertion order. Prefer [`Template::add_output`].
+    /// Outputs by name, in insertion order. Prefer [`Stack::add_output`].
     pub outputs: IndexMap<&'static str, Output>,
     overrides: Vec<Override>,
     /// Logical IDs added twice. Kept rather than rejected at `add` so that
@@ -49,71 +50,102 @@ pub struct Template {
     pending_renames: Vec<(&'static str, &'static str)>,
 }
 
-impl Template {
-    /// An empty template: no description, parameters or resources.
-    /// Synth rejects it until at least one resource is added.
-    pub fn new() -> Self {
-        Template::default()
-    }
+/// A CloudFormation stack under construction: anything that owns a
+/// [`Template`]. This trait is the one way to build on a stack: the
+/// [`crate::HyperframesRenderStack`], a bare [`Template`] and a construct of
+/// your own that wraps either implement it by saying where their template
+/// is, and get every method below. What is specific to one resource type
+/// (attributes, metrics, grants) is a method of its [`Handle`], in that
+/// type's module, and takes any `Stack`:
+///
+/// ```
+/// use hyperframes_infra::resources::iam::{Principal, Role};
+/// use hyperframes_infra::{HyperframesRenderStack, Pseudo, Stack};
+///
+/// let mut stack = HyperframesRenderStack::default();
+/// let ci = stack.add("CiRole", Role::assumed_by(Principal::account(Pseudo::AccountId)));
+/// stack.bucket().grant_read(&mut stack, ci);
+/// stack.get_mut(stack.render_function()).description = Some("renders".into());
+/// # stack.synth().unwrap();
+/// ```
+///
+/// A handle read from the stack can be an argument of a `&mut self`
+/// method (`stack.get_mut(stack.render_function())`): the method's receiver
+/// is borrowed mutably only after its arguments are evaluated. That is not
+/// so for a method reached through `DerefMut`, which is why the stack does
+/// not deref to its template.
+pub trait Stack {
+    /// The template being built.
+    fn template(&self) -> &Template;
+
+    /// The template being built, for anything the methods below do not cover
+    /// (its description, or reading every resource).
+    fn template_mut(&mut self) -> &mut Template;
 
     /// Declares a parameter and returns a typed reference to it. A duplicate
     /// name is reported by [`Template::synth`], not here.
-    pub fn add_parameter<T: ParamKind>(&mut self, name: &str, p: Parameter<T>) -> Param<T> {
+    fn add_parameter<T: ParamKind>(&mut self, name: &str, p: Parameter<T>) -> Param<T> {
+        let t = self.template_mut();
         let name = intern(name);
-        if self.parameters.insert(name, p.erase()).is_some() {
-            self.duplicate_ids.push(name.to_string());
+        if t.parameters.insert(name, p.erase()).is_some() {
+            t.duplicate_ids.push(name.to_string());
         }
         Param::new(name)
     }
 
-    /// Declares a condition; the returned name is what [`Value::if_`] and
+    /// Declares a condition; the returned name is what [`crate::Value::if_`] and
     /// [`Resource::condition`] accept. A duplicate name is reported by synth.
-    pub fn add_condition(&mut self, name: &str, c: Condition) -> ConditionName {
+    fn add_condition(&mut self, name: &str, c: Condition) -> ConditionName {
+        let t = self.template_mut();
         let name = intern(name);
-        if self.conditions.insert(name, c).is_some() {
-            self.duplicate_ids.push(name.to_string());
+        if t.conditions.insert(name, c).is_some() {
+            t.duplicate_ids.push(name.to_string());
         }
         ConditionName::named(name)
     }
 
     /// Declares a rule.
-    pub fn add_rule(&mut self, name: &str, rule: Rule) {
+    fn add_rule(&mut self, name: &str, rule: Rule) {
+        let t = self.template_mut();
         let name = intern(name);
-        if self.rules.insert(name, rule).is_some() {
-            self.duplicate_ids.push(format!("rule {name}"));
+        if t.rules.insert(name, rule).is_some() {
+            t.duplicate_ids.push(format!("rule {name}"));
         }
     }
 
     /// Adds a resource and returns its handle.
-    pub fn add<T: ResourceType>(&mut self, logical_id: &str, properties: T) -> Handle<T> {
+    fn add<T: ResourceType>(&mut self, logical_id: &str, properties: T) -> Handle<T> {
         self.add_resource(logical_id, Resource::new(properties))
     }
 
     /// Adds a resource with attributes (DeletionPolicy, DependsOn, ...).
-    pub fn add_resource<T: ResourceType>(
-        &mut self,
-        logical_id: &str,
-        resource: Resource,
-    ) -> Handle<T> {
+    fn add_resource<T: ResourceType>(&mut self, logical_id: &str, resource: Resource) -> Handle<T> {
+        let t = self.template_mut();
         let id = intern(logical_id);
-        if self.resources.contains_key(id) || self.parameters.contains_key(id) {
-            self.duplicate_ids.push(id.to_string());
+        if t.resources.contains_key(id) || t.parameters.contains_key(id) {
+            t.duplicate_ids.push(id.to_string());
         }
-        self.resources.insert(id, resource);
+        t.resources.insert(id, resource);
         Handle::new(id)
     }
 
     /// Adds an output. A duplicate name is reported by [`Template::synth`].
-    pub fn add_output(&mut self, name: &str, output: Output) {
+    fn add_output(&mut self, name: &str, output: Output) {
+        let t = self.template_mut();
         let name = intern(name);
-        if self.outputs.insert(name, output).is_some() {
-            self.duplicate_ids.push(format!("output {name}"));
+        if t.outputs.insert(name, output).is_some() {
+            t.duplicate_ids.push(format!("output {name}"));
         }
     }
 
     /// The typed properties behind a handle.
-    pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
-        self.resources
+    ///
+    /// # Panics
+    ///
+    /// As [`Stack::get_mut`].
+    fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
+        self.template()
+            .resources
             .get(h.logical_id())
             .and_then(|r| r.properties.downcast_ref())
             .unwrap_or_else(|| panic!("handle {} does not name a {}", h.logical_id(), T::TYPE))
@@ -124,17 +156,19 @@ impl Template {
     /// # Panics
     ///
     /// If the handle names no resource of type `T` in this template (a
-    /// handle from another template, or one taken before a [`Template::rename`]).
-    pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
-        self.resources
+    /// handle from another template, or one taken before a [`Stack::rename`]).
+    fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
+        self.template_mut()
+            .resources
             .get_mut(h.logical_id())
             .and_then(|r| r.properties.downcast_mut())
             .unwrap_or_else(|| panic!("handle {} does not name a {}", h.logical_id(), T::TYPE))
     }
 
     /// The resource (with its attributes) behind a handle.
-    pub fn resource_mut<T>(&mut self, h: Handle<T>) -> &mut Resource {
-        self.resources
+    fn resource_mut<T>(&mut self, h: Handle<T>) -> &mut Resource {
+        self.template_mut()
+            .resources
             .get_mut(h.logical_id())
             .unwrap_or_else(|| panic!("handle {} names no resource", h.logical_id()))
     }
@@ -143,25 +177,82 @@ impl Template {
     /// `"Properties.MemorySize"`, `"Metadata.Owner"` or
     /// `"Properties.Tags.0.Value"` (CDK's `addOverride`). Applied after the
     /// typed model is rendered, so it always wins; validation runs after it.
-    pub fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
-        self.push_override(h, path, Some(value));
+    fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
+        self.template_mut().push_override(h, path, Some(value));
     }
 
     /// Removes whatever is at `path` (CDK's `addDeletionOverride`).
-    pub fn add_deletion_override<T>(&mut self, h: Handle<T>, path: &str) {
-        self.push_override(h, path, None);
+    fn add_deletion_override<T>(&mut self, h: Handle<T>, path: &str) {
+        self.template_mut().push_override(h, path, None);
     }
 
     /// [`Self::add_override`] under `Properties` (CDK's `addPropertyOverride`):
     /// `add_property_override(f, "MemorySize", json!(4096))`. A path that
     /// already starts with `Properties.` is taken as is.
-    pub fn add_property_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
+    fn add_property_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
         let full = if path.starts_with("Properties.") {
             path.to_string()
         } else {
             format!("Properties.{path}")
         };
-        self.push_override(h, &full, Some(value));
+        self.template_mut().push_override(h, &full, Some(value));
+    }
+
+    /// Renames a resource and rewrites every reference to it (Ref, GetAtt,
+    /// `${Id}` and `${Id.Attr}` inside Fn::Sub, DependsOn, overrides), so a
+    /// rename never leaves a dangling reference behind. Returns the new
+    /// handle; a construct's own accessors (`stack.bucket()`) follow too.
+    fn rename<T>(&mut self, h: Handle<T>, new_id: &str) -> Handle<T> {
+        let t = self.template_mut();
+        let new_id = intern(new_id);
+        let Some(index) = t.resources.get_index_of(h.logical_id()) else {
+            return Handle::new(new_id);
+        };
+        let (_, resource) = t.resources.shift_remove_index(index).expect("index exists");
+        if t.resources.contains_key(new_id) {
+            t.duplicate_ids.push(new_id.to_string());
+        }
+        t.resources.insert(new_id, resource);
+        let last = t.resources.len() - 1;
+        t.resources.move_index(last, index);
+        t.pending_renames.push((h.logical_id(), new_id));
+        for o in &mut t.overrides {
+            if o.logical_id == h.logical_id() {
+                o.logical_id = new_id;
+            }
+        }
+        Handle::new(new_id)
+    }
+}
+
+/// A bare template is the smallest stack.
+impl Stack for Template {
+    fn template(&self) -> &Template {
+        self
+    }
+
+    fn template_mut(&mut self) -> &mut Template {
+        self
+    }
+}
+
+impl Template {
+    /// An empty template: no description, parameters or resources.
+    /// Synth rejects it until at least one resource is added.
+    pub fn new() -> Self {
+        Template::default()
+    }
+
+    /// `h` as it is named now: a handle taken before [`Stack::rename`]s
+    /// follows them, which is how a construct's accessors stay current.
+    pub(crate) fn follow<T>(&self, h: Handle<T>) -> Handle<T> {
+        let mut id = h.logical_id();
+        for (old, new) in &self.pending_renames {
+            if id == *old {
+                id = new;
+            }
+        }
+        Handle::new(id)
     }
 
     fn push_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>) {
@@ -170,33 +261,6 @@ impl Template {
             path: path.split('.').map(str::to_string).collect(),
             value,
         });
-    }
-
-    /// Renames a resource and rewrites every reference to it (Ref, GetAtt,
-    /// `${Id}` and `${Id.Attr}` inside Fn::Sub, DependsOn, overrides), so a
-    /// rename never leaves a dangling reference behind. Returns the new handle.
-    pub fn rename<T>(&mut self, h: Handle<T>, new_id: &str) -> Handle<T> {
-        let new_id = intern(new_id);
-        let Some(index) = self.resources.get_index_of(h.logical_id()) else {
-            return Handle::new(new_id);
-        };
-        let (_, resource) = self
-            .resources
-            .shift_remove_index(index)
-            .expect("index exists");
-        if self.resources.contains_key(new_id) {
-            self.duplicate_ids.push(new_id.to_string());
-        }
-        self.resources.insert(new_id, resource);
-        let last = self.resources.len() - 1;
-        self.resources.move_index(last, index);
-        self.pending_renames.push((h.logical_id(), new_id));
-        for o in &mut self.overrides {
-            if o.logical_id == h.logical_id() {
-                o.logical_id = new_id;
-            }
-        }
-        Handle::new(new_id)
     }
 
     /// Renders the template to JSON and runs synth-time validation, which
