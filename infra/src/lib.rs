@@ -22,6 +22,7 @@ pub mod resources;
 pub mod stack;
 pub mod synth;
 pub mod template;
+pub mod validate;
 pub mod value;
 mod workflow;
 

@@ -14,6 +14,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+use crate::synth::Problem;
+use crate::validate::ResourceCheck;
 use crate::value::{ConditionName, Value};
 
 /// A CloudFormation tag.
@@ -41,10 +43,11 @@ impl Tag {
 ///
 /// Implement it for a struct of your own to type a resource this crate
 /// does not (the [`crate::resources::Raw`] escape hatch needs no code but
-/// gives no types):
+/// gives no types), with the rules synth should check next to it:
 ///
 /// ```
-/// use hyperframes_infra::{ResourceType, Stack, Template};
+/// use hyperframes_infra::validate::ResourceCheck;
+/// use hyperframes_infra::{Problem, ResourceType, Stack, Template};
 /// use serde::Serialize;
 ///
 /// #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,12 +58,25 @@ impl Tag {
 ///
 /// impl ResourceType for Table {
 ///     const TYPE: &'static str = "AWS::DynamoDB::Table";
+///
+///     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+///         match check.property("BillingMode").as_str() {
+///             Some("PAY_PER_REQUEST" | "PROVISIONED") | None => Vec::new(),
+///             Some(other) => vec![check.problem(
+///                 "BillingMode",
+///                 format!("`{other}` is not a billing mode; use PAY_PER_REQUEST or PROVISIONED"),
+///             )],
+///         }
+///     }
 /// }
 ///
 /// let mut t = Template::new();
 /// let jobs = t.add("Jobs", Table { billing_mode: "PAY_PER_REQUEST".into() });
-/// t.get_mut(jobs).billing_mode = "PROVISIONED".into();
-/// assert_eq!(t.to_json()["Resources"]["Jobs"]["Type"], "AWS::DynamoDB::Table");
+/// assert_eq!(t.synth().unwrap().as_json()["Resources"]["Jobs"]["Type"], "AWS::DynamoDB::Table");
+///
+/// t.get_mut(jobs).billing_mode = "ON_DEMAND".into();
+/// let problems = t.synth().unwrap_err().0;
+/// assert_eq!(problems[0].to_string(), "Jobs.Properties.BillingMode: `ON_DEMAND` is not a billing mode; use PAY_PER_REQUEST or PROVISIONED");
 /// ```
 pub trait ResourceType: Serialize + Clone + fmt::Debug + PartialEq + 'static {
     /// The CloudFormation type name, e.g. `AWS::S3::Bucket`.
@@ -71,12 +87,22 @@ pub trait ResourceType: Serialize + Clone + fmt::Debug + PartialEq + 'static {
     fn type_name(&self) -> &str {
         Self::TYPE
     }
+
+    /// This type's own synth-time rules (ranges, name formats, required
+    /// combinations), run on the resource's rendered properties, overrides
+    /// included. The template-level rules (references, names, limits) run
+    /// on every resource anyway; the default adds none.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let _ = check;
+        Vec::new()
+    }
 }
 
 /// What the template needs from any resource, object-safe.
 trait Erased: fmt::Debug {
     fn type_name(&self) -> &str;
     fn properties_json(&self) -> Json;
+    fn validate(&self, check: &ResourceCheck<'_>) -> Vec<Problem>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
     fn clone_box(&self) -> Box<dyn Erased>;
@@ -89,6 +115,9 @@ impl<T: ResourceType> Erased for T {
     }
     fn properties_json(&self) -> Json {
         serde_json::to_value(self).expect("resource properties serialize")
+    }
+    fn validate(&self, check: &ResourceCheck<'_>) -> Vec<Problem> {
+        T::validate(check)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -124,6 +153,11 @@ impl AnyResource {
     /// The `Properties` object as CloudFormation will see it (before overrides).
     pub fn properties_json(&self) -> Json {
         self.0.properties_json()
+    }
+
+    /// The rules of the type's [`ResourceType::validate`].
+    pub(crate) fn validate(&self, check: &ResourceCheck<'_>) -> Vec<Problem> {
+        self.0.validate(check)
     }
 
     /// The properties as a `T`, if they are one.

@@ -6,7 +6,9 @@ use serde_with::skip_serializing_none;
 use super::iam::{PolicyDocument, Role, Statement};
 use crate::handle::Handle;
 use crate::resource::{ResourceType, Tag};
+use crate::synth::Problem;
 use crate::template::Stack;
+use crate::validate::ResourceCheck;
 use crate::value::Value;
 
 /// `AWS::S3::Bucket`.
@@ -34,6 +36,46 @@ pub struct Bucket {
 
 impl ResourceType for Bucket {
     const TYPE: &'static str = "AWS::S3::Bucket";
+
+    /// A literal `BucketName` must follow S3's naming rules.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let Some(name) = check.property("BucketName").as_str() else {
+            return Vec::new();
+        };
+        match bucket_name_problem(name) {
+            Ok(()) => Vec::new(),
+            Err(why) => vec![check.problem("BucketName", format!("`{name}` is not a valid bucket name: {why}; or leave BucketName unset and let CloudFormation generate one"))],
+        }
+    }
+}
+
+/// S3's rules for bucket names, each as the reason a name breaks it.
+fn bucket_name_problem(name: &str) -> Result<(), &'static str> {
+    let len_ok = (3..=63).contains(&name.len());
+    if !len_ok {
+        return Err("it must be 3-63 characters long");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return Err("only lowercase letters, digits, `-` and `.` are allowed");
+    }
+    let first = name.chars().next().unwrap();
+    let last = name.chars().last().unwrap();
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return Err("it must begin and end with a letter or digit");
+    }
+    if name.contains("..") {
+        return Err("it must not contain two adjacent periods");
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Err("it must not look like an IP address");
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") {
+        return Err("it uses a prefix or suffix S3 reserves");
+    }
+    Ok(())
 }
 
 /// The bucket's four public-access switches; S3 applies all four to new
@@ -303,6 +345,16 @@ mod tests {
     use crate::resources::iam::Principal;
     use crate::template::Template;
     use serde_json::json;
+
+    #[test]
+    fn bucket_names() {
+        assert!(bucket_name_problem("my-renders.example").is_ok());
+        assert!(bucket_name_problem("My_Bucket").is_err());
+        assert!(bucket_name_problem("ab").is_err());
+        assert!(bucket_name_problem("192.168.1.1").is_err());
+        assert!(bucket_name_problem("a..b").is_err());
+        assert!(bucket_name_problem("-ab").is_err());
+    }
 
     #[test]
     fn grants_are_scoped_and_deduplicated() {

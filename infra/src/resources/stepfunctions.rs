@@ -7,9 +7,12 @@ use serde_with::skip_serializing_none;
 
 use super::cloudwatch::{Dimension, Metric};
 use super::iam::{Role, Statement};
+use crate::asl::graph;
 use crate::handle::Handle;
 use crate::resource::{ResourceType, Tag};
+use crate::synth::Problem;
 use crate::template::Stack;
+use crate::validate::ResourceCheck;
 use crate::value::Value;
 
 /// Execution semantics and pricing; changing it replaces the state machine.
@@ -109,6 +112,24 @@ pub struct StateMachine {
 
 impl ResourceType for StateMachine {
     const TYPE: &'static str = "AWS::StepFunctions::StateMachine";
+
+    /// A definition, and one whose graph holds together (see
+    /// [`crate::asl::Definition::problems`]).
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        if check.has("Definition") {
+            graph::problems(check.property("Definition"))
+                .into_iter()
+                .map(|(state, msg)| check.problem(&format!("Definition.States.{state}"), msg))
+                .collect()
+        } else if !check.has("DefinitionString") && !check.has("DefinitionS3Location") {
+            vec![check.problem(
+                "",
+                "state machine has no Definition, DefinitionString or DefinitionS3Location",
+            )]
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 impl Handle<StateMachine> {

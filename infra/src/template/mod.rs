@@ -6,6 +6,7 @@ mod condition;
 mod output;
 mod overrides;
 mod parameter;
+mod rename;
 
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
@@ -13,7 +14,8 @@ use serde_json::{Map, Value as Json};
 use crate::handle::Handle;
 use crate::intern::intern;
 use crate::resource::{Resource, ResourceType};
-use crate::synth::{self, Synthesized, ValidationErrors};
+use crate::synth::{Synthesized, ValidationErrors};
+use crate::validate;
 use crate::value::{ConditionName, Param};
 
 pub use condition::{Assertion, Condition, Rule};
@@ -21,6 +23,7 @@ pub use output::{Export, Output};
 pub use parameter::{ParamKind, Parameter, ParameterDecl};
 
 use overrides::{apply_override, Override};
+use rename::rewrite_references;
 
 /// A CloudFormation template under construction. Build it through
 /// [`Stack`], which it implements; render it with [`Template::synth`].
@@ -267,20 +270,16 @@ impl Template {
     /// reports every problem at once.
     pub fn synth(&self) -> Result<Synthesized, ValidationErrors> {
         let (json, unapplied) = self.render();
-        let mut problems = synth::validate(&json);
+        let mut problems = validate::template_problems(&json, |check| {
+            self.resources
+                .get(check.logical_id())
+                .map_or_else(Vec::new, |r| r.properties.validate(check))
+        });
         for (id, path) in unapplied {
-            problems.push(synth::Problem::new(
-                id,
-                path,
-                "override did not apply: the resource does not exist, or an array index is out of range or not a number; fix the path",
-            ));
+            problems.push(validate::unapplied_override(&id, &path));
         }
         for id in &self.duplicate_ids {
-            problems.push(synth::Problem::new(
-                id.clone(),
-                "",
-                format!("logical ID `{id}` is declared more than once; each parameter, resource and output needs a unique name (rename one)"),
-            ));
+            problems.push(validate::duplicate_id(id));
         }
         if problems.is_empty() {
             Ok(Synthesized::new(json))
@@ -335,13 +334,13 @@ impl Template {
             }
         }
         for (old, new) in &self.pending_renames {
-            synth::rewrite_references(&mut json_resources, old, new);
+            rewrite_references(&mut json_resources, old, new);
         }
         top.insert("Resources".into(), json_resources);
         if !self.outputs.is_empty() {
             let mut outputs = serde_json::to_value(&self.outputs).unwrap();
             for (old, new) in &self.pending_renames {
-                synth::rewrite_references(&mut outputs, old, new);
+                rewrite_references(&mut outputs, old, new);
             }
             top.insert("Outputs".into(), outputs);
         }
