@@ -1,9 +1,8 @@
 //! CloudFormation's quotas and the shape of names, checked on the whole
 //! template.
 
-use serde_json::Value as Json;
+use serde_json::{Map, Value as Json};
 
-use super::Sections;
 use crate::synth::Problem;
 
 /// Most resources one template may declare (a CloudFormation quota, like
@@ -19,6 +18,14 @@ pub const MAX_BODY_BYTES: usize = 1_048_576;
 /// Largest template body, in bytes, passed inline to the API; above it,
 /// upload to S3 first. Synth does not check it: deploy tooling decides.
 pub const MAX_INLINE_BODY_BYTES: usize = 51_200;
+
+/// A rendered template's sections, as far as limits and names go.
+pub(super) struct Sections<'a> {
+    pub(super) parameters: &'a Map<String, Json>,
+    pub(super) conditions: &'a Map<String, Json>,
+    pub(super) resources: &'a Map<String, Json>,
+    pub(super) outputs: &'a Map<String, Json>,
+}
 
 /// Section sizes, the body size, names, and at least one resource.
 pub(super) fn check(t: &Json, s: &Sections<'_>, out: &mut Vec<Problem>) {

@@ -19,29 +19,8 @@ pub use limits::{
     MAX_BODY_BYTES, MAX_INLINE_BODY_BYTES, MAX_OUTPUTS, MAX_PARAMETERS, MAX_RESOURCES,
 };
 
+use limits::Sections;
 use references::Names;
-
-/// A rendered template's sections; absent ones are empty.
-struct Sections<'a> {
-    parameters: &'a Map<String, Json>,
-    conditions: &'a Map<String, Json>,
-    rules: &'a Map<String, Json>,
-    resources: &'a Map<String, Json>,
-    outputs: &'a Map<String, Json>,
-}
-
-impl<'a> Sections<'a> {
-    fn of(t: &'a Json, empty: &'a Map<String, Json>) -> Self {
-        let section = |name: &str| t.get(name).and_then(Json::as_object).unwrap_or(empty);
-        Sections {
-            parameters: section("Parameters"),
-            conditions: section("Conditions"),
-            rules: section("Rules"),
-            resources: section("Resources"),
-            outputs: section("Outputs"),
-        }
-    }
-}
 
 /// Every problem in a rendered template, in template order: limits and
 /// names first, then each section's references, each resource followed by
@@ -51,25 +30,37 @@ pub(crate) fn template_problems(
     resource_rules: impl Fn(&ResourceCheck<'_>) -> Vec<Problem>,
 ) -> Vec<Problem> {
     let empty = Map::new();
-    let s = Sections::of(t, &empty);
+    let section = |name: &str| t.get(name).and_then(Json::as_object).unwrap_or(&empty);
+    let sections = Sections {
+        parameters: section("Parameters"),
+        conditions: section("Conditions"),
+        resources: section("Resources"),
+        outputs: section("Outputs"),
+    };
     let mut out = Vec::new();
-    limits::check(t, &s, &mut out);
-    let names = Names::new(&s);
-    for (id, c) in s.conditions {
+    limits::check(t, &sections, &mut out);
+    let Sections {
+        parameters,
+        conditions,
+        resources,
+        outputs,
+    } = sections;
+    let names = Names::new(parameters, resources, conditions);
+    for (id, c) in conditions {
         names.check_refs(id, "", c, &mut out);
     }
-    for (id, r) in s.rules {
+    for (id, r) in section("Rules") {
         names.check_refs(id, "", r, &mut out);
     }
-    for (id, r) in s.resources {
+    for (id, r) in resources {
         names.check_resource(id, r, &mut out);
         out.extend(resource_rules(&ResourceCheck {
             id,
             properties: &r["Properties"],
-            parameters: s.parameters,
+            parameters,
         }));
     }
-    for (id, o) in s.outputs {
+    for (id, o) in outputs {
         names.check_refs(id, "", o, &mut out);
     }
     out

@@ -4,7 +4,6 @@
 
 use serde_json::{Map, Value as Json};
 
-use super::Sections;
 use crate::synth::Problem;
 use crate::value::PSEUDO_NAMES;
 
@@ -16,11 +15,15 @@ pub(super) struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    pub(super) fn new(s: &Sections<'a>) -> Self {
+    pub(super) fn new(
+        parameters: &'a Map<String, Json>,
+        resources: &'a Map<String, Json>,
+        conditions: &'a Map<String, Json>,
+    ) -> Self {
         Names {
-            parameters: s.parameters,
-            resources: s.resources,
-            conditions: s.conditions,
+            parameters,
+            resources,
+            conditions,
         }
     }
 
