@@ -9,6 +9,24 @@
 //! let template = stack.synth().expect("the default stack validates");
 //! assert!(template.to_json_pretty().contains("\"RenderStateMachine\""));
 //! ```
+//!
+//! Each concept has one place, and modules depend downwards only:
+//!
+//! - [`value`]: `Value<T>` (a literal or a typed intrinsic), parameters'
+//!   references, pseudo parameters.
+//! - [`handle`]: `Handle<T>`, a typed logical ID.
+//! - [`synth`]: what synth returns, the template or every [`Problem`].
+//! - [`validate`]: the template-level rules, and the [`validate::ResourceCheck`]
+//!   each type's own rules run in.
+//! - [`resource`]: the [`ResourceType`] trait, the stored [`AnyResource`],
+//!   resource attributes.
+//! - [`template`]: the [`Template`] and the [`Stack`] trait, the one way to
+//!   build on any stack.
+//! - [`resources`]: one module per service; each type's struct, its rules,
+//!   and what its handle does (attributes, metrics, grants).
+//! - [`asl`], [`contract`]: the workflow's language and the
+//!   function/state-machine contract.
+//! - [`stack`]: the render stack itself.
 
 #![warn(missing_docs)]
 
