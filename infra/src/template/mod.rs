@@ -72,6 +72,43 @@ pub struct Template {
 /// # stack.synth().unwrap();
 /// ```
 ///
+/// A construct of your own is a `Stack` too, so the same grants, overrides
+/// and renames work on it:
+///
+/// ```
+/// use hyperframes_infra::resources::sns::Topic;
+/// use hyperframes_infra::{Handle, HyperframesRenderStack, Stack, Template};
+///
+/// struct PlatformStack {
+///     render: HyperframesRenderStack,
+///     alerts: Handle<Topic>,
+/// }
+///
+/// impl PlatformStack {
+///     fn new() -> Self {
+///         let mut render = HyperframesRenderStack::default();
+///         let alerts = render.add("RenderAlerts", Topic::default());
+///         PlatformStack { render, alerts }
+///     }
+/// }
+///
+/// impl Stack for PlatformStack {
+///     fn template(&self) -> &Template {
+///         self.render.template()
+///     }
+///     fn template_mut(&mut self) -> &mut Template {
+///         self.render.template_mut()
+///     }
+/// }
+///
+/// let mut platform = PlatformStack::new();
+/// let renamed = platform.rename(platform.render.bucket(), "VideoBucket");
+/// assert_eq!(platform.render.bucket(), renamed);
+/// platform.get_mut(platform.alerts).display_name = Some("Render alerts".into());
+/// let template = platform.render.synth().unwrap();
+/// assert_eq!(template.as_json()["Resources"]["VideoBucket"]["Type"], "AWS::S3::Bucket");
+/// ```
+///
 /// A handle read from the stack can be an argument of a `&mut self`
 /// method (`stack.get_mut(stack.render_function())`): the method's receiver
 /// is borrowed mutably only after its arguments are evaluated. That is not
