@@ -3,8 +3,9 @@
 //! properties ([`crate::ResourceType::validate`], written next to the type).
 //!
 //! Validation runs on the rendered JSON, after escape-hatch overrides, so
-//! raw resources and overrides are checked like typed ones (cdk-nag's
-//! lesson: validate what will be deployed, not what was modelled). It
+//! what an override sets is checked like what the typed model set
+//! (cdk-nag's lesson: validate what will be deployed, not what was
+//! modelled), and the template-level rules cover raw resources too. It
 //! collects every problem instead of stopping at the first, and each names
 //! where, what, and how to fix it.
 
