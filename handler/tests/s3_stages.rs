@@ -2,8 +2,7 @@
 //! real producer (Chromium + ffmpeg): plan, every chunk, assemble, in both
 //! plan protocols, plus the failures the contract names.
 
-#[path = "../../bin/tests/support/moto.rs"]
-mod moto;
+use hyperframes_testkit::moto;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
