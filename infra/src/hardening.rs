@@ -19,12 +19,14 @@
 
 use serde_json::{json, Value as Json};
 
+use crate::handle::Handle;
+use crate::resource::Resource;
 use crate::resources::iam::{Principal, Statement};
 use crate::resources::kms::Key;
 use crate::resources::lambda::VpcConfig;
 use crate::resources::s3::LoggingConfiguration;
 use crate::stack::HyperframesRenderStack;
-use crate::template::{Handle, Resource};
+use crate::template::Stack;
 use crate::value::Value;
 
 /// checkov's ids for the findings the stack answers.

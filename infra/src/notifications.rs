@@ -41,6 +41,8 @@
 
 use serde_json::json;
 
+use crate::handle::Handle;
+use crate::resource::{RemovalPolicy, Resource};
 use crate::resources::events::{
     ApiDestination, Connection, DeadLetterConfig, EventPattern, InputTransformer, RetryPolicy,
     Rule, Target,
@@ -49,9 +51,8 @@ use crate::resources::iam::{PolicyDocument, Principal, Role, Statement};
 use crate::resources::lambda::{Function, Permission};
 use crate::resources::sns::{Topic, TopicPolicy};
 use crate::resources::sqs::{Queue, QueuePolicy};
-use crate::resources::AnyResource;
 use crate::stack::HyperframesRenderStack;
-use crate::template::{Handle, Parameter, RemovalPolicy, Resource};
+use crate::template::{Parameter, Stack};
 use crate::value::{Param, Value};
 use crate::workflow::states;
 
@@ -447,7 +448,7 @@ impl HyperframesRenderStack {
         let statement = from_rule(Statement::allow(["sns:Publish"], [topic.arn()]), rule);
         let arn = topic.arn();
         for r in self.template_mut().resources.values_mut() {
-            if let AnyResource::TopicPolicy(p) = &mut r.properties {
+            if let Some(p) = r.properties.downcast_mut::<TopicPolicy>() {
                 if p.topics.contains(&arn) {
                     p.policy_document.statement.push(statement);
                     return;
@@ -468,7 +469,7 @@ impl HyperframesRenderStack {
         let statement = from_rule(Statement::allow(["sqs:SendMessage"], [queue.arn()]), rule);
         let url = queue.url();
         for r in self.template_mut().resources.values_mut() {
-            if let AnyResource::QueuePolicy(p) = &mut r.properties {
+            if let Some(p) = r.properties.downcast_mut::<QueuePolicy>() {
                 if p.queues.contains(&url) {
                     p.policy_document.statement.push(statement);
                     return;

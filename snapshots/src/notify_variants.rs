@@ -11,6 +11,7 @@ use hyperframes_infra::resources::kms::Key;
 use hyperframes_infra::resources::lambda::{Code, Function};
 use hyperframes_infra::resources::sns::Topic;
 use hyperframes_infra::resources::sqs::Queue;
+use hyperframes_infra::Stack;
 use hyperframes_infra::{HyperframesRenderStack, RemovalPolicy, Value};
 
 /// A webhook whose key is a NoEcho parameter.

@@ -10,6 +10,7 @@ use hyperframes_infra::notifications::{
 };
 use hyperframes_infra::resources::sns::Topic;
 use hyperframes_infra::HyperframesRenderStack;
+use hyperframes_infra::Stack;
 use hyperframes_snapshots::{lint, notification_variants, venv_python, webhook_stack, Scratch};
 use serde_json::{json, Value};
 

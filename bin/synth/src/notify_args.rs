@@ -9,6 +9,7 @@ use hyperframes_infra::notifications::{
 };
 use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
 use hyperframes_infra::HyperframesRenderStack;
+use hyperframes_infra::Stack;
 
 /// An execution ending, as the flags spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,7 +10,7 @@ use hyperframes_infra::resources::cloudwatch::ComparisonOperator;
 use hyperframes_infra::resources::iam::{Principal, Role};
 use hyperframes_infra::resources::kms::{Alias, Key};
 use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
-use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps};
+use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps, Stack};
 
 /// Who gets paged.
 pub const ONCALL_EMAIL: &str = "oncall@example.com";
@@ -100,10 +100,9 @@ pub fn build() -> HyperframesRenderStack {
         "CiRole",
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
-    let (state_machine, bucket) = (stack.state_machine(), stack.bucket());
-    stack.grant_start_execution(state_machine, ci);
-    stack.grant_read_executions(state_machine, ci);
-    stack.grant_read(bucket, ci);
+    stack.state_machine().grant_start_execution(&mut stack, ci);
+    stack.state_machine().grant_read_executions(&mut stack, ci);
+    stack.bucket().grant_read(&mut stack, ci);
 
     stack
 }

@@ -6,8 +6,10 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use serde_with::skip_serializing_none;
 
+use crate::handle::Handle;
+use crate::resource::ResourceType;
 use crate::synth::Problem;
-use crate::template::Handle;
+use crate::validate::ResourceCheck;
 use crate::value::Value;
 
 /// `State` of a rule.
@@ -262,43 +264,62 @@ impl Handle<ApiDestination> {
     }
 }
 
-/// Synth-time checks of EventBridge resources, on the rendered JSON (after
-/// overrides): what CloudFormation would only refuse mid-deploy, or worse,
-/// accept.
-pub(crate) fn check(id: &str, r: &Json, out: &mut Vec<Problem>) {
-    let props = &r["Properties"];
-    match r["Type"].as_str().unwrap_or("") {
-        "AWS::Events::Rule" => check_rule(id, props, out),
-        "AWS::Events::Connection" => {
-            let value = &props["AuthParameters"]["ApiKeyAuthParameters"]["ApiKeyValue"];
-            let is_reference = value
-                .as_str()
-                .is_some_and(|s| s.starts_with("{{resolve:secretsmanager:"));
-            if value.is_string() && !is_reference {
-                out.push(Problem::new(id, "Properties.AuthParameters.ApiKeyAuthParameters.ApiKeyValue", "a literal API key would be stored in the template in plain text; pass a Ref to a NoEcho parameter or a {{resolve:secretsmanager:...}} reference (WebhookSecret::Parameter or ::SecretsManager)"));
+// Synth-time checks of EventBridge resources, on the rendered JSON (after
+// overrides): what CloudFormation would only refuse mid-deploy, or worse,
+// accept.
+
+impl ResourceType for Rule {
+    const TYPE: &'static str = "AWS::Events::Rule";
+
+    /// At most 5 targets with unique ids, ARNs that are ARNs, retry
+    /// limits EventBridge accepts, transformer placeholders that exist.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let mut out = Vec::new();
+        check_rule(check.logical_id(), check.properties(), &mut out);
+        out
+    }
+}
+
+impl ResourceType for Connection {
+    const TYPE: &'static str = "AWS::Events::Connection";
+
+    /// The API key is never a literal in the template.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let path = "AuthParameters.ApiKeyAuthParameters.ApiKeyValue";
+        let value = check.property(path);
+        let is_reference = value
+            .as_str()
+            .is_some_and(|s| s.starts_with("{{resolve:secretsmanager:"));
+        if value.is_string() && !is_reference {
+            return vec![check.problem(path, "a literal API key would be stored in the template in plain text; pass a Ref to a NoEcho parameter or a {{resolve:secretsmanager:...}} reference (WebhookSecret::Parameter or ::SecretsManager)")];
+        }
+        Vec::new()
+    }
+}
+
+impl ResourceType for ApiDestination {
+    const TYPE: &'static str = "AWS::Events::ApiDestination";
+
+    /// An https:// endpoint and a rate limit within 1..=300.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if let Some(url) = check.property("InvocationEndpoint").as_str() {
+            if !url.starts_with("https://") || url.len() <= "https://".len() {
+                out.push(check.problem(
+                    "InvocationEndpoint",
+                    format!("`{url}` is not an https:// URL; API destinations only call HTTPS endpoints"),
+                ));
             }
         }
-        "AWS::Events::ApiDestination" => {
-            if let Some(url) = props["InvocationEndpoint"].as_str() {
-                if !url.starts_with("https://") || url.len() <= "https://".len() {
-                    out.push(Problem::new(
-                        id,
-                        "Properties.InvocationEndpoint",
-                        format!("`{url}` is not an https:// URL; API destinations only call HTTPS endpoints"),
-                    ));
-                }
-            }
-            if let Some(n) = props["InvocationRateLimitPerSecond"].as_u64() {
-                if !(1..=300).contains(&n) {
-                    out.push(Problem::new(
-                        id,
-                        "Properties.InvocationRateLimitPerSecond",
-                        format!("{n} is outside 1..=300 requests per second"),
-                    ));
-                }
+        if let Some(n) = check.property("InvocationRateLimitPerSecond").as_u64() {
+            if !(1..=300).contains(&n) {
+                out.push(check.problem(
+                    "InvocationRateLimitPerSecond",
+                    format!("{n} is outside 1..=300 requests per second"),
+                ));
             }
         }
-        _ => {}
+        out
     }
 }
 
