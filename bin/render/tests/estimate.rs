@@ -31,7 +31,7 @@ const BUCKET: &str = "renders";
 
 /// The two tests render with Chromium; one at a time keeps the timing test's
 /// machine what its calibration saw.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const MEMORY_MB: u32 = 10240;
 
 fn root() -> PathBuf {
@@ -156,7 +156,7 @@ fn quick_calibration(work: &Path, map: &AssetMap) -> Calibration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn billed_gb_seconds_fall_in_the_estimated_range_for_two_sizes() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = ONE_AT_A_TIME.lock().await;
     let work = scratch("estimate-gbs");
     let map = asset_map();
     let cal = quick_calibration(&work, &map);
@@ -254,7 +254,7 @@ async fn billed_gb_seconds_fall_in_the_estimated_range_for_two_sizes() {
 
 #[test]
 fn render_estimate_prints_a_price_without_aws() {
-    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let _serial = ONE_AT_A_TIME.blocking_lock();
     let _ = asset_map();
     let project = scratch("estimate-cli");
     std::fs::copy(fixture().join("index.html"), project.join("index.html")).unwrap();
