@@ -300,6 +300,37 @@ impl HyperframesRenderStack {
         let rule_id = format!("{name}Rule");
         let rule: Handle<Rule> = Handle::new(crate::intern::intern(&rule_id));
 
+        let dlq = self.add_dead_letter_queue(name, rule);
+
+        let mut handles = NotificationHandles {
+            rule,
+            dead_letter_queue: dlq,
+            api_destination: None,
+            connection: None,
+            api_key_parameter: None,
+        };
+        let mut target = self.target_for(name, &n.destination, rule, &mut handles);
+        target.input_transformer = Some(payload_transformer());
+        target.retry_policy = Some(n.retry);
+        target.dead_letter_config = Some(DeadLetterConfig { arn: dlq.arn() });
+        self.add(
+            &rule_id,
+            Rule {
+                description: Some(format!(
+                    "Sends the render state machine's {} executions to the {name} destination as the HyperFrames completion payload (version {PAYLOAD_VERSION}).",
+                    n.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/")
+                )),
+                event_pattern: Some(event_pattern(sm.arn(), &n.statuses)),
+                targets: vec![target],
+                ..Default::default()
+            },
+        );
+        self.shrink_execution_output();
+        handles
+    }
+
+    /// Undelivered notices land here, for 14 days.
+    fn add_dead_letter_queue(&mut self, name: &str, rule: Handle<Rule>) -> Handle<Queue> {
         // Undelivered notices are operational data: deleted with the
         // stack, said explicitly (as for the execution log group).
         let mut dlq = Resource::new(Queue {
@@ -327,15 +358,20 @@ impl HyperframesRenderStack {
             },
         );
 
-        let mut handles = NotificationHandles {
-            rule,
-            dead_letter_queue: dlq,
-            api_destination: None,
-            connection: None,
-            api_key_parameter: None,
-        };
+        dlq
+    }
+
+    /// The rule's target for `destination`, with the permission that
+    /// lets EventBridge deliver to it.
+    fn target_for(
+        &mut self,
+        name: &str,
+        destination: &Destination,
+        rule: Handle<Rule>,
+        handles: &mut NotificationHandles,
+    ) -> Target {
         let mut target = Target::new("Notify", Value::from(""));
-        match &n.destination {
+        match destination {
             Destination::Topic(topic) => {
                 target.arn = topic.arn();
                 self.allow_topic_publish(*topic, rule);
@@ -359,28 +395,12 @@ impl HyperframesRenderStack {
                 );
             }
             Destination::Webhook(w) => {
-                let (destination, role) = self.add_webhook(name, w, &mut handles);
+                let (destination, role) = self.add_webhook(name, w, handles);
                 target.arn = destination.arn();
                 target.role_arn = Some(role.arn());
             }
         }
-        target.input_transformer = Some(payload_transformer());
-        target.retry_policy = Some(n.retry);
-        target.dead_letter_config = Some(DeadLetterConfig { arn: dlq.arn() });
-        self.add(
-            &rule_id,
-            Rule {
-                description: Some(format!(
-                    "Sends the render state machine's {} executions to the {name} destination as the HyperFrames completion payload (version {PAYLOAD_VERSION}).",
-                    n.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/")
-                )),
-                event_pattern: Some(event_pattern(sm.arn(), &n.statuses)),
-                targets: vec![target],
-                ..Default::default()
-            },
-        );
-        self.shrink_execution_output();
-        handles
+        target
     }
 
     fn add_webhook(
