@@ -13,6 +13,8 @@
 #   Lambda payload   .tools/payloads: @sparticuz/chromium tgz, imageio-ffmpeg wheel (pinned)
 # Tests find the tools through HF_TOOLS_DIR (exported here) and fail with an
 # install hint when one is missing; nothing is skipped silently.
+# The Lambda package, jail and workflow tests (bin/, bin/local/) need root:
+# they use namespaces, chroot and the cgroup v1 memory controller.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

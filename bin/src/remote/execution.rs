@@ -25,6 +25,8 @@ pub const MAX_INPUT_BYTES: usize = 131_072;
 pub struct StackTarget {
     pub bucket: String,
     pub state_machine_arn: String,
+    /// Set for a local stack (`local-stack up`): where its APIs are.
+    pub local: Option<crate::aws::LocalEndpoints>,
 }
 
 impl StackTarget {
@@ -42,9 +44,20 @@ impl StackTarget {
                 )
             })
         };
+        let local = match v["EndpointUrl"].as_str() {
+            Some(endpoint) => Some(crate::aws::LocalEndpoints {
+                endpoint_url: endpoint.to_string(),
+                step_functions_endpoint_url: get("StepFunctionsEndpointUrl")?,
+                region: get("Region")?,
+                access_key_id: get("AccessKeyId")?,
+                secret_access_key: get("SecretAccessKey")?,
+            }),
+            None => None,
+        };
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            local,
         })
     }
 
@@ -77,6 +90,7 @@ impl StackTarget {
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            local: None,
         })
     }
 
@@ -397,6 +411,7 @@ mod tests {
         let t = StackTarget {
             bucket: "b".into(),
             state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:hyperframes-render".into(),
+            local: None,
         };
         assert_eq!(
             t.execution_arn("r1"),
