@@ -11,6 +11,8 @@
 
 #[path = "support/moto.rs"]
 mod moto;
+#[path = "support/release.rs"]
+mod release;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 
@@ -22,6 +24,7 @@ use std::time::{Duration, Instant};
 use hyperframes_cli::handler_zip::{self, Built, PayloadArgs};
 use hyperframes_cli::package::{self, Bootstrap};
 use hyperframes_cli::payload;
+use release::bootstrap;
 use runtime_api::{Outcome, RuntimeApi};
 use serde_json::{json, Value};
 
@@ -65,20 +68,6 @@ fn payload_dir() -> PathBuf {
         );
     }
     d
-}
-
-/// The release `bootstrap`, built once per test binary into `<target>/lambda`
-/// (its own target dir: the outer `cargo test` holds the main one).
-fn bootstrap() -> &'static PathBuf {
-    static BOOTSTRAP: OnceLock<PathBuf> = OnceLock::new();
-    BOOTSTRAP.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("target/tmp has a parent")
-            .join("lambda");
-        package::build_bootstrap(&workspace(), &target)
-            .unwrap_or_else(|e| panic!("building the release bootstrap failed: {e:#}"))
-    })
 }
 
 /// The package every test here uses, built once.

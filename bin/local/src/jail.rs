@@ -89,7 +89,11 @@ pub fn parse_args(args: &[OsString]) -> Result<JailSpec> {
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = || it.next().cloned().context("a jail-init flag lacks its value");
+        let mut value = || {
+            it.next()
+                .cloned()
+                .context("a jail-init flag lacks its value")
+        };
         match a.to_str() {
             Some("--root") => spec.root = value()?.into(),
             Some("--task") => spec.task_dir = value()?.into(),
@@ -156,17 +160,16 @@ impl Mount {
             libc::mount(
                 self.source.as_ptr(),
                 self.target.as_ptr(),
-                self.fstype.as_ref().map_or(std::ptr::null(), |f| f.as_ptr()),
+                self.fstype
+                    .as_ref()
+                    .map_or(std::ptr::null(), |f| f.as_ptr()),
                 self.flags,
                 self.data
                     .as_ref()
                     .map_or(std::ptr::null(), |d| d.as_ptr().cast()),
             )
         };
-        check(
-            &format!("mount {:?} on {:?}", self.source, self.target),
-            rc,
-        )
+        check(&format!("mount {:?} on {:?}", self.source, self.target), rc)
     }
 }
 

@@ -263,7 +263,11 @@ pub fn unzip_package(zip_path: &Path, into: &Path) -> Result<()> {
     for i in 0..zip.len() {
         let mut f = zip.by_index(i)?;
         let Some(rel) = f.enclosed_name() else {
-            bail!("{} holds an entry outside the package root: {}", zip_path.display(), f.name());
+            bail!(
+                "{} holds an entry outside the package root: {}",
+                zip_path.display(),
+                f.name()
+            );
         };
         let path = into.join(rel);
         if f.is_dir() {
@@ -279,14 +283,23 @@ pub fn unzip_package(zip_path: &Path, into: &Path) -> Result<()> {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode | 0o444))?;
     }
     if !into.join("bootstrap").is_file() {
-        bail!("{} has no `bootstrap` at its root; build it with `cargo run --bin package`", zip_path.display());
+        bail!(
+            "{} has no `bootstrap` at its root; build it with `cargo run --bin package`",
+            zip_path.display()
+        );
     }
     Ok(())
 }
 
-async fn start_moto(exe: &Path, log_dir: &Path, port: u16) -> Result<(tokio::process::Child, String)> {
+async fn start_moto(
+    exe: &Path,
+    log_dir: &Path,
+    port: u16,
+) -> Result<(tokio::process::Child, String)> {
     let port = if port == 0 {
-        std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()
+        std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port()
     } else {
         port
     };
@@ -309,7 +322,10 @@ async fn start_moto(exe: &Path, log_dir: &Path, port: u16) -> Result<(tokio::pro
                 log_dir.join("moto.log").display()
             );
         }
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return Ok((child, endpoint));
         }
         if Instant::now() > deadline {

@@ -98,7 +98,9 @@ impl Ctx<'_> {
 
     fn get_att(&self, id: &str, attr: &str) -> Result<String> {
         let n = self.names;
-        let ty = self.template["Resources"][id]["Type"].as_str().unwrap_or("");
+        let ty = self.template["Resources"][id]["Type"]
+            .as_str()
+            .unwrap_or("");
         Ok(match (ty, attr) {
             ("AWS::Lambda::Function", "Arn") => format!(
                 "arn:aws:lambda:{}:{}:function:{}",
@@ -199,10 +201,17 @@ fn number(v: &Value, what: &str) -> Result<u32> {
 }
 
 /// Resolves the render function and state machine of `template`.
-pub fn resolve(template: &Value, overrides: &[(String, String)], names: &Names) -> Result<Resolved> {
+pub fn resolve(
+    template: &Value,
+    overrides: &[(String, String)],
+    names: &Names,
+) -> Result<Resolved> {
     let (function, f) = resource(template, "AWS::Lambda::Function", "RenderFunction")?;
-    let (state_machine, sm) =
-        resource(template, "AWS::StepFunctions::StateMachine", "RenderStateMachine")?;
+    let (state_machine, sm) = resource(
+        template,
+        "AWS::StepFunctions::StateMachine",
+        "RenderStateMachine",
+    )?;
     let mut ctx = Ctx {
         template,
         params: parameters(template, overrides)?,
@@ -279,5 +288,52 @@ fn definition(ctx: &Ctx<'_>, smp: &Value) -> Result<Value> {
             text = text.replace(&format!("${{{k}}}"), &escaped[1..escaped.len() - 1]);
         }
     }
-    serde_json::from_str(&text).context("the state machine definition is not JSON after substitution")
+    serde_json::from_str(&text)
+        .context("the state machine definition is not JSON after substitution")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyperframes_infra::HyperframesRenderStack;
+
+    #[test]
+    fn the_default_stack_resolves_with_parameters_and_substitutions() {
+        let t = HyperframesRenderStack::default()
+            .synth()
+            .unwrap()
+            .into_json();
+        let names = Names {
+            stack: "s".into(),
+            region: "eu-west-1".into(),
+            account: "123456789012".into(),
+            bucket: "s-renderbucket-local".into(),
+        };
+        let r = resolve(&t, &[("LambdaMemoryMb".into(), "4096".into())], &names).unwrap();
+        assert_eq!(r.function_name, "hyperframes-render");
+        assert_eq!(
+            r.function_arn,
+            "arn:aws:lambda:eu-west-1:123456789012:function:hyperframes-render"
+        );
+        assert_eq!(
+            (r.memory_mb, r.timeout_s, r.ephemeral_mb),
+            (4096, 900, 10240)
+        );
+        assert!(r.environment.contains(&(
+            "HYPERFRAMES_RENDER_BUCKET".into(),
+            "s-renderbucket-local".into()
+        )));
+        assert_eq!(
+            r.state_machine_arn,
+            "arn:aws:states:eu-west-1:123456789012:stateMachine:hyperframes-render"
+        );
+        let text = r.definition.to_string();
+        assert!(!text.contains("${"), "{text}");
+        assert_eq!(
+            r.definition["States"]["PlanV2"]["Parameters"]["FunctionName"],
+            r.function_arn.as_str()
+        );
+        let e = resolve(&t, &[("Nope".into(), "1".into())], &names).unwrap_err();
+        assert!(e.to_string().contains("Nope"), "{e}");
+    }
 }

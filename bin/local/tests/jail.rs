@@ -87,7 +87,11 @@ fn the_root_holds_only_what_provided_al2023_holds() {
     }
     expected.sort();
     assert_eq!(rootfs::list(&root.dir).unwrap(), expected);
-    for (link, target) in [("bin", "usr/bin"), ("lib64", "usr/lib64"), ("etc/ssl", "pki/tls")] {
+    for (link, target) in [
+        ("bin", "usr/bin"),
+        ("lib64", "usr/lib64"),
+        ("etc/ssl", "pki/tls"),
+    ] {
         assert_eq!(
             std::fs::read_link(root.dir.join(link)).unwrap(),
             Path::new(target)
@@ -108,8 +112,11 @@ fn a_function_sees_what_lambda_gives_it_and_its_children_die_with_it() {
     std::fs::write(task.join("bootstrap"), PROBE).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(task.join("bootstrap"), std::fs::Permissions::from_mode(0o755))
-            .unwrap();
+        std::fs::set_permissions(
+            task.join("bootstrap"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let svc = rt
@@ -146,7 +153,10 @@ fn a_function_sees_what_lambda_gives_it_and_its_children_die_with_it() {
     let body: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
     assert_eq!(body["errorType"], "Runtime.ExitError", "{body}");
     assert!(
-        body["errorMessage"].as_str().unwrap().ends_with("Runtime exited with error: exit status 3"),
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .ends_with("Runtime exited with error: exit status 3"),
         "{body}"
     );
     let log = std::fs::read_to_string(svc.function_log_path()).unwrap();
@@ -182,11 +192,13 @@ fn a_function_sees_what_lambda_gives_it_and_its_children_die_with_it() {
         assert!(has(want), "the probe did not report `{want}`; it saw {seen:#?}");
     }
     assert!(
-        seen.iter().any(|l| l.starts_with("AWS_LAMBDA_RUNTIME_API=127.0.0.1:")),
+        seen.iter()
+            .any(|l| l.starts_with("AWS_LAMBDA_RUNTIME_API=127.0.0.1:")),
         "{seen:#?}"
     );
     assert!(
-        seen.iter().any(|l| l.starts_with("tmp tmpfs") && l.contains("size=716800k")),
+        seen.iter()
+            .any(|l| l.starts_with("tmp tmpfs") && l.contains("size=716800k")),
         "/tmp is not a 700 MB tmpfs: {seen:#?}"
     );
     for l in &seen {
@@ -194,9 +206,16 @@ fn a_function_sees_what_lambda_gives_it_and_its_children_die_with_it() {
         assert_ne!(*l, "fonts", "the jail has fonts");
     }
     assert!(
-        log.lines().any(|l| l.ends_with("every process in it ended: true")),
+        log.lines()
+            .any(|l| l.ends_with("every process in it ended: true")),
         "the busy child outlived the runtime:\n{log}"
     );
-    let report = log.lines().find(|l| l.starts_with("REPORT RequestId: ")).unwrap();
-    assert!(report.contains("Memory Size: 2048 MB") && report.contains("Init Duration: "), "{report}");
+    let report = log
+        .lines()
+        .find(|l| l.starts_with("REPORT RequestId: "))
+        .unwrap();
+    assert!(
+        report.contains("Memory Size: 2048 MB") && report.contains("Init Duration: "),
+        "{report}"
+    );
 }

@@ -45,7 +45,12 @@ fn fixture_project(dir: &Path, fixture: &str) -> PathBuf {
     project
 }
 
-fn remote(project: &Path, render_id: &str, format: &str, download: Option<PathBuf>) -> RemoteRender {
+fn remote(
+    project: &Path,
+    render_id: &str,
+    format: &str,
+    download: Option<PathBuf>,
+) -> RemoteRender {
     let mut extra = serde_json::Map::new();
     // 60 frames in chunks of 20: a Map of 3.
     extra.insert("chunkSize".into(), json!(20));
@@ -73,14 +78,16 @@ fn wait(s: &TestStack, render_id: &str) -> Progress {
     let arn = stack.execution_arn(render_id);
     let t = Instant::now();
     loop {
-        let p = s
-            .rt
-            .block_on(execution::progress(&aws.sfn, &arn, Prices::default()))
-            .unwrap();
+        let p =
+            s.rt.block_on(execution::progress(&aws.sfn, &arn, Prices::default()))
+                .unwrap();
         if p.state != State::Running {
             return p;
         }
-        assert!(t.elapsed() < support::EXECUTION_LIMIT, "{render_id} still running");
+        assert!(
+            t.elapsed() < support::EXECUTION_LIMIT,
+            "{render_id} still running"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
@@ -96,7 +103,10 @@ fn invocations(s: &TestStack, render_id: &str) -> Vec<Record> {
 }
 
 fn count(records: &[Record], action: &str) -> usize {
-    records.iter().filter(|r| r.action.as_deref() == Some(action)).count()
+    records
+        .iter()
+        .filter(|r| r.action.as_deref() == Some(action))
+        .count()
 }
 
 /// The most invocations of `action` that were running at the same moment.
@@ -108,7 +118,12 @@ fn max_overlap(records: &[Record], action: &str) -> usize {
         .collect();
     spans
         .iter()
-        .map(|(start, _)| spans.iter().filter(|(a, b)| a <= start && start < b).count())
+        .map(|(start, _)| {
+            spans
+                .iter()
+                .filter(|(a, b)| a <= start && start < b)
+                .count()
+        })
         .max()
         .unwrap_or(0)
 }
@@ -117,9 +132,13 @@ fn history(s: &TestStack, render_id: &str) -> Vec<Value> {
     let sfn = s.sfn();
     let (_, stack) = s.rt.block_on(target(s).connect()).unwrap();
     let arn = stack.execution_arn(render_id);
-    let out = s
-        .rt
-        .block_on(sfn.get_execution_history().execution_arn(arn).max_results(1000).send())
+    let out =
+        s.rt.block_on(
+            sfn.get_execution_history()
+                .execution_arn(arn)
+                .max_results(1000)
+                .send(),
+        )
         .unwrap();
     out.events()
         .iter()
@@ -142,9 +161,13 @@ fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
     let loaded = hyperframes_producer::plan::LoadedPlan::load(&plan_dir).unwrap();
     let chunks: Vec<PathBuf> = (0..loaded.plan.chunk_count)
         .map(|i| {
-            hyperframes_producer::render_chunk(&plan_dir, i, &dir.join(format!("local-{format}-{i}")))
-                .unwrap()
-                .path
+            hyperframes_producer::render_chunk(
+                &plan_dir,
+                i,
+                &dir.join(format!("local-{format}-{i}")),
+            )
+            .unwrap()
+            .path
         })
         .collect();
     let out = dir.join(match format {
@@ -208,9 +231,11 @@ fn fixtures_render_through_the_whole_workflow_in_the_jail() {
         let project = fixture_project(&dir, fixture);
         let id = format!("wf-{format}");
         let out = dir.join(format!("lambda.{ext}"));
-        let ok = s
-            .rt
-            .block_on(render::run(&target(s), remote(&project, &id, format, Some(out.clone()))))
+        let ok =
+            s.rt.block_on(render::run(
+                &target(s),
+                remote(&project, &id, format, Some(out.clone())),
+            ))
             .unwrap_or_else(|e| panic!("{id}: {e:#}"));
         let p = wait(s, &id);
         let recs = invocations(s, &id);
@@ -223,13 +248,25 @@ fn fixtures_render_through_the_whole_workflow_in_the_jail() {
         assert_eq!((p.chunks_done, p.chunks_total), (3, Some(3)), "{id}");
         assert_eq!((p.frames_done, p.frames_total), (60, Some(60)), "{id}");
         assert_eq!(p.lambda_invocations, 5, "{id}: plan + 3 chunks + assemble");
-        assert!(p.cost.total_usd > 0.0 && p.cost.lambda_ms > 0, "{id}: {:?}", p.cost);
+        assert!(
+            p.cost.total_usd > 0.0 && p.cost.lambda_ms > 0,
+            "{id}: {:?}",
+            p.cost
+        );
         assert_eq!(
-            (count(&recs, "plan"), count(&recs, "renderChunk"), count(&recs, "assemble")),
+            (
+                count(&recs, "plan"),
+                count(&recs, "renderChunk"),
+                count(&recs, "assemble")
+            ),
             (1, 3, 1),
             "{id}: {recs:#?}"
         );
-        assert_eq!(max_overlap(&recs, "renderChunk"), 3, "{id}: the Map's chunks ran one after another: {recs:#?}");
+        assert_eq!(
+            max_overlap(&recs, "renderChunk"),
+            3,
+            "{id}: the Map's chunks ran one after another: {recs:#?}"
+        );
         for r in &recs {
             assert_eq!(r.outcome, "ok", "{r:?}");
             assert!(r.max_memory_used_mb > 0 && r.billed_ms > 0, "{r:?}");
@@ -238,8 +275,15 @@ fn fixtures_render_through_the_whole_workflow_in_the_jail() {
         let frames = psnr(&dir, &out, &local, format);
         assert_eq!(frames.len(), 60, "{id}: {frames:?}");
         let worst = frames.iter().cloned().fold(f64::INFINITY, f64::min);
-        assert!(worst >= 40.0, "{id}: worst frame {worst:.2} dB against the local render: {frames:?}");
-        eprintln!("[measure] {id}: worst PSNR {worst:.2} dB, {:.1} s, ${:.6}", p.elapsed_ms as f64 / 1000.0, p.cost.total_usd);
+        assert!(
+            worst >= 40.0,
+            "{id}: worst frame {worst:.2} dB against the local render: {frames:?}"
+        );
+        eprintln!(
+            "[measure] {id}: worst PSNR {worst:.2} dB, {:.1} s, ${:.6}",
+            p.elapsed_ms as f64 / 1000.0,
+            p.cost.total_usd
+        );
     }
 }
 
@@ -269,11 +313,17 @@ fn a_retryable_chunk_failure_is_retried_and_the_render_succeeds() {
     let p = run_to_end(s, "mp4-h264-sdr", id);
     let recs = invocations(s, id);
     assert_eq!(p.state, State::Succeeded, "{recs:#?}");
-    assert_eq!(count(&recs, "renderChunk"), 4, "3 chunks + 1 retry: {recs:#?}");
+    assert_eq!(
+        count(&recs, "renderChunk"),
+        4,
+        "3 chunks + 1 retry: {recs:#?}"
+    );
     assert_eq!(recs.iter().filter(|r| r.injected).count(), 1);
     let h = history(s, id);
     assert_eq!(
-        h.iter().filter(|e| e["type"] == "TaskFailed" && e["error"] == "RENDER_FAILED").count(),
+        h.iter()
+            .filter(|e| e["type"] == "TaskFailed" && e["error"] == "RENDER_FAILED")
+            .count(),
         1,
         "{h:#?}"
     );
@@ -304,7 +354,11 @@ fn a_throwing_composition_fails_with_its_contract_error_after_one_invocation() {
     };
     assert_eq!(error, "INVALID_EVENT", "{cause}");
     assert!(cause.contains("boom from the composition"), "{cause}");
-    assert_eq!(count(&recs, "renderChunk"), 1, "non-retryable: one invocation: {recs:#?}");
+    assert_eq!(
+        count(&recs, "renderChunk"),
+        1,
+        "non-retryable: one invocation: {recs:#?}"
+    );
     assert_eq!(count(&recs, "plan"), 1);
     assert_eq!(count(&recs, "assemble"), 0);
 }
@@ -328,7 +382,8 @@ fn a_chunk_past_its_timeout_is_killed_and_retried() {
     assert_eq!(count(&recs, "renderChunk"), 4);
     let h = history(s, id);
     assert!(
-        h.iter().any(|e| e["type"] == "TaskFailed" && e["error"] == "Sandbox.Timedout"),
+        h.iter()
+            .any(|e| e["type"] == "TaskFailed" && e["error"] == "Sandbox.Timedout"),
         "{h:#?}"
     );
     // The killed instance's processes (bootstrap, Chromium, ffmpeg) all
@@ -336,7 +391,8 @@ fn a_chunk_past_its_timeout_is_killed_and_retried() {
     let log = std::fs::read_to_string(s.stack.lambda.function_log_path()).unwrap();
     let stream = &timed_out[0].instance;
     assert!(
-        log.lines().any(|l| l.contains(stream.as_str()) && l.ends_with("every process in it ended: true")),
+        log.lines()
+            .any(|l| l.contains(stream.as_str()) && l.ends_with("every process in it ended: true")),
         "no clean stop of {stream} in the function log"
     );
 }
@@ -355,7 +411,11 @@ fn a_project_in_a_foreign_bucket_is_refused() {
         std::fs::read(tarball).unwrap()
     };
     s.rt.block_on(async {
-        s3.create_bucket().bucket("someone-elses-bucket").send().await.unwrap();
+        s3.create_bucket()
+            .bucket("someone-elses-bucket")
+            .send()
+            .await
+            .unwrap();
         s3.put_object()
             .bucket("someone-elses-bucket")
             .key("sites/x/project.tar.gz")
@@ -374,7 +434,8 @@ fn a_project_in_a_foreign_bucket_is_refused() {
         PlanProtocol::V2,
     )
     .unwrap();
-    s.rt.block_on(execution::start(&s.sfn(), &stack, id, input)).unwrap();
+    s.rt.block_on(execution::start(&s.sfn(), &stack, id, input))
+        .unwrap();
     let p = wait(s, id);
     let recs = invocations(s, id);
     let State::Failed { error, .. } = &p.state else {

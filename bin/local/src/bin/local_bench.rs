@@ -28,7 +28,10 @@ use hyperframes_local::lambda::Record;
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 
 #[derive(Debug, Parser)]
-#[command(name = "local-bench", about = "The local stack against the local render, same project, same run")]
+#[command(
+    name = "local-bench",
+    about = "The local stack against the local render, same project, same run"
+)]
 struct Args {
     /// The project [default: the peer bench's native1080 project, 1920x1080, 300 frames].
     #[arg(long)]
@@ -97,8 +100,16 @@ fn run(args: Args) -> Result<()> {
     let zip = match &args.package {
         Some(p) => p.clone(),
         None => {
-            let b = package::build_bootstrap(&workspace_root(), &workspace_root().join("target/lambda"))?;
-            stack::handler_package(&Bootstrap::Prebuilt(b), &PayloadArgs::default(), &tools, &dir.join("handler.zip"))?
+            let b = package::build_bootstrap(
+                &workspace_root(),
+                &workspace_root().join("target/lambda"),
+            )?;
+            stack::handler_package(
+                &Bootstrap::Prebuilt(b),
+                &PayloadArgs::default(),
+                &tools,
+                &dir.join("handler.zip"),
+            )?
         }
     };
     let asset_map = tools.dir.join("asset-map.json");
@@ -114,7 +125,10 @@ fn run(args: Args) -> Result<()> {
     let t_up = Instant::now();
     let local = rt.block_on(LocalStack::start(StackOptions {
         stack_name: "bench".into(),
-        template: HyperframesRenderStack::default().synth().map_err(|p| anyhow::anyhow!("{p}"))?.into_json(),
+        template: HyperframesRenderStack::default()
+            .synth()
+            .map_err(|p| anyhow::anyhow!("{p}"))?
+            .into_json(),
         parameters: Vec::new(),
         package: zip,
         state_dir: dir.join("state"),
@@ -124,7 +138,12 @@ fn run(args: Args) -> Result<()> {
         region: "us-east-1".into(),
         extra_env: layer
             .iter()
-            .map(|_| ("HF_ASSET_MAP".to_string(), "/opt/asset-map.json".to_string()))
+            .map(|_| {
+                (
+                    "HF_ASSET_MAP".to_string(),
+                    "/opt/asset-map.json".to_string(),
+                )
+            })
             .collect(),
         layer,
         echo_reports: false,
@@ -136,7 +155,10 @@ fn run(args: Args) -> Result<()> {
     let target = TargetArgs {
         stack_name: None,
         outputs_file: Some(outputs),
-        aws: AwsArgs { profile: None, region: None },
+        aws: AwsArgs {
+            profile: None,
+            region: None,
+        },
     };
     let id = format!("bench-{}", std::process::id());
     let out = dir.join("stack.mp4");
@@ -169,15 +191,20 @@ fn run(args: Args) -> Result<()> {
     let log = std::fs::read_to_string(local.lambda.function_log_path()).unwrap_or_default();
     rt.block_on(local.shutdown());
     if !ok || p.state != State::Succeeded {
-        bail!("the render on the local stack did not succeed: {:?}", p.state);
+        bail!(
+            "the render on the local stack did not succeed: {:?}",
+            p.state
+        );
     }
 
     let t = Instant::now();
     let summary = hyperframes_producer::runner::run(&hyperframes_producer::runner::RunOptions {
         project_dir: project.clone(),
         out: dir.join("local.mp4"),
-        config: hyperframes_producer::RenderConfig::from_json(&serde_json::json!({"fps": 30, "format": "mp4"}))
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        config: hyperframes_producer::RenderConfig::from_json(
+            &serde_json::json!({"fps": 30, "format": "mp4"}),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
         workers: 0,
         single_pass: false,
         progress: false,
@@ -186,7 +213,18 @@ fn run(args: Args) -> Result<()> {
     })
     .map_err(|e| anyhow::anyhow!("the local render failed: {e}"))?;
     let local_wall = t.elapsed();
-    print_table(&project, concurrency, up, stack_wall, local_wall, &summary, &p, &records, &log, &load_before);
+    print_table(
+        &project,
+        concurrency,
+        up,
+        stack_wall,
+        local_wall,
+        &summary,
+        &p,
+        &records,
+        &log,
+        &load_before,
+    );
     Ok(())
 }
 
@@ -214,12 +252,35 @@ fn print_table(
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average()
     );
-    println!("| what | local stack (jail, Step Functions, moto) | local `render` |\n| --- | --- | --- |");
-    println!("| wall time, s | {} (render --wait --download; stack start {} s not included) | {} |", secs(stack_wall), secs(up), secs(local_wall));
-    println!("| chunks | {} | {} |", p.chunks_total.unwrap_or(0), local.chunks);
-    println!("| plan, s | {} | {} |", stage(records, "plan"), secs(local.plan_time));
-    println!("| chunks (all), s | {} | {} |", span(records, "renderChunk"), secs(local.render_time));
-    println!("| assemble, s | {} | {} |", stage(records, "assemble"), secs(local.assemble_time));
+    println!(
+        "| what | local stack (jail, Step Functions, moto) | local `render` |\n| --- | --- | --- |"
+    );
+    println!(
+        "| wall time, s | {} (render --wait --download; stack start {} s not included) | {} |",
+        secs(stack_wall),
+        secs(up),
+        secs(local_wall)
+    );
+    println!(
+        "| chunks | {} | {} |",
+        p.chunks_total.unwrap_or(0),
+        local.chunks
+    );
+    println!(
+        "| plan, s | {} | {} |",
+        stage(records, "plan"),
+        secs(local.plan_time)
+    );
+    println!(
+        "| chunks (all), s | {} | {} |",
+        span(records, "renderChunk"),
+        secs(local.render_time)
+    );
+    println!(
+        "| assemble, s | {} | {} |",
+        stage(records, "assemble"),
+        secs(local.assemble_time)
+    );
     println!("| invocations | {} | - |", records.len());
     let gb_s: f64 = records
         .iter()
@@ -238,15 +299,23 @@ fn print_table(
             "| {} | {} | {} | {} | {} | {:.0} | {} | {} |",
             i + 1,
             r.action.as_deref().unwrap_or("?"),
-            r.event["ChunkIndex"].as_u64().map_or("-".into(), |c| c.to_string()),
+            r.event["ChunkIndex"]
+                .as_u64()
+                .map_or("-".into(), |c| c.to_string()),
             &r.instance[r.instance.len().saturating_sub(4)..],
-            r.init.map_or("warm".into(), |d| format!("{:.0}", d.as_secs_f64() * 1000.0)),
+            r.init.map_or("warm".into(), |d| format!(
+                "{:.0}",
+                d.as_secs_f64() * 1000.0
+            )),
             r.duration.as_secs_f64() * 1000.0,
             r.billed_ms,
             r.max_memory_used_mb
         );
     }
-    let unpacks: Vec<&str> = log.lines().filter(|l| l.contains("payload-unpack")).collect();
+    let unpacks: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("payload-unpack"))
+        .collect();
     if !unpacks.is_empty() {
         println!("\ncold-start payload unpacks (function log):");
         for l in unpacks {
@@ -277,5 +346,8 @@ fn span(records: &[Record], action: &str) -> String {
     ) else {
         return "-".into();
     };
-    format!("{:.2} (wall, first start to last end)", (b - a) as f64 / 1000.0)
+    format!(
+        "{:.2} (wall, first start to last end)",
+        (b - a) as f64 / 1000.0
+    )
 }

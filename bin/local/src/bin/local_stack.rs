@@ -21,7 +21,11 @@ use hyperframes_infra::HyperframesRenderStack;
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 
 #[derive(Debug, Parser)]
-#[command(name = "local-stack", version, about = "Rehearse a render stack deployment offline")]
+#[command(
+    name = "local-stack",
+    version,
+    about = "Rehearse a render stack deployment offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,7 +112,10 @@ fn template(args: &UpArgs) -> Result<serde_json::Value> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read --template {}", path.display()))?;
         return serde_json::from_str(&text).with_context(|| {
-            format!("--template {} is not JSON (use `synth --format json`)", path.display())
+            format!(
+                "--template {} is not JSON (use `synth --format json`)",
+                path.display()
+            )
         });
     }
     match HyperframesRenderStack::new(args.stack.props()).synth() {
@@ -128,7 +135,12 @@ fn package(args: &UpArgs, state_dir: &std::path::Path, tools: &Tools) -> Result<
             target_dir: workspace_root().join("target/lambda"),
         },
     };
-    stack::handler_package(&bootstrap, &args.payload, tools, &state_dir.join("handler.zip"))
+    stack::handler_package(
+        &bootstrap,
+        &args.payload,
+        tools,
+        &state_dir.join("handler.zip"),
+    )
 }
 
 async fn up(args: UpArgs) -> Result<()> {
@@ -150,7 +162,10 @@ async fn up(args: UpArgs) -> Result<()> {
     let (layer, extra_env) = match &args.asset_map {
         Some(map) => (
             Some(stack::asset_layer(map, &state_dir.join("layer"))?),
-            vec![("HF_ASSET_MAP".to_string(), "/opt/asset-map.json".to_string())],
+            vec![(
+                "HF_ASSET_MAP".to_string(),
+                "/opt/asset-map.json".to_string(),
+            )],
         ),
         None => (None, Vec::new()),
     };
@@ -163,9 +178,9 @@ async fn up(args: UpArgs) -> Result<()> {
         state_dir: state_dir.clone(),
         tools,
         helper: std::env::current_exe().context("cannot find the local-stack executable")?,
-        concurrency: args.concurrency.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(2, |n| n.get())
-        }),
+        concurrency: args
+            .concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
         region: args.region.clone(),
         layer,
         extra_env,

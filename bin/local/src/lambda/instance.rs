@@ -205,7 +205,10 @@ fn log_stream(id: u64) -> String {
 }
 
 fn short_stream(stream: &str) -> &str {
-    stream.rsplit(']').next().map_or(stream, |s| &s[s.len().saturating_sub(6)..])
+    stream
+        .rsplit(']')
+        .next()
+        .map_or(stream, |s| &s[s.len().saturating_sub(6)..])
 }
 
 fn pipe_lines(

@@ -26,7 +26,7 @@ pub struct Record {
     pub event: serde_json::Value,
     /// The log stream of the instance that ran it.
     pub instance: String,
-    /// Wall-clock start, ms since the epoch.
+    /// Wall-clock start (when an instance got the event), ms since the epoch.
     pub started_ms: u128,
     /// Init of a cold instance (`None` when it was warm).
     #[serde(with = "millis_opt")]
@@ -48,7 +48,10 @@ pub struct Record {
 }
 
 mod millis {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_f64((d.as_secs_f64() * 1e5).round() / 100.0)
     }
 }
@@ -88,6 +91,14 @@ impl Record {
             injected: false,
             max_memory_mb: 0,
         }
+    }
+
+    /// The event reached an instance: the invocation's duration starts.
+    pub fn delivered(&mut self) {
+        self.started_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
     }
 
     fn bill(&mut self) {
@@ -130,7 +141,10 @@ impl Record {
             self.max_memory_used_mb
         );
         if let Some(i) = self.init {
-            s.push_str(&format!("\tInit Duration: {:.2} ms", i.as_secs_f64() * 1000.0));
+            s.push_str(&format!(
+                "\tInit Duration: {:.2} ms",
+                i.as_secs_f64() * 1000.0
+            ));
         }
         if self.outcome == "timeout" {
             s.push_str("\tStatus: timeout");
@@ -150,7 +164,8 @@ pub struct Log {
 impl Log {
     pub fn open(dir: &Path, echo: bool) -> Result<Log> {
         let path = dir.join("invocations.jsonl");
-        let jsonl = File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        let jsonl =
+            File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(Log {
             dir: dir.to_path_buf(),
             echo,

@@ -85,10 +85,7 @@ pub struct Fault {
 #[derive(Debug, Clone)]
 pub enum FaultKind {
     /// The service answers with this function error instead of running it.
-    FunctionError {
-        error_type: String,
-        message: String,
-    },
+    FunctionError { error_type: String, message: String },
     /// The invocation runs with this timeout instead of the function's.
     Timeout(Duration),
 }
@@ -187,7 +184,13 @@ impl LambdaService {
     /// The log file of the (first) function: its own lines and
     /// START/END/REPORT.
     pub fn function_log_path(&self) -> PathBuf {
-        let name = self.shared.functions.keys().next().cloned().unwrap_or_default();
+        let name = self
+            .shared
+            .functions
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_default();
         self.shared.log.function_log(&name)
     }
 
@@ -376,6 +379,7 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
         },
     };
     rec.instance = inst.stream.clone();
+    rec.delivered();
     shared.log.start(&f.spec.name, &rec);
     let t = Instant::now();
     let end = inst.run(&request_id, event, &f.arn, limit).await;
@@ -434,15 +438,13 @@ async fn cold_start(
         Ok(i) => i,
         Err(e) => {
             rec.finish_error("Lambda.ServiceException");
-            return Err(function_error(
-                "Lambda.ServiceException",
-                &format!("{e:#}"),
-            ));
+            return Err(function_error("Lambda.ServiceException", &format!("{e:#}")));
         }
     };
     rec.instance = inst.stream.clone();
     let end = inst.wait_ready(f.spec.timeout).await;
     rec.init = Some(inst.started.elapsed());
+    rec.max_memory_mb = inst.max_memory_mb();
     let failure = match end {
         InitEnd::Ready(d) => {
             rec.init = Some(d);
@@ -463,7 +465,12 @@ async fn cold_start(
             )
         }
         InitEnd::Exited(code) => {
-            let (ty, msg) = exit_error(&rec.request_id, code, inst.max_memory_mb(), f.spec.memory_mb);
+            let (ty, msg) = exit_error(
+                &rec.request_id,
+                code,
+                inst.max_memory_mb(),
+                f.spec.memory_mb,
+            );
             rec.finish_error(ty);
             function_error(ty, &msg)
         }

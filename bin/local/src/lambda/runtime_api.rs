@@ -29,7 +29,10 @@ pub struct Delivery {
 pub enum Outcome {
     Response(Bytes),
     /// The error body as Lambda returns it (`errorType`, `errorMessage`).
-    Error { error_type: String, body: Bytes },
+    Error {
+        error_type: String,
+        body: Bytes,
+    },
 }
 
 /// The runtime's start-up, as seen from the API.
@@ -94,7 +97,9 @@ async fn handle(state: Arc<State>, req: Req) -> Resp {
         (Method::GET, "invocation/next") => next(&state).await,
         (Method::POST, "init/error") => {
             let ty = header(&req, "lambda-runtime-function-error-type");
-            let body = http::body(req, MAX_RESPONSE_BYTES).await.unwrap_or_default();
+            let body = http::body(req, MAX_RESPONSE_BYTES)
+                .await
+                .unwrap_or_default();
             let ty = error_type_of(&body, ty);
             state.init.send_replace(Init::Failed(ty, body));
             accepted()
@@ -139,7 +144,8 @@ async fn handle(state: Arc<State>, req: Req) -> Resp {
             };
             match pending {
                 Some(tx) => {
-                    let too_large = matches!(&outcome, Outcome::Error { error_type, .. } if error_type == "Function.ResponseSizeTooLarge") && !is_error;
+                    let too_large = matches!(&outcome, Outcome::Error { error_type, .. } if error_type == "Function.ResponseSizeTooLarge")
+                        && !is_error;
                     let _ = tx.send(outcome);
                     if too_large {
                         runtime_error(

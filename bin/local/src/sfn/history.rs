@@ -195,11 +195,9 @@ impl History {
                 }
             }
             "TaskStarted" | "TaskSucceeded" | "TaskFailed" => {
-                let Some((prev, state, resource)) =
-                    raw["inv"].as_u64().and_then(|i| self.calls.get(&i).cloned())
-                else {
-                    return None;
-                };
+                let (prev, state, resource) = raw["inv"]
+                    .as_u64()
+                    .and_then(|i| self.calls.get(&i).cloned())?;
                 let (key, extra) = match kind {
                     "TaskStarted" => ("taskStartedEventDetails", json!({})),
                     "TaskSucceeded" => (
@@ -234,7 +232,10 @@ impl History {
                 return Some(Terminal::Succeeded(output));
             }
             "ExecutionFailed" => {
-                let error = raw["error"].as_str().unwrap_or("States.Runtime").to_string();
+                let error = raw["error"]
+                    .as_str()
+                    .unwrap_or("States.Runtime")
+                    .to_string();
                 let cause = raw["cause"].as_str().unwrap_or("").to_string();
                 self.push(
                     kind,

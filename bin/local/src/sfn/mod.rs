@@ -184,9 +184,11 @@ async fn api(shared: Arc<Shared>, req: Req) -> Resp {
         "StopExecution" => stop_execution(&shared, &input).await,
         "ListExecutions" => list_executions(&shared, &input),
         "DescribeStateMachine" => describe_state_machine(&shared, &input),
-        "ListStateMachines" => ok(json!({"stateMachines": shared.machines.iter().map(|m| json!({
+        "ListStateMachines" => ok(
+            json!({"stateMachines": shared.machines.iter().map(|m| json!({
             "stateMachineArn": m.arn, "name": m.name, "type": "STANDARD", "creationDate": secs(shared.created_ms)
-        })).collect::<Vec<_>>()})),
+        })).collect::<Vec<_>>()}),
+        ),
         other => aws_error(
             "UnknownOperationException",
             &format!("{other} is not implemented by the local Step Functions API"),
@@ -351,7 +353,15 @@ async fn spawn_driver(
             .iter()
             .any(|e| e.arn == arn && e.status == "RUNNING");
         if running {
-            let tail: String = err.lines().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+            let tail: String = err
+                .lines()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
             let t = Terminal::Failed(
                 "States.Runtime".into(),
                 format!("the local interpreter (aws-local-stepfunctions) stopped without finishing the execution: {tail}"),
@@ -412,17 +422,20 @@ fn with_execution<T>(
     shared: &Shared,
     req: &Value,
     f: impl FnOnce(&mut Execution) -> T,
-) -> Result<T, Resp> {
+) -> Result<T, Box<Resp>> {
     let Some(arn) = str_field(req, "executionArn") else {
-        return Err(aws_error("ValidationException", "executionArn is required"));
+        return Err(Box::new(aws_error(
+            "ValidationException",
+            "executionArn is required",
+        )));
     };
     let mut execs = shared.lock();
     match execs.iter_mut().find(|e| e.arn == arn) {
         Some(e) => Ok(f(e)),
-        None => Err(aws_error(
+        None => Err(Box::new(aws_error(
             "ExecutionDoesNotExist",
             &format!("Execution Does Not Exist: '{arn}'"),
-        )),
+        ))),
     }
 }
 
@@ -457,7 +470,7 @@ fn describe_execution(shared: &Shared, req: &Value) -> Resp {
     });
     match r {
         Ok(v) => ok(v),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -486,7 +499,7 @@ fn get_history(shared: &Shared, req: &Value) -> Resp {
     });
     match r {
         Ok(v) => ok(v),
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 
@@ -500,7 +513,7 @@ async fn stop_execution(shared: &Arc<Shared>, req: &Value) -> Resp {
         (e.stdin.take(), e.stop_ms)
     });
     match r {
-        Err(resp) => resp,
+        Err(resp) => *resp,
         Ok((Some(mut stdin), _)) => {
             let _ = stdin.write_all(b"abort\n").await;
             let _ = stdin.flush().await;

@@ -8,12 +8,16 @@
 
 #![allow(dead_code)]
 
+#[path = "../../../tests/support/release.rs"]
+mod release;
+use release::bootstrap;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use hyperframes_cli::handler_zip::PayloadArgs;
-use hyperframes_cli::package::{self, Bootstrap};
+use hyperframes_cli::package::Bootstrap;
 use hyperframes_cli::payload;
 use hyperframes_infra::HyperframesRenderStack;
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
@@ -47,19 +51,6 @@ pub fn require_root() {
     );
 }
 
-/// The release `bootstrap`, built once per test binary into `<target>/lambda`.
-pub fn bootstrap() -> &'static PathBuf {
-    static B: OnceLock<PathBuf> = OnceLock::new();
-    B.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("target/tmp has a parent")
-            .join("lambda");
-        package::build_bootstrap(&workspace(), &target)
-            .unwrap_or_else(|e| panic!("building the release bootstrap failed: {e:#}"))
-    })
-}
-
 /// The handler ZIP, built once per test binary.
 pub fn handler_zip() -> &'static PathBuf {
     static Z: OnceLock<PathBuf> = OnceLock::new();
@@ -78,8 +69,13 @@ pub fn handler_zip() -> &'static PathBuf {
             payload_dir: None,
             payload_cache: Some(d.join("cache")),
         };
-        stack::handler_package(&Bootstrap::Prebuilt(bootstrap().clone()), &args, &tools(), &d.join("handler.zip"))
-            .unwrap_or_else(|e| panic!("package failed: {e:#}"))
+        stack::handler_package(
+            &Bootstrap::Prebuilt(bootstrap().clone()),
+            &args,
+            &tools(),
+            &d.join("handler.zip"),
+        )
+        .unwrap_or_else(|e| panic!("package failed: {e:#}"))
     })
 }
 
@@ -139,7 +135,10 @@ pub fn test_stack() -> &'static TestStack {
             .enable_all()
             .build()
             .unwrap();
-        let template = HyperframesRenderStack::default().synth().unwrap().into_json();
+        let template = HyperframesRenderStack::default()
+            .synth()
+            .unwrap()
+            .into_json();
         let layer = layer(&dir);
         let stack = rt
             .block_on(LocalStack::start(StackOptions {
