@@ -138,6 +138,9 @@ install_payloads
 write_asset_map
 
 export HF_TOOLS_DIR="$tools"
+# Plans may fetch remote assets the offline map lacks (the producer's
+# default); the tests never do: an unmapped URL fails the plan loudly.
+export HF_ALLOW_NETWORK=0
 [ "$install_only" -eq 1 ] && { log "tools ready in $tools"; exit 0; }
 
 cd "$root"

@@ -259,6 +259,7 @@ fn start_lambda(
         // The fixture loads gsap and a font from CDNs; the plan resolves them
         // through the same offline map the local tests use.
         .env("HF_ASSET_MAP", tools_dir().join("asset-map.json"))
+        .env("HF_ALLOW_NETWORK", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
         .stderr(Stdio::from(
@@ -398,6 +399,24 @@ fn the_package_renders_the_fixture_like_lambda_without_debian_binaries() {
         log.contains(r#""unpacked":true"#),
         "a fresh /tmp must be unpacked:\n{log}"
     );
+    // One JSON stage line per invocation, carrying the request id and the
+    // duration of each phase.
+    let stages: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.contains(r#""event":"stage""#))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(stages.len() as u64, chunk_count + 2, "{log}");
+    for s in &stages {
+        let request_id = s["spans"]
+            .as_array()
+            .and_then(|spans| spans.iter().find_map(|sp| sp["requestId"].as_str()));
+        assert!(request_id.is_some_and(|id| !id.is_empty()), "{s}");
+        for phase in ["downloadMs", "renderMs", "uploadMs", "durationMs"] {
+            assert!(s[phase].is_u64(), "{phase} missing: {s}");
+        }
+        assert_eq!(s["outcome"], "ok", "{s}");
+    }
     drop(lambda);
 
     // Warm /tmp (a restarted runtime in the same environment): reused, not unpacked.
@@ -434,7 +453,7 @@ fn the_package_renders_the_fixture_like_lambda_without_debian_binaries() {
         o.body.collect().await.unwrap().into_bytes().to_vec()
     });
     std::fs::write(&video, bytes).unwrap();
-    let probe = hyperframes_producer::ffmpeg::probe_video(&video).unwrap();
+    let probe = hyperframes_producer::probe::probe_video(&video).unwrap();
     assert_eq!(probe.frames, 60);
     assert_eq!(probe.codec, "h264");
     let (local, local_secs, frames) = local_render(&d, &project);

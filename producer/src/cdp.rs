@@ -50,11 +50,23 @@ impl Cdp {
             }
         };
         stream.set_nodelay(true).ok();
+        let socket_setup =
+            |e: std::io::Error| ProducerError::RenderFailed(format!("socket setup: {e}"));
+        // The handshake gets what is left of the deadline (a loaded machine
+        // can take longer than the poll interval to answer it); calls then
+        // poll with a short read timeout.
+        let left = deadline.saturating_duration_since(Instant::now());
         stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .map_err(|e| ProducerError::RenderFailed(format!("socket setup: {e}")))?;
+            .set_read_timeout(Some(left.max(Duration::from_secs(1))))
+            .map_err(socket_setup)?;
         let (ws, _) = tungstenite::client(ws_url, MaybeTlsStream::Plain(stream))
             .map_err(|e| ProducerError::RenderFailed(format!("DevTools handshake failed: {e}")))?;
+        let MaybeTlsStream::Plain(stream) = ws.get_ref() else {
+            unreachable!("a plain TCP stream was passed in")
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .map_err(socket_setup)?;
         Ok(Cdp {
             ws,
             next_id: 1,

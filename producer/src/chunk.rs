@@ -19,9 +19,9 @@ use crate::config::Format;
 use crate::digest::{self, sha256_hex};
 use crate::errors::{ProducerError, Result};
 use crate::ffmpeg;
-use crate::plan::{sibling_temp, LoadedPlan, PRODUCER_VERSION};
-use crate::process;
+use crate::plan::{LoadedPlan, PRODUCER_VERSION};
 use crate::session::{with_session, SessionSpec};
+use crate::{process, staging};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -303,7 +303,8 @@ fn capture_and_encode(
     let format = plan.format();
     let settings = plan.settings();
     let final_path = out_dir.join(chunk_file_name(index, format));
-    let tmp = sibling_temp(&final_path, "tmp");
+    let staging = staging::beside(&final_path, "tmp")?;
+    let tmp = staging.path().join("chunk");
     let image = if settings.capture_png() {
         ImageFormat::Png
     } else {

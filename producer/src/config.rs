@@ -262,7 +262,11 @@ impl RenderConfig {
         let config: RenderConfig =
             serde_json::from_value(value.clone()).map_err(|e| ProducerError::InvalidConfig {
                 field: "config".into(),
-                message: format!("{e} (see the Config object in aws-lambda-spec.md)"),
+                message: format!(
+                    "{e} (the render config's fields are those of `RenderConfig` in \
+                     hyperframes-producer: fps, width, height, format, codec, quality, preset, \
+                     crf, bitrate, chunkSize, maxParallelChunks, variables, ...)"
+                ),
             })?;
         config.validate()?;
         Ok(config)

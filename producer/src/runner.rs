@@ -104,26 +104,15 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         let chunks = resolve_workers(opts.workers).min(MAX_PARALLEL_CHUNKS as usize);
         config.max_parallel_chunks = Some(chunks as u32);
     }
-    let work = work_dir(&opts.out);
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).map_err(|e| ProducerError::io(&work, e))?;
-    let result = run_in(opts, &config, local_chunking, &work, started);
+    // Plan and chunks live in the system temp dir, never next to the
+    // output: an output inside the project would otherwise be copied into
+    // its own plan.
+    let work = crate::staging::temp("hf-render-")?;
+    let result = run_in(opts, &config, local_chunking, work.path(), started);
     if opts.keep_work {
-        eprintln!("plan and chunks kept in {}", work.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&work);
+        eprintln!("plan and chunks kept in {}", work.keep().display());
     }
     result
-}
-
-/// Plan and chunks live in the system temp dir, never next to the output: an
-/// output inside the project would otherwise be copied into its own plan.
-fn work_dir(_out: &Path) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("hf-render-{}-{nanos:x}", std::process::id()))
 }
 
 /// Longest local chunk, in seconds of video: a chunk is one closed GOP, so

@@ -25,8 +25,10 @@ fn main() -> ExitCode {
         let id = arn.rsplit(':').next().unwrap_or(&cli.render_id);
         let (n, bytes) = execution::leftovers(&aws.s3, &stack.bucket, id).await?;
         println!(
-            "left in S3: {n} objects ({bytes} bytes) under s3://{}/renders/{id}/ (plans and chunks; the bucket expires them after 7 days)",
-            stack.bucket
+            "left in S3: {n} objects ({bytes} bytes) under s3://{}/{} (plans and chunks; the bucket expires them after {} days)",
+            stack.bucket,
+            execution::render_prefix(id),
+            execution::INTERMEDIATES_EXPIRY_DAYS
         );
         match execution::output_written(&aws.sfn, &aws.s3, &arn).await? {
             Some(uri) => println!("the output was already written before the stop: {uri}"),

@@ -70,6 +70,8 @@ async fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     std::env::set_var("HYPERFRAMES_RENDER_BUCKET", &bucket);
+    // The function's JSON log lines, on stderr as in CloudWatch.
+    hyperframes_handler::logging::init();
     let handler = match hyperframes_handler::from_env().await {
         Ok(h) => h,
         Err(msg) => {

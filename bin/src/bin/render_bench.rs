@@ -39,16 +39,17 @@ struct Args {
     /// URL -> local file map (default: HF_ASSET_MAP or .tools/asset-map.json).
     #[arg(long)]
     asset_map: Option<PathBuf>,
-    /// Instead of the table: time HyperFrames' CLI (../shared/bench/hf_ref_bench.sh,
-    /// native1080 rows) and our local render on the same project, interleaved.
+    /// Instead of the table: time HyperFrames' CLI (the reference bench script,
+    /// see --peer-script; native1080 rows) and our local render on the same
+    /// project, interleaved.
     #[arg(long)]
     peer: bool,
     /// Runs of each renderer for --peer (medians are reported).
     #[arg(long, default_value_t = 3)]
     peer_runs: usize,
-    /// The peer bench script.
-    #[arg(long, default_value = "../shared/bench/hf_ref_bench.sh")]
-    peer_script: PathBuf,
+    /// The peer bench script (`hf_ref_bench.sh`), needed by --peer.
+    #[arg(long, requires = "peer")]
+    peer_script: Option<PathBuf>,
 }
 
 fn parse_presets(list: &str) -> Result<Vec<Preset>, String> {
@@ -151,20 +152,24 @@ fn peer_work_dir() -> PathBuf {
 }
 
 fn peer(args: &Args, presets: &[Preset], asset_map: Option<AssetMap>) -> ExitCode {
-    if !args.peer_script.is_file() {
+    let Some(script) = args.peer_script.as_deref().filter(|s| s.is_file()) else {
         eprintln!(
-            "render-bench: the peer bench {} does not exist; pass --peer-script PATH (it ships in ../shared/bench)",
-            args.peer_script.display()
+            "render-bench: --peer needs --peer-script PATH, an existing copy of the bench \
+             script that times HyperFrames' own CLI (hf_ref_bench.sh){}",
+            args.peer_script
+                .as_ref()
+                .map(|p| format!("; {} does not exist", p.display()))
+                .unwrap_or_default()
         );
         return ExitCode::FAILURE;
-    }
+    };
     // Installs the peer CLI on first use and writes the projects.
     let prep = Command::new("bash")
-        .arg(&args.peer_script)
+        .arg(script)
         .env("PREPARE_ONLY", "1")
         .status();
     if !matches!(prep, Ok(s) if s.success()) {
-        eprintln!("render-bench: {} PREPARE_ONLY=1 failed; it needs npm (registry access) and Debian's chromium-headless-shell", args.peer_script.display());
+        eprintln!("render-bench: {} PREPARE_ONLY=1 failed; it needs npm (registry access) and Debian's chromium-headless-shell", script.display());
         return ExitCode::FAILURE;
     }
     let project = peer_work_dir().join("native1080");
@@ -177,7 +182,7 @@ fn peer(args: &Args, presets: &[Preset], asset_map: Option<AssetMap>) -> ExitCod
     for run in 0..args.peer_runs.max(1) {
         eprintln!("render-bench: run {} of {}", run + 1, args.peer_runs.max(1));
         let out = Command::new("bash")
-            .arg(&args.peer_script)
+            .arg(script)
             .arg("1")
             .env("ONLY", "native1080")
             .output();

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use hyperframes_infra::contract::{field, PlanProtocol};
+pub use hyperframes_infra::stack::{INTERMEDIATES_EXPIRY_DAYS, INTERMEDIATES_PREFIX};
 
 use super::progress::{self, Event, Prices, Progress};
 
@@ -135,13 +136,20 @@ pub fn check_render_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Where the final output goes by default: under `outputs/`, not
-/// `renders/`, which the bucket expires after 7 days.
+/// Where the final output goes by default: under `outputs/`, not under
+/// [`INTERMEDIATES_PREFIX`], which the bucket expires.
 pub fn default_output_key(render_id: &str, format: &str) -> String {
     match format {
         "png-sequence" => format!("outputs/{render_id}.tar.gz"),
         f => format!("outputs/{render_id}.{f}"),
     }
+}
+
+/// The key prefix of a render's plan and chunks: under the stack's
+/// intermediates prefix, which the bucket expires after
+/// [`INTERMEDIATES_EXPIRY_DAYS`] days.
+pub fn render_prefix(render_id: &str) -> String {
+    format!("{INTERMEDIATES_PREFIX}{render_id}/")
 }
 
 /// Validates the config with the producer's own rules (same messages as a
@@ -163,7 +171,7 @@ pub fn input(
 ) -> Result<String> {
     let v = json!({
         field::PROJECT_S3_URI: project_s3_uri,
-        field::PLAN_OUTPUT_S3_PREFIX: format!("s3://{}/renders/{render_id}/", target.bucket),
+        field::PLAN_OUTPUT_S3_PREFIX: format!("s3://{}/{}", target.bucket, render_prefix(render_id)),
         field::OUTPUT_S3_URI: format!("s3://{}/{output_key}", target.bucket),
         field::CONFIG: config,
         field::PLAN_PROTOCOL: protocol.as_str(),
@@ -373,7 +381,7 @@ pub async fn leftovers(
     bucket: &str,
     render_id: &str,
 ) -> Result<(usize, u64)> {
-    let prefix = format!("renders/{render_id}/");
+    let prefix = render_prefix(render_id);
     let mut token = None;
     let (mut n, mut bytes) = (0usize, 0u64);
     loop {
