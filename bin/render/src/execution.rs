@@ -26,6 +26,8 @@ pub const MAX_INPUT_BYTES: usize = 131_072;
 pub struct StackTarget {
     pub bucket: String,
     pub state_machine_arn: String,
+    /// Set for a local stack (`local-stack up`): where its APIs are.
+    pub local: Option<hyperframes_cli::aws::LocalEndpoints>,
 }
 
 impl StackTarget {
@@ -43,9 +45,20 @@ impl StackTarget {
                 )
             })
         };
+        let local = match v["EndpointUrl"].as_str() {
+            Some(endpoint) => Some(hyperframes_cli::aws::LocalEndpoints {
+                endpoint_url: endpoint.to_string(),
+                step_functions_endpoint_url: get("StepFunctionsEndpointUrl")?,
+                region: get("Region")?,
+                access_key_id: get("AccessKeyId")?,
+                secret_access_key: get("SecretAccessKey")?,
+            }),
+            None => None,
+        };
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            local,
         })
     }
 
@@ -78,6 +91,7 @@ impl StackTarget {
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            local: None,
         })
     }
 
@@ -399,6 +413,7 @@ mod tests {
         let t = StackTarget {
             bucket: "b".into(),
             state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:hyperframes-render".into(),
+            local: None,
         };
         assert_eq!(
             t.execution_arn("r1"),
