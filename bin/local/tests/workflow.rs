@@ -58,7 +58,7 @@ fn remote(
         project: Some(project.to_path_buf()),
         site_id: None,
         fps: 30,
-        format: format.into(),
+        format: hyperframes_producer::Format::parse(format).expect("a known format"),
         width: None,
         height: None,
         extra,
@@ -69,6 +69,7 @@ fn remote(
         download,
         json: true,
         prices: Prices::default(),
+        estimate: None,
     }
 }
 

@@ -169,7 +169,7 @@ fn run(args: Args) -> Result<()> {
             project: Some(project.clone()),
             site_id: None,
             fps: 30,
-            format: "mp4".into(),
+            format: hyperframes_producer::Format::Mp4,
             width: None,
             height: None,
             extra: serde_json::Map::new(),
@@ -180,6 +180,7 @@ fn run(args: Args) -> Result<()> {
             download: Some(out.clone()),
             json: true,
             prices: Prices::default(),
+            estimate: None,
         },
     ))?;
     let stack_wall = t.elapsed();
@@ -207,7 +208,7 @@ fn run(args: Args) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("{e}"))?,
         workers: 0,
         single_pass: false,
-        progress: false,
+        on_progress: None,
         asset_map: hyperframes_producer::AssetMap::discover().ok(),
         keep_work: false,
     })
