@@ -42,7 +42,7 @@
 use serde_json::json;
 
 use crate::handle::Handle;
-use crate::resource::{RemovalPolicy, Resource};
+use crate::resource::{RemovalPolicy, Resource, ResourceType};
 use crate::resources::events::{
     ApiDestination, Connection, DeadLetterConfig, EventPattern, InputTransformer, RetryPolicy,
     Rule, Target,
@@ -467,19 +467,19 @@ impl HyperframesRenderStack {
     fn allow_topic_publish(&mut self, topic: Handle<Topic>, rule: Handle<Rule>) {
         let statement = from_rule(Statement::allow(["sns:Publish"], [topic.arn()]), rule);
         let arn = topic.arn();
-        for r in self.template_mut().resources.values_mut() {
-            if let Some(p) = r.properties.downcast_mut::<TopicPolicy>() {
-                if p.topics.contains(&arn) {
-                    p.policy_document.statement.push(statement);
-                    return;
-                }
-            }
-        }
-        self.add(
-            &format!("{}Policy", topic.logical_id()),
-            TopicPolicy {
-                topics: vec![arn],
-                policy_document: PolicyDocument::new(vec![statement]),
+        self.merge_into_policy(
+            statement,
+            |p: &mut TopicPolicy| p.topics.contains(&arn).then_some(&mut p.policy_document),
+            |statement| {
+                let policy_document = PolicyDocument::new(vec![statement]);
+                let id = format!("{}Policy", topic.logical_id());
+                (
+                    id,
+                    TopicPolicy {
+                        topics: vec![topic.arn()],
+                        policy_document,
+                    },
+                )
             },
         );
     }
@@ -488,21 +488,39 @@ impl HyperframesRenderStack {
     fn allow_queue_send(&mut self, queue: Handle<Queue>, rule: Handle<Rule>) {
         let statement = from_rule(Statement::allow(["sqs:SendMessage"], [queue.arn()]), rule);
         let url = queue.url();
-        for r in self.template_mut().resources.values_mut() {
-            if let Some(p) = r.properties.downcast_mut::<QueuePolicy>() {
-                if p.queues.contains(&url) {
-                    p.policy_document.statement.push(statement);
-                    return;
-                }
-            }
-        }
-        self.add(
-            &format!("{}Policy", queue.logical_id()),
-            QueuePolicy {
-                queues: vec![url],
-                policy_document: PolicyDocument::new(vec![statement]),
+        self.merge_into_policy(
+            statement,
+            |p: &mut QueuePolicy| p.queues.contains(&url).then_some(&mut p.policy_document),
+            |statement| {
+                let policy_document = PolicyDocument::new(vec![statement]);
+                let id = format!("{}Policy", queue.logical_id());
+                (
+                    id,
+                    QueuePolicy {
+                        queues: vec![queue.url()],
+                        policy_document,
+                    },
+                )
             },
         );
+    }
+
+    /// Appends `statement` to the first policy of type `P` that `document`
+    /// selects, or adds the policy `create` makes.
+    fn merge_into_policy<P: ResourceType>(
+        &mut self,
+        statement: Statement,
+        document: impl Fn(&mut P) -> Option<&mut PolicyDocument>,
+        create: impl FnOnce(Statement) -> (String, P),
+    ) {
+        for r in self.template_mut().resources.values_mut() {
+            if let Some(doc) = r.properties.downcast_mut::<P>().and_then(&document) {
+                doc.statement.push(statement);
+                return;
+            }
+        }
+        let (id, policy) = create(statement);
+        self.add(&id, policy);
     }
 
     /// The execution's output becomes the Assemble result alone

@@ -232,32 +232,25 @@ pub fn event(e: &HistoryEvent) -> Event {
     if let Some(d) = e.lambda_function_succeeded_event_details() {
         ev.output = d.output().map(str::to_string);
     }
-    let fail = |error: Option<&str>, cause: Option<&str>| {
-        (error.map(str::to_string), cause.map(str::to_string))
-    };
-    let failure = e
-        .task_failed_event_details()
-        .map(|d| fail(d.error(), d.cause()))
-        .or_else(|| {
-            e.task_timed_out_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.lambda_function_failed_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.execution_failed_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.execution_aborted_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.execution_timed_out_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        });
+    // At most one of these is set, for the event's own kind.
+    let failure = [
+        e.task_failed_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.task_timed_out_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.lambda_function_failed_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.execution_failed_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.execution_aborted_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.execution_timed_out_event_details()
+            .map(|d| (d.error(), d.cause())),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .map(|(error, cause)| (error.map(str::to_string), cause.map(str::to_string)));
     if let Some((error, cause)) = failure {
         ev.error = error;
         ev.cause = cause;
