@@ -40,8 +40,7 @@ impl Tools {
         let exe = self.dir.join("venv/bin/moto_server");
         if !exe.is_file() {
             bail!(
-                "moto_server is not at {}. Install it with: python3 -m venv {venv} && {venv}/bin/pip install 'moto[server]==5.2.5' \
-                 (or run scripts/test.sh --install-only in the repository)",
+                "moto_server is not at {}. Install it with: python3 -m venv {venv} && {venv}/bin/pip install 'moto[server]==5.2.5'",
                 exe.display(),
                 venv = self.dir.join("venv").display()
             );

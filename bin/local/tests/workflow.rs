@@ -13,12 +13,12 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use hyperframes_infra::contract::PlanProtocol;
+use hyperframes_local::lambda::{Fault, FaultKind, Record};
 use hyperframes_render::cli::TargetArgs;
 use hyperframes_render::execution;
 use hyperframes_render::progress::{Prices, Progress, State};
 use hyperframes_render::render::{self, RemoteRender};
-use hyperframes_infra::contract::PlanProtocol;
-use hyperframes_local::lambda::{Fault, FaultKind, Record};
 use serde_json::{json, Value};
 use support::{serial, test_stack, TestStack};
 
@@ -150,12 +150,11 @@ fn history(s: &TestStack, render_id: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The same project rendered locally with the host's Chromium and ffmpeg.
+/// The same project, with the same config as the workflow's render,
+/// rendered locally with the host's Chromium and ffmpeg.
 fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
-    let config = hyperframes_producer::RenderConfig::from_json(
-        &json!({"fps": 30, "format": format, "chunkSize": 20}),
-    )
-    .unwrap();
+    let same = hyperframes_render::render::config(&remote(project, "local", format, None)).unwrap();
+    let config = hyperframes_producer::RenderConfig::from_json(&same).unwrap();
     let plan_dir = dir.join(format!("local-plan-{format}"));
     let _ = std::fs::remove_dir_all(&plan_dir);
     hyperframes_producer::plan(project, &config, &plan_dir).unwrap();

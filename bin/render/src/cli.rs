@@ -32,7 +32,9 @@ impl TargetArgs {
         // read before any AWS call, so nothing reaches AWS for it.
         let local_file = match (&self.outputs_file, &self.stack_name) {
             (Some(f), _) => Some(f.clone()),
-            (None, Some(name)) => Some(hyperframes_cli::outputs::default_file(name)).filter(|f| f.is_file()),
+            (None, Some(name)) => {
+                Some(hyperframes_cli::outputs::default_file(name)).filter(|f| f.is_file())
+            }
             (None, None) => None,
         };
         if let Some(f) = local_file {

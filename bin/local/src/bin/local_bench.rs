@@ -18,14 +18,14 @@ use hyperframes_cli::aws::AwsArgs;
 use hyperframes_deploy::deploy::workspace_root;
 use hyperframes_deploy::handler_zip::PayloadArgs;
 use hyperframes_deploy::package::{self, Bootstrap};
-use hyperframes_render::cli::TargetArgs;
-use hyperframes_render::execution;
-use hyperframes_render::progress::{Prices, Progress, State};
-use hyperframes_render::render::{self, RemoteRender};
 use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_infra::HyperframesRenderStack;
 use hyperframes_local::lambda::Record;
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
+use hyperframes_render::cli::TargetArgs;
+use hyperframes_render::execution;
+use hyperframes_render::progress::{Prices, Progress, State};
+use hyperframes_render::render::{self, RemoteRender};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -86,7 +86,7 @@ fn run(args: Args) -> Result<()> {
     let project = args.project.clone().unwrap_or_else(default_project);
     if !project.join("index.html").is_file() {
         bail!(
-            "{} has no index.html; prepare the native1080 project with `PREPARE_ONLY=1 bash ../shared/bench/hf_ref_bench.sh` or pass --project DIR",
+            "{} has no index.html; pass --project DIR, a HyperFrames project (the 300-frame 1080p bench project is the one the peer bench script prepares with PREPARE_ONLY=1)",
             project.display()
         );
     }

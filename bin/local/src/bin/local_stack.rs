@@ -12,13 +12,13 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use hyperframes_cli::outputs::default_file;
 use hyperframes_deploy::deploy::{parse_pair, workspace_root};
 use hyperframes_deploy::handler_zip::PayloadArgs;
 use hyperframes_deploy::package::Bootstrap;
-use hyperframes_cli::outputs::default_file;
-use hyperframes_synth::StackArgs;
 use hyperframes_infra::HyperframesRenderStack;
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
+use hyperframes_synth::StackArgs;
 
 #[derive(Debug, Parser)]
 #[command(

