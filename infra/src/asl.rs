@@ -13,22 +13,22 @@ use indexmap::IndexMap;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value as Json;
-use serde_with::skip_serializing_none;
 
 use crate::value::Number;
 
 /// A whole state machine definition.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Definition {
     /// `Comment`: free text; Step Functions ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `StartAt` and `States`, inlined at the top level.
     #[serde(flatten)]
     pub graph: Graph,
     /// `TimeoutSeconds`: the execution fails with `States.Timeout` after this.
     /// Unset, a standard execution may run for up to a year.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u32>,
 }
 
@@ -164,7 +164,6 @@ impl Payload {
 }
 
 /// Retry policy for errors matching `error_equals`.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Retrier {
@@ -172,12 +171,16 @@ pub struct Retrier {
     /// error and must come alone in the last retrier.
     pub error_equals: Vec<String>,
     /// `IntervalSeconds` before the first retry; Step Functions' default is 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub interval_seconds: Option<u32>,
     /// `MaxAttempts`: retries after the first try; 0 means never, unset means 3.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_attempts: Option<u32>,
     /// `BackoffRate`: the interval's multiplier per retry, at least 1.0; unset means 2.0.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff_rate: Option<Number>,
     /// `MaxDelaySeconds`: a cap on the interval however far backoff grows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_delay_seconds: Option<u32>,
 }
 
@@ -213,7 +216,6 @@ impl Retrier {
 }
 
 /// Routes matching errors to a state instead of failing the execution.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Catcher {
@@ -223,27 +225,32 @@ pub struct Catcher {
     pub next: String,
     /// `ResultPath`: where the error object goes in the input passed to `next`;
     /// unset replaces the input with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_path: Option<String>,
 }
 
 /// A Task state.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Task {
     /// `Comment`: free text; Step Functions ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `Resource`: the integration's ARN, e.g. `arn:aws:states:::lambda:invoke`.
     pub resource: String,
     /// `Parameters`: the request to the integration.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Payload>,
     /// `ResultSelector`: picks fields from the raw result before `result_path` places it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_selector: Option<Payload>,
     /// `ResultPath`: where the result goes in the state's input; unset replaces
     /// the input with the result.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_path: Option<String>,
     /// `TimeoutSeconds`: the task fails with `States.Timeout` after this. Unset
     /// means no limit but the execution's.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout_seconds: Option<u32>,
     /// `Retry`: tried in order, the first whose `ErrorEquals` matches applies.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -330,26 +337,31 @@ pub struct ItemProcessor {
 }
 
 /// A Map state.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Map {
     /// `Comment`: free text; Step Functions ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `ItemsPath`: a path to the array in the state input; unset means the input itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub items_path: Option<String>,
     /// `ItemSelector`: each iteration's input; `$$.Map.Item.Value` is the item and
     /// `$$.Map.Item.Index` its index.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub item_selector: Option<Payload>,
     /// `ItemProcessor`: the graph run per item.
     pub item_processor: ItemProcessor,
     /// `MaxConcurrency` or `MaxConcurrencyPath`; unset means no limit.
     #[serde(flatten)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<MaxConcurrency>,
     /// `ResultSelector`: reshapes the array of iteration results.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_selector: Option<Payload>,
     /// `ResultPath`: where that array goes in the state's input; unset replaces
     /// the input with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_path: Option<String>,
     /// `Retry` for the Map as a whole, tried in order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -454,16 +466,17 @@ impl Serialize for ChoiceRule {
 }
 
 /// A Choice state.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Choice {
     /// `Comment`: free text; Step Functions ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `Choices`: evaluated in order; the first rule that holds wins.
     pub choices: Vec<ChoiceRule>,
     /// `Default`: where to go when no rule holds. Unset, the execution fails
     /// with `States.NoChoiceMatched`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
 }
 
@@ -501,15 +514,17 @@ impl Default for Choice {
 }
 
 /// A Pass state.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Pass {
     /// `Comment`: free text; Step Functions ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     /// `Parameters`: the output to build from the input (paths and intrinsics allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<Payload>,
     /// `ResultPath`: where that output goes in the input; unset replaces the input.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result_path: Option<String>,
     /// `Next` or `End`.
     #[serde(flatten)]
@@ -517,23 +532,24 @@ pub struct Pass {
 }
 
 /// A Fail state.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Fail {
     /// `Error`: the error name the execution fails with, as alarms and callers
     /// see it (ours come from [`crate::contract::ErrorName`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// `Cause`: a human-readable explanation shown in the execution's failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
 }
 
 /// A Succeed state.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Succeed {
     /// `Comment`: free text; Step Functions ignores it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
 }
 

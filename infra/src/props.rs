@@ -7,14 +7,21 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 
 /// A props value that breaks a rule: which field, which limit, what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PropsError {
     /// The setting at fault, e.g. `project_name` or `memory_mb`.
     pub field: &'static str,
     /// What is wrong and which values are allowed.
     pub message: String,
 }
+
+impl fmt::Display for PropsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for PropsError {}
 
 fn err(field: &'static str, message: impl Into<String>) -> PropsError {
     PropsError {

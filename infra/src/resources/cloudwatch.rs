@@ -1,7 +1,6 @@
 //! Amazon CloudWatch: metrics and alarms.
 
 use serde::Serialize;
-use serde_with::skip_serializing_none;
 
 use crate::handle::Handle;
 use crate::resource::ResourceType;
@@ -151,42 +150,51 @@ impl Metric {
 }
 
 /// `AWS::CloudWatch::Alarm` on a single metric.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Alarm {
     /// `AlarmName`, up to 255 characters. Unset, CloudFormation generates one;
     /// set, changing it replaces the alarm.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alarm_name: Option<Value<String>>,
     /// `AlarmDescription`, up to 1024 characters; shown in notifications, so say
     /// what fired and what to check.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub alarm_description: Option<String>,
     /// `Namespace` of the metric, e.g. `AWS/Lambda`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// `MetricName`. Synth reports an alarm with neither this nor `Metrics`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metric_name: Option<String>,
     /// `Dimensions` of the metric; omitted when empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dimensions: Vec<Dimension>,
     /// `Statistic` (`Sum`, `Average`, ...). Exactly one of this and
     /// `extended_statistic`; synth reports both set.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub statistic: Option<String>,
     /// `ExtendedStatistic`: a percentile such as `p95`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub extended_statistic: Option<String>,
     /// `Period` in seconds: 10, 20, 30 or a multiple of 60. `Period` ×
     /// `EvaluationPeriods` may not exceed one day (seven days for periods of an
     /// hour or more).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<u32>,
     /// `EvaluationPeriods`: how many recent periods the alarm looks at.
     pub evaluation_periods: u32,
     /// `DatapointsToAlarm`: how many of those periods must breach ("M out of N").
     /// Unset means all of them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub datapoints_to_alarm: Option<u32>,
     /// `Threshold`, in the metric's unit; may be a parameter reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub threshold: Option<Value<Number>>,
     /// `ComparisonOperator`: how the statistic is compared with the threshold.
     pub comparison_operator: ComparisonOperator,
     /// `TreatMissingData`; unset means CloudWatch's `missing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub treat_missing_data: Option<TreatMissingData>,
     /// `AlarmActions`: up to 5 ARNs (typically SNS topics) notified on entering `ALARM`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -4,7 +4,6 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
-use serde_with::skip_serializing_none;
 
 use crate::handle::Handle;
 use crate::resource::ResourceType;
@@ -25,7 +24,6 @@ pub enum RuleState {
 /// An event pattern: which events a rule matches. Every listed field must
 /// match; within a field, any listed value does. Only the fields our rules
 /// need are typed; `detail` holds the service's own fields.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct EventPattern {
     /// `source`, e.g. `aws.states`.
@@ -103,7 +101,6 @@ pub struct HttpParameters {
 }
 
 /// One target of a rule.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Target {
@@ -113,14 +110,19 @@ pub struct Target {
     pub arn: Value<String>,
     /// `RoleArn`: the role EventBridge assumes to deliver. Needed for API
     /// destinations; SNS, SQS and Lambda use their resource policies instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_arn: Option<Value<String>>,
     /// `InputTransformer`: what is sent instead of the whole event.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub input_transformer: Option<InputTransformer>,
     /// `RetryPolicy`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<RetryPolicy>,
     /// `DeadLetterConfig`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dead_letter_config: Option<DeadLetterConfig>,
     /// `HttpParameters`, for API destinations.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub http_parameters: Option<HttpParameters>,
 }
 
@@ -140,17 +142,20 @@ impl Target {
 }
 
 /// `AWS::Events::Rule` on the default event bus.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Rule {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Value<String>>,
     /// `Description`, up to 512 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `EventPattern`: which events the rule matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub event_pattern: Option<EventPattern>,
     /// `State`; unset means enabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<RuleState>,
     /// `Targets`, at most 5 per rule.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -193,13 +198,14 @@ pub struct AuthParameters {
 /// `AWS::Events::Connection`: how EventBridge authenticates to an HTTP
 /// endpoint. EventBridge keeps the credentials in a Secrets Manager secret
 /// it creates and rotates with the connection.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Connection {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Value<String>>,
     /// `Description`, up to 512 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `AuthorizationType`: `API_KEY` (set by [`Connection::api_key`]).
     pub authorization_type: String,
@@ -237,13 +243,14 @@ impl Handle<Connection> {
 }
 
 /// `AWS::Events::ApiDestination`: an HTTPS endpoint a rule can target.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ApiDestination {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<Value<String>>,
     /// `Description`, up to 512 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `ConnectionArn`: the credentials to send.
     pub connection_arn: Value<String>,
@@ -253,6 +260,7 @@ pub struct ApiDestination {
     pub http_method: String,
     /// `InvocationRateLimitPerSecond`, 1..=300 (EventBridge's default 300):
     /// protects a small endpoint from a burst of events.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invocation_rate_limit_per_second: Option<u32>,
 }
 

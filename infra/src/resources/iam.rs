@@ -3,7 +3,6 @@
 use serde::ser::Serializer;
 use serde::Serialize;
 use serde_json::Value as Json;
-use serde_with::skip_serializing_none;
 
 use crate::handle::Handle;
 use crate::resource::{ResourceType, Tag};
@@ -82,16 +81,17 @@ fn one_or_many<S: Serializer, T: Serialize>(v: &[T], s: S) -> Result<S::Ok, S::E
 }
 
 /// One IAM policy statement.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Statement {
     /// `Sid`: an optional label, letters and digits only, unique within the policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     /// `Effect`: allow or deny.
     pub effect: Effect,
     /// `Principal`: who the statement applies to. Only in trust and resource
     /// policies; IAM rejects it in a role's own (identity) policies.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
     /// `Action`, e.g. `s3:GetObject`; written as a string when there is one.
     #[serde(serialize_with = "one_or_many")]
@@ -100,6 +100,7 @@ pub struct Statement {
     #[serde(serialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
     pub resource: Vec<Value<String>>,
     /// `Condition` block, e.g. `{"Bool": {"aws:SecureTransport": "false"}}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub condition: Option<Json>,
 }
 
@@ -189,14 +190,15 @@ pub struct InlinePolicy {
 }
 
 /// `AWS::IAM::Role`.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Role {
     /// `RoleName`, up to 64 characters. Leave unset: a fixed name needs
     /// `CAPABILITY_NAMED_IAM` at deploy and forces replacement when changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub role_name: Option<Value<String>>,
     /// `Description`, up to 1000 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `AssumeRolePolicyDocument`: the trust policy, who may assume the role.
     pub assume_role_policy_document: PolicyDocument,
@@ -209,6 +211,7 @@ pub struct Role {
     pub policies: Vec<InlinePolicy>,
     /// `PermissionsBoundary`: a managed policy ARN capping what the role's
     /// policies can grant, whatever they say.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions_boundary: Option<Value<String>>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

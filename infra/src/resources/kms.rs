@@ -1,7 +1,6 @@
 //! AWS KMS.
 
 use serde::Serialize;
-use serde_with::skip_serializing_none;
 
 use super::iam::{PolicyDocument, Principal, Role, Statement};
 use crate::handle::Handle;
@@ -12,16 +11,18 @@ use crate::value::{Pseudo, Value};
 /// `AWS::KMS::Key`. The default key policy gives the account root full
 /// control, which is what lets IAM policies (our grants) use the key; a
 /// key without it is unusable and, worse, unmanageable.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Key {
     /// `Description`, up to 8192 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `EnableKeyRotation`: KMS rotates the key material yearly. On by default here.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enable_key_rotation: Option<bool>,
     /// `PendingWindowInDays`, 7..=30 (KMS default 30): how long a key removed
     /// from the stack waits before KMS destroys it; data under it is lost after.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_window_in_days: Option<u32>,
     /// `KeyPolicy`. Keep the root statement [`Key::default`] adds, or IAM grants
     /// stop working and the key becomes unmanageable.

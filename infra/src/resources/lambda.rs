@@ -3,7 +3,6 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value as Json;
-use serde_with::skip_serializing_none;
 
 use super::cloudwatch::{Dimension, Metric, Statistic};
 use super::iam::{Role, Statement};
@@ -43,20 +42,24 @@ pub struct TracingConfig {
 }
 
 /// Where the deployment package lives.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Code {
     /// `S3Bucket` of the ZIP; must be in the stack's region.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_bucket: Option<Value<String>>,
     /// `S3Key` of the ZIP. Lambda only picks up new code when a property changes,
     /// so use a new key per build rather than overwriting one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_key: Option<Value<String>>,
     /// `S3ObjectVersion`, for versioned buckets.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_object_version: Option<Value<String>>,
     /// `ZipFile`: inline source, only for interpreted runtimes (Node.js, Python), 4 MB at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub zip_file: Option<String>,
     /// `ImageUri`: an ECR image, for `PackageType: Image` functions.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_uri: Option<Value<String>>,
 }
 
@@ -90,47 +93,59 @@ pub struct EphemeralStorage {
 }
 
 /// `AWS::Lambda::Function`.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Function {
     /// `FunctionName`, up to 64 characters. Unset, CloudFormation generates one;
     /// changing it replaces the function.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub function_name: Option<Value<String>>,
     /// `Description`, up to 256 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// `Code`: where the deployment package is.
     pub code: Code,
     /// `PackageType`: `Zip` (default) or `Image`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub package_type: Option<String>,
     /// `Runtime`, e.g. `provided.al2023` for a Rust `bootstrap`; required for `Zip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
     /// `Handler`; for `provided.*` runtimes the binary is named `bootstrap`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
     /// `Role`: the execution role's ARN, whose permissions the function gets.
     pub role: Value<String>,
     /// `MemorySize` in MB, 128..=10240 (synth checks the range). CPU scales with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory_size: Option<Value<u32>>,
     /// `Timeout` in seconds, 1..=900 (synth checks the range); Lambda stops
     /// the invocation after this.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Value<u32>>,
     /// `Architectures`: one element; unset means `x86_64`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub architectures: Vec<Architecture>,
     /// `EphemeralStorage`: `/tmp` size; unset means 512 MB.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ephemeral_storage: Option<EphemeralStorage>,
     /// `Fn::If [HasReservedConcurrency, Ref ReservedConcurrency, AWS::NoValue]`
     /// fits here: the field is optional, so the `NoValue` branch is legal.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reserved_concurrent_executions: Option<Value<i32>>,
     /// `Environment` variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
     /// `TracingConfig` for X-Ray.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing_config: Option<TracingConfig>,
     /// `KmsKeyArn`: a customer key for environment variables at rest; unset,
     /// Lambda uses a key of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_arn: Option<Value<String>>,
     /// `VpcConfig`: run in these subnets; the role then needs ENI permissions,
     /// and S3 is reached through a gateway endpoint or NAT.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_config: Option<VpcConfig>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -246,7 +261,6 @@ pub struct VpcConfig {
 
 /// `AWS::Lambda::Permission`: a resource policy entry letting a service
 /// (SNS, S3, EventBridge) invoke the function.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Permission {
@@ -258,8 +272,10 @@ pub struct Permission {
     pub principal: String,
     /// `SourceArn`: only calls on behalf of this resource (a topic, a rule) are
     /// allowed. Set it: without it any account's resource of that service could invoke.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<Value<String>>,
     /// `SourceAccount`: only calls from resources in this account.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub source_account: Option<Value<String>>,
 }
 

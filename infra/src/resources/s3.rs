@@ -1,7 +1,6 @@
 //! Amazon S3.
 
 use serde::Serialize;
-use serde_with::skip_serializing_none;
 
 use super::iam::{PolicyDocument, Role, Statement};
 use crate::handle::Handle;
@@ -12,24 +11,29 @@ use crate::validate::ResourceCheck;
 use crate::value::Value;
 
 /// `AWS::S3::Bucket`.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Bucket {
     /// Leave unset unless you must: CloudFormation generates a unique name,
     /// and a fixed name blocks replacement and collides across regions.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_name: Option<Value<String>>,
     /// `BucketEncryption`: default encryption of new objects. Unset, S3 still
     /// applies SSE-S3.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_encryption: Option<BucketEncryption>,
     /// `PublicAccessBlockConfiguration`: overrides any policy or ACL that would
     /// make objects public. Use [`PublicAccessBlockConfiguration::block_all`].
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub public_access_block_configuration: Option<PublicAccessBlockConfiguration>,
     /// `VersioningConfiguration`. Unset, a new bucket is unversioned.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub versioning_configuration: Option<VersioningConfiguration>,
     /// `LifecycleConfiguration`: expiry rules S3 applies on its own, about once a day.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle_configuration: Option<LifecycleConfiguration>,
     /// `LoggingConfiguration`: server access logs, delivered to another bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logging_configuration: Option<LoggingConfiguration>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -128,13 +132,13 @@ pub struct VersioningConfiguration {
 
 /// `LoggingConfiguration`: S3 server access logging. The destination bucket
 /// must be in the same region and let `logging.s3.amazonaws.com` put objects.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LoggingConfiguration {
     /// `DestinationBucketName`: where the log objects go.
     pub destination_bucket_name: Value<String>,
     /// `LogFilePrefix`, e.g. `render-bucket/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub log_file_prefix: Option<String>,
 }
 
@@ -156,21 +160,24 @@ pub enum RuleStatus {
 }
 
 /// One lifecycle rule: which objects (by prefix) and what S3 does to them.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct LifecycleRule {
     /// `Id`, up to 255 characters; shows in S3's lifecycle listings.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// `Status`.
     pub status: RuleStatus,
     /// `Prefix`: the rule applies to keys starting with this; unset means every object.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
     /// `ExpirationInDays`: S3 deletes objects this many days after creation (in a
     /// versioned bucket it makes them noncurrent instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expiration_in_days: Option<Value<u32>>,
     /// `AbortIncompleteMultipartUpload`: parts of abandoned uploads are billed
     /// until aborted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub abort_incomplete_multipart_upload: Option<AbortIncompleteMultipartUpload>,
 }
 
@@ -193,7 +200,6 @@ pub struct BucketEncryption {
 }
 
 /// One default-encryption rule.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ServerSideEncryptionRule {
@@ -201,11 +207,11 @@ pub struct ServerSideEncryptionRule {
     pub server_side_encryption_by_default: ServerSideEncryptionByDefault,
     /// `BucketKeyEnabled`: S3 uses a bucket-level key, cutting KMS requests (and
     /// their cost) for SSE-KMS. No effect with SSE-S3.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_key_enabled: Option<bool>,
 }
 
 /// The algorithm and key S3 encrypts new objects with.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ServerSideEncryptionByDefault {
@@ -215,6 +221,7 @@ pub struct ServerSideEncryptionByDefault {
     /// `KMSMasterKeyID`, only with `aws:kms`: a key ARN. Unset, S3 uses the
     /// AWS-managed `aws/s3` key. Readers and writers need KMS permission on it.
     #[serde(rename = "KMSMasterKeyID")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_master_key_id: Option<Value<String>>,
 }
 

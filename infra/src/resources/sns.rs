@@ -1,7 +1,6 @@
 //! Amazon SNS.
 
 use serde::Serialize;
-use serde_with::skip_serializing_none;
 
 use super::iam::PolicyDocument;
 use crate::handle::Handle;
@@ -9,17 +8,19 @@ use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// `AWS::SNS::Topic`.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Topic {
     /// `TopicName`, up to 256 characters. Unset, CloudFormation generates one;
     /// changing it replaces the topic.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub topic_name: Option<Value<String>>,
     /// `DisplayName`: the sender name in email and SMS notifications.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     /// `KmsMasterKeyId`: encrypts messages at rest. Publishers (CloudWatch
     /// alarms included) then need permission on the key, or their messages are lost.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_master_key_id: Option<Value<String>>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -47,7 +48,6 @@ pub enum Endpoint {
 }
 
 /// `AWS::SNS::Subscription`.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Subscription {
@@ -59,6 +59,7 @@ pub struct Subscription {
     pub endpoint: Value<String>,
     /// `RawMessageDelivery`: deliver the bare message instead of SNS's JSON
     /// envelope (sqs and https only).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub raw_message_delivery: Option<bool>,
 }
 

@@ -1,7 +1,6 @@
 //! Amazon SQS.
 
 use serde::Serialize;
-use serde_with::skip_serializing_none;
 
 use super::iam::PolicyDocument;
 use crate::handle::Handle;
@@ -9,22 +8,26 @@ use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// `AWS::SQS::Queue`.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Queue {
     /// `QueueName`, up to 80 characters (FIFO queues end in `.fifo`). Unset,
     /// CloudFormation generates one; changing it replaces the queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_name: Option<Value<String>>,
     /// `MessageRetentionPeriod` in seconds, 60..=1209600 (14 days); default 4 days.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message_retention_period: Option<u32>,
     /// `VisibilityTimeout` in seconds, 0..=43200 (12 h); default 30. For a
     /// Lambda event source, set it to at least the function's timeout (AWS
     /// recommends six times it).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub visibility_timeout: Option<u32>,
     /// `KmsMasterKeyId`: SSE-KMS with this key; senders need permission on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_master_key_id: Option<Value<String>>,
     /// `SqsManagedSseEnabled`: SSE with SQS-owned keys (the default for new queues).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sqs_managed_sse_enabled: Option<bool>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

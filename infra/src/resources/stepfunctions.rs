@@ -3,7 +3,6 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::Value as Json;
-use serde_with::skip_serializing_none;
 
 use super::cloudwatch::{Dimension, Metric};
 use super::iam::{Role, Statement};
@@ -82,28 +81,32 @@ pub struct TracingConfiguration {
 /// The definition is emitted as the `Definition` object with
 /// `DefinitionSubstitutions`, not as a `Fn::Join`ed `DefinitionString`:
 /// cfn-lint validates the ASL only in the object (or plain string) form.
-#[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StateMachine {
     /// `StateMachineName`, up to 80 characters. Unset, CloudFormation generates
     /// one; changing it replaces the state machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_machine_name: Option<Value<String>>,
     /// `StateMachineType`; unset means `STANDARD`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state_machine_type: Option<StateMachineType>,
     /// `RoleArn`: the role Step Functions assumes to run tasks (invoke Lambda,
     /// write logs).
     pub role_arn: Value<String>,
     /// `Definition`: the ASL as a JSON object, e.g. [`crate::asl::Definition::to_json`].
     /// `${Name}` placeholders in it are filled from `definition_substitutions`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub definition: Option<Json>,
     /// `DefinitionSubstitutions`: values for the definition's `${Name}`
     /// placeholders, intrinsics allowed (how the function ARN gets in).
     #[serde(skip_serializing_if = "IndexMap::is_empty")]
     pub definition_substitutions: IndexMap<String, Value<String>>,
     /// `LoggingConfiguration`; unset means no execution logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub logging_configuration: Option<LoggingConfiguration>,
     /// `TracingConfiguration`; unset means no X-Ray tracing.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tracing_configuration: Option<TracingConfiguration>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
