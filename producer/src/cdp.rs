@@ -50,11 +50,24 @@ impl Cdp {
             }
         };
         stream.set_nodelay(true).ok();
+        // The handshake waits as long as the connection deadline allows (a
+        // loaded machine can take more than one read timeout to answer);
+        // afterwards reads time out quickly so every call can keep its own deadline.
+        let socket_setup =
+            |e: std::io::Error| ProducerError::RenderFailed(format!("socket setup: {e}"));
         stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .map_err(|e| ProducerError::RenderFailed(format!("socket setup: {e}")))?;
+            .set_read_timeout(Some(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_secs(1)),
+            ))
+            .map_err(socket_setup)?;
         let (ws, _) = tungstenite::client(ws_url, MaybeTlsStream::Plain(stream))
             .map_err(|e| ProducerError::RenderFailed(format!("DevTools handshake failed: {e}")))?;
+        if let MaybeTlsStream::Plain(s) = ws.get_ref() {
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .map_err(socket_setup)?;
+        }
         Ok(Cdp {
             ws,
             next_id: 1,

@@ -196,8 +196,14 @@ impl Capture<'_> {
     /// Seeks to absolute frame `frame` and captures it.
     pub fn frame(&mut self, frame: u64, format: ImageFormat) -> Result<Vec<u8>> {
         let t = frame as f64 / f64::from(self.spec.fps);
+        // The page divides, so it seeks to exactly the double frame/fps that
+        // its quantizer expects. A decimal rounded to a few places can fall
+        // just below a frame boundary and seek the previous frame's time.
         let n = self.page.eval(
-            &format!("(window.__hf.seek({t:.9}), window.__hf.errors.length)"),
+            &format!(
+                "(window.__hf.seek({frame} / {}), window.__hf.errors.length)",
+                self.spec.fps
+            ),
             Duration::from_secs(10),
         )?;
         if n.as_u64().unwrap_or(0) > 0 {
