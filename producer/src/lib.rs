@@ -18,6 +18,7 @@ pub mod assemble;
 pub mod assets;
 pub mod bench;
 pub mod browser;
+pub mod capture;
 pub mod cdp;
 pub mod chunk;
 pub mod chunks;
@@ -35,6 +36,7 @@ pub mod runner;
 pub mod runtime;
 pub mod server;
 pub mod session;
+pub mod sink;
 pub mod v2;
 
 /// The page-side bridge: virtual clock, seeded randomness and `window.__hf.seek`.
