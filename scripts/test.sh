@@ -9,8 +9,10 @@
 # What it installs, and where:
 #   Debian packages  chromium, chromium-headless-shell, ffmpeg     (apt, system-wide)
 #   Python venv      .tools/venv: cfn-lint, moto[server]           (pinned below)
+#   Python venv      .tools/checkov-venv: checkov (its own venv: it pins old boto3/networkx)
 #   npm tools        .tools/npm:  asl-validator, aws-local-stepfunctions, node 22
 #   Lambda payload   .tools/payloads: @sparticuz/chromium tgz, imageio-ffmpeg wheel (pinned)
+#   cargo-insta      the snapshot review tool, pinned, into cargo's bin dir (`cargo insta test`)
 # Tests find the tools through HF_TOOLS_DIR (exported here) and fail with an
 # install hint when one is missing; nothing is skipped silently.
 set -euo pipefail
@@ -21,12 +23,15 @@ mkdir -p "$tools"
 
 CFN_LINT_VERSION=1.58.0
 MOTO_VERSION=5.2.5
+CHECKOV_VERSION=3.3.30
 ASL_VALIDATOR_VERSION=4.0.0
 AWS_LOCAL_SFN_VERSION=3.0.0
 NODE22_VERSION=22
+# The snapshot review tool, at the version of the insta crate in Cargo.lock.
+CARGO_INSTA_VERSION=1.49.0
 GSAP_VERSION=3.12.2
 SPACE_MONO_VERSION=5.3.0
-# The Lambda package's payload (bin/src/payload.rs pins the same versions and digests).
+# The Lambda package's payload (bin/deploy/src/payload.rs pins the same versions and digests).
 SPARTICUZ_CHROMIUM_VERSION=153.0.0
 SPARTICUZ_CHROMIUM_SHA256=20e5656fcdcf4118ede85edfb9d6bb9cc1bbb7ffb8b75622fffbcf36a835c3c0
 IMAGEIO_FFMPEG_VERSION=0.8.1
@@ -54,6 +59,17 @@ install_python() {
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install -q --disable-pip-version-check \
     "cfn-lint==$CFN_LINT_VERSION" "moto[server]==$MOTO_VERSION"
+  touch "$stamp"
+}
+
+# checkov pins old boto3/botocore/networkx, which would break moto and
+# cfn-lint in .tools/venv, so it gets a venv of its own.
+install_checkov() {
+  local stamp="$tools/checkov-venv/.stamp-checkov-$CHECKOV_VERSION"
+  [ -f "$stamp" ] && return 0
+  log "creating Python venv with checkov $CHECKOV_VERSION"
+  python3 -m venv "$tools/checkov-venv"
+  "$tools/checkov-venv/bin/pip" install -q --disable-pip-version-check "checkov==$CHECKOV_VERSION"
   touch "$stamp"
 }
 
@@ -118,6 +134,13 @@ install_payloads() {
   fi
 }
 
+# `cargo insta test` / `cargo insta review` (README, "Template diffs").
+install_cargo_insta() {
+  cargo insta --version 2>/dev/null | grep -qx "cargo-insta $CARGO_INSTA_VERSION" && return 0
+  log "installing cargo-insta $CARGO_INSTA_VERSION (cargo install --locked)"
+  cargo install --locked --quiet "cargo-insta@$CARGO_INSTA_VERSION"
+}
+
 install_only=0
 cargo_args=()
 while [ $# -gt 0 ]; do
@@ -131,11 +154,16 @@ done
 
 install_debian
 install_python
+install_checkov
 install_npm
 install_payloads
+install_cargo_insta
 write_asset_map
 
 export HF_TOOLS_DIR="$tools"
+# Plans may fetch remote assets the offline map lacks (the producer's
+# default); the tests never do: an unmapped URL fails the plan loudly.
+export HF_ALLOW_NETWORK=0
 [ "$install_only" -eq 1 ] && { log "tools ready in $tools"; exit 0; }
 
 cd "$root"

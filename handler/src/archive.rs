@@ -3,13 +3,12 @@
 //! is shared by every invocation of a warm container.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
-use flate2::Compression;
-use tar::{EntryType, Header};
+use hyperframes_producer::tarball;
+use tar::EntryType;
 
 use crate::error::HandlerError;
 
@@ -267,9 +266,9 @@ fn link_name(
         .into_owned())
 }
 
-/// Packs `dir` into a `.tar.gz` deterministically: sorted entries, zeroed
-/// timestamps and owners, so the same tree gives the same bytes (and the
-/// same SHA-256) on every worker.
+/// Packs `dir` into a `.tar.gz` through the producer's deterministic
+/// writer ([`hyperframes_producer::tarball`]): the same tree gives the same
+/// bytes (and the same SHA-256) on every worker.
 pub fn create_tar_gz(dir: &Path, archive: &Path) -> Result<(), HandlerError> {
     create_tar_gz_filtered(dir, archive, &|_| true)
 }
@@ -281,89 +280,25 @@ pub fn create_tar_gz_filtered(
     archive: &Path,
     keep: &dyn Fn(&Path) -> bool,
 ) -> Result<(), HandlerError> {
-    let file = File::create(archive).map_err(|e| HandlerError::io("cannot create", archive, e))?;
-    let mut builder = tar::Builder::new(GzEncoder::new(file, Compression::default()));
-    let mut files = Vec::new();
-    collect(dir, Path::new(""), keep, &mut files)?;
-    for rel in files {
-        let path = dir.join(&rel);
-        let meta =
-            fs::symlink_metadata(&path).map_err(|e| HandlerError::io("cannot read", &path, e))?;
-        let mut h = Header::new_gnu();
-        h.set_mtime(0);
-        h.set_uid(0);
-        h.set_gid(0);
-        if meta.file_type().is_symlink() {
-            // Kept as a link (its size is the link text, not the target's).
-            let link =
-                fs::read_link(&path).map_err(|e| HandlerError::io("cannot read link", &path, e))?;
-            h.set_entry_type(EntryType::Symlink);
-            h.set_mode(0o777);
-            h.set_size(0);
-            builder.append_link(&mut h, &rel, &link)
-        } else if meta.is_dir() {
-            h.set_entry_type(EntryType::Directory);
-            h.set_mode(0o755);
-            h.set_size(0);
-            builder.append_data(&mut h, &rel, io::empty())
-        } else {
-            h.set_entry_type(EntryType::Regular);
-            h.set_mode(0o644);
-            h.set_size(meta.len());
-            let f = File::open(&path).map_err(|e| HandlerError::io("cannot open", &path, e))?;
-            builder.append_data(&mut h, &rel, f)
-        }
-        .map_err(|e| HandlerError::io("cannot archive", &path, e))?;
-    }
-    let gz = builder
-        .into_inner()
-        .map_err(|e| HandlerError::io("cannot finish", archive, e))?;
-    gz.finish()
-        .and_then(|mut f| f.flush())
-        .map_err(|e| HandlerError::io("cannot finish", archive, e))
+    Ok(tarball::write_tar_gz(dir, archive, keep)?)
 }
 
-/// The entries under `root/rel` that `keep` accepts, sorted by name at each
-/// level, directories before their contents.
+/// The entries under `root/rel` that `keep` accepts, in archive order.
 pub fn collect(
     root: &Path,
     rel: &Path,
     keep: &dyn Fn(&Path) -> bool,
     out: &mut Vec<PathBuf>,
 ) -> Result<(), HandlerError> {
-    let dir = root.join(rel);
-    let mut names: Vec<_> = fs::read_dir(&dir)
-        .map_err(|e| HandlerError::io("cannot list", &dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.file_name()))
-        .collect();
-    names.sort();
-    for name in names {
-        let child = rel.join(&name);
-        if !keep(&child) {
-            continue;
-        }
-        out.push(child.clone());
-        let is_real_dir = root
-            .join(&child)
-            .symlink_metadata()
-            .is_ok_and(|m| m.is_dir());
-        if is_real_dir {
-            collect(root, &child, keep, out)?;
-        }
-    }
-    Ok(())
+    Ok(tarball::collect(root, rel, keep, out)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("hf-archive-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
-    }
+    use flate2::write::GzEncoder;
+    use flate2::Compression;
+    use tar::Header;
 
     /// Builds a .tar.gz with raw headers, bypassing the tar crate's own
     /// path checks, the way a hostile archive would be made.
@@ -392,7 +327,8 @@ mod tests {
 
     #[test]
     fn round_trip_is_deterministic() {
-        let d = scratch("rt");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let src = d.join("src");
         fs::create_dir_all(src.join("assets")).unwrap();
         fs::write(src.join("index.html"), "<html></html>").unwrap();
@@ -411,12 +347,12 @@ mod tests {
             fs::read_to_string(d.join("out/assets/a.css")).unwrap(),
             "body{}"
         );
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn hostile_entries_are_refused_and_nothing_is_left() {
-        let d = scratch("hostile");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         for (i, (entries, needle)) in [
             (
                 vec![("../evil", EntryType::Regular, &b"x"[..], None)],
@@ -451,12 +387,12 @@ mod tests {
             assert!(!out.exists(), "partial extraction left behind");
         }
         assert!(!d.parent().unwrap().join("evil").exists());
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn symlink_chains_cannot_escape() {
-        let d = scratch("chain");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let a = d.join("chain.tar.gz");
         hostile(
             &a,
@@ -481,12 +417,12 @@ mod tests {
         );
         let e = extract_tar_gz(&b, &d.join("out2"), Limits::default()).unwrap_err();
         assert!(e.message.contains("resolves outside"), "{e}");
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn project_symlinks_round_trip() {
-        let d = scratch("links-rt");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let src = d.join("src");
         fs::create_dir_all(src.join("assets")).unwrap();
         fs::write(src.join("assets/logo.svg"), "<svg/>").unwrap();
@@ -501,12 +437,12 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn inside_links_are_kept() {
-        let d = scratch("links");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let a = d.join("ok.tar.gz");
         hostile(
             &a,
@@ -517,12 +453,12 @@ mod tests {
         );
         extract_tar_gz(&a, &d.join("out"), Limits::default()).unwrap();
         assert_eq!(fs::read(d.join("out/sub/l")).unwrap(), b"data");
-        fs::remove_dir_all(d).unwrap();
     }
 
     #[test]
     fn caps_stop_bombs() {
-        let d = scratch("caps");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let a = d.join("big.tar.gz");
         let big = vec![0u8; 10_000];
         hostile(
@@ -552,6 +488,5 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("more than 1 entries"), "{e}");
-        fs::remove_dir_all(d).unwrap();
     }
 }

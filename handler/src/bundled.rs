@@ -11,9 +11,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use hyperframes_infra::ChromeSource;
 use hyperframes_producer::runtime::{self, Runtime};
 use hyperframes_producer::ProducerError;
-use serde_json::{json, Value};
+use lambda_runtime::tracing;
+use serde_json::Value;
 
 use crate::error::HandlerError;
 use crate::payload::{self, Manifest};
@@ -24,29 +26,18 @@ pub const CHROME_SOURCE_ENV: &str = hyperframes_infra::stack::env::CHROME_SOURCE
 /// The browser binary for `chrome-headless-shell` (a layer or an image).
 pub const CHROME_PATH_ENV: &str = "HYPERFRAMES_LAMBDA_CHROME_PATH";
 
-/// Which Chromium renders: the one in the package, or one the user brings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChromeSource {
-    Sparticuz,
-    ChromeHeadlessShell,
-}
+pub use crate::payload::PACKAGE_REMEDY;
 
-impl ChromeSource {
-    /// As the reference resolves it: `chrome-headless-shell` or `shell`
-    /// (any case) select the user's binary; anything else, unset included,
-    /// is the bundled `@sparticuz/chromium`.
-    pub fn resolve(value: Option<&str>) -> ChromeSource {
-        match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            Some("chrome-headless-shell") | Some("shell") => ChromeSource::ChromeHeadlessShell,
-            _ => ChromeSource::Sparticuz,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChromeSource::Sparticuz => "sparticuz",
-            ChromeSource::ChromeHeadlessShell => "chrome-headless-shell",
-        }
+/// The value of `HYPERFRAMES_LAMBDA_CHROME_SOURCE`, read as the reference
+/// reads it: `chrome-headless-shell` or `shell` (any case, spaces around)
+/// select the user's binary; anything else, unset included, is the bundled
+/// `@sparticuz/chromium`. Lenient where [`ChromeSource`]'s `FromStr` is
+/// strict: a deployed function must not fail on a value the template's
+/// AllowedValues already let through.
+pub fn chrome_source_from_env(value: Option<&str>) -> ChromeSource {
+    match value.map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        Some("chrome-headless-shell") | Some("shell") => ChromeSource::ChromeHeadlessShell,
+        _ => ChromeSource::Sparticuz,
     }
 }
 
@@ -66,7 +57,7 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/var/task")),
             cache_root: std::env::temp_dir().join("hyperframes-runtime"),
-            source: ChromeSource::resolve(std::env::var(CHROME_SOURCE_ENV).ok().as_deref()),
+            source: chrome_source_from_env(std::env::var(CHROME_SOURCE_ENV).ok().as_deref()),
             chrome_path: std::env::var_os(CHROME_PATH_ENV)
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
@@ -74,17 +65,37 @@ impl Settings {
     }
 }
 
+/// A payload that cannot be unpacked: a missing component is a package
+/// defect; an unpack that fails midway may also be a full or wedged `/tmp`.
+fn unpack_failed(what: &str, why: String) -> String {
+    format!(
+        "cannot unpack the bundled {what}: {why}. If /tmp is full or wedged after a timeout, \
+         recycle the function (update any environment variable or redeploy); otherwise {PACKAGE_REMEDY}"
+    )
+}
+
 /// Unpacks what `settings` needs and describes the runtime. Blocking.
-pub fn prepare(settings: &Settings, manifest: &Manifest, digest: &str) -> Result<Runtime, String> {
+pub fn prepare(
+    settings: &Settings,
+    manifest: &Manifest,
+    digest: &str,
+) -> Result<Runtime, ProducerError> {
     let t0 = Instant::now();
-    let ffmpeg_component = manifest
-        .component("ffmpeg")
-        .ok_or("the package's payload has no ffmpeg component; rebuild it with `package`")?;
+    let ffmpeg_component = manifest.component("ffmpeg").ok_or_else(|| {
+        ProducerError::ToolUnavailable(format!(
+            "the package's payload ({}) has no ffmpeg; {PACKAGE_REMEDY}",
+            payload::MANIFEST_PATH
+        ))
+    })?;
     let chrome = match settings.source {
         ChromeSource::Sparticuz => {
-            let c = manifest.component("chromium").ok_or(
-                "ChromeSource is sparticuz but the package carries no Chromium; rebuild it with `package`",
-            )?;
+            let c = manifest.component("chromium").ok_or_else(|| {
+                ProducerError::ChromeBinaryUnavailable(format!(
+                    "ChromeSource is sparticuz but the package carries no Chromium \
+                     ({} has no chromium); {PACKAGE_REMEDY}",
+                    payload::MANIFEST_PATH
+                ))
+            })?;
             let (s, c, d) = (settings.clone(), c.clone(), digest.to_string());
             Some(std::thread::spawn(move || {
                 payload::unpack(&s.task_root, &c, &d, &s.cache_root, &write_fonts_conf)
@@ -98,54 +109,72 @@ pub fn prepare(settings: &Settings, manifest: &Manifest, digest: &str) -> Result
         digest,
         &settings.cache_root,
         &|_, _| Ok(()),
-    )?;
+    )
+    .map_err(|e| ProducerError::ToolUnavailable(unpack_failed("ffmpeg", e)))?;
     log_unpack("ffmpeg", &ff);
-    let ffmpeg = ff.dir.join("ffmpeg");
     let rt = match chrome {
         Some(t) => {
-            let c = t
+            let unpacked = t
                 .join()
-                .map_err(|_| "the Chromium unpack thread panicked".to_string())??;
-            log_unpack("chromium", &c);
-            runtime::sparticuz(&c.dir, ffmpeg)
-        }
-        None => {
-            let chrome = settings.chrome_path.clone().ok_or_else(|| {
-                format!(
-                    "ChromeSource is chrome-headless-shell but {CHROME_PATH_ENV} is not set; \
-                     set it to the headless shell in your layer or image (e.g. /opt/chrome-headless-shell)"
-                )
+                .unwrap_or_else(|_| Err("the unpack thread panicked".to_string()));
+            let c = unpacked.map_err(|e| {
+                ProducerError::ChromeBinaryUnavailable(unpack_failed("Chromium", e))
             })?;
-            Runtime {
-                source: ChromeSource::ChromeHeadlessShell.as_str().into(),
-                chrome,
-                chrome_flags: Vec::new(),
-                chrome_env: Vec::new(),
-                ffmpeg,
-                ffprobe: None,
-            }
+            log_unpack("chromium", &c);
+            runtime::sparticuz(&c.dir, ff.dir.join("ffmpeg"), PACKAGE_REMEDY)
         }
+        None => shell_runtime(settings, ff.dir.join("ffmpeg"))?,
     };
     if !rt.chrome.is_file() {
-        return Err(format!(
-            "the browser {} (source={}) does not exist",
+        return Err(ProducerError::ChromeBinaryUnavailable(format!(
+            "the browser {} (source={}) does not exist; {}",
             rt.chrome.display(),
-            rt.source
-        ));
+            rt.source,
+            rt.remedy
+        )));
     }
-    eprintln!(
-        "{}",
-        json!({"event": "runtime-ready", "source": rt.source, "chrome": rt.chrome,
-               "ffmpeg": rt.ffmpeg, "ms": t0.elapsed().as_millis() as u64})
+    tracing::info!(
+        event = "runtime-ready",
+        source = %rt.source,
+        chrome = %rt.chrome.display(),
+        ffmpeg = %rt.ffmpeg.display(),
+        ms = t0.elapsed().as_millis() as u64,
+        "runtime ready"
     );
     Ok(rt)
 }
 
+/// `chrome-headless-shell`: the user's browser (a layer or an image) with
+/// the package's ffmpeg.
+fn shell_runtime(settings: &Settings, ffmpeg: PathBuf) -> Result<Runtime, ProducerError> {
+    let chrome = settings.chrome_path.clone().ok_or_else(|| {
+        ProducerError::ChromeBinaryUnavailable(format!(
+            "ChromeSource is chrome-headless-shell but {CHROME_PATH_ENV} is not set; \
+             set it to the headless shell in your layer or image (e.g. /opt/chrome-headless-shell)"
+        ))
+    })?;
+    Ok(Runtime {
+        source: ChromeSource::ChromeHeadlessShell.as_str().into(),
+        chrome,
+        chrome_flags: Vec::new(),
+        chrome_env: Vec::new(),
+        ffmpeg,
+        remedy: format!(
+            "the browser comes from {CHROME_PATH_ENV} (check that layer or image); \
+             ffmpeg from the package: {PACKAGE_REMEDY}"
+        ),
+    })
+}
+
 fn log_unpack(name: &str, u: &payload::Unpacked) {
-    eprintln!(
-        "{}",
-        json!({"event": "payload-unpack", "component": name, "dir": u.dir,
-               "unpacked": u.unpacked, "bytes": u.bytes, "ms": u.millis as u64})
+    tracing::info!(
+        event = "payload-unpack",
+        component = name,
+        dir = %u.dir.display(),
+        unpacked = u.unpacked,
+        bytes = u.bytes,
+        ms = u.millis as u64,
+        "payload unpack"
     );
 }
 
@@ -165,8 +194,8 @@ fn write_fonts_conf(partial: &Path, fin: &Path) -> std::io::Result<()> {
 
 /// A producer that renders with the bundled runtime once it is ready.
 pub struct BundledProducer {
-    pending: Mutex<Option<JoinHandle<Result<Runtime, String>>>>,
-    ready: OnceLock<Result<(), String>>,
+    pending: Mutex<Option<JoinHandle<Result<Runtime, ProducerError>>>>,
+    ready: OnceLock<Result<(), HandlerError>>,
 }
 
 impl BundledProducer {
@@ -184,23 +213,24 @@ impl BundledProducer {
     }
 
     /// Waits for the unpack (once) and installs the runtime in the producer.
+    /// Its failure is every invocation's failure, under its contract name.
     pub fn wait(&self) -> Result<(), HandlerError> {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let r = self.ready.get_or_init(|| {
-            let handle = pending.take().ok_or("the runtime unpack was lost")?;
-            let rt = handle
-                .join()
-                .map_err(|_| "the runtime unpack panicked".to_string())??;
-            runtime::install(rt)
+            let lost = |why: &str| {
+                ProducerError::ChromeBinaryUnavailable(format!(
+                    "the runtime unpack {why}; recycle the function (update any environment \
+                     variable or redeploy)"
+                ))
+            };
+            let rt = match pending.take() {
+                Some(handle) => handle.join().unwrap_or_else(|_| Err(lost("panicked")))?,
+                None => return Err(lost("was lost").into()),
+            };
+            runtime::install(rt).map_err(|why| HandlerError::from(lost(&why)))
         });
         drop(pending);
-        r.clone().map_err(|why| {
-            ProducerError::ChromeBinaryUnavailable(format!(
-                "the bundled runtime is unavailable: {why}. If /tmp is full or wedged after a \
-                 timeout, recycle the function (update any environment variable or redeploy)."
-            ))
-            .into()
-        })
+        r.clone()
     }
 }
 
@@ -212,7 +242,7 @@ impl Producer for BundledProducer {
         plan_dir: &Path,
     ) -> Result<PlanInfo, HandlerError> {
         self.wait()?;
-        LocalProducer.plan_allowing_network(project_dir, config, plan_dir)
+        LocalProducer.plan(project_dir, config, plan_dir)
     }
 
     fn render_chunk(
@@ -240,35 +270,35 @@ impl Producer for BundledProducer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hyperframes_infra::contract::ErrorName;
 
     #[test]
     fn chrome_source_resolves_like_the_reference() {
-        assert_eq!(ChromeSource::resolve(None), ChromeSource::Sparticuz);
+        assert_eq!(chrome_source_from_env(None), ChromeSource::Sparticuz);
         assert_eq!(
-            ChromeSource::resolve(Some("sparticuz")),
+            chrome_source_from_env(Some("sparticuz")),
             ChromeSource::Sparticuz
         );
         assert_eq!(
-            ChromeSource::resolve(Some("bogus")),
+            chrome_source_from_env(Some("bogus")),
             ChromeSource::Sparticuz
         );
         assert_eq!(
-            ChromeSource::resolve(Some(" Chrome-Headless-Shell ")),
+            chrome_source_from_env(Some(" Chrome-Headless-Shell ")),
             ChromeSource::ChromeHeadlessShell
         );
         assert_eq!(
-            ChromeSource::resolve(Some("SHELL")),
+            chrome_source_from_env(Some("SHELL")),
             ChromeSource::ChromeHeadlessShell
         );
     }
 
     #[test]
     fn a_package_without_payload_keeps_the_local_producer() {
-        let d = std::env::temp_dir().join(format!("hf-bundled-none-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
+        let d = tempfile::tempdir().unwrap();
         let s = Settings {
-            task_root: d.clone(),
-            cache_root: d.join("tmp"),
+            task_root: d.path().to_path_buf(),
+            cache_root: d.path().join("tmp"),
             source: ChromeSource::Sparticuz,
             chrome_path: None,
         };
@@ -277,9 +307,8 @@ mod tests {
 
     #[test]
     fn chrome_headless_shell_without_a_path_is_a_clear_error() {
-        let d = std::env::temp_dir().join(format!("hf-bundled-shell-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(d.join("payload")).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("payload")).unwrap();
         let manifest = Manifest {
             format: 1,
             components: vec![payload::Component {
@@ -289,18 +318,41 @@ mod tests {
             }],
         };
         let s = Settings {
-            task_root: d.clone(),
-            cache_root: d.join("tmp"),
+            task_root: d.path().to_path_buf(),
+            cache_root: d.path().join("tmp"),
             source: ChromeSource::ChromeHeadlessShell,
             chrome_path: None,
         };
-        let err = prepare(&s, &manifest, "0123").unwrap_err();
+        let err = prepare(&s, &manifest, "0123").unwrap_err().to_string();
         assert!(err.contains(CHROME_PATH_ENV), "{err}");
         let s = Settings {
             source: ChromeSource::Sparticuz,
             ..s
         };
-        let err = prepare(&s, &manifest, "0123").unwrap_err();
+        let err = prepare(&s, &manifest, "0123").unwrap_err().to_string();
         assert!(err.contains("carries no Chromium"), "{err}");
+    }
+
+    #[test]
+    fn a_package_without_ffmpeg_is_a_deployment_defect() {
+        let d = tempfile::tempdir().unwrap();
+        let manifest = Manifest {
+            format: 1,
+            components: vec![],
+        };
+        let s = Settings {
+            task_root: d.path().to_path_buf(),
+            cache_root: d.path().join("tmp"),
+            source: ChromeSource::Sparticuz,
+            chrome_path: None,
+        };
+        let err = HandlerError::from(prepare(&s, &manifest, "0123").unwrap_err());
+        assert_eq!(err.name, ErrorName::ToolUnavailable, "{err}");
+        assert!(err.message.contains("has no ffmpeg"), "{err}");
+        assert!(err.message.contains("cargo run --bin package"), "{err}");
+        // Never retried, in any stage.
+        for stage in hyperframes_infra::contract::Action::ALL {
+            assert!(err.name.is_non_retryable_in(stage));
+        }
     }
 }

@@ -1,11 +1,13 @@
 //! One invocation: parse and check the event (no I/O), then run its stage
 //! in a fresh work directory, moving bytes between S3 and the producer.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use lambda_runtime::tracing;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -18,6 +20,7 @@ use crate::archive::{self, Limits};
 use crate::error::HandlerError;
 use crate::event::{AssembleEvent, ChunkEvent, Event, PlanEvent, PlanLocation};
 use crate::producer::{PlanInfo, Producer};
+use crate::s3uri::S3Uri;
 use crate::transport::{sha256_file, S3Transport};
 use crate::workdir::WorkDir;
 
@@ -34,10 +37,13 @@ pub struct Handler {
     pub producer: Arc<dyn Producer>,
 }
 
+/// Runs `f` on a blocking thread, inside the invocation's span (so its
+/// log lines carry the request id too).
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, HandlerError> + Send + 'static,
 ) -> Result<T, HandlerError> {
-    tokio::task::spawn_blocking(f)
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
         .unwrap_or_else(|e| Err(HandlerError::render(format!("render thread failed: {e}"))))
 }
@@ -73,6 +79,42 @@ fn check_plan_hash(found: Option<&str>, expected: &str, what: &str) -> Result<()
     }
 }
 
+/// The phases of a stage, timed for its log line.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    /// Bringing inputs in: S3 downloads, archive extraction, v2 materialize.
+    Download,
+    /// The producer: plan, render a chunk, or assemble.
+    Render,
+    /// Sending results out: v2 publish, archives, S3 uploads.
+    Upload,
+}
+
+/// Wall time spent in each phase of one invocation.
+#[derive(Debug, Default)]
+struct Phases {
+    download: Duration,
+    render: Duration,
+    upload: Duration,
+}
+
+impl Phases {
+    async fn time<T>(&mut self, phase: Phase, f: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = f.await;
+        *match phase {
+            Phase::Download => &mut self.download,
+            Phase::Render => &mut self.render,
+            Phase::Upload => &mut self.upload,
+        } += started.elapsed();
+        out
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
 impl Handler {
     /// Handles one raw invocation payload.
     pub async fn handle(&self, raw: Value) -> Result<Value, HandlerError> {
@@ -85,44 +127,51 @@ impl Handler {
             self.transport.traffic.down.load(Ordering::Relaxed),
             self.transport.traffic.up.load(Ordering::Relaxed),
         );
+        let mut phases = Phases::default();
         let result = match &event {
-            Event::Plan(e) => self.plan(e).await,
-            Event::RenderChunk(e) => self.render_chunk(e).await,
-            Event::Assemble(e) => self.assemble(e).await,
+            Event::Plan(e) => self.plan(e, &mut phases).await,
+            Event::RenderChunk(e) => self.render_chunk(e, &mut phases).await,
+            Event::Assemble(e) => self.assemble(e, &mut phases).await,
         };
-        let mut log = json!({
-            "event": "stage",
-            "action": event.action().as_str(),
-            "durationMs": started.elapsed().as_millis() as u64,
-            "bytesDown": self.transport.traffic.down.load(Ordering::Relaxed) - before.0,
-            "bytesUp": self.transport.traffic.up.load(Ordering::Relaxed) - before.1,
-        });
-        if let Event::RenderChunk(c) = &event {
-            log["chunkIndex"] = json!(c.index);
-        }
-        match &result {
-            Ok(_) => log["outcome"] = json!("ok"),
-            Err(e) => {
-                log["outcome"] = json!("error");
-                log["errorType"] = json!(e.name.as_str());
-                log["errorMessage"] = json!(e.message);
-            }
-        }
-        // stderr: Lambda sends it to CloudWatch like stdout, and `invoke` keeps
-        // stdout for the result.
-        eprintln!("{log}");
+        let chunk_index = match &event {
+            Event::RenderChunk(c) => Some(c.index),
+            _ => None,
+        };
+        let (error_type, error_message) = match &result {
+            Ok(_) => (None, None),
+            Err(e) => (Some(e.name.as_str()), Some(e.message.as_str())),
+        };
+        tracing::info!(
+            event = "stage",
+            action = event.action().as_str(),
+            chunkIndex = chunk_index,
+            outcome = if result.is_ok() { "ok" } else { "error" },
+            durationMs = millis(started.elapsed()),
+            downloadMs = millis(phases.download),
+            renderMs = millis(phases.render),
+            uploadMs = millis(phases.upload),
+            bytesDown = self.transport.traffic.down.load(Ordering::Relaxed) - before.0,
+            bytesUp = self.transport.traffic.up.load(Ordering::Relaxed) - before.1,
+            errorType = error_type,
+            errorMessage = error_message,
+            "stage {}",
+            if result.is_ok() { "done" } else { "failed" }
+        );
         result
     }
 
-    async fn plan(&self, e: &PlanEvent) -> Result<Value, HandlerError> {
+    async fn plan(&self, e: &PlanEvent, phases: &mut Phases) -> Result<Value, HandlerError> {
         let work = WorkDir::new(&self.work_root, "hf-plan")?;
-        let archive_path = work.join("project.tar.gz");
-        self.transport.download(&e.project, &archive_path).await?;
         let project = work.join("project");
-        {
-            let (a, p) = (archive_path.clone(), project.clone());
-            blocking(move || archive::extract_tar_gz(&a, &p, Limits::default())).await?;
-        }
+        phases
+            .time(Phase::Download, async {
+                let archive_path = work.join("project.tar.gz");
+                self.transport.download(&e.project, &archive_path).await?;
+                let p = project.clone();
+                blocking(move || archive::extract_tar_gz(&archive_path, &p, Limits::default()))
+                    .await
+            })
+            .await?;
         let plan_dir = work.join("plan");
         let info = {
             let (producer, config, project, plan_dir) = (
@@ -131,7 +180,12 @@ impl Handler {
                 project.clone(),
                 plan_dir.clone(),
             );
-            blocking(move || producer.plan(&project, &config, &plan_dir)).await?
+            phases
+                .time(
+                    Phase::Render,
+                    blocking(move || producer.plan(&project, &config, &plan_dir)),
+                )
+                .await?
         };
         let mut out = json!({
             field::ACTION: Action::Plan.as_str(),
@@ -145,32 +199,26 @@ impl Handler {
             "FfmpegVersion": info.ffmpeg_version,
             "ProducerVersion": info.producer_version,
         });
-        match e.protocol {
-            PlanProtocol::V1 => {
-                self.publish_v1(e, &work, &plan_dir, &info, &mut out)
-                    .await?
+        let publish = async {
+            match e.protocol {
+                PlanProtocol::V1 => self.publish_v1(e, &plan_dir, &info, &mut out).await,
+                PlanProtocol::V2 => self.publish_v2(e, &work, &plan_dir, &mut out).await,
             }
-            PlanProtocol::V2 => self.publish_v2(e, &work, &plan_dir, &mut out).await?,
-        }
+        };
+        phases.time(Phase::Upload, publish).await?;
         Ok(out)
     }
 
     async fn publish_v1(
         &self,
         e: &PlanEvent,
-        work: &WorkDir,
         plan_dir: &Path,
         info: &PlanInfo,
         out: &mut Value,
     ) -> Result<(), HandlerError> {
-        let tarball = work.join("plan.tar.gz");
-        {
-            let (d, t) = (plan_dir.to_path_buf(), tarball.clone());
-            blocking(move || archive::create_tar_gz(&d, &t)).await?;
-        }
         let plan_uri = e.output_prefix.join("plan.tar.gz");
         self.transport
-            .upload(&tarball, &plan_uri, Some("application/gzip"))
+            .upload(&info.tarball, &plan_uri, Some("application/gzip"))
             .await?;
         let audio = plan_dir.join("audio.m4a");
         let audio_uri = if std::fs::metadata(&audio).is_ok_and(|m| m.len() > 0) {
@@ -214,19 +262,16 @@ impl Handler {
             .collect();
         blobs.sort();
         blobs.dedup();
-        let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
-        let mut jobs = JoinSet::new();
-        for (sha, path) in blobs {
-            let (t, limit) = (self.transport.clone(), limit.clone());
+        transfer_all(blobs.into_iter().map(|(sha, path)| {
+            let t = self.transport.clone();
             let uri = artifacts.join(&format!("{}/{sha}", &sha[..2]));
-            jobs.spawn(async move {
-                let _permit = limit.acquire().await.expect("semaphore open");
+            async move {
                 t.put_content_addressed(&path, &uri, &sha, None)
                     .await
                     .map(|_| ())
-            });
-        }
-        drain(jobs).await?;
+            }
+        }))
+        .await?;
         let manifest_uri = e.output_prefix.join("v2/manifest.json");
         let digest = sha256_file(&summary.manifest_path)?;
         self.transport
@@ -287,20 +332,17 @@ impl Handler {
                     let m = manifest_path.clone();
                     blocking(move || Ok(v2::artifacts_for(&m, role)?)).await?
                 };
-                let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
-                let mut jobs = JoinSet::new();
-                for a in needed {
-                    let (t, limit) = (self.transport.clone(), limit.clone());
+                transfer_all(needed.into_iter().map(|a| {
+                    let t = self.transport.clone();
                     let uri = artifact_prefix.join(&format!("{}/{}", &a.sha256[..2], a.sha256));
                     let dest = transport_dir.join(v2::blob_path(&a.sha256));
-                    jobs.spawn(async move {
-                        let _permit = limit.acquire().await.expect("semaphore open");
+                    async move {
                         t.download_verified(&uri, &dest, &a.sha256)
                             .await
                             .map(|_| ())
-                    });
-                }
-                drain(jobs).await?;
+                    }
+                }))
+                .await?;
                 let (m, d) = (manifest_path.clone(), plan_dir.clone());
                 blocking(move || Ok(v2::materialize(&m, &transport_dir, &d, role)?)).await?;
             }
@@ -308,11 +350,15 @@ impl Handler {
         Ok(plan_dir)
     }
 
-    async fn render_chunk(&self, e: &ChunkEvent) -> Result<Value, HandlerError> {
+    async fn render_chunk(
+        &self,
+        e: &ChunkEvent,
+        phases: &mut Phases,
+    ) -> Result<Value, HandlerError> {
         let work = WorkDir::new(&self.work_root, "hf-chunk")?;
-        let plan_dir = self
-            .fetch_plan(&e.location, Some(&e.plan_hash), Role::Chunk(e.index), &work)
-            .await?;
+        let role = Role::Chunk(e.index);
+        let fetch = self.fetch_plan(&e.location, Some(&e.plan_hash), role, &work);
+        let plan_dir = phases.time(Phase::Download, fetch).await?;
         let out_dir = work.join("out");
         let chunk = {
             let (p, i, o, d) = (
@@ -321,19 +367,13 @@ impl Handler {
                 out_dir.clone(),
                 plan_dir.clone(),
             );
-            blocking(move || p.render_chunk(&d, i, &o)).await?
+            phases
+                .time(Phase::Render, blocking(move || p.render_chunk(&d, i, &o)))
+                .await?
         };
         let uri = e.output_prefix.join(&chunk_key(e.index, e.format));
-        if chunk.is_frame_dir {
-            let tarball = work.join("frames.tar.gz");
-            let (d, t) = (chunk.path.clone(), tarball.clone());
-            blocking(move || archive::create_tar_gz(&d, &t)).await?;
-            self.transport
-                .upload(&tarball, &uri, Some("application/gzip"))
-                .await?;
-        } else {
-            self.transport.upload(&chunk.path, &uri, None).await?;
-        }
+        let upload = self.upload_result(&chunk.path, chunk.is_frame_dir, &uri, &work, "frames");
+        phases.time(Phase::Upload, upload).await?;
         // Small on purpose: Map results accumulate in the execution state.
         Ok(json!({
             field::CHUNK_S3_URI: uri.to_string(),
@@ -343,27 +383,50 @@ impl Handler {
         }))
     }
 
-    async fn assemble(&self, e: &AssembleEvent) -> Result<Value, HandlerError> {
-        let work = WorkDir::new(&self.work_root, "hf-assemble")?;
-        let plan_dir = self
-            .fetch_plan(&e.location, e.plan_hash.as_deref(), Role::Assembler, &work)
-            .await?;
-        let chunk_dir = work.join("chunks");
-        let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
-        let mut jobs = JoinSet::new();
-        let mut downloaded: Vec<(usize, PathBuf)> = Vec::new();
-        for (i, uri) in e.chunks.iter().enumerate() {
-            let name = uri.key.rsplit('/').next().unwrap_or("chunk").to_string();
-            let dest = chunk_dir.join(format!("{i:04}-{name}"));
-            downloaded.push((i, dest.clone()));
-            let (t, uri, limit) = (self.transport.clone(), uri.clone(), limit.clone());
-            jobs.spawn(async move {
-                let _permit = limit.acquire().await.expect("semaphore open");
-                t.download(&uri, &dest).await.map(|_| ())
-            });
+    /// Uploads a rendered file, or a frame directory as one deterministic
+    /// `.tar.gz` (written to `work/<name>.tar.gz` first).
+    async fn upload_result(
+        &self,
+        path: &Path,
+        is_dir: bool,
+        uri: &S3Uri,
+        work: &WorkDir,
+        name: &str,
+    ) -> Result<(), HandlerError> {
+        if !is_dir {
+            return self.transport.upload(path, uri, None).await.map(|_| ());
         }
-        drain(jobs).await?;
-        downloaded.sort();
+        let tarball = work.join(&format!("{name}.tar.gz"));
+        let (d, t) = (path.to_path_buf(), tarball.clone());
+        blocking(move || archive::create_tar_gz(&d, &t)).await?;
+        self.transport
+            .upload(&tarball, uri, Some("application/gzip"))
+            .await
+            .map(|_| ())
+    }
+
+    /// The chunks, in chunk order, downloaded into `work/chunks` (frame
+    /// directories of a png-sequence extracted).
+    async fn download_chunks(
+        &self,
+        e: &AssembleEvent,
+        work: &WorkDir,
+    ) -> Result<Vec<PathBuf>, HandlerError> {
+        let chunk_dir = work.join("chunks");
+        let downloaded: Vec<(usize, PathBuf)> = e
+            .chunks
+            .iter()
+            .enumerate()
+            .map(|(i, uri)| {
+                let name = uri.key.rsplit('/').next().unwrap_or("chunk");
+                (i, chunk_dir.join(format!("{i:04}-{name}")))
+            })
+            .collect();
+        transfer_all(e.chunks.iter().zip(&downloaded).map(|(uri, (_, dest))| {
+            let (t, uri, dest) = (self.transport.clone(), uri.clone(), dest.clone());
+            async move { t.download(&uri, &dest).await.map(|_| ()) }
+        }))
+        .await?;
         let mut chunks = Vec::new();
         for (i, path) in downloaded {
             if e.format == Format::PngSequence {
@@ -375,32 +438,43 @@ impl Handler {
                 chunks.push(path);
             }
         }
-        let audio = match &e.audio {
-            Some(uri) => {
-                let dest = plan_dir.join("audio.m4a");
-                self.transport.download(uri, &dest).await?;
-                Some(dest)
-            }
-            None => Some(plan_dir.join("audio.m4a")).filter(|p| p.is_file()),
+        Ok(chunks)
+    }
+
+    async fn assemble(
+        &self,
+        e: &AssembleEvent,
+        phases: &mut Phases,
+    ) -> Result<Value, HandlerError> {
+        let work = WorkDir::new(&self.work_root, "hf-assemble")?;
+        let inputs = async {
+            let plan_dir = self
+                .fetch_plan(&e.location, e.plan_hash.as_deref(), Role::Assembler, &work)
+                .await?;
+            let chunks = self.download_chunks(e, &work).await?;
+            let audio = match &e.audio {
+                Some(uri) => {
+                    let dest = plan_dir.join("audio.m4a");
+                    self.transport.download(uri, &dest).await?;
+                    Some(dest)
+                }
+                None => Some(plan_dir.join("audio.m4a")).filter(|p| p.is_file()),
+            };
+            Ok::<_, HandlerError>((plan_dir, chunks, audio))
         };
+        let (plan_dir, chunks, audio) = phases.time(Phase::Download, inputs).await?;
         let out = match e.format {
             Format::PngSequence => work.join("output-frames"),
             f => work.join(&format!("output.{}", f.extension())),
         };
         let info = {
             let (p, d, o) = (self.producer.clone(), plan_dir.clone(), out.clone());
-            blocking(move || p.assemble(&d, &chunks, audio.as_deref(), &o)).await?
+            let assemble = blocking(move || p.assemble(&d, &chunks, audio.as_deref(), &o));
+            phases.time(Phase::Render, assemble).await?
         };
-        if info.path.is_dir() {
-            let tarball = work.join("output.tar.gz");
-            let (d, t) = (info.path.clone(), tarball.clone());
-            blocking(move || archive::create_tar_gz(&d, &t)).await?;
-            self.transport
-                .upload(&tarball, &e.output, Some("application/gzip"))
-                .await?;
-        } else {
-            self.transport.upload(&info.path, &e.output, None).await?;
-        }
+        let is_dir = info.path.is_dir();
+        let upload = self.upload_result(&info.path, is_dir, &e.output, &work, "output");
+        phases.time(Phase::Upload, upload).await?;
         Ok(json!({
             field::OUTPUT_S3_URI: e.output.to_string(),
             field::FRAMES_ENCODED: info.frames_encoded,
@@ -409,9 +483,22 @@ impl Handler {
     }
 }
 
-/// Waits for every transfer, then reports the first failure: no task is
-/// left writing into a work dir that is about to be removed.
-async fn drain(mut jobs: JoinSet<Result<(), HandlerError>>) -> Result<(), HandlerError> {
+/// Runs `transfers` as tasks, at most [`TRANSFER_CONCURRENCY`] at a time,
+/// waits for every one, then reports the first failure: no task is left
+/// writing into a work dir that is about to be removed.
+async fn transfer_all<F>(transfers: impl IntoIterator<Item = F>) -> Result<(), HandlerError>
+where
+    F: Future<Output = Result<(), HandlerError>> + Send + 'static,
+{
+    let limit = Arc::new(Semaphore::new(TRANSFER_CONCURRENCY));
+    let mut jobs = JoinSet::new();
+    for transfer in transfers {
+        let limit = limit.clone();
+        jobs.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("semaphore open");
+            transfer.await
+        });
+    }
     let mut first = None;
     while let Some(r) = jobs.join_next().await {
         let r =

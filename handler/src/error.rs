@@ -47,26 +47,12 @@ impl fmt::Display for HandlerError {
 
 impl std::error::Error for HandlerError {}
 
-/// Producer errors keep their contract name; the producer's own names map
-/// onto the contract's: deterministic input problems must not be retried,
-/// everything else may be.
+/// A producer error reaches Step Functions under its contract name
+/// ([`ProducerError::contract_name`], exhaustive); the message keeps the
+/// producer's finer code in front.
 impl From<ProducerError> for HandlerError {
     fn from(e: ProducerError) -> Self {
-        let producer_name = e.name();
-        let name = match producer_name.parse::<ErrorName>() {
-            Ok(n) => n,
-            Err(_) => match producer_name {
-                "INVALID_CONFIG"
-                | "INVALID_COMPOSITION"
-                | "ASSET_FETCH_FAILED"
-                | "CHUNK_INDEX_OUT_OF_RANGE"
-                | "CHUNK_MISSING"
-                | "CHUNK_OUT_OF_ORDER" => ErrorName::InvalidEvent,
-                "MISSING_PLAN_ARTIFACT" => ErrorName::PlanV2IntegrityUnrecoverable,
-                _ => ErrorName::RenderFailed,
-            },
-        };
-        HandlerError::new(name, format!("{producer_name}: {e}"))
+        HandlerError::new(e.contract_name(), format!("{}: {e}", e.name()))
     }
 }
 

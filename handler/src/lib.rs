@@ -12,6 +12,7 @@ pub mod bundled;
 pub mod dispatch;
 pub mod error;
 pub mod event;
+pub mod logging;
 pub mod payload;
 pub mod producer;
 pub mod s3uri;

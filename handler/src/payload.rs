@@ -22,6 +22,12 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// What a deployed function whose package lacks a part (or carries a
+/// damaged one) must do; said in every such error.
+pub const PACKAGE_REMEDY: &str = "the function package is incomplete or damaged: \
+     rebuild it and redeploy (`cargo run --bin deploy -- --stack-name <stack>` packages \
+     it again; `cargo run --bin package` builds it alone)";
+
 /// Where the manifest sits inside the package (relative to `LAMBDA_TASK_ROOT`).
 pub const MANIFEST_PATH: &str = "payload/manifest.json";
 
@@ -80,7 +86,7 @@ impl Manifest {
             .map_err(|e| format!("{} is not a payload manifest: {e}", path.display()))?;
         if m.format != 1 {
             return Err(format!(
-                "{} has format {}, this bootstrap reads format 1; rebuild the package with `package`",
+                "{} has format {}, this bootstrap reads format 1; {PACKAGE_REMEDY}",
                 path.display(),
                 m.format
             ));
@@ -186,7 +192,7 @@ fn unpack_file(task_root: &Path, f: &PayloadFile, into: &Path) -> Result<u64, St
     let src = task_root.join(&f.path);
     let file = File::open(&src).map_err(|e| {
         format!(
-            "the package lacks {} ({e}); rebuild it with `package`",
+            "the package lacks {} ({e}); {PACKAGE_REMEDY}",
             src.display()
         )
     })?;
@@ -228,7 +234,7 @@ fn unpack_file(task_root: &Path, f: &PayloadFile, into: &Path) -> Result<u64, St
     let got = hex(&hashed.hash.finalize());
     if got != f.sha256 {
         return Err(format!(
-            "{} has SHA-256 {got}, the manifest says {}: the package is damaged; redeploy it",
+            "{} has SHA-256 {got}, the manifest says {}: {PACKAGE_REMEDY}",
             f.path, f.sha256
         ));
     }
@@ -322,13 +328,6 @@ pub use hyperframes_producer::digest::hex;
 mod tests {
     use super::*;
     use std::sync::Arc;
-
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("hf-payload-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
 
     /// Stored (uncompressed) meta-blocks are valid brotli: enough to test
     /// the unpacker without a compressor in this crate.
@@ -427,7 +426,8 @@ mod tests {
 
     #[test]
     fn unpacks_once_and_reuses_the_finished_directory() {
-        let d = scratch("once");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let exe: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let c = package(&d.join("task"), &exe);
         let first = unpack(&d.join("task"), &c, "abc", &d.join("tmp"), &no_finish).unwrap();
@@ -446,15 +446,15 @@ mod tests {
         let again = unpack(&d.join("task"), &c, "abc", &d.join("tmp"), &no_finish).unwrap();
         assert!(!again.unpacked);
         assert_eq!(again.dir, first.dir);
-        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]
     fn concurrent_unpacks_publish_one_complete_directory() {
-        let d = scratch("race");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let exe: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
         let c = Arc::new(package(&d.join("task"), &exe));
-        let d = Arc::new(d);
+        let d = Arc::new(d.to_path_buf());
         let workers: Vec<_> = (0..4)
             .map(|_| {
                 let (c, d, exe) = (c.clone(), d.clone(), exe.clone());
@@ -473,12 +473,12 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(!names.iter().any(|n| n.contains("partial")), "{names:?}");
-        let _ = std::fs::remove_dir_all(&*d);
     }
 
     #[test]
     fn a_damaged_payload_is_refused_and_leaves_nothing_behind() {
-        let d = scratch("damaged");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let c = package(&d.join("task"), b"binary");
         let mut bytes = std::fs::read(d.join("task/payload/tool.br")).unwrap();
         let last = bytes.len() - 3;
@@ -496,7 +496,8 @@ mod tests {
 
     #[test]
     fn a_half_written_leftover_is_replaced() {
-        let d = scratch("leftover");
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
         let c = package(&d.join("task"), b"binary");
         let stale = d.join("tmp/abc/tool.partial-999999");
         std::fs::create_dir_all(stale.join("bin")).unwrap();
@@ -508,6 +509,5 @@ mod tests {
         assert!(u.unpacked);
         assert_eq!(std::fs::read(u.dir.join("bin/tool")).unwrap(), b"binary");
         assert!(!stale.exists());
-        let _ = std::fs::remove_dir_all(&d);
     }
 }

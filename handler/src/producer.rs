@@ -21,6 +21,9 @@ pub struct PlanInfo {
     pub has_audio: bool,
     pub ffmpeg_version: String,
     pub producer_version: String,
+    /// The plan's v1 tarball (the execution dir without its transport
+    /// copies), written by the producer's deterministic writer.
+    pub tarball: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,34 +70,17 @@ pub trait Producer: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LocalProducer;
 
-impl LocalProducer {
-    /// Plans with the network as a fallback for remote assets the offline
-    /// map does not hold (CDN scripts, web fonts). The plan stage is where
-    /// a render becomes hermetic: what it fetches is inlined into the plan,
-    /// so no chunk worker ever fetches. On Lambda this is the default
-    /// (`HF_ALLOW_NETWORK=0` turns it off); locally and in tests the map
-    /// alone decides.
-    pub fn plan_allowing_network(
-        &self,
-        project_dir: &Path,
-        config: &Value,
-        plan_dir: &Path,
-    ) -> Result<PlanInfo, HandlerError> {
-        let mut map = hyperframes_producer::AssetMap::discover()?;
-        map.allow_network = std::env::var("HF_ALLOW_NETWORK").map_or(true, |v| v != "0");
-        plan_info(project_dir, config, plan_dir, Some(map))
-    }
-}
-
+/// Plans with the default asset map: the offline map first, then the
+/// network unless `HF_ALLOW_NETWORK=0`
+/// ([`hyperframes_producer::assets::network_allowed`]). What the plan
+/// fetches is inlined into it, so no chunk worker ever fetches.
 fn plan_info(
     project_dir: &Path,
     config: &Value,
     plan_dir: &Path,
-    asset_map: Option<hyperframes_producer::AssetMap>,
 ) -> Result<PlanInfo, HandlerError> {
     let config = hyperframes_producer::RenderConfig::from_json(config)?;
-    let options = hyperframes_producer::PlanOptions { asset_map };
-    hyperframes_producer::plan_with(project_dir, &config, plan_dir, &options)?;
+    let outcome = hyperframes_producer::plan(project_dir, &config, plan_dir)?;
     let loaded = hyperframes_producer::plan::LoadedPlan::load(plan_dir)?;
     let p = &loaded.plan;
     Ok(PlanInfo {
@@ -108,6 +94,7 @@ fn plan_info(
         has_audio: p.has_audio,
         ffmpeg_version: p.ffmpeg_version.clone(),
         producer_version: p.producer_version.clone(),
+        tarball: outcome.tarball,
     })
 }
 
@@ -118,7 +105,7 @@ impl Producer for LocalProducer {
         config: &Value,
         plan_dir: &Path,
     ) -> Result<PlanInfo, HandlerError> {
-        plan_info(project_dir, config, plan_dir, None)
+        plan_info(project_dir, config, plan_dir)
     }
 
     fn render_chunk(

@@ -3,42 +3,29 @@
 //! gigabytes behind for the next invocation.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::HandlerError;
 
 #[derive(Debug)]
-pub struct WorkDir(PathBuf);
+pub struct WorkDir(tempfile::TempDir);
 
 impl WorkDir {
+    /// `root/<prefix>-XXXXXX`, private to this invocation.
     pub fn new(root: &Path, prefix: &str) -> Result<WorkDir, HandlerError> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = root.join(format!(
-            "{prefix}-{}-{nanos}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| HandlerError::io("cannot create work dir", &dir, e))?;
-        Ok(WorkDir(dir))
+        std::fs::create_dir_all(root)
+            .map_err(|e| HandlerError::io("cannot create work dir root", root, e))?;
+        tempfile::Builder::new()
+            .prefix(&format!("{prefix}-"))
+            .tempdir_in(root)
+            .map(WorkDir)
+            .map_err(|e| HandlerError::io("cannot create work dir in", root, e))
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        self.0.path()
     }
 
     pub fn join(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path().join(rel)
     }
 }

@@ -164,6 +164,11 @@ fn deterministic_failures_are_not_retried_where_they_occur() {
             ProducerError::MissingPlanArtifact("x".into()),
             vec![Action::RenderChunk, Action::Assemble],
         ),
+        // A package without its ffmpeg: a deployment defect, in every stage.
+        (
+            ProducerError::ToolUnavailable("x".into()),
+            vec![Action::Plan, Action::RenderChunk, Action::Assemble],
+        ),
     ];
     for (e, stages) in deterministic {
         let h = HandlerError::from(e);

@@ -2,132 +2,14 @@
 //! real producer (Chromium + ffmpeg): plan, every chunk, assemble, in both
 //! plan protocols, plus the failures the contract names.
 
-#[path = "../../bin/tests/support/moto.rs"]
-mod moto;
+mod support;
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::Client;
 use hyperframes_handler::archive::create_tar_gz;
-use hyperframes_handler::{Handler, LocalProducer, S3Transport};
 use hyperframes_infra::contract::ErrorName;
 use serde_json::{json, Value};
-
-const BUCKET: &str = "renders";
-
-struct Env {
-    _moto: moto::Moto,
-    client: Client,
-    handler: Handler,
-    work_root: PathBuf,
-    scratch: PathBuf,
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../producer/tests/fixtures")
-        .join(name)
-}
-
-/// A moto server with the render bucket and a handler pointed at it.
-async fn env(name: &str) -> Env {
-    let scratch = scratch(name);
-    let moto = moto::Moto::start(&scratch.join("moto"));
-    let client = moto.s3_client();
-    client.create_bucket().bucket(BUCKET).send().await.unwrap();
-    let work_root = scratch.join("tmp");
-    std::fs::create_dir_all(&work_root).unwrap();
-    let handler = Handler {
-        render_bucket: BUCKET.into(),
-        work_root: work_root.clone(),
-        transport: S3Transport::new(client.clone()),
-        producer: Arc::new(LocalProducer),
-    };
-    Env {
-        _moto: moto,
-        client,
-        handler,
-        work_root,
-        scratch,
-    }
-}
-
-impl Env {
-    /// Uploads a fixture as a project archive; returns its URI.
-    async fn upload_project(&self, fixture_name: &str) -> String {
-        let project = self.scratch.join(format!("project-{fixture_name}"));
-        std::fs::create_dir_all(&project).unwrap();
-        std::fs::copy(
-            fixture(fixture_name).join("compiled.html"),
-            project.join("index.html"),
-        )
-        .unwrap();
-        let archive = self.scratch.join(format!("{fixture_name}.tar.gz"));
-        create_tar_gz(&project, &archive).unwrap();
-        let key = format!("sites/{fixture_name}/project.tar.gz");
-        self.put(&key, std::fs::read(&archive).unwrap()).await;
-        format!("s3://{BUCKET}/{key}")
-    }
-
-    async fn put(&self, key: &str, bytes: Vec<u8>) {
-        self.client
-            .put_object()
-            .bucket(BUCKET)
-            .key(key)
-            .body(ByteStream::from(bytes))
-            .send()
-            .await
-            .unwrap();
-    }
-
-    async fn get(&self, uri: &str) -> Vec<u8> {
-        let key = uri.strip_prefix(&format!("s3://{BUCKET}/")).unwrap();
-        let o = self
-            .client
-            .get_object()
-            .bucket(BUCKET)
-            .key(key)
-            .send()
-            .await
-            .unwrap();
-        o.body.collect().await.unwrap().into_bytes().to_vec()
-    }
-
-    async fn keys(&self, prefix: &str) -> Vec<String> {
-        let out = self
-            .client
-            .list_objects_v2()
-            .bucket(BUCKET)
-            .prefix(prefix)
-            .send()
-            .await
-            .unwrap();
-        let mut keys: Vec<String> = out
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_string))
-            .collect();
-        keys.sort();
-        keys
-    }
-
-    fn work_dirs_left(&self) -> usize {
-        std::fs::read_dir(&self.work_root).unwrap().count()
-    }
-
-    async fn call(&self, event: Value) -> Result<Value, hyperframes_handler::HandlerError> {
-        self.handler.handle(event).await
-    }
-}
+use support::{env, BUCKET};
 
 fn ffprobe_frames(path: &Path) -> u64 {
     let out = std::process::Command::new("ffprobe")
@@ -269,6 +151,22 @@ async fn v1_png_sequence_through_s3() {
     assert_eq!(plan["PlanS3Uri"], format!("{prefix}plan.tar.gz"), "{plan}");
     assert!(plan.get("PlanV2ManifestS3Uri").is_none());
     assert_eq!(plan["ChunkCount"], 2);
+    // The v1 tarball holds the execution dir and not its transport copies
+    // (which would put the tarball inside itself).
+    let plan_tarball = e.get(plan["PlanS3Uri"].as_str().unwrap()).await;
+    let names: Vec<String> =
+        tar::Archive::new(flate2::read::GzDecoder::new(plan_tarball.as_slice()))
+            .entries()
+            .unwrap()
+            .map(|en| en.unwrap().path().unwrap().display().to_string())
+            .collect();
+    for want in ["plan.json", "compiled/index.html", "meta/chunks.json"] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    assert!(
+        names.iter().all(|n| !n.starts_with("transport")),
+        "the v1 tarball carries transport/: {names:?}"
+    );
     let (plan_uri, plan_hash) = (plan["PlanS3Uri"].clone(), plan["PlanHash"].clone());
     let mut chunks = Vec::new();
     let mut shas = Vec::new();

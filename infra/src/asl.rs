@@ -7,6 +7,8 @@
 //! rule out (a `Next` that names no state, an unreachable state) is checked
 //! by [`Definition::problems`], which synth runs.
 
+pub(crate) mod graph;
+
 use indexmap::IndexMap;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -40,7 +42,7 @@ impl Definition {
     /// Graph problems in the definition and every nested Map processor,
     /// each as `(state path, message)`: the same check synth runs.
     pub fn problems(&self) -> Vec<(String, String)> {
-        crate::synth::asl_problems(&self.to_json())
+        graph::problems(&self.to_json())
     }
 }
 

@@ -211,6 +211,10 @@ pub enum ErrorName {
     /// The Chromium build is missing or does not start; reported as
     /// `ChromeBinaryUnavailableError`. Never retried.
     ChromeBinaryUnavailable,
+    /// A program the function runs (its bundled ffmpeg) is missing from the
+    /// package or cannot start: a deployment defect that every retry would
+    /// hit again. Never retried; the message says what the package lacks.
+    ToolUnavailable,
     /// The event is malformed in a way no retry fixes (missing field, bad
     /// config). Non-retryable in every stage.
     InvalidEvent,
@@ -223,7 +227,7 @@ pub enum ErrorName {
 
 impl ErrorName {
     /// Every name, in contract order: the order of each stage's non-retryable list.
-    pub const ALL: [ErrorName; 17] = [
+    pub const ALL: [ErrorName; 18] = [
         ErrorName::FfmpegVersionMismatch,
         ErrorName::PlanHashMismatch,
         ErrorName::S3UriNotAllowed,
@@ -238,6 +242,7 @@ impl ErrorName {
         ErrorName::PlanArtifactDigestMismatch,
         ErrorName::FormatNotSupportedInDistributed,
         ErrorName::ChromeBinaryUnavailable,
+        ErrorName::ToolUnavailable,
         ErrorName::InvalidEvent,
         ErrorName::RenderFailed,
         ErrorName::S3TransportFailed,
@@ -260,6 +265,7 @@ impl ErrorName {
             ErrorName::PlanArtifactDigestMismatch => "PLAN_ARTIFACT_DIGEST_MISMATCH",
             ErrorName::FormatNotSupportedInDistributed => "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED",
             ErrorName::ChromeBinaryUnavailable => "ChromeBinaryUnavailableError",
+            ErrorName::ToolUnavailable => "TOOL_UNAVAILABLE",
             ErrorName::InvalidEvent => "INVALID_EVENT",
             ErrorName::RenderFailed => "RENDER_FAILED",
             ErrorName::S3TransportFailed => "S3_TRANSPORT_FAILED",
@@ -280,6 +286,7 @@ impl ErrorName {
             | PlanV2IntegrityUnrecoverable
             | PlanArtifactDigestMismatch
             | ChromeBinaryUnavailable
+            | ToolUnavailable
             | InvalidEvent => true,
             BrowserGpuNotSoftware | InvalidVideoMetadata => matches!(stage, Plan | RenderChunk),
             FontFetchFailed | VideoSourceUnrenderable | NotMediaPayload => stage == Plan,
@@ -356,6 +363,8 @@ mod tests {
         assert!(!names(Action::Assemble).contains(&"BROWSER_GPU_NOT_SOFTWARE"));
         for a in Action::ALL {
             assert!(!names(a).contains(&"RENDER_FAILED"));
+            // A function package without its ffmpeg fails the same way every time.
+            assert!(names(a).contains(&"TOOL_UNAVAILABLE"));
         }
     }
 }

@@ -5,12 +5,14 @@
 use serde_json::json;
 
 use crate::asl::Definition;
+use crate::handle::Handle;
 use crate::props::{
-    BucketEncryptionProps, KmsKey, Knobs, LambdaMemory, LambdaTimeout, RenderStackProps,
-    PROJECT_NAME_MAX,
+    BucketEncryptionProps, ChromeSource, HandlerCode, KmsKey, Knobs, LambdaMemory, LambdaTimeout,
+    RenderStackProps, ReservedConcurrency, PROJECT_NAME_MAX,
 };
-use crate::resources::cloudwatch::{Alarm, ComparisonOperator, Dimension, Metric};
-use crate::resources::iam::{Principal, Role, Statement};
+use crate::resource::{RemovalPolicy, Resource, Tag};
+use crate::resources::cloudwatch::{Alarm, ComparisonOperator};
+use crate::resources::iam::{PolicyDocument, Principal, Role, Statement};
 use crate::resources::kms::Key;
 use crate::resources::lambda::{
     Architecture, Code, Environment, EphemeralStorage, Function, TracingConfig, TracingMode,
@@ -25,10 +27,9 @@ use crate::resources::stepfunctions::{
     CloudWatchLogsLogGroup, LogDestination, LogLevel, LoggingConfiguration, StateMachine,
     StateMachineType, TracingConfiguration,
 };
-use crate::resources::{ResourceType, Tag};
 use crate::synth::{Problem, Synthesized, ValidationErrors};
-use crate::template::{Condition, Handle, Output, Parameter, RemovalPolicy, Resource, Template};
-use crate::value::{Number, Value};
+use crate::template::{Assertion, Condition, Output, Parameter, Rule, Stack, Template};
+use crate::value::{Number, Param, Value};
 use crate::workflow;
 
 pub use crate::workflow::states;
@@ -104,11 +105,13 @@ pub const EPHEMERAL_STORAGE_MB: u32 = 10240;
 
 const COMPONENT_TAG: (&str, &str) = ("HyperFramesComponent", "lambda-renderer");
 
+const DESCRIPTION: &str = "HyperFrames distributed rendering: one Lambda function (plan, renderChunk, assemble) orchestrated by a Step Functions workflow with a Map state for parallel chunks.";
+
 /// The render stack: every resource of the reference template (see the
 /// logical IDs in [`ids`]), built from [`RenderStackProps`], with a typed
-/// handle to each part. It derefs to [`Template`], so `add`, `get_mut`,
-/// grants and overrides work on the stack directly; [`Self::synth`] also
-/// reports props that break a rule.
+/// handle to each part. It is a [`Stack`], so `add`, `get_mut`, overrides
+/// and `rename` work on it, and the grants and metrics of its handles take
+/// it; [`Self::synth`] also reports props that break a rule.
 ///
 /// # Examples
 ///
@@ -118,7 +121,7 @@ const COMPONENT_TAG: (&str, &str) = ("HyperFramesComponent", "lambda-renderer");
 /// ```
 /// use hyperframes_infra::resources::iam::{Principal, Role};
 /// use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
-/// use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps};
+/// use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps, Stack};
 /// use serde_json::json;
 ///
 /// let mut stack = HyperframesRenderStack::new(RenderStackProps::default());
@@ -134,7 +137,7 @@ const COMPONENT_TAG: (&str, &str) = ("HyperFramesComponent", "lambda-renderer");
 ///     "RenderSubmitter",
 ///     Role::assumed_by(Principal::account(Pseudo::AccountId)),
 /// );
-/// stack.grant_start_execution(stack.state_machine(), role);
+/// stack.state_machine().grant_start_execution(&mut stack, role);
 ///
 /// let template = stack.synth()?;
 /// let resources = &template.as_json()["Resources"];
@@ -164,6 +167,7 @@ const COMPONENT_TAG: (&str, &str) = ("HyperFramesComponent", "lambda-renderer");
 pub struct HyperframesRenderStack {
     template: Template,
     props: RenderStackProps,
+    // The handles as created; the accessors follow later renames.
     bucket: Handle<Bucket>,
     bucket_policy: Handle<BucketPolicy>,
     render_function: Handle<Function>,
@@ -186,101 +190,360 @@ struct KnobValues {
 }
 
 impl KnobValues {
-    /// `<ProjectName><suffix>` as a Sub or a literal.
-    fn name(
-        &self,
-        knobs: Knobs,
-        props: &RenderStackProps,
-        prefix: &str,
-        suffix: &str,
-    ) -> Value<String> {
-        match knobs {
-            Knobs::Parameters => {
-                Value::sub(format!("{prefix}${{{}}}{suffix}", ids::PARAM_PROJECT_NAME))
-            }
-            Knobs::Baked => Value::Literal(format!("{prefix}{}{suffix}", props.project_name)),
-        }
-    }
-}
-
-fn declare_knobs(t: &mut Template, props: &RenderStackProps) -> KnobValues {
-    match props.knobs {
-        Knobs::Baked => KnobValues {
+    /// The props as literals (`Knobs::Baked`).
+    fn baked(props: &RenderStackProps) -> Self {
+        KnobValues {
             project_name: props.project_name.clone().into(),
             memory: props.memory.mb().into(),
             timeout: props.timeout.secs().into(),
             reserved: match props.reserved_concurrency {
-                crate::props::ReservedConcurrency::Unreserved => None,
+                ReservedConcurrency::Unreserved => None,
                 cap => Some(cap.as_i32().into()),
             },
             chrome_source: props.chrome_source.as_str().to_string().into(),
             alarm_threshold: Value::Literal(props.chunk_invocation_alarm_threshold.into()),
-        },
-        Knobs::Parameters => {
-            let project = t.add_parameter(
-                ids::PARAM_PROJECT_NAME,
-                Parameter::with_default(props.project_name.clone())
-                    .description("Name prefix applied to all created resources.")
-                    .pattern(
-                        "^[a-zA-Z0-9_][a-zA-Z0-9_-]*$",
-                        "letters, digits, '-' and '_'; must not start with '-'",
-                    )
-                    .length(1, PROJECT_NAME_MAX as u32),
-            );
-            let memory = t.add_parameter(
-                ids::PARAM_MEMORY,
-                Parameter::with_default(props.memory.mb())
-                    .allowed_values(LambdaMemory::allowed())
-                    .description("Lambda memory in MB. Rendering is CPU-bound and Lambda allots CPU in proportion to memory; 10240 (the maximum) is recommended for 1080p."),
-            );
-            let timeout = t.add_parameter(
-                ids::PARAM_TIMEOUT,
-                Parameter::with_default(props.timeout.secs())
-                    .range(LambdaTimeout::MIN_SECS.into(), LambdaTimeout::MAX_SECS.into())
-                    .description("Per-invocation Lambda timeout in seconds. 900 is Lambda's ceiling and absorbs cold-start variance."),
-            );
-            let reserved = t.add_parameter(
-                ids::PARAM_RESERVED_CONCURRENCY,
-                Parameter::with_default(props.reserved_concurrency.as_i32())
-                    .min_value(-1.0)
-                    .description("Reserved concurrency cap for the render function. A positive integer bounds simultaneous chunk renders (and cost); -1 means unreserved."),
-            );
-            let chrome = t.add_parameter(
-                ids::PARAM_CHROME_SOURCE,
-                Parameter::with_default(props.chrome_source.as_str().to_string())
-                    .allowed_values(crate::props::ChromeSource::ALL.map(|c| c.as_str().to_string()))
-                    .description("Which Chromium build the handler package carries; handed to the function as HYPERFRAMES_LAMBDA_CHROME_SOURCE."),
-            );
-            let threshold = t.add_parameter(
-                ids::PARAM_ALARM_THRESHOLD,
-                Parameter::with_default(Number::from(props.chunk_invocation_alarm_threshold))
-                    .description("Render function invocations per hour that trip the runaway alarm (about 10x a typical hour protects against billing surprises)."),
-            );
-            // MinValue -1 refuses the rest of the negatives; "not 0" needs a rule.
-            t.add_rule(
-                "ReservedConcurrencyIsNotZero",
-                crate::template::Rule {
-                    rule_condition: None,
-                    assertions: vec![crate::template::Assertion {
-                        assert: json!({"Fn::Not": [{"Fn::Equals": [reserved.value(), "0"]}]}),
-                        assert_description: "ReservedConcurrency 0 would throttle every invocation; use -1 for unreserved or a positive cap".into(),
-                    }],
-                },
-            );
-            let has_reserved = t.add_condition(
-                ids::CONDITION_HAS_RESERVED_CONCURRENCY,
-                Condition::not(Condition::equals(reserved.value(), Value::Literal(-1))),
-            );
-            KnobValues {
-                project_name: project.value(),
-                memory: memory.value(),
-                timeout: timeout.value(),
-                reserved: Some(Value::if_or_absent(&has_reserved, reserved.value())),
-                chrome_source: chrome.value(),
-                alarm_threshold: threshold.value(),
+        }
+    }
+
+    /// Declares one parameter per knob, defaulting to the props
+    /// (`Knobs::Parameters`), and refers to them.
+    fn declare(t: &mut Template, props: &RenderStackProps) -> Self {
+        let project = t.add_parameter(
+            ids::PARAM_PROJECT_NAME,
+            Parameter::with_default(props.project_name.clone())
+                .description("Name prefix applied to all created resources.")
+                .pattern(
+                    "^[a-zA-Z0-9_][a-zA-Z0-9_-]*$",
+                    "letters, digits, '-' and '_'; must not start with '-'",
+                )
+                .length(1, PROJECT_NAME_MAX as u32),
+        );
+        let memory = t.add_parameter(
+            ids::PARAM_MEMORY,
+            Parameter::with_default(props.memory.mb())
+                .allowed_values(LambdaMemory::allowed())
+                .description("Lambda memory in MB. Rendering is CPU-bound and Lambda allots CPU in proportion to memory; 10240 (the maximum) is recommended for 1080p."),
+        );
+        let timeout = t.add_parameter(
+            ids::PARAM_TIMEOUT,
+            Parameter::with_default(props.timeout.secs())
+                .range(LambdaTimeout::MIN_SECS.into(), LambdaTimeout::MAX_SECS.into())
+                .description("Per-invocation Lambda timeout in seconds. 900 is Lambda's ceiling and absorbs cold-start variance."),
+        );
+        let reserved = t.add_parameter(
+            ids::PARAM_RESERVED_CONCURRENCY,
+            Parameter::with_default(props.reserved_concurrency.as_i32())
+                .min_value(-1.0)
+                .description("Reserved concurrency cap for the render function. A positive integer bounds simultaneous chunk renders (and cost); -1 means unreserved."),
+        );
+        let chrome = t.add_parameter(
+            ids::PARAM_CHROME_SOURCE,
+            Parameter::with_default(props.chrome_source.as_str().to_string())
+                .allowed_values(ChromeSource::ALL.map(|c| c.as_str().to_string()))
+                .description("Which Chromium build the handler package carries; handed to the function as HYPERFRAMES_LAMBDA_CHROME_SOURCE."),
+        );
+        let threshold = t.add_parameter(
+            ids::PARAM_ALARM_THRESHOLD,
+            Parameter::with_default(Number::from(props.chunk_invocation_alarm_threshold))
+                .description("Render function invocations per hour that trip the runaway alarm (about 10x a typical hour protects against billing surprises)."),
+        );
+        KnobValues {
+            project_name: project.value(),
+            memory: memory.value(),
+            timeout: timeout.value(),
+            reserved: Some(guard_reserved_concurrency(t, reserved)),
+            chrome_source: chrome.value(),
+            alarm_threshold: threshold.value(),
+        }
+    }
+
+    /// `<prefix><ProjectName><suffix>`: a Sub of the parameter, or a literal.
+    fn name(&self, prefix: &str, suffix: &str) -> Value<String> {
+        match &self.project_name {
+            Value::Literal(project) => Value::Literal(format!("{prefix}{project}{suffix}")),
+            Value::Intrinsic(_) => {
+                Value::sub(format!("{prefix}${{{}}}{suffix}", ids::PARAM_PROJECT_NAME))
             }
         }
     }
+
+    /// The tags every taggable resource of the stack carries.
+    fn tags(&self) -> Vec<Tag> {
+        vec![
+            Tag::new("Project", self.project_name.clone()),
+            Tag::new(COMPONENT_TAG.0, COMPONENT_TAG.1),
+        ]
+    }
+}
+
+/// The `ReservedConcurrency` parameter as the function sees it: absent when
+/// -1 (unreserved), and never 0, which a rule refuses at deploy.
+fn guard_reserved_concurrency(t: &mut Template, reserved: Param<i32>) -> Value<i32> {
+    // MinValue -1 refuses the rest of the negatives; "not 0" needs a rule.
+    t.add_rule(
+        "ReservedConcurrencyIsNotZero",
+        Rule {
+            rule_condition: None,
+            assertions: vec![Assertion {
+                assert: json!({"Fn::Not": [{"Fn::Equals": [reserved.value(), "0"]}]}),
+                assert_description: "ReservedConcurrency 0 would throttle every invocation; use -1 for unreserved or a positive cap".into(),
+            }],
+        },
+    );
+    let has_reserved = t.add_condition(
+        ids::CONDITION_HAS_RESERVED_CONCURRENCY,
+        Condition::not(Condition::equals(reserved.value(), Value::Literal(-1))),
+    );
+    Value::if_or_absent(&has_reserved, reserved.value())
+}
+
+/// The bucket holds rendered videos: retained on delete and on replacement.
+/// Intermediates expire; abandoned multipart uploads are aborted.
+fn add_bucket(t: &mut Template, k: &KnobValues) -> Handle<Bucket> {
+    let mut bucket = Resource::new(Bucket {
+        bucket_encryption: Some(BucketEncryption::s3_managed()),
+        public_access_block_configuration: Some(PublicAccessBlockConfiguration::block_all()),
+        versioning_configuration: Some(VersioningConfiguration {
+            status: VersioningStatus::Suspended,
+        }),
+        lifecycle_configuration: Some(LifecycleConfiguration {
+            rules: vec![
+                LifecycleRule {
+                    id: Some("ExpireIntermediates".into()),
+                    status: RuleStatus::Enabled,
+                    prefix: Some(INTERMEDIATES_PREFIX.into()),
+                    expiration_in_days: Some(INTERMEDIATES_EXPIRY_DAYS.into()),
+                    abort_incomplete_multipart_upload: None,
+                },
+                LifecycleRule {
+                    id: Some("AbortIncompleteUploads".into()),
+                    status: RuleStatus::Enabled,
+                    prefix: None,
+                    expiration_in_days: None,
+                    abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload {
+                        days_after_initiation: 1,
+                    }),
+                },
+            ],
+        }),
+        tags: k.tags(),
+        ..Default::default()
+    });
+    bucket.removal_policy(RemovalPolicy::Retain);
+    t.add_resource(ids::RENDER_BUCKET, bucket)
+}
+
+/// Denies any access to the bucket that is not over TLS.
+fn add_bucket_policy(t: &mut Template, bucket: Handle<Bucket>) -> Handle<BucketPolicy> {
+    t.add(
+        ids::RENDER_BUCKET_POLICY,
+        BucketPolicy {
+            bucket: bucket.name(),
+            policy_document: PolicyDocument::new(vec![Statement::deny(
+                ["s3:*"],
+                [bucket.arn(), bucket.arn_for_objects("*")],
+            )
+            .sid("DenyInsecureTransport")
+            .principal(Principal::Any)
+            .condition(json!({"Bool": {"aws:SecureTransport": "false"}}))]),
+        },
+    )
+}
+
+/// The function's execution role: logs and traces; bucket access is granted
+/// once the stack stands.
+fn add_function_role(t: &mut Template, k: &KnobValues) -> Handle<Role> {
+    let mut role = Role::assumed_by(Principal::service("lambda.amazonaws.com"))
+        .with_aws_managed_policy("service-role/AWSLambdaBasicExecutionRole")
+        .with_aws_managed_policy("AWSXrayWriteOnlyAccess");
+    role.tags = k.tags();
+    t.add(ids::RENDER_FUNCTION_ROLE, role)
+}
+
+/// The one render function: plan, renderChunk and assemble.
+fn add_render_function(
+    t: &mut Template,
+    k: &KnobValues,
+    code: &HandlerCode,
+    role: Handle<Role>,
+    bucket: Handle<Bucket>,
+) -> Handle<Function> {
+    let mut function = Function::new(
+        Code::s3(code.s3_bucket.clone(), code.s3_key.clone()),
+        role.arn(),
+    );
+    function.function_name = Some(k.name("", "-render"));
+    function.description =
+        Some("HyperFrames distributed render handler. Dispatches on event.Action.".into());
+    function.package_type = Some("Zip".into());
+    function.runtime = Some("provided.al2023".into());
+    function.handler = Some("bootstrap".into());
+    function.memory_size = Some(k.memory.clone());
+    function.timeout = Some(k.timeout.clone());
+    function.architectures = vec![Architecture::X86_64];
+    function.ephemeral_storage = Some(EphemeralStorage {
+        size: EPHEMERAL_STORAGE_MB.into(),
+    });
+    function.reserved_concurrent_executions = k.reserved.clone();
+    function.environment = Some(Environment {
+        variables: [
+            (env::TMPDIR.to_string(), Value::from("/tmp")),
+            (env::RENDER_BUCKET.to_string(), bucket.name()),
+            (env::CHROME_SOURCE.to_string(), k.chrome_source.clone()),
+        ]
+        .into_iter()
+        .collect(),
+    });
+    function.tracing_config = Some(TracingConfig {
+        mode: TracingMode::Active,
+    });
+    function.tags = k.tags();
+    t.add(ids::RENDER_FUNCTION, function)
+}
+
+/// The state machine's execution logs: operational data, deleted with the
+/// stack (said explicitly).
+fn add_log_group(t: &mut Template, k: &KnobValues) -> Handle<LogGroup> {
+    let mut log_group = Resource::new(LogGroup {
+        log_group_name: Some(k.name("/aws/states/", "-render")),
+        retention_in_days: Some(STATE_MACHINE_LOG_RETENTION_DAYS.into()),
+        tags: k.tags(),
+        ..Default::default()
+    });
+    log_group.removal_policy(RemovalPolicy::Delete);
+    t.add_resource(ids::RENDER_STATE_MACHINE_LOG_GROUP, log_group)
+}
+
+/// The role Step Functions assumes: invoke the function, deliver logs, trace.
+fn add_state_machine_role(
+    t: &mut Template,
+    k: &KnobValues,
+    function: Handle<Function>,
+) -> Handle<Role> {
+    let mut role = Role::assumed_by(Principal::service("states.amazonaws.com"));
+    role.add_to_policy(
+        "InvokeRenderFunction",
+        Statement::allow(["lambda:InvokeFunction"], [function.arn()]),
+    );
+    // CloudWatch Logs delivery APIs do not support resource-level
+    // permissions; AWS documents `*` as required here.
+    role.add_to_policy(
+        "WriteCloudwatchLogs",
+        Statement::allow(
+            [
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ],
+            [Value::from("*")],
+        ),
+    );
+    role.add_to_policy(
+        "XRayTracing",
+        Statement::allow(
+            ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            [Value::from("*")],
+        ),
+    );
+    role.tags = k.tags();
+    t.add(ids::RENDER_STATE_MACHINE_ROLE, role)
+}
+
+/// The render workflow, its function ARN substituted in, logging errors
+/// and tracing.
+fn add_state_machine(
+    t: &mut Template,
+    k: &KnobValues,
+    role: Handle<Role>,
+    function: Handle<Function>,
+    log_group: Handle<LogGroup>,
+) -> Handle<StateMachine> {
+    let definition: Definition = workflow::render_workflow();
+    t.add(
+        ids::RENDER_STATE_MACHINE,
+        StateMachine {
+            state_machine_name: Some(k.name("", "-render")),
+            state_machine_type: Some(StateMachineType::Standard),
+            role_arn: role.arn(),
+            definition: Some(definition.to_json()),
+            definition_substitutions: [(workflow::FUNCTION_ARN_VAR.to_string(), function.arn())]
+                .into_iter()
+                .collect(),
+            logging_configuration: Some(LoggingConfiguration {
+                level: LogLevel::Error,
+                include_execution_data: false,
+                destinations: vec![LogDestination {
+                    cloud_watch_logs_log_group: CloudWatchLogsLogGroup {
+                        log_group_arn: log_group.arn(),
+                    },
+                }],
+            }),
+            tracing_configuration: Some(TracingConfiguration { enabled: true }),
+            tags: k.tags(),
+        },
+    )
+}
+
+/// Runaway invocations, any function error, any failed execution.
+fn add_alarms(
+    t: &mut Template,
+    k: &KnobValues,
+    function: Handle<Function>,
+    state_machine: Handle<StateMachine>,
+) -> [Handle<Alarm>; 3] {
+    let runaway = function
+        .metric_invocations()
+        .period_seconds(3600)
+        .alarm(k.alarm_threshold.clone(), ComparisonOperator::GreaterThanThreshold, 1)
+        .named(k.name("", "-runaway-chunk-invocations"))
+        .description("Fires when render function invocations in one hour exceed the threshold. The Map state bounds simultaneous fan-out, but a runaway caller starting many renders would still rack up cost; this catches that pattern.");
+    let errors = function
+        .metric_errors()
+        .alarm(1u32, ComparisonOperator::GreaterThanOrEqualToThreshold, 1)
+        .named(k.name("", "-render-function-errors"))
+        .description("Fires when the render function reports any error in a 5-minute window, so a single failure pages.");
+    let failed = state_machine
+        .metric_failed()
+        .alarm(1u32, ComparisonOperator::GreaterThanOrEqualToThreshold, 1)
+        .named(k.name("", "-render-state-machine-failed"))
+        .description("Fires when a render execution fails: retry exhaustion, non-retryable errors and timeouts that the function's Errors metric misses.");
+    [
+        t.add(ids::CHUNK_INVOCATION_ALARM, runaway),
+        t.add(ids::FUNCTION_ERRORS_ALARM, errors),
+        t.add(ids::STATE_MACHINE_FAILED_ALARM, failed),
+    ]
+}
+
+/// The bucket's name and the two ARNs, exported as `<StackName>-...`.
+fn add_outputs(
+    t: &mut Template,
+    bucket: Handle<Bucket>,
+    function: Handle<Function>,
+    state_machine: Handle<StateMachine>,
+) {
+    t.add_output(
+        ids::OUTPUT_BUCKET_NAME,
+        Output::new(bucket.name())
+            .description("S3 bucket for plans, chunk outputs and final renders.")
+            .export_as_stack_suffix("RenderBucket"),
+    );
+    t.add_output(
+        ids::OUTPUT_FUNCTION_ARN,
+        Output::new(function.arn())
+            .description("ARN of the render function.")
+            .export_as_stack_suffix("RenderFunctionArn"),
+    );
+    t.add_output(
+        ids::OUTPUT_STATE_MACHINE_ARN,
+        Output::new(state_machine.arn())
+            .description("ARN of the render state machine; start renders here.")
+            .export_as_stack_suffix("RenderStateMachineArn"),
+    );
 }
 
 impl HyperframesRenderStack {
@@ -288,212 +551,21 @@ impl HyperframesRenderStack {
     /// [`Self::synth`], together with every other problem.
     pub fn new(props: RenderStackProps) -> Self {
         let mut t = Template::new();
-        t.description = Some(
-            "HyperFrames distributed rendering: one Lambda function (plan, renderChunk, assemble) orchestrated by a Step Functions workflow with a Map state for parallel chunks.".into(),
-        );
-        let k = declare_knobs(&mut t, &props);
-        let tags = || {
-            vec![
-                Tag::new("Project", k.project_name.clone()),
-                Tag::new(COMPONENT_TAG.0, COMPONENT_TAG.1),
-            ]
+        t.description = Some(DESCRIPTION.into());
+        let k = match props.knobs {
+            Knobs::Baked => KnobValues::baked(&props),
+            Knobs::Parameters => KnobValues::declare(&mut t, &props),
         };
-        let name = |suffix: &str| k.name(props.knobs, &props, "", suffix);
-
-        // The bucket holds rendered videos: retained on delete and on replacement.
-        let mut bucket = Resource::new(Bucket {
-            bucket_encryption: Some(BucketEncryption::s3_managed()),
-            public_access_block_configuration: Some(PublicAccessBlockConfiguration::block_all()),
-            versioning_configuration: Some(VersioningConfiguration {
-                status: VersioningStatus::Suspended,
-            }),
-            lifecycle_configuration: Some(LifecycleConfiguration {
-                rules: vec![
-                    LifecycleRule {
-                        id: Some("ExpireIntermediates".into()),
-                        status: RuleStatus::Enabled,
-                        prefix: Some(INTERMEDIATES_PREFIX.into()),
-                        expiration_in_days: Some(INTERMEDIATES_EXPIRY_DAYS.into()),
-                        abort_incomplete_multipart_upload: None,
-                    },
-                    LifecycleRule {
-                        id: Some("AbortIncompleteUploads".into()),
-                        status: RuleStatus::Enabled,
-                        prefix: None,
-                        expiration_in_days: None,
-                        abort_incomplete_multipart_upload: Some(AbortIncompleteMultipartUpload {
-                            days_after_initiation: 1,
-                        }),
-                    },
-                ],
-            }),
-            tags: tags(),
-            ..Default::default()
-        });
-        bucket.removal_policy(RemovalPolicy::Retain);
-        let bucket: Handle<Bucket> = t.add_resource(ids::RENDER_BUCKET, bucket);
-
-        let bucket_policy = t.add(
-            ids::RENDER_BUCKET_POLICY,
-            BucketPolicy {
-                bucket: bucket.name(),
-                policy_document: crate::resources::iam::PolicyDocument::new(vec![Statement::deny(
-                    ["s3:*"],
-                    [bucket.arn(), bucket.arn_for_objects("*")],
-                )
-                .sid("DenyInsecureTransport")
-                .principal(Principal::Any)
-                .condition(json!({"Bool": {"aws:SecureTransport": "false"}}))]),
-            },
-        );
-
-        let mut function_role = Role::assumed_by(Principal::service("lambda.amazonaws.com"))
-            .with_aws_managed_policy("service-role/AWSLambdaBasicExecutionRole")
-            .with_aws_managed_policy("AWSXrayWriteOnlyAccess");
-        function_role.tags = tags();
-        let function_role = t.add(ids::RENDER_FUNCTION_ROLE, function_role);
-
-        let mut function = Function::new(
-            Code::s3(props.code.s3_bucket.clone(), props.code.s3_key.clone()),
-            function_role.arn(),
-        );
-        function.function_name = Some(name("-render"));
-        function.description =
-            Some("HyperFrames distributed render handler. Dispatches on event.Action.".into());
-        function.package_type = Some("Zip".into());
-        function.runtime = Some("provided.al2023".into());
-        function.handler = Some("bootstrap".into());
-        function.memory_size = Some(k.memory.clone());
-        function.timeout = Some(k.timeout.clone());
-        function.architectures = vec![Architecture::X86_64];
-        function.ephemeral_storage = Some(EphemeralStorage {
-            size: EPHEMERAL_STORAGE_MB.into(),
-        });
-        function.reserved_concurrent_executions = k.reserved.clone();
-        function.environment = Some(Environment {
-            variables: [
-                (env::TMPDIR.to_string(), Value::from("/tmp")),
-                (env::RENDER_BUCKET.to_string(), bucket.name()),
-                (env::CHROME_SOURCE.to_string(), k.chrome_source.clone()),
-            ]
-            .into_iter()
-            .collect(),
-        });
-        function.tracing_config = Some(TracingConfig {
-            mode: TracingMode::Active,
-        });
-        function.tags = tags();
-        let render_function = t.add(ids::RENDER_FUNCTION, function);
-
-        let mut log_group = Resource::new(LogGroup {
-            log_group_name: Some(k.name(props.knobs, &props, "/aws/states/", "-render")),
-            retention_in_days: Some(STATE_MACHINE_LOG_RETENTION_DAYS.into()),
-            tags: tags(),
-            ..Default::default()
-        });
-        // Execution logs are operational data: deleted with the stack, said explicitly.
-        log_group.removal_policy(RemovalPolicy::Delete);
-        let log_group: Handle<LogGroup> =
-            t.add_resource(ids::RENDER_STATE_MACHINE_LOG_GROUP, log_group);
-
-        let mut sm_role = Role::assumed_by(Principal::service("states.amazonaws.com"));
-        sm_role.add_to_policy(
-            "InvokeRenderFunction",
-            Statement::allow(["lambda:InvokeFunction"], [render_function.arn()]),
-        );
-        // CloudWatch Logs delivery APIs do not support resource-level
-        // permissions; AWS documents `*` as required here.
-        sm_role.add_to_policy(
-            "WriteCloudwatchLogs",
-            Statement::allow(
-                [
-                    "logs:CreateLogDelivery",
-                    "logs:GetLogDelivery",
-                    "logs:UpdateLogDelivery",
-                    "logs:DeleteLogDelivery",
-                    "logs:ListLogDeliveries",
-                    "logs:PutResourcePolicy",
-                    "logs:DescribeResourcePolicies",
-                    "logs:DescribeLogGroups",
-                ],
-                [Value::from("*")],
-            ),
-        );
-        sm_role.add_to_policy(
-            "XRayTracing",
-            Statement::allow(
-                ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-                [Value::from("*")],
-            ),
-        );
-        sm_role.tags = tags();
-        let state_machine_role = t.add(ids::RENDER_STATE_MACHINE_ROLE, sm_role);
-
-        let definition: Definition = workflow::render_workflow();
-        let state_machine = t.add(
-            ids::RENDER_STATE_MACHINE,
-            StateMachine {
-                state_machine_name: Some(name("-render")),
-                state_machine_type: Some(StateMachineType::Standard),
-                role_arn: state_machine_role.arn(),
-                definition: Some(definition.to_json()),
-                definition_substitutions: [(
-                    workflow::FUNCTION_ARN_VAR.to_string(),
-                    render_function.arn(),
-                )]
-                .into_iter()
-                .collect(),
-                logging_configuration: Some(LoggingConfiguration {
-                    level: LogLevel::Error,
-                    include_execution_data: false,
-                    destinations: vec![LogDestination {
-                        cloud_watch_logs_log_group: CloudWatchLogsLogGroup {
-                            log_group_arn: log_group.arn(),
-                        },
-                    }],
-                }),
-                tracing_configuration: Some(TracingConfiguration { enabled: true }),
-                tags: tags(),
-            },
-        );
-
-        let runaway = function_metric(render_function, "Invocations")
-            .period_seconds(3600)
-            .alarm(k.alarm_threshold.clone(), ComparisonOperator::GreaterThanThreshold, 1)
-            .named(name("-runaway-chunk-invocations"))
-            .description("Fires when render function invocations in one hour exceed the threshold. The Map state bounds simultaneous fan-out, but a runaway caller starting many renders would still rack up cost; this catches that pattern.");
-        let errors = function_metric(render_function, "Errors")
-            .alarm(1u32, ComparisonOperator::GreaterThanOrEqualToThreshold, 1)
-            .named(name("-render-function-errors"))
-            .description("Fires when the render function reports any error in a 5-minute window, so a single failure pages.");
-        let failed = state_machine_metric(state_machine, "ExecutionsFailed")
-            .alarm(1u32, ComparisonOperator::GreaterThanOrEqualToThreshold, 1)
-            .named(name("-render-state-machine-failed"))
-            .description("Fires when a render execution fails: retry exhaustion, non-retryable errors and timeouts that the function's Errors metric misses.");
-        let alarms = [
-            t.add(ids::CHUNK_INVOCATION_ALARM, runaway),
-            t.add(ids::FUNCTION_ERRORS_ALARM, errors),
-            t.add(ids::STATE_MACHINE_FAILED_ALARM, failed),
-        ];
-
-        t.add_output(
-            ids::OUTPUT_BUCKET_NAME,
-            Output::new(bucket.name())
-                .description("S3 bucket for plans, chunk outputs and final renders.")
-                .export_as_stack_suffix("RenderBucket"),
-        );
-        t.add_output(
-            ids::OUTPUT_FUNCTION_ARN,
-            Output::new(render_function.arn())
-                .description("ARN of the render function.")
-                .export_as_stack_suffix("RenderFunctionArn"),
-        );
-        t.add_output(
-            ids::OUTPUT_STATE_MACHINE_ARN,
-            Output::new(state_machine.arn())
-                .description("ARN of the render state machine; start renders here.")
-                .export_as_stack_suffix("RenderStateMachineArn"),
-        );
+        let bucket = add_bucket(&mut t, &k);
+        let bucket_policy = add_bucket_policy(&mut t, bucket);
+        let function_role = add_function_role(&mut t, &k);
+        let render_function = add_render_function(&mut t, &k, &props.code, function_role, bucket);
+        let log_group = add_log_group(&mut t, &k);
+        let state_machine_role = add_state_machine_role(&mut t, &k, render_function);
+        let state_machine =
+            add_state_machine(&mut t, &k, state_machine_role, render_function, log_group);
+        let alarms = add_alarms(&mut t, &k, render_function, state_machine);
+        add_outputs(&mut t, bucket, render_function, state_machine);
 
         let mut stack = HyperframesRenderStack {
             template: t,
@@ -507,31 +579,38 @@ impl HyperframesRenderStack {
             log_group,
             alarms,
         };
-        stack.template.grant_read_write(bucket, function_role);
-        match &stack.props.encryption {
+        bucket.grant_read_write(&mut stack, function_role);
+        stack.apply_encryption_props();
+        stack.suppress_default_findings();
+        stack
+    }
+
+    /// SSE-S3 needs nothing; SSE-KMS with a key the stack creates or an
+    /// existing key ARN, which the function is then allowed to use.
+    fn apply_encryption_props(&mut self) {
+        match self.props.encryption.clone() {
             BucketEncryptionProps::S3Managed => {}
             BucketEncryptionProps::Kms(KmsKey::Create) => {
-                let key = stack.template.add(
+                let key = self.add(
                     ids::RENDER_BUCKET_KEY,
                     Key {
                         description: Some("Encrypts the HyperFrames render bucket.".into()),
                         ..Key::default()
                     },
                 );
-                stack.encrypt_bucket_with(key);
+                self.encrypt_bucket_with(key);
             }
             BucketEncryptionProps::Kms(KmsKey::Existing(arn)) => {
-                let arn = Value::Literal(arn.clone());
-                stack.template.get_mut(bucket).bucket_encryption =
-                    Some(BucketEncryption::kms(arn.clone()));
-                let role = stack.function_role;
-                stack.template.get_mut(role).add_to_policy(
-                    &format!("{}Access", ids::RENDER_BUCKET),
+                let arn = Value::Literal(arn);
+                let (bucket, role) = (self.bucket(), self.function_role());
+                self.get_mut(bucket).bucket_encryption = Some(BucketEncryption::kms(arn.clone()));
+                role.add_grant(
+                    self,
+                    bucket,
                     Statement::allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [arn]),
                 );
             }
         }
-        stack
     }
 
     /// The props the stack was built with. They are checked by [`Self::synth`], not here.
@@ -540,136 +619,46 @@ impl HyperframesRenderStack {
     }
 
     /// The render bucket (plans, chunks, outputs). Give other roles access with
-    /// [`Template::grant_read`], [`Template::grant_put`] or [`Template::grant_read_write`].
+    /// its `grant_read`, `grant_put` or `grant_read_write`.
     pub fn bucket(&self) -> Handle<Bucket> {
-        self.bucket
+        self.template.follow(self.bucket)
     }
 
     /// The bucket policy (deny non-TLS); add statements through `get_mut`.
     pub fn bucket_policy(&self) -> Handle<BucketPolicy> {
-        self.bucket_policy
+        self.template.follow(self.bucket_policy)
     }
 
     /// The render function, for metrics, grants and invoke permissions.
     pub fn render_function(&self) -> Handle<Function> {
-        self.render_function
+        self.template.follow(self.render_function)
     }
 
     /// The function's execution role: add statements here for anything else the
     /// handler must reach.
     pub fn function_role(&self) -> Handle<Role> {
-        self.function_role
+        self.template.follow(self.function_role)
     }
 
-    /// The state machine renders start on; let callers start them with
-    /// [`Template::grant_start_execution`].
+    /// The state machine renders start on; let callers start them with its
+    /// `grant_start_execution`.
     pub fn state_machine(&self) -> Handle<StateMachine> {
-        self.state_machine
+        self.template.follow(self.state_machine)
     }
 
     /// The role Step Functions assumes to invoke the function and write logs.
     pub fn state_machine_role(&self) -> Handle<Role> {
-        self.state_machine_role
+        self.template.follow(self.state_machine_role)
     }
 
     /// The state machine's execution log group.
     pub fn log_group(&self) -> Handle<LogGroup> {
-        self.log_group
+        self.template.follow(self.log_group)
     }
 
     /// The three alarms: runaway invocations, function errors, failed executions.
     pub fn alarms(&self) -> [Handle<Alarm>; 3] {
-        self.alarms
-    }
-
-    /// The underlying template, for reading.
-    pub fn template(&self) -> &Template {
-        &self.template
-    }
-
-    /// The underlying template, for anything the construct does not wrap.
-    pub fn template_mut(&mut self) -> &mut Template {
-        &mut self.template
-    }
-
-    // Inherent forwards of the `Template` methods users call with a handle
-    // read from the stack: a method reached through `DerefMut` borrows the
-    // stack mutably before its arguments are evaluated, so
-    // `stack.get_mut(stack.bucket())` would not compile without these.
-
-    /// Adds a resource and returns its handle ([`Template::add`]).
-    pub fn add<T: ResourceType>(&mut self, logical_id: &str, properties: T) -> Handle<T> {
-        self.template.add(logical_id, properties)
-    }
-
-    /// The typed properties behind a handle ([`Template::get`]).
-    pub fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
-        self.template.get(h)
-    }
-
-    /// The typed properties behind a handle, for changing ([`Template::get_mut`]).
-    pub fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
-        self.template.get_mut(h)
-    }
-
-    /// The resource's attributes (DeletionPolicy, DependsOn, ...) ([`Template::resource_mut`]).
-    pub fn resource_mut<T>(&mut self, h: Handle<T>) -> &mut Resource {
-        self.template.resource_mut(h)
-    }
-
-    /// See [`Template::add_override`].
-    pub fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: serde_json::Value) {
-        self.template.add_override(h, path, value)
-    }
-
-    /// See [`Template::add_property_override`].
-    pub fn add_property_override<T>(&mut self, h: Handle<T>, path: &str, value: serde_json::Value) {
-        self.template.add_property_override(h, path, value)
-    }
-
-    /// See [`Template::add_deletion_override`].
-    pub fn add_deletion_override<T>(&mut self, h: Handle<T>, path: &str) {
-        self.template.add_deletion_override(h, path)
-    }
-
-    /// See [`Template::grant_read`].
-    pub fn grant_read(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
-        self.template.grant_read(bucket, role)
-    }
-
-    /// See [`Template::grant_put`].
-    pub fn grant_put(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
-        self.template.grant_put(bucket, role)
-    }
-
-    /// See [`Template::grant_read_write`].
-    pub fn grant_read_write(&mut self, bucket: Handle<Bucket>, role: Handle<Role>) {
-        self.template.grant_read_write(bucket, role)
-    }
-
-    /// See [`Template::grant_invoke`].
-    pub fn grant_invoke(&mut self, function: Handle<Function>, role: Handle<Role>) {
-        self.template.grant_invoke(function, role)
-    }
-
-    /// See [`Template::grant_start_execution`].
-    pub fn grant_start_execution(&mut self, sm: Handle<StateMachine>, role: Handle<Role>) {
-        self.template.grant_start_execution(sm, role)
-    }
-
-    /// See [`Template::grant_read_executions`].
-    pub fn grant_read_executions(&mut self, sm: Handle<StateMachine>, role: Handle<Role>) {
-        self.template.grant_read_executions(sm, role)
-    }
-
-    /// See [`Template::grant_stop_execution`].
-    pub fn grant_stop_execution(&mut self, sm: Handle<StateMachine>, role: Handle<Role>) {
-        self.template.grant_stop_execution(sm, role)
-    }
-
-    /// See [`Template::grant_encrypt_decrypt`].
-    pub fn grant_encrypt_decrypt(&mut self, key: Handle<Key>, role: Handle<Role>) {
-        self.template.grant_encrypt_decrypt(key, role)
+        self.alarms.map(|a| self.template.follow(a))
     }
 
     /// Validates and renders. Props errors and template problems come back
@@ -693,30 +682,6 @@ impl HyperframesRenderStack {
         }
     }
 
-    /// Renames one of the stack's resources (see [`Template::rename`]) and
-    /// keeps the stack's own handles pointing at it.
-    pub fn rename<T>(&mut self, h: Handle<T>, new_id: &str) -> Handle<T> {
-        let old = h.logical_id();
-        let renamed = self.template.rename(h, new_id);
-        let new = renamed.logical_id();
-        fn follow<U>(handle: &mut Handle<U>, old: &str, new: &'static str) {
-            if handle.logical_id() == old {
-                *handle = Handle::new(new);
-            }
-        }
-        follow(&mut self.bucket, old, new);
-        follow(&mut self.bucket_policy, old, new);
-        follow(&mut self.render_function, old, new);
-        follow(&mut self.function_role, old, new);
-        follow(&mut self.state_machine, old, new);
-        follow(&mut self.state_machine_role, old, new);
-        follow(&mut self.log_group, old, new);
-        for a in &mut self.alarms {
-            follow(a, old, new);
-        }
-        renamed
-    }
-
     /// Encrypts the render bucket with a customer KMS key (SSE-KMS with a
     /// bucket key) and lets the render function use it. Grants made after
     /// this call include the key; make it before granting other roles.
@@ -724,95 +689,23 @@ impl HyperframesRenderStack {
     /// The key gets the bucket's Retain policy: a retained bucket whose key
     /// was deleted with the stack is unreadable.
     pub fn encrypt_bucket_with(&mut self, key: Handle<Key>) {
-        self.template
-            .resource_mut(key)
-            .removal_policy(RemovalPolicy::Retain);
-        let bucket = self.bucket;
-        self.template.get_mut(bucket).bucket_encryption = Some(BucketEncryption::kms(key.arn()));
-        let role = self.function_role;
-        self.template.grant_encrypt_decrypt(key, role);
+        self.resource_mut(key).removal_policy(RemovalPolicy::Retain);
+        let bucket = self.bucket();
+        self.get_mut(bucket).bucket_encryption = Some(BucketEncryption::kms(key.arn()));
+        let role = self.function_role();
+        key.grant_encrypt_decrypt(self, role);
     }
 }
 
-impl std::ops::Deref for HyperframesRenderStack {
-    type Target = Template;
-
-    /// The stack is a template with handles: every `Template` method
-    /// (`add`, `get_mut`, grants, overrides, `rename`) works on it directly.
-    fn deref(&self) -> &Template {
+/// The stack's resources live in its template; everything [`Stack`] offers
+/// works on the render stack directly.
+impl Stack for HyperframesRenderStack {
+    fn template(&self) -> &Template {
         &self.template
     }
-}
 
-impl std::ops::DerefMut for HyperframesRenderStack {
-    fn deref_mut(&mut self) -> &mut Template {
+    fn template_mut(&mut self) -> &mut Template {
         &mut self.template
-    }
-}
-
-fn function_metric(f: Handle<Function>, name: &str) -> Metric {
-    Metric::new(
-        "AWS/Lambda",
-        name,
-        vec![Dimension {
-            name: "FunctionName".into(),
-            value: f.name(),
-        }],
-    )
-}
-
-fn state_machine_metric(sm: Handle<StateMachine>, name: &str) -> Metric {
-    Metric::new(
-        "AWS/States",
-        name,
-        vec![Dimension {
-            name: "StateMachineArn".into(),
-            value: sm.arn(),
-        }],
-    )
-}
-
-impl Handle<Function> {
-    /// `AWS/Lambda` `Errors`: failed invocations (timeouts included), summed per
-    /// 5 minutes.
-    pub fn metric_errors(&self) -> Metric {
-        function_metric(*self, "Errors")
-    }
-    /// `AWS/Lambda` `Invocations`: every invocation (for the render function,
-    /// one per stage and per chunk), summed per 5 minutes.
-    pub fn metric_invocations(&self) -> Metric {
-        function_metric(*self, "Invocations")
-    }
-    /// `AWS/Lambda` `Throttles`: invocations refused for lack of concurrency,
-    /// summed per 5 minutes. Expected under load with a reserved-concurrency cap;
-    /// the Task retries absorb them.
-    pub fn metric_throttles(&self) -> Metric {
-        function_metric(*self, "Throttles")
-    }
-    /// Duration in milliseconds, averaged; use `.p95()` for tail latency.
-    pub fn metric_duration(&self) -> Metric {
-        function_metric(*self, "Duration")
-            .statistic(crate::resources::cloudwatch::Statistic::Average)
-    }
-}
-
-impl Handle<StateMachine> {
-    /// `AWS/States` `ExecutionsFailed`, summed per 5 minutes.
-    pub fn metric_failed(&self) -> Metric {
-        state_machine_metric(*self, "ExecutionsFailed")
-    }
-    /// `AWS/States` `ExecutionsTimedOut`: executions past their
-    /// `TimeoutSeconds` (1 hour for the render workflow), summed per 5 minutes.
-    pub fn metric_timed_out(&self) -> Metric {
-        state_machine_metric(*self, "ExecutionsTimedOut")
-    }
-    /// `AWS/States` `ExecutionsSucceeded`: finished renders, summed per 5 minutes.
-    pub fn metric_succeeded(&self) -> Metric {
-        state_machine_metric(*self, "ExecutionsSucceeded")
-    }
-    /// `AWS/States` `ExecutionsStarted`: renders started, summed per 5 minutes.
-    pub fn metric_started(&self) -> Metric {
-        state_machine_metric(*self, "ExecutionsStarted")
     }
 }
 

@@ -224,7 +224,7 @@ impl From<&str> for Value<String> {
 }
 
 /// A CloudFormation condition's name, as returned by
-/// [`crate::Template::add_condition`]; `Fn::If` only accepts these, so an
+/// [`crate::Stack::add_condition`]; `Fn::If` only accepts these, so an
 /// `If` over an undeclared condition cannot be written by accident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConditionName(pub(crate) &'static str);

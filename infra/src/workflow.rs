@@ -234,67 +234,8 @@ fn fail(error: ErrorName, cause: &str) -> Fail {
 /// The render workflow's definition. The function ARN appears as
 /// `${RenderFunctionArn}`, filled in by `DefinitionSubstitutions`.
 pub fn render_workflow() -> Definition {
-    let protocol = input(field::PLAN_PROTOCOL);
-    let chunk_count = plan_result(field::CHUNK_COUNT);
-    // Comparing an absent path is a States.Runtime error on Step Functions,
-    // so absence is tested first and routed to the default protocol. It is
-    // written `Not(IsPresent: true)` rather than `IsPresent: false`: the two
-    // mean the same on Step Functions, but aws-local-stepfunctions 3.0
-    // evaluates `IsPresent: false` as never matching.
-    let default_plan = match PlanProtocol::DEFAULT {
-        PlanProtocol::V1 => states::PLAN_V1,
-        PlanProtocol::V2 => states::PLAN_V2,
-    };
-    let select_plan = Choice::new()
-        .when(
-            Rule::Not(Box::new(Rule::IsPresent(protocol.clone(), true))),
-            default_plan,
-        )
-        .when(
-            Rule::StringEquals(protocol.clone(), PlanProtocol::V2.as_str().into()),
-            states::PLAN_V2,
-        )
-        .when(
-            Rule::StringEquals(protocol, PlanProtocol::V1.as_str().into()),
-            states::PLAN_V1,
-        )
-        .otherwise(states::UNSUPPORTED_PLAN_PROTOCOL);
-    // Checked before BuildChunkList: States.ArrayRange(0, -1, 1) and ranges
-    // over 1000 items are runtime errors, not a named failure.
-    let assert_chunks = Choice::new()
-        .when(
-            Rule::NumericGreaterThan(chunk_count.clone(), Number(MAX_CHUNKS.into())),
-            states::PLAN_EXCEEDS_CHUNK_LIMIT,
-        )
-        .when(
-            Rule::NumericGreaterThan(chunk_count, Number(0.0)),
-            states::BUILD_CHUNK_LIST,
-        )
-        .otherwise(states::PLAN_PRODUCED_ZERO_CHUNKS);
-    let build_chunk_list = Pass {
-        comment: None,
-        parameters: Some(Payload::new().path(
-            state_path::CHUNK_INDEXES,
-            &format!(
-                "States.ArrayRange(0, States.MathAdd({}, -1), 1)",
-                plan_result(field::CHUNK_COUNT)
-            ),
-        )),
-        result_path: Some(state_path::ITERATOR.into()),
-        transition: Transition::next(states::SELECT_WORKER_PROTOCOL),
-    };
-    let select_worker = Choice::new()
-        .when(
-            Rule::StringEquals(
-                plan_result(field::PLAN_PROTOCOL),
-                PlanProtocol::V2.as_str().into(),
-            ),
-            states::RENDER_CHUNKS_V2,
-        )
-        .otherwise(states::RENDER_CHUNKS_V1);
-
     let graph = Graph::new(states::SELECT_PLAN_PROTOCOL)
-        .state(states::SELECT_PLAN_PROTOCOL, select_plan)
+        .state(states::SELECT_PLAN_PROTOCOL, select_plan_protocol())
         .state(
             states::UNSUPPORTED_PLAN_PROTOCOL,
             fail(
@@ -304,7 +245,7 @@ pub fn render_workflow() -> Definition {
         )
         .state(states::PLAN_V1, plan_state(PlanProtocol::V1))
         .state(states::PLAN_V2, plan_state(PlanProtocol::V2))
-        .state(states::ASSERT_CHUNK_COUNT, assert_chunks)
+        .state(states::ASSERT_CHUNK_COUNT, assert_chunk_count())
         .state(
             states::PLAN_PRODUCED_ZERO_CHUNKS,
             fail(
@@ -319,8 +260,8 @@ pub fn render_workflow() -> Definition {
                 "Plan returned more than 1000 chunks, the most one Map fan-out can list; raise chunkSize.",
             ),
         )
-        .state(states::BUILD_CHUNK_LIST, build_chunk_list)
-        .state(states::SELECT_WORKER_PROTOCOL, select_worker)
+        .state(states::BUILD_CHUNK_LIST, build_chunk_list())
+        .state(states::SELECT_WORKER_PROTOCOL, select_worker_protocol())
         .state(states::RENDER_CHUNKS_V1, render_chunks_state(PlanProtocol::V1))
         .state(states::RENDER_CHUNKS_V2, render_chunks_state(PlanProtocol::V2))
         .state(states::ASSEMBLE_V1, assemble_state(PlanProtocol::V1))
@@ -333,6 +274,80 @@ pub fn render_workflow() -> Definition {
         graph,
         timeout_seconds: Some(TIMEOUT_SECONDS),
     }
+}
+
+/// Routes on the input's `PlanProtocol`; absent means the default.
+fn select_plan_protocol() -> Choice {
+    let protocol = input(field::PLAN_PROTOCOL);
+    // Comparing an absent path is a States.Runtime error on Step Functions,
+    // so absence is tested first and routed to the default protocol. It is
+    // written `Not(IsPresent: true)` rather than `IsPresent: false`: the two
+    // mean the same on Step Functions, but aws-local-stepfunctions 3.0
+    // evaluates `IsPresent: false` as never matching.
+    let default_plan = match PlanProtocol::DEFAULT {
+        PlanProtocol::V1 => states::PLAN_V1,
+        PlanProtocol::V2 => states::PLAN_V2,
+    };
+    Choice::new()
+        .when(
+            Rule::Not(Box::new(Rule::IsPresent(protocol.clone(), true))),
+            default_plan,
+        )
+        .when(
+            Rule::StringEquals(protocol.clone(), PlanProtocol::V2.as_str().into()),
+            states::PLAN_V2,
+        )
+        .when(
+            Rule::StringEquals(protocol, PlanProtocol::V1.as_str().into()),
+            states::PLAN_V1,
+        )
+        .otherwise(states::UNSUPPORTED_PLAN_PROTOCOL)
+}
+
+/// `ChunkCount` must be 1..=1000. Checked before BuildChunkList:
+/// States.ArrayRange(0, -1, 1) and ranges over 1000 items are runtime
+/// errors, not a named failure.
+fn assert_chunk_count() -> Choice {
+    let chunk_count = plan_result(field::CHUNK_COUNT);
+    Choice::new()
+        .when(
+            Rule::NumericGreaterThan(chunk_count.clone(), Number(MAX_CHUNKS.into())),
+            states::PLAN_EXCEEDS_CHUNK_LIMIT,
+        )
+        .when(
+            Rule::NumericGreaterThan(chunk_count, Number(0.0)),
+            states::BUILD_CHUNK_LIST,
+        )
+        .otherwise(states::PLAN_PRODUCED_ZERO_CHUNKS)
+}
+
+/// The `0..ChunkCount` index list the Map iterates.
+fn build_chunk_list() -> Pass {
+    Pass {
+        comment: None,
+        parameters: Some(Payload::new().path(
+            state_path::CHUNK_INDEXES,
+            &format!(
+                "States.ArrayRange(0, States.MathAdd({}, -1), 1)",
+                plan_result(field::CHUNK_COUNT)
+            ),
+        )),
+        result_path: Some(state_path::ITERATOR.into()),
+        transition: Transition::next(states::SELECT_WORKER_PROTOCOL),
+    }
+}
+
+/// The v1 or v2 fan-out, by the protocol the plan result reports.
+fn select_worker_protocol() -> Choice {
+    Choice::new()
+        .when(
+            Rule::StringEquals(
+                plan_result(field::PLAN_PROTOCOL),
+                PlanProtocol::V2.as_str().into(),
+            ),
+            states::RENDER_CHUNKS_V2,
+        )
+        .otherwise(states::RENDER_CHUNKS_V1)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use hyperframes_infra::resources::kms::Key;
 use hyperframes_infra::resources::raw::Raw;
 use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
 use hyperframes_infra::{
-    BucketEncryptionProps, HyperframesRenderStack, KmsKey, Pseudo, RenderStackProps,
+    BucketEncryptionProps, HyperframesRenderStack, KmsKey, Pseudo, RenderStackProps, Stack,
 };
 use serde_json::{json, Value};
 
@@ -71,12 +71,12 @@ fn grants_for_a_ci_role() {
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
     let (sm, bucket, f) = (s.state_machine(), s.bucket(), s.render_function());
-    s.grant_start_execution(sm, ci);
-    s.grant_read_executions(sm, ci);
-    s.grant_stop_execution(sm, ci);
-    s.grant_read(bucket, ci);
-    s.grant_put(bucket, ci);
-    s.grant_invoke(f, ci);
+    sm.grant_start_execution(&mut s, ci);
+    sm.grant_read_executions(&mut s, ci);
+    sm.grant_stop_execution(&mut s, ci);
+    bucket.grant_read(&mut s, ci);
+    bucket.grant_put(&mut s, ci);
+    f.grant_invoke(&mut s, ci);
     let t = s.synth().unwrap().into_json();
     let st = statements(&t, "CiRole");
     let find = |action: &str| {
@@ -132,7 +132,12 @@ fn service_invoke_goes_through_a_permission() {
     let mut s = HyperframesRenderStack::default();
     let topic = s.add("Alerts", Topic::default());
     let f = s.render_function();
-    let p = s.grant_invoke_by_service("AlertsInvoke", f, "sns.amazonaws.com", Some(topic.arn()));
+    let p = f.grant_invoke_by_service(
+        &mut s,
+        "AlertsInvoke",
+        "sns.amazonaws.com",
+        Some(topic.arn()),
+    );
     let t = s.synth().unwrap().into_json();
     let perm = &t["Resources"][p.logical_id()];
     assert_eq!(perm["Type"], "AWS::Lambda::Permission");
@@ -242,7 +247,7 @@ fn kms_encryption_with_a_users_key_extends_later_grants() {
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
     let b = s.bucket();
-    s.grant_read(b, ci);
+    b.grant_read(&mut s, ci);
     let t = s.synth().unwrap().into_json();
     let st = statements(&t, "CiRole");
     let kms = st

@@ -5,7 +5,7 @@ use hyperframes_infra::resources::cloudwatch::{Alarm, ComparisonOperator};
 use hyperframes_infra::resources::raw::Raw;
 use hyperframes_infra::resources::s3::Bucket;
 use hyperframes_infra::template::Parameter;
-use hyperframes_infra::{ConditionName, HyperframesRenderStack, Output, Problem, Value};
+use hyperframes_infra::{ConditionName, HyperframesRenderStack, Output, Problem, Stack, Value};
 use serde_json::json;
 
 fn problems(stack: &HyperframesRenderStack) -> Vec<Problem> {
@@ -171,7 +171,7 @@ fn condition_used_but_not_defined() {
 
     let mut s = stack();
     let b = s.add("Extra", Bucket::default());
-    s.template_mut().resource_mut(b).condition = Some(ConditionName::named("Nope"));
+    s.resource_mut(b).condition = Some(ConditionName::named("Nope"));
     assert_one(&s, "Extra", "Condition", &["condition `Nope`"]);
 }
 

@@ -12,8 +12,8 @@ use crate::chunk::{frame_dir_sha256, remove_path};
 use crate::config::Format;
 use crate::errors::{ProducerError, Result};
 use crate::ffmpeg;
-use crate::plan::{sibling_temp, LoadedPlan, PRODUCER_VERSION};
-use crate::process;
+use crate::plan::{LoadedPlan, PRODUCER_VERSION};
+use crate::{probe, process, staging};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -63,18 +63,14 @@ pub fn assemble_with_audio(
             std::fs::create_dir_all(parent).map_err(|e| ProducerError::io(parent, e))?;
         }
     }
-    let tmp = sibling_temp(out, "assemble");
-    let result = match plan.format() {
-        Format::PngSequence => merge_frame_dirs(chunks, audio, &tmp),
-        f => assemble_video(&plan, f, chunks, audio, &tmp),
-    };
-    let frames = match result {
-        Ok(n) => n,
-        Err(e) => {
-            remove_path(&tmp);
-            let _ = std::fs::remove_dir_all(tmp.with_extension("work"));
-            return Err(e);
-        }
+    // The output is built in a private directory beside `out` (with the
+    // concat's intermediates) and renamed into place; the directory goes
+    // on every path.
+    let staging = staging::beside(out, "assemble")?;
+    let tmp = staging.path().join("out");
+    let frames = match plan.format() {
+        Format::PngSequence => merge_frame_dirs(chunks, audio, &tmp)?,
+        f => assemble_video(&plan, f, chunks, audio, &tmp, staging.path())?,
     };
     remove_path(out);
     std::fs::rename(&tmp, out).map_err(|e| ProducerError::io(out, e))?;
@@ -98,7 +94,7 @@ pub fn assemble_with_audio(
 }
 
 /// Verifies every chunk's identity, several probes at a time (each is an
-/// ffprobe process, about 60 ms, and a render may have hundreds of chunks).
+/// ffmpeg probe process, about 60 ms, and a render may have hundreds of chunks).
 /// The error reported is the one of the lowest chunk index, as a sequential
 /// check would report it.
 fn verify_all_chunks(plan: &LoadedPlan, chunks: &[PathBuf]) -> Result<()> {
@@ -154,7 +150,7 @@ fn verify_chunk_identity(plan: &LoadedPlan, expected: u32, path: &Path) -> Resul
             v["index"].as_u64().map(|i| i as u32),
         )
     } else {
-        let probe = ffmpeg::probe_video(path).map_err(|e| {
+        let probe = probe::probe_video(path).map_err(|e| {
             ProducerError::ChunkMissing(format!("{} is not a readable video: {e}", path.display()))
         })?;
         let tag = |k: &str| probe.tags.get(k).and_then(|v| v.as_str()).map(String::from);
@@ -235,18 +231,67 @@ fn run_ff(mut cmd: Command, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Concatenates the chunks (no re-encode), checks the frame count, muxes
+/// the audio fitted to the video's length, and writes `tmp` (faststart for
+/// mp4). Intermediates go to `work`.
 fn assemble_video(
     plan: &LoadedPlan,
     format: Format,
     chunks: &[PathBuf],
     audio: Option<&Path>,
     tmp: &Path,
+    work: &Path,
 ) -> Result<u64> {
     let fps = plan.fps().to_string();
-    let work = tmp.with_extension("work");
-    std::fs::create_dir_all(&work).map_err(|e| ProducerError::io(&work, e))?;
-    let ext = format.extension();
-    let concat = work.join(format!("concat.{ext}"));
+    let concat = concat(plan, format, chunks, work)?;
+    let frames = probe::probe_video(&concat)?.frames;
+    if frames != plan.plan.total_frames {
+        return Err(ProducerError::AssembleFailed(format!(
+            "concatenated video has {frames} frames but the plan has {}",
+            plan.plan.total_frames
+        )));
+    }
+    let video = match audio {
+        Some(a) => {
+            let fitted = fit_audio(a, frames as f64 / f64::from(plan.fps()), work)?;
+            let muxed = work.join(format!("muxed.{}", format.extension()));
+            let mut m = ff();
+            m.arg("-i").arg(&concat).arg("-i").arg(&fitted);
+            m.args(["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
+            match format {
+                Format::Webm => m.args(["-c:a", "libopus", "-b:a", "128k"]),
+                _ => m.args(["-c:a", "copy"]),
+            };
+            m.args(provenance(format))
+                .args(["-r", &fps, "-y"])
+                .arg(&muxed);
+            run_ff(m, "mux audio")?;
+            muxed
+        }
+        None => concat,
+    };
+    if format == Format::Mp4 {
+        let mut f = ff();
+        f.arg("-i")
+            .arg(&video)
+            .args(["-map", "0", "-c", "copy"])
+            .args(provenance(format));
+        // The temp name has no extension, so name the muxer explicitly.
+        f.args(["-movflags", "+faststart+use_metadata_tags"])
+            .args(["-r", &fps, "-f", "mp4", "-y"])
+            .arg(tmp);
+        run_ff(f, "faststart")?;
+    } else {
+        std::fs::rename(&video, tmp).map_err(|e| ProducerError::io(tmp, e))?;
+    }
+    Ok(frames)
+}
+
+/// `work/concat.<ext>`: the chunks joined with `-c copy` (one input as is,
+/// several through the concat demuxer).
+fn concat(plan: &LoadedPlan, format: Format, chunks: &[PathBuf], work: &Path) -> Result<PathBuf> {
+    let fps = plan.fps().to_string();
+    let concat = work.join(format!("concat.{}", format.extension()));
     let mut cmd = ff();
     if chunks.len() == 1 {
         cmd.arg("-i").arg(&chunks[0]);
@@ -270,89 +315,32 @@ fn assemble_video(
     }
     cmd.args(["-r", &fps, "-y"]).arg(&concat);
     run_ff(cmd, "concat")?;
+    Ok(concat)
+}
 
-    let probe = ffmpeg::probe_video(&concat)?;
-    let frames = probe.frames;
-    if frames != plan.plan.total_frames {
-        return Err(ProducerError::AssembleFailed(format!(
-            "concatenated video has {frames} frames but the plan has {}",
-            plan.plan.total_frames
-        )));
-    }
-    let mut video = concat;
-    if let Some(a) = audio {
-        let target = frames as f64 / f64::from(plan.fps());
-        let have = ffmpeg::probe_audio_duration(a)?.ok_or_else(|| {
-            ProducerError::NotMediaPayload(format!("{} has no audio stream", a.display()))
-        })?;
-        let fitted = work.join("audio.m4a");
-        let mut c = ff();
-        c.arg("-i").arg(a);
-        let t = format!("{target:.6}");
-        if (have - target).abs() < 0.001 {
-            c.args(["-c:a", "copy"]);
-        } else if have < target {
-            c.args([
-                "-af",
-                &format!("apad,atrim=0:{t}"),
-                "-t",
-                &t,
-                "-c:a",
-                "aac",
-                "-b:a",
-                "192k",
-            ]);
-        } else {
-            c.args([
-                "-af",
-                &format!("atrim=duration={t},asetpts=PTS-STARTPTS"),
-                "-t",
-                &t,
-                "-c:a",
-                "aac",
-                "-b:a",
-                "192k",
-            ]);
-        }
-        c.args(["-fflags", "+bitexact", "-y"]).arg(&fitted);
-        run_ff(c, "audio pad/trim")?;
-        let muxed = work.join(format!("muxed.{ext}"));
-        let mut m = ff();
-        m.arg("-i").arg(&video).arg("-i").arg(&fitted);
-        m.args(["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
-        match format {
-            Format::Webm => m.args(["-c:a", "libopus", "-b:a", "128k"]),
-            _ => m.args(["-c:a", "copy"]),
-        };
-        m.args(provenance(format))
-            .args(["-r", &fps, "-y"])
-            .arg(&muxed);
-        run_ff(m, "mux audio")?;
-        video = muxed;
-    }
-    if format == Format::Mp4 {
-        let mut f = ff();
-        f.arg("-i")
-            .arg(&video)
-            .args(["-map", "0", "-c", "copy"])
-            .args(provenance(format));
-        // The temp name has no extension, so name the muxer explicitly.
-        f.args([
-            "-movflags",
-            "+faststart+use_metadata_tags",
-            "-r",
-            &fps,
-            "-f",
-            "mp4",
-            "-y",
-        ])
-        .arg(tmp);
-        run_ff(f, "faststart")?;
+/// `work/audio.m4a`: the audio track at exactly `target` seconds (copied
+/// when it already is, padded with silence or trimmed otherwise).
+fn fit_audio(audio: &Path, target: f64, work: &Path) -> Result<PathBuf> {
+    let have = probe::probe_audio_duration(audio)?.ok_or_else(|| {
+        ProducerError::NotMediaPayload(format!("{} has no audio stream", audio.display()))
+    })?;
+    let fitted = work.join("audio.m4a");
+    let mut c = ff();
+    c.arg("-i").arg(audio);
+    let t = format!("{target:.6}");
+    if (have - target).abs() < 0.001 {
+        c.args(["-c:a", "copy"]);
     } else {
-        std::fs::rename(&video, tmp).map_err(|e| ProducerError::io(tmp, e))?;
+        let filter = if have < target {
+            format!("apad,atrim=0:{t}")
+        } else {
+            format!("atrim=duration={t},asetpts=PTS-STARTPTS")
+        };
+        c.args(["-af", &filter, "-t", &t, "-c:a", "aac", "-b:a", "192k"]);
     }
-    let _ = std::fs::remove_dir_all(&work);
-    Ok(frames)
+    c.args(["-fflags", "+bitexact", "-y"]).arg(&fitted);
+    run_ff(c, "audio pad/trim")?;
+    Ok(fitted)
 }
 
 /// Digest of an assembled output (file bytes, or the frame-dir digest).

@@ -7,22 +7,44 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
 
 use base64::Engine as _;
 
 use crate::errors::{ProducerError, Result};
-use crate::process;
+use crate::fetch::{self, FetchLimits};
+
+/// The environment variable that decides whether a plan may fetch remote
+/// assets its offline map lacks: `0` forbids it, anything else (or unset)
+/// allows it. See [`network_allowed`].
+pub const ALLOW_NETWORK_ENV: &str = "HF_ALLOW_NETWORK";
+
+/// The network policy, the same for the Lambda function and the local
+/// `render`: plans may fetch what the offline map lacks, unless
+/// `HF_ALLOW_NETWORK=0`.
+///
+/// Why on by default: the plan stage is where a render becomes hermetic.
+/// What it fetches (a CDN script, a Google Fonts stylesheet and its font
+/// files) is inlined into the plan, and `render_chunk` and `assemble` never
+/// consult the map, so chunk workers never touch the network whatever this
+/// says. The reference's plan stage fetches the same way, so a project that
+/// renders there renders here without extra setup. Set `HF_ALLOW_NETWORK=0`
+/// to make plans fail closed on anything unmapped (CI, air-gapped
+/// accounts; the test suite runs that way).
+pub fn network_allowed() -> bool {
+    std::env::var(ALLOW_NETWORK_ENV).map_or(true, |v| v.trim() != "0")
+}
 
 /// URL -> local file. Loaded from JSON (`{"<url>": "<path>"}`, paths relative
 /// to the map file) so test setups and users can pin CDN scripts and Google
 /// Fonts to packaged copies.
+///
+/// [`AssetMap::load`] and [`AssetMap::discover`] take the network policy
+/// from [`network_allowed`]; `AssetMap::default()` is an empty map that
+/// fetches nothing, for callers that build the map themselves.
 #[derive(Debug, Clone, Default)]
 pub struct AssetMap {
     entries: BTreeMap<String, PathBuf>,
-    /// Fall back to `curl` for unmapped URLs. Off by default: renders must not
-    /// depend on the network.
+    /// Fetch unmapped URLs over HTTP(S) ([`crate::fetch`]).
     pub allow_network: bool,
     /// Where the map came from, for error messages.
     pub source: Option<PathBuf>,
@@ -47,6 +69,7 @@ impl AssetMap {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut map = AssetMap {
             source: Some(path.to_path_buf()),
+            allow_network: network_allowed(),
             ..Default::default()
         };
         for (url, p) in obj {
@@ -63,17 +86,18 @@ impl AssetMap {
 
     /// The map users get by default: `HF_ASSET_MAP`, else `asset-map.json` in the
     /// tools dir (`HF_TOOLS_DIR`, or a `.tools` dir above the current directory),
-    /// else empty. `HF_ALLOW_NETWORK=1` enables the network fallback.
+    /// else empty; the network policy is [`network_allowed`].
     pub fn discover() -> Result<Self> {
-        let mut map = if let Ok(p) = std::env::var("HF_ASSET_MAP") {
-            AssetMap::load(Path::new(&p))?
+        if let Ok(p) = std::env::var("HF_ASSET_MAP") {
+            AssetMap::load(Path::new(&p))
         } else if let Some(p) = default_map_path() {
-            AssetMap::load(&p)?
+            AssetMap::load(&p)
         } else {
-            AssetMap::default()
-        };
-        map.allow_network = std::env::var("HF_ALLOW_NETWORK").is_ok_and(|v| v == "1");
-        Ok(map)
+            Ok(AssetMap {
+                allow_network: network_allowed(),
+                ..AssetMap::default()
+            })
+        }
     }
 
     pub fn insert(&mut self, url: impl Into<String>, path: impl Into<PathBuf>) {
@@ -96,22 +120,13 @@ impl AssetMap {
         }
         if !self.allow_network {
             return Err(format!(
-                "{url} is not in the offline asset map ({}); add it to the map (HF_ASSET_MAP, JSON url -> local path) or set HF_ALLOW_NETWORK=1",
+                "{url} is not in the offline asset map ({}) and fetching is off ({ALLOW_NETWORK_ENV}=0); add it to the map (HF_ASSET_MAP, JSON url -> local path) or allow the plan to fetch it",
                 self.source
                     .as_ref()
                     .map_or("none loaded".to_string(), |p| p.display().to_string())
             ));
         }
-        let out = process::run(
-            Command::new("curl").args(["-fsSL", "--max-time", "30", url]),
-            Duration::from_secs(40),
-            "curl",
-        )
-        .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!("{url}: download failed: {}", out.stderr_tail()));
-        }
-        Ok(out.stdout)
+        fetch::fetch(url, &FetchLimits::DEFAULT)
     }
 }
 

@@ -33,10 +33,9 @@ pub fn chrome_path() -> Result<PathBuf> {
             .unwrap_or_else(|_| PathBuf::from(DEFAULT_CHROME)),
     };
     if !p.is_file() {
-        return Err(ProducerError::ChromeBinaryUnavailable(format!(
-            "{} not found; install Debian's chromium-headless-shell (run scripts/test.sh --install-only) or set HF_CHROME_PATH",
-            p.display()
-        )));
+        return Err(ProducerError::ChromeBinaryUnavailable(
+            crate::runtime::missing_binary("the browser", &p, "does not exist"),
+        ));
     }
     Ok(p)
 }
@@ -72,7 +71,9 @@ pub struct LaunchOptions {
 pub struct Browser {
     child: Option<Child>,
     cdp: Option<Cdp>,
-    profile: PathBuf,
+    /// Held only to be removed after the browser is gone (fields drop
+    /// after `Drop::drop`).
+    _profile: tempfile::TempDir,
     stderr_tail: Arc<Mutex<Vec<String>>>,
 }
 
@@ -155,22 +156,14 @@ fn chrome_args(o: &LaunchOptions, profile: &Path) -> Vec<String> {
 impl Browser {
     pub fn launch(o: &LaunchOptions) -> Result<Self> {
         let bin = chrome_path()?;
-        let profile = std::env::temp_dir().join(format!(
-            "hf-chrome-{}-{:x}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        ));
-        std::fs::create_dir_all(&profile).map_err(|e| ProducerError::io(&profile, e))?;
+        let profile = crate::staging::temp("hf-chrome-")?;
         let mut cmd = Command::new(&bin);
         crate::runtime::apply_chrome_env(&mut cmd);
         // Bench experiments: `!--name` drops one of the producer's switches.
         let (drop, add): (Vec<&String>, Vec<&String>) =
             o.extra_flags.iter().partition(|f| f.starts_with('!'));
         let add: Vec<String> = add.into_iter().cloned().collect();
-        let mut args = crate::runtime::merge_chrome_args(chrome_args(o, &profile), &add);
+        let mut args = crate::runtime::merge_chrome_args(chrome_args(o, profile.path()), &add);
         args.retain(|a| !drop.iter().any(|d| d[1..] == *a));
         cmd.args(crate::runtime::chrome_args(args))
             .stdin(Stdio::null())
@@ -178,7 +171,11 @@ impl Browser {
             .stderr(Stdio::piped());
         process::own_group(&mut cmd);
         let mut child = cmd.spawn().map_err(|e| {
-            ProducerError::ChromeBinaryUnavailable(format!("cannot start {}: {e}", bin.display()))
+            ProducerError::ChromeBinaryUnavailable(crate::runtime::missing_binary(
+                "the browser",
+                &bin,
+                &format!("cannot be started ({e})"),
+            ))
         })?;
         let stderr = child.stderr.take().expect("piped");
         let tail = Arc::new(Mutex::new(Vec::new()));
@@ -204,7 +201,7 @@ impl Browser {
         let mut browser = Browser {
             child: Some(child),
             cdp: None,
-            profile,
+            _profile: profile,
             stderr_tail: tail,
         };
         let url = match rx.recv_timeout(Duration::from_secs(20)) {
@@ -269,7 +266,6 @@ impl Drop for Browser {
                 process::wait_deadline(&mut child, Instant::now() + Duration::from_millis(1500));
             process::kill_group(&mut child);
         }
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 

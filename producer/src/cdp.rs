@@ -9,6 +9,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tungstenite::handshake::HandshakeError;
 use tungstenite::{stream::MaybeTlsStream, Message, WebSocket};
 
 use crate::errors::{ProducerError, Result};
@@ -53,24 +54,31 @@ impl Cdp {
             }
         };
         stream.set_nodelay(true).ok();
-        // The handshake waits as long as the connection deadline allows (a
-        // loaded machine can take more than one read timeout to answer);
-        // afterwards reads time out quickly so every call can keep its own deadline.
-        let socket_setup =
-            |e: std::io::Error| ProducerError::RenderFailed(format!("socket setup: {e}"));
         stream
-            .set_read_timeout(Some(
-                deadline
-                    .saturating_duration_since(Instant::now())
-                    .max(Duration::from_secs(1)),
-            ))
-            .map_err(socket_setup)?;
-        let (ws, _) = tungstenite::client(ws_url, MaybeTlsStream::Plain(stream))
-            .map_err(|e| ProducerError::RenderFailed(format!("DevTools handshake failed: {e}")))?;
-        if let MaybeTlsStream::Plain(s) = ws.get_ref() {
-            s.set_read_timeout(Some(Duration::from_millis(200)))
-                .map_err(socket_setup)?;
-        }
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .map_err(|e| ProducerError::RenderFailed(format!("socket setup: {e}")))?;
+        // The short read timeout (for polling events later) also applies to
+        // the handshake: a busy browser answers it after more than 200 ms,
+        // which surfaces as an interrupted handshake to resume, not a failure.
+        let mut attempt = tungstenite::client(ws_url, MaybeTlsStream::Plain(stream));
+        let ws = loop {
+            match attempt {
+                Ok((ws, _)) => break ws,
+                Err(HandshakeError::Interrupted(mid)) if Instant::now() < deadline => {
+                    attempt = mid.handshake();
+                }
+                Err(HandshakeError::Interrupted(_)) => {
+                    return Err(ProducerError::RenderFailed(format!(
+                        "DevTools handshake with {host} did not finish within {timeout:?}"
+                    )))
+                }
+                Err(HandshakeError::Failure(e)) => {
+                    return Err(ProducerError::RenderFailed(format!(
+                        "DevTools handshake failed: {e}"
+                    )))
+                }
+            }
+        };
         Ok(Cdp {
             ws,
             next_id: 1,

@@ -17,9 +17,10 @@ use crate::capture::{
 use crate::config::Format;
 use crate::digest::{self, sha256_hex};
 use crate::errors::{ProducerError, Result};
-use crate::plan::{sibling_temp, LoadedPlan, PRODUCER_VERSION};
+use crate::plan::{LoadedPlan, PRODUCER_VERSION};
 use crate::session::SessionSpec;
 use crate::sink::{FfmpegSink, FrameDirSink, FrameSink, NullSink};
+use crate::staging;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -200,7 +201,8 @@ fn capture_and_encode(
     let format = plan.format();
     let settings = plan.settings();
     let final_path = out_dir.join(chunk_file_name(index, format));
-    let tmp = sibling_temp(&final_path, "tmp");
+    let staging = staging::beside(&final_path, "tmp")?;
+    let tmp = staging.path().join("chunk");
     let image = opts.image.unwrap_or(if settings.capture_png() {
         ImageSpec::PNG
     } else {

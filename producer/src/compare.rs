@@ -11,16 +11,8 @@ use crate::{ffmpeg, process};
 /// PSNR (average over planes, dB; `f64::INFINITY` for identical frames) of every
 /// frame of `a` against the same-index frame of `b`.
 pub fn psnr_per_frame(a: &Path, b: &Path) -> Result<Vec<f64>> {
-    let dir = std::env::temp_dir().join(format!(
-        "hf-psnr-{}-{:x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| ProducerError::io(&dir, e))?;
-    let stats = dir.join("psnr.log");
+    let dir = crate::staging::temp("hf-psnr-")?;
+    let stats = dir.path().join("psnr.log");
     let filter = format!(
         "[0:v]format=yuv420p,settb=1/1,setpts=N[a];[1:v]format=yuv420p,settb=1/1,setpts=N[b];[a][b]psnr=shortest=1:repeatlast=0:stats_file={}",
         stats.display()
@@ -37,7 +29,6 @@ pub fn psnr_per_frame(a: &Path, b: &Path) -> Result<Vec<f64>> {
         ProducerError::RenderFailed,
     );
     let text = std::fs::read_to_string(&stats).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&dir);
     r?;
     Ok(text
         .lines()

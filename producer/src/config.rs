@@ -7,7 +7,11 @@ use serde::{Deserialize, Serialize};
 use crate::errors::{ProducerError, Result};
 
 /// Output container/codec families the distributed pipeline can concat losslessly.
+///
+/// With the `clap` feature the enums here are also command-line values, so
+/// the programs' flags accept exactly the names the JSON config does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     #[serde(rename = "mp4")]
     Mp4,
@@ -16,6 +20,7 @@ pub enum Format {
     #[serde(rename = "webm")]
     Webm,
     #[serde(rename = "png-sequence")]
+    #[cfg_attr(feature = "clap", value(name = "png-sequence", alias = "png"))]
     PngSequence,
 }
 
@@ -70,6 +75,7 @@ impl Format {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Codec {
     H264,
@@ -90,6 +96,7 @@ impl Codec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Quality {
     Draft,
@@ -124,6 +131,7 @@ impl Quality {
 /// cost less CPU per frame at the same CRF and give up some compression;
 /// the choice is frozen in the plan, so every chunk of a render uses one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     Ultrafast,
@@ -262,7 +270,11 @@ impl RenderConfig {
         let config: RenderConfig =
             serde_json::from_value(value.clone()).map_err(|e| ProducerError::InvalidConfig {
                 field: "config".into(),
-                message: format!("{e} (see the Config object in aws-lambda-spec.md)"),
+                message: format!(
+                    "{e} (the render config's fields are those of `RenderConfig` in \
+                     hyperframes-producer: fps, width, height, format, codec, quality, preset, \
+                     crf, bitrate, chunkSize, maxParallelChunks, variables, ...)"
+                ),
             })?;
         config.validate()?;
         Ok(config)

@@ -1,11 +1,15 @@
 //! The producer's typed errors.
 //!
-//! The string returned by [`ProducerError::name`] is part of the contract with the
-//! AWS Step Functions state machine: it decides whether a failed stage is retried.
-//! The names listed in the team contract are used verbatim; the others are ours
-//! and are treated as retryable by the state machine.
+//! Each error has a contract name ([`ProducerError::contract_name`]): the
+//! `errorType` the function reports and the state machine's Retry lists
+//! match on, so the contract decides, per stage, whether it is retried. The
+//! match is exhaustive, so a new variant does not compile until it has
+//! one. [`ProducerError::name`] is the producer's own, finer code, shown in
+//! messages (`CHUNK_MISSING`, `RENDER_TIMEOUT`, ...).
 
 use std::path::PathBuf;
+
+use hyperframes_infra::contract::ErrorName;
 
 /// Every failure the producer reports. Messages say which input, which limit and
 /// what to do about it, because they end up in a user's terminal or a Step
@@ -75,7 +79,8 @@ pub enum ProducerError {
     #[error("chunks out of order: {0}")]
     ChunkOutOfOrder(String),
 
-    /// A required external tool (ffmpeg, ffprobe, tar) is not installed.
+    /// ffmpeg is missing or does not start: locally not installed, in the
+    /// function a package without its bundled ffmpeg.
     #[error("tool unavailable: {0}")]
     ToolUnavailable(String),
 
@@ -102,57 +107,56 @@ pub enum ProducerError {
 }
 
 impl ProducerError {
-    /// The stable error name the state machine matches on.
-    pub fn name(&self) -> &'static str {
+    /// The contract's name for this error, which decides per stage whether
+    /// the state machine retries it. Deterministic input problems must not
+    /// be retried; failures that may not recur (a crash, a killed encoder,
+    /// a full disk) may.
+    pub fn contract_name(&self) -> ErrorName {
+        use ProducerError::*;
         match self {
-            ProducerError::InvalidConfig { .. } => "INVALID_CONFIG",
-            ProducerError::InvalidComposition { .. } => "INVALID_COMPOSITION",
-            ProducerError::FormatNotSupported(_) => "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED",
-            ProducerError::FontFetchFailed(_) => "FONT_FETCH_FAILED",
-            ProducerError::AssetFetchFailed(_) => "ASSET_FETCH_FAILED",
-            ProducerError::PlanTooLarge(_) => "PLAN_TOO_LARGE",
-            ProducerError::PlanHashMismatch(_) => "PLAN_HASH_MISMATCH",
-            ProducerError::FfmpegVersionMismatch(_) => "FFMPEG_VERSION_MISMATCH",
-            ProducerError::PlanV2Integrity(_) => "PLAN_V2_INTEGRITY_UNRECOVERABLE",
-            ProducerError::ArtifactDigestMismatch(_) => "PLAN_ARTIFACT_DIGEST_MISMATCH",
-            ProducerError::BrowserGpuNotSoftware(_) => "BROWSER_GPU_NOT_SOFTWARE",
-            ProducerError::ChromeBinaryUnavailable(_) => "ChromeBinaryUnavailableError",
-            ProducerError::VideoSourceUnrenderable(_) => "VIDEO_SOURCE_UNRENDERABLE",
-            ProducerError::InvalidVideoMetadata(_) => "INVALID_VIDEO_METADATA",
-            ProducerError::NotMediaPayload(_) => "NOT_MEDIA_PAYLOAD",
-            ProducerError::MissingPlanArtifact(_) => "MISSING_PLAN_ARTIFACT",
-            ProducerError::ChunkIndexOutOfRange(_) => "CHUNK_INDEX_OUT_OF_RANGE",
-            ProducerError::ChunkMissing(_) => "CHUNK_MISSING",
-            ProducerError::ChunkOutOfOrder(_) => "CHUNK_OUT_OF_ORDER",
-            ProducerError::ToolUnavailable(_) => "TOOL_UNAVAILABLE",
-            ProducerError::Timeout(_) => "RENDER_TIMEOUT",
-            ProducerError::RenderFailed(_) => "RENDER_FAILED",
-            ProducerError::EncodeFailed(_) => "ENCODE_FAILED",
-            ProducerError::AssembleFailed(_) => "ASSEMBLE_FAILED",
-            ProducerError::Io { .. } => "IO_ERROR",
+            InvalidConfig { .. } | InvalidComposition { .. } | AssetFetchFailed(_) => {
+                ErrorName::InvalidEvent
+            }
+            ChunkIndexOutOfRange(_) | ChunkMissing(_) | ChunkOutOfOrder(_) => {
+                ErrorName::InvalidEvent
+            }
+            FormatNotSupported(_) => ErrorName::FormatNotSupportedInDistributed,
+            FontFetchFailed(_) => ErrorName::FontFetchFailed,
+            PlanTooLarge(_) => ErrorName::PlanTooLarge,
+            PlanHashMismatch(_) => ErrorName::PlanHashMismatch,
+            FfmpegVersionMismatch(_) => ErrorName::FfmpegVersionMismatch,
+            PlanV2Integrity(_) | MissingPlanArtifact(_) => ErrorName::PlanV2IntegrityUnrecoverable,
+            ArtifactDigestMismatch(_) => ErrorName::PlanArtifactDigestMismatch,
+            BrowserGpuNotSoftware(_) => ErrorName::BrowserGpuNotSoftware,
+            ChromeBinaryUnavailable(_) => ErrorName::ChromeBinaryUnavailable,
+            VideoSourceUnrenderable(_) => ErrorName::VideoSourceUnrenderable,
+            InvalidVideoMetadata(_) => ErrorName::InvalidVideoMetadata,
+            NotMediaPayload(_) => ErrorName::NotMediaPayload,
+            ToolUnavailable(_) => ErrorName::ToolUnavailable,
+            Timeout(_) | RenderFailed(_) | EncodeFailed(_) | AssembleFailed(_) | Io { .. } => {
+                ErrorName::RenderFailed
+            }
         }
     }
 
-    /// Whether retrying the same input could succeed: deterministic failures
-    /// (bad config, bad plan, wrong binary) never will.
-    pub fn is_retryable(&self) -> bool {
-        !matches!(
-            self,
-            ProducerError::InvalidConfig { .. }
-                | ProducerError::InvalidComposition { .. }
-                | ProducerError::FormatNotSupported(_)
-                | ProducerError::FontFetchFailed(_)
-                | ProducerError::PlanTooLarge(_)
-                | ProducerError::PlanHashMismatch(_)
-                | ProducerError::FfmpegVersionMismatch(_)
-                | ProducerError::PlanV2Integrity(_)
-                | ProducerError::ArtifactDigestMismatch(_)
-                | ProducerError::BrowserGpuNotSoftware(_)
-                | ProducerError::ChromeBinaryUnavailable(_)
-                | ProducerError::VideoSourceUnrenderable(_)
-                | ProducerError::InvalidVideoMetadata(_)
-                | ProducerError::NotMediaPayload(_)
-        )
+    /// The producer's own code: the contract name, or a finer one where
+    /// several producer errors share a contract name.
+    pub fn name(&self) -> &'static str {
+        use ProducerError::*;
+        match self {
+            InvalidConfig { .. } => "INVALID_CONFIG",
+            InvalidComposition { .. } => "INVALID_COMPOSITION",
+            AssetFetchFailed(_) => "ASSET_FETCH_FAILED",
+            MissingPlanArtifact(_) => "MISSING_PLAN_ARTIFACT",
+            ChunkIndexOutOfRange(_) => "CHUNK_INDEX_OUT_OF_RANGE",
+            ChunkMissing(_) => "CHUNK_MISSING",
+            ChunkOutOfOrder(_) => "CHUNK_OUT_OF_ORDER",
+            Timeout(_) => "RENDER_TIMEOUT",
+            EncodeFailed(_) => "ENCODE_FAILED",
+            AssembleFailed(_) => "ASSEMBLE_FAILED",
+            Io { .. } => "IO_ERROR",
+            _ => self.contract_name().as_str(),
+        }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

@@ -1,10 +1,10 @@
-//! ffmpeg/ffprobe: version pinning, per-format encoder arguments and probing.
+//! ffmpeg: which binary, version pinning, and per-format encoder arguments.
+//! Probing is in [`crate::probe`].
 //!
 //! Chunk encodes lock the GOP to the chunk (closed, keyframe at the chunk's first
 //! frame, no B-frames / alt-ref, headers repeated) so `-f concat -c copy` can
 //! stitch chunks without re-encoding.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -21,13 +21,6 @@ pub fn ffmpeg_bin() -> String {
     std::env::var("HF_FFMPEG").unwrap_or_else(|_| "ffmpeg".into())
 }
 
-pub fn ffprobe_bin() -> String {
-    if let Some(p) = crate::runtime::installed().and_then(|rt| rt.ffprobe.as_ref()) {
-        return p.display().to_string();
-    }
-    std::env::var("HF_FFPROBE").unwrap_or_else(|_| "ffprobe".into())
-}
-
 /// First line of `ffmpeg -version`: pinned in the plan because encoder output
 /// (and so chunk determinism) depends on the exact build.
 pub fn ffmpeg_version() -> Result<String> {
@@ -40,8 +33,11 @@ pub fn ffmpeg_version() -> Result<String> {
     let line = text.lines().next().unwrap_or("").trim().to_string();
     if !out.status.success() || line.is_empty() {
         return Err(ProducerError::ToolUnavailable(
-            "ffmpeg -version printed nothing; reinstall ffmpeg (scripts/test.sh --install-only)"
-                .into(),
+            crate::runtime::missing_binary(
+                "ffmpeg",
+                std::path::Path::new(&ffmpeg_bin()),
+                "printed no version",
+            ),
         ));
     }
     Ok(line)
@@ -281,133 +277,6 @@ impl EncoderSettings {
             (None, None) => {}
         }
     }
-}
-
-/// Stream facts the harness and assemble check.
-#[derive(Debug, Clone, Default)]
-pub struct VideoProbe {
-    pub frames: u64,
-    pub duration: f64,
-    pub r_frame_rate: String,
-    pub avg_frame_rate: String,
-    pub codec: String,
-    pub pix_fmt: String,
-    pub tags: serde_json::Map<String, serde_json::Value>,
-}
-
-/// Probes the first video stream (counting frames by decoding packets).
-pub fn probe_video(path: &Path) -> Result<VideoProbe> {
-    if crate::runtime::probes_with_ffmpeg() {
-        return crate::ffmpeg_probe::probe_video(path);
-    }
-    let out = process::run_ok(
-        Command::new(ffprobe_bin()).args([
-            "-v",
-            "error",
-            "-count_packets",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=nb_read_packets,r_frame_rate,avg_frame_rate,codec_name,pix_fmt,duration:format=duration:format_tags:stream_tags",
-            "-of",
-            "json",
-        ])
-        .arg(path),
-        Duration::from_secs(60),
-        "ffprobe",
-        ProducerError::AssembleFailed,
-    )?;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| ProducerError::AssembleFailed(format!("ffprobe output unreadable: {e}")))?;
-    let s = &v["streams"][0];
-    let num = |x: &serde_json::Value| -> f64 {
-        x.as_str()
-            .and_then(|s| s.parse().ok())
-            .or_else(|| x.as_f64())
-            .unwrap_or(0.0)
-    };
-    let mut tags = v["format"]["tags"].as_object().cloned().unwrap_or_default();
-    if let Some(st) = s["tags"].as_object() {
-        for (k, val) in st {
-            tags.entry(k.clone()).or_insert(val.clone());
-        }
-    }
-    let stream_duration = num(&s["duration"]);
-    Ok(VideoProbe {
-        frames: num(&s["nb_read_packets"]) as u64,
-        duration: if stream_duration > 0.0 {
-            stream_duration
-        } else {
-            num(&v["format"]["duration"])
-        },
-        r_frame_rate: s["r_frame_rate"].as_str().unwrap_or("").into(),
-        avg_frame_rate: s["avg_frame_rate"].as_str().unwrap_or("").into(),
-        codec: s["codec_name"].as_str().unwrap_or("").into(),
-        pix_fmt: s["pix_fmt"].as_str().unwrap_or("").into(),
-        tags: tags
-            .into_iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect(),
-    })
-}
-
-/// Duration of the first audio stream, None when the file has no audio.
-pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
-    if crate::runtime::probes_with_ffmpeg() {
-        return crate::ffmpeg_probe::probe_audio_duration(path);
-    }
-    let out = process::run_ok(
-        Command::new(ffprobe_bin())
-            .args([
-                "-v",
-                "error",
-                "-select_streams",
-                "a:0",
-                "-show_entries",
-                "stream=duration,codec_name",
-                "-of",
-                "json",
-            ])
-            .arg(path),
-        Duration::from_secs(60),
-        "ffprobe",
-        ProducerError::NotMediaPayload,
-    )?;
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| ProducerError::NotMediaPayload(format!("ffprobe output unreadable: {e}")))?;
-    Ok(v["streams"].get(0).map(|s| {
-        s["duration"]
-            .as_str()
-            .and_then(|d| d.parse().ok())
-            .unwrap_or(0.0)
-    }))
-}
-
-/// Keyframe timestamps (seconds) of the first video stream.
-pub fn keyframe_times(path: &Path) -> Result<Vec<f64>> {
-    let out = process::run_ok(
-        Command::new(ffprobe_bin())
-            .args([
-                "-v",
-                "error",
-                "-select_streams",
-                "v:0",
-                "-skip_frame",
-                "nokey",
-                "-show_entries",
-                "frame=pts_time",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(path),
-        Duration::from_secs(120),
-        "ffprobe keyframes",
-        ProducerError::AssembleFailed,
-    )?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
-        .collect())
 }
 
 #[cfg(test)]

@@ -27,16 +27,20 @@ pub mod compile;
 pub mod config;
 pub mod digest;
 pub mod errors;
+pub mod fetch;
 pub mod ffmpeg;
-pub mod ffmpeg_probe;
 pub mod html;
 pub mod plan;
+pub mod plan_file;
+pub mod probe;
 pub mod process;
 pub mod runner;
 pub mod runtime;
 pub mod server;
 pub mod session;
 pub mod sink;
+pub mod staging;
+pub mod tarball;
 pub mod v2;
 
 /// The page-side bridge: virtual clock, seeded randomness and `window.__hf.seek`.

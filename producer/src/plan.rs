@@ -12,17 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::assets::AssetMap;
-use crate::chunks::{duration_to_frames, plan_chunks, ChunkSlice};
+use crate::chunks::{duration_to_frames, plan_chunks, ChunkPlan, ChunkSlice};
 use crate::compile::{self, Composition, MediaElement};
 use crate::config::{Codec, Format, Preset, Quality, RenderConfig};
 use crate::digest::{self, canonical_json, sha256_hex, PlanHashInputs};
 use crate::errors::{ProducerError, Result};
 use crate::ffmpeg::{self, EncoderSettings};
-use crate::{process, v2, SEEK_BRIDGE_JS};
+pub use crate::plan_file::{Dimensions, PlanJson};
+use crate::{probe, process, staging, tarball, v2, SEEK_BRIDGE_JS};
 
 pub const PRODUCER_VERSION: &str = concat!("hyperframes-producer-rs/", env!("CARGO_PKG_VERSION"));
 pub const WARMUP_TICKS: u32 = 60;
@@ -53,34 +54,6 @@ pub struct PlanOutcome {
 pub struct PlanOptions {
     /// None = [`AssetMap::discover`].
     pub asset_map: Option<AssetMap>,
-}
-
-/// `plan.json` of a v1 execution dir.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanJson {
-    pub protocol: Value,
-    pub plan_hash: String,
-    pub producer_version: String,
-    pub ffmpeg_version: String,
-    pub font_snapshot_sha: String,
-    pub dimensions: Dimensions,
-    pub chunk_count: u32,
-    pub total_frames: u64,
-    pub duration: f64,
-    pub has_audio: bool,
-    pub composition_id: String,
-    pub no_timeline: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Dimensions {
-    pub fps_num: u32,
-    pub fps_den: u32,
-    pub width: u32,
-    pub height: u32,
-    pub format: Format,
 }
 
 /// A plan read back from disk by `render_chunk` and `assemble`.
@@ -215,27 +188,78 @@ pub fn plan_with(
     plan_dir: &Path,
     options: &PlanOptions,
 ) -> Result<PlanOutcome> {
-    config.validate()?;
-    let entry = project_dir.join(config.entry_file());
-    let html = fs::read_to_string(&entry).map_err(|e| {
-        ProducerError::composition(
-            &entry,
-            format!(
-                "cannot read the entry file ({e}); pass a project directory containing {}",
-                config.entry_file()
-            ),
-        )
-    })?;
-    let html = compile::inline_subcompositions(&html, project_dir, &entry)?;
-    let comp = compile::find_root(&html, &entry)?;
-    let total_frames = duration_to_frames(comp.duration, config.fps);
-    let map = match &options.asset_map {
-        Some(m) => m.clone(),
-        None => AssetMap::discover()?,
-    };
-    let compiled = compile::compile(&html, &entry, &map)?;
-    let ffmpeg_version = ffmpeg::ffmpeg_version()?;
+    let inputs = PlanInputs::compile(project_dir, config, options)?;
+    check_plan_dir(project_dir, plan_dir)?;
+    // Dropped (with whatever a failed build left in it) on every path.
+    let staging = staging::beside(plan_dir, "staging")?;
+    let built = staging.path().join("plan");
+    let outcome = build_plan(&inputs, &built)?;
+    if plan_dir.exists() {
+        fs::remove_dir_all(plan_dir).map_err(|e| ProducerError::io(plan_dir, e))?;
+    }
+    fs::rename(&built, plan_dir).map_err(|e| ProducerError::io(plan_dir, e))?;
+    Ok(PlanOutcome {
+        plan_dir: plan_dir.to_path_buf(),
+        tarball: plan_dir.join(TRANSPORT_DIR).join("plan.tar.gz"),
+        v2: v2::ManifestSummary {
+            manifest_path: plan_dir.join(TRANSPORT_DIR).join("v2/plan.json"),
+            ..outcome.v2
+        },
+        ..outcome
+    })
+}
 
+/// What a plan is built from: the project compiled into one hermetic page,
+/// its root composition, and the ffmpeg build chunks must be encoded with.
+struct PlanInputs<'a> {
+    project_dir: &'a Path,
+    config: &'a RenderConfig,
+    comp: Composition,
+    compiled: compile::Compiled,
+    total_frames: u64,
+    ffmpeg_version: String,
+}
+
+impl<'a> PlanInputs<'a> {
+    /// Reads and compiles the entry file (remote assets resolved through
+    /// the asset map) and pins the ffmpeg version. Writes nothing.
+    fn compile(
+        project_dir: &'a Path,
+        config: &'a RenderConfig,
+        options: &PlanOptions,
+    ) -> Result<Self> {
+        config.validate()?;
+        let entry = project_dir.join(config.entry_file());
+        let html = fs::read_to_string(&entry).map_err(|e| {
+            ProducerError::composition(
+                &entry,
+                format!(
+                    "cannot read the entry file ({e}); pass a project directory containing {}",
+                    config.entry_file()
+                ),
+            )
+        })?;
+        let html = compile::inline_subcompositions(&html, project_dir, &entry)?;
+        let comp = compile::find_root(&html, &entry)?;
+        let map = match &options.asset_map {
+            Some(m) => m.clone(),
+            None => AssetMap::discover()?,
+        };
+        let compiled = compile::compile(&html, &entry, &map)?;
+        Ok(PlanInputs {
+            project_dir,
+            config,
+            total_frames: duration_to_frames(comp.duration, config.fps),
+            comp,
+            compiled,
+            ffmpeg_version: ffmpeg::ffmpeg_version()?,
+        })
+    }
+}
+
+/// `plan_dir` must be new, empty or an earlier plan, and outside the
+/// project (a plan inside the project would be copied into itself).
+fn check_plan_dir(project_dir: &Path, plan_dir: &Path) -> Result<()> {
     if plan_dir.exists() {
         let empty = fs::read_dir(plan_dir)
             .map_err(|e| ProducerError::io(plan_dir, e))?
@@ -251,17 +275,11 @@ pub fn plan_with(
             ));
         }
     }
-    // A plan dir inside the project would be copied into itself.
-    if let (Ok(project), Some(Ok(parent))) = (
-        project_dir.canonicalize(),
-        plan_dir.parent().map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".").canonicalize()
-            } else {
-                p.canonicalize()
-            }
-        }),
-    ) {
+    let parent = match plan_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let (Ok(project), Ok(parent)) = (project_dir.canonicalize(), parent.canonicalize()) {
         if parent.starts_with(&project) {
             return Err(ProducerError::config(
                 "planDir",
@@ -273,49 +291,7 @@ pub fn plan_with(
             ));
         }
     }
-    let staging = sibling_temp(plan_dir, "staging");
-    let result = build_plan(
-        project_dir,
-        config,
-        &comp,
-        &compiled,
-        total_frames,
-        &ffmpeg_version,
-        &staging,
-    );
-    let outcome = match result {
-        Ok(o) => o,
-        Err(e) => {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(e);
-        }
-    };
-    if plan_dir.exists() {
-        fs::remove_dir_all(plan_dir).map_err(|e| ProducerError::io(plan_dir, e))?;
-    }
-    fs::rename(&staging, plan_dir).map_err(|e| ProducerError::io(plan_dir, e))?;
-    Ok(PlanOutcome {
-        plan_dir: plan_dir.to_path_buf(),
-        tarball: plan_dir.join("transport/plan.tar.gz"),
-        v2: v2::ManifestSummary {
-            manifest_path: plan_dir.join("transport/v2/plan.json"),
-            ..outcome.v2
-        },
-        ..outcome
-    })
-}
-
-/// `<dir>.<what>.<pid>.<nanos>`: unique, on the same filesystem so rename is atomic.
-pub(crate) fn sibling_temp(path: &Path, what: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    path.with_file_name(format!(".{name}.{what}.{}.{nanos:08x}", std::process::id()))
+    Ok(())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -323,6 +299,10 @@ fn write(path: &Path, bytes: &[u8]) -> Result<()> {
         fs::create_dir_all(parent).map_err(|e| ProducerError::io(parent, e))?;
     }
     fs::write(path, bytes).map_err(|e| ProducerError::io(path, e))
+}
+
+fn write_pretty(path: &Path, v: &impl Serialize) -> Result<()> {
+    write(path, (serde_json::to_string_pretty(v)? + "\n").as_bytes())
 }
 
 fn dir_size(dir: &Path) -> Result<u64> {
@@ -352,70 +332,105 @@ fn check_size(staging: &Path, limit: u64, stage: &str) -> Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn build_plan(
-    project_dir: &Path,
-    config: &RenderConfig,
-    comp: &Composition,
-    compiled: &compile::Compiled,
-    total_frames: u64,
-    ffmpeg_version: &str,
-    staging: &Path,
-) -> Result<PlanOutcome> {
+/// Writes the execution dir into `dir`, step by step, then its transport
+/// copies (v1 tarball, v2 blobs and manifest).
+fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
+    let (config, comp) = (inputs.config, &inputs.comp);
     let limit = config.plan_size_limit();
-    let compiled_dir = staging.join("compiled");
-    compile::copy_project(project_dir, &compiled_dir)?;
-    write(&compiled_dir.join("index.html"), compiled.html.as_bytes())?;
-    for (rel, bytes) in &compiled.remote_files {
-        write(&compiled_dir.join(rel), bytes)?;
-    }
-    check_size(staging, limit, "pre-extract")?;
-
-    let media = compile::media_elements(&compiled.html);
-    let videos = media_metadata(&compiled_dir, &media, comp.duration)?;
-    write(
-        &staging.join("meta/videos.json"),
-        (serde_json::to_string_pretty(&json!({ "videos": videos }))? + "\n").as_bytes(),
-    )?;
-    let has_audio = mix_audio(
-        &compiled_dir,
-        &media,
-        comp.duration,
-        &staging.join("audio.m4a"),
-    )?;
-
+    write_compiled(inputs, dir)?;
+    check_size(dir, limit, "pre-extract")?;
+    let media = compile::media_elements(&inputs.compiled.html);
+    let has_audio = write_media(inputs, &media, dir)?;
     let chunk_plan = plan_chunks(
-        total_frames,
+        inputs.total_frames,
         config.chunk_size,
         config.max_parallel_chunks,
         config.target_chunk_frames,
     );
-    let chunk_count = chunk_plan.chunks.len() as u32;
+    write_pretty(&dir.join("meta/chunks.json"), &chunk_plan.chunks)?;
+    write_composition(inputs, &media, dir)?;
+    write_encoder(inputs, &chunk_plan, dir)?;
+    check_size(dir, limit, "pre-freeze")?;
+    let plan_json = freeze(inputs, chunk_plan.chunks.len() as u32, has_audio, dir)?;
+    check_size(dir, limit, "post-freeze")?;
+    let tarball = dir.join(TRANSPORT_DIR).join("plan.tar.gz");
+    write_plan_tarball(dir, &tarball)?;
+    let v2 = v2::publish(dir, &plan_json, &dir.join(TRANSPORT_DIR).join("v2"))?;
+    Ok(PlanOutcome {
+        plan_dir: dir.to_path_buf(),
+        plan_hash: plan_json.plan_hash,
+        chunk_count: plan_json.chunk_count,
+        chunks: chunk_plan.chunks,
+        total_frames: inputs.total_frames,
+        duration: comp.duration,
+        fps: config.fps,
+        width: comp.width,
+        height: comp.height,
+        format: config.format,
+        has_audio,
+        composition_id: comp.id.clone(),
+        tarball,
+        v2,
+    })
+}
+
+/// `compiled/`: the project's files, the compiled page over its entry, and
+/// the remote media the compile fetched.
+fn write_compiled(inputs: &PlanInputs, dir: &Path) -> Result<()> {
+    let compiled_dir = dir.join("compiled");
+    compile::copy_project(inputs.project_dir, &compiled_dir)?;
     write(
-        &staging.join("meta/chunks.json"),
-        (serde_json::to_string_pretty(&chunk_plan.chunks)? + "\n").as_bytes(),
+        &compiled_dir.join("index.html"),
+        inputs.compiled.html.as_bytes(),
     )?;
+    for (rel, bytes) in &inputs.compiled.remote_files {
+        write(&compiled_dir.join(rel), bytes)?;
+    }
+    Ok(())
+}
+
+/// `meta/videos.json` (every media element checked and windowed) and
+/// `audio.m4a` (their mix); returns whether there is audio.
+fn write_media(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Result<bool> {
+    let compiled_dir = dir.join("compiled");
+    let videos = media_metadata(&compiled_dir, media, inputs.comp.duration)?;
+    write_pretty(&dir.join("meta/videos.json"), &json!({ "videos": videos }))?;
+    mix_audio(
+        &compiled_dir,
+        media,
+        inputs.comp.duration,
+        &dir.join("audio.m4a"),
+    )
+}
+
+/// `meta/composition.json`: what the page is, for workers and reports.
+fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Result<()> {
+    let comp = &inputs.comp;
     let count = |tag: &str| media.iter().filter(|m| m.tag == tag).count();
-    let image_count = crate::html::scan(&compiled.html)
+    let image_count = crate::html::scan(&inputs.compiled.html)
         .iter()
         .filter(|t| t.name == "img")
         .count();
-    write(
-        &staging.join("meta/composition.json"),
-        (serde_json::to_string_pretty(&json!({
+    write_pretty(
+        &dir.join("meta/composition.json"),
+        &json!({
             "compositionId": comp.id,
             "durationSeconds": comp.duration,
             "width": comp.width,
             "height": comp.height,
-            "fps": {"num": config.fps, "den": 1},
+            "fps": {"num": inputs.config.fps, "den": 1},
             "noTimeline": comp.no_timeline,
             "videoCount": count("video"),
             "audioCount": count("audio"),
             "imageCount": image_count,
-        }))? + "\n")
-            .as_bytes(),
-    )?;
+        }),
+    )
+}
 
+/// `meta/encoder.json` (canonical, hashed): every setting a chunk worker
+/// encodes with, so chunks of one plan are encoded alike everywhere.
+fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Result<()> {
+    let config = inputs.config;
     let settings = EncoderSettings {
         format: config.format,
         codec: config.codec(),
@@ -434,14 +449,14 @@ fn build_plan(
         "warmupTicks": WARMUP_TICKS,
         "encoder": settings.encoder_name(),
         "quality": settings.quality.as_str(),
-        "ffmpegVersion": ffmpeg_version,
+        "ffmpegVersion": inputs.ffmpeg_version,
         "preset": settings.preset(),
         "gopSize": chunk_plan.effective_chunk_size,
         "closedGop": true,
         "forceKeyframes": "n=0",
         "pixelFormat": settings.pixel_format(),
         "chunkSize": chunk_plan.effective_chunk_size,
-        "chunkCount": chunk_count,
+        "chunkCount": chunk_plan.chunks.len(),
         "runtimeEnv": {},
         "seekBridgeSha256": sha256_hex(SEEK_BRIDGE_JS.as_bytes()),
     });
@@ -458,28 +473,31 @@ fn build_plan(
         encoder["variables"] = Value::Object(vars.clone());
     }
     write(
-        &staging.join("meta/encoder.json"),
+        &dir.join("meta/encoder.json"),
         canonical_json(&encoder).as_bytes(),
-    )?;
+    )
+}
 
-    let font_snapshot = serde_json::to_value(&compiled.inline_log.fonts)?;
+/// Hashes what is on disk and writes `plan.json`, which names the hash.
+fn freeze(inputs: &PlanInputs, chunk_count: u32, has_audio: bool, dir: &Path) -> Result<PlanJson> {
+    let (config, comp) = (inputs.config, &inputs.comp);
+    let font_snapshot = serde_json::to_value(&inputs.compiled.inline_log.fonts)?;
     let font_snapshot_sha = sha256_hex(canonical_json(&font_snapshot).as_bytes());
-    let inputs = PlanHashInputs {
+    let hash_inputs = PlanHashInputs {
         font_snapshot_sha: &font_snapshot_sha,
         producer_version: PRODUCER_VERSION,
-        ffmpeg_version,
+        ffmpeg_version: &inputs.ffmpeg_version,
         fps: config.fps,
         width: comp.width,
         height: comp.height,
         format: config.format.as_str(),
     };
-    check_size(staging, limit, "pre-freeze")?;
-    let plan_hash = digest::compute_plan_hash(staging, &inputs)?;
+    let plan_hash = digest::compute_plan_hash(dir, &hash_inputs)?;
     let plan_json = PlanJson {
         protocol: json!({"schemaVersion": 1, "artifactLayout": "plan-dir-v1", "hashSchema": "hyperframes-plan-hash-v1"}),
-        plan_hash: plan_hash.clone(),
+        plan_hash,
         producer_version: PRODUCER_VERSION.into(),
-        ffmpeg_version: ffmpeg_version.into(),
+        ffmpeg_version: inputs.ffmpeg_version.clone(),
         font_snapshot_sha,
         dimensions: Dimensions {
             fps_num: config.fps,
@@ -489,37 +507,14 @@ fn build_plan(
             format: config.format,
         },
         chunk_count,
-        total_frames,
+        total_frames: inputs.total_frames,
         duration: comp.duration,
         has_audio,
         composition_id: comp.id.clone(),
         no_timeline: comp.no_timeline,
     };
-    write(
-        &staging.join("plan.json"),
-        (serde_json::to_string_pretty(&plan_json)? + "\n").as_bytes(),
-    )?;
-    check_size(staging, limit, "post-freeze")?;
-
-    write_tarball(staging, &staging.join("transport/plan.tar.gz"))?;
-    let v2 = v2::publish(staging, &plan_json, &staging.join("transport/v2"))?;
-
-    Ok(PlanOutcome {
-        plan_dir: staging.to_path_buf(),
-        plan_hash,
-        chunk_count,
-        chunks: chunk_plan.chunks,
-        total_frames,
-        duration: comp.duration,
-        fps: config.fps,
-        width: comp.width,
-        height: comp.height,
-        format: config.format,
-        has_audio,
-        composition_id: comp.id.clone(),
-        tarball: staging.join("transport/plan.tar.gz"),
-        v2,
-    })
+    write_pretty(&dir.join("plan.json"), &plan_json)?;
+    Ok(plan_json)
 }
 
 impl From<serde_json::Error> for ProducerError {
@@ -528,34 +523,16 @@ impl From<serde_json::Error> for ProducerError {
     }
 }
 
-/// A deterministic gzipped tar of the execution dir (sorted names, zero mtimes
-/// and owners), so two plans of the same project have identical tarballs.
-fn write_tarball(plan_dir: &Path, out: &Path) -> Result<()> {
-    fs::create_dir_all(out.parent().expect("has parent")).map_err(|e| ProducerError::io(out, e))?;
-    let mut members = vec!["plan.json", "compiled", "meta"];
-    if plan_dir.join("audio.m4a").exists() {
-        members.push("audio.m4a");
-    }
-    process::run_ok(
-        Command::new("tar")
-            .args([
-                "--sort=name",
-                "--mtime=@0",
-                "--owner=0",
-                "--group=0",
-                "--numeric-owner",
-                "--use-compress-program=gzip -n",
-                "-cf",
-            ])
-            .arg(out)
-            .arg("-C")
-            .arg(plan_dir)
-            .args(&members),
-        Duration::from_secs(300),
-        "tar",
-        ProducerError::RenderFailed,
-    )?;
-    Ok(())
+/// Where a plan keeps its transport copies (the v1 tarball, the v2 blobs).
+/// Not hashed, and never inside the v1 tarball: that would put the tarball
+/// inside itself.
+pub const TRANSPORT_DIR: &str = "transport";
+
+/// The v1 transport tarball of an execution dir: everything but
+/// [`TRANSPORT_DIR`], through the shared deterministic writer, so two plans
+/// of the same project have identical tarballs.
+pub fn write_plan_tarball(plan_dir: &Path, out: &Path) -> Result<()> {
+    tarball::write_tar_gz(plan_dir, out, &|rel| rel != Path::new(TRANSPORT_DIR))
 }
 
 /// Validates local media references and records their windows (`meta/videos.json`).
@@ -567,33 +544,12 @@ fn media_metadata(
     let mut out = Vec::new();
     for m in media {
         let path = local_media_path(compiled_dir, &m.src)?;
-        let probe = if crate::runtime::probes_with_ffmpeg() {
-            crate::ffmpeg_probe::probe_format(&path)?
-        } else {
-            process::run(
-                Command::new(ffmpeg::ffprobe_bin())
-                    .args([
-                        "-v",
-                        "error",
-                        "-show_entries",
-                        "format=format_name,duration",
-                        "-of",
-                        "json",
-                    ])
-                    .arg(&path),
-                Duration::from_secs(60),
-                "ffprobe",
-            )?
-        };
-        let v: Value = serde_json::from_slice(&probe.stdout).unwrap_or(Value::Null);
-        if !probe.status.success() || v["format"]["format_name"].is_null() {
-            return Err(ProducerError::NotMediaPayload(format!(
-                "<{} src={:?}> is not a readable audio/video file: {}",
-                m.tag,
-                m.src,
-                probe.stderr_tail()
-            )));
-        }
+        probe::probe_format(&path).map_err(|e| match e {
+            ProducerError::NotMediaPayload(why) => {
+                ProducerError::NotMediaPayload(format!("<{} src={:?}>: {why}", m.tag, m.src))
+            }
+            other => other,
+        })?;
         let end = m.duration.map_or(duration, |d| (m.start + d).min(duration));
         if end <= m.start || m.start < 0.0 {
             return Err(ProducerError::InvalidVideoMetadata(format!(
@@ -643,7 +599,7 @@ fn mix_audio(
     let mut n = 0;
     for m in media.iter().filter(|m| m.has_audio) {
         let path = local_media_path(compiled_dir, &m.src)?;
-        if ffmpeg::probe_audio_duration(&path)?.is_none() {
+        if probe::probe_audio_duration(&path)?.is_none() {
             continue;
         }
         cmd.args(["-ss", &format!("{:.6}", m.media_start)]);
@@ -685,20 +641,4 @@ fn mix_audio(
         ProducerError::NotMediaPayload(m)
     })?;
     Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sibling_temp_is_beside_the_target() {
-        let t = sibling_temp(Path::new("/a/b/plan"), "staging");
-        assert_eq!(t.parent(), Some(Path::new("/a/b")));
-        assert!(t
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with(".plan.staging."));
-    }
 }

@@ -142,10 +142,20 @@ pub fn run_ok(
     Ok(out)
 }
 
+/// A program that cannot be started. Missing, not executable or not a
+/// binary for this machine is a broken installation (locally) or a broken
+/// package (in the function): `TOOL_UNAVAILABLE`, which no retry fixes,
+/// saying what to do. Anything else (out of memory, too many processes)
+/// may pass and is `RENDER_FAILED`.
 pub fn spawn_error(program: &str, e: std::io::Error) -> ProducerError {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        ProducerError::ToolUnavailable(format!(
-            "{program} is not installed; run scripts/test.sh --install-only (installs chromium-headless-shell and ffmpeg via apt)"
+    use std::io::ErrorKind;
+    let broken = matches!(e.kind(), ErrorKind::NotFound | ErrorKind::PermissionDenied)
+        || e.raw_os_error() == Some(libc::ENOEXEC);
+    if broken {
+        ProducerError::ToolUnavailable(crate::runtime::missing_binary(
+            "program",
+            std::path::Path::new(program),
+            &format!("cannot be started ({e})"),
         ))
     } else {
         ProducerError::RenderFailed(format!("could not start {program}: {e}"))
@@ -173,6 +183,6 @@ mod tests {
         let mut cmd = Command::new("definitely-not-a-real-tool-hf");
         let err = run(&mut cmd, Duration::from_secs(1), "x").err().unwrap();
         assert_eq!(err.name(), "TOOL_UNAVAILABLE");
-        assert!(err.to_string().contains("scripts/test.sh"));
+        assert!(err.to_string().contains("apt-get install ffmpeg"), "{err}");
     }
 }

@@ -1,9 +1,10 @@
 //! The local runner behind `cargo run --bin render`: plan, render the chunks on
-//! a worker pool (one per core by default), assemble, with a progress bar.
-//! It exercises exactly the three stages the Lambda handler calls, so a local
-//! render is a faithful rehearsal of a distributed one.
+//! a worker pool (one per core by default), assemble, reporting progress
+//! through a callback (the program draws it). It exercises exactly the three
+//! stages the Lambda handler calls, so a local render is a faithful
+//! rehearsal of a distributed one.
 
-use std::io::{IsTerminal, Write};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,41 @@ use crate::config::{RenderConfig, MAX_PARALLEL_CHUNKS};
 use crate::errors::{ProducerError, Result};
 use crate::plan::{plan_with, PlanOptions, PlanOutcome};
 
+/// Where a local render is, reported to [`RunOptions::on_progress`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// The plan is written: this many frames in this many chunks.
+    Planned { frames: u64, chunks: u32 },
+    /// Frames captured so far, all chunks together.
+    Frames { done: u64, total: u64 },
+    /// Every chunk is rendered; they are being joined.
+    Assembling,
+}
+
+/// Receives [`Progress`] from the render's threads. The library draws
+/// nothing itself, so a program can show a bar, log lines or JSON.
+#[derive(Clone)]
+pub struct ProgressSink(Arc<dyn Fn(Progress) + Send + Sync>);
+
+impl ProgressSink {
+    pub fn new(f: impl Fn(Progress) + Send + Sync + 'static) -> Self {
+        ProgressSink(Arc::new(f))
+    }
+
+    fn report(&self, p: Progress) {
+        (self.0)(p)
+    }
+}
+
+impl fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressSink")
+    }
+}
+
+/// How often frame counts are reported while chunks render.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub project_dir: PathBuf,
@@ -27,7 +63,8 @@ pub struct RunOptions {
     pub workers: usize,
     /// Render the whole video as one chunk (the baseline for chunked output).
     pub single_pass: bool,
-    pub progress: bool,
+    /// Told where the render is; `None` for a quiet render.
+    pub on_progress: Option<ProgressSink>,
     pub asset_map: Option<AssetMap>,
     /// Keep the plan and chunk files (in a temp dir, printed) for inspection.
     pub keep_work: bool,
@@ -104,26 +141,15 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
         let chunks = resolve_workers(opts.workers).min(MAX_PARALLEL_CHUNKS as usize);
         config.max_parallel_chunks = Some(chunks as u32);
     }
-    let work = work_dir(&opts.out);
-    let _ = std::fs::remove_dir_all(&work);
-    std::fs::create_dir_all(&work).map_err(|e| ProducerError::io(&work, e))?;
-    let result = run_in(opts, &config, local_chunking, &work, started);
+    // Plan and chunks live in the system temp dir, never next to the
+    // output: an output inside the project would otherwise be copied into
+    // its own plan.
+    let work = crate::staging::temp("hf-render-")?;
+    let result = run_in(opts, &config, local_chunking, work.path(), started);
     if opts.keep_work {
-        eprintln!("plan and chunks kept in {}", work.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&work);
+        eprintln!("plan and chunks kept in {}", work.keep().display());
     }
     result
-}
-
-/// Plan and chunks live in the system temp dir, never next to the output: an
-/// output inside the project would otherwise be copied into its own plan.
-fn work_dir(_out: &Path) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    std::env::temp_dir().join(format!("hf-render-{}-{nanos:x}", std::process::id()))
 }
 
 /// Longest local chunk, in seconds of video: a chunk is one closed GOP, so
@@ -159,12 +185,27 @@ fn run_in(
         planned = plan_with(&opts.project_dir, &config, &plan_dir, &plan_options)?;
     }
     let plan_time = t_plan.elapsed();
+    let report = |p| {
+        if let Some(sink) = &opts.on_progress {
+            sink.report(p)
+        }
+    };
+    report(Progress::Planned {
+        frames: planned.total_frames,
+        chunks: planned.chunk_count,
+    });
 
     let t_render = Instant::now();
     let workers = resolve_workers(opts.workers).clamp(1, planned.chunk_count as usize);
-    let outcomes = render_all(&planned, &work.join("chunks"), workers, opts.progress)?;
+    let outcomes = render_all(
+        &planned,
+        &work.join("chunks"),
+        workers,
+        opts.on_progress.as_ref(),
+    )?;
     let render_time = t_render.elapsed();
 
+    report(Progress::Assembling);
     let t_asm = Instant::now();
     let paths: Vec<PathBuf> = outcomes.iter().map(|o| o.path.clone()).collect();
     let assembled = crate::assemble::assemble(&plan_dir, &paths, &opts.out)?;
@@ -190,7 +231,7 @@ pub fn render_all(
     plan: &PlanOutcome,
     out_dir: &Path,
     workers: usize,
-    progress: bool,
+    on_progress: Option<&ProgressSink>,
 ) -> Result<Vec<ChunkOutcome>> {
     let n = plan.chunk_count as usize;
     let next = Arc::new(AtomicUsize::new(0));
@@ -199,11 +240,10 @@ pub fn render_all(
     let results: Arc<Mutex<Vec<Option<Result<ChunkOutcome>>>>> =
         Arc::new(Mutex::new((0..n).map(|_| None).collect()));
     let finished = Arc::new(AtomicBool::new(false));
-    let bar = progress.then(|| {
-        let done = done.clone();
-        let finished = finished.clone();
+    let reporter = on_progress.map(|sink| {
+        let (sink, done, finished) = (sink.clone(), done.clone(), finished.clone());
         let total = plan.total_frames;
-        thread::spawn(move || progress_loop(&done, &finished, total))
+        thread::spawn(move || report_frames(&sink, &done, &finished, total))
     });
     thread::scope(|s| {
         for _ in 0..workers {
@@ -236,8 +276,8 @@ pub fn render_all(
         }
     });
     finished.store(true, Ordering::SeqCst);
-    if let Some(b) = bar {
-        let _ = b.join();
+    if let Some(r) = reporter {
+        let _ = r.join();
     }
     let results = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
     let mut out = Vec::with_capacity(n);
@@ -265,53 +305,20 @@ pub fn render_all(
     }
 }
 
-fn progress_loop(done: &AtomicU64, finished: &AtomicBool, total: u64) {
-    let tty = std::io::stderr().is_terminal();
-    let start = Instant::now();
-    let mut last_print = Instant::now() - Duration::from_secs(10);
+/// Reports the shared frame counter whenever it moved, and once more at
+/// the end, until the chunks are done.
+fn report_frames(sink: &ProgressSink, done: &AtomicU64, finished: &AtomicBool, total: u64) {
+    let mut last = None;
     loop {
         let is_done = finished.load(Ordering::SeqCst);
         let d = done.load(Ordering::Relaxed).min(total);
-        let every = if tty {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_secs(2)
-        };
-        if is_done || last_print.elapsed() >= every {
-            last_print = Instant::now();
-            let secs = start.elapsed().as_secs_f64();
-            let fps = d as f64 / secs.max(1e-9);
-            let eta = if d > 0 {
-                (total - d) as f64 / fps
-            } else {
-                f64::NAN
-            };
-            let width = 30;
-            let filled = (d as usize * width) / (total.max(1) as usize);
-            let line = format!(
-                "[{}{}] {d}/{total} frames  {fps:.1} fps  ETA {}",
-                "#".repeat(filled),
-                "-".repeat(width - filled),
-                if eta.is_finite() {
-                    format!("{eta:.1}s")
-                } else {
-                    "?".into()
-                }
-            );
-            let mut err = std::io::stderr();
-            if tty {
-                let _ = write!(err, "\r{line}   ");
-            } else {
-                let _ = writeln!(err, "{line}");
-            }
-            let _ = err.flush();
+        if last != Some(d) {
+            sink.report(Progress::Frames { done: d, total });
+            last = Some(d);
         }
         if is_done {
-            if tty {
-                let _ = writeln!(std::io::stderr());
-            }
             return;
         }
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(PROGRESS_INTERVAL);
     }
 }

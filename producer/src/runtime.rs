@@ -1,8 +1,8 @@
 //! Which browser and ffmpeg the producer runs, described once per process.
 //!
 //! Locally nothing is installed here and the producer keeps its defaults
-//! (Debian's `chromium-headless-shell`, `ffmpeg`/`ffprobe` on `PATH`, or the
-//! `HF_CHROME_PATH`/`HF_FFMPEG`/`HF_FFPROBE` overrides). On Lambda the handler
+//! (Debian's `chromium-headless-shell`, `ffmpeg` on `PATH`, or the
+//! `HF_CHROME_PATH`/`HF_FFMPEG` overrides). On Lambda the handler
 //! unpacks the bundled payload and [`install`]s a [`Runtime`] that points at
 //! it, so the same render code runs both places without forks: only this
 //! description differs.
@@ -25,9 +25,10 @@ pub struct Runtime {
     /// unpacked payload).
     pub chrome_env: Vec<(String, String)>,
     pub ffmpeg: PathBuf,
-    /// `None` when only ffmpeg is available: probes then go through
-    /// `ffmpeg` itself ([`crate::ffmpeg_probe`]).
-    pub ffprobe: Option<PathBuf>,
+    /// What to do when one of these binaries is missing or will not start,
+    /// for error messages: the installer of the runtime knows (e.g. "rebuild
+    /// the function package").
+    pub remedy: String,
 }
 
 static INSTALLED: OnceLock<Runtime> = OnceLock::new();
@@ -53,9 +54,24 @@ pub fn installed() -> Option<&'static Runtime> {
     INSTALLED.get()
 }
 
-/// True when an installed runtime has no ffprobe, so probes must use ffmpeg.
-pub fn probes_with_ffmpeg() -> bool {
-    installed().is_some_and(|r| r.ffprobe.is_none())
+/// How to get the binaries when no runtime is installed (a local machine).
+pub const LOCAL_REMEDY: &str = "install ffmpeg and chromium-headless-shell \
+     (Debian: apt-get install ffmpeg chromium-headless-shell) or point HF_FFMPEG / \
+     HF_CHROME_PATH at them";
+
+/// The message for a binary the producer needs and cannot find or start:
+/// which binary, where it was looked for, why, and what to do about it (the
+/// installed runtime's remedy, or [`LOCAL_REMEDY`]).
+pub fn missing_binary(what: &str, path: &Path, why: &str) -> String {
+    match installed() {
+        Some(rt) => format!(
+            "{what} {} ({} runtime) {why}; {}",
+            path.display(),
+            rt.source,
+            rt.remedy
+        ),
+        None => format!("{what} {} {why}; {LOCAL_REMEDY}", path.display()),
+    }
 }
 
 /// Applies the installed runtime's flags to the producer's Chromium args.
@@ -152,7 +168,7 @@ pub fn sparticuz_flags() -> Vec<String> {
 /// The runtime of an unpacked `@sparticuz/chromium` payload: the binary at
 /// `dir/chromium` with SwiftShader beside it, its shared libraries in
 /// `dir/al2023/lib` and its fontconfig in `dir/fonts`.
-pub fn sparticuz(dir: &Path, ffmpeg: PathBuf) -> Runtime {
+pub fn sparticuz(dir: &Path, ffmpeg: PathBuf, remedy: &str) -> Runtime {
     let lib = dir.join("al2023").join("lib");
     let ld = match std::env::var("LD_LIBRARY_PATH") {
         Ok(old) if !old.is_empty() => format!("{}:{old}", lib.display()),
@@ -178,7 +194,7 @@ pub fn sparticuz(dir: &Path, ffmpeg: PathBuf) -> Runtime {
         chrome_flags: sparticuz_flags(),
         chrome_env,
         ffmpeg,
-        ffprobe: None,
+        remedy: remedy.to_string(),
     }
 }
 
@@ -223,12 +239,13 @@ mod tests {
         let r = sparticuz(
             Path::new("/tmp/rt/chromium"),
             PathBuf::from("/tmp/rt/ffmpeg"),
+            "rebuild it",
         );
         assert_eq!(r.chrome, Path::new("/tmp/rt/chromium/chromium"));
         assert!(r.chrome_flags.contains(&"--single-process".to_string()));
         let env: std::collections::HashMap<_, _> = r.chrome_env.iter().cloned().collect();
         assert!(env["LD_LIBRARY_PATH"].starts_with("/tmp/rt/chromium/al2023/lib"));
         assert_eq!(env["FONTCONFIG_PATH"], "/tmp/rt/chromium/fonts");
-        assert!(r.ffprobe.is_none());
+        assert_eq!(r.remedy, "rebuild it");
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::digest::{self, canonical_json, sha256_hex};
 use crate::errors::{ProducerError, Result};
-use crate::plan::PlanJson;
+use crate::plan_file::PlanJson;
 
 /// One blob in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -71,6 +71,22 @@ fn plan_writes_a_hermetic_hashed_v1_dir_and_v2_manifest() {
         std::fs::read(&p.tarball).unwrap()
     );
     assert_eq!(q.v2.manifest_hash, p.v2.manifest_hash);
+    // The tarball is the execution dir, without the transport copies (the
+    // tarball itself and the v2 blobs).
+    let names: Vec<String> = tar::Archive::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&p.tarball).unwrap(),
+    ))
+    .entries()
+    .unwrap()
+    .map(|e| e.unwrap().path().unwrap().display().to_string())
+    .collect();
+    for want in ["plan.json", "compiled/index.html", "meta/encoder.json"] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    assert!(
+        names.iter().all(|n| !n.starts_with("transport")),
+        "the v1 tarball carries transport/: {names:?}"
+    );
 
     // The settings are part of the hash.
     let r = plan(
@@ -257,14 +273,14 @@ fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
     .unwrap();
     let (p, _, out) = render_all(&project, &config("mp4", Some(30)), work.path(), "audio");
     assert!(p.has_audio);
-    let audio = hyperframes_producer::ffmpeg::probe_audio_duration(&out)
+    let audio = common::ffprobe::probe_audio_duration(&out)
         .unwrap()
         .expect("audio stream");
     assert!(
         (audio - 2.0).abs() < 0.05,
         "audio is {audio}s, expected 2.0"
     );
-    let v = hyperframes_producer::ffmpeg::probe_video(&out).unwrap();
+    let v = common::ffprobe::probe_video(&out).unwrap();
     assert_eq!(v.frames, 60);
 }
 

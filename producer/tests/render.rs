@@ -7,11 +7,11 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::ffprobe::{keyframe_times, probe_video};
 use common::*;
 use hyperframes_producer::assemble::assemble;
 use hyperframes_producer::chunk::render_chunk_with;
 use hyperframes_producer::compare::psnr_per_frame;
-use hyperframes_producer::ffmpeg::{keyframe_times, probe_video};
 use hyperframes_producer::{render_chunk, ChunkOptions, Codec, Format};
 
 fn assert_video(path: &Path, frames: u64, keyframes: &[f64]) {

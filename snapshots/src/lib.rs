@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 use hyperframes_infra::{Knobs, RenderStackProps, ReservedConcurrency};
 
+mod notify_variants;
+pub use notify_variants::{hardened, notification_variants, webhook_stack};
+
 /// The variants snapshotted and linted: the default (Parameters), baked
 /// values, and a reserved-concurrency cap in each mode.
 pub fn variants() -> Vec<(&'static str, RenderStackProps)> {
@@ -67,6 +70,33 @@ pub fn tool(relative: &str) -> PathBuf {
 
 pub fn cfn_lint() -> PathBuf {
     tool("venv/bin/cfn-lint")
+}
+
+/// cfn-lint with informational checks on: its exit code and everything it printed.
+pub fn lint(path: &Path) -> (i32, String) {
+    let out = std::process::Command::new(cfn_lint())
+        .arg(path)
+        .args(["--include-checks", "I"])
+        .output()
+        .expect("run cfn-lint");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// checkov, in its own venv (scripts/test.sh installs it).
+pub fn checkov() -> PathBuf {
+    tool("checkov-venv/bin/checkov")
+}
+
+/// Python of the moto venv (boto3 and moto in-process).
+pub fn venv_python() -> PathBuf {
+    tool("venv/bin/python")
 }
 
 pub fn asl_validator() -> PathBuf {

@@ -1,26 +1,8 @@
 //! cfn-lint on every synthesized variant, JSON and YAML: 0 errors,
 //! 0 warnings, 0 informational findings.
 
-use std::process::Command;
-
 use hyperframes_infra::HyperframesRenderStack;
-use hyperframes_snapshots::{cfn_lint, variants, Scratch};
-
-fn lint(path: &std::path::Path) -> (i32, String) {
-    let out = Command::new(cfn_lint())
-        .arg(path)
-        .args(["--include-checks", "I"])
-        .output()
-        .expect("run cfn-lint");
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use hyperframes_snapshots::{lint, variants, Scratch};
 
 #[test]
 fn every_variant_is_clean() {

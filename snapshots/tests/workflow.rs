@@ -213,6 +213,30 @@ fn routing_fan_out_and_failures() {
 }
 
 #[test]
+fn the_estimated_transition_count_is_what_the_interpreter_enters() {
+    use hyperframes_infra::contract::PlanProtocol;
+    let ours = our_definition();
+    let counts = [1i64, 3, 8];
+    let results = run(counts
+        .iter()
+        .map(|&n| scenario(&ours, input(Some(json!("v2"))), n))
+        .collect());
+    for (n, r) in counts.iter().zip(&results) {
+        assert_eq!(r["status"], "SUCCEEDED", "{r}");
+        let entered = r["statesEntered"].as_array().unwrap();
+        let chunk_states = entered.iter().filter(|s| *s == "RenderChunkV2").count();
+        assert_eq!(chunk_states as i64, *n, "{entered:?}");
+        let estimated =
+            hyperframes_infra::transitions::for_render(*n as u32, PlanProtocol::V2).unwrap();
+        assert_eq!(
+            estimated,
+            entered.len() as u64,
+            "{n} chunks: the interpreter entered {entered:?}"
+        );
+    }
+}
+
+#[test]
 fn each_stage_retries_exactly_what_the_contract_allows() {
     let ours = our_definition();
     let mut cases = Vec::new();

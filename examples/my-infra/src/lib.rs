@@ -1,15 +1,22 @@
 //! A user's own infra crate: the HyperFrames render stack, extended the way
 //! a platform team would (alerting, a customer KMS key, a latency alarm,
-//! and a CI role that may start renders and read their results).
+//! a CI role that may start renders and read their results, and
+//! completion notifications: a webhook for the product's backend and
+//! failures to on-call).
 
+use hyperframes_infra::hardening::{self, checks};
+use hyperframes_infra::notifications::{Destination, ExecutionStatus, Notification};
 use hyperframes_infra::resources::cloudwatch::ComparisonOperator;
 use hyperframes_infra::resources::iam::{Principal, Role};
 use hyperframes_infra::resources::kms::{Alias, Key};
 use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
-use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps};
+use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps, Stack};
 
 /// Who gets paged.
 pub const ONCALL_EMAIL: &str = "oncall@example.com";
+
+/// Where the product's backend hears about finished renders.
+pub const WEBHOOK_URL: &str = "https://api.acme.example/hooks/renders";
 
 /// p95 render-function duration (ms) above which renders count as slow:
 /// two thirds of the 900 s timeout.
@@ -30,9 +37,27 @@ pub fn build() -> HyperframesRenderStack {
             ..Default::default()
         },
     );
+    hardening::suppress(
+        stack.resource_mut(alerts),
+        checks::TOPIC_KMS,
+        "Alarm and failure notices only (names, statuses, error messages; no render content). CloudWatch alarms and EventBridge cannot publish to a topic under the AWS managed SNS key.",
+    );
     stack.add(
         "RenderAlertsOnCall",
         Subscription::new(alerts, Endpoint::Email(ONCALL_EMAIL.into())),
+    );
+
+    // Every finished render is POSTed to the backend (the API key is a
+    // NoEcho parameter, RenderWebhookApiKey, given at deploy); failures
+    // and timeouts also page on-call.
+    stack.notify_on_completion(
+        "RenderWebhook",
+        Destination::webhook(WEBHOOK_URL, "X-Api-Key"),
+    );
+    stack.notify_on_completion(
+        "RenderFailures",
+        Notification::to(Destination::Topic(alerts))
+            .on([ExecutionStatus::Failed, ExecutionStatus::TimedOut]),
     );
 
     // A p95 latency alarm next to the stack's own three.
@@ -75,10 +100,9 @@ pub fn build() -> HyperframesRenderStack {
         "CiRole",
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
-    let (state_machine, bucket) = (stack.state_machine(), stack.bucket());
-    stack.grant_start_execution(state_machine, ci);
-    stack.grant_read_executions(state_machine, ci);
-    stack.grant_read(bucket, ci);
+    stack.state_machine().grant_start_execution(&mut stack, ci);
+    stack.state_machine().grant_read_executions(&mut stack, ci);
+    stack.bucket().grant_read(&mut stack, ci);
 
     stack
 }

@@ -76,6 +76,29 @@ fn every_alarm_notifies_the_topic_and_ci_is_least_privilege() {
 }
 
 #[test]
+fn renders_notify_the_backend_and_failures_page_on_call() {
+    let t = my_infra::build().synth().unwrap().into_json();
+    let hook = &t["Resources"]["RenderWebhookDestination"]["Properties"];
+    assert_eq!(hook["InvocationEndpoint"], my_infra::WEBHOOK_URL);
+    assert_eq!(t["Parameters"]["RenderWebhookApiKey"]["NoEcho"], true);
+    let failures = &t["Resources"]["RenderFailuresRule"]["Properties"];
+    assert_eq!(
+        failures["EventPattern"]["detail"]["status"],
+        json!(["FAILED", "TIMED_OUT"])
+    );
+    assert_eq!(
+        failures["Targets"][0]["Arn"],
+        json!({"Ref": "RenderAlerts"})
+    );
+    // The alerts topic lets EventBridge publish, for this rule only.
+    let policy = &t["Resources"]["RenderAlertsPolicy"]["Properties"]["PolicyDocument"];
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        json!({"Fn::GetAtt": ["RenderFailuresRule", "Arn"]})
+    );
+}
+
+#[test]
 fn main_prints_the_template() {
     let out = Command::new(env!("CARGO_BIN_EXE_my-infra"))
         .output()

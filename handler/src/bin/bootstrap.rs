@@ -5,10 +5,11 @@ use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    hyperframes_handler::logging::init();
     let handler = match hyperframes_handler::from_env().await {
         Ok(h) => h,
         Err(msg) => {
-            eprintln!("bootstrap: {msg}");
+            lambda_runtime::tracing::error!(event = "init-failed", "bootstrap: {msg}");
             std::process::exit(1);
         }
     };

@@ -3,7 +3,10 @@
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
-use crate::template::Handle;
+use crate::handle::Handle;
+use crate::resource::ResourceType;
+use crate::synth::Problem;
+use crate::validate::ResourceCheck;
 use crate::value::{Number, Value};
 
 /// A metric dimension. An alarm sees data only if its dimensions match the
@@ -194,6 +197,25 @@ pub struct Alarm {
     /// `InsufficientDataActions`: up to 5 ARNs notified on entering `INSUFFICIENT_DATA`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub insufficient_data_actions: Vec<Value<String>>,
+}
+
+impl ResourceType for Alarm {
+    const TYPE: &'static str = "AWS::CloudWatch::Alarm";
+
+    /// A metric to watch, and one statistic.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let mut out = Vec::new();
+        if !check.has("MetricName") && !check.has("Metrics") {
+            out.push(check.problem("", "alarm has no metric: set MetricName and Namespace (build it from a handle's metric_*() helper) or Metrics"));
+        }
+        if check.has("Statistic") && check.has("ExtendedStatistic") {
+            out.push(check.problem(
+                "",
+                "alarm sets both Statistic and ExtendedStatistic; keep one",
+            ));
+        }
+        out
+    }
 }
 
 impl Alarm {

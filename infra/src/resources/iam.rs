@@ -5,8 +5,9 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_with::skip_serializing_none;
 
-use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
+use crate::template::Stack;
 use crate::value::{Pseudo, Value};
 
 /// A statement's `Effect`. An explicit `Deny` beats any `Allow`.
@@ -23,6 +24,9 @@ pub enum Effect {
 pub enum Principal {
     /// An AWS service, e.g. `lambda.amazonaws.com`.
     Service(String),
+    /// A service principal that depends on the deployment, such as CloudWatch
+    /// Logs' regional `logs.${AWS::Region}.amazonaws.com`.
+    ServiceValue(Value<String>),
     /// An account, role or user ARN.
     Aws(Value<String>),
     /// `"*"`: everyone. Only sensible in Deny statements.
@@ -50,6 +54,11 @@ impl Serialize for Principal {
         match self {
             Principal::Any => s.serialize_str("*"),
             Principal::Service(name) => {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("Service", name)?;
+                m.end()
+            }
+            Principal::ServiceValue(name) => {
                 let mut m = s.serialize_map(Some(1))?;
                 m.serialize_entry("Service", name)?;
                 m.end()
@@ -206,6 +215,10 @@ pub struct Role {
     pub tags: Vec<Tag>,
 }
 
+impl ResourceType for Role {
+    const TYPE: &'static str = "AWS::IAM::Role";
+}
+
 impl Role {
     /// A role `principal` may assume, with no permissions yet.
     pub fn assumed_by(principal: Principal) -> Self {
@@ -249,6 +262,16 @@ impl Role {
 }
 
 impl Handle<Role> {
+    /// Adds `statement` to this role's inline policy for `target`, named
+    /// `<target's logical ID>Access`: the step every `grant_*` method ends
+    /// with, as in CDK. All grants on the render bucket land in
+    /// `RenderBucketAccess`, readable in a template diff; a statement
+    /// granted twice is kept once. Use it for grants on a type of your own.
+    pub fn add_grant<T>(&self, stack: &mut impl Stack, target: Handle<T>, statement: Statement) {
+        let policy_name = format!("{}Access", target.logical_id());
+        stack.get_mut(*self).add_to_policy(&policy_name, statement);
+    }
+
     /// The role's name (`Ref`).
     pub fn name(&self) -> Value<String> {
         self.ref_value()

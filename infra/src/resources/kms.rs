@@ -3,9 +3,10 @@
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
-use super::iam::{PolicyDocument, Principal, Statement};
-use super::Tag;
-use crate::template::Handle;
+use super::iam::{PolicyDocument, Principal, Role, Statement};
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
+use crate::template::Stack;
 use crate::value::{Pseudo, Value};
 
 /// `AWS::KMS::Key`. The default key policy gives the account root full
@@ -28,6 +29,10 @@ pub struct Key {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for Key {
+    const TYPE: &'static str = "AWS::KMS::Key";
 }
 
 impl Default for Key {
@@ -56,6 +61,10 @@ pub struct Alias {
     pub target_key_id: Value<String>,
 }
 
+impl ResourceType for Alias {
+    const TYPE: &'static str = "AWS::KMS::Alias";
+}
+
 impl Handle<Key> {
     /// The key ID (`Ref`).
     pub fn key_id(&self) -> Value<String> {
@@ -66,5 +75,17 @@ impl Handle<Key> {
     /// encryption need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
+    }
+
+    /// Lets `role` encrypt and decrypt with the key.
+    pub fn grant_encrypt_decrypt(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(
+                ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                [self.arn()],
+            ),
+        );
     }
 }

@@ -2,10 +2,16 @@
 
 use indexmap::IndexMap;
 use serde::Serialize;
+use serde_json::Value as Json;
 use serde_with::skip_serializing_none;
 
-use super::Tag;
-use crate::template::Handle;
+use super::cloudwatch::{Dimension, Metric, Statistic};
+use super::iam::{Role, Statement};
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
+use crate::synth::Problem;
+use crate::template::Stack;
+use crate::validate::ResourceCheck;
 use crate::value::Value;
 
 /// The instruction set the function runs on; the package must be built for it.
@@ -123,9 +129,83 @@ pub struct Function {
     /// `KmsKeyArn`: a customer key for environment variables at rest; unset,
     /// Lambda uses a key of its own.
     pub kms_key_arn: Option<Value<String>>,
+    /// `VpcConfig`: run in these subnets; the role then needs ENI permissions,
+    /// and S3 is reached through a gateway endpoint or NAT.
+    pub vpc_config: Option<VpcConfig>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for Function {
+    const TYPE: &'static str = "AWS::Lambda::Function";
+
+    /// Memory, timeout and `/tmp` within Lambda's ranges (also when a
+    /// parameter supplies them), and a reserved concurrency Lambda accepts.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let mut out: Vec<Problem> = [
+            check.range("MemorySize", 128, 10240, "MB"),
+            check.range("Timeout", 1, 900, "seconds"),
+            check.range("EphemeralStorage.Size", 512, 10240, "MB"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        out.extend(reserved_concurrency_problem(check));
+        out
+    }
+}
+
+/// `ReservedConcurrentExecutions` must be positive: 0 disables the
+/// function and negatives are rejected. A parameter behind the
+/// "not -1" `Fn::If` must refuse values below -1; a bare parameter must not
+/// default to 0 or -1.
+fn reserved_concurrency_problem(check: &ResourceCheck<'_>) -> Option<Problem> {
+    let path = "ReservedConcurrentExecutions";
+    let v = check.property(path);
+    if let Some(n) = v.as_f64() {
+        return (n <= 0.0).then(|| {
+            check.problem(
+                path,
+                format!(
+                    "{n} would {}; use a positive cap, or leave it unset for unreserved concurrency",
+                    if n == 0.0 {
+                        "throttle every invocation (0 reserved = function disabled)"
+                    } else {
+                        "be rejected by Lambda"
+                    }
+                ),
+            )
+        });
+    }
+    // Behind an Fn::If on "not -1" the parameter must at least refuse
+    // values below -1, which Lambda rejects mid-deploy.
+    if let Some(branch) = v.get("Fn::If").and_then(|a| a.get(1)) {
+        let pname = branch.get("Ref").and_then(Json::as_str)?;
+        let p = check.parameter(pname)?;
+        let has_allowed = p["AllowedValues"].as_array().is_some_and(|a| !a.is_empty());
+        return (!has_allowed && p["MinValue"].as_f64().is_none_or(|m| m < -1.0)).then(|| {
+            check.problem(path, format!(
+                "parameter `{pname}` admits values below -1, which Lambda rejects; give it MinValue -1 (or AllowedValues)"
+            ))
+        });
+    }
+    // A bare Ref (no Fn::If guard) must not default to 0 or the -1 sentinel.
+    let pname = v.get("Ref").and_then(Json::as_str)?;
+    let d = check.parameter(pname)?["Default"].as_f64()?;
+    (d <= 0.0).then(|| {
+        check.problem(
+            path,
+            format!(
+                "parameter `{pname}` defaults to {d}, which {}; guard it with Fn::If on a condition",
+                if d == 0.0 {
+                    "disables the function"
+                } else {
+                    "Lambda rejects"
+                }
+            ),
+        )
+    })
 }
 
 impl Function {
@@ -148,9 +228,20 @@ impl Function {
             environment: None,
             tracing_config: None,
             kms_key_arn: None,
+            vpc_config: None,
             tags: Vec::new(),
         }
     }
+}
+
+/// `VpcConfig` of a function.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcConfig {
+    /// `SubnetIds`: private subnets, ideally one per availability zone.
+    pub subnet_ids: Vec<Value<String>>,
+    /// `SecurityGroupIds`: must allow outbound HTTPS to S3.
+    pub security_group_ids: Vec<Value<String>>,
 }
 
 /// `AWS::Lambda::Permission`: a resource policy entry letting a service
@@ -172,6 +263,10 @@ pub struct Permission {
     pub source_account: Option<Value<String>>,
 }
 
+impl ResourceType for Permission {
+    const TYPE: &'static str = "AWS::Lambda::Permission";
+}
+
 impl Handle<Function> {
     /// The function's name (`Ref`): what the `FunctionName` metric dimension needs.
     pub fn name(&self) -> Value<String> {
@@ -182,5 +277,71 @@ impl Handle<Function> {
     /// Functions tasks and event sources need.
     pub fn arn(&self) -> Value<String> {
         self.att("Arn")
+    }
+
+    /// `AWS/Lambda` `Errors`: failed invocations (timeouts included), summed per
+    /// 5 minutes.
+    pub fn metric_errors(&self) -> Metric {
+        self.metric("Errors")
+    }
+
+    /// `AWS/Lambda` `Invocations`: every invocation (for the render function,
+    /// one per stage and per chunk), summed per 5 minutes.
+    pub fn metric_invocations(&self) -> Metric {
+        self.metric("Invocations")
+    }
+
+    /// `AWS/Lambda` `Throttles`: invocations refused for lack of concurrency,
+    /// summed per 5 minutes. Expected under load with a reserved-concurrency cap;
+    /// the Task retries absorb them.
+    pub fn metric_throttles(&self) -> Metric {
+        self.metric("Throttles")
+    }
+
+    /// Duration in milliseconds, averaged; use `.p95()` for tail latency.
+    pub fn metric_duration(&self) -> Metric {
+        self.metric("Duration").statistic(Statistic::Average)
+    }
+
+    fn metric(&self, name: &str) -> Metric {
+        Metric::new(
+            "AWS/Lambda",
+            name,
+            vec![Dimension {
+                name: "FunctionName".into(),
+                value: self.name(),
+            }],
+        )
+    }
+
+    /// Lets `role` invoke the function.
+    pub fn grant_invoke(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(["lambda:InvokeFunction"], [self.arn()]),
+        );
+    }
+
+    /// Lets an AWS service (e.g. `sns.amazonaws.com`) invoke the function,
+    /// optionally only from one source ARN, through the function's resource
+    /// policy (`AWS::Lambda::Permission` named `logical_id`).
+    pub fn grant_invoke_by_service(
+        &self,
+        stack: &mut impl Stack,
+        logical_id: &str,
+        service: &str,
+        source_arn: Option<Value<String>>,
+    ) -> Handle<Permission> {
+        stack.add(
+            logical_id,
+            Permission {
+                action: "lambda:InvokeFunction".into(),
+                function_name: self.arn(),
+                principal: service.into(),
+                source_arn,
+                source_account: None,
+            },
+        )
     }
 }

@@ -3,8 +3,8 @@
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
-use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// `AWS::Logs::LogGroup`.
@@ -24,6 +24,10 @@ pub struct LogGroup {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for LogGroup {
+    const TYPE: &'static str = "AWS::Logs::LogGroup";
 }
 
 impl Handle<LogGroup> {

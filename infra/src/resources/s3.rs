@@ -3,9 +3,12 @@
 use serde::Serialize;
 use serde_with::skip_serializing_none;
 
-use super::iam::PolicyDocument;
-use super::Tag;
-use crate::template::Handle;
+use super::iam::{PolicyDocument, Role, Statement};
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
+use crate::synth::Problem;
+use crate::template::Stack;
+use crate::validate::ResourceCheck;
 use crate::value::Value;
 
 /// `AWS::S3::Bucket`.
@@ -26,9 +29,55 @@ pub struct Bucket {
     pub versioning_configuration: Option<VersioningConfiguration>,
     /// `LifecycleConfiguration`: expiry rules S3 applies on its own, about once a day.
     pub lifecycle_configuration: Option<LifecycleConfiguration>,
+    /// `LoggingConfiguration`: server access logs, delivered to another bucket.
+    pub logging_configuration: Option<LoggingConfiguration>,
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl ResourceType for Bucket {
+    const TYPE: &'static str = "AWS::S3::Bucket";
+
+    /// A literal `BucketName` must follow S3's naming rules.
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        let Some(name) = check.property("BucketName").as_str() else {
+            return Vec::new();
+        };
+        match bucket_name_problem(name) {
+            Ok(()) => Vec::new(),
+            Err(why) => vec![check.problem("BucketName", format!("`{name}` is not a valid bucket name: {why}; or leave BucketName unset and let CloudFormation generate one"))],
+        }
+    }
+}
+
+/// S3's rules for bucket names, each as the reason a name breaks it.
+fn bucket_name_problem(name: &str) -> Result<(), &'static str> {
+    let len_ok = (3..=63).contains(&name.len());
+    if !len_ok {
+        return Err("it must be 3-63 characters long");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
+        return Err("only lowercase letters, digits, `-` and `.` are allowed");
+    }
+    let first = name.chars().next().unwrap();
+    let last = name.chars().last().unwrap();
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return Err("it must begin and end with a letter or digit");
+    }
+    if name.contains("..") {
+        return Err("it must not contain two adjacent periods");
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Err("it must not look like an IP address");
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") {
+        return Err("it uses a prefix or suffix S3 reserves");
+    }
+    Ok(())
 }
 
 /// The bucket's four public-access switches; S3 applies all four to new
@@ -75,6 +124,18 @@ pub enum VersioningStatus {
 pub struct VersioningConfiguration {
     /// `Status`.
     pub status: VersioningStatus,
+}
+
+/// `LoggingConfiguration`: S3 server access logging. The destination bucket
+/// must be in the same region and let `logging.s3.amazonaws.com` put objects.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfiguration {
+    /// `DestinationBucketName`: where the log objects go.
+    pub destination_bucket_name: Value<String>,
+    /// `LogFilePrefix`, e.g. `render-bucket/`.
+    pub log_file_prefix: Option<String>,
 }
 
 /// `LifecycleConfiguration`.
@@ -195,6 +256,26 @@ pub struct BucketPolicy {
     pub policy_document: PolicyDocument,
 }
 
+impl ResourceType for BucketPolicy {
+    const TYPE: &'static str = "AWS::S3::BucketPolicy";
+}
+
+impl Bucket {
+    /// The customer KMS key the bucket encrypts with, if any: readers and
+    /// writers need it too, or every GetObject fails with AccessDenied.
+    fn kms_key_arn(&self) -> Option<Value<String>> {
+        self.bucket_encryption
+            .as_ref()?
+            .server_side_encryption_configuration
+            .iter()
+            .find_map(|r| {
+                r.server_side_encryption_by_default
+                    .kms_master_key_id
+                    .clone()
+            })
+    }
+}
+
 impl Handle<Bucket> {
     /// The bucket's name (`Ref`).
     pub fn name(&self) -> Value<String> {
@@ -209,5 +290,103 @@ impl Handle<Bucket> {
     /// The ARN of objects matching `pattern` (`*` for all objects).
     pub fn arn_for_objects(&self, pattern: &str) -> Value<String> {
         Value::sub(format!("${{{}.Arn}}/{pattern}", self.logical_id()))
+    }
+
+    /// Lets `role` list the bucket and read its objects.
+    pub fn grant_read(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        self.grant(stack, role, &["s3:GetObject"], &["kms:Decrypt"]);
+    }
+
+    /// Lets `role` write objects (not read or delete them): for uploaders
+    /// such as a CI job staging project archives.
+    pub fn grant_put(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        self.grant(
+            stack,
+            role,
+            &["s3:PutObject", "s3:AbortMultipartUpload"],
+            // Multipart uploads to an SSE-KMS bucket also need kms:Decrypt.
+            &["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+        );
+    }
+
+    /// Lets `role` read, write and delete objects and list the bucket.
+    pub fn grant_read_write(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        self.grant(
+            stack,
+            role,
+            &[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+            ],
+            &["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"],
+        );
+    }
+
+    /// `object_actions` on every object, listing on the bucket, and
+    /// `kms_actions` on its customer key when it has one.
+    fn grant(
+        &self,
+        stack: &mut impl Stack,
+        role: Handle<Role>,
+        object_actions: &[&str],
+        kms_actions: &[&str],
+    ) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(object_actions.iter().copied(), [self.arn_for_objects("*")]),
+        );
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(["s3:ListBucket", "s3:GetBucketLocation"], [self.arn()]),
+        );
+        if let Some(key) = stack.get(*self).kms_key_arn() {
+            role.add_grant(
+                stack,
+                *self,
+                Statement::allow(kms_actions.iter().copied(), [key]),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::iam::Principal;
+    use crate::template::Template;
+    use serde_json::json;
+
+    #[test]
+    fn bucket_names() {
+        assert!(bucket_name_problem("my-renders.example").is_ok());
+        assert!(bucket_name_problem("My_Bucket").is_err());
+        assert!(bucket_name_problem("ab").is_err());
+        assert!(bucket_name_problem("192.168.1.1").is_err());
+        assert!(bucket_name_problem("a..b").is_err());
+        assert!(bucket_name_problem("-ab").is_err());
+    }
+
+    #[test]
+    fn grants_are_scoped_and_deduplicated() {
+        let mut t = Template::new();
+        let b = t.add("B", Bucket::default());
+        let r = t.add(
+            "R",
+            Role::assumed_by(Principal::service("ec2.amazonaws.com")),
+        );
+        b.grant_read(&mut t, r);
+        b.grant_read(&mut t, r);
+        let j = t.to_json();
+        let policies = &j["Resources"]["R"]["Properties"]["Policies"];
+        assert_eq!(policies.as_array().unwrap().len(), 1);
+        assert_eq!(policies[0]["PolicyName"], "BAccess");
+        let st = &policies[0]["PolicyDocument"]["Statement"];
+        assert_eq!(st.as_array().unwrap().len(), 2, "{st}");
+        assert_eq!(st[0]["Action"], "s3:GetObject");
+        assert_eq!(st[0]["Resource"], json!({"Fn::Sub": "${B.Arn}/*"}));
     }
 }

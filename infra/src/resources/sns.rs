@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use super::iam::PolicyDocument;
-use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// `AWS::SNS::Topic`.
@@ -26,6 +26,10 @@ pub struct Topic {
     pub tags: Vec<Tag>,
 }
 
+impl ResourceType for Topic {
+    const TYPE: &'static str = "AWS::SNS::Topic";
+}
+
 /// The protocols we type; each fixes what `Endpoint` must be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Endpoint {
@@ -37,7 +41,8 @@ pub enum Endpoint {
     /// `sqs`: a queue ARN. The queue's policy must let the topic send to it.
     Sqs(Value<String>),
     /// `lambda`: a function ARN. The function needs a permission for
-    /// `sns.amazonaws.com` (see [`crate::Template::grant_invoke_by_service`]).
+    /// `sns.amazonaws.com`: see the function handle's
+    /// [`grant_invoke_by_service`](crate::Handle::grant_invoke_by_service).
     Lambda(Value<String>),
 }
 
@@ -55,6 +60,10 @@ pub struct Subscription {
     /// `RawMessageDelivery`: deliver the bare message instead of SNS's JSON
     /// envelope (sqs and https only).
     pub raw_message_delivery: Option<bool>,
+}
+
+impl ResourceType for Subscription {
+    const TYPE: &'static str = "AWS::SNS::Subscription";
 }
 
 impl Subscription {
@@ -83,6 +92,10 @@ pub struct TopicPolicy {
     pub topics: Vec<Value<String>>,
     /// `PolicyDocument`: a resource policy, e.g. letting a service publish.
     pub policy_document: PolicyDocument,
+}
+
+impl ResourceType for TopicPolicy {
+    const TYPE: &'static str = "AWS::SNS::TopicPolicy";
 }
 
 impl Handle<Topic> {

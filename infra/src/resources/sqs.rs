@@ -4,8 +4,8 @@ use serde::Serialize;
 use serde_with::skip_serializing_none;
 
 use super::iam::PolicyDocument;
-use super::Tag;
-use crate::template::Handle;
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
 use crate::value::Value;
 
 /// `AWS::SQS::Queue`.
@@ -31,6 +31,10 @@ pub struct Queue {
     pub tags: Vec<Tag>,
 }
 
+impl ResourceType for Queue {
+    const TYPE: &'static str = "AWS::SQS::Queue";
+}
+
 /// `AWS::SQS::QueuePolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -39,6 +43,10 @@ pub struct QueuePolicy {
     pub queues: Vec<Value<String>>,
     /// `PolicyDocument`: a resource policy, e.g. letting an SNS topic send.
     pub policy_document: PolicyDocument,
+}
+
+impl ResourceType for QueuePolicy {
+    const TYPE: &'static str = "AWS::SQS::QueuePolicy";
 }
 
 impl Handle<Queue> {

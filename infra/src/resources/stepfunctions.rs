@@ -5,8 +5,14 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use serde_with::skip_serializing_none;
 
-use super::Tag;
-use crate::template::Handle;
+use super::cloudwatch::{Dimension, Metric};
+use super::iam::{Role, Statement};
+use crate::asl::graph;
+use crate::handle::Handle;
+use crate::resource::{ResourceType, Tag};
+use crate::synth::Problem;
+use crate::template::Stack;
+use crate::validate::ResourceCheck;
 use crate::value::Value;
 
 /// Execution semantics and pricing; changing it replaces the state machine.
@@ -104,6 +110,28 @@ pub struct StateMachine {
     pub tags: Vec<Tag>,
 }
 
+impl ResourceType for StateMachine {
+    const TYPE: &'static str = "AWS::StepFunctions::StateMachine";
+
+    /// A definition, and one whose graph holds together (see
+    /// [`crate::asl::Definition::problems`]).
+    fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
+        if check.has("Definition") {
+            graph::problems(check.property("Definition"))
+                .into_iter()
+                .map(|(state, msg)| check.problem(&format!("Definition.States.{state}"), msg))
+                .collect()
+        } else if !check.has("DefinitionString") && !check.has("DefinitionS3Location") {
+            vec![check.problem(
+                "",
+                "state machine has no Definition, DefinitionString or DefinitionS3Location",
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 impl Handle<StateMachine> {
     /// The state machine's ARN (`Ref`).
     pub fn arn(&self) -> Value<String> {
@@ -122,5 +150,76 @@ impl Handle<StateMachine> {
             "arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:execution:${{{}.Name}}:*",
             self.logical_id()
         ))
+    }
+
+    /// `AWS/States` `ExecutionsFailed`, summed per 5 minutes.
+    pub fn metric_failed(&self) -> Metric {
+        self.metric("ExecutionsFailed")
+    }
+
+    /// `AWS/States` `ExecutionsTimedOut`: executions past their
+    /// `TimeoutSeconds` (1 hour for the render workflow), summed per 5 minutes.
+    pub fn metric_timed_out(&self) -> Metric {
+        self.metric("ExecutionsTimedOut")
+    }
+
+    /// `AWS/States` `ExecutionsSucceeded`: finished renders, summed per 5 minutes.
+    pub fn metric_succeeded(&self) -> Metric {
+        self.metric("ExecutionsSucceeded")
+    }
+
+    /// `AWS/States` `ExecutionsStarted`: renders started, summed per 5 minutes.
+    pub fn metric_started(&self) -> Metric {
+        self.metric("ExecutionsStarted")
+    }
+
+    fn metric(&self, name: &str) -> Metric {
+        Metric::new(
+            "AWS/States",
+            name,
+            vec![Dimension {
+                name: "StateMachineArn".into(),
+                value: self.arn(),
+            }],
+        )
+    }
+
+    /// Lets `role` start executions (renders).
+    pub fn grant_start_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(["states:StartExecution"], [self.arn()]),
+        );
+    }
+
+    /// Lets `role` follow executions: list them, read their status and
+    /// history (what progress reporting needs).
+    pub fn grant_read_executions(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(
+                ["states:ListExecutions", "states:DescribeStateMachine"],
+                [self.arn()],
+            ),
+        );
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(
+                ["states:DescribeExecution", "states:GetExecutionHistory"],
+                [self.execution_arn_pattern()],
+            ),
+        );
+    }
+
+    /// Lets `role` stop (cancel) executions.
+    pub fn grant_stop_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+        role.add_grant(
+            stack,
+            *self,
+            Statement::allow(["states:StopExecution"], [self.execution_arn_pattern()]),
+        );
     }
 }

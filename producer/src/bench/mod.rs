@@ -175,7 +175,7 @@ pub fn local_render(
         config,
         workers: 0,
         single_pass: false,
-        progress: false,
+        on_progress: None,
         asset_map,
         keep_work: false,
     })

@@ -19,7 +19,7 @@ use super::{local_render, median, Measured};
 use crate::assets::AssetMap;
 use crate::config::{Format, Preset};
 use crate::errors::{ProducerError, Result};
-use crate::{ffmpeg, process};
+use crate::process;
 
 #[derive(Debug, Clone)]
 pub struct PeerOptions {
@@ -203,7 +203,7 @@ pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<E
     let lossless =
         super::alternatives::lossless_frames(project, &opts.work, opts.asset_map.clone())?;
     for e in list.iter_mut() {
-        let probe = ffmpeg::probe_video(&e.output)?;
+        let probe = crate::probe::probe_video(&e.output)?;
         e.frames = probe.frames;
         e.size = std::fs::metadata(&e.output)
             .map_err(|err| ProducerError::io(&e.output, err))?

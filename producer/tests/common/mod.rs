@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod ffprobe;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;

@@ -63,11 +63,19 @@ async function run(scenario) {
     retryIntervalOverrides: Object.fromEntries(TASK_STATES.map((s) => [s, 0])),
   };
   const execution = new StateMachine(definition).run(scenario.input, { overrides });
+  let result;
   try {
-    return { status: 'SUCCEEDED', output: await execution.result, calls };
+    result = { status: 'SUCCEEDED', output: await execution.result, calls };
   } catch (e) {
-    return { status: 'FAILED', error: e.cause?.name ?? e.name, message: String(e.message), calls };
+    result = { status: 'FAILED', error: e.cause?.name ?? e.name, message: String(e.message), calls };
   }
+  // Every state entered, Map iterations' states included: what Standard
+  // workflows bill as state transitions.
+  result.statesEntered = [];
+  for await (const event of execution.eventLogs) {
+    if (event.type === 'StateEntered') result.statesEntered.push(event.state.name);
+  }
+  return result;
 }
 
 const scenarios = JSON.parse(readFileSync(process.argv[2], 'utf8'));

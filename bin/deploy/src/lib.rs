@@ -1,0 +1,14 @@
+//! `deploy`, `destroy` and `package`: the handler package (bootstrap plus
+//! the pinned Chromium and ffmpeg payload), the staging bucket, change
+//! sets, stack events and outputs.
+
+pub mod changeset;
+pub mod deploy;
+pub mod destroy;
+pub mod events;
+pub mod handler_zip;
+pub mod outputs;
+pub mod package;
+pub mod payload;
+pub mod stack;
+pub mod staging;

@@ -1,0 +1,39 @@
+//! `cancel RENDER_ID --stack-name S`: stop a render and say what it left.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use hyperframes_render::cli::TargetArgs;
+use hyperframes_render::execution;
+
+#[derive(Debug, Parser)]
+#[command(name = "cancel", version, about = "Stop a running render")]
+struct Cli {
+    /// The render id `render` printed (or the execution ARN).
+    render_id: String,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    hyperframes_cli::cli::run("cancel", async move {
+        let (aws, stack) = cli.target.connect().await?;
+        let arn = stack.execution_arn(&cli.render_id);
+        execution::cancel(&aws.sfn, &arn).await?;
+        println!("cancelled {}", cli.render_id);
+        let id = arn.rsplit(':').next().unwrap_or(&cli.render_id);
+        let (n, bytes) = execution::leftovers(&aws.s3, &stack.bucket, id).await?;
+        println!(
+            "left in S3: {n} objects ({bytes} bytes) under s3://{}/{} (plans and chunks; the bucket expires them after {} days)",
+            stack.bucket,
+            execution::render_prefix(id),
+            execution::INTERMEDIATES_EXPIRY_DAYS
+        );
+        match execution::output_written(&aws.sfn, &aws.s3, &arn).await? {
+            Some(uri) => println!("the output was already written before the stop: {uri}"),
+            None => println!("no output was written"),
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,328 @@
+//! `render`: renders a HyperFrames project directory to a video locally, through
+//! the same plan / render_chunk / assemble stages the Lambda handler runs; or,
+//! given a stack (`--stack-name` / `--outputs-file`) or a site (`--site-id`),
+//! on that stack's Lambda function, like `remotion lambda render`.
+//!
+//! cargo run --bin render -- ./my-project --out out.mp4 [--chunk-size N --workers N --format F --fps F]
+//! cargo run --bin render -- ./my-project --stack-name S [--wait [--download out.mp4]]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use hyperframes_cli::bars;
+use hyperframes_infra::contract::PlanProtocol;
+use hyperframes_producer::runner::{run, Progress, ProgressSink, RunOptions};
+use hyperframes_producer::{AssetMap, Codec, Format, Preset, Quality, RenderConfig};
+use hyperframes_render::cli::{PriceArgs, TargetArgs};
+use hyperframes_render::estimate::{self, EstimateArgs};
+use hyperframes_render::render::RemoteRender;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "render",
+    about = "Render a HyperFrames project to video (chunked, like the distributed pipeline)"
+)]
+struct Args {
+    /// Project directory containing index.html with the root composition.
+    project: Option<PathBuf>,
+    /// Output file (or directory for png-sequence); local renders only.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Default from --out's extension (none = png-sequence).
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// mp4 only.
+    #[arg(long, value_enum)]
+    codec: Option<Codec>,
+    /// 24, 30 or 60.
+    #[arg(long, default_value_t = 30)]
+    fps: u32,
+    /// Frames per chunk (default: automatic).
+    #[arg(long)]
+    chunk_size: Option<u32>,
+    /// Upper bound on the number of chunks (default 16).
+    #[arg(long)]
+    max_parallel_chunks: Option<u32>,
+    /// Parallel chunk workers (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// Encoder quality (CRF per format).
+    #[arg(long, value_enum)]
+    quality: Option<Quality>,
+    /// x264/x265 speed preset for mp4; default from --quality (standard:
+    /// medium). Faster presets cost less CPU per frame at the same CRF.
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    /// Render in one pass without chunking (the baseline).
+    #[arg(long)]
+    single_pass: bool,
+    /// JSON file mapping remote URLs to local files (default: HF_ASSET_MAP or .tools/asset-map.json).
+    #[arg(long)]
+    asset_map: Option<PathBuf>,
+    /// Keep the plan and chunks (in a temp dir, printed) for inspection.
+    #[arg(long)]
+    keep_work: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    lambda: LambdaArgs,
+    #[command(flatten)]
+    estimate: EstimateArgs,
+}
+
+/// Rendering on a deployed stack instead of this machine.
+#[derive(clap::Args, Debug)]
+struct LambdaArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Render a site uploaded with `sites create` instead of a local directory.
+    #[arg(long, conflicts_with = "project")]
+    site_id: Option<String>,
+    /// Follow the render until it ends (progress, cost, exit 1 on failure).
+    #[arg(long)]
+    wait: bool,
+    /// With --wait: download the output here when it succeeds.
+    #[arg(long, requires = "wait")]
+    download: Option<PathBuf>,
+    /// The render id (execution name; default hf-<time>-<hex>).
+    #[arg(long)]
+    render_id: Option<String>,
+    /// Output key in the render bucket (default outputs/<render id>.<ext>, kept; renders/ expires).
+    #[arg(long)]
+    output_key: Option<String>,
+    /// How the plan travels between stages.
+    #[arg(long, default_value = "v2", value_parser = parse_protocol)]
+    plan_protocol: PlanProtocol,
+    /// Output width (default: the composition's data-width).
+    #[arg(long)]
+    width: Option<u32>,
+    /// Output height (default: the composition's data-height).
+    #[arg(long)]
+    height: Option<u32>,
+    #[command(flatten)]
+    prices: PriceArgs,
+}
+
+fn parse_protocol(s: &str) -> Result<PlanProtocol, String> {
+    s.parse()
+}
+
+impl LambdaArgs {
+    fn requested(&self) -> bool {
+        self.target.stack_name.is_some()
+            || self.target.outputs_file.is_some()
+            || self.site_id.is_some()
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.estimate.estimate {
+        return estimate_only(args);
+    }
+    if args.lambda.requested() {
+        return render_on_lambda(args);
+    }
+    if args.project.is_none() || args.out.is_none() {
+        eprintln!("render: a local render needs a project directory and --out FILE; to render on a stack pass --stack-name NAME or --outputs-file FILE");
+        return ExitCode::from(2);
+    }
+    match render(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("render failed [{}]: {e}", e.name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The remote render the flags describe (also what `--estimate` prices).
+fn remote_render(args: Args) -> (RemoteRender, LambdaArgs) {
+    let format = args.format.unwrap_or_else(|| {
+        match args
+            .lambda
+            .download
+            .as_ref()
+            .and_then(|d| d.extension())
+            .and_then(|e| e.to_str())
+        {
+            Some("mov") => Format::Mov,
+            Some("webm") => Format::Webm,
+            Some("gz") | Some("tgz") => Format::PngSequence,
+            _ => Format::Mp4,
+        }
+    });
+    let mut extra = serde_json::Map::new();
+    for (k, v) in [
+        ("codec", args.codec.map(config_value)),
+        ("quality", args.quality.map(config_value)),
+        ("preset", args.preset.map(config_value)),
+        ("chunkSize", args.chunk_size.map(serde_json::Value::from)),
+        (
+            "maxParallelChunks",
+            args.max_parallel_chunks.map(serde_json::Value::from),
+        ),
+    ] {
+        if let Some(v) = v {
+            extra.insert(k.into(), v);
+        }
+    }
+    let l = args.lambda;
+    let remote = RemoteRender {
+        project: args.project,
+        site_id: l.site_id.clone(),
+        fps: args.fps,
+        format,
+        width: l.width,
+        height: l.height,
+        extra,
+        protocol: l.plan_protocol,
+        render_id: l.render_id.clone(),
+        output_key: l.output_key.clone(),
+        wait: l.wait,
+        download: l.download.clone(),
+        json: args.json,
+        prices: l.prices.prices(),
+        estimate: None,
+    };
+    (remote, l)
+}
+
+fn render_on_lambda(args: Args) -> ExitCode {
+    if args.out.is_some() {
+        eprintln!("render: --out is for local renders; on a stack use --wait --download FILE");
+        return ExitCode::from(2);
+    }
+    let estimate_args = args.estimate.clone();
+    let (mut remote, l) = remote_render(args);
+    remote.estimate = Some(estimate_args);
+    let ok = std::cell::Cell::new(true);
+    let code = hyperframes_cli::cli::run("render", async {
+        ok.set(hyperframes_render::render::run(&l.target, remote).await?);
+        Ok(())
+    });
+    if code == ExitCode::SUCCESS && !ok.get() {
+        return ExitCode::from(1);
+    }
+    code
+}
+
+/// `render --estimate`: plans locally and prints the price; uploads nothing.
+fn estimate_only(args: Args) -> ExitCode {
+    if args.project.is_none() {
+        eprintln!("render: --estimate plans the project locally; pass its directory (site renders cannot be estimated)");
+        return ExitCode::from(2);
+    }
+    let estimate_args = args.estimate.clone();
+    let json = args.json;
+    let (remote, _) = remote_render(args);
+    let result = hyperframes_render::render::config(&remote).and_then(|config| {
+        let project = remote.project.as_deref().expect("checked above");
+        estimate::for_project(
+            project,
+            &config,
+            remote.prices,
+            remote.protocol,
+            &estimate_args,
+        )
+    });
+    match result {
+        Ok(e) if json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&e).expect("estimate serializes")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(e) => {
+            print!("{}", estimate::model::render_text(&e));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("render: cannot estimate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Draws the local render's progress on standard error: a bar on a
+/// terminal; otherwise a line per stage and per tenth of the frames, so CI
+/// logs show it moving.
+fn progress_bar() -> ProgressSink {
+    let bar = bars::frames(0);
+    let tenth = std::sync::atomic::AtomicU64::new(0);
+    ProgressSink::new(move |p| match p {
+        Progress::Planned { frames, chunks } => {
+            bar.set_length(frames);
+            bar.suspend(|| eprintln!("planned {frames} frames in {chunks} chunk(s)"));
+        }
+        Progress::Frames { done, total } => {
+            bar.set_position(done);
+            let step = done * 10 / total.max(1);
+            if bar.is_hidden() && step > tenth.swap(step, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("{done}/{total} frames");
+            }
+        }
+        Progress::Assembling => {
+            bar.finish_and_clear();
+            eprintln!("assembling");
+        }
+    })
+}
+
+/// A config enum as the JSON `Config` spells it (`"h264"`, `"veryfast"`).
+fn config_value(v: impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(v).expect("config enums serialize to strings")
+}
+
+fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
+    let (Some(project), Some(out)) = (args.project, args.out) else {
+        unreachable!("main checks project and out");
+    };
+    // Without --format the output name decides: .mp4/.mov/.webm, and a name
+    // without an extension is a frame directory (png-sequence).
+    let format = match args.format {
+        Some(f) => f,
+        None => match out.extension().and_then(|e| e.to_str()) {
+            None => Format::PngSequence,
+            Some(ext) => Format::parse(&ext.to_ascii_lowercase())?,
+        },
+    };
+    let mut config = RenderConfig::new(args.fps, 1920, 1080, format);
+    config.chunk_size = args.chunk_size;
+    config.max_parallel_chunks = args.max_parallel_chunks;
+    config.codec = args.codec;
+    config.quality = args.quality;
+    config.preset = args.preset;
+    let asset_map = match &args.asset_map {
+        Some(p) => Some(AssetMap::load(p)?),
+        None => None,
+    };
+    let summary = run(&RunOptions {
+        project_dir: project,
+        out,
+        config,
+        workers: args.workers,
+        single_pass: args.single_pass,
+        on_progress: (!args.json).then(progress_bar),
+        asset_map,
+        keep_work: args.keep_work,
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "output": summary.output, "frames": summary.frames, "fileSize": summary.file_size,
+                "chunks": summary.chunks, "workers": summary.workers, "planHash": summary.plan_hash,
+                "wallSeconds": summary.wall.as_secs_f64(), "planSeconds": summary.plan_time.as_secs_f64(),
+                "renderSeconds": summary.render_time.as_secs_f64(), "assembleSeconds": summary.assemble_time.as_secs_f64(),
+                "captureModes": summary.chunk_outcomes.iter().map(|c| c.capture_mode).collect::<Vec<_>>(),
+            })
+        );
+    } else {
+        println!("{}", summary.render());
+    }
+    Ok(())
+}

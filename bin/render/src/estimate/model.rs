@@ -1,0 +1,366 @@
+//! The estimate: a plan's facts, the calibrated time model, the workflow's
+//! shape and the prices, turned into GB-seconds, transitions, S3 requests,
+//! storage, a total with a low/high range, and wall time at a concurrency.
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+
+use hyperframes_infra::contract::PlanProtocol;
+use hyperframes_infra::stack::INTERMEDIATES_EXPIRY_DAYS;
+
+use super::calibration::Calibration;
+use super::facts::{PlanFacts, Traffic};
+use crate::progress::Prices;
+
+/// Lambda gives one vCPU per 1769 MB, up to 6 at 10240 MB.
+pub const MB_PER_VCPU: f64 = 1769.0;
+/// S3 Standard, us-east-1: USD per 1000 PUT requests.
+pub const S3_PUT_PER_1000: f64 = 0.005;
+/// S3 Standard, us-east-1: USD per 1000 GET/HEAD requests.
+pub const S3_GET_PER_1000: f64 = 0.0004;
+/// S3 Standard, us-east-1: USD per GB-month of storage.
+pub const S3_GB_MONTH: f64 = 0.023;
+/// Transfers one invocation runs at once (the handler's limit).
+const TRANSFER_CONCURRENCY: f64 = 16.0;
+/// Step Functions' own latency per state on the critical path.
+const STATE_LATENCY_MS: f64 = 60.0;
+
+/// The worker the model predicts for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// Cores one invocation gets.
+    pub cores: f64,
+    /// Billed init of a cold environment.
+    pub cold_start_ms: f64,
+    pub s3_mb_per_second: f64,
+    pub s3_request_ms: f64,
+    /// Core speed relative to the calibrating machine.
+    pub core_speed: f64,
+}
+
+impl Target {
+    /// A Lambda function with `memory_mb`, the platform numbers from the calibration.
+    pub fn lambda(memory_mb: u32, c: &Calibration) -> Target {
+        Target {
+            cores: (f64::from(memory_mb) / MB_PER_VCPU).min(6.0),
+            cold_start_ms: c.platform.cold_start_ms,
+            s3_mb_per_second: c.platform.s3_mb_per_second,
+            s3_request_ms: c.platform.s3_request_ms,
+            core_speed: c.platform.lambda_core_speed,
+        }
+    }
+}
+
+/// A prediction with its range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Range {
+    pub low: f64,
+    pub expected: f64,
+    pub high: f64,
+}
+
+impl Range {
+    fn scale(self, k: f64) -> Range {
+        Range {
+            low: self.low * k,
+            expected: self.expected * k,
+            high: self.high * k,
+        }
+    }
+    fn plus(self, x: f64) -> Range {
+        Range {
+            low: self.low + x,
+            expected: self.expected + x,
+            high: self.high + x,
+        }
+    }
+}
+
+/// The estimate, as printed and as attached to the execution input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Estimate {
+    pub frames: u64,
+    pub chunks: u32,
+    pub width: u32,
+    pub height: u32,
+    pub fps: u32,
+    pub memory_mb: u32,
+    pub invocations: u32,
+    /// Billed Lambda time, seconds (init of cold environments included).
+    pub lambda_seconds: Range,
+    pub lambda_gb_seconds: Range,
+    pub lambda_usd: Range,
+    /// States entered, exact for this chunk count (without retries).
+    pub state_transitions: u64,
+    pub step_functions_usd: f64,
+    pub s3_gets: u64,
+    pub s3_puts: u64,
+    pub s3_requests_usd: f64,
+    /// Intermediates (plan and chunks) kept until the lifecycle rule expires them.
+    pub intermediate_bytes: u64,
+    pub storage_usd: f64,
+    /// The output's size, and what keeping it costs per month.
+    pub output_bytes: u64,
+    pub output_usd_per_month: f64,
+    pub total_usd: Range,
+    /// Concurrency the wall time assumes (chunks at once).
+    pub concurrency: u32,
+    pub wall_seconds: Range,
+    pub warnings: Vec<String>,
+    pub calibration: String,
+    pub excludes: String,
+}
+
+fn transfer_ms(t: &Traffic, target: &Target) -> f64 {
+    let bytes = (t.bytes_down + t.bytes_up) as f64;
+    bytes / (target.s3_mb_per_second * 1e6) * 1000.0
+        + ((t.gets + t.puts) as f64 / TRANSFER_CONCURRENCY).ceil() * target.s3_request_ms
+}
+
+/// Warm duration of each invocation (ms): plan, the chunks, assemble.
+pub fn invocation_ms(f: &PlanFacts, c: &Calibration, target: &Target) -> (f64, Vec<f64>, f64) {
+    let speed = target.core_speed.max(0.01);
+    let plan = f.plan_ms / speed + transfer_ms(&f.plan_traffic, target);
+    let mp = f.megapixels();
+    let chunks = f
+        .chunk_frames
+        .iter()
+        .zip(&f.chunk_plan_traffic)
+        .map(|(&frames, t)| {
+            let mut t = *t;
+            t.puts += 1;
+            t.bytes_up += c.encoded_bytes(frames, mp) as u64;
+            c.chunk_ms(frames, mp, target.cores) / speed + transfer_ms(&t, target)
+        })
+        .collect();
+    let mut t = f.assemble_plan_traffic;
+    t.gets += u64::from(f.chunks());
+    t.puts += 1;
+    let video = c.encoded_bytes(f.frames, mp) as u64;
+    t.bytes_down += video;
+    t.bytes_up += video;
+    let assemble = c.assemble_ms(f.chunks()) / speed + transfer_ms(&t, target);
+    (plan, chunks, assemble)
+}
+
+/// Wall time of `durations` run `slots` at a time, longest first.
+fn schedule(durations: &[f64], slots: u32) -> f64 {
+    let mut sorted = durations.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let mut lanes = vec![0.0f64; slots.max(1) as usize];
+    for d in sorted {
+        let lane = lanes
+            .iter_mut()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("at least one lane");
+        *lane += d;
+    }
+    lanes.into_iter().fold(0.0, f64::max)
+}
+
+/// What the estimate needs besides the plan.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    pub calibration: &'a Calibration,
+    pub calibration_source: &'a str,
+    pub target: Target,
+    pub prices: Prices,
+    /// Chunks that may run at once; `None` means all of them (the Map's
+    /// MaxConcurrency is the chunk count).
+    pub concurrency: Option<u32>,
+    pub protocol: PlanProtocol,
+    /// The render's format, to warn when the calibration's profile differs.
+    pub format: String,
+}
+
+/// Estimates a render from its plan.
+pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
+    let c = i.calibration;
+    let n = f.chunks();
+    let (plan, chunks, assemble) = invocation_ms(f, c, &i.target);
+    let warm: f64 = plan + chunks.iter().sum::<f64>() + assemble;
+    let u = c.uncertainty_for(i.target.cores);
+    let cold = i.target.cold_start_ms;
+    // First render: every concurrent chunk needs an environment of its
+    // own (one is the plan's); a warm stack reuses them all.
+    let seconds = Range {
+        low: warm * (1.0 - u),
+        expected: warm + f64::from(n) * cold,
+        high: warm * (1.0 + u) + f64::from(n + 1) * cold,
+    }
+    .scale(0.001);
+    let gb = f64::from(i.prices.memory_mb) / 1024.0;
+    let gb_seconds = seconds.scale(gb);
+    let lambda_usd = gb_seconds.scale(i.prices.lambda_gb_second);
+    let transitions = hyperframes_infra::transitions::for_render(n, i.protocol)
+        .map_err(|e| anyhow!("cannot count the workflow's transitions: {e}"))?;
+    let sfn_usd = transitions as f64 * i.prices.state_transition;
+
+    let mp = f.megapixels();
+    let mut s3 = f.plan_traffic;
+    for t in &f.chunk_plan_traffic {
+        s3 += *t;
+    }
+    s3 += f.assemble_plan_traffic;
+    // Chunk uploads, the assembler's chunk downloads, the output, and the
+    // site upload `render` does first (HEAD, then PUT when it is new).
+    s3.puts += u64::from(n) + 1 + 1;
+    s3.gets += u64::from(n) + 1;
+    let s3_usd =
+        s3.puts as f64 / 1000.0 * S3_PUT_PER_1000 + s3.gets as f64 / 1000.0 * S3_GET_PER_1000;
+    let output_bytes = c.encoded_bytes(f.frames, mp) as u64;
+    let intermediate_bytes = f.plan_bytes + output_bytes;
+    let months = f64::from(INTERMEDIATES_EXPIRY_DAYS) / 30.0;
+    let storage_usd = intermediate_bytes as f64 / 1e9 * S3_GB_MONTH * months;
+    let total = lambda_usd.plus(sfn_usd + s3_usd + storage_usd);
+
+    let slots = i.concurrency.unwrap_or(n).min(n).max(1);
+    let critical = f64::from(8) * STATE_LATENCY_MS;
+    let wall_ms = plan + schedule(&chunks, slots) + assemble + critical;
+    let wall = Range {
+        low: wall_ms * (1.0 - u),
+        expected: wall_ms + cold,
+        high: wall_ms * (1.0 + u) + 2.0 * cold,
+    }
+    .scale(0.001);
+
+    let mut warnings = Vec::new();
+    if let Some(k) = i.concurrency {
+        if n > k {
+            warnings.push(format!(
+                "the plan has {n} chunks but only {k} can run at once: Step Functions starts all {n} together, Lambda throttles the rest and the tasks retry (up to 4 times with backoff), which can fail the render. Ask AWS to raise the account's Lambda concurrency quota, or render with --max-parallel-chunks {k} (or a larger --chunk-size)"
+            ));
+        }
+    }
+    if i.format != c.profile.format {
+        warnings.push(format!(
+            "the calibration is for {} {} {}, this render is {}: frame costs may differ a lot; recalibrate with `render-bench --calibrate` for this format",
+            c.profile.format, c.profile.codec, c.profile.preset, i.format
+        ));
+    }
+    let measured = c.measured_cores.iter().copied().max().unwrap_or(1);
+    if i.target.cores > f64::from(measured) {
+        warnings.push(format!(
+            "{:.1} vCPUs per invocation is more than the {measured} cores the calibration measured: the parallel share is extrapolated, so the range is wider",
+            i.target.cores
+        ));
+    }
+    Ok(Estimate {
+        frames: f.frames,
+        chunks: n,
+        width: f.width,
+        height: f.height,
+        fps: f.fps,
+        memory_mb: i.prices.memory_mb,
+        invocations: n + 2,
+        lambda_seconds: seconds,
+        lambda_gb_seconds: gb_seconds,
+        lambda_usd,
+        state_transitions: transitions,
+        step_functions_usd: sfn_usd,
+        s3_gets: s3.gets,
+        s3_puts: s3.puts,
+        s3_requests_usd: s3_usd,
+        intermediate_bytes,
+        storage_usd,
+        output_bytes,
+        output_usd_per_month: output_bytes as f64 / 1e9 * S3_GB_MONTH,
+        total_usd: total,
+        concurrency: slots,
+        wall_seconds: wall,
+        warnings,
+        calibration: format!(
+            "{} (measured {} on {} by `{}`)",
+            i.calibration_source, c.provenance.measured_at, c.provenance.host, c.provenance.command
+        ),
+        excludes: "data transfer out of AWS, CloudWatch, KMS, retries after errors".into(),
+    })
+}
+
+fn usd(x: f64) -> String {
+    if x < 0.01 {
+        format!("${x:.5}")
+    } else {
+        format!("${x:.4}")
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// The human report.
+pub fn render_text(e: &Estimate) -> String {
+    let r = |x: Range, f: &dyn Fn(f64) -> String| {
+        format!("{} ({} - {})", f(x.expected), f(x.low), f(x.high))
+    };
+    let chunk_sizes = if e.chunks > 0 {
+        let per = e.frames as f64 / f64::from(e.chunks);
+        format!("{} chunks of ~{per:.0} frames", e.chunks)
+    } else {
+        "no chunks".into()
+    };
+    let mut s = format!(
+        "estimate: {} frames ({:.1} s at {} fps, {}x{}), {chunk_sizes}\n",
+        e.frames,
+        e.frames as f64 / f64::from(e.fps.max(1)),
+        e.fps,
+        e.width,
+        e.height
+    );
+    s += &format!(
+        "  Lambda          {} invocations, {} GB-s at {} MB     {}\n",
+        e.invocations,
+        r(e.lambda_gb_seconds, &|x| format!("{x:.0}")),
+        e.memory_mb,
+        r(e.lambda_usd, &|x| usd(x))
+    );
+    s += &format!(
+        "  Step Functions  {} state transitions (exact for {} chunks)   {}\n",
+        e.state_transitions,
+        e.chunks,
+        usd(e.step_functions_usd)
+    );
+    s += &format!(
+        "  S3 requests     {} GET/HEAD, {} PUT                      {}\n",
+        e.s3_gets,
+        e.s3_puts,
+        usd(e.s3_requests_usd)
+    );
+    s += &format!(
+        "  S3 storage      {} of intermediates for {} days          {}\n",
+        mb(e.intermediate_bytes),
+        INTERMEDIATES_EXPIRY_DAYS,
+        usd(e.storage_usd)
+    );
+    s += &format!("  total           {}\n", r(e.total_usd, &|x| usd(x)));
+    s += &format!(
+        "  wall time       {} at concurrency {}\n",
+        r(e.wall_seconds, &|x| format!("{x:.0} s")),
+        e.concurrency
+    );
+    s += &format!(
+        "  output          ~{}, {} per month while kept\n",
+        mb(e.output_bytes),
+        usd(e.output_usd_per_month)
+    );
+    for w in &e.warnings {
+        s += &format!("warning: {w}\n");
+    }
+    s += &format!("calibration: {}\nexcludes: {}\n", e.calibration, e.excludes);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_packs_longest_first() {
+        assert_eq!(schedule(&[4.0, 3.0, 3.0, 2.0], 2), 6.0);
+        assert_eq!(schedule(&[4.0, 3.0], 8), 4.0);
+        assert_eq!(schedule(&[1.0; 10], 1), 10.0);
+    }
+}

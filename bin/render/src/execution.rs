@@ -1,0 +1,445 @@
+//! Renders as Step Functions executions: start one, read its progress,
+//! stop it. The render id is the execution name, so a user never handles
+//! an ARN.
+
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use aws_sdk_sfn::types::HistoryEvent;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use hyperframes_infra::contract::{field, PlanProtocol};
+pub use hyperframes_infra::stack::{INTERMEDIATES_EXPIRY_DAYS, INTERMEDIATES_PREFIX};
+
+use crate::progress::{self, Event, Prices, Progress};
+
+/// Our limit on an execution's input. Step Functions allows 256 KiB for
+/// the input *and* for the state it grows into (the plan result, the chunk
+/// list and up to 1000 chunk results are added to it), so the input keeps
+/// half of that.
+pub const MAX_INPUT_BYTES: usize = 131_072;
+
+/// Where a stack's render parts are: from `deploy --outputs-file` or
+/// DescribeStacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackTarget {
+    pub bucket: String,
+    pub state_machine_arn: String,
+}
+
+impl StackTarget {
+    /// Reads the flat JSON `deploy --outputs-file` writes.
+    pub fn from_outputs_file(path: &Path) -> Result<StackTarget> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the outputs file {}", path.display()))?;
+        let v: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let get = |k: &str| {
+            v[k].as_str().map(str::to_string).ok_or_else(|| {
+                anyhow!(
+                    "{} has no {k}; write it with `deploy --outputs-file`",
+                    path.display()
+                )
+            })
+        };
+        Ok(StackTarget {
+            bucket: get("RenderBucketName")?,
+            state_machine_arn: get("RenderStateMachineArn")?,
+        })
+    }
+
+    /// Reads the stack's outputs from CloudFormation.
+    pub async fn from_stack(
+        cfn: &aws_sdk_cloudformation::Client,
+        stack_name: &str,
+    ) -> Result<StackTarget> {
+        let out = cfn.describe_stacks().stack_name(stack_name).send().await.map_err(|e| {
+            let text = aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string();
+            if text.contains("does not exist") {
+                anyhow!("stack `{stack_name}` does not exist in this account and region; deploy it with `cargo run --bin deploy -- --stack-name {stack_name}` or pass --region")
+            } else {
+                anyhow!("cannot describe stack `{stack_name}`: {text}")
+            }
+        })?;
+        let stack = out
+            .stacks()
+            .first()
+            .ok_or_else(|| anyhow!("stack `{stack_name}` does not exist"))?;
+        let get = |k: &str| {
+            stack
+                .outputs()
+                .iter()
+                .find(|o| o.output_key() == Some(k))
+                .and_then(|o| o.output_value())
+                .map(str::to_string)
+                .ok_or_else(|| anyhow!("stack `{stack_name}` has no output {k} (is it a HyperFrames render stack?); pass --outputs-file from deploy instead"))
+        };
+        Ok(StackTarget {
+            bucket: get("RenderBucketName")?,
+            state_machine_arn: get("RenderStateMachineArn")?,
+        })
+    }
+
+    /// The execution ARN of a render id.
+    pub fn execution_arn(&self, render_id: &str) -> String {
+        if render_id.starts_with("arn:") {
+            return render_id.to_string();
+        }
+        format!(
+            "{}:{render_id}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        )
+    }
+}
+
+/// A fresh render id: sortable by start time, unique per call.
+pub fn new_render_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(now.as_nanos().to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    format!(
+        "hf-{}-{}",
+        now.as_secs(),
+        &format!("{:x}", h.finalize())[..8]
+    )
+}
+
+/// A render id must be a valid execution name.
+pub fn check_render_id(id: &str) -> Result<()> {
+    if id.is_empty()
+        || id.len() > 80
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        bail!("render id `{id}` must be 1-80 letters, digits, `-` or `_` (it becomes the execution name)");
+    }
+    Ok(())
+}
+
+/// Where the final output goes by default: under `outputs/`, not under
+/// [`INTERMEDIATES_PREFIX`], which the bucket expires.
+pub fn default_output_key(render_id: &str, format: &str) -> String {
+    match format {
+        "png-sequence" => format!("outputs/{render_id}.tar.gz"),
+        f => format!("outputs/{render_id}.{f}"),
+    }
+}
+
+/// The key prefix of a render's plan and chunks: under the stack's
+/// intermediates prefix, which the bucket expires after
+/// [`INTERMEDIATES_EXPIRY_DAYS`] days.
+pub fn render_prefix(render_id: &str) -> String {
+    format!("{INTERMEDIATES_PREFIX}{render_id}/")
+}
+
+/// Validates the config with the producer's own rules (same messages as a
+/// local render), before anything is uploaded or started.
+pub fn validate_config(config: &Value) -> Result<()> {
+    let c = hyperframes_producer::RenderConfig::from_json(config).map_err(|e| anyhow!("{e}"))?;
+    c.validate().map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// The execution input, in the order the state machine documents it.
+pub fn input(
+    target: &StackTarget,
+    project_s3_uri: &str,
+    render_id: &str,
+    output_key: &str,
+    config: &Value,
+    protocol: PlanProtocol,
+) -> Result<String> {
+    let v = json!({
+        field::PROJECT_S3_URI: project_s3_uri,
+        field::PLAN_OUTPUT_S3_PREFIX: format!("s3://{}/{}", target.bucket, render_prefix(render_id)),
+        field::OUTPUT_S3_URI: format!("s3://{}/{output_key}", target.bucket),
+        field::CONFIG: config,
+        field::PLAN_PROTOCOL: protocol.as_str(),
+    });
+    let text = v.to_string();
+    if text.len() > MAX_INPUT_BYTES {
+        bail!("the execution input is {} bytes, over the {MAX_INPUT_BYTES}-byte limit (half of Step Functions' 256 KiB state, the rest is for the render's own results); move large variables into the project files", text.len());
+    }
+    Ok(text)
+}
+
+/// Starts the execution; returns its ARN.
+pub async fn start(
+    sfn: &aws_sdk_sfn::Client,
+    target: &StackTarget,
+    render_id: &str,
+    input: String,
+) -> Result<String> {
+    let out = sfn
+        .start_execution()
+        .state_machine_arn(&target.state_machine_arn)
+        .name(render_id)
+        .input(input)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "cannot start the render on {}: {}",
+                target.state_machine_arn,
+                aws_sdk_sfn::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(out.execution_arn().to_string())
+}
+
+fn millis(t: &aws_sdk_sfn::primitives::DateTime) -> i64 {
+    t.to_millis().unwrap_or(0)
+}
+
+/// Converts an SDK history event.
+pub fn event(e: &HistoryEvent) -> Event {
+    let mut ev = Event {
+        id: e.id(),
+        previous_id: e.previous_event_id(),
+        timestamp_ms: millis(e.timestamp()),
+        kind: e.r#type().as_str().to_string(),
+        state: None,
+        output: None,
+        error: None,
+        cause: None,
+    };
+    if let Some(d) = e.state_entered_event_details() {
+        ev.state = Some(d.name().to_string());
+    }
+    if let Some(d) = e.task_succeeded_event_details() {
+        ev.output = d.output().map(str::to_string);
+    }
+    if let Some(d) = e.lambda_function_succeeded_event_details() {
+        ev.output = d.output().map(str::to_string);
+    }
+    let fail = |error: Option<&str>, cause: Option<&str>| {
+        (error.map(str::to_string), cause.map(str::to_string))
+    };
+    let failure = e
+        .task_failed_event_details()
+        .map(|d| fail(d.error(), d.cause()))
+        .or_else(|| {
+            e.task_timed_out_event_details()
+                .map(|d| fail(d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.lambda_function_failed_event_details()
+                .map(|d| fail(d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_failed_event_details()
+                .map(|d| fail(d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_aborted_event_details()
+                .map(|d| fail(d.error(), d.cause()))
+        })
+        .or_else(|| {
+            e.execution_timed_out_event_details()
+                .map(|d| fail(d.error(), d.cause()))
+        });
+    if let Some((error, cause)) = failure {
+        ev.error = error;
+        ev.cause = cause;
+    }
+    ev
+}
+
+/// Reads an execution's status and whole history and computes progress.
+pub async fn progress(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    prices: Prices,
+) -> Result<Progress> {
+    let d = sfn
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .map_err(|e| {
+            let text = aws_sdk_sfn::error::DisplayErrorContext(&e).to_string();
+            if text.contains("ExecutionDoesNotExist") {
+                anyhow!("no render {execution_arn}; check the render id and the stack")
+            } else {
+                anyhow!("cannot read render {execution_arn}: {text}")
+            }
+        })?;
+    let mut events = Vec::new();
+    let mut pages = sfn
+        .get_execution_history()
+        .execution_arn(execution_arn)
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow!(
+                "cannot read the history of {execution_arn}: {}",
+                aws_sdk_sfn::error::DisplayErrorContext(e)
+            )
+        })?;
+        events.extend(page.events().iter().map(event));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let mut p = progress::compute(
+        d.status().as_str(),
+        millis(d.start_date()),
+        d.stop_date().map(millis),
+        now,
+        &events,
+        prices,
+    );
+    let input: Value = d
+        .input()
+        .and_then(|i| serde_json::from_str(i).ok())
+        .unwrap_or(Value::Null);
+    p.set_estimate(crate::estimate::from_input(&input));
+    Ok(p)
+}
+
+/// Stops a running render.
+pub async fn cancel(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()> {
+    sfn.stop_execution()
+        .execution_arn(execution_arn)
+        .error("CANCELLED")
+        .cause("cancelled by the user")
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "cannot cancel {execution_arn}: {}",
+                aws_sdk_sfn::error::DisplayErrorContext(e)
+            )
+        })?;
+    Ok(())
+}
+
+/// The execution's output URI, if that object exists (a stop can land
+/// after Assemble uploaded it).
+pub async fn output_written(
+    sfn: &aws_sdk_sfn::Client,
+    s3: &aws_sdk_s3::Client,
+    execution_arn: &str,
+) -> Result<Option<String>> {
+    let d = sfn
+        .describe_execution()
+        .execution_arn(execution_arn)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "cannot read {execution_arn}: {}",
+                aws_sdk_sfn::error::DisplayErrorContext(e)
+            )
+        })?;
+    let input: Value = d
+        .input()
+        .and_then(|i| serde_json::from_str(i).ok())
+        .unwrap_or(Value::Null);
+    let Some(uri) = input[field::OUTPUT_S3_URI].as_str() else {
+        return Ok(None);
+    };
+    let Some((bucket, key)) = uri.strip_prefix("s3://").and_then(|r| r.split_once('/')) else {
+        return Ok(None);
+    };
+    Ok(s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()
+        .map(|_| uri.to_string()))
+}
+
+/// The keys a render left under its prefix (for `cancel`'s report).
+pub async fn leftovers(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    render_id: &str,
+) -> Result<(usize, u64)> {
+    let prefix = render_prefix(render_id);
+    let (mut n, mut bytes) = (0usize, 0u64);
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(&prefix)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow!(
+                "cannot list s3://{bucket}/{prefix}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+        for o in page.contents() {
+            n += 1;
+            bytes += o.size().unwrap_or(0).max(0) as u64;
+        }
+    }
+    Ok((n, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_arns_and_keys() {
+        let t = StackTarget {
+            bucket: "b".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:hyperframes-render".into(),
+        };
+        assert_eq!(
+            t.execution_arn("r1"),
+            "arn:aws:states:us-east-1:1:execution:hyperframes-render:r1"
+        );
+        assert_eq!(t.execution_arn("arn:x"), "arn:x");
+        let id = new_render_id();
+        check_render_id(&id).unwrap();
+        assert!(check_render_id("has space").is_err());
+        assert_eq!(default_output_key("r1", "mp4"), "outputs/r1.mp4");
+        assert_eq!(
+            default_output_key("r1", "png-sequence"),
+            "outputs/r1.tar.gz"
+        );
+        let i: Value = serde_json::from_str(
+            &input(
+                &t,
+                "s3://b/sites/x/project.tar.gz",
+                "r1",
+                "outputs/r1.mp4",
+                &json!({"fps": 30}),
+                PlanProtocol::V2,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(i["PlanOutputS3Prefix"], "s3://b/renders/r1/");
+        assert_eq!(i["OutputS3Uri"], "s3://b/outputs/r1.mp4");
+        assert_eq!(i["PlanProtocol"], "v2");
+        let huge = json!({"variables": {"x": "y".repeat(300_000)}});
+        assert!(input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
+            .unwrap_err()
+            .to_string()
+            .contains("131072"));
+    }
+
+    #[test]
+    fn config_errors_are_the_producers() {
+        let e = validate_config(&json!({"fps": 25, "width": 640, "height": 360, "format": "mp4"}))
+            .unwrap_err();
+        assert!(e.to_string().contains("fps"), "{e}");
+        validate_config(&json!({"fps": 30, "width": 640, "height": 360, "format": "mp4"})).unwrap();
+    }
+}

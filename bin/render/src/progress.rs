@@ -1,0 +1,519 @@
+//! Progress and cost of a render, read off its Step Functions execution
+//! history. A pure function of (execution status, history, prices), so a
+//! fixed history gives a fixed answer and tests can pin the arithmetic.
+//!
+//! Cost is what the render accrued so far: every Lambda invocation's wall
+//! time (TaskStarted to its completion, successes *and* failures, since
+//! both are billed) at the function's memory, plus state transitions. It
+//! leaves out S3, CloudWatch and cold-start init, and says so.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use hyperframes_infra::contract::field;
+
+/// One history event, reduced to what progress needs. Built from the SDK's
+/// `HistoryEvent` or from JSON (tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub previous_id: i64,
+    pub timestamp_ms: i64,
+    /// The event type, e.g. `TaskSucceeded`.
+    pub kind: String,
+    /// State name, for `*StateEntered` / `*StateExited`.
+    pub state: Option<String>,
+    /// Task output (`TaskSucceeded`) or state output (`*StateExited`).
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl Event {
+    /// Reads the history JSON shape (`aws stepfunctions get-execution-history
+    /// --cli-binary-format` with epoch-second timestamps).
+    pub fn from_json(v: &Value) -> Option<Event> {
+        let kind = v["type"].as_str()?.to_string();
+        let ts = match &v["timestamp"] {
+            Value::Number(n) => (n.as_f64()? * 1000.0).round() as i64,
+            _ => return None,
+        };
+        let details = v
+            .as_object()?
+            .iter()
+            .find(|(k, _)| k.ends_with("EventDetails"))
+            .map(|(_, d)| d.clone())
+            .unwrap_or(Value::Null);
+        let s = |k: &str| details[k].as_str().map(str::to_string);
+        Some(Event {
+            id: v["id"].as_i64()?,
+            previous_id: v["previousEventId"].as_i64().unwrap_or(0),
+            timestamp_ms: ts,
+            kind,
+            state: s("name"),
+            output: s("output"),
+            error: s("error"),
+            cause: s("cause"),
+        })
+    }
+}
+
+/// Prices used for the estimate (USD). Defaults: us-east-1, x86, on demand.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prices {
+    pub lambda_gb_second: f64,
+    pub state_transition: f64,
+    /// The render function's memory (MB): Lambda bills GB-seconds.
+    pub memory_mb: u32,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            lambda_gb_second: 0.0000166667,
+            state_transition: 0.000025,
+            memory_mb: 10240,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cost {
+    pub lambda_usd: f64,
+    pub step_functions_usd: f64,
+    pub total_usd: f64,
+    /// Billed Lambda time counted (ms), all invocations.
+    pub lambda_ms: u64,
+    pub lambda_gb_seconds: f64,
+    pub state_transitions: u64,
+    /// What the estimate leaves out.
+    pub excludes: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum State {
+    Running,
+    Succeeded,
+    Failed { error: String, cause: String },
+    TimedOut,
+    Aborted,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Progress {
+    #[serde(flatten)]
+    pub state: State,
+    /// 0 before the plan, 0.1 + 0.8 x frames done / total while rendering, 1 when done.
+    pub fraction: f64,
+    pub chunks_done: u32,
+    pub chunks_total: Option<u32>,
+    pub frames_done: u64,
+    pub frames_total: Option<u64>,
+    pub lambda_invocations: u32,
+    pub elapsed_ms: u64,
+    pub cost: Cost,
+    pub output_s3_uri: Option<String>,
+    pub output_bytes: Option<u64>,
+    /// The estimate `render` made before it started, when it made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::estimate::Summary>,
+    /// Accrued cost over the expected estimate (1.0 = as estimated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_vs_estimate: Option<f64>,
+}
+
+impl Progress {
+    /// Records the estimate and the ratio of the accrued cost to it.
+    pub fn set_estimate(&mut self, estimate: Option<crate::estimate::Summary>) {
+        self.cost_vs_estimate = estimate
+            .filter(|e| e.total_usd.expected > 0.0)
+            .map(|e| round6(self.cost.total_usd / e.total_usd.expected));
+        self.estimate = estimate;
+    }
+}
+
+/// The Lambda payload inside a `lambda:invoke` task output.
+fn payload(output: &str) -> Value {
+    let v: Value = serde_json::from_str(output).unwrap_or(Value::Null);
+    match v.get("Payload") {
+        Some(p @ Value::Object(_)) => p.clone(),
+        _ => v,
+    }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+/// Computes progress. `status` is DescribeExecution's status; `now_ms` is
+/// used for the elapsed time of a running execution.
+pub fn compute(
+    status: &str,
+    started_ms: i64,
+    stopped_ms: Option<i64>,
+    now_ms: i64,
+    events: &[Event],
+    prices: Prices,
+) -> Progress {
+    let by_id: HashMap<i64, &Event> = events.iter().map(|e| (e.id, e)).collect();
+    // The state a task event belongs to: walk back to its *StateEntered.
+    // Event ids strictly decrease along previous ids, so the walk ends.
+    let state_of = |e: &Event| -> Option<String> {
+        let mut cur = e;
+        loop {
+            if cur.kind.ends_with("StateEntered") {
+                return cur.state.clone();
+            }
+            let prev = by_id.get(&cur.previous_id)?;
+            if prev.id >= cur.id {
+                return None;
+            }
+            cur = prev;
+        }
+    };
+    let mut transitions = 0u64;
+    let mut invocations = 0u32;
+    let mut lambda_ms = 0u64;
+    let (mut frames_done, mut chunks_done) = (0u64, 0u32);
+    let (mut frames_total, mut chunks_total) = (None, None);
+    let mut output = (None, None);
+    let mut failure: Option<(String, String)> = None;
+    for e in events {
+        let k = e.kind.as_str();
+        if k.ends_with("StateEntered") {
+            transitions += 1;
+        }
+        match k {
+            "TaskScheduled" | "LambdaFunctionScheduled" => invocations += 1,
+            "TaskSucceeded"
+            | "TaskFailed"
+            | "TaskTimedOut"
+            | "LambdaFunctionSucceeded"
+            | "LambdaFunctionFailed"
+            | "LambdaFunctionTimedOut" => {
+                if let Some(started) = by_id
+                    .get(&e.previous_id)
+                    .filter(|s| s.kind.ends_with("Started"))
+                {
+                    lambda_ms += (e.timestamp_ms - started.timestamp_ms).max(0) as u64;
+                }
+                if k.ends_with("Succeeded") {
+                    let p = payload(e.output.as_deref().unwrap_or("null"));
+                    let state = state_of(e).unwrap_or_default();
+                    if state.starts_with("RenderChunk") {
+                        chunks_done += 1;
+                        frames_done += p[field::FRAMES_ENCODED].as_u64().unwrap_or(0);
+                    } else if state.starts_with("Plan") {
+                        frames_total = p["TotalFrames"].as_u64().or(frames_total);
+                        chunks_total = p[field::CHUNK_COUNT]
+                            .as_u64()
+                            .map(|n| n as u32)
+                            .or(chunks_total);
+                    } else if state.starts_with("Assemble") {
+                        output = (
+                            p[field::OUTPUT_S3_URI].as_str().map(str::to_string),
+                            p[field::FILE_SIZE].as_u64(),
+                        );
+                    }
+                } else if failure.is_none() {
+                    failure = Some((
+                        e.error.clone().unwrap_or_else(|| "UNKNOWN".into()),
+                        e.cause.clone().unwrap_or_default(),
+                    ));
+                }
+            }
+            "ExecutionFailed" => {
+                failure = Some((
+                    e.error.clone().unwrap_or_else(|| "UNKNOWN".into()),
+                    e.cause.clone().unwrap_or_default(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let state = match status {
+        "SUCCEEDED" => State::Succeeded,
+        "FAILED" => {
+            let (error, cause) = failure.unwrap_or_else(|| ("UNKNOWN".into(), String::new()));
+            State::Failed { error, cause }
+        }
+        "TIMED_OUT" => State::TimedOut,
+        "ABORTED" => State::Aborted,
+        _ => State::Running,
+    };
+    let fraction = match (&state, frames_total) {
+        (State::Succeeded, _) => 1.0,
+        (_, Some(total)) if total > 0 => 0.1 + 0.8 * (frames_done as f64 / total as f64).min(1.0),
+        _ => 0.0,
+    };
+    let gb_seconds = prices.memory_mb as f64 / 1024.0 * lambda_ms as f64 / 1000.0;
+    let lambda_usd = gb_seconds * prices.lambda_gb_second;
+    let sfn_usd = transitions as f64 * prices.state_transition;
+    Progress {
+        state,
+        fraction,
+        chunks_done,
+        chunks_total,
+        frames_done,
+        frames_total,
+        lambda_invocations: invocations,
+        elapsed_ms: (stopped_ms.unwrap_or(now_ms) - started_ms).max(0) as u64,
+        cost: Cost {
+            lambda_usd: round6(lambda_usd),
+            step_functions_usd: round6(sfn_usd),
+            total_usd: round6(lambda_usd + sfn_usd),
+            lambda_ms,
+            lambda_gb_seconds: round6(gb_seconds),
+            state_transitions: transitions,
+            excludes: "S3 storage and requests, data transfer, CloudWatch, Lambda init time",
+        },
+        output_s3_uri: output.0,
+        output_bytes: output.1,
+        estimate: None,
+        cost_vs_estimate: None,
+    }
+}
+
+/// One human line: `[RUNNING] 45% 2/4 chunks 30/60 frames 12.3s $0.0123`.
+pub fn line(p: &Progress) -> String {
+    let state = match &p.state {
+        State::Running => "RUNNING".to_string(),
+        State::Succeeded => "SUCCEEDED".to_string(),
+        State::Failed { error, .. } => format!("FAILED {error}"),
+        State::TimedOut => "TIMED_OUT".to_string(),
+        State::Aborted => "ABORTED".to_string(),
+    };
+    let chunks = p.chunks_total.map_or("?".to_string(), |t| t.to_string());
+    let frames = p.frames_total.map_or("?".to_string(), |t| t.to_string());
+    let estimate = match (&p.estimate, p.cost_vs_estimate) {
+        (Some(e), Some(ratio)) => format!(
+            " (estimate ${:.4}, ${:.4}-${:.4}; {ratio:.2}x)",
+            e.total_usd.expected, e.total_usd.low, e.total_usd.high
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "[{state}] {:>3.0}% {}/{chunks} chunks {}/{frames} frames {:.1}s ${:.4}{estimate}",
+        p.fraction * 100.0,
+        p.chunks_done,
+        p.frames_done,
+        p.elapsed_ms as f64 / 1000.0,
+        p.cost.total_usd
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A history in `aws stepfunctions get-execution-history` shape: each
+    /// entry is (type, previous id, time in s, details).
+    fn history(rows: &[(&str, i64, f64, Value)]) -> Vec<Event> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, (kind, prev, t, details))| {
+                let mut v = json!({"id": i as i64 + 1, "previousEventId": prev, "timestamp": t, "type": kind});
+                if !details.is_null() {
+                    v["detailsEventDetails"] = details.clone();
+                }
+                Event::from_json(&v).unwrap()
+            })
+            .collect()
+    }
+
+    fn entered(name: &str) -> Value {
+        json!({"name": name})
+    }
+
+    fn out(p: Value) -> Value {
+        json!({"output": json!({"Payload": p, "StatusCode": 200}).to_string()})
+    }
+
+    /// Plan (2 s), two chunks (4 s and 6 s, 30 frames each), assemble (1 s).
+    fn succeeded() -> Vec<Event> {
+        history(&[
+            ("ExecutionStarted", 0, 0.0, Value::Null), // 1
+            ("ChoiceStateEntered", 1, 0.1, entered("SelectPlanProtocol")), // 2
+            ("TaskStateEntered", 2, 0.2, entered("PlanV2")), // 3
+            ("TaskScheduled", 3, 0.3, Value::Null),    // 4
+            ("TaskStarted", 4, 1.0, Value::Null),      // 5
+            (
+                "TaskSucceeded",
+                5,
+                3.0,
+                out(json!({"TotalFrames": 60, "ChunkCount": 2})),
+            ), // 6
+            ("ChoiceStateEntered", 6, 3.1, entered("AssertChunkCount")), // 7
+            ("PassStateEntered", 7, 3.2, entered("BuildChunkList")), // 8
+            (
+                "ChoiceStateEntered",
+                8,
+                3.3,
+                entered("SelectWorkerProtocol"),
+            ), // 9
+            ("MapStateEntered", 9, 3.4, entered("RenderChunksV2")), // 10
+            ("TaskStateEntered", 10, 3.5, entered("RenderChunkV2")), // 11
+            ("TaskStateEntered", 10, 3.5, entered("RenderChunkV2")), // 12
+            ("TaskScheduled", 11, 3.6, Value::Null),   // 13
+            ("TaskScheduled", 12, 3.6, Value::Null),   // 14
+            ("TaskStarted", 13, 4.0, Value::Null),     // 15
+            ("TaskStarted", 14, 4.0, Value::Null),     // 16
+            (
+                "TaskSucceeded",
+                15,
+                8.0,
+                out(json!({"ChunkIndex": 0, "FramesEncoded": 30})),
+            ), // 17
+            (
+                "TaskSucceeded",
+                16,
+                10.0,
+                out(json!({"ChunkIndex": 1, "FramesEncoded": 30})),
+            ), // 18
+            ("TaskStateEntered", 18, 10.5, entered("AssembleV2")), // 19
+            ("TaskScheduled", 19, 10.6, Value::Null),  // 20
+            ("TaskStarted", 20, 11.0, Value::Null),    // 21
+            (
+                "TaskSucceeded",
+                21,
+                12.0,
+                out(
+                    json!({"OutputS3Uri": "s3://b/outputs/r.mp4", "FramesEncoded": 60, "FileSize": 4321}),
+                ),
+            ), // 22
+            ("ExecutionSucceeded", 22, 12.1, Value::Null), // 23
+        ])
+    }
+
+    #[test]
+    fn cost_of_a_fixed_history_is_exact() {
+        let p = compute(
+            "SUCCEEDED",
+            0,
+            Some(12_100),
+            99_999,
+            &succeeded(),
+            Prices::default(),
+        );
+        assert_eq!(p.state, State::Succeeded);
+        assert_eq!(p.fraction, 1.0);
+        assert_eq!((p.chunks_done, p.chunks_total), (2, Some(2)));
+        assert_eq!((p.frames_done, p.frames_total), (60, Some(60)));
+        assert_eq!(p.lambda_invocations, 4);
+        assert_eq!(p.elapsed_ms, 12_100);
+        // 2 + 4 + 6 + 1 s at 10 GB = 130 GB-s.
+        assert_eq!(p.cost.lambda_ms, 13_000);
+        assert_eq!(p.cost.lambda_gb_seconds, 130.0);
+        assert_eq!(p.cost.lambda_usd, 0.002167); // 130 x 0.0000166667
+        assert_eq!(p.cost.state_transitions, 9);
+        assert_eq!(p.cost.step_functions_usd, 0.000225); // 9 x 0.000025
+        assert_eq!(p.cost.total_usd, 0.002392);
+        assert_eq!(p.output_s3_uri.as_deref(), Some("s3://b/outputs/r.mp4"));
+        assert_eq!(p.output_bytes, Some(4321));
+        assert_eq!(
+            line(&p),
+            "[SUCCEEDED] 100% 2/2 chunks 60/60 frames 12.1s $0.0024"
+        );
+    }
+
+    #[test]
+    fn the_estimate_stands_beside_the_accrued_cost() {
+        use crate::estimate::model::Range;
+        let mut p = compute(
+            "SUCCEEDED",
+            0,
+            Some(12_100),
+            99_999,
+            &succeeded(),
+            Prices::default(),
+        );
+        let r = |low, expected, high| Range {
+            low,
+            expected,
+            high,
+        };
+        p.set_estimate(Some(crate::estimate::Summary {
+            total_usd: r(0.002, 0.003, 0.004),
+            lambda_gb_seconds: r(100.0, 150.0, 200.0),
+            state_transitions: 9,
+        }));
+        // $0.002392 accrued against $0.003 expected.
+        assert_eq!(p.cost_vs_estimate, Some(0.797333));
+        assert_eq!(
+            line(&p),
+            "[SUCCEEDED] 100% 2/2 chunks 60/60 frames 12.1s $0.0024 (estimate $0.0030, $0.0020-$0.0040; 0.80x)"
+        );
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["estimate"]["stateTransitions"], 9);
+        assert_eq!(json["costVsEstimate"], 0.797333);
+        // Without an estimate nothing changes.
+        p.set_estimate(None);
+        assert!(!line(&p).contains("estimate"));
+    }
+
+    #[test]
+    fn prices_and_memory_are_inputs() {
+        let prices = Prices {
+            lambda_gb_second: 0.00001,
+            state_transition: 0.0,
+            memory_mb: 2048,
+        };
+        let p = compute("SUCCEEDED", 0, Some(1), 1, &succeeded(), prices);
+        // 13 s at 2 GB = 26 GB-s.
+        assert_eq!(p.cost.lambda_usd, 0.00026);
+        assert_eq!(p.cost.total_usd, 0.00026);
+    }
+
+    #[test]
+    fn fraction_while_running() {
+        let events = succeeded();
+        // Before the plan returns: 0.
+        let p = compute("RUNNING", 0, None, 2_000, &events[..5], Prices::default());
+        assert_eq!(p.fraction, 0.0);
+        assert_eq!(p.frames_total, None);
+        // One of two chunks done: 0.1 + 0.8 x 30/60.
+        let p = compute("RUNNING", 0, None, 9_000, &events[..17], Prices::default());
+        assert!((p.fraction - 0.5).abs() < 1e-9, "{}", p.fraction);
+        assert_eq!(p.chunks_done, 1);
+        assert_eq!(p.elapsed_ms, 9_000);
+    }
+
+    #[test]
+    fn failures_are_named_and_billed() {
+        let events = history(&[
+            ("ExecutionStarted", 0, 0.0, Value::Null),
+            ("TaskStateEntered", 1, 0.1, entered("PlanV2")),
+            ("TaskScheduled", 2, 0.2, Value::Null),
+            ("TaskStarted", 3, 1.0, Value::Null),
+            (
+                "TaskFailed",
+                4,
+                4.0,
+                json!({"error": "FONT_FETCH_FAILED", "cause": "{\"errorMessage\":\"no font\"}"}),
+            ),
+            (
+                "ExecutionFailed",
+                5,
+                4.1,
+                json!({"error": "FONT_FETCH_FAILED", "cause": "no font"}),
+            ),
+        ]);
+        let p = compute("FAILED", 0, Some(4_100), 0, &events, Prices::default());
+        assert_eq!(
+            p.state,
+            State::Failed {
+                error: "FONT_FETCH_FAILED".into(),
+                cause: "no font".into()
+            }
+        );
+        assert_eq!(p.cost.lambda_ms, 3_000, "failed invocations are billed too");
+        assert!(line(&p).starts_with("[FAILED FONT_FETCH_FAILED]"));
+    }
+}

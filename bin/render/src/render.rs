@@ -1,0 +1,246 @@
+//! `render`'s Lambda mode: the same command that renders locally, pointed
+//! at a stack (`--stack-name` / `--outputs-file`) or a site (`--site-id`),
+//! like `remotion render` vs `remotion lambda render`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::{json, Value};
+
+use hyperframes_cli::aws::Aws;
+use hyperframes_cli::bars;
+use hyperframes_infra::contract::PlanProtocol;
+use indicatif::ProgressBar;
+
+use crate::cli::TargetArgs;
+use crate::execution;
+use crate::progress::{self, Prices, State};
+use crate::site;
+
+/// What to render on the stack, and what to do while it runs.
+#[derive(Debug, Clone)]
+pub struct RemoteRender {
+    pub project: Option<PathBuf>,
+    pub site_id: Option<String>,
+    pub fps: u32,
+    pub format: hyperframes_producer::Format,
+    /// Overrides of the composition's size (required with `--site-id`).
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// Extra config fields (codec, quality, preset, chunkSize, maxParallelChunks).
+    pub extra: serde_json::Map<String, Value>,
+    pub protocol: PlanProtocol,
+    pub render_id: Option<String>,
+    pub output_key: Option<String>,
+    pub wait: bool,
+    pub download: Option<PathBuf>,
+    pub json: bool,
+    pub prices: Prices,
+    /// Estimate flags: with a local project, the estimate is computed
+    /// before the upload, printed, and attached to the execution input.
+    pub estimate: Option<crate::estimate::EstimateArgs>,
+}
+
+/// The composition's own size, from the project's index.html.
+fn composition_size(project: &Path) -> Result<(u32, u32)> {
+    let index = project.join("index.html");
+    let html = std::fs::read_to_string(&index).with_context(|| {
+        format!(
+            "cannot read {}; pass the project directory (the one with index.html)",
+            index.display()
+        )
+    })?;
+    let c = hyperframes_producer::compile::find_root(&html, &index).map_err(|e| anyhow!("{e}"))?;
+    Ok((c.width, c.height))
+}
+
+/// The render config, validated with the producer's rules before any AWS call.
+pub fn config(r: &RemoteRender) -> Result<Value> {
+    let (w, h) = match (r.width, r.height, &r.project) {
+        (Some(w), Some(h), _) => (w, h),
+        (w, h, Some(p)) => {
+            let (cw, ch) = composition_size(p)?;
+            (w.unwrap_or(cw), h.unwrap_or(ch))
+        }
+        _ => bail!("--site-id renders need --width and --height (there is no local project to read them from)"),
+    };
+    let mut c = json!({"fps": r.fps, "width": w, "height": h, "format": r.format.as_str(), "runtimeCap": "lambda"});
+    for (k, v) in &r.extra {
+        c[k] = v.clone();
+    }
+    execution::validate_config(&c)?;
+    Ok(c)
+}
+
+/// Starts the render; with `wait`, follows it to the end (and downloads
+/// the output). Returns whether the render succeeded (or was started).
+pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
+    let config = config(&r)?;
+    let render_id = r.render_id.clone().unwrap_or_else(execution::new_render_id);
+    execution::check_render_id(&render_id)?;
+    if let Some(p) = &r.project {
+        site::site_id(p)?;
+    }
+    let estimate = match (&r.project, &r.estimate) {
+        (Some(p), Some(args)) => {
+            let e = crate::estimate::for_project(p, &config, r.prices, r.protocol, args)?;
+            if !r.json {
+                println!(
+                    "estimate: ${:.4} (${:.4} - ${:.4}), ~{:.0} s",
+                    e.total_usd.expected,
+                    e.total_usd.low,
+                    e.total_usd.high,
+                    e.wall_seconds.expected
+                );
+                for w in &e.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+            Some(e)
+        }
+        _ => None,
+    };
+    let (aws, stack) = target.connect().await?;
+    let project_uri = project_uri(&aws, &stack.bucket, &r).await?;
+    let output_key = r
+        .output_key
+        .clone()
+        .unwrap_or_else(|| execution::default_output_key(&render_id, r.format.as_str()));
+    let input = execution::input(
+        &stack,
+        &project_uri,
+        &render_id,
+        &output_key,
+        &config,
+        r.protocol,
+    )?;
+    let input = match &estimate {
+        Some(e) => crate::estimate::attach(input, e, execution::MAX_INPUT_BYTES)?,
+        None => input,
+    };
+    let arn = execution::start(&aws.sfn, &stack, &render_id, input).await?;
+    let output_uri = format!("s3://{}/{output_key}", stack.bucket);
+    if r.json && !r.wait {
+        println!(
+            "{}",
+            json!({"renderId": render_id, "executionArn": arn, "projectS3Uri": project_uri, "outputS3Uri": output_uri})
+        );
+    } else if !r.json {
+        println!("render started: {render_id}");
+        println!("  output   {output_uri}");
+        println!("  follow   cargo run --bin progress -- {render_id} --stack-name <stack>");
+    }
+    if !r.wait {
+        return Ok(true);
+    }
+    let p = follow(&aws.sfn, &arn, r.prices, r.json).await?;
+    if r.json {
+        println!("{}", serde_json::to_string_pretty(&p)?);
+    }
+    match &p.state {
+        State::Succeeded => {
+            if let Some(dest) = &r.download {
+                let n = download(&aws.s3, &stack.bucket, &output_key, dest).await?;
+                if !r.json {
+                    println!("downloaded {output_uri} to {} ({n} bytes)", dest.display());
+                }
+            }
+            Ok(true)
+        }
+        State::Failed { error, cause } => {
+            eprintln!("render failed: {error}: {cause}");
+            Ok(false)
+        }
+        other => {
+            eprintln!("render ended: {other:?}");
+            Ok(false)
+        }
+    }
+}
+
+/// Fetches an object to `dest` through a temporary file, so a broken
+/// transfer never leaves a truncated video under the final name.
+async fn download(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, dest: &Path) -> Result<u64> {
+    let o = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "cannot download s3://{bucket}/{key}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+    let tmp = dest.with_extension("part");
+    let mut file = tokio::fs::File::create(&tmp)
+        .await
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    let copied = tokio::io::copy(&mut o.body.into_async_read(), &mut file).await;
+    let n = match copied {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow!("download of s3://{bucket}/{key} interrupted: {e}"));
+        }
+    };
+    drop(file);
+    std::fs::rename(&tmp, dest).with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(n)
+}
+
+/// The project's S3 URI: a local directory is uploaded as a site (unless an
+/// identical one is there), a site id must already be in the bucket.
+async fn project_uri(aws: &Aws, bucket: &str, r: &RemoteRender) -> Result<String> {
+    Ok(match (&r.project, &r.site_id) {
+        (Some(p), _) => site::create(&aws.s3, bucket, p).await?.project_s3_uri,
+        (None, Some(id)) => {
+            let key = site::site_key(id);
+            if let Err(e) = aws.s3.head_object().bucket(bucket).key(&key).send().await {
+                if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
+                    bail!("site `{id}` is not in s3://{bucket}/{key}; upload it with `cargo run --bin sites -- create DIR`");
+                }
+                bail!(
+                    "cannot check site s3://{}/{key}: {}",
+                    bucket,
+                    aws_sdk_s3::error::DisplayErrorContext(e)
+                );
+            }
+            format!("s3://{}/{key}", bucket)
+        }
+        (None, None) => bail!("what to render? pass a project directory or --site-id ID"),
+    })
+}
+
+/// Polls the render until it ends: a bar on a terminal, a line per change
+/// otherwise, nothing with `--json` (the caller prints the final state).
+pub async fn follow(
+    sfn: &aws_sdk_sfn::Client,
+    arn: &str,
+    prices: Prices,
+    json: bool,
+) -> Result<progress::Progress> {
+    let bar = if json {
+        ProgressBar::hidden()
+    } else {
+        bars::fraction()
+    };
+    let mut last = String::new();
+    loop {
+        let p = execution::progress(sfn, arn, prices).await?;
+        let line = progress::line(&p);
+        bar.set_position((p.fraction * 1000.0).round() as u64);
+        bar.set_message(line.clone());
+        if bar.is_hidden() && !json && line != last {
+            println!("{line}");
+        }
+        last = line;
+        if p.state != State::Running {
+            bar.finish_and_clear();
+            return Ok(p);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}

@@ -1,0 +1,121 @@
+//! Completion-notification flags shared by `synth` and `deploy`: the
+//! common cases of `HyperframesRenderStack::notify_on_completion` without
+//! writing an infra crate.
+
+use clap::{Args, ValueEnum};
+use hyperframes_infra::hardening::{self, checks, reasons};
+use hyperframes_infra::notifications::{
+    Destination, ExecutionStatus, Notification, Webhook, WebhookSecret,
+};
+use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
+use hyperframes_infra::HyperframesRenderStack;
+use hyperframes_infra::Stack;
+
+/// An execution ending, as the flags spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Ending {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl From<Ending> for ExecutionStatus {
+    fn from(e: Ending) -> Self {
+        match e {
+            Ending::Succeeded => ExecutionStatus::Succeeded,
+            Ending::Failed => ExecutionStatus::Failed,
+            Ending::TimedOut => ExecutionStatus::TimedOut,
+            Ending::Aborted => ExecutionStatus::Aborted,
+        }
+    }
+}
+
+/// Where to send a notice when a render ends.
+#[derive(Debug, Clone, Default, Args)]
+pub struct NotifyArgs {
+    /// Email this address when a render ends (adds a topic and an email
+    /// subscription; AWS first emails a confirmation link that must be clicked).
+    #[arg(long, value_name = "ADDRESS")]
+    pub notify_email: Option<String>,
+    /// Publish to this existing SNS topic (its access policy must let
+    /// events.amazonaws.com call sns:Publish).
+    #[arg(long, value_name = "ARN")]
+    pub notify_topic_arn: Option<String>,
+    /// POST the completion payload to this https:// URL.
+    #[arg(long, value_name = "URL")]
+    pub notify_webhook: Option<String>,
+    /// Header that carries the webhook's API key.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "X-Api-Key",
+        requires = "notify_webhook"
+    )]
+    pub notify_webhook_header: String,
+    /// Secrets Manager secret (name or ARN) holding the API key. Without it
+    /// the key is the NoEcho parameter NotifyWebhookApiKey, given at deploy.
+    #[arg(long, value_name = "SECRET", requires = "notify_webhook")]
+    pub notify_webhook_secret: Option<String>,
+    /// Which endings notify (comma-separated; default all).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "ENDING")]
+    pub notify_on: Vec<Ending>,
+}
+
+impl NotifyArgs {
+    fn notification(&self, d: Destination) -> Notification {
+        let n = Notification::to(d);
+        if self.notify_on.is_empty() {
+            n
+        } else {
+            n.on(self.notify_on.iter().map(|&e| e.into()))
+        }
+    }
+
+    /// Adds the requested notifications to the stack.
+    pub fn apply(&self, stack: &mut HyperframesRenderStack) {
+        if let Some(address) = &self.notify_email {
+            let topic = stack.add(
+                "NotifyEmailTopic",
+                Topic {
+                    display_name: Some("HyperFrames renders".into()),
+                    ..Default::default()
+                },
+            );
+            hardening::suppress(
+                stack.resource_mut(topic),
+                checks::TOPIC_KMS,
+                reasons::TOPIC_KMS,
+            );
+            stack.add(
+                "NotifyEmailSubscription",
+                Subscription::new(topic, Endpoint::Email(address.clone())),
+            );
+            stack.notify_on_completion("NotifyEmail", self.notification(Destination::Topic(topic)));
+        }
+        if let Some(arn) = &self.notify_topic_arn {
+            stack.notify_on_completion(
+                "NotifyTopic",
+                self.notification(Destination::ExistingTopic(arn.clone())),
+            );
+        }
+        if let Some(url) = &self.notify_webhook {
+            let secret = match &self.notify_webhook_secret {
+                Some(id) => WebhookSecret::SecretsManager {
+                    secret_id: id.clone(),
+                    json_key: None,
+                },
+                None => WebhookSecret::Parameter,
+            };
+            stack.notify_on_completion(
+                "NotifyWebhook",
+                self.notification(Destination::Webhook(Webhook {
+                    url: url.clone(),
+                    api_key_header: self.notify_webhook_header.clone(),
+                    secret,
+                    rate_limit_per_second: None,
+                })),
+            );
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Test support for the command-line packages: a moto server started on
+//! loopback for each test, and a Lambda Runtime API that runs a real
+//! `bootstrap` the way Lambda does.
+
+pub mod moto;
+pub mod runtime_api;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace root, where `.tools`, `producer/tests/fixtures` and
+/// `examples/` are.
+pub fn workspace_root() -> PathBuf {
+    // bin/testkit -> the workspace.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -1,0 +1,181 @@
+//! Rules checked on the source itself.
+//!
+//! - User-facing messages name only what users have: no file of this
+//!   repository's developers' reference material (`spec/...`, `*-spec.md`,
+//!   `../shared`) and no developer script as a remedy. Every string literal
+//!   outside the test modules of the function's crates (producer, handler),
+//!   infra and the command-line programs is checked, so a new message that
+//!   cites one fails here.
+//! - The function (producer and handler) starts no program but Chromium and
+//!   ffmpeg: every `Command::new` outside test modules names one of them.
+
+use std::path::{Path, PathBuf};
+
+/// What a user never has.
+const DEVELOPER_ONLY: [&str; 5] = ["spec.md", "spec/", "shared/", "/work/", "scripts/test.sh"];
+
+/// The string literals of Rust source `src` (plain, byte and raw), with
+/// their line numbers; comments and char literals are skipped.
+fn string_literals(src: &str) -> Vec<(usize, String)> {
+    let b = src.as_bytes();
+    let (mut i, mut line, mut out) = (0, 1, Vec::new());
+    let newlines = |s: &[u8]| s.iter().filter(|&&c| c == b'\n').count();
+    while i < b.len() {
+        match b[i] {
+            b'\n' => line += 1,
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = src[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2);
+                line += newlines(&b[i..end]);
+                i = end;
+                continue;
+            }
+            b'\'' => {
+                // A char literal ('"', '\'', '\u{..}') or a lifetime.
+                if b.get(i + 1) == Some(&b'\\') {
+                    i += src[i + 2..].find('\'').map_or(b.len(), |p| p + 3);
+                    continue;
+                }
+                if b.get(i + 2) == Some(&b'\'') {
+                    i += 3;
+                    continue;
+                }
+            }
+            b'r' if (b.get(i + 1) == Some(&b'"') || b.get(i + 1) == Some(&b'#'))
+                && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) =>
+            {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) == Some(&b'"') {
+                    let start = i + 2 + hashes;
+                    let close = format!("\"{}", "#".repeat(hashes));
+                    let end = src[start..].find(&close).map_or(b.len(), |p| start + p);
+                    out.push((line, src[start..end].to_string()));
+                    line += newlines(&b[i..end]);
+                    i = end + close.len();
+                    continue;
+                }
+            }
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                out.push((line, src[start..j.min(b.len())].to_string()));
+                line += newlines(&b[i..j.min(b.len())]);
+                i = j + 1;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The source before the file's test module (tests may name developer
+/// tools in their own failure messages).
+fn non_test_part(src: &str) -> &str {
+    src.find("#[cfg(test)]").map_or(src, |p| &src[..p])
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_scanner_finds_literals_and_skips_comments() {
+    let src = "// \"spec/x\"\nlet a = \"one\"; let c = '\"'; /* \"no\" */\nlet b = r#\"two \"q\"\"#;\nlet e = b\"three\\\"\";";
+    let got = string_literals(src);
+    assert_eq!(
+        got,
+        vec![
+            (2, "one".to_string()),
+            (3, "two \"q\"".to_string()),
+            (4, "three\\\"".to_string())
+        ]
+    );
+}
+
+#[test]
+fn no_message_names_a_developer_only_file_or_script() {
+    let files = sources(&["producer/src", "handler/src", "infra/src", "bin/src"]);
+    assert!(files.len() > 40, "found only {} source files", files.len());
+    let mut found = Vec::new();
+    for (path, src) in &files {
+        for (line, lit) in string_literals(src) {
+            if let Some(bad) = DEVELOPER_ONLY.iter().find(|d| lit.contains(*d)) {
+                found.push(format!("{}:{line}: {bad:?} in {lit:?}", path.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "user-facing strings name files or scripts only this repository's developers have:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The non-test source of every `.rs` file under `dirs` (relative to the
+/// workspace), with its path.
+fn sources(dirs: &[&str]) -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(&root.join(dir), &mut files);
+    }
+    files
+        .into_iter()
+        .map(|f| {
+            let src = std::fs::read_to_string(&f).unwrap();
+            let rel = f.strip_prefix(&root).unwrap_or(&f).to_path_buf();
+            (rel, non_test_part(&src).to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_function_spawns_only_chromium_and_ffmpeg() {
+    // The browser binary (`chrome_path()`, the installed runtime's or
+    // Debian's) and `ffmpeg_bin()` (the installed runtime's or HF_FFMPEG).
+    const ALLOWED: [&str; 3] = [
+        "Command::new(&bin)",
+        "Command::new(ffmpeg_bin())",
+        "Command::new(ffmpeg::ffmpeg_bin())",
+    ];
+    let mut spawns = 0;
+    let mut found = Vec::new();
+    for (path, src) in sources(&["producer/src", "handler/src"]) {
+        for (i, line) in src.lines().enumerate() {
+            let Some(at) = line.find("Command::new(") else {
+                continue;
+            };
+            spawns += 1;
+            let call = &line[at..];
+            if !ALLOWED.iter().any(|a| call.starts_with(a)) {
+                found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        spawns >= 7,
+        "found only {spawns} spawns; is the scan reading the sources?"
+    );
+    assert!(
+        found.is_empty(),
+        "the function may start only its bundled Chromium and ffmpeg:\n{}",
+        found.join("\n")
+    );
+}
