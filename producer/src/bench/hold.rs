@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::cgroup::CpuMeter;
-use super::{median, plan_fresh, render_chunks, scaled_copy, Measured};
+use super::{plan_fresh, render_chunks, scaled_copy, Measured};
 use crate::assets::AssetMap;
 use crate::chunk::{ChunkOptions, ChunkOutcome};
 use crate::config::{Format, RenderConfig};
@@ -26,15 +26,10 @@ pub struct HoldRow {
 
 impl HoldRow {
     pub fn wall_s(&self) -> f64 {
-        median(self.runs.iter().map(|m| m.wall.as_secs_f64()).collect())
+        Measured::median_wall_s(&self.runs)
     }
     pub fn cpu_ms_per_frame(&self) -> f64 {
-        median(
-            self.runs
-                .iter()
-                .map(|m| m.cpu_ms_per_frame(self.frames))
-                .collect(),
-        )
+        Measured::median_cpu_ms_per_frame(&self.runs, self.frames)
     }
 }
 

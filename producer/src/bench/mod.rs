@@ -67,6 +67,16 @@ impl Measured {
     pub fn fps(&self, frames: u64) -> f64 {
         frames as f64 / self.wall.as_secs_f64().max(1e-9)
     }
+
+    /// The median wall time of repeated runs, in seconds.
+    pub fn median_wall_s(runs: &[Measured]) -> f64 {
+        median(runs.iter().map(|m| m.wall.as_secs_f64()).collect())
+    }
+
+    /// The median CPU per frame of repeated runs of `frames` frames.
+    pub fn median_cpu_ms_per_frame(runs: &[Measured], frames: u64) -> f64 {
+        median(runs.iter().map(|m| m.cpu_ms_per_frame(frames)).collect())
+    }
 }
 
 /// Copies a single-file composition scaled to `width`x`height` with CSS zoom

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use super::cgroup::CpuMeter;
 use super::quality::{self, Quality};
-use super::{local_render, median, Measured};
+use super::{local_render, Measured};
 use crate::assets::AssetMap;
 use crate::config::{Format, Preset};
 use crate::errors::{ProducerError, Result};
@@ -84,15 +84,10 @@ impl Entry {
         }
     }
     pub fn wall_s(&self) -> f64 {
-        median(self.runs.iter().map(|m| m.wall.as_secs_f64()).collect())
+        Measured::median_wall_s(&self.runs)
     }
     pub fn cpu_ms_per_frame(&self) -> f64 {
-        median(
-            self.runs
-                .iter()
-                .map(|m| m.cpu_ms_per_frame(self.frames))
-                .collect(),
-        )
+        Measured::median_cpu_ms_per_frame(&self.runs, self.frames)
     }
 }
 
