@@ -15,6 +15,8 @@
 #   cargo-insta      the snapshot review tool, pinned, into cargo's bin dir (`cargo insta test`)
 # Tests find the tools through HF_TOOLS_DIR (exported here) and fail with an
 # install hint when one is missing; nothing is skipped silently.
+# The Lambda package, jail and workflow tests (bin/, bin/local/) need root:
+# they use namespaces, chroot and the cgroup v1 memory controller.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -89,176 +89,193 @@ pub fn extract_tar_gz(archive: &Path, dest: &Path, limits: Limits) -> Result<u64
 fn extract_inner(archive: &Path, dest: &Path, limits: Limits) -> Result<u64, HandlerError> {
     let file = File::open(archive).map_err(|e| HandlerError::io("cannot open", archive, e))?;
     let mut tar = tar::Archive::new(GzDecoder::new(file));
-    let mut total = 0u64;
-    let mut count = 0u64;
-    let mut symlinks: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut x = Extraction {
+        archive,
+        dest,
+        limits,
+        total: 0,
+        count: 0,
+        symlinks: Vec::new(),
+    };
     let entries = tar
         .entries()
         .map_err(|e| refuse(archive, format!("not a readable .tar.gz: {e}")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| refuse(archive, format!("corrupt archive: {e}")))?;
-        count += 1;
-        if count > limits.max_entries {
-            return Err(refuse(
-                archive,
-                format!(
-                    "more than {} entries; refusing to extract (decompression bomb?)",
-                    limits.max_entries
-                ),
-            ));
+        let entry = entry.map_err(|e| refuse(archive, format!("corrupt archive: {e}")))?;
+        x.entry(entry)?;
+    }
+    x.create_symlinks()?;
+    x.check_symlinks()?;
+    Ok(x.total)
+}
+
+/// One extraction in progress: the caps so far, and the symlinks held
+/// back until every file and directory exists.
+struct Extraction<'a> {
+    archive: &'a Path,
+    dest: &'a Path,
+    limits: Limits,
+    total: u64,
+    count: u64,
+    symlinks: Vec<(PathBuf, PathBuf)>,
+}
+
+type Entry<'e> = tar::Entry<'e, GzDecoder<File>>;
+
+impl Extraction<'_> {
+    fn refuse(&self, why: String) -> HandlerError {
+        refuse(self.archive, why)
+    }
+
+    fn entry(&mut self, mut entry: Entry<'_>) -> Result<(), HandlerError> {
+        self.count += 1;
+        if self.count > self.limits.max_entries {
+            return Err(self.refuse(format!(
+                "more than {} entries; refusing to extract (decompression bomb?)",
+                self.limits.max_entries
+            )));
         }
         let raw = entry
             .path()
-            .map_err(|e| refuse(archive, format!("unreadable entry name: {e}")))?
+            .map_err(|e| self.refuse(format!("unreadable entry name: {e}")))?
             .into_owned();
         let rel = safe_relative(&raw).ok_or_else(|| {
-            refuse(archive, format!("entry `{}` is absolute or contains `..`; archives must hold relative paths inside the project", raw.display()))
+            self.refuse(format!("entry `{}` is absolute or contains `..`; archives must hold relative paths inside the project", raw.display()))
         })?;
         if rel.as_os_str().is_empty() {
-            continue;
+            return Ok(());
         }
-        let target = dest.join(&rel);
-        let kind = entry.header().entry_type();
-        match kind {
-            EntryType::Directory => {
-                fs::create_dir_all(&target)
-                    .map_err(|e| HandlerError::io("cannot create", &target, e))?;
-            }
+        let target = self.dest.join(&rel);
+        match entry.header().entry_type() {
+            EntryType::Directory => fs::create_dir_all(&target)
+                .map_err(|e| HandlerError::io("cannot create", &target, e)),
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                let size = entry.header().size().unwrap_or(0);
-                total += size;
-                if total > limits.max_bytes {
-                    return Err(refuse(
-                        archive,
-                        format!(
-                            "unpacks to more than {} bytes; refusing to fill /tmp",
-                            limits.max_bytes
-                        ),
-                    ));
-                }
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent)
-                        .map_err(|e| HandlerError::io("cannot create", parent, e))?;
-                }
-                let mut out = File::create(&target)
-                    .map_err(|e| HandlerError::io("cannot create", &target, e))?;
-                // Copy at most the declared size: a lying header cannot overrun the cap.
-                let copied = io::copy(&mut (&mut entry).take(size), &mut out)
-                    .map_err(|e| HandlerError::io("cannot write", &target, e))?;
-                if copied != size {
-                    return Err(refuse(
-                        archive,
-                        format!("entry `{}` is truncated", rel.display()),
-                    ));
-                }
+                self.write_file(&mut entry, &rel, &target)
             }
-            EntryType::Link => {
-                // Hard links: to a file already extracted, by a plain relative
-                // path. No symlink exists on disk yet, so the path cannot be
-                // redirected.
-                let link = link_name(&mut entry, archive, &rel)?;
-                let source = safe_relative(&link)
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .ok_or_else(|| {
-                        refuse(
-                            archive,
-                            format!(
-                                "link `{}` -> `{}` points outside the project",
-                                rel.display(),
-                                link.display()
-                            ),
-                        )
-                    })?;
-                if !dest
-                    .join(&source)
-                    .symlink_metadata()
-                    .is_ok_and(|m| m.is_file())
-                {
-                    return Err(refuse(
-                        archive,
-                        format!(
-                            "hard link `{}` -> `{}` names no file extracted before it",
-                            rel.display(),
-                            link.display()
-                        ),
-                    ));
-                }
-                if let Some(parent) = target.parent() {
-                    fs::create_dir_all(parent)
-                        .map_err(|e| HandlerError::io("cannot create", parent, e))?;
-                }
-                fs::hard_link(dest.join(&source), &target)
-                    .map_err(|e| HandlerError::io("cannot link", &target, e))?;
-            }
+            EntryType::Link => self.hard_link(&mut entry, &rel, &target),
             EntryType::Symlink => {
                 // Created after every file and directory, so no write can go
                 // through a link, then checked where they really lead
                 // (chains included).
-                let link = link_name(&mut entry, archive, &rel)?;
+                let link = link_name(&mut entry, self.archive, &rel)?;
                 if !link_stays_inside(&rel, &link) {
-                    return Err(refuse(
-                        archive,
-                        format!(
-                            "link `{}` -> `{}` points outside the project",
-                            rel.display(),
-                            link.display()
-                        ),
-                    ));
+                    return Err(self.outside(&rel, &link, "points outside the project"));
                 }
-                symlinks.push((rel, link));
+                self.symlinks.push((rel, link));
+                Ok(())
             }
             EntryType::XGlobalHeader
             | EntryType::XHeader
             | EntryType::GNULongName
-            | EntryType::GNULongLink => {}
-            other => {
-                return Err(refuse(
-                    archive,
-                    format!(
-                        "entry `{}` is a {other:?}; only files, directories and links are allowed",
-                        rel.display()
-                    ),
-                ));
-            }
+            | EntryType::GNULongLink => Ok(()),
+            other => Err(self.refuse(format!(
+                "entry `{}` is a {other:?}; only files, directories and links are allowed",
+                rel.display()
+            ))),
         }
     }
-    for (rel, link) in &symlinks {
-        let target = dest.join(rel);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| HandlerError::io("cannot create", parent, e))?;
+
+    fn outside(&self, rel: &Path, link: &Path, what: &str) -> HandlerError {
+        self.refuse(format!(
+            "link `{}` -> `{}` {what}",
+            rel.display(),
+            link.display()
+        ))
+    }
+
+    fn write_file(
+        &mut self,
+        entry: &mut Entry<'_>,
+        rel: &Path,
+        target: &Path,
+    ) -> Result<(), HandlerError> {
+        let size = entry.header().size().unwrap_or(0);
+        self.total += size;
+        if self.total > self.limits.max_bytes {
+            return Err(self.refuse(format!(
+                "unpacks to more than {} bytes; refusing to fill /tmp",
+                self.limits.max_bytes
+            )));
         }
-        std::os::unix::fs::symlink(link, &target).map_err(|e| {
-            refuse(
-                archive,
-                format!(
+        create_parent(target)?;
+        let mut out =
+            File::create(target).map_err(|e| HandlerError::io("cannot create", target, e))?;
+        // Copy at most the declared size: a lying header cannot overrun the cap.
+        let copied = io::copy(&mut (&mut *entry).take(size), &mut out)
+            .map_err(|e| HandlerError::io("cannot write", target, e))?;
+        if copied != size {
+            return Err(self.refuse(format!("entry `{}` is truncated", rel.display())));
+        }
+        Ok(())
+    }
+
+    /// Hard links: to a file already extracted, by a plain relative path.
+    /// No symlink exists on disk yet, so the path cannot be redirected.
+    fn hard_link(
+        &mut self,
+        entry: &mut Entry<'_>,
+        rel: &Path,
+        target: &Path,
+    ) -> Result<(), HandlerError> {
+        let link = link_name(entry, self.archive, rel)?;
+        let source = safe_relative(&link)
+            .filter(|p| !p.as_os_str().is_empty())
+            .ok_or_else(|| self.outside(rel, &link, "points outside the project"))?;
+        let is_file = self
+            .dest
+            .join(&source)
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_file());
+        if !is_file {
+            return Err(self.refuse(format!(
+                "hard link `{}` -> `{}` names no file extracted before it",
+                rel.display(),
+                link.display()
+            )));
+        }
+        create_parent(target)?;
+        fs::hard_link(self.dest.join(&source), target)
+            .map_err(|e| HandlerError::io("cannot link", target, e))
+    }
+
+    fn create_symlinks(&self) -> Result<(), HandlerError> {
+        for (rel, link) in &self.symlinks {
+            let target = self.dest.join(rel);
+            create_parent(&target)?;
+            std::os::unix::fs::symlink(link, &target).map_err(|e| {
+                self.refuse(format!(
                     "cannot create link `{}`: {e} (an entry of that name already exists?)",
                     rel.display()
-                ),
-            )
-        })?;
-    }
-    let root = fs::canonicalize(dest).map_err(|e| HandlerError::io("cannot resolve", dest, e))?;
-    for (rel, link) in &symlinks {
-        let resolved = fs::canonicalize(dest.join(rel));
-        if !resolved.as_ref().is_ok_and(|r| r.starts_with(&root)) {
-            return Err(refuse(
-                archive,
-                format!(
-                    "link `{}` -> `{}` resolves outside the project (or nowhere)",
-                    rel.display(),
-                    link.display()
-                ),
-            ));
+                ))
+            })?;
         }
+        Ok(())
     }
-    Ok(total)
+
+    /// Every link, followed to the end of its chain, lands inside `dest`.
+    fn check_symlinks(&self) -> Result<(), HandlerError> {
+        let root = fs::canonicalize(self.dest)
+            .map_err(|e| HandlerError::io("cannot resolve", self.dest, e))?;
+        for (rel, link) in &self.symlinks {
+            let resolved = fs::canonicalize(self.dest.join(rel));
+            if !resolved.as_ref().is_ok_and(|r| r.starts_with(&root)) {
+                return Err(self.outside(rel, link, "resolves outside the project (or nowhere)"));
+            }
+        }
+        Ok(())
+    }
 }
 
-fn link_name(
-    entry: &mut tar::Entry<'_, GzDecoder<File>>,
-    archive: &Path,
-    rel: &Path,
-) -> Result<PathBuf, HandlerError> {
+fn create_parent(target: &Path) -> Result<(), HandlerError> {
+    match target.parent() {
+        Some(parent) => {
+            fs::create_dir_all(parent).map_err(|e| HandlerError::io("cannot create", parent, e))
+        }
+        None => Ok(()),
+    }
+}
+
+fn link_name(entry: &mut Entry<'_>, archive: &Path, rel: &Path) -> Result<PathBuf, HandlerError> {
     Ok(entry
         .link_name()
         .map_err(|e| refuse(archive, format!("unreadable link: {e}")))?

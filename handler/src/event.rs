@@ -130,102 +130,125 @@ impl Event {
             .expect("unwrap checks the action");
         let protocol = protocol(event)?;
         match action {
-            Action::Plan => Ok(Event::Plan(PlanEvent {
-                protocol: protocol.unwrap_or(PlanProtocol::DEFAULT),
-                project: uri(event, field::PROJECT_S3_URI)?,
-                output_prefix: uri(event, field::PLAN_OUTPUT_S3_PREFIX)?,
-                config: match event.get(field::CONFIG) {
-                    Some(c @ Value::Object(_)) => c.clone(),
-                    Some(_) => {
-                        return Err(HandlerError::invalid_event("Config: must be a JSON object"))
-                    }
-                    None => return Err(missing(field::CONFIG)),
-                },
-            })),
-            Action::RenderChunk => {
-                let location = location(event, protocol)?;
-                let index = match event.get(field::CHUNK_INDEX) {
-                    Some(v) => v
-                        .as_u64()
-                        .and_then(|n| u32::try_from(n).ok())
-                        .ok_or_else(|| {
-                            HandlerError::invalid_event(format!(
-                                "ChunkIndex: {v} is not a chunk index (an integer >= 0)"
-                            ))
-                        })?,
-                    None => return Err(missing(field::CHUNK_INDEX)),
-                };
-                Ok(Event::RenderChunk(ChunkEvent {
-                    location,
-                    plan_hash: plan_hash(event)?,
-                    index,
-                    output_prefix: uri(event, field::CHUNK_OUTPUT_S3_PREFIX)?,
-                    format: format(event)?,
-                }))
-            }
-            Action::Assemble => {
-                let location = location(event, protocol)?;
-                if location.protocol() == PlanProtocol::V1
-                    && !event.contains_key(field::AUDIO_S3_URI)
-                {
-                    return Err(HandlerError::invalid_event(
-                        "AudioS3Uri: required for a v1 assemble (the plan's AudioS3Uri, or null when it has no audio)",
-                    ));
-                }
-                let audio = match event.get(field::AUDIO_S3_URI) {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(S3Uri::parse(field::AUDIO_S3_URI, s)?),
-                    Some(v) => {
-                        return Err(HandlerError::invalid_event(format!(
-                            "AudioS3Uri: {v} is neither a string nor null"
-                        )))
-                    }
-                };
-                if audio.is_some() && location.protocol() == PlanProtocol::V2 {
-                    return Err(HandlerError::protocol(
-                        "AudioS3Uri must be null for a v2 assemble: v2 plans carry their audio in the manifest",
-                    ));
-                }
-                let chunks = match event.get(field::CHUNK_S3_URIS) {
-                    Some(Value::Array(items)) if !items.is_empty() => items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| match v.as_str() {
-                            Some(s) => S3Uri::parse(&format!("ChunkS3Uris[{i}]"), s),
-                            None => Err(HandlerError::invalid_event(format!(
-                                "ChunkS3Uris[{i}]: {v} is not a string"
-                            ))),
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
-                    Some(Value::Array(_)) => {
-                        return Err(HandlerError::invalid_event(
-                            "ChunkS3Uris: empty; assemble needs at least one chunk",
-                        ))
-                    }
-                    Some(v) => {
-                        return Err(HandlerError::invalid_event(format!(
-                            "ChunkS3Uris: {v} is not a list"
-                        )))
-                    }
-                    None => return Err(missing(field::CHUNK_S3_URIS)),
-                };
-                let plan_hash = match location.protocol() {
-                    PlanProtocol::V2 => Some(plan_hash(event)?),
-                    PlanProtocol::V1 => event
-                        .get(field::PLAN_HASH)
-                        .and_then(Value::as_str)
-                        .map(str::to_string),
-                };
-                Ok(Event::Assemble(AssembleEvent {
-                    location,
-                    plan_hash,
-                    chunks,
-                    audio,
-                    output: uri(event, field::OUTPUT_S3_URI)?,
-                    format: format(event)?,
-                }))
-            }
+            Action::Plan => plan_event(event, protocol).map(Event::Plan),
+            Action::RenderChunk => chunk_event(event, protocol).map(Event::RenderChunk),
+            Action::Assemble => assemble_event(event, protocol).map(Event::Assemble),
         }
+    }
+}
+
+fn plan_event(
+    event: &Map<String, Value>,
+    protocol: Option<PlanProtocol>,
+) -> Result<PlanEvent, HandlerError> {
+    Ok(PlanEvent {
+        protocol: protocol.unwrap_or(PlanProtocol::DEFAULT),
+        project: uri(event, field::PROJECT_S3_URI)?,
+        output_prefix: uri(event, field::PLAN_OUTPUT_S3_PREFIX)?,
+        config: match event.get(field::CONFIG) {
+            Some(c @ Value::Object(_)) => c.clone(),
+            Some(_) => return Err(HandlerError::invalid_event("Config: must be a JSON object")),
+            None => return Err(missing(field::CONFIG)),
+        },
+    })
+}
+
+fn chunk_event(
+    event: &Map<String, Value>,
+    protocol: Option<PlanProtocol>,
+) -> Result<ChunkEvent, HandlerError> {
+    let location = location(event, protocol)?;
+    let index = match event.get(field::CHUNK_INDEX) {
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| {
+                HandlerError::invalid_event(format!(
+                    "ChunkIndex: {v} is not a chunk index (an integer >= 0)"
+                ))
+            })?,
+        None => return Err(missing(field::CHUNK_INDEX)),
+    };
+    Ok(ChunkEvent {
+        location,
+        plan_hash: plan_hash(event)?,
+        index,
+        output_prefix: uri(event, field::CHUNK_OUTPUT_S3_PREFIX)?,
+        format: format(event)?,
+    })
+}
+
+fn assemble_event(
+    event: &Map<String, Value>,
+    protocol: Option<PlanProtocol>,
+) -> Result<AssembleEvent, HandlerError> {
+    let location = location(event, protocol)?;
+    let audio = audio(event, location.protocol())?;
+    let chunks = chunk_uris(event)?;
+    let plan_hash = match location.protocol() {
+        PlanProtocol::V2 => Some(plan_hash(event)?),
+        PlanProtocol::V1 => event
+            .get(field::PLAN_HASH)
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    };
+    Ok(AssembleEvent {
+        location,
+        plan_hash,
+        chunks,
+        audio,
+        output: uri(event, field::OUTPUT_S3_URI)?,
+        format: format(event)?,
+    })
+}
+
+/// A v1 assemble names its audio (or null); a v2 one never does, since
+/// the manifest carries it.
+fn audio(
+    event: &Map<String, Value>,
+    protocol: PlanProtocol,
+) -> Result<Option<S3Uri>, HandlerError> {
+    if protocol == PlanProtocol::V1 && !event.contains_key(field::AUDIO_S3_URI) {
+        return Err(HandlerError::invalid_event(
+            "AudioS3Uri: required for a v1 assemble (the plan's AudioS3Uri, or null when it has no audio)",
+        ));
+    }
+    let audio = match event.get(field::AUDIO_S3_URI) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(S3Uri::parse(field::AUDIO_S3_URI, s)?),
+        Some(v) => {
+            return Err(HandlerError::invalid_event(format!(
+                "AudioS3Uri: {v} is neither a string nor null"
+            )))
+        }
+    };
+    if audio.is_some() && protocol == PlanProtocol::V2 {
+        return Err(HandlerError::protocol(
+            "AudioS3Uri must be null for a v2 assemble: v2 plans carry their audio in the manifest",
+        ));
+    }
+    Ok(audio)
+}
+
+fn chunk_uris(event: &Map<String, Value>) -> Result<Vec<S3Uri>, HandlerError> {
+    match event.get(field::CHUNK_S3_URIS) {
+        Some(Value::Array(items)) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v.as_str() {
+                Some(s) => S3Uri::parse(&format!("ChunkS3Uris[{i}]"), s),
+                None => Err(HandlerError::invalid_event(format!(
+                    "ChunkS3Uris[{i}]: {v} is not a string"
+                ))),
+            })
+            .collect(),
+        Some(Value::Array(_)) => Err(HandlerError::invalid_event(
+            "ChunkS3Uris: empty; assemble needs at least one chunk",
+        )),
+        Some(v) => Err(HandlerError::invalid_event(format!(
+            "ChunkS3Uris: {v} is not a list"
+        ))),
+        None => Err(missing(field::CHUNK_S3_URIS)),
     }
 }
 

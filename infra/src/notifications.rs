@@ -42,7 +42,7 @@
 use serde_json::json;
 
 use crate::handle::Handle;
-use crate::resource::{RemovalPolicy, Resource};
+use crate::resource::{RemovalPolicy, Resource, ResourceType};
 use crate::resources::events::{
     ApiDestination, Connection, DeadLetterConfig, EventPattern, InputTransformer, RetryPolicy,
     Rule, Target,
@@ -300,6 +300,37 @@ impl HyperframesRenderStack {
         let rule_id = format!("{name}Rule");
         let rule: Handle<Rule> = Handle::new(crate::intern::intern(&rule_id));
 
+        let dlq = self.add_dead_letter_queue(name, rule);
+
+        let mut handles = NotificationHandles {
+            rule,
+            dead_letter_queue: dlq,
+            api_destination: None,
+            connection: None,
+            api_key_parameter: None,
+        };
+        let mut target = self.target_for(name, &n.destination, rule, &mut handles);
+        target.input_transformer = Some(payload_transformer());
+        target.retry_policy = Some(n.retry);
+        target.dead_letter_config = Some(DeadLetterConfig { arn: dlq.arn() });
+        self.add(
+            &rule_id,
+            Rule {
+                description: Some(format!(
+                    "Sends the render state machine's {} executions to the {name} destination as the HyperFrames completion payload (version {PAYLOAD_VERSION}).",
+                    n.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/")
+                )),
+                event_pattern: Some(event_pattern(sm.arn(), &n.statuses)),
+                targets: vec![target],
+                ..Default::default()
+            },
+        );
+        self.shrink_execution_output();
+        handles
+    }
+
+    /// Undelivered notices land here, for 14 days.
+    fn add_dead_letter_queue(&mut self, name: &str, rule: Handle<Rule>) -> Handle<Queue> {
         // Undelivered notices are operational data: deleted with the
         // stack, said explicitly (as for the execution log group).
         let mut dlq = Resource::new(Queue {
@@ -327,15 +358,20 @@ impl HyperframesRenderStack {
             },
         );
 
-        let mut handles = NotificationHandles {
-            rule,
-            dead_letter_queue: dlq,
-            api_destination: None,
-            connection: None,
-            api_key_parameter: None,
-        };
+        dlq
+    }
+
+    /// The rule's target for `destination`, with the permission that
+    /// lets EventBridge deliver to it.
+    fn target_for(
+        &mut self,
+        name: &str,
+        destination: &Destination,
+        rule: Handle<Rule>,
+        handles: &mut NotificationHandles,
+    ) -> Target {
         let mut target = Target::new("Notify", Value::from(""));
-        match &n.destination {
+        match destination {
             Destination::Topic(topic) => {
                 target.arn = topic.arn();
                 self.allow_topic_publish(*topic, rule);
@@ -359,28 +395,12 @@ impl HyperframesRenderStack {
                 );
             }
             Destination::Webhook(w) => {
-                let (destination, role) = self.add_webhook(name, w, &mut handles);
+                let (destination, role) = self.add_webhook(name, w, handles);
                 target.arn = destination.arn();
                 target.role_arn = Some(role.arn());
             }
         }
-        target.input_transformer = Some(payload_transformer());
-        target.retry_policy = Some(n.retry);
-        target.dead_letter_config = Some(DeadLetterConfig { arn: dlq.arn() });
-        self.add(
-            &rule_id,
-            Rule {
-                description: Some(format!(
-                    "Sends the render state machine's {} executions to the {name} destination as the HyperFrames completion payload (version {PAYLOAD_VERSION}).",
-                    n.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("/")
-                )),
-                event_pattern: Some(event_pattern(sm.arn(), &n.statuses)),
-                targets: vec![target],
-                ..Default::default()
-            },
-        );
-        self.shrink_execution_output();
-        handles
+        target
     }
 
     fn add_webhook(
@@ -447,19 +467,19 @@ impl HyperframesRenderStack {
     fn allow_topic_publish(&mut self, topic: Handle<Topic>, rule: Handle<Rule>) {
         let statement = from_rule(Statement::allow(["sns:Publish"], [topic.arn()]), rule);
         let arn = topic.arn();
-        for r in self.template_mut().resources.values_mut() {
-            if let Some(p) = r.properties.downcast_mut::<TopicPolicy>() {
-                if p.topics.contains(&arn) {
-                    p.policy_document.statement.push(statement);
-                    return;
-                }
-            }
-        }
-        self.add(
-            &format!("{}Policy", topic.logical_id()),
-            TopicPolicy {
-                topics: vec![arn],
-                policy_document: PolicyDocument::new(vec![statement]),
+        self.merge_into_policy(
+            statement,
+            |p: &mut TopicPolicy| p.topics.contains(&arn).then_some(&mut p.policy_document),
+            |statement| {
+                let policy_document = PolicyDocument::new(vec![statement]);
+                let id = format!("{}Policy", topic.logical_id());
+                (
+                    id,
+                    TopicPolicy {
+                        topics: vec![topic.arn()],
+                        policy_document,
+                    },
+                )
             },
         );
     }
@@ -468,21 +488,39 @@ impl HyperframesRenderStack {
     fn allow_queue_send(&mut self, queue: Handle<Queue>, rule: Handle<Rule>) {
         let statement = from_rule(Statement::allow(["sqs:SendMessage"], [queue.arn()]), rule);
         let url = queue.url();
-        for r in self.template_mut().resources.values_mut() {
-            if let Some(p) = r.properties.downcast_mut::<QueuePolicy>() {
-                if p.queues.contains(&url) {
-                    p.policy_document.statement.push(statement);
-                    return;
-                }
-            }
-        }
-        self.add(
-            &format!("{}Policy", queue.logical_id()),
-            QueuePolicy {
-                queues: vec![url],
-                policy_document: PolicyDocument::new(vec![statement]),
+        self.merge_into_policy(
+            statement,
+            |p: &mut QueuePolicy| p.queues.contains(&url).then_some(&mut p.policy_document),
+            |statement| {
+                let policy_document = PolicyDocument::new(vec![statement]);
+                let id = format!("{}Policy", queue.logical_id());
+                (
+                    id,
+                    QueuePolicy {
+                        queues: vec![queue.url()],
+                        policy_document,
+                    },
+                )
             },
         );
+    }
+
+    /// Appends `statement` to the first policy of type `P` that `document`
+    /// selects, or adds the policy `create` makes.
+    fn merge_into_policy<P: ResourceType>(
+        &mut self,
+        statement: Statement,
+        document: impl Fn(&mut P) -> Option<&mut PolicyDocument>,
+        create: impl FnOnce(Statement) -> (String, P),
+    ) {
+        for r in self.template_mut().resources.values_mut() {
+            if let Some(doc) = r.properties.downcast_mut::<P>().and_then(&document) {
+                doc.statement.push(statement);
+                return;
+            }
+        }
+        let (id, policy) = create(statement);
+        self.add(&id, policy);
     }
 
     /// The execution's output becomes the Assemble result alone

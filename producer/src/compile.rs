@@ -179,110 +179,28 @@ const TEXT_RENDERING_STYLE: &str =
 
 /// Rewrites the entry HTML so it references nothing off-machine.
 pub fn compile(html: &str, file: &Path, map: &AssetMap) -> Result<Compiled> {
-    let tags = html::scan(html);
-    let mut log = InlineLog::default();
-    let mut remote_files = Vec::new();
-    // (start, end, replacement), applied back to front.
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut c = Compiler {
+        html,
+        file,
+        map,
+        log: InlineLog::default(),
+        remote_files: Vec::new(),
+        edits: Vec::new(),
+    };
     let mut head_insert = None;
-    for tag in &tags {
+    for tag in &html::scan(html) {
         match tag.name.as_str() {
             "head" if head_insert.is_none() => head_insert = Some(tag.end),
-            "script" => {
-                if let Some(src) = tag.attr("src").filter(|s| assets::is_remote(s)) {
-                    let url = assets::join_url("https://invalid/", src);
-                    let bytes = map.fetch(&url).map_err(|m| {
-                        ProducerError::AssetFetchFailed(format!(
-                            "{} <script src>: {m}",
-                            file.display()
-                        ))
-                    })?;
-                    let body = String::from_utf8_lossy(&bytes).replace("</script", "<\\/script");
-                    let (_, _, close_end) = tag.body.expect("script tags carry a body span");
-                    let type_attr = tag
-                        .attr("type")
-                        .map(|t| format!(" type=\"{}\"", html::escape_attr(t)))
-                        .unwrap_or_default();
-                    edits.push((
-                        tag.start,
-                        close_end,
-                        format!("<script{type_attr}>/* inlined: {url} */\n{body}\n</script>"),
-                    ));
-                }
-            }
-            "style" => {
-                let (b0, b1, _) = tag.body.expect("style tags carry a body span");
-                let css = &html[b0..b1];
-                if css.to_ascii_lowercase().contains("http") || css.contains("//") {
-                    let out = assets::inline_css(css, &CssBase::Compiled, map, &mut log, 0)?;
-                    if out != css {
-                        edits.push((b0, b1, out));
-                    }
-                }
-            }
-            "link" => {
-                let rel = tag.attr("rel").unwrap_or("").to_ascii_lowercase();
-                let href = tag.attr("href").unwrap_or("");
-                if !assets::is_remote(href) {
-                    continue;
-                }
-                if rel.contains("stylesheet") {
-                    let url = assets::join_url("https://invalid/", href);
-                    let bytes = map.fetch(&url).map_err(|m| {
-                        if assets::is_font_url(&url) {
-                            ProducerError::FontFetchFailed(m)
-                        } else {
-                            ProducerError::AssetFetchFailed(m)
-                        }
-                    })?;
-                    let base = match map.get(&url) {
-                        Some(p) => CssBase::LocalFile(p.to_path_buf()),
-                        None => CssBase::Remote(url.clone()),
-                    };
-                    let css = assets::inline_css(
-                        &String::from_utf8_lossy(&bytes),
-                        &base,
-                        map,
-                        &mut log,
-                        0,
-                    )?;
-                    edits.push((
-                        tag.start,
-                        tag.end,
-                        format!("<style>/* inlined: {url} */\n{css}\n</style>"),
-                    ));
-                } else {
-                    // preconnect / dns-prefetch / preload hints would reach for the network.
-                    edits.push((tag.start, tag.end, String::new()));
-                }
-            }
-            "img" | "video" | "audio" | "source" => {
-                if let Some(src) = tag.attr("src").filter(|s| assets::is_remote(s)) {
-                    let url = assets::join_url("https://invalid/", src);
-                    let bytes = map.fetch(&url).map_err(|m| {
-                        if tag.name == "img" {
-                            ProducerError::AssetFetchFailed(m)
-                        } else {
-                            ProducerError::VideoSourceUnrenderable(m)
-                        }
-                    })?;
-                    let ext = url
-                        .split(['?', '#'])
-                        .next()
-                        .and_then(|p| p.rsplit('/').next())
-                        .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
-                        .unwrap_or_else(|| "bin".into());
-                    let rel = format!("_remote/{}.{ext}", &sha256_hex(&bytes)[..16]);
-                    edits.push((tag.start, tag.end, replace_src(html, tag, &rel)));
-                    remote_files.push((rel, bytes));
-                }
-            }
+            "script" => c.script(tag)?,
+            "style" => c.style(tag)?,
+            "link" => c.link(tag)?,
+            "img" | "video" | "audio" | "source" => c.media(tag)?,
             _ => {}
         }
     }
     let mut out = html.to_string();
-    edits.sort_by_key(|e| std::cmp::Reverse(e.0));
-    for (s, e, r) in edits {
+    c.edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+    for (s, e, r) in c.edits {
         out.replace_range(s..e, &r);
     }
     let at = head_insert.unwrap_or(0);
@@ -290,9 +208,123 @@ pub fn compile(html: &str, file: &Path, map: &AssetMap) -> Result<Compiled> {
     out.insert_str(at, TEXT_RENDERING_STYLE);
     Ok(Compiled {
         html: out,
-        inline_log: log,
-        remote_files,
+        inline_log: c.log,
+        remote_files: c.remote_files,
     })
+}
+
+/// One compilation: the edits found so far, as (start, end, replacement)
+/// spans of the original, applied back to front at the end.
+struct Compiler<'a> {
+    html: &'a str,
+    file: &'a Path,
+    map: &'a AssetMap,
+    log: InlineLog,
+    remote_files: Vec<(String, Vec<u8>)>,
+    edits: Vec<(usize, usize, String)>,
+}
+
+impl Compiler<'_> {
+    /// A remote `<script src>` becomes an inline script.
+    fn script(&mut self, tag: &Tag) -> Result<()> {
+        let Some(src) = tag.attr("src").filter(|s| assets::is_remote(s)) else {
+            return Ok(());
+        };
+        let url = assets::join_url("https://invalid/", src);
+        let bytes = self.map.fetch(&url).map_err(|m| {
+            ProducerError::AssetFetchFailed(format!("{} <script src>: {m}", self.file.display()))
+        })?;
+        let body = String::from_utf8_lossy(&bytes).replace("</script", "<\\/script");
+        let (_, _, close_end) = tag.body.expect("script tags carry a body span");
+        let type_attr = tag
+            .attr("type")
+            .map(|t| format!(" type=\"{}\"", html::escape_attr(t)))
+            .unwrap_or_default();
+        self.edits.push((
+            tag.start,
+            close_end,
+            format!("<script{type_attr}>/* inlined: {url} */\n{body}\n</script>"),
+        ));
+        Ok(())
+    }
+
+    /// `url(...)` and `@import` inside a `<style>` are inlined.
+    fn style(&mut self, tag: &Tag) -> Result<()> {
+        let (b0, b1, _) = tag.body.expect("style tags carry a body span");
+        let css = &self.html[b0..b1];
+        if css.to_ascii_lowercase().contains("http") || css.contains("//") {
+            let out = assets::inline_css(css, &CssBase::Compiled, self.map, &mut self.log, 0)?;
+            if out != css {
+                self.edits.push((b0, b1, out));
+            }
+        }
+        Ok(())
+    }
+
+    /// A remote stylesheet becomes a `<style>`; other remote links
+    /// (preconnect, dns-prefetch, preload) would reach for the network and go.
+    fn link(&mut self, tag: &Tag) -> Result<()> {
+        let rel = tag.attr("rel").unwrap_or("").to_ascii_lowercase();
+        let href = tag.attr("href").unwrap_or("");
+        if !assets::is_remote(href) {
+            return Ok(());
+        }
+        if !rel.contains("stylesheet") {
+            self.edits.push((tag.start, tag.end, String::new()));
+            return Ok(());
+        }
+        let url = assets::join_url("https://invalid/", href);
+        let bytes = self.map.fetch(&url).map_err(|m| {
+            if assets::is_font_url(&url) {
+                ProducerError::FontFetchFailed(m)
+            } else {
+                ProducerError::AssetFetchFailed(m)
+            }
+        })?;
+        let base = match self.map.get(&url) {
+            Some(p) => CssBase::LocalFile(p.to_path_buf()),
+            None => CssBase::Remote(url.clone()),
+        };
+        let css = assets::inline_css(
+            &String::from_utf8_lossy(&bytes),
+            &base,
+            self.map,
+            &mut self.log,
+            0,
+        )?;
+        self.edits.push((
+            tag.start,
+            tag.end,
+            format!("<style>/* inlined: {url} */\n{css}\n</style>"),
+        ));
+        Ok(())
+    }
+
+    /// Remote media is copied into `_remote/`, named by its hash.
+    fn media(&mut self, tag: &Tag) -> Result<()> {
+        let Some(src) = tag.attr("src").filter(|s| assets::is_remote(s)) else {
+            return Ok(());
+        };
+        let url = assets::join_url("https://invalid/", src);
+        let bytes = self.map.fetch(&url).map_err(|m| {
+            if tag.name == "img" {
+                ProducerError::AssetFetchFailed(m)
+            } else {
+                ProducerError::VideoSourceUnrenderable(m)
+            }
+        })?;
+        let ext = url
+            .split(['?', '#'])
+            .next()
+            .and_then(|p| p.rsplit('/').next())
+            .and_then(|n| n.rsplit_once('.').map(|(_, e)| e.to_string()))
+            .unwrap_or_else(|| "bin".into());
+        let rel = format!("_remote/{}.{ext}", &sha256_hex(&bytes)[..16]);
+        self.edits
+            .push((tag.start, tag.end, replace_src(self.html, tag, &rel)));
+        self.remote_files.push((rel, bytes));
+        Ok(())
+    }
 }
 
 fn replace_src(html: &str, tag: &Tag, new_src: &str) -> String {

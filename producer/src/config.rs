@@ -291,6 +291,13 @@ impl RenderConfig {
         for (field, v) in [("width", self.width), ("height", self.height)] {
             validate_dimension(field, v)?;
         }
+        self.validate_encoder()?;
+        self.validate_chunking()?;
+        self.validate_modes()
+    }
+
+    /// Codec and preset only with mp4; crf or bitrate, each well formed.
+    fn validate_encoder(&self) -> Result<()> {
         if let Some(codec) = self.codec {
             if self.format != Format::Mp4 {
                 return Err(ProducerError::config(
@@ -336,6 +343,11 @@ impl RenderConfig {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Chunk sizes and parallelism within the plan's caps.
+    fn validate_chunking(&self) -> Result<()> {
         for (field, v, max) in [
             ("chunkSize", self.chunk_size, MAX_CHUNK_SIZE),
             (
@@ -358,6 +370,11 @@ impl RenderConfig {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Runtime cap, HDR mode and entry file.
+    fn validate_modes(&self) -> Result<()> {
         if let Some(cap) = &self.runtime_cap {
             if !["lambda", "temporal", "cloud-run-job", "k8s-job", "none"].contains(&cap.as_str()) {
                 return Err(ProducerError::config(

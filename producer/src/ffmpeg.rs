@@ -122,152 +122,123 @@ impl EncoderSettings {
     /// `metadata` pairs are written as container tags.
     pub fn output_args(&self, fps: u32, gop: u64, metadata: &[(&str, String)]) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
-        let mut push = |xs: &[&str]| a.extend(xs.iter().map(|s| s.to_string()));
-        push(&["-r", &fps.to_string()]);
-        let gop_s = gop.to_string();
+        push(&mut a, &["-r", &fps.to_string()]);
         let crf = self.effective_crf().map(|c| c.to_string());
         match self.format {
             Format::Mp4 => {
-                let preset = self.preset();
                 match self.codec {
-                    Codec::H264 => {
-                        push(&["-c:v", "libx264", "-preset", preset]);
-                        if let Some(t) = self.threads {
-                            push(&["-threads", &t.to_string()]);
-                        }
-                        self.rate_args(&mut a, crf.as_deref());
-                        let mut x264 = String::from("aq-mode=3");
-                        if preset != "ultrafast" {
-                            x264.push_str(":aq-strength=0.8:deblock=1,1");
-                        }
-                        x264.push_str(
-                            ":colorprim=bt709:transfer=bt709:colormatrix=bt709:scenecut=0:open-gop=0:repeat-headers=1",
-                        );
-                        a.extend(
-                            [
-                                "-g",
-                                &gop_s,
-                                "-keyint_min",
-                                &gop_s,
-                                "-sc_threshold",
-                                "0",
-                                "-force_key_frames",
-                                &format!("expr:eq(mod(n,{gop}),0)"),
-                                "-bf",
-                                "0",
-                                "-x264-params",
-                                &x264,
-                            ]
-                            .iter()
-                            .map(|s| s.to_string()),
-                        );
-                    }
-                    Codec::H265 => {
-                        a.extend(
-                            ["-c:v", "libx265", "-preset", preset]
-                                .iter()
-                                .map(|s| s.to_string()),
-                        );
-                        self.rate_args(&mut a, crf.as_deref());
-                        a.extend(
-                            [
-                                "-g".to_string(),
-                                gop_s.clone(),
-                                "-bf".into(),
-                                "0".into(),
-                                "-x265-params".into(),
-                                format!(
-                                    "log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:colorprim=bt709:transfer=bt709:colormatrix=bt709{}",
-                                    self.threads.map(|t| format!(":frame-threads={t}")).unwrap_or_default()
-                                ),
-                                "-tag:v".into(),
-                                "hvc1".into(),
-                            ],
-                        );
-                    }
+                    Codec::H264 => self.h264_args(&mut a, gop, crf.as_deref()),
+                    Codec::H265 => self.h265_args(&mut a, gop, crf.as_deref()),
                 }
-                a.extend(
-                    [
-                        "-colorspace:v",
-                        "bt709",
-                        "-color_primaries:v",
-                        "bt709",
-                        "-color_trc:v",
-                        "bt709",
-                        "-color_range",
-                        "tv",
-                        "-vf",
-                        "scale=in_range=pc:out_range=tv",
-                        "-video_track_timescale",
-                        "90000",
-                        "-pix_fmt",
-                        "yuv420p",
-                        "-avoid_negative_ts",
-                        "make_zero",
-                    ]
-                    .iter()
-                    .map(|s| s.to_string()),
-                );
+                push(&mut a, MP4_COLOR_AND_CONTAINER);
             }
-            Format::Webm => {
-                a.extend(["-c:v", "libvpx-vp9"].iter().map(|s| s.to_string()));
-                match (&self.bitrate, crf) {
-                    (Some(b), _) => a.extend(["-b:v".to_string(), b.clone()]),
-                    (None, Some(c)) => a.extend(["-b:v".into(), "0".into(), "-crf".into(), c]),
-                    (None, None) => {}
-                }
-                a.extend(
-                    [
-                        "-deadline",
-                        "good",
-                        "-row-mt",
-                        "1",
-                        "-cpu-used",
-                        "4",
-                        "-g",
-                        &gop_s,
-                        "-keyint_min",
-                        &gop_s,
-                        "-auto-alt-ref",
-                        "0",
-                        "-metadata:s:v:0",
-                        "alpha_mode=1",
-                        "-pix_fmt",
-                        "yuva420p",
-                        "-avoid_negative_ts",
-                        "make_zero",
-                    ]
-                    .iter()
-                    .map(|s| s.to_string()),
-                );
-            }
-            Format::Mov => {
-                a.extend(
-                    [
-                        "-c:v",
-                        "prores_ks",
-                        "-profile:v",
-                        "4444",
-                        "-vendor",
-                        "apl0",
-                        "-pix_fmt",
-                        "yuva444p10le",
-                    ]
-                    .iter()
-                    .map(|s| s.to_string()),
-                );
-            }
+            Format::Webm => self.webm_args(&mut a, gop, crf),
+            Format::Mov => push(&mut a, MOV_PRORES_4444),
             Format::PngSequence => {}
         }
         // Bit-exact output across runs: no encoder/muxer version strings that could drift.
-        a.extend(["-fflags".into(), "+bitexact".into()]);
+        push(&mut a, &["-fflags", "+bitexact"]);
         for (k, v) in metadata {
             a.extend(["-metadata".into(), format!("{k}={v}")]);
         }
         if matches!(self.format, Format::Mp4 | Format::Mov) {
-            a.extend(["-movflags".into(), "+use_metadata_tags".into()]);
+            push(&mut a, &["-movflags", "+use_metadata_tags"]);
         }
         a
+    }
+
+    /// libx264 with a closed, fixed GOP (a keyframe every `gop` frames, no
+    /// B-frames), so chunks concatenate without re-encoding.
+    fn h264_args(&self, a: &mut Vec<String>, gop: u64, crf: Option<&str>) {
+        let preset = self.preset();
+        push(a, &["-c:v", "libx264", "-preset", preset]);
+        if let Some(t) = self.threads {
+            push(a, &["-threads", &t.to_string()]);
+        }
+        self.rate_args(a, crf);
+        let mut x264 = String::from("aq-mode=3");
+        if preset != "ultrafast" {
+            x264.push_str(":aq-strength=0.8:deblock=1,1");
+        }
+        x264.push_str(
+            ":colorprim=bt709:transfer=bt709:colormatrix=bt709:scenecut=0:open-gop=0:repeat-headers=1",
+        );
+        let gop_s = gop.to_string();
+        push(
+            a,
+            &[
+                "-g",
+                &gop_s,
+                "-keyint_min",
+                &gop_s,
+                "-sc_threshold",
+                "0",
+                "-force_key_frames",
+                &format!("expr:eq(mod(n,{gop}),0)"),
+                "-bf",
+                "0",
+                "-x264-params",
+                &x264,
+            ],
+        );
+    }
+
+    /// libx265 with the same GOP rules as [`Self::h264_args`], tagged `hvc1`
+    /// so Apple players accept it.
+    fn h265_args(&self, a: &mut Vec<String>, gop: u64, crf: Option<&str>) {
+        push(a, &["-c:v", "libx265", "-preset", self.preset()]);
+        self.rate_args(a, crf);
+        let x265 = format!(
+            "log-level=error:keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:repeat-headers=1:colorprim=bt709:transfer=bt709:colormatrix=bt709{}",
+            self.threads.map(|t| format!(":frame-threads={t}")).unwrap_or_default()
+        );
+        push(
+            a,
+            &[
+                "-g",
+                &gop.to_string(),
+                "-bf",
+                "0",
+                "-x265-params",
+                &x265,
+                "-tag:v",
+                "hvc1",
+            ],
+        );
+    }
+
+    /// VP9 with alpha; a bitrate wins over a CRF.
+    fn webm_args(&self, a: &mut Vec<String>, gop: u64, crf: Option<String>) {
+        push(a, &["-c:v", "libvpx-vp9"]);
+        match (&self.bitrate, crf) {
+            (Some(b), _) => a.extend(["-b:v".to_string(), b.clone()]),
+            (None, Some(c)) => a.extend(["-b:v".into(), "0".into(), "-crf".into(), c]),
+            (None, None) => {}
+        }
+        let gop_s = gop.to_string();
+        push(
+            a,
+            &[
+                "-deadline",
+                "good",
+                "-row-mt",
+                "1",
+                "-cpu-used",
+                "4",
+                "-g",
+                &gop_s,
+                "-keyint_min",
+                &gop_s,
+                "-auto-alt-ref",
+                "0",
+                "-metadata:s:v:0",
+                "alpha_mode=1",
+                "-pix_fmt",
+                "yuva420p",
+                "-avoid_negative_ts",
+                "make_zero",
+            ],
+        );
     }
 
     fn rate_args(&self, a: &mut Vec<String>, crf: Option<&str>) {
@@ -278,6 +249,43 @@ impl EncoderSettings {
         }
     }
 }
+
+fn push(a: &mut Vec<String>, xs: &[&str]) {
+    a.extend(xs.iter().map(|s| s.to_string()));
+}
+
+/// BT.709 tags on a limited-range stream (the capture is full range), the
+/// 90 kHz timescale concat needs, and yuv420p for every player.
+const MP4_COLOR_AND_CONTAINER: &[&str] = &[
+    "-colorspace:v",
+    "bt709",
+    "-color_primaries:v",
+    "bt709",
+    "-color_trc:v",
+    "bt709",
+    "-color_range",
+    "tv",
+    "-vf",
+    "scale=in_range=pc:out_range=tv",
+    "-video_track_timescale",
+    "90000",
+    "-pix_fmt",
+    "yuv420p",
+    "-avoid_negative_ts",
+    "make_zero",
+];
+
+/// ProRes 4444 with alpha, 10-bit.
+const MOV_PRORES_4444: &[&str] = &[
+    "-c:v",
+    "prores_ks",
+    "-profile:v",
+    "4444",
+    "-vendor",
+    "apl0",
+    "-pix_fmt",
+    "yuva444p10le",
+];
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,18 @@ pub struct AwsArgs {
     pub region: Option<String>,
 }
 
+/// Endpoints and credentials of a local stack (`local-stack up` writes
+/// them into its outputs file); a deployed stack's file has none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalEndpoints {
+    /// S3 and STS (moto).
+    pub endpoint_url: String,
+    pub step_functions_endpoint_url: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
 /// Clients plus the facts every message needs (account, region, endpoint).
 pub struct Aws {
     pub cfn: aws_sdk_cloudformation::Client,
@@ -48,12 +60,29 @@ impl Aws {
     /// and proves the credentials work with `sts:GetCallerIdentity`, so a
     /// missing or expired login fails in a second, not after a build.
     pub async fn connect(args: &AwsArgs) -> Result<Aws> {
+        Aws::connect_to(args, None).await
+    }
+
+    /// Like [`Aws::connect`]; with `local`, every client goes to the local
+    /// stack's endpoints with its credentials (profiles are not read).
+    pub async fn connect_to(args: &AwsArgs, local: Option<&LocalEndpoints>) -> Result<Aws> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
-        if let Some(p) = &args.profile {
+        if let Some(l) = local {
+            loader = loader
+                .endpoint_url(&l.endpoint_url)
+                .region(Region::new(l.region.clone()))
+                .credentials_provider(aws_credential_types::Credentials::new(
+                    &l.access_key_id,
+                    &l.secret_access_key,
+                    None,
+                    None,
+                    "local-stack",
+                ));
+        } else if let Some(p) = &args.profile {
             loader = loader.profile_name(p);
         }
-        if let Some(r) = &args.region {
+        if let Some(r) = args.region.as_ref().filter(|_| local.is_none()) {
             check_region_shape(r)?;
             loader = loader.region(Region::new(r.clone()));
         }
@@ -92,7 +121,14 @@ impl Aws {
         Ok(Aws {
             cfn: aws_sdk_cloudformation::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(s3.build()),
-            sfn: aws_sdk_sfn::Client::new(&conf),
+            sfn: match local {
+                Some(l) => aws_sdk_sfn::Client::from_conf(
+                    aws_sdk_sfn::config::Builder::from(&conf)
+                        .endpoint_url(&l.step_functions_endpoint_url)
+                        .build(),
+                ),
+                None => aws_sdk_sfn::Client::new(&conf),
+            },
             account,
             region,
             endpoint,

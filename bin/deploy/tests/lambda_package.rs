@@ -65,18 +65,9 @@ fn payload_dir() -> PathBuf {
     d
 }
 
-/// The release `bootstrap`, built once per test binary into `<target>/lambda`
-/// (its own target dir: the outer `cargo test` holds the main one).
+/// The release `bootstrap`, built once per test binary.
 fn bootstrap() -> &'static PathBuf {
-    static BOOTSTRAP: OnceLock<PathBuf> = OnceLock::new();
-    BOOTSTRAP.get_or_init(|| {
-        let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .parent()
-            .expect("target/tmp has a parent")
-            .join("lambda");
-        package::build_bootstrap(&workspace(), &target)
-            .unwrap_or_else(|e| panic!("building the release bootstrap failed: {e:#}"))
-    })
+    hyperframes_testkit::release::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
 /// The package every test here uses, built once.

@@ -28,6 +28,22 @@ impl TargetArgs {
         if self.stack_name.is_none() && self.outputs_file.is_none() {
             bail!("which stack? pass --stack-name NAME or --outputs-file FILE (written by `deploy --outputs-file`)");
         }
+        // A local stack's outputs file says where its endpoints are; it is
+        // read before any AWS call, so nothing reaches AWS for it.
+        let local_file = match (&self.outputs_file, &self.stack_name) {
+            (Some(f), _) => Some(f.clone()),
+            (None, Some(name)) => {
+                Some(hyperframes_cli::outputs::default_file(name)).filter(|f| f.is_file())
+            }
+            (None, None) => None,
+        };
+        if let Some(f) = local_file {
+            let target = StackTarget::from_outputs_file(&f)?;
+            if target.local.is_some() {
+                let aws = Aws::connect_to(&self.aws, target.local.as_ref()).await?;
+                return Ok((aws, target));
+            }
+        }
         let aws = Aws::connect(&self.aws).await?;
         let target = match (&self.outputs_file, &self.stack_name) {
             (Some(f), _) => StackTarget::from_outputs_file(f)?,

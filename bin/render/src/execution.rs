@@ -26,6 +26,8 @@ pub const MAX_INPUT_BYTES: usize = 131_072;
 pub struct StackTarget {
     pub bucket: String,
     pub state_machine_arn: String,
+    /// Set for a local stack (`local-stack up`): where its APIs are.
+    pub local: Option<hyperframes_cli::aws::LocalEndpoints>,
 }
 
 impl StackTarget {
@@ -43,9 +45,20 @@ impl StackTarget {
                 )
             })
         };
+        let local = match v["EndpointUrl"].as_str() {
+            Some(endpoint) => Some(hyperframes_cli::aws::LocalEndpoints {
+                endpoint_url: endpoint.to_string(),
+                step_functions_endpoint_url: get("StepFunctionsEndpointUrl")?,
+                region: get("Region")?,
+                access_key_id: get("AccessKeyId")?,
+                secret_access_key: get("SecretAccessKey")?,
+            }),
+            None => None,
+        };
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            local,
         })
     }
 
@@ -78,6 +91,7 @@ impl StackTarget {
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            local: None,
         })
     }
 
@@ -218,32 +232,25 @@ pub fn event(e: &HistoryEvent) -> Event {
     if let Some(d) = e.lambda_function_succeeded_event_details() {
         ev.output = d.output().map(str::to_string);
     }
-    let fail = |error: Option<&str>, cause: Option<&str>| {
-        (error.map(str::to_string), cause.map(str::to_string))
-    };
-    let failure = e
-        .task_failed_event_details()
-        .map(|d| fail(d.error(), d.cause()))
-        .or_else(|| {
-            e.task_timed_out_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.lambda_function_failed_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.execution_failed_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.execution_aborted_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        })
-        .or_else(|| {
-            e.execution_timed_out_event_details()
-                .map(|d| fail(d.error(), d.cause()))
-        });
+    // At most one of these is set, for the event's own kind.
+    let failure = [
+        e.task_failed_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.task_timed_out_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.lambda_function_failed_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.execution_failed_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.execution_aborted_event_details()
+            .map(|d| (d.error(), d.cause())),
+        e.execution_timed_out_event_details()
+            .map(|d| (d.error(), d.cause())),
+    ]
+    .into_iter()
+    .flatten()
+    .next()
+    .map(|(error, cause)| (error.map(str::to_string), cause.map(str::to_string)));
     if let Some((error, cause)) = failure {
         ev.error = error;
         ev.cause = cause;
@@ -399,6 +406,7 @@ mod tests {
         let t = StackTarget {
             bucket: "b".into(),
             state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:hyperframes-render".into(),
+            local: None,
         };
         assert_eq!(
             t.execution_arn("r1"),

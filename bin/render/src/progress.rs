@@ -151,6 +151,149 @@ fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
+/// What the history says, accumulated event by event.
+#[derive(Default)]
+struct Tally {
+    transitions: u64,
+    invocations: u32,
+    lambda_ms: u64,
+    frames_done: u64,
+    chunks_done: u32,
+    frames_total: Option<u64>,
+    chunks_total: Option<u32>,
+    output_s3_uri: Option<String>,
+    output_bytes: Option<u64>,
+    failure: Option<(String, String)>,
+}
+
+/// An execution history, indexed by event id.
+struct History<'a> {
+    by_id: HashMap<i64, &'a Event>,
+}
+
+impl<'a> History<'a> {
+    fn new(events: &'a [Event]) -> Self {
+        History {
+            by_id: events.iter().map(|e| (e.id, e)).collect(),
+        }
+    }
+
+    /// The state a task event belongs to: walk back to its *StateEntered.
+    /// Event ids strictly decrease along previous ids, so the walk ends.
+    fn state_of(&self, e: &Event) -> Option<String> {
+        let mut cur = e;
+        loop {
+            if cur.kind.ends_with("StateEntered") {
+                return cur.state.clone();
+            }
+            let prev = self.by_id.get(&cur.previous_id)?;
+            if prev.id >= cur.id {
+                return None;
+            }
+            cur = prev;
+        }
+    }
+
+    fn tally(&self, events: &[Event]) -> Tally {
+        let mut t = Tally::default();
+        for e in events {
+            let k = e.kind.as_str();
+            if k.ends_with("StateEntered") {
+                t.transitions += 1;
+            }
+            match k {
+                "TaskScheduled" | "LambdaFunctionScheduled" => t.invocations += 1,
+                "TaskSucceeded"
+                | "TaskFailed"
+                | "TaskTimedOut"
+                | "LambdaFunctionSucceeded"
+                | "LambdaFunctionFailed"
+                | "LambdaFunctionTimedOut" => self.task_ended(e, &mut t),
+                "ExecutionFailed" => t.failure = Some(error_and_cause(e)),
+                _ => {}
+            }
+        }
+        t
+    }
+
+    /// A task's end: its duration, and what its stage reports on success
+    /// (or the first failure).
+    fn task_ended(&self, e: &Event, t: &mut Tally) {
+        if let Some(started) = self
+            .by_id
+            .get(&e.previous_id)
+            .filter(|s| s.kind.ends_with("Started"))
+        {
+            t.lambda_ms += (e.timestamp_ms - started.timestamp_ms).max(0) as u64;
+        }
+        if !e.kind.ends_with("Succeeded") {
+            if t.failure.is_none() {
+                t.failure = Some(error_and_cause(e));
+            }
+            return;
+        }
+        let p = payload(e.output.as_deref().unwrap_or("null"));
+        let state = self.state_of(e).unwrap_or_default();
+        if state.starts_with("RenderChunk") {
+            t.chunks_done += 1;
+            t.frames_done += p[field::FRAMES_ENCODED].as_u64().unwrap_or(0);
+        } else if state.starts_with("Plan") {
+            t.frames_total = p["TotalFrames"].as_u64().or(t.frames_total);
+            t.chunks_total = p[field::CHUNK_COUNT]
+                .as_u64()
+                .map(|n| n as u32)
+                .or(t.chunks_total);
+        } else if state.starts_with("Assemble") {
+            t.output_s3_uri = p[field::OUTPUT_S3_URI].as_str().map(str::to_string);
+            t.output_bytes = p[field::FILE_SIZE].as_u64();
+        }
+    }
+}
+
+fn error_and_cause(e: &Event) -> (String, String) {
+    (
+        e.error.clone().unwrap_or_else(|| "UNKNOWN".into()),
+        e.cause.clone().unwrap_or_default(),
+    )
+}
+
+fn state_of_execution(status: &str, failure: Option<(String, String)>) -> State {
+    match status {
+        "SUCCEEDED" => State::Succeeded,
+        "FAILED" => {
+            let (error, cause) = failure.unwrap_or_else(|| ("UNKNOWN".into(), String::new()));
+            State::Failed { error, cause }
+        }
+        "TIMED_OUT" => State::TimedOut,
+        "ABORTED" => State::Aborted,
+        _ => State::Running,
+    }
+}
+
+/// Plan is the first tenth, chunks the next eight, assemble the last.
+fn fraction(state: &State, frames_done: u64, frames_total: Option<u64>) -> f64 {
+    match (state, frames_total) {
+        (State::Succeeded, _) => 1.0,
+        (_, Some(total)) if total > 0 => 0.1 + 0.8 * (frames_done as f64 / total as f64).min(1.0),
+        _ => 0.0,
+    }
+}
+
+fn cost(t: &Tally, prices: Prices) -> Cost {
+    let gb_seconds = prices.memory_mb as f64 / 1024.0 * t.lambda_ms as f64 / 1000.0;
+    let lambda_usd = gb_seconds * prices.lambda_gb_second;
+    let sfn_usd = t.transitions as f64 * prices.state_transition;
+    Cost {
+        lambda_usd: round6(lambda_usd),
+        step_functions_usd: round6(sfn_usd),
+        total_usd: round6(lambda_usd + sfn_usd),
+        lambda_ms: t.lambda_ms,
+        lambda_gb_seconds: round6(gb_seconds),
+        state_transitions: t.transitions,
+        excludes: "S3 storage and requests, data transfer, CloudWatch, Lambda init time",
+    }
+}
+
 /// Computes progress. `status` is DescribeExecution's status; `now_ms` is
 /// used for the elapsed time of a running execution.
 pub fn compute(
@@ -161,120 +304,21 @@ pub fn compute(
     events: &[Event],
     prices: Prices,
 ) -> Progress {
-    let by_id: HashMap<i64, &Event> = events.iter().map(|e| (e.id, e)).collect();
-    // The state a task event belongs to: walk back to its *StateEntered.
-    // Event ids strictly decrease along previous ids, so the walk ends.
-    let state_of = |e: &Event| -> Option<String> {
-        let mut cur = e;
-        loop {
-            if cur.kind.ends_with("StateEntered") {
-                return cur.state.clone();
-            }
-            let prev = by_id.get(&cur.previous_id)?;
-            if prev.id >= cur.id {
-                return None;
-            }
-            cur = prev;
-        }
-    };
-    let mut transitions = 0u64;
-    let mut invocations = 0u32;
-    let mut lambda_ms = 0u64;
-    let (mut frames_done, mut chunks_done) = (0u64, 0u32);
-    let (mut frames_total, mut chunks_total) = (None, None);
-    let mut output = (None, None);
-    let mut failure: Option<(String, String)> = None;
-    for e in events {
-        let k = e.kind.as_str();
-        if k.ends_with("StateEntered") {
-            transitions += 1;
-        }
-        match k {
-            "TaskScheduled" | "LambdaFunctionScheduled" => invocations += 1,
-            "TaskSucceeded"
-            | "TaskFailed"
-            | "TaskTimedOut"
-            | "LambdaFunctionSucceeded"
-            | "LambdaFunctionFailed"
-            | "LambdaFunctionTimedOut" => {
-                if let Some(started) = by_id
-                    .get(&e.previous_id)
-                    .filter(|s| s.kind.ends_with("Started"))
-                {
-                    lambda_ms += (e.timestamp_ms - started.timestamp_ms).max(0) as u64;
-                }
-                if k.ends_with("Succeeded") {
-                    let p = payload(e.output.as_deref().unwrap_or("null"));
-                    let state = state_of(e).unwrap_or_default();
-                    if state.starts_with("RenderChunk") {
-                        chunks_done += 1;
-                        frames_done += p[field::FRAMES_ENCODED].as_u64().unwrap_or(0);
-                    } else if state.starts_with("Plan") {
-                        frames_total = p["TotalFrames"].as_u64().or(frames_total);
-                        chunks_total = p[field::CHUNK_COUNT]
-                            .as_u64()
-                            .map(|n| n as u32)
-                            .or(chunks_total);
-                    } else if state.starts_with("Assemble") {
-                        output = (
-                            p[field::OUTPUT_S3_URI].as_str().map(str::to_string),
-                            p[field::FILE_SIZE].as_u64(),
-                        );
-                    }
-                } else if failure.is_none() {
-                    failure = Some((
-                        e.error.clone().unwrap_or_else(|| "UNKNOWN".into()),
-                        e.cause.clone().unwrap_or_default(),
-                    ));
-                }
-            }
-            "ExecutionFailed" => {
-                failure = Some((
-                    e.error.clone().unwrap_or_else(|| "UNKNOWN".into()),
-                    e.cause.clone().unwrap_or_default(),
-                ));
-            }
-            _ => {}
-        }
-    }
-    let state = match status {
-        "SUCCEEDED" => State::Succeeded,
-        "FAILED" => {
-            let (error, cause) = failure.unwrap_or_else(|| ("UNKNOWN".into(), String::new()));
-            State::Failed { error, cause }
-        }
-        "TIMED_OUT" => State::TimedOut,
-        "ABORTED" => State::Aborted,
-        _ => State::Running,
-    };
-    let fraction = match (&state, frames_total) {
-        (State::Succeeded, _) => 1.0,
-        (_, Some(total)) if total > 0 => 0.1 + 0.8 * (frames_done as f64 / total as f64).min(1.0),
-        _ => 0.0,
-    };
-    let gb_seconds = prices.memory_mb as f64 / 1024.0 * lambda_ms as f64 / 1000.0;
-    let lambda_usd = gb_seconds * prices.lambda_gb_second;
-    let sfn_usd = transitions as f64 * prices.state_transition;
+    let t = History::new(events).tally(events);
+    let cost = cost(&t, prices);
+    let state = state_of_execution(status, t.failure);
     Progress {
+        fraction: fraction(&state, t.frames_done, t.frames_total),
         state,
-        fraction,
-        chunks_done,
-        chunks_total,
-        frames_done,
-        frames_total,
-        lambda_invocations: invocations,
+        chunks_done: t.chunks_done,
+        chunks_total: t.chunks_total,
+        frames_done: t.frames_done,
+        frames_total: t.frames_total,
+        lambda_invocations: t.invocations,
         elapsed_ms: (stopped_ms.unwrap_or(now_ms) - started_ms).max(0) as u64,
-        cost: Cost {
-            lambda_usd: round6(lambda_usd),
-            step_functions_usd: round6(sfn_usd),
-            total_usd: round6(lambda_usd + sfn_usd),
-            lambda_ms,
-            lambda_gb_seconds: round6(gb_seconds),
-            state_transitions: transitions,
-            excludes: "S3 storage and requests, data transfer, CloudWatch, Lambda init time",
-        },
-        output_s3_uri: output.0,
-        output_bytes: output.1,
+        cost,
+        output_s3_uri: t.output_s3_uri,
+        output_bytes: t.output_bytes,
         estimate: None,
         cost_vs_estimate: None,
     }

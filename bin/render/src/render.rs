@@ -15,7 +15,7 @@ use indicatif::ProgressBar;
 
 use crate::cli::TargetArgs;
 use crate::execution;
-use crate::progress::{self, Prices, State};
+use crate::progress::{self, Prices, Progress, State};
 use crate::site;
 
 /// What to render on the stack, and what to do while it runs.
@@ -82,25 +82,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     if let Some(p) = &r.project {
         site::site_id(p)?;
     }
-    let estimate = match (&r.project, &r.estimate) {
-        (Some(p), Some(args)) => {
-            let e = crate::estimate::for_project(p, &config, r.prices, r.protocol, args)?;
-            if !r.json {
-                println!(
-                    "estimate: ${:.4} (${:.4} - ${:.4}), ~{:.0} s",
-                    e.total_usd.expected,
-                    e.total_usd.low,
-                    e.total_usd.high,
-                    e.wall_seconds.expected
-                );
-                for w in &e.warnings {
-                    eprintln!("warning: {w}");
-                }
-            }
-            Some(e)
-        }
-        _ => None,
-    };
+    let estimate = estimate_first(&r, &config)?;
     let (aws, stack) = target.connect().await?;
     let project_uri = project_uri(&aws, &stack.bucket, &r).await?;
     let output_key = r
@@ -135,13 +117,52 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         return Ok(true);
     }
     let p = follow(&aws.sfn, &arn, r.prices, r.json).await?;
+    finish(&aws, &stack.bucket, &r, &output_key, &p).await
+}
+
+/// `--estimate` with a project: the price, printed before anything is
+/// uploaded, and carried in the execution input.
+fn estimate_first(
+    r: &RemoteRender,
+    config: &Value,
+) -> Result<Option<crate::estimate::model::Estimate>> {
+    Ok(match (&r.project, &r.estimate) {
+        (Some(p), Some(args)) => {
+            let e = crate::estimate::for_project(p, config, r.prices, r.protocol, args)?;
+            if !r.json {
+                println!(
+                    "estimate: ${:.4} (${:.4} - ${:.4}), ~{:.0} s",
+                    e.total_usd.expected,
+                    e.total_usd.low,
+                    e.total_usd.high,
+                    e.wall_seconds.expected
+                );
+                for w in &e.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+            Some(e)
+        }
+        _ => None,
+    })
+}
+
+/// The end of a followed render: its summary, and the download.
+async fn finish(
+    aws: &Aws,
+    bucket: &str,
+    r: &RemoteRender,
+    output_key: &str,
+    p: &Progress,
+) -> Result<bool> {
+    let output_uri = format!("s3://{bucket}/{output_key}");
     if r.json {
         println!("{}", serde_json::to_string_pretty(&p)?);
     }
     match &p.state {
         State::Succeeded => {
             if let Some(dest) = &r.download {
-                let n = download(&aws.s3, &stack.bucket, &output_key, dest).await?;
+                let n = download(&aws.s3, bucket, output_key, dest).await?;
                 if !r.json {
                     println!("downloaded {output_uri} to {} ({n} bytes)", dest.display());
                 }

@@ -152,29 +152,23 @@ fn sites_render_progress_and_cancel() {
     // sites create: uploads once, then recognises the same content.
     let project =
         hyperframes_testkit::workspace_root().join("producer/tests/fixtures/mp4-h264-sdr");
-    let first = s.run(
-        "sites",
-        &[
-            "create",
-            project.to_str().unwrap(),
-            "--outputs-file",
-            outputs,
-            "--json",
-        ],
-    );
+    let create_site = || {
+        s.run(
+            "sites",
+            &[
+                "create",
+                project.to_str().unwrap(),
+                "--outputs-file",
+                outputs,
+                "--json",
+            ],
+        )
+    };
+    let first = create_site();
     assert!(first.status.success(), "{}", text(&first));
     let site: Value = serde_json::from_slice(&first.stdout).unwrap();
     assert_eq!(site["uploaded"], true);
-    let second = s.run(
-        "sites",
-        &[
-            "create",
-            project.to_str().unwrap(),
-            "--outputs-file",
-            outputs,
-            "--json",
-        ],
-    );
+    let second = create_site();
     let again: Value = serde_json::from_slice(&second.stdout).unwrap();
     assert_eq!(
         again["uploaded"], false,

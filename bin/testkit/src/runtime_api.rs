@@ -5,7 +5,7 @@
 //! failed start.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -88,93 +88,14 @@ impl RuntimeApi {
 fn serve(conn: TcpStream, state: Arc<(Mutex<State>, Condvar)>) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone socket"));
     let mut conn = conn;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let (method, path) = (
-            parts.next().unwrap_or("").to_string(),
-            parts.next().unwrap_or("").to_string(),
-        );
-        let mut len = 0usize;
-        let mut chunked = false;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                if k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked") {
-                    chunked = true;
-                }
-            }
-        }
-        let body = if chunked {
-            match read_chunked(&mut reader) {
-                Some(b) => b,
-                None => return,
-            }
-        } else {
-            let mut body = vec![0u8; len];
-            if reader.read_exact(&mut body).is_err() {
-                return;
-            }
-            body
-        };
-        let (lock, cv) = &*state;
+    while let Some((method, path, body)) = read_request(&mut reader) {
         let reply = if method == "GET" && path.ends_with("/runtime/invocation/next") {
-            let mut st = lock.lock().unwrap();
-            st.first_poll.get_or_insert_with(Instant::now);
-            cv.notify_all();
-            let (id, event) = loop {
-                if let Some(e) = st.queue.pop_front() {
-                    break e;
-                }
-                st = cv.wait(st).unwrap();
-            };
-            drop(st);
-            let deadline = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_millis()
-                + 900_000;
-            let body = event.to_string();
-            format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
-                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
-                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:hf-render\r\n\
-                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n\
-                 Content-Length: {}\r\n\r\n{body}",
-                body.len()
-            )
+            next_invocation(&state)
         } else if method == "POST" && path.contains("/runtime/invocation/") {
-            let rest = path.split("/runtime/invocation/").nth(1).unwrap_or("");
-            let (id, what) = rest.split_once('/').unwrap_or((rest, ""));
-            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let outcome = if what == "response" {
-                Outcome::Response(v)
-            } else {
-                Outcome::Error(
-                    v["errorType"].as_str().unwrap_or("").to_string(),
-                    v["errorMessage"].as_str().unwrap_or("").to_string(),
-                )
-            };
-            let mut st = lock.lock().unwrap();
-            st.outcomes.push((id.to_string(), outcome));
-            cv.notify_all();
-            accepted()
+            record_outcome(&state, &path, &body)
         } else if method == "POST" && path.ends_with("/runtime/init/error") {
-            let mut st = lock.lock().unwrap();
-            st.init_error = Some(String::from_utf8_lossy(&body).into_owned());
+            let (lock, cv) = &*state;
+            lock.lock().unwrap().init_error = Some(String::from_utf8_lossy(&body).into_owned());
             cv.notify_all();
             accepted()
         } else {
@@ -184,6 +105,97 @@ fn serve(conn: TcpStream, state: Arc<(Mutex<State>, Condvar)>) {
             return;
         }
     }
+}
+
+/// One HTTP/1.1 request: method, path and body (Content-Length or
+/// chunked); `None` when the client hangs up.
+fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let path = parts.next().unwrap_or("").to_string();
+    let mut len = 0usize;
+    let mut chunked = false;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            if k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked") {
+                chunked = true;
+            }
+        }
+    }
+    let body = if chunked {
+        read_chunked(reader)?
+    } else {
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body).ok()?;
+        body
+    };
+    Some((method, path, body))
+}
+
+/// Blocks until an event is queued, then hands it out with Lambda's headers.
+fn next_invocation(state: &(Mutex<State>, Condvar)) -> String {
+    let (lock, cv) = state;
+    let mut st = lock.lock().unwrap();
+    st.first_poll.get_or_insert_with(Instant::now);
+    cv.notify_all();
+    let (id, event) = loop {
+        if let Some(e) = st.queue.pop_front() {
+            break e;
+        }
+        st = cv.wait(st).unwrap();
+    };
+    drop(st);
+    let deadline = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 900_000;
+    let body = event.to_string();
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nLambda-Runtime-Aws-Request-Id: {id}\r\n\
+         Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:123456789012:function:hf-render\r\n\
+         Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// `POST .../invocation/{id}/response` or `/error`.
+fn record_outcome(state: &(Mutex<State>, Condvar), path: &str, body: &[u8]) -> String {
+    let rest = path.split("/runtime/invocation/").nth(1).unwrap_or("");
+    let (id, what) = rest.split_once('/').unwrap_or((rest, ""));
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let outcome = if what == "response" {
+        Outcome::Response(v)
+    } else {
+        Outcome::Error(
+            v["errorType"].as_str().unwrap_or("").to_string(),
+            v["errorMessage"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let (lock, cv) = state;
+    lock.lock()
+        .unwrap()
+        .outcomes
+        .push((id.to_string(), outcome));
+    cv.notify_all();
+    accepted()
 }
 
 fn read_chunked(r: &mut impl BufRead) -> Option<Vec<u8>> {

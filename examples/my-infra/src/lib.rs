@@ -10,7 +10,7 @@ use hyperframes_infra::resources::cloudwatch::ComparisonOperator;
 use hyperframes_infra::resources::iam::{Principal, Role};
 use hyperframes_infra::resources::kms::{Alias, Key};
 use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
-use hyperframes_infra::{HyperframesRenderStack, Pseudo, RenderStackProps, Stack};
+use hyperframes_infra::{Handle, HyperframesRenderStack, Pseudo, RenderStackProps, Stack};
 
 /// Who gets paged.
 pub const ONCALL_EMAIL: &str = "oncall@example.com";
@@ -28,8 +28,16 @@ pub fn build() -> HyperframesRenderStack {
         project_name: "acme-video".into(),
         ..Default::default()
     });
+    let alerts = add_alerting(&mut stack);
+    add_notifications(&mut stack, alerts);
+    add_slow_render_alarm(&mut stack, alerts);
+    encrypt_bucket(&mut stack);
+    add_ci_role(&mut stack);
+    stack
+}
 
-    // Alerting: one topic, an email subscription, every alarm notifies it.
+/// One topic with an email subscription; every alarm will notify it.
+fn add_alerting(stack: &mut HyperframesRenderStack) -> Handle<Topic> {
     let alerts = stack.add(
         "RenderAlerts",
         Topic {
@@ -46,7 +54,11 @@ pub fn build() -> HyperframesRenderStack {
         "RenderAlertsOnCall",
         Subscription::new(alerts, Endpoint::Email(ONCALL_EMAIL.into())),
     );
+    alerts
+}
 
+/// Where finished renders are announced.
+fn add_notifications(stack: &mut HyperframesRenderStack, alerts: Handle<Topic>) {
     // Every finished render is POSTed to the backend (the API key is a
     // NoEcho parameter, RenderWebhookApiKey, given at deploy); failures
     // and timeouts also page on-call.
@@ -59,8 +71,10 @@ pub fn build() -> HyperframesRenderStack {
         Notification::to(Destination::Topic(alerts))
             .on([ExecutionStatus::Failed, ExecutionStatus::TimedOut]),
     );
+}
 
-    // A p95 latency alarm next to the stack's own three.
+/// A p95 latency alarm next to the stack's own three, all paging `alerts`.
+fn add_slow_render_alarm(stack: &mut HyperframesRenderStack, alerts: Handle<Topic>) {
     let slow = stack
         .render_function()
         .metric_duration()
@@ -75,7 +89,10 @@ pub fn build() -> HyperframesRenderStack {
     for alarm in alarms {
         stack.get_mut(alarm).add_alarm_action(alerts.arn());
     }
+}
 
+/// The render bucket under a key of our own.
+fn encrypt_bucket(stack: &mut HyperframesRenderStack) {
     // The bucket encrypted with our own key; the render function is
     // granted kms:Decrypt/GenerateDataKey on it by encrypt_bucket_with.
     let key = stack.add(
@@ -93,16 +110,16 @@ pub fn build() -> HyperframesRenderStack {
         },
     );
     stack.encrypt_bucket_with(key);
+}
 
-    // CI may start renders, follow them and read the bucket (outputs), and
-    // nothing else.
+/// CI may start renders, follow them and read the bucket (outputs), and
+/// nothing else.
+fn add_ci_role(stack: &mut HyperframesRenderStack) {
     let ci = stack.add(
         "CiRole",
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
-    stack.state_machine().grant_start_execution(&mut stack, ci);
-    stack.state_machine().grant_read_executions(&mut stack, ci);
-    stack.bucket().grant_read(&mut stack, ci);
-
-    stack
+    stack.state_machine().grant_start_execution(stack, ci);
+    stack.state_machine().grant_read_executions(stack, ci);
+    stack.bucket().grant_read(stack, ci);
 }

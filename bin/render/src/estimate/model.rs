@@ -198,19 +198,10 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
         .map_err(|e| anyhow!("cannot count the workflow's transitions: {e}"))?;
     let sfn_usd = transitions as f64 * i.prices.state_transition;
 
-    let mp = f.megapixels();
-    let mut s3 = f.plan_traffic;
-    for t in &f.chunk_plan_traffic {
-        s3 += *t;
-    }
-    s3 += f.assemble_plan_traffic;
-    // Chunk uploads, the assembler's chunk downloads, the output, and the
-    // site upload `render` does first (HEAD, then PUT when it is new).
-    s3.puts += u64::from(n) + 1 + 1;
-    s3.gets += u64::from(n) + 1;
+    let s3 = s3_traffic(f);
     let s3_usd =
         s3.puts as f64 / 1000.0 * S3_PUT_PER_1000 + s3.gets as f64 / 1000.0 * S3_GET_PER_1000;
-    let output_bytes = c.encoded_bytes(f.frames, mp) as u64;
+    let output_bytes = c.encoded_bytes(f.frames, f.megapixels()) as u64;
     let intermediate_bytes = f.plan_bytes + output_bytes;
     let months = f64::from(INTERMEDIATES_EXPIRY_DAYS) / 30.0;
     let storage_usd = intermediate_bytes as f64 / 1e9 * S3_GB_MONTH * months;
@@ -226,27 +217,7 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
     }
     .scale(0.001);
 
-    let mut warnings = Vec::new();
-    if let Some(k) = i.concurrency {
-        if n > k {
-            warnings.push(format!(
-                "the plan has {n} chunks but only {k} can run at once: Step Functions starts all {n} together, Lambda throttles the rest and the tasks retry (up to 4 times with backoff), which can fail the render. Ask AWS to raise the account's Lambda concurrency quota, or render with --max-parallel-chunks {k} (or a larger --chunk-size)"
-            ));
-        }
-    }
-    if i.format != c.profile.format {
-        warnings.push(format!(
-            "the calibration is for {} {} {}, this render is {}: frame costs may differ a lot; recalibrate with `render-bench --calibrate` for this format",
-            c.profile.format, c.profile.codec, c.profile.preset, i.format
-        ));
-    }
-    let measured = c.measured_cores.iter().copied().max().unwrap_or(1);
-    if i.target.cores > f64::from(measured) {
-        warnings.push(format!(
-            "{:.1} vCPUs per invocation is more than the {measured} cores the calibration measured: the parallel share is extrapolated, so the range is wider",
-            i.target.cores
-        ));
-    }
+    let warnings = warnings(n, i);
     Ok(Estimate {
         frames: f.frames,
         chunks: n,
@@ -277,6 +248,49 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
         ),
         excludes: "data transfer out of AWS, CloudWatch, KMS, retries after errors".into(),
     })
+}
+
+/// What the user should know before trusting the numbers: too few
+/// concurrent slots for the plan, or a calibration unlike this render.
+fn warnings(n: u32, i: &Inputs) -> Vec<String> {
+    let c = i.calibration;
+    let mut warnings = Vec::new();
+    if let Some(k) = i.concurrency {
+        if n > k {
+            warnings.push(format!(
+                "the plan has {n} chunks but only {k} can run at once: Step Functions starts all {n} together, Lambda throttles the rest and the tasks retry (up to 4 times with backoff), which can fail the render. Ask AWS to raise the account's Lambda concurrency quota, or render with --max-parallel-chunks {k} (or a larger --chunk-size)"
+            ));
+        }
+    }
+    if i.format != c.profile.format {
+        warnings.push(format!(
+            "the calibration is for {} {} {}, this render is {}: frame costs may differ a lot; recalibrate with `render-bench --calibrate` for this format",
+            c.profile.format, c.profile.codec, c.profile.preset, i.format
+        ));
+    }
+    let measured = c.measured_cores.iter().copied().max().unwrap_or(1);
+    if i.target.cores > f64::from(measured) {
+        warnings.push(format!(
+            "{:.1} vCPUs per invocation is more than the {measured} cores the calibration measured: the parallel share is extrapolated, so the range is wider",
+            i.target.cores
+        ));
+    }
+    warnings
+}
+
+/// The plan's own S3 traffic plus the render's: chunk uploads, the
+/// assembler's chunk downloads, the output, and the site upload `render`
+/// does first (HEAD, then PUT when it is new).
+fn s3_traffic(f: &PlanFacts) -> Traffic {
+    let n = u64::from(f.chunks());
+    let mut s3 = f.plan_traffic;
+    for t in &f.chunk_plan_traffic {
+        s3 += *t;
+    }
+    s3 += f.assemble_plan_traffic;
+    s3.puts += n + 1 + 1;
+    s3.gets += n + 1;
+    s3
 }
 
 fn usd(x: f64) -> String {

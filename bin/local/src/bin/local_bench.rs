@@ -1,0 +1,354 @@
+//! `local-bench`: one project rendered through the local stack (the
+//! whole workflow, the function in the provided.al2023 jail) and with the
+//! local `render`, on the same machine in the same run. Prints a table:
+//! wall times; per stage (cold start with the payload unpack, plan, each
+//! chunk, assemble); invocations, billed GB-s and the cost `progress`
+//! reports. Needs root.
+//!
+//!   PREPARE_ONLY=1 ../shared/bench/hf_ref_bench.sh      # writes the native1080 project
+//!   cargo run --release -p hyperframes-local --bin local-bench -- [--project DIR]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use clap::Parser;
+use hyperframes_cli::aws::AwsArgs;
+use hyperframes_deploy::deploy::workspace_root;
+use hyperframes_deploy::handler_zip::PayloadArgs;
+use hyperframes_deploy::package::{self, Bootstrap};
+use hyperframes_infra::contract::PlanProtocol;
+use hyperframes_infra::HyperframesRenderStack;
+use hyperframes_local::lambda::Record;
+use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
+use hyperframes_render::cli::TargetArgs;
+use hyperframes_render::execution;
+use hyperframes_render::progress::{Prices, Progress, State};
+use hyperframes_render::render::{self, RemoteRender};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "local-bench",
+    about = "The local stack against the local render, same project, same run"
+)]
+struct Args {
+    /// The project [default: the peer bench's native1080 project, 1920x1080, 300 frames].
+    #[arg(long)]
+    project: Option<PathBuf>,
+    /// A handler ZIP (default: build one with the release bootstrap).
+    #[arg(long)]
+    package: Option<PathBuf>,
+    /// Function instances at once [default: the number of cores].
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Work directory [default: target/local-bench].
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    // The Lambda service starts its instances through this executable.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "jail-init") {
+        return hyperframes_local::jail::main(&argv[2..]);
+    }
+    let args = Args::parse();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("local-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn default_project() -> PathBuf {
+    std::env::var("HF_REF_WORK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                .join(".cache/hf-ref-bench")
+        })
+        .join("native1080")
+}
+
+fn run(args: Args) -> Result<()> {
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("the local stack needs root (namespaces, chroot); run with sudo");
+    }
+    let project = args.project.clone().unwrap_or_else(default_project);
+    if !project.join("index.html").is_file() {
+        bail!(
+            "{} has no index.html; pass --project DIR, a HyperFrames project (the 300-frame 1080p bench project is the one the peer bench script prepares with PREPARE_ONLY=1)",
+            project.display()
+        );
+    }
+    let tools = Tools::discover();
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| workspace_root().join("target/local-bench"));
+    std::fs::create_dir_all(&dir)?;
+    let dir = dir.canonicalize()?;
+    let zip = match &args.package {
+        Some(p) => p.clone(),
+        None => {
+            let b = package::build_bootstrap(
+                &workspace_root(),
+                &workspace_root().join("target/lambda"),
+            )?;
+            stack::handler_package(
+                &Bootstrap::Prebuilt(b),
+                &PayloadArgs::default(),
+                &tools,
+                &dir.join("handler.zip"),
+            )?
+        }
+    };
+    let asset_map = tools.dir.join("asset-map.json");
+    let layer = asset_map
+        .is_file()
+        .then(|| stack::asset_layer(&asset_map, &dir.join("layer")))
+        .transpose()?;
+    let load_before = load_average();
+    let rt = tokio::runtime::Runtime::new()?;
+    let concurrency = args
+        .concurrency
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let t_up = Instant::now();
+    let local = rt.block_on(LocalStack::start(StackOptions {
+        stack_name: "bench".into(),
+        template: HyperframesRenderStack::default()
+            .synth()
+            .map_err(|p| anyhow::anyhow!("{p}"))?
+            .into_json(),
+        parameters: Vec::new(),
+        package: zip,
+        state_dir: dir.join("state"),
+        tools,
+        helper: std::env::current_exe()?,
+        concurrency,
+        region: "us-east-1".into(),
+        extra_env: layer
+            .iter()
+            .map(|_| {
+                (
+                    "HF_ASSET_MAP".to_string(),
+                    "/opt/asset-map.json".to_string(),
+                )
+            })
+            .collect(),
+        layer,
+        echo_reports: false,
+        ports: (0, 0, 0),
+    }))?;
+    let up = t_up.elapsed();
+    let outputs = dir.join("outputs.json");
+    hyperframes_cli::outputs::write_file(&outputs, &local.outputs("bench"))?;
+    let target = TargetArgs {
+        stack_name: None,
+        outputs_file: Some(outputs),
+        aws: AwsArgs {
+            profile: None,
+            region: None,
+        },
+    };
+    let id = format!("bench-{}", std::process::id());
+    let out = dir.join("stack.mp4");
+    let t = Instant::now();
+    let ok = rt.block_on(render::run(
+        &target,
+        RemoteRender {
+            project: Some(project.clone()),
+            site_id: None,
+            fps: 30,
+            format: hyperframes_producer::Format::Mp4,
+            width: None,
+            height: None,
+            extra: serde_json::Map::new(),
+            protocol: PlanProtocol::V2,
+            render_id: Some(id.clone()),
+            output_key: None,
+            wait: true,
+            download: Some(out.clone()),
+            json: true,
+            prices: Prices::default(),
+            estimate: None,
+        },
+    ))?;
+    let stack_wall = t.elapsed();
+    let p = rt.block_on(async {
+        let (aws, st) = target.connect().await?;
+        execution::progress(&aws.sfn, &st.execution_arn(&id), Prices::default()).await
+    })?;
+    let records = local.lambda.records();
+    let log = std::fs::read_to_string(local.lambda.function_log_path()).unwrap_or_default();
+    rt.block_on(local.shutdown());
+    if !ok || p.state != State::Succeeded {
+        bail!(
+            "the render on the local stack did not succeed: {:?}",
+            p.state
+        );
+    }
+
+    let t = Instant::now();
+    let summary = hyperframes_producer::runner::run(&hyperframes_producer::runner::RunOptions {
+        project_dir: project.clone(),
+        out: dir.join("local.mp4"),
+        config: hyperframes_producer::RenderConfig::from_json(
+            &serde_json::json!({"fps": 30, "format": "mp4"}),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?,
+        workers: 0,
+        single_pass: false,
+        on_progress: None,
+        asset_map: hyperframes_producer::AssetMap::discover().ok(),
+        keep_work: false,
+    })
+    .map_err(|e| anyhow::anyhow!("the local render failed: {e}"))?;
+    let local_wall = t.elapsed();
+    print_table(
+        &project,
+        concurrency,
+        up,
+        stack_wall,
+        local_wall,
+        &summary,
+        &p,
+        &records,
+        &log,
+        &load_before,
+    );
+    Ok(())
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn print_table(
+    project: &Path,
+    concurrency: usize,
+    up: Duration,
+    stack_wall: Duration,
+    local_wall: Duration,
+    local: &hyperframes_producer::runner::RunSummary,
+    p: &Progress,
+    records: &[Record],
+    log: &str,
+    load_before: &str,
+) {
+    println!(
+        "{} ({} frames), {} cores, function concurrency {concurrency}; load average before {load_before}, after {}\n",
+        project.display(),
+        local.frames,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
+    println!(
+        "| what | local stack (jail, Step Functions, moto) | local `render` |\n| --- | --- | --- |"
+    );
+    println!(
+        "| wall time, s | {} (render --wait --download; stack start {} s not included) | {} |",
+        secs(stack_wall),
+        secs(up),
+        secs(local_wall)
+    );
+    println!(
+        "| chunks | {} | {} |",
+        p.chunks_total.unwrap_or(0),
+        local.chunks
+    );
+    println!(
+        "| plan, s | {} | {} |",
+        stage(records, "plan"),
+        secs(local.plan_time)
+    );
+    println!(
+        "| chunks (all), s | {} | {} |",
+        span(records, "renderChunk"),
+        secs(local.render_time)
+    );
+    println!(
+        "| assemble, s | {} | {} |",
+        stage(records, "assemble"),
+        secs(local.assemble_time)
+    );
+    println!("| invocations | {} | - |", records.len());
+    let gb_s: f64 = records
+        .iter()
+        .map(|r| r.billed_ms as f64 / 1000.0 * r.memory_size_mb as f64 / 1024.0)
+        .sum();
+    println!("| billed GB-s (REPORT lines, init included) | {gb_s:.1} | - |");
+    println!(
+        "| cost `progress` reports | ${:.4} ({:.1} GB-s, {} transitions) | - |",
+        p.cost.total_usd, p.cost.lambda_gb_seconds, p.cost.state_transitions
+    );
+    println!("\nper invocation (REPORT):\n\n| # | action | chunk | instance | init ms | duration ms | billed ms | max memory MB |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut sorted: Vec<&Record> = records.iter().collect();
+    sorted.sort_by_key(|r| r.started_ms);
+    for (i, r) in sorted.iter().enumerate() {
+        println!(
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+            i + 1,
+            r.action.as_deref().unwrap_or("?"),
+            r.event["ChunkIndex"]
+                .as_u64()
+                .map_or("-".into(), |c| c.to_string()),
+            &r.instance[r.instance.len().saturating_sub(4)..],
+            r.init.map_or("warm".into(), |d| format!(
+                "{:.0}",
+                d.as_secs_f64() * 1000.0
+            )),
+            r.duration.as_secs_f64() * 1000.0,
+            r.billed_ms,
+            r.max_memory_used_mb
+        );
+    }
+    let unpacks: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("payload-unpack"))
+        .collect();
+    if !unpacks.is_empty() {
+        println!("\ncold-start payload unpacks (function log):");
+        for l in unpacks {
+            println!("  {l}");
+        }
+    }
+}
+
+/// Total seconds of one stage's invocations.
+fn stage(records: &[Record], action: &str) -> String {
+    let d: Duration = records
+        .iter()
+        .filter(|r| r.action.as_deref() == Some(action))
+        .map(|r| r.duration + r.init.unwrap_or_default())
+        .sum();
+    secs(d)
+}
+
+/// First start to last end of a stage's invocations.
+fn span(records: &[Record], action: &str) -> String {
+    let rs: Vec<&Record> = records
+        .iter()
+        .filter(|r| r.action.as_deref() == Some(action))
+        .collect();
+    let (Some(a), Some(b)) = (
+        rs.iter().map(|r| r.started_ms).min(),
+        rs.iter().map(|r| r.ended_ms).max(),
+    ) else {
+        return "-".into();
+    };
+    format!(
+        "{:.2} (wall, first start to last end)",
+        (b - a) as f64 / 1000.0
+    )
+}

@@ -1,0 +1,222 @@
+//! `local-stack up --stack-name NAME`: the render stack, offline. Builds
+//! (or takes) the handler package, runs it in a bare provided.al2023 jail
+//! behind a local Lambda service, runs the synthesized state machine in
+//! aws-local-stepfunctions behind a local Step Functions API, with moto as
+//! S3, and writes the outputs file that `sites`, `render`, `progress` and
+//! `cancel` read. Stays up until Ctrl-C. Needs root (namespaces, chroot).
+//! Exit codes: 0 stopped cleanly, 1 failed (the reason is printed), 2 bad flags.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use hyperframes_cli::outputs::default_file;
+use hyperframes_deploy::deploy::{parse_pair, workspace_root};
+use hyperframes_deploy::handler_zip::PayloadArgs;
+use hyperframes_deploy::package::Bootstrap;
+use hyperframes_infra::HyperframesRenderStack;
+use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
+use hyperframes_synth::StackArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "local-stack",
+    version,
+    about = "Rehearse a render stack deployment offline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Bring the stack up on 127.0.0.1 and keep it up until Ctrl-C.
+    Up(Box<UpArgs>),
+    /// (internal) start one jailed instance; used by the Lambda service.
+    #[command(hide = true, name = "jail-init")]
+    JailInit {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    /// The name `render --stack-name` and friends will use.
+    #[arg(long, default_value = "local")]
+    stack_name: String,
+    /// A template from your own infra crate (`synth --format json`) instead of the default stack.
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Override a template parameter: `Key=Value`, repeatable.
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., value_parser = parse_pair)]
+    parameter_overrides: Vec<(String, String)>,
+    /// A handler ZIP from `package` (default: build one, like deploy does).
+    #[arg(long, value_name = "FILE")]
+    package: Option<PathBuf>,
+    /// Use this prebuilt `bootstrap` when building the package.
+    #[arg(long, value_name = "PATH", conflicts_with = "package")]
+    bootstrap: Option<PathBuf>,
+    #[command(flatten)]
+    payload: PayloadArgs,
+    /// Offline asset map (URL -> file) for plans: its files are given to the function as a layer at /opt.
+    #[arg(long, value_name = "FILE")]
+    asset_map: Option<PathBuf>,
+    /// Most function instances at once [default: the number of cores].
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// The stack's region.
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// Where the outputs go [default: .hyperframes/stack-<NAME>.json].
+    #[arg(long, value_name = "FILE")]
+    outputs_file: Option<PathBuf>,
+    /// Jail root, unpacked package, logs [default: .hyperframes/local/<NAME>].
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Fixed ports for moto, Lambda and Step Functions (default: free ones).
+    #[arg(long, value_name = "PORT", num_args = 3)]
+    ports: Option<Vec<u16>>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::JailInit { args } => hyperframes_local::jail::main(&args),
+        Command::Up(args) => {
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("local-stack: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match rt.block_on(up(*args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("local-stack: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+fn template(args: &UpArgs) -> Result<serde_json::Value> {
+    if let Some(path) = &args.template {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --template {}", path.display()))?;
+        return serde_json::from_str(&text).with_context(|| {
+            format!(
+                "--template {} is not JSON (use `synth --format json`)",
+                path.display()
+            )
+        });
+    }
+    match HyperframesRenderStack::new(args.stack.props()).synth() {
+        Ok(t) => Ok(t.into_json()),
+        Err(problems) => bail!("the template does not validate:\n{problems}"),
+    }
+}
+
+fn package(args: &UpArgs, state_dir: &std::path::Path, tools: &Tools) -> Result<PathBuf> {
+    if let Some(p) = &args.package {
+        return Ok(p.clone());
+    }
+    let bootstrap = match &args.bootstrap {
+        Some(p) => Bootstrap::Prebuilt(p.clone()),
+        None => Bootstrap::Build {
+            workspace: workspace_root(),
+            target_dir: workspace_root().join("target/lambda"),
+        },
+    };
+    stack::handler_package(
+        &bootstrap,
+        &args.payload,
+        tools,
+        &state_dir.join("handler.zip"),
+    )
+}
+
+async fn up(args: UpArgs) -> Result<()> {
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("local-stack runs the function in namespaces and a chroot, which needs root; run it with sudo");
+    }
+    let tools = Tools::discover();
+    // Fail on missing tools before the long package build.
+    tools.moto_server()?;
+    tools.interpreter()?;
+    let state_dir = args
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(".hyperframes/local").join(&args.stack_name));
+    std::fs::create_dir_all(&state_dir)?;
+    let state_dir = state_dir.canonicalize()?;
+    let template = template(&args)?;
+    let package = package(&args, &state_dir, &tools)?;
+    let (layer, extra_env) = match &args.asset_map {
+        Some(map) => (
+            Some(stack::asset_layer(map, &state_dir.join("layer"))?),
+            vec![(
+                "HF_ASSET_MAP".to_string(),
+                "/opt/asset-map.json".to_string(),
+            )],
+        ),
+        None => (None, Vec::new()),
+    };
+    let ports = args.ports.clone().unwrap_or_else(|| vec![0, 0, 0]);
+    let local = LocalStack::start(StackOptions {
+        stack_name: args.stack_name.clone(),
+        template,
+        parameters: args.parameter_overrides.clone(),
+        package,
+        state_dir: state_dir.clone(),
+        tools,
+        helper: std::env::current_exe().context("cannot find the local-stack executable")?,
+        concurrency: args
+            .concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        region: args.region.clone(),
+        layer,
+        extra_env,
+        echo_reports: true,
+        ports: (ports[0], ports[1], ports[2]),
+    })
+    .await?;
+    let outputs_file = args
+        .outputs_file
+        .clone()
+        .unwrap_or_else(|| default_file(&args.stack_name));
+    hyperframes_cli::outputs::write_file(&outputs_file, &local.outputs(&args.stack_name))?;
+    let r = &local.resolved;
+    println!("local stack `{}` is up (Ctrl-C stops it)", args.stack_name);
+    println!("  bucket          {}", local.bucket);
+    println!("  state machine   {}", r.state_machine_arn);
+    println!(
+        "  function        {} ({} MB, timeout {} s, /tmp {} MB)",
+        r.function_name, r.memory_mb, r.timeout_s, r.ephemeral_mb
+    );
+    println!("  S3 (moto)       {}", local.moto_endpoint);
+    println!("  Lambda          {}", local.lambda.endpoint);
+    println!("  Step Functions  {}", local.sfn.endpoint);
+    println!("  outputs file    {}", outputs_file.display());
+    println!("  logs            {}", state_dir.join("logs").display());
+    println!(
+        "render on it:   cargo run --bin render -- PROJECT_DIR --stack-name {} --wait --download out.mp4",
+        args.stack_name
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("stopping the local stack");
+    let _ = std::fs::remove_file(&outputs_file);
+    local.shutdown().await;
+    Ok(())
+}

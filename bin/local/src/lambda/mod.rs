@@ -1,0 +1,622 @@
+//! A local Lambda service on loopback: the Invoke API
+//! (`POST /2015-03-31/functions/{name}/invocations`) backed by jailed
+//! `bootstrap` processes, each on its own Runtime API port.
+//!
+//! As on Lambda: a warm instance is reused; a new one starts (cold, with
+//! its init timed) when none is free, up to a concurrency cap, beyond which
+//! invocations wait for a free instance (Lambda would throttle them with a
+//! 429 instead; waiting keeps a rehearsal on a small machine from failing
+//! for want of cores, and the wait is not billed). The function's Timeout
+//! is enforced by killing the instance; function errors come back as
+//! `200` + `X-Amz-Function-Error: Unhandled`; every invocation gets START,
+//! END and REPORT lines in the function's log and one JSON record in
+//! `invocations.jsonl`.
+
+mod instance;
+mod log;
+mod runtime_api;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use bytes::Bytes;
+use hyper::{Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+
+use crate::http::{self, Req, Resp};
+use instance::{InitEnd, Instance, RunEnd};
+pub use log::{Log, Record};
+
+/// Lambda's limit on a synchronous request payload (6 MB).
+pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
+
+/// One function, as the template declares it.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub memory_mb: u32,
+    pub timeout: Duration,
+    /// EphemeralStorage, the size of `/tmp`.
+    pub ephemeral_mb: u32,
+    /// The function's own Environment.Variables.
+    pub environment: Vec<(String, String)>,
+    /// The unzipped package (`/var/task`).
+    pub task_dir: PathBuf,
+    /// Read-only directories bound into the jail, e.g. `/opt/...`.
+    pub layers: Vec<(PathBuf, String)>,
+}
+
+/// The service's settings.
+#[derive(Debug, Clone)]
+pub struct LambdaConfig {
+    pub rootfs: PathBuf,
+    /// The executable whose `jail-init` subcommand starts an instance.
+    pub helper: PathBuf,
+    pub region: String,
+    pub account: String,
+    /// Credentials handed to the function (moto accepts any).
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// Where the function's AWS SDK calls go (moto), as `AWS_ENDPOINT_URL`.
+    pub aws_endpoint: Option<String>,
+    /// Most instances running at once.
+    pub concurrency: usize,
+    pub log_dir: PathBuf,
+    /// Also print START/END/REPORT lines on stderr.
+    pub echo_reports: bool,
+}
+
+/// A test-only fault: the next `times` invocations whose event has
+/// `Action == action` and contains `matching` are changed.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub action: String,
+    pub matching: String,
+    pub times: u32,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// The service answers with this function error instead of running it.
+    FunctionError { error_type: String, message: String },
+    /// The invocation runs with this timeout instead of the function's.
+    Timeout(Duration),
+}
+
+pub(crate) struct Function {
+    pub spec: FunctionSpec,
+    pub arn: String,
+    idle: Mutex<Vec<Instance>>,
+}
+
+pub(crate) struct Shared {
+    pub config: LambdaConfig,
+    functions: HashMap<String, Arc<Function>>,
+    permits: Semaphore,
+    next_instance: AtomicU64,
+    next_request: AtomicU64,
+    faults: Mutex<Vec<Fault>>,
+    pub log: Arc<Log>,
+}
+
+/// The running service.
+pub struct LambdaService {
+    shared: Arc<Shared>,
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    server: JoinHandle<()>,
+}
+
+/// What the Invoke API answers.
+#[derive(Debug, Clone)]
+pub struct Invoked {
+    pub request_id: String,
+    /// `Some("Unhandled")` for a function error.
+    pub function_error: Option<&'static str>,
+    pub payload: Bytes,
+}
+
+impl LambdaService {
+    /// Starts the Invoke API on 127.0.0.1:`port` (0 = any free port).
+    pub async fn start(
+        config: LambdaConfig,
+        functions: Vec<FunctionSpec>,
+        port: u16,
+    ) -> Result<LambdaService> {
+        std::fs::create_dir_all(&config.log_dir)?;
+        let log = Arc::new(Log::open(&config.log_dir, config.echo_reports)?);
+        let functions = functions
+            .into_iter()
+            .map(|spec| {
+                let arn = format!(
+                    "arn:aws:lambda:{}:{}:function:{}",
+                    config.region, config.account, spec.name
+                );
+                (
+                    spec.name.clone(),
+                    Arc::new(Function {
+                        spec,
+                        arn,
+                        idle: Mutex::new(Vec::new()),
+                    }),
+                )
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            permits: Semaphore::new(config.concurrency.max(1)),
+            config,
+            functions,
+            next_instance: AtomicU64::new(1),
+            next_request: AtomicU64::new(1),
+            faults: Mutex::new(Vec::new()),
+            log,
+        });
+        let s = shared.clone();
+        let (addr, server) = http::serve(port, move |req| invoke_api(s.clone(), req)).await?;
+        Ok(LambdaService {
+            shared,
+            endpoint: format!("http://{addr}"),
+            server,
+        })
+    }
+
+    /// The ARN of a function this service runs.
+    pub fn function_arn(&self, name: &str) -> Option<String> {
+        self.shared.functions.get(name).map(|f| f.arn.clone())
+    }
+
+    /// Invokes in process (what the HTTP API does).
+    pub async fn invoke(&self, function: &str, event: Bytes) -> Result<Invoked, String> {
+        let f = self
+            .shared
+            .lookup(function)
+            .ok_or_else(|| format!("Function not found: {function}"))?;
+        Ok(invoke(&self.shared, &f, event).await)
+    }
+
+    /// The log file of the (first) function: its own lines and
+    /// START/END/REPORT.
+    pub fn function_log_path(&self) -> PathBuf {
+        let name = self
+            .shared
+            .functions
+            .keys()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        self.shared.log.function_log(&name)
+    }
+
+    /// Every invocation so far, in completion order.
+    pub fn records(&self) -> Vec<Record> {
+        self.shared.log.records()
+    }
+
+    /// Test-only fault injection; no command or HTTP path reaches it.
+    #[doc(hidden)]
+    pub fn inject(&self, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(fault);
+    }
+
+    /// Stops every instance and the API.
+    pub async fn shutdown(&self) {
+        self.server.abort();
+        for f in self.shared.functions.values() {
+            let idle: Vec<Instance> =
+                std::mem::take(&mut *f.idle.lock().unwrap_or_else(|p| p.into_inner()));
+            for i in idle {
+                i.kill().await;
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// A function by name, partial ARN or ARN (with or without `:$LATEST`).
+    fn lookup(&self, name_or_arn: &str) -> Option<Arc<Function>> {
+        let name = match name_or_arn.strip_prefix("arn:") {
+            Some(_) => name_or_arn.split(':').nth(6)?,
+            None => name_or_arn.split(':').next()?,
+        };
+        self.functions.get(name).cloned()
+    }
+
+    fn take_fault(&self, event: &[u8]) -> Option<FaultKind> {
+        let v: Value = serde_json::from_slice(event).ok()?;
+        let action = v["Action"].as_str()?;
+        let text = String::from_utf8_lossy(event);
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let i = faults
+            .iter()
+            .position(|f| f.times > 0 && f.action == action && text.contains(&f.matching))?;
+        faults[i].times -= 1;
+        Some(faults[i].kind.clone())
+    }
+
+    fn request_id(&self) -> String {
+        let n = self.next_request.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+            nanos as u32,
+            (nanos >> 32) as u16,
+            std::process::id() & 0xfff,
+            n & 0xfff,
+            n
+        )
+    }
+}
+
+/// The environment Lambda and the provided.al2023 image give `bootstrap`,
+/// plus the function's own variables and the local credentials.
+pub(crate) fn environment(
+    shared: &Shared,
+    f: &Function,
+    runtime_api: &str,
+    stream: &str,
+) -> Vec<(String, String)> {
+    let c = &shared.config;
+    let s = &f.spec;
+    let mut env: Vec<(String, String)> = [
+        // The image's Dockerfile.
+        ("LANG", "en_US.UTF-8"),
+        ("PATH", "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
+        (
+            "LD_LIBRARY_PATH",
+            "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib",
+        ),
+        ("LAMBDA_TASK_ROOT", "/var/task"),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime"),
+        // Lambda's reserved variables (AWS_EXECUTION_ENV is not set for
+        // OS-only runtimes).
+        ("TZ", ":UTC"),
+        ("_HANDLER", "bootstrap"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend([
+        ("AWS_LAMBDA_RUNTIME_API".into(), runtime_api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME".into(), s.name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+            s.memory_mb.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+            format!("/aws/lambda/{}", s.name),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME".into(), stream.to_string()),
+        ("AWS_REGION".into(), c.region.clone()),
+        ("AWS_DEFAULT_REGION".into(), c.region.clone()),
+        ("AWS_ACCESS_KEY_ID".into(), c.access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY".into(), c.secret_access_key.clone()),
+        ("AWS_SESSION_TOKEN".into(), "local-session-token".into()),
+    ]);
+    if let Some(e) = &c.aws_endpoint {
+        env.push(("AWS_ENDPOINT_URL".into(), e.clone()));
+    }
+    for (k, v) in &s.environment {
+        env.retain(|(e, _)| e != k);
+        env.push((k.clone(), v.clone()));
+    }
+    env
+}
+
+fn function_error(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(json!({"errorType": error_type, "errorMessage": message}).to_string())
+}
+
+fn timestamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// One invocation, start to REPORT.
+async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoked {
+    let request_id = shared.request_id();
+    let parsed = serde_json::from_slice::<Value>(&event).unwrap_or(Value::Null);
+    let fault = shared.take_fault(&event);
+    let mut rec = Record::new(&request_id, &f.spec, parsed);
+    if let Some(FaultKind::FunctionError {
+        error_type,
+        message,
+    }) = &fault
+    {
+        rec.injected = true;
+        rec.finish_error(error_type);
+        shared.log.report(&f.spec.name, &rec);
+        return Invoked {
+            request_id,
+            function_error: Some("Unhandled"),
+            payload: function_error(error_type, message),
+        };
+    }
+    let limit = match &fault {
+        Some(FaultKind::Timeout(d)) => {
+            rec.injected = true;
+            *d
+        }
+        _ => f.spec.timeout,
+    };
+    let Ok(_permit) = shared.permits.acquire().await else {
+        return Invoked {
+            request_id,
+            function_error: Some("Unhandled"),
+            payload: function_error("Lambda.ServiceException", "the service is stopping"),
+        };
+    };
+    let warm = f.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    let mut inst = match warm {
+        Some(i) => i,
+        None => match cold_start(shared, f, &mut rec).await {
+            Ok(i) => i,
+            Err(payload) => {
+                shared.log.report(&f.spec.name, &rec);
+                return Invoked {
+                    request_id,
+                    function_error: Some("Unhandled"),
+                    payload,
+                };
+            }
+        },
+    };
+    rec.instance = inst.stream.clone();
+    rec.delivered();
+    shared.log.start(&f.spec.name, &rec);
+    let t = Instant::now();
+    let end = inst.run(&request_id, event, &f.arn, limit).await;
+    rec.duration = t.elapsed();
+    rec.max_memory_mb = inst.max_memory_mb();
+    let (keep, function_error, payload) = match end {
+        RunEnd::Done(runtime_api::Outcome::Response(body)) => {
+            rec.finish_ok();
+            (true, None, body)
+        }
+        RunEnd::Done(runtime_api::Outcome::Error { error_type, body }) => {
+            rec.finish_error(&error_type);
+            (true, Some("Unhandled"), body)
+        }
+        RunEnd::TimedOut => {
+            rec.finish_timeout();
+            let msg = format!(
+                "{} {request_id} Task timed out after {:.2} seconds",
+                timestamp(),
+                limit.as_secs_f64()
+            );
+            (
+                false,
+                Some("Unhandled"),
+                function_error("Sandbox.Timedout", &msg),
+            )
+        }
+        RunEnd::Exited(code) => {
+            let (ty, msg) = exit_error(&request_id, code, rec.max_memory_mb, f.spec.memory_mb);
+            rec.finish_error(ty);
+            (false, Some("Unhandled"), function_error(ty, &msg))
+        }
+    };
+    shared.log.report(&f.spec.name, &rec);
+    if keep {
+        f.idle.lock().unwrap_or_else(|p| p.into_inner()).push(inst);
+    } else {
+        stop(shared, f, inst).await;
+    }
+    Invoked {
+        request_id,
+        function_error,
+        payload,
+    }
+}
+
+/// Starts an instance and waits for its init; on failure, the error
+/// body Lambda returns for it.
+async fn cold_start(
+    shared: &Arc<Shared>,
+    f: &Arc<Function>,
+    rec: &mut Record,
+) -> Result<Instance, Bytes> {
+    let id = shared.next_instance.fetch_add(1, Ordering::Relaxed);
+    let mut inst = match Instance::start(shared, f, id).await {
+        Ok(i) => i,
+        Err(e) => {
+            rec.finish_error("Lambda.ServiceException");
+            return Err(function_error("Lambda.ServiceException", &format!("{e:#}")));
+        }
+    };
+    rec.instance = inst.stream.clone();
+    let end = inst.wait_ready(f.spec.timeout).await;
+    rec.init = Some(inst.started.elapsed());
+    rec.max_memory_mb = inst.max_memory_mb();
+    let failure = match end {
+        InitEnd::Ready(d) => {
+            rec.init = Some(d);
+            return Ok(inst);
+        }
+        InitEnd::Failed(ty, body) => {
+            rec.finish_error(&ty);
+            body
+        }
+        InitEnd::Exited(127) => {
+            rec.finish_error("Runtime.InvalidEntrypoint");
+            function_error(
+                "Runtime.InvalidEntrypoint",
+                &format!(
+                    "RequestId: {} Error: Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]",
+                    rec.request_id
+                ),
+            )
+        }
+        InitEnd::Exited(code) => {
+            let (ty, msg) = exit_error(
+                &rec.request_id,
+                code,
+                inst.max_memory_mb(),
+                f.spec.memory_mb,
+            );
+            rec.finish_error(ty);
+            function_error(ty, &msg)
+        }
+        InitEnd::TimedOut => {
+            rec.finish_timeout();
+            function_error(
+                "Sandbox.Timedout",
+                &format!(
+                    "{} {} Task timed out after {:.2} seconds",
+                    timestamp(),
+                    rec.request_id,
+                    f.spec.timeout.as_secs_f64()
+                ),
+            )
+        }
+    };
+    stop(shared, f, inst).await;
+    Err(failure)
+}
+
+/// Kills an instance that cannot be reused and logs whether all of its
+/// processes ended.
+async fn stop(shared: &Shared, f: &Function, inst: Instance) {
+    let stream = inst.stream.clone();
+    let released = inst.kill().await;
+    shared.log.function_line(
+        &f.spec.name,
+        &format!("[{stream}] instance stopped; every process in it ended: {released}"),
+    );
+}
+
+/// Lambda's words for a runtime that exited (`Runtime.ExitError`), or ran
+/// out of memory (`Runtime.OutOfMemory`).
+fn exit_error(request_id: &str, code: i32, max_mb: u64, limit_mb: u32) -> (&'static str, String) {
+    let how = if code > 128 {
+        format!("signal: {}", signal_name(code - 128))
+    } else {
+        format!("exit status {code}")
+    };
+    if code == 128 + libc::SIGKILL && max_mb >= u64::from(limit_mb) {
+        return (
+            "Runtime.OutOfMemory",
+            format!("RequestId: {request_id} Error: Runtime exited with error: {how}"),
+        );
+    }
+    (
+        "Runtime.ExitError",
+        format!("RequestId: {request_id} Error: Runtime exited with error: {how}"),
+    )
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGKILL => "killed",
+        libc::SIGSEGV => "segmentation fault",
+        libc::SIGABRT => "aborted",
+        libc::SIGTERM => "terminated",
+        _ => "signal",
+    }
+}
+
+fn aws_error(status: StatusCode, ty: &str, message: &str) -> Resp {
+    http::response(
+        status,
+        &[
+            ("content-type", "application/json"),
+            ("x-amzn-errortype", ty),
+        ],
+        json!({"Type": "User", "message": message}).to_string(),
+    )
+}
+
+/// `POST /2015-03-31/functions/{name}/invocations`.
+async fn invoke_api(shared: Arc<Shared>, req: Req) -> Resp {
+    let path = req.uri().path().to_string();
+    let name = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|r| r.strip_suffix("/invocations"));
+    let (Method::POST, Some(name)) = (req.method().clone(), name) else {
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            "this local service implements only Invoke",
+        );
+    };
+    let name = percent_encoding::percent_decode_str(name)
+        .decode_utf8_lossy()
+        .into_owned();
+    let Some(f) = shared.lookup(&name) else {
+        return aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Function not found: {name}"),
+        );
+    };
+    let invocation_type = req
+        .headers()
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("RequestResponse")
+        .to_string();
+    let Some(event) = http::body(req, MAX_EVENT_BYTES).await else {
+        return aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            &format!("Request must be smaller than {MAX_EVENT_BYTES} bytes for the InvokeFunction operation"),
+        );
+    };
+    let event = if event.is_empty() {
+        Bytes::from_static(b"{}")
+    } else {
+        event
+    };
+    if serde_json::from_slice::<Value>(&event).is_err() {
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            "Could not parse request body into json",
+        );
+    }
+    match invocation_type.as_str() {
+        "DryRun" => return http::response(StatusCode::NO_CONTENT, &[], Bytes::new()),
+        "Event" => {
+            let s = shared.clone();
+            tokio::spawn(async move { invoke(&s, &f, event).await });
+            return http::response(StatusCode::ACCEPTED, &[], Bytes::new());
+        }
+        _ => {}
+    }
+    // In its own task: a caller that goes away (a stopped execution) does
+    // not stop the invocation, as on Lambda.
+    let s = shared.clone();
+    let Ok(r) = tokio::spawn(async move { invoke(&s, &f, event).await }).await else {
+        return aws_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceException",
+            "the invocation task failed",
+        );
+    };
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("x-amz-executed-version", "$LATEST"),
+        ("x-amzn-requestid", r.request_id.as_str()),
+    ];
+    if let Some(e) = r.function_error {
+        headers.push(("x-amz-function-error", e));
+    }
+    http::response(StatusCode::OK, &headers, r.payload)
+}

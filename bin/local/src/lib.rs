@@ -1,0 +1,14 @@
+//! An offline rehearsal of the render stack, as faithful to Lambda as this
+//! machine allows: the handler package runs in a jail that holds only what
+//! `provided.al2023` holds ([`rootfs`], [`jail`]), behind a local Lambda
+//! service ([`lambda`]); the synthesized state machine runs in
+//! aws-local-stepfunctions behind a local Step Functions API ([`sfn`]);
+//! S3 is moto. [`stack`] brings them up together for `local-stack up`.
+
+pub mod http;
+pub mod jail;
+pub mod lambda;
+pub mod rootfs;
+pub mod sfn;
+pub mod stack;
+pub mod template;

@@ -1,0 +1,466 @@
+//! The whole distributed render, offline: the synthesized state machine,
+//! unchanged, run by aws-local-stepfunctions; its Lambda calls served by
+//! the real handler package in the provided.al2023 jail (bundled Chromium
+//! and ffmpeg, nothing from the host); moto S3. Renders are started and
+//! followed with the `render`/`progress`/`cancel` library code, through the
+//! outputs file `local-stack up` writes.
+//!
+//! The jail holds no tar, gzip, curl, ffprobe, fonts or GL libraries, so a
+//! function that needs one fails here as it would on Lambda.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hyperframes_infra::contract::PlanProtocol;
+use hyperframes_local::lambda::{Fault, FaultKind, Record};
+use hyperframes_render::cli::TargetArgs;
+use hyperframes_render::execution;
+use hyperframes_render::progress::{Prices, Progress, State};
+use hyperframes_render::render::{self, RemoteRender};
+use serde_json::{json, Value};
+use support::{serial, test_stack, TestStack};
+
+fn target(s: &TestStack) -> TargetArgs {
+    TargetArgs {
+        stack_name: None,
+        outputs_file: Some(s.outputs_file.clone()),
+        aws: hyperframes_cli::aws::AwsArgs {
+            profile: None,
+            region: None,
+        },
+    }
+}
+
+/// A project directory holding one fixture's composition as index.html.
+fn fixture_project(dir: &Path, fixture: &str) -> PathBuf {
+    let project = dir.join(format!("project-{fixture}"));
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::copy(
+        support::workspace().join(format!("producer/tests/fixtures/{fixture}/compiled.html")),
+        project.join("index.html"),
+    )
+    .unwrap();
+    project
+}
+
+fn remote(
+    project: &Path,
+    render_id: &str,
+    format: &str,
+    download: Option<PathBuf>,
+) -> RemoteRender {
+    let mut extra = serde_json::Map::new();
+    // 60 frames in chunks of 20: a Map of 3.
+    extra.insert("chunkSize".into(), json!(20));
+    RemoteRender {
+        project: Some(project.to_path_buf()),
+        site_id: None,
+        fps: 30,
+        format: hyperframes_producer::Format::parse(format).expect("a known format"),
+        width: None,
+        height: None,
+        extra,
+        protocol: PlanProtocol::V2,
+        render_id: Some(render_id.into()),
+        output_key: None,
+        wait: download.is_some(),
+        download,
+        json: true,
+        prices: Prices::default(),
+        estimate: None,
+    }
+}
+
+/// Follows an execution to its end; returns its final progress.
+fn wait(s: &TestStack, render_id: &str) -> Progress {
+    let (aws, stack) = s.rt.block_on(target(s).connect()).unwrap();
+    let arn = stack.execution_arn(render_id);
+    let t = Instant::now();
+    loop {
+        let p =
+            s.rt.block_on(execution::progress(&aws.sfn, &arn, Prices::default()))
+                .unwrap();
+        if p.state != State::Running {
+            return p;
+        }
+        assert!(
+            t.elapsed() < support::EXECUTION_LIMIT,
+            "{render_id} still running"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The service's records of one render's invocations.
+fn invocations(s: &TestStack, render_id: &str) -> Vec<Record> {
+    s.stack
+        .lambda
+        .records()
+        .into_iter()
+        .filter(|r| r.event.to_string().contains(&format!("/{render_id}")))
+        .collect()
+}
+
+fn count(records: &[Record], action: &str) -> usize {
+    records
+        .iter()
+        .filter(|r| r.action.as_deref() == Some(action))
+        .count()
+}
+
+/// The most invocations of `action` that were running at the same moment.
+fn max_overlap(records: &[Record], action: &str) -> usize {
+    let spans: Vec<(u128, u128)> = records
+        .iter()
+        .filter(|r| r.action.as_deref() == Some(action))
+        .map(|r| (r.started_ms, r.ended_ms))
+        .collect();
+    spans
+        .iter()
+        .map(|(start, _)| {
+            spans
+                .iter()
+                .filter(|(a, b)| a <= start && start < b)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+fn history(s: &TestStack, render_id: &str) -> Vec<Value> {
+    let sfn = s.sfn();
+    let (_, stack) = s.rt.block_on(target(s).connect()).unwrap();
+    let arn = stack.execution_arn(render_id);
+    let out =
+        s.rt.block_on(
+            sfn.get_execution_history()
+                .execution_arn(arn)
+                .max_results(1000)
+                .send(),
+        )
+        .unwrap();
+    out.events()
+        .iter()
+        .map(|e| {
+            let f = execution::event(e);
+            json!({"type": f.kind, "error": f.error, "state": f.state})
+        })
+        .collect()
+}
+
+/// The same project, with the same config as the workflow's render,
+/// rendered locally with the host's Chromium and ffmpeg.
+fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
+    let same = hyperframes_render::render::config(&remote(project, "local", format, None)).unwrap();
+    let config = hyperframes_producer::RenderConfig::from_json(&same).unwrap();
+    let plan_dir = dir.join(format!("local-plan-{format}"));
+    let _ = std::fs::remove_dir_all(&plan_dir);
+    hyperframes_producer::plan(project, &config, &plan_dir).unwrap();
+    let loaded = hyperframes_producer::plan::LoadedPlan::load(&plan_dir).unwrap();
+    let chunks: Vec<PathBuf> = (0..loaded.plan.chunk_count)
+        .map(|i| {
+            hyperframes_producer::render_chunk(
+                &plan_dir,
+                i,
+                &dir.join(format!("local-{format}-{i}")),
+            )
+            .unwrap()
+            .path
+        })
+        .collect();
+    let out = dir.join(match format {
+        "png-sequence" => "local-frames".to_string(),
+        f => format!("local.{f}"),
+    });
+    hyperframes_producer::assemble(&plan_dir, &chunks, &out).unwrap();
+    out
+}
+
+/// PNG files of a directory, sorted.
+fn pngs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Per-frame PSNR of the Lambda output against the local one.
+fn psnr(dir: &Path, lambda_out: &Path, local_out: &Path, format: &str) -> Vec<f64> {
+    if format != "png-sequence" {
+        return hyperframes_producer::compare::psnr_per_frame(lambda_out, local_out).unwrap();
+    }
+    let frames = dir.join("lambda-frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(lambda_out).unwrap());
+    tar::Archive::new(gz).unpack(&frames).unwrap();
+    let (a, b) = (pngs(&frames), pngs(local_out));
+    assert_eq!(a.len(), b.len(), "frame counts differ: {a:?} vs {b:?}");
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| hyperframes_producer::compare::psnr_per_frame(x, y).unwrap()[0])
+        .collect()
+}
+
+#[test]
+fn fixtures_render_through_the_whole_workflow_in_the_jail() {
+    let s = test_stack();
+    let _g = serial();
+    for (fixture, format, ext) in [
+        ("mp4-h264-sdr", "mp4", "mp4"),
+        ("webm-vp9", "webm", "webm"),
+        ("png-sequence", "png-sequence", "tar.gz"),
+    ] {
+        let dir = support::scratch(&format!("render-{format}"));
+        let project = fixture_project(&dir, fixture);
+        let id = format!("wf-{format}");
+        let out = dir.join(format!("lambda.{ext}"));
+        let ok =
+            s.rt.block_on(render::run(
+                &target(s),
+                remote(&project, &id, format, Some(out.clone())),
+            ))
+            .unwrap_or_else(|e| panic!("{id}: {e:#}"));
+        let p = wait(s, &id);
+        let recs = invocations(s, &id);
+        assert!(
+            ok && p.state == State::Succeeded,
+            "{id}: {:?}\n{recs:#?}\nfunction log: {}",
+            p.state,
+            s.stack.lambda.function_log_path().display()
+        );
+        assert_eq!((p.chunks_done, p.chunks_total), (3, Some(3)), "{id}");
+        assert_eq!((p.frames_done, p.frames_total), (60, Some(60)), "{id}");
+        assert_eq!(p.lambda_invocations, 5, "{id}: plan + 3 chunks + assemble");
+        assert!(
+            p.cost.total_usd > 0.0 && p.cost.lambda_ms > 0,
+            "{id}: {:?}",
+            p.cost
+        );
+        assert_eq!(
+            (
+                count(&recs, "plan"),
+                count(&recs, "renderChunk"),
+                count(&recs, "assemble")
+            ),
+            (1, 3, 1),
+            "{id}: {recs:#?}"
+        );
+        assert_eq!(
+            max_overlap(&recs, "renderChunk"),
+            3,
+            "{id}: the Map's chunks ran one after another: {recs:#?}"
+        );
+        for r in &recs {
+            assert_eq!(r.outcome, "ok", "{r:?}");
+            assert!(r.max_memory_used_mb > 0 && r.billed_ms > 0, "{r:?}");
+        }
+        let local = local_render(&dir, &project, format);
+        let frames = psnr(&dir, &out, &local, format);
+        assert_eq!(frames.len(), 60, "{id}: {frames:?}");
+        let worst = frames.iter().cloned().fold(f64::INFINITY, f64::min);
+        assert!(
+            worst >= 40.0,
+            "{id}: worst frame {worst:.2} dB against the local render: {frames:?}"
+        );
+        eprintln!(
+            "[measure] {id}: worst PSNR {worst:.2} dB, {:.1} s, ${:.6}",
+            p.elapsed_ms as f64 / 1000.0,
+            p.cost.total_usd
+        );
+    }
+}
+
+/// Starts a render of a fixture and returns once it ended.
+fn run_to_end(s: &TestStack, fixture: &str, id: &str) -> Progress {
+    let dir = support::scratch(id);
+    let project = fixture_project(&dir, fixture);
+    s.rt.block_on(render::run(&target(s), remote(&project, id, "mp4", None)))
+        .unwrap_or_else(|e| panic!("{id}: {e:#}"));
+    wait(s, id)
+}
+
+#[test]
+fn a_retryable_chunk_failure_is_retried_and_the_render_succeeds() {
+    let s = test_stack();
+    let _g = serial();
+    let id = "wf-retry";
+    s.stack.lambda.inject(Fault {
+        action: "renderChunk".into(),
+        matching: format!("/{id}/"),
+        times: 1,
+        kind: FaultKind::FunctionError {
+            error_type: "RENDER_FAILED".into(),
+            message: "injected by the test: a transient render failure".into(),
+        },
+    });
+    let p = run_to_end(s, "mp4-h264-sdr", id);
+    let recs = invocations(s, id);
+    assert_eq!(p.state, State::Succeeded, "{recs:#?}");
+    assert_eq!(
+        count(&recs, "renderChunk"),
+        4,
+        "3 chunks + 1 retry: {recs:#?}"
+    );
+    assert_eq!(recs.iter().filter(|r| r.injected).count(), 1);
+    let h = history(s, id);
+    assert_eq!(
+        h.iter()
+            .filter(|e| e["type"] == "TaskFailed" && e["error"] == "RENDER_FAILED")
+            .count(),
+        1,
+        "{h:#?}"
+    );
+    assert_eq!(p.lambda_invocations, 6, "the retry is a scheduled task too");
+}
+
+#[test]
+fn a_throwing_composition_fails_with_its_contract_error_after_one_invocation() {
+    let s = test_stack();
+    let _g = serial();
+    let id = "wf-throws";
+    let dir = support::scratch(id);
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        r#"<!doctype html><html><body><div id="root" data-composition-id="c" data-width="64" data-height="64" data-duration="1"></div>
+<script>throw new Error('boom from the composition');</script></body></html>"#,
+    )
+    .unwrap();
+    let mut r = remote(&project, id, "mp4", None);
+    r.extra.insert("chunkSize".into(), json!(30));
+    s.rt.block_on(render::run(&target(s), r)).unwrap();
+    let p = wait(s, id);
+    let recs = invocations(s, id);
+    let State::Failed { error, cause } = &p.state else {
+        panic!("{id}: {:?}\n{recs:#?}", p.state)
+    };
+    assert_eq!(error, "INVALID_EVENT", "{cause}");
+    assert!(cause.contains("boom from the composition"), "{cause}");
+    assert_eq!(
+        count(&recs, "renderChunk"),
+        1,
+        "non-retryable: one invocation: {recs:#?}"
+    );
+    assert_eq!(count(&recs, "plan"), 1);
+    assert_eq!(count(&recs, "assemble"), 0);
+}
+
+#[test]
+fn a_chunk_past_its_timeout_is_killed_and_retried() {
+    let s = test_stack();
+    let _g = serial();
+    let id = "wf-timeout";
+    s.stack.lambda.inject(Fault {
+        action: "renderChunk".into(),
+        matching: format!("/{id}/"),
+        times: 1,
+        kind: FaultKind::Timeout(Duration::from_millis(1500)),
+    });
+    let p = run_to_end(s, "mp4-h264-sdr", id);
+    let recs = invocations(s, id);
+    assert_eq!(p.state, State::Succeeded, "{recs:#?}");
+    let timed_out: Vec<&Record> = recs.iter().filter(|r| r.outcome == "timeout").collect();
+    assert_eq!(timed_out.len(), 1, "{recs:#?}");
+    assert_eq!(count(&recs, "renderChunk"), 4);
+    let h = history(s, id);
+    assert!(
+        h.iter()
+            .any(|e| e["type"] == "TaskFailed" && e["error"] == "Sandbox.Timedout"),
+        "{h:#?}"
+    );
+    // The killed instance's processes (bootstrap, Chromium, ffmpeg) all
+    // ended: its cgroup emptied and was removed.
+    let log = std::fs::read_to_string(s.stack.lambda.function_log_path()).unwrap();
+    let stream = &timed_out[0].instance;
+    assert!(
+        log.lines()
+            .any(|l| l.contains(stream.as_str()) && l.ends_with("every process in it ended: true")),
+        "no clean stop of {stream} in the function log"
+    );
+}
+
+#[test]
+fn a_project_in_a_foreign_bucket_is_refused() {
+    let s = test_stack();
+    let _g = serial();
+    let id = "wf-foreign";
+    let s3 = s.s3();
+    let body = {
+        let dir = support::scratch(id);
+        let project = fixture_project(&dir, "mp4-h264-sdr");
+        let tarball = dir.join("project.tar.gz");
+        hyperframes_handler::archive::create_tar_gz(&project, &tarball).unwrap();
+        std::fs::read(tarball).unwrap()
+    };
+    s.rt.block_on(async {
+        s3.create_bucket()
+            .bucket("someone-elses-bucket")
+            .send()
+            .await
+            .unwrap();
+        s3.put_object()
+            .bucket("someone-elses-bucket")
+            .key("sites/x/project.tar.gz")
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    });
+    let (_, stack) = s.rt.block_on(target(s).connect()).unwrap();
+    let input = execution::input(
+        &stack,
+        "s3://someone-elses-bucket/sites/x/project.tar.gz",
+        id,
+        "outputs/wf-foreign.mp4",
+        &json!({"fps": 30, "width": 640, "height": 360, "format": "mp4"}),
+        PlanProtocol::V2,
+    )
+    .unwrap();
+    s.rt.block_on(execution::start(&s.sfn(), &stack, id, input))
+        .unwrap();
+    let p = wait(s, id);
+    let recs = invocations(s, id);
+    let State::Failed { error, .. } = &p.state else {
+        panic!("{:?}", p.state)
+    };
+    assert_eq!(error, "S3_URI_NOT_ALLOWED");
+    assert_eq!(count(&recs, "plan"), 1, "non-retryable: {recs:#?}");
+}
+
+#[test]
+fn a_cancelled_render_is_aborted() {
+    let s = test_stack();
+    let _g = serial();
+    let id = "wf-cancel";
+    let dir = support::scratch(id);
+    let project = fixture_project(&dir, "mp4-h264-sdr");
+    s.rt.block_on(render::run(&target(s), remote(&project, id, "mp4", None)))
+        .unwrap();
+    let (aws, stack) = s.rt.block_on(target(s).connect()).unwrap();
+    s.rt.block_on(execution::cancel(&aws.sfn, &stack.execution_arn(id)))
+        .unwrap();
+    let p = wait(s, id);
+    assert_eq!(p.state, State::Aborted);
+    let h = history(s, id);
+    let last = h.last().unwrap();
+    assert_eq!(last["type"], "ExecutionAborted", "{h:#?}");
+    assert_eq!(last["error"], "CANCELLED");
+}
