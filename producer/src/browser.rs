@@ -63,6 +63,9 @@ pub struct LaunchOptions {
     pub width: u32,
     pub height: u32,
     pub mode: CaptureMode,
+    /// Switches merged over the producer's own, `!--name` to drop one
+    /// (bench experiments).
+    pub extra_flags: Vec<String>,
 }
 
 pub struct Browser {
@@ -156,7 +159,13 @@ impl Browser {
         let profile = crate::staging::temp("hf-chrome-")?;
         let mut cmd = Command::new(&bin);
         crate::runtime::apply_chrome_env(&mut cmd);
-        cmd.args(crate::runtime::chrome_args(chrome_args(o, profile.path())))
+        // Bench experiments: `!--name` drops one of the producer's switches.
+        let (drop, add): (Vec<&String>, Vec<&String>) =
+            o.extra_flags.iter().partition(|f| f.starts_with('!'));
+        let add: Vec<String> = add.into_iter().cloned().collect();
+        let mut args = crate::runtime::merge_chrome_args(chrome_args(o, profile.path()), &add);
+        args.retain(|a| !drop.iter().any(|d| d[1..] == *a));
+        cmd.args(crate::runtime::chrome_args(args))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -271,6 +280,8 @@ pub struct Page<'b> {
     pub interval: f64,
     tick: u64,
     last_frame: Option<Vec<u8>>,
+    /// Frames arrive as `Page.screencastFrame` events instead of screenshots.
+    screencast: bool,
 }
 
 /// Image format of captured frames.
@@ -278,6 +289,64 @@ pub struct Page<'b> {
 pub enum ImageFormat {
     Jpeg,
     Png,
+    Webp,
+}
+
+/// How the browser encodes a captured frame (CDP screenshot parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageSpec {
+    pub format: ImageFormat,
+    /// JPEG/WebP quality, 0-100; PNG ignores it.
+    pub quality: Option<u8>,
+    pub optimize_for_speed: bool,
+}
+
+impl ImageSpec {
+    /// Opaque mp4 frames: JPEG q80, the reference's choice.
+    pub const JPEG: ImageSpec = ImageSpec {
+        format: ImageFormat::Jpeg,
+        quality: Some(80),
+        optimize_for_speed: true,
+    };
+    /// Alpha formats: PNG keeps the transparency.
+    pub const PNG: ImageSpec = ImageSpec {
+        format: ImageFormat::Png,
+        quality: None,
+        optimize_for_speed: false,
+    };
+
+    fn params(&self) -> Value {
+        let mut p = json!({"format": match self.format {
+            ImageFormat::Jpeg => "jpeg",
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+        }});
+        if let Some(q) = self.quality {
+            p["quality"] = json!(q);
+        }
+        if self.optimize_for_speed {
+            p["optimizeForSpeed"] = json!(true);
+        }
+        p
+    }
+
+    /// File name extension of one image.
+    pub fn extension(&self) -> &'static str {
+        match self.format {
+            ImageFormat::Jpeg => "jpg",
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+        }
+    }
+
+    /// The ffmpeg decoder for a pipe of these images.
+    pub fn ffmpeg_decoder(&self) -> &'static str {
+        match self.format {
+            ImageFormat::Jpeg => "mjpeg",
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+        }
+    }
 }
 
 impl<'b> Page<'b> {
@@ -298,6 +367,7 @@ impl<'b> Page<'b> {
             interval: 1000.0 / f64::from(fps),
             tick: 0,
             last_frame: None,
+            screencast: false,
         })
     }
 
@@ -392,13 +462,57 @@ impl<'b> Page<'b> {
         Ok(())
     }
 
-    /// Captures the current state as an encoded image.
-    pub fn capture(&mut self, format: ImageFormat) -> Result<Vec<u8>> {
-        let fmt = match format {
-            ImageFormat::Jpeg => json!({"format": "jpeg", "quality": 80, "optimizeForSpeed": true}),
-            ImageFormat::Png => json!({"format": "png"}),
+    /// Accounts for a frame whose capture was skipped: the BeginFrame clock
+    /// still advances, so later frames get the ticks they would have had.
+    pub fn skip(&mut self) {
+        if self.mode == CaptureMode::BeginFrame {
+            self.tick += 1;
+        }
+    }
+
+    /// Delivers frames through `Page.startScreencast` (the compositor's
+    /// frame capturer, which keeps a pool of buffers) instead of screenshots;
+    /// BeginFrame mode only. A bench experiment.
+    pub fn start_screencast(&mut self, image: ImageSpec) -> Result<()> {
+        let mut p = image.params();
+        p["everyNthFrame"] = json!(1);
+        self.browser.cdp().keep_events("Page.screencastFrame");
+        self.call("Page.startScreencast", p)?;
+        self.screencast = true;
+        Ok(())
+    }
+
+    /// BeginFrame without a screenshot, then the screencast frame it produced
+    /// (None when nothing was damaged).
+    fn screencast_frame(&mut self) -> Result<Option<String>> {
+        self.tick += 1;
+        let t = self.tick as f64 * self.interval;
+        let r = self.call(
+            "HeadlessExperimental.beginFrame",
+            json!({"frameTimeTicks": t, "interval": self.interval}),
+        )?;
+        if r["hasDamage"] != true {
+            return Ok(None);
+        }
+        let Some(ev) = self
+            .browser
+            .cdp()
+            .wait_event("Page.screencastFrame", Duration::from_secs(5))?
+        else {
+            return Err(ProducerError::RenderFailed(
+                "beginFrame had damage but no screencast frame arrived within 5 s".into(),
+            ));
         };
+        let ack = ev["params"]["sessionId"].clone();
+        self.call("Page.screencastFrameAck", json!({"sessionId": ack}))?;
+        Ok(ev["params"]["data"].as_str().map(String::from))
+    }
+
+    /// Captures the current state as an encoded image.
+    pub fn capture(&mut self, image: ImageSpec) -> Result<Vec<u8>> {
+        let fmt = image.params();
         let data = match self.mode {
+            CaptureMode::BeginFrame if self.screencast => self.screencast_frame()?,
             CaptureMode::BeginFrame => {
                 self.tick += 1;
                 let t = self.tick as f64 * self.interval;

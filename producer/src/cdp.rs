@@ -19,6 +19,9 @@ pub struct Cdp {
     next_id: u64,
     /// Human-readable failure events seen so far (crashes, exceptions).
     pub failures: Vec<String>,
+    /// Events kept for [`Cdp::wait_event`] (methods listed in `keep`).
+    events: std::collections::VecDeque<Value>,
+    keep: Vec<&'static str>,
 }
 
 /// A CDP error response (`{"error": {...}}`), kept distinct so callers can
@@ -80,6 +83,8 @@ impl Cdp {
             ws,
             next_id: 1,
             failures: Vec::new(),
+            events: Default::default(),
+            keep: Vec::new(),
         })
     }
 
@@ -125,31 +130,8 @@ impl Cdp {
                     timeout.as_millis()
                 )));
             }
-            let m = match self.ws.read() {
-                Ok(m) => m,
-                Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    continue
-                }
-                Err(e) => {
-                    return Err(ProducerError::RenderFailed(format!(
-                        "DevTools connection lost during {method}: {e}{}",
-                        self.failure_suffix()
-                    )))
-                }
-            };
-            let text = match m {
-                Message::Text(t) => t,
-                Message::Binary(b) => String::from_utf8_lossy(&b).into_owned().into(),
-                _ => continue,
-            };
-            let v: Value = match serde_json::from_str(&text) {
-                Ok(v) => v,
-                Err(_) => continue,
+            let Some(v) = self.read_message(method)? else {
+                continue;
             };
             if v["id"].as_u64() == Some(id) {
                 if let Some(err) = v.get("error") {
@@ -163,11 +145,63 @@ impl Cdp {
                 }
                 return Ok(Ok(v["result"].clone()));
             }
-            self.note_event(&v);
+            self.note_event(v);
         }
     }
 
-    fn note_event(&mut self, v: &Value) {
+    /// One message, or None when the read timed out (`during` names the wait).
+    fn read_message(&mut self, during: &str) -> Result<Option<Value>> {
+        let m = match self.ws.read() {
+            Ok(m) => m,
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => {
+                return Err(ProducerError::RenderFailed(format!(
+                    "DevTools connection lost during {during}: {e}{}",
+                    self.failure_suffix()
+                )))
+            }
+        };
+        let text = match m {
+            Message::Text(t) => t,
+            Message::Binary(b) => String::from_utf8_lossy(&b).into_owned().into(),
+            _ => return Ok(None),
+        };
+        Ok(serde_json::from_str(&text).ok())
+    }
+
+    /// Keeps events named `method` for [`Cdp::wait_event`] from now on.
+    pub fn keep_events(&mut self, method: &'static str) {
+        self.keep.push(method);
+    }
+
+    /// The next kept event named `method`, or None after `timeout`.
+    pub fn wait_event(&mut self, method: &str, timeout: Duration) -> Result<Option<Value>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(i) = self.events.iter().position(|e| e["method"] == method) {
+                return Ok(self.events.remove(i));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            if let Some(v) = self.read_message(method)? {
+                self.note_event(v);
+            }
+        }
+    }
+
+    fn note_event(&mut self, v: Value) {
+        if v["method"].as_str().is_some_and(|m| self.keep.contains(&m)) {
+            self.events.push_back(v);
+            return;
+        }
         match v["method"].as_str() {
             Some("Inspector.targetCrashed") | Some("Target.targetCrashed") => {
                 self.failures.push("the page renderer crashed".into())

@@ -62,12 +62,81 @@
       if (rafQueue[i].id === id) { rafQueue.splice(i, 1); return; }
     }
   };
+  // GSAP's own ticker runs on requestAnimationFrame too. It is recognised
+  // (a callback that advances gsap.ticker.frame and queues itself again)
+  // so that it alone does not count as page code that might draw.
+  var gsapTick = null;
+  var foreignRaf = false;
+  function gsapFrame() {
+    var g = w.gsap;
+    return g && g.ticker ? g.ticker.frame : -1;
+  }
   function flushRaf() {
     var q = rafQueue;
     rafQueue = [];
     for (var i = 0; i < q.length; i++) {
-      try { q[i].cb(nowMs); } catch (e) { errors.push({ message: "requestAnimationFrame callback threw: " + e, file: "", line: 0, column: 0 }); }
+      var cb = q[i].cb;
+      var before = gsapFrame();
+      try { cb(nowMs); } catch (e) { errors.push({ message: "requestAnimationFrame callback threw: " + e, file: "", line: 0, column: 0 }); }
+      if (cb === gsapTick) continue;
+      var requeued = false;
+      for (var k = 0; k < rafQueue.length; k++) if (rafQueue[k].cb === cb) requeued = true;
+      if (gsapTick === null && requeued && before >= 0 && gsapFrame() === before + 1) {
+        gsapTick = cb;
+      } else {
+        foreignRaf = true;
+      }
     }
+  }
+
+  // Timers run on the real clock, so a pending one could change the page at
+  // any moment: while any is pending, no frame is reused.
+  var pendingTimers = 0;
+  var timerIds = {};
+  var realSetTimeout = w.setTimeout;
+  var realClearTimeout = w.clearTimeout;
+  var realSetInterval = w.setInterval;
+  var realClearInterval = w.clearInterval;
+  function forget(id) {
+    if (timerIds[id]) { delete timerIds[id]; pendingTimers -= 1; }
+  }
+  w.setTimeout = function (fn) {
+    var args = Array.prototype.slice.call(arguments);
+    var id;
+    if (typeof fn === "function") {
+      args[0] = function () { forget(id); return fn.apply(this, arguments); };
+    }
+    id = realSetTimeout.apply(w, args);
+    timerIds[id] = true;
+    pendingTimers += 1;
+    return id;
+  };
+  w.clearTimeout = function (id) { forget(id); return realClearTimeout.call(w, id); };
+  w.setInterval = function () {
+    var id = realSetInterval.apply(w, arguments);
+    timerIds[id] = true;
+    pendingTimers += 1;
+    return id;
+  };
+  w.clearInterval = function (id) { forget(id); return realClearInterval.call(w, id); };
+  var pendingIdle = 0;
+  var idleIds = {};
+  if (w.requestIdleCallback) {
+    var realIdle = w.requestIdleCallback;
+    var realCancelIdle = w.cancelIdleCallback;
+    w.requestIdleCallback = function (fn, opts) {
+      var id = realIdle.call(w, function () {
+        if (idleIds[id]) { delete idleIds[id]; pendingIdle -= 1; }
+        return fn.apply(this, arguments);
+      }, opts);
+      idleIds[id] = true;
+      pendingIdle += 1;
+      return id;
+    };
+    w.cancelIdleCallback = function (id) {
+      if (idleIds[id]) { delete idleIds[id]; pendingIdle -= 1; }
+      return realCancelIdle.call(w, id);
+    };
   }
 
   // ---- seeded randomness (Mulberry32, reseeded from the frame time) ----
@@ -184,8 +253,116 @@
       var el = clips[i];
       var w = clipWindow(el, {});
       var on = q >= w.start - 1e-9 && q < w.end - 1e-9;
-      el.style.visibility = on ? "" : "hidden";
+      var v = on ? "" : "hidden";
+      // Writing an unchanged value would still count as a DOM mutation.
+      if (el.style.visibility !== v) el.style.visibility = v;
     }
+  }
+
+  // ---- change tracking: may this seek's picture differ from the last one? ----
+  // The producer reuses the previous frame's bytes when it may not. Every
+  // test is conservative: anything it cannot see through (canvas, iframes,
+  // SVG SMIL, animated images, real-clock timers, page rAF loops) counts as
+  // a change.
+  var observer = null;
+  var mutatedSinceSeek = true;
+  var lastQ = null;
+  var lastAnims = [];
+  var lastScroll = "";
+  function observe() {
+    if (observer || !w.MutationObserver || !document.documentElement) return;
+    observer = new MutationObserver(function () { mutatedSinceSeek = true; });
+    observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
+  }
+  function domMutated() {
+    var m = mutatedSinceSeek || (observer !== null && observer.takeRecords().length > 0);
+    mutatedSinceSeek = observer === null;
+    return m;
+  }
+  // A span [s, e] of animation time changes the picture between times a < b
+  // when b reaches its start and a is still before its end; a zero-length
+  // span (a GSAP call or set) changes it when it lies in (a, b].
+  function spanChanges(s, e, a, b) {
+    return b >= s - 1e-9 && a < e - 1e-9;
+  }
+  function gsapSpans(tl, offset, scale, a, b) {
+    if (!tl || typeof tl.getChildren !== "function") return false;
+    var kids = tl.getChildren(false, true, true);
+    for (var i = 0; i < kids.length; i++) {
+      var c = kids[i];
+      var start = offset + c.startTime() / scale;
+      var end = start + c.totalDuration() / (scale * (c.timeScale() || 1));
+      var cb = c.vars || {};
+      var opaque = typeof c.getChildren !== "function" || c.totalDuration() > c.duration() + 1e-9 ||
+        c.reversed() || typeof cb.onUpdate === "function";
+      if (opaque) {
+        if (spanChanges(start, end, a, b)) return true;
+      } else if (gsapSpans(c, start, scale * (c.timeScale() || 1), a, b)) {
+        return true;
+      }
+    }
+    return false;
+  }
+  function gsapChanges(a, b) {
+    var tls = w.__timelines || {};
+    for (var id in tls) {
+      if (!Object.prototype.hasOwnProperty.call(tls, id)) continue;
+      var tl = tls[id];
+      if (!tl || typeof tl.getChildren !== "function") continue;
+      var off = tl === tls[ROOT_ID] ? 0 : numAttr(document.querySelector('[data-composition-id="' + id + '"]'), "data-start", 0);
+      var vars = tl.vars || {};
+      if (typeof vars.onUpdate === "function" && spanChanges(off, off + tl.totalDuration(), a, b)) return true;
+      if (gsapSpans(tl, off, 1, a, b)) return true;
+    }
+    var g = w.gsap;
+    if (g && g.ticker && g.ticker._listeners && g.ticker._listeners.length > 1) return true;
+    if (g && g.globalTimeline) {
+      var top = g.globalTimeline.getChildren(false, true, true);
+      for (var j = 0; j < top.length; j++) if (!top[j].paused()) return true;
+    }
+    return false;
+  }
+  function animationsChange(before, anims, a, b) {
+    if (anims.length !== before.length) return true;
+    for (var i = 0; i < anims.length; i++) {
+      if (anims[i] !== before[i]) return true;
+      var eff = anims[i].effect;
+      if (!eff || !eff.getComputedTiming) continue;
+      var t = eff.getComputedTiming();
+      var s = t.delay || 0;
+      if (spanChanges(s, s + t.activeDuration, a * 1000, b * 1000)) return true;
+    }
+    return false;
+  }
+  var OPAQUE = "canvas, iframe, frame, embed, object, marquee, animate, animateMotion, animateTransform, set";
+  function opaqueContent() {
+    if (document.querySelector(OPAQUE)) return true;
+    var imgs = document.images;
+    for (var i = 0; i < imgs.length; i++) {
+      if (!imgs[i].complete || /\.(gif|webp|apng|avif)(\?|#|$)/i.test(imgs[i].currentSrc || imgs[i].src)) return true;
+    }
+    return document.fonts && document.fonts.status !== "loaded";
+  }
+  // Why the picture at q may differ from the previous seek's ("" = it cannot).
+  function changeReason(q, mutatedBefore, anims) {
+    var prev = lastQ;
+    var prevAnims = lastAnims;
+    var prevScroll = lastScroll;
+    lastQ = q;
+    lastAnims = anims;
+    lastScroll = w.scrollX + "," + w.scrollY;
+    if (prev === null) return "first";
+    var a = Math.min(prev, q);
+    var b = Math.max(prev, q);
+    if (mutatedBefore || domMutated()) return "dom";
+    if (foreignRaf) return "raf";
+    if (pendingTimers > 0 || pendingIdle > 0) return "timer";
+    if (pendingMedia.length > 0) return "media";
+    if (lastScroll !== prevScroll) return "scroll";
+    if (animationsChange(prevAnims, anims, a, b)) return "animation";
+    if (opaqueContent()) return "opaque";
+    if (gsapChanges(a, b)) return "gsap";
+    return "";
   }
 
   var hf = {
@@ -202,6 +379,17 @@
     hasTimeline: function () {
       var tl = (w.__timelines || {})[ROOT_ID];
       return !!(tl && typeof tl.totalTime === "function");
+    },
+    // Seeks to t and reports whether the picture may differ from the
+    // previous seekFrame on this page: {errors, changed: "" | reason}.
+    seekFrame: function (t) {
+      observe();
+      var mutatedBefore = domMutated();
+      foreignRaf = false;
+      var q = hf.seek(t);
+      var anims = document.getAnimations ? document.getAnimations() : [];
+      var reason = changeReason(q, mutatedBefore, anims);
+      return { errors: errors.length, changed: reason };
     },
     // Seeks every clock and animation source to time t (seconds), quantized to the frame grid.
     seek: function (t) {

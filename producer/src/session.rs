@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::browser::{Browser, CaptureMode, ImageFormat, LaunchOptions, Page};
+use crate::browser::{Browser, CaptureMode, ImageSpec, LaunchOptions, Page};
 use crate::errors::{ProducerError, Result};
 use crate::server::FileServer;
 use crate::SEEK_BRIDGE_JS;
@@ -30,6 +30,10 @@ pub struct SessionSpec {
     pub ready_timeout: Option<Duration>,
     /// Render-time variable overrides, exposed to page scripts as `window.__hfVariables`.
     pub variables: Option<serde_json::Value>,
+    /// Extra browser switches (bench experiments; empty for renders).
+    pub extra_flags: Vec<String>,
+    /// Deliver frames by screencast in this format (bench experiment).
+    pub screencast: Option<ImageSpec>,
 }
 
 fn ready_timeout() -> Duration {
@@ -69,6 +73,7 @@ pub fn with_session<T>(
         width: spec.width,
         height: spec.height,
         mode: spec.mode,
+        extra_flags: spec.extra_flags.clone(),
     })?;
     let launch = t0.elapsed();
     let page = Page::open(&mut browser, spec.mode, spec.width, spec.height, spec.fps)?;
@@ -86,6 +91,9 @@ pub fn with_session<T>(
     cap.page.assert_software_gl()?;
     cap.page.navigate(&server.url(&spec.entry))?;
     cap.wait_ready()?;
+    if let Some(image) = spec.screencast {
+        cap.page.start_screencast(image)?;
+    }
     let ready = t0.elapsed() - launch;
     let out = body(&mut cap, BootTimes { launch, ready });
     drop(cap);
@@ -193,38 +201,69 @@ impl Capture<'_> {
         }
     }
 
-    /// Seeks to absolute frame `frame` and captures it.
-    pub fn frame(&mut self, frame: u64, format: ImageFormat) -> Result<Vec<u8>> {
+    /// Seeks to absolute frame `frame` and says whether its picture may
+    /// differ from this page's previous seek (see [`Change`]).
+    pub fn seek(&mut self, frame: u64) -> Result<Change> {
         let t = frame as f64 / f64::from(self.spec.fps);
-        let n = self.page.eval(
-            &format!("(window.__hf.seek({t:.9}), window.__hf.errors.length)"),
+        // The page divides, so it seeks to exactly the double frame/fps that
+        // its quantizer expects. A decimal rounded to a few places can fall
+        // just below a frame boundary and seek the previous frame's time.
+        let r = self.page.eval(
+            &format!("window.__hf.seekFrame({frame} / {})", self.spec.fps),
             Duration::from_secs(10),
         )?;
-        if n.as_u64().unwrap_or(0) > 0 {
+        if r["errors"].as_u64().unwrap_or(0) > 0 {
             let errors = self
                 .page
                 .eval("window.__hf.errors", Duration::from_secs(5))?;
             return Err(self.page_error(&errors));
         }
         if self.has_media {
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while self
-                .page
-                .eval("window.__hf.mediaSettled()", Duration::from_secs(5))?
-                != true
-            {
-                if Instant::now() >= deadline {
-                    return Err(ProducerError::VideoSourceUnrenderable(format!(
-                        "{}: a media element did not finish seeking to {t:.3} s within 15 s",
-                        self.file().display()
-                    )));
-                }
-                self.page.idle_tick()?;
-                std::thread::sleep(Duration::from_millis(2));
-            }
+            self.wait_media(t)?;
         }
-        self.page.capture(format)
+        Ok(match r["changed"].as_str() {
+            Some("") => Change::None,
+            Some(reason) => Change::Possible(reason.to_string()),
+            None => Change::Possible("unknown".into()),
+        })
     }
+
+    fn wait_media(&mut self, t: f64) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self
+            .page
+            .eval("window.__hf.mediaSettled()", Duration::from_secs(5))?
+            != true
+        {
+            if Instant::now() >= deadline {
+                return Err(ProducerError::VideoSourceUnrenderable(format!(
+                    "{}: a media element did not finish seeking to {t:.3} s within 15 s",
+                    self.file().display()
+                )));
+            }
+            self.page.idle_tick()?;
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
+    }
+
+    /// Seeks to absolute frame `frame` and captures it.
+    pub fn frame(&mut self, frame: u64, image: ImageSpec) -> Result<Vec<u8>> {
+        self.seek(frame)?;
+        self.page.capture(image)
+    }
+}
+
+/// What a seek may have changed on the page since its previous seek.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing that can alter the picture moved: the previous frame's bytes
+    /// are this frame's bytes.
+    None,
+    /// The picture may differ; the reason names the first source found
+    /// (`dom`, `gsap`, `animation`, `raf`, `timer`, `media`, `scroll`,
+    /// `opaque` content, or `first` for a page's first seek).
+    Possible(String),
 }
 
 fn display_entry(p: &Path) -> PathBuf {

@@ -460,3 +460,39 @@ fn nested_compositions_are_inlined_and_seeked_in_their_window() {
         "the nested timeline must move (seeked relative to its host)"
     );
 }
+
+#[test]
+fn every_frame_is_seeked_to_its_own_time() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let attrs = r#"data-composition-id="c" data-width="64" data-height="64" data-duration="3""#;
+    let script = "const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl}; tl.to('#box', {x: 30, duration: 3, ease: 'none'}, 0);";
+    let project = write_project(&work.path().join("p"), attrs, script);
+    let p = plan(
+        &project,
+        &config("mp4", None),
+        &work.path().join("plan"),
+        work.path(),
+    );
+    let times =
+        hyperframes_producer::session::with_session(&session_spec(&p, "c", 64, 64), |cap, _| {
+            (0..90)
+                .map(|f| {
+                    cap.seek(f)?;
+                    cap.page
+                        .eval("window.__timelines.c.totalTime()", Duration::from_secs(5))
+                        .map(|v| v.as_f64().unwrap_or(f64::NAN))
+                })
+                .collect::<Result<Vec<f64>, _>>()
+        })
+        .unwrap();
+    for (f, t) in times.iter().enumerate() {
+        // GSAP keeps times to 7 decimals; a decimal time rounded below the
+        // frame boundary would have seeked frame f - 1, 33 ms earlier.
+        assert!(
+            (t - f as f64 / 30.0).abs() < 1e-6,
+            "frame {f} was seeked to {t} s"
+        );
+    }
+}

