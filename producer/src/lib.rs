@@ -16,6 +16,7 @@
 
 pub mod assemble;
 pub mod assets;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod browser;
 pub mod capture;

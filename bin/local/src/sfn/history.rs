@@ -117,25 +117,7 @@ impl History {
         let state_type = raw["stateType"].as_str().unwrap_or("");
         let last = self.last;
         match kind {
-            "StateEntered" => {
-                let id = self.push(
-                    &format!("{state_type}StateEntered"),
-                    last,
-                    ts,
-                    Some((
-                        "stateEnteredEventDetails",
-                        json!({"name": name, "input": json_text(&raw["input"])}),
-                    )),
-                );
-                match state_type {
-                    "Task" => self.entered.entry(name).or_default().push_back(id),
-                    "Map" => {
-                        let started = self.push("MapStateStarted", id, ts, None);
-                        self.maps.insert(name, started);
-                    }
-                    _ => {}
-                }
-            }
+            "StateEntered" => self.state_entered(raw, ts, name, state_type),
             "StateExited" => {
                 let mut prev = last;
                 if state_type == "Map" {
@@ -160,76 +142,125 @@ impl History {
                 }
             }
             "MapIterationStarted" | "MapIterationSucceeded" | "MapIterationFailed" => {
-                let prev = if kind == "MapIterationStarted" {
-                    self.maps.get(&name).copied().unwrap_or(last)
-                } else {
-                    last
-                };
-                let key = format!(
-                    "mapIteration{}EventDetails",
-                    kind.trim_start_matches("MapIteration")
-                );
-                self.push(
-                    kind,
-                    prev,
-                    ts,
-                    Some((&key, json!({"name": name, "index": raw["index"]}))),
-                );
+                self.map_iteration(raw, ts, kind, name)
             }
-            "TaskScheduled" => {
-                let state = raw["state"].as_str().unwrap_or("").to_string();
-                let resource = raw["resource"].as_str().unwrap_or("").to_string();
-                let prev = self
-                    .retrying
-                    .get_mut(&state)
-                    .and_then(VecDeque::pop_front)
-                    .or_else(|| self.entered.get_mut(&state).and_then(VecDeque::pop_front))
-                    .unwrap_or(last);
-                let d = self.task_details(
-                    &resource,
-                    json!({"region": self.region, "parameters": json_text(&raw["parameters"])}),
-                );
-                let id = self.push(kind, prev, ts, Some(("taskScheduledEventDetails", d)));
-                if let Some(inv) = raw["inv"].as_u64() {
-                    self.calls.insert(inv, (id, state, resource));
-                }
+            "TaskScheduled" => self.task_scheduled(raw, ts),
+            "TaskStarted" | "TaskSucceeded" | "TaskFailed" => self.task_progress(raw, ts, kind)?,
+            _ => return self.execution_end(raw, ts, kind, stop),
+        }
+        None
+    }
+
+    /// `<Type>StateEntered`; a Task waits for its scheduling, a Map starts.
+    fn state_entered(&mut self, raw: &Raw, ts: i64, name: String, state_type: &str) {
+        let id = self.push(
+            &format!("{state_type}StateEntered"),
+            self.last,
+            ts,
+            Some((
+                "stateEnteredEventDetails",
+                json!({"name": name, "input": json_text(&raw["input"])}),
+            )),
+        );
+        match state_type {
+            "Task" => self.entered.entry(name).or_default().push_back(id),
+            "Map" => {
+                let started = self.push("MapStateStarted", id, ts, None);
+                self.maps.insert(name, started);
             }
-            "TaskStarted" | "TaskSucceeded" | "TaskFailed" => {
-                let (prev, state, resource) = raw["inv"]
-                    .as_u64()
-                    .and_then(|i| self.calls.get(&i).cloned())?;
-                let (key, extra) = match kind {
-                    "TaskStarted" => ("taskStartedEventDetails", json!({})),
-                    "TaskSucceeded" => (
-                        "taskSucceededEventDetails",
-                        json!({"output": raw["output"].as_str().unwrap_or("null")}),
-                    ),
-                    _ => (
-                        "taskFailedEventDetails",
-                        json!({"error": raw["error"], "cause": raw["cause"]}),
-                    ),
-                };
-                let d = self.task_details(&resource, extra);
-                let id = self.push(kind, prev, ts, Some((key, d)));
-                if kind == "TaskFailed" {
-                    self.failed.entry(state.clone()).or_default().push_back(id);
-                }
-                if let Some(i) = raw["inv"].as_u64() {
-                    self.calls.insert(i, (id, state, resource));
-                }
-            }
+            _ => {}
+        }
+    }
+
+    fn map_iteration(&mut self, raw: &Raw, ts: i64, kind: &str, name: String) {
+        let prev = if kind == "MapIterationStarted" {
+            self.maps.get(&name).copied().unwrap_or(self.last)
+        } else {
+            self.last
+        };
+        let key = format!(
+            "mapIteration{}EventDetails",
+            kind.trim_start_matches("MapIteration")
+        );
+        self.push(
+            kind,
+            prev,
+            ts,
+            Some((&key, json!({"name": name, "index": raw["index"]}))),
+        );
+    }
+
+    /// A task follows its state's entry, or the failure being retried.
+    fn task_scheduled(&mut self, raw: &Raw, ts: i64) {
+        let state = raw["state"].as_str().unwrap_or("").to_string();
+        let resource = raw["resource"].as_str().unwrap_or("").to_string();
+        let prev = self
+            .retrying
+            .get_mut(&state)
+            .and_then(VecDeque::pop_front)
+            .or_else(|| self.entered.get_mut(&state).and_then(VecDeque::pop_front))
+            .unwrap_or(self.last);
+        let d = self.task_details(
+            &resource,
+            json!({"region": self.region, "parameters": json_text(&raw["parameters"])}),
+        );
+        let id = self.push(
+            "TaskScheduled",
+            prev,
+            ts,
+            Some(("taskScheduledEventDetails", d)),
+        );
+        if let Some(inv) = raw["inv"].as_u64() {
+            self.calls.insert(inv, (id, state, resource));
+        }
+    }
+
+    /// TaskStarted / TaskSucceeded / TaskFailed of a scheduled invocation;
+    /// `None` for an invocation never scheduled.
+    fn task_progress(&mut self, raw: &Raw, ts: i64, kind: &str) -> Option<()> {
+        let (prev, state, resource) = raw["inv"]
+            .as_u64()
+            .and_then(|i| self.calls.get(&i).cloned())?;
+        let (key, extra) = match kind {
+            "TaskStarted" => ("taskStartedEventDetails", json!({})),
+            "TaskSucceeded" => (
+                "taskSucceededEventDetails",
+                json!({"output": raw["output"].as_str().unwrap_or("null")}),
+            ),
+            _ => (
+                "taskFailedEventDetails",
+                json!({"error": raw["error"], "cause": raw["cause"]}),
+            ),
+        };
+        let d = self.task_details(&resource, extra);
+        let id = self.push(kind, prev, ts, Some((key, d)));
+        if kind == "TaskFailed" {
+            self.failed.entry(state.clone()).or_default().push_back(id);
+        }
+        if let Some(i) = raw["inv"].as_u64() {
+            self.calls.insert(i, (id, state, resource));
+        }
+        Some(())
+    }
+
+    /// The execution's last event, if `kind` is one.
+    fn execution_end(
+        &mut self,
+        raw: &Raw,
+        ts: i64,
+        kind: &str,
+        stop: Option<&(String, String)>,
+    ) -> Option<Terminal> {
+        let last = self.last;
+        let (event, key, details, terminal) = match kind {
             "ExecutionSucceeded" => {
                 let output = json_text(&raw["output"]);
-                self.push(
+                (
                     kind,
-                    last,
-                    ts,
-                    Some((
-                        "executionSucceededEventDetails",
-                        json!({"output": output, "outputDetails": {"truncated": false}}),
-                    )),
-                );
-                return Some(Terminal::Succeeded(output));
+                    "executionSucceededEventDetails",
+                    json!({"output": output, "outputDetails": {"truncated": false}}),
+                    Terminal::Succeeded(output),
+                )
             }
             "ExecutionFailed" => {
                 let error = raw["error"]
@@ -237,49 +268,38 @@ impl History {
                     .unwrap_or("States.Runtime")
                     .to_string();
                 let cause = raw["cause"].as_str().unwrap_or("").to_string();
-                self.push(
+                (
                     kind,
-                    last,
-                    ts,
-                    Some((
-                        "executionFailedEventDetails",
-                        json!({"error": error, "cause": cause}),
-                    )),
-                );
-                return Some(Terminal::Failed(error, cause));
+                    "executionFailedEventDetails",
+                    json!({"error": error, "cause": cause}),
+                    Terminal::Failed(error, cause),
+                )
             }
             "ExecutionAborted" => {
                 let (error, cause) = stop.cloned().unwrap_or_default();
-                self.push(
+                (
                     kind,
-                    last,
-                    ts,
-                    Some((
-                        "executionAbortedEventDetails",
-                        json!({"error": error, "cause": cause}),
-                    )),
-                );
-                return Some(Terminal::Aborted);
+                    "executionAbortedEventDetails",
+                    json!({"error": error, "cause": cause}),
+                    Terminal::Aborted,
+                )
             }
             "ExecutionTimeout" => {
                 let (error, cause) = (
                     "States.Timeout".to_string(),
                     "The execution ran longer than the state machine's TimeoutSeconds.".to_string(),
                 );
-                self.push(
+                (
                     "ExecutionTimedOut",
-                    last,
-                    ts,
-                    Some((
-                        "executionTimedOutEventDetails",
-                        json!({"error": error, "cause": cause}),
-                    )),
-                );
-                return Some(Terminal::TimedOut(error, cause));
+                    "executionTimedOutEventDetails",
+                    json!({"error": error, "cause": cause}),
+                    Terminal::TimedOut(error, cause),
+                )
             }
-            _ => {}
-        }
-        None
+            _ => return None,
+        };
+        self.push(event, last, ts, Some((key, details)));
+        Some(terminal)
     }
 }
 
