@@ -163,26 +163,26 @@ fn run(args: Args) -> Result<()> {
     let id = format!("bench-{}", std::process::id());
     let out = dir.join("stack.mp4");
     let t = Instant::now();
-    let ok = rt.block_on(render::run(
-        &target,
-        RemoteRender {
-            project: Some(project.clone()),
-            site_id: None,
-            fps: 30,
-            format: hyperframes_producer::Format::Mp4,
-            width: None,
-            height: None,
-            extra: serde_json::Map::new(),
-            protocol: PlanProtocol::V2,
-            render_id: Some(id.clone()),
-            output_key: None,
-            wait: true,
-            download: Some(out.clone()),
-            json: true,
-            prices: Prices::default(),
-            estimate: None,
-        },
-    ))?;
+    let remote = RemoteRender {
+        project: Some(project.clone()),
+        site_id: None,
+        fps: 30,
+        format: hyperframes_producer::Format::Mp4,
+        width: None,
+        height: None,
+        extra: serde_json::Map::new(),
+        protocol: PlanProtocol::V2,
+        render_id: Some(id.clone()),
+        output_key: None,
+        wait: true,
+        download: Some(out.clone()),
+        json: true,
+        prices: Prices::default(),
+        estimate: None,
+    };
+    // The local render gets the config the stack's render got.
+    let same_config = render::config(&remote)?;
+    let ok = rt.block_on(render::run(&target, remote))?;
     let stack_wall = t.elapsed();
     let p = rt.block_on(async {
         let (aws, st) = target.connect().await?;
@@ -202,10 +202,8 @@ fn run(args: Args) -> Result<()> {
     let summary = hyperframes_producer::runner::run(&hyperframes_producer::runner::RunOptions {
         project_dir: project.clone(),
         out: dir.join("local.mp4"),
-        config: hyperframes_producer::RenderConfig::from_json(
-            &serde_json::json!({"fps": 30, "format": "mp4"}),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?,
+        config: hyperframes_producer::RenderConfig::from_json(&same_config)
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
         workers: 0,
         single_pass: false,
         on_progress: None,
