@@ -304,12 +304,22 @@ async fn start_moto(
     };
     std::fs::create_dir_all(log_dir)?;
     let log = std::fs::File::create(log_dir.join("moto.log"))?;
-    let mut child = tokio::process::Command::new(exe)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
-        .kill_on_drop(true)
+        .kill_on_drop(true);
+    // A stack held in a static (the tests') is never dropped: moto must
+    // still end with the process that started it.
+    // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .spawn()
         .with_context(|| format!("cannot start {}", exe.display()))?;
     let endpoint = format!("http://127.0.0.1:{port}");
