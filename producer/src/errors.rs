@@ -159,7 +159,8 @@ impl ProducerError {
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O failure on `path` (also for the render tools built on the producer).
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ProducerError::Io {
             path: path.into(),
             source,

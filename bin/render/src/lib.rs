@@ -7,6 +7,7 @@ pub mod cli;
 // Cost estimates before a render (issue 15).
 pub mod estimate;
 pub mod execution;
+pub mod peer;
 pub mod policies;
 pub mod progress;
 pub mod render;

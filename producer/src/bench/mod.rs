@@ -5,8 +5,8 @@
 //! - [`alternatives`]: capture paths measured against today's (CPU, speed,
 //!   and whether the pixels stay the same);
 //! - [`hold`]: the speed-up from reusing frames that do not change;
-//! - [`peer`]: end-to-end renders against HyperFrames' own CLI, with the
-//!   outputs' quality against a lossless capture and their size.
+//! - the peer table (`hyperframes_render::peer`, with render-bench: it runs
+//!   bash and node) builds on [`quality`], [`cgroup`] and [`local_render`].
 //!
 //! CPU comes from a cgroup ([`cgroup::CpuMeter`]), so work elsewhere on the
 //! machine does not count; it still slows wall times, which is why the peer
@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 pub mod alternatives;
 pub mod cgroup;
 pub mod hold;
-pub mod peer;
 pub mod quality;
 pub mod throughput;
 

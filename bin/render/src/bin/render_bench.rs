@@ -23,8 +23,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use hyperframes_producer::bench::cgroup::CpuMeter;
-use hyperframes_producer::bench::{alternatives, hold, load_average, peer, throughput};
+use hyperframes_producer::bench::{alternatives, hold, load_average, throughput};
 use hyperframes_producer::{AssetMap, Preset, ProducerError};
+use hyperframes_render::peer;
 
 #[derive(Parser, Debug)]
 #[command(

@@ -1,4 +1,4 @@
-//! End to end against HyperFrames' own CLI (npm `hyperframes`, the peer) on
+//! render-bench's `--peer` table: end to end against HyperFrames' own CLI (npm `hyperframes`, the peer) on
 //! the peer bench's native 1080p project: wall time and CPU of whole renders,
 //! interleaved run by run, then each output's size and its quality against a
 //! lossless capture of the same frames (our png-sequence render).
@@ -7,19 +7,19 @@
 //! CLI from npm and writes the projects). The peer is then run here with the
 //! script's own command line (`node .../hyperframes.mjs render --quiet -o OUT
 //! .` in the project directory), so its CPU is measured around the render
-//! alone.
+//! alone. It runs bash and node, so it lives here, in the render tools, and
+//! never in the producer library the function is built from.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::cgroup::CpuMeter;
-use super::quality::{self, Quality};
-use super::{local_render, Measured};
-use crate::assets::AssetMap;
-use crate::config::{Format, Preset};
-use crate::errors::{ProducerError, Result};
-use crate::process;
+use hyperframes_producer::bench::cgroup::CpuMeter;
+use hyperframes_producer::bench::quality::{self, Quality};
+use hyperframes_producer::bench::{local_render, Measured};
+use hyperframes_producer::errors::{ProducerError, Result};
+use hyperframes_producer::process;
+use hyperframes_producer::{AssetMap, Format, Preset};
 
 #[derive(Debug, Clone)]
 pub struct PeerOptions {
@@ -131,7 +131,7 @@ fn peer_render(opts: &PeerOptions, project: &Path, out: &Path, workers: Option<u
         .env(
             "PRODUCER_HEADLESS_SHELL_PATH",
             std::env::var("PRODUCER_HEADLESS_SHELL_PATH")
-                .unwrap_or_else(|_| crate::browser::DEFAULT_CHROME.into()),
+                .unwrap_or_else(|_| hyperframes_producer::browser::DEFAULT_CHROME.into()),
         )
         .arg(node_dir.join("node_modules/hyperframes/bin/hyperframes.mjs"))
         .args(["render", "--quiet", "-o"])
@@ -195,10 +195,13 @@ pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<E
             e.runs.push(m);
         }
     }
-    let lossless =
-        super::alternatives::lossless_frames(project, &opts.work, opts.asset_map.clone())?;
+    let lossless = hyperframes_producer::bench::alternatives::lossless_frames(
+        project,
+        &opts.work,
+        opts.asset_map.clone(),
+    )?;
     for e in list.iter_mut() {
-        let probe = crate::probe::probe_video(&e.output)?;
+        let probe = hyperframes_producer::probe::probe_video(&e.output)?;
         e.frames = probe.frames;
         e.size = std::fs::metadata(&e.output)
             .map_err(|err| ProducerError::io(&e.output, err))?
