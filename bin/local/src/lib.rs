@@ -8,6 +8,7 @@
 pub mod http;
 pub mod jail;
 pub mod lambda;
+pub mod moto;
 pub mod rootfs;
 pub mod sfn;
 pub mod stack;

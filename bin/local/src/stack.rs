@@ -4,13 +4,13 @@
 //! tools read.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::lambda::{FunctionSpec, LambdaConfig, LambdaService};
+use crate::moto::Moto;
 use crate::rootfs;
 use crate::sfn::{self, Interpreter, SfnConfig, SfnService, StateMachineSpec};
 use crate::template::{self, Names, Resolved};
@@ -113,7 +113,7 @@ pub struct LocalStack {
     pub lambda: LambdaService,
     pub sfn: SfnService,
     pub region: String,
-    moto: tokio::process::Child,
+    moto: Moto,
 }
 
 /// A valid CloudFormation stack name, turned into bucket-name material.
@@ -150,8 +150,8 @@ impl LocalStack {
             .join("task");
         unzip_package(&o.package, &task_dir)?;
 
-        let (moto, moto_endpoint) =
-            start_moto(&moto_exe, &o.state_dir.join("logs"), o.ports.0).await?;
+        let moto = Moto::start(&moto_exe, &o.state_dir.join("logs"), o.ports.0).await?;
+        let moto_endpoint = moto.endpoint.clone();
         create_bucket(&moto_endpoint, &o.region, &bucket).await?;
 
         let mut environment = resolved.environment.clone();
@@ -234,8 +234,7 @@ impl LocalStack {
     pub async fn shutdown(mut self) {
         self.sfn.shutdown().await;
         self.lambda.shutdown().await;
-        let _ = self.moto.start_kill();
-        let _ = self.moto.wait().await;
+        self.moto.stop();
     }
 }
 
@@ -288,60 +287,6 @@ pub fn unzip_package(zip_path: &Path, into: &Path) -> Result<()> {
         );
     }
     Ok(())
-}
-
-async fn start_moto(
-    exe: &Path,
-    log_dir: &Path,
-    port: u16,
-) -> Result<(tokio::process::Child, String)> {
-    let port = if port == 0 {
-        std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port()
-    } else {
-        port
-    };
-    std::fs::create_dir_all(log_dir)?;
-    let log = std::fs::File::create(log_dir.join("moto.log"))?;
-    let mut cmd = tokio::process::Command::new(exe);
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true);
-    // A stack held in a static (the tests') is never dropped: moto must
-    // still end with the process that started it.
-    // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
-            Ok(())
-        });
-    }
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {}", exe.display()))?;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(status) = child.try_wait()? {
-            bail!(
-                "moto_server exited ({status}) before answering; see {}",
-                log_dir.join("moto.log").display()
-            );
-        }
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return Ok((child, endpoint));
-        }
-        if Instant::now() > deadline {
-            bail!("moto_server on port {port} did not answer in 90 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// An S3 client for the local stack's moto.
