@@ -9,6 +9,15 @@
 //! .` in the project directory), so its CPU is measured around the render
 //! alone. It runs bash and node, so it lives here, in the render tools, and
 //! never in the producer library the function is built from.
+//!
+//! Both sides draw the same picture. The script strips the project's Google
+//! Fonts `@import` (it renders offline), and the peer CLI then embeds Space
+//! Mono, the family the CSS names, from its own font table. Our renderer has
+//! no such table: without the import it falls back to the system monospace,
+//! and every quality figure would measure a font difference (the peer scored
+//! 29.6 dB that way instead of 47.3). So our renders and the lossless
+//! reference use a copy of the project with the import put back, which the
+//! asset map serves offline.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -117,6 +126,34 @@ pub fn prepare(opts: &PeerOptions) -> Result<PathBuf> {
     Ok(opts.peer_work.join("native1080"))
 }
 
+/// The Google Fonts stylesheet the peer script strips from the fixture.
+const FONT_IMPORT: &str = r#"@import url("https://fonts.googleapis.com/css2?family=Space+Mono:wght@400;700&display=swap");"#;
+
+/// A copy of the peer's `project` for our renders, with [`FONT_IMPORT`]
+/// back at the top of its first `<style>`.
+pub fn with_font_import(project: &Path, work: &Path) -> Result<PathBuf> {
+    let copy = work.join("native1080-font");
+    let _ = std::fs::remove_dir_all(&copy);
+    std::fs::create_dir_all(&copy).map_err(|e| ProducerError::io(&copy, e))?;
+    for name in ["index.html", "gsap.min.js"] {
+        let from = project.join(name);
+        std::fs::copy(&from, copy.join(name)).map_err(|e| ProducerError::io(&from, e))?;
+    }
+    let index = copy.join("index.html");
+    let html = std::fs::read_to_string(&index).map_err(|e| ProducerError::io(&index, e))?;
+    let Some(at) = html.find("<style>").map(|i| i + "<style>".len()) else {
+        return Err(ProducerError::InvalidComposition {
+            file: project.join("index.html"),
+            message:
+                "no <style> to put the font import in; the peer bench script's fixture changed"
+                    .into(),
+        });
+    };
+    let html = format!("{}\n{FONT_IMPORT}{}", &html[..at], &html[at..]);
+    std::fs::write(&index, html).map_err(|e| ProducerError::io(&index, e))?;
+    Ok(copy)
+}
+
 /// One peer render of `project` into `out`, as the peer script runs it.
 fn peer_render(opts: &PeerOptions, project: &Path, out: &Path, workers: Option<u32>) -> Result<()> {
     let node_dir = opts.peer_work.join("node");
@@ -171,6 +208,7 @@ fn entries(opts: &PeerOptions) -> Vec<Entry> {
 /// Renders every entry `opts.runs` times, interleaved, then measures the outputs.
 pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<Entry>> {
     std::fs::create_dir_all(&opts.work).map_err(|e| ProducerError::io(&opts.work, e))?;
+    let ours_project = with_font_import(project, &opts.work)?;
     let mut list = entries(opts);
     for run in 0..opts.runs.max(1) {
         eprintln!(
@@ -188,7 +226,8 @@ pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<E
                 Renderer::Ours(preset) => {
                     let asset_map = opts.asset_map.clone();
                     Measured::time(meter, || {
-                        local_render(project, &out, Format::Mp4, preset, asset_map).map(|_| ())
+                        local_render(&ours_project, &out, Format::Mp4, preset, asset_map)
+                            .map(|_| ())
                     })?
                 }
             };
@@ -196,7 +235,7 @@ pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<E
         }
     }
     let lossless = hyperframes_producer::bench::alternatives::lossless_frames(
-        project,
+        &ours_project,
         &opts.work,
         opts.asset_map.clone(),
     )?;
@@ -274,4 +313,36 @@ pub fn verdict(list: &[Entry]) -> String {
         ours.frames,
         peer.frames,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_copy_gets_the_font_import_back_and_a_styleless_page_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let project = dir.path().join("p");
+        std::fs::create_dir_all(&project).unwrap();
+        std::fs::write(project.join("gsap.min.js"), "/* gsap */").unwrap();
+        std::fs::write(
+            project.join("index.html"),
+            "<html><head><style>\n  body { font-family: \"Space Mono\", monospace; }\n</style></head></html>",
+        )
+        .unwrap();
+        let copy = with_font_import(&project, dir.path()).unwrap();
+        let html = std::fs::read_to_string(copy.join("index.html")).unwrap();
+        assert!(
+            html.starts_with(&format!("<html><head><style>\n{FONT_IMPORT}\n  body")),
+            "{html}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(copy.join("gsap.min.js")).unwrap(),
+            "/* gsap */"
+        );
+
+        std::fs::write(project.join("index.html"), "<html></html>").unwrap();
+        let e = with_font_import(&project, dir.path()).unwrap_err();
+        assert!(e.to_string().contains("no <style>"), "{e}");
+    }
 }
