@@ -203,11 +203,7 @@ fn capture_and_encode(
     let final_path = out_dir.join(chunk_file_name(index, format));
     let staging = staging::beside(&final_path, "tmp")?;
     let tmp = staging.path().join("chunk");
-    let image = opts.image.unwrap_or(if settings.capture_png() {
-        ImageSpec::PNG
-    } else {
-        ImageSpec::JPEG
-    });
+    let image = opts.image.unwrap_or(ImageSpec::for_format(format));
     let comp: serde_json::Value = std::fs::read(plan.dir.join("meta/composition.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())

@@ -125,6 +125,33 @@ impl Quality {
             Quality::High => "high",
         }
     }
+
+    /// The x264/x265 preset of this quality when none is given.
+    ///
+    /// Standard is `veryfast` at CRF 20 (the reference: `medium`, CRF 18,
+    /// from JPEG q80 frames). Frames are captured losslessly now, so CRF
+    /// alone sets the loss: on the peer's 1080p project veryfast/20 measured
+    /// 62.6 dB and 196 KB against the peer CLI's 47.3 dB and 246 KB, for
+    /// about a third less encoder CPU than medium (render-bench --peer).
+    pub fn default_preset(self) -> Preset {
+        match self {
+            Quality::Draft => Preset::Ultrafast,
+            Quality::Standard => Preset::Veryfast,
+            Quality::High => Preset::Slow,
+        }
+    }
+
+    /// The CRF of this quality when none is given (mp4 and webm; the
+    /// others are lossless or fixed-quality). webm keeps the reference's 18:
+    /// VP9's scale is not x264's, and nothing here measured it.
+    pub fn default_crf(self, format: Format) -> u32 {
+        match (self, format) {
+            (Quality::Draft, _) => 28,
+            (Quality::Standard, Format::Mp4) => 20,
+            (Quality::Standard, _) => 18,
+            (Quality::High, _) => 15,
+        }
+    }
 }
 
 /// x264/x265 speed preset (both encoders use the same names). Faster presets
@@ -204,7 +231,7 @@ pub struct RenderConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<Quality>,
     /// Encoder speed preset for mp4 (h264/h265); default from `quality`
-    /// (draft ultrafast, standard medium, high slow).
+    /// ([`Quality::default_preset`]: draft ultrafast, standard veryfast, high slow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<Preset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

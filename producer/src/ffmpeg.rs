@@ -78,12 +78,10 @@ impl EncoderSettings {
 
     pub fn preset(&self) -> &'static str {
         match self.format {
-            Format::Mp4 => match (self.preset, self.quality) {
-                (Some(p), _) => p.as_str(),
-                (None, Quality::Draft) => "ultrafast",
-                (None, Quality::Standard) => "medium",
-                (None, Quality::High) => "slow",
-            },
+            Format::Mp4 => self
+                .preset
+                .unwrap_or(self.quality.default_preset())
+                .as_str(),
             Format::Webm => "good",
             Format::Mov => "4444",
             Format::PngSequence => "lossless",
@@ -95,11 +93,9 @@ impl EncoderSettings {
             return None;
         }
         match self.format {
-            Format::Mp4 | Format::Webm => Some(self.crf.unwrap_or(match self.quality {
-                Quality::Draft => 28,
-                Quality::Standard => 18,
-                Quality::High => 15,
-            })),
+            Format::Mp4 | Format::Webm => {
+                Some(self.crf.unwrap_or(self.quality.default_crf(self.format)))
+            }
             _ => None,
         }
     }
@@ -113,8 +109,9 @@ impl EncoderSettings {
         }
     }
 
-    /// Captured frames are JPEG (q80) for opaque mp4 and PNG for alpha formats.
-    pub fn capture_png(&self) -> bool {
+    /// Alpha formats capture with `Page.captureScreenshot` (a transparent
+    /// background); opaque mp4 with BeginFrame.
+    pub fn screenshot_capture(&self) -> bool {
         self.format.has_alpha()
     }
 
@@ -307,7 +304,7 @@ mod tests {
     fn h264_chunk_args_lock_the_gop() {
         let a = settings(Format::Mp4, Codec::H264).output_args(30, 15, &[]);
         let s = a.join(" ");
-        assert!(s.contains("-c:v libx264 -preset medium -threads 3 -crf 18 -g 15 -keyint_min 15"));
+        assert!(s.contains("-c:v libx264 -preset veryfast -threads 3 -crf 20 -g 15 -keyint_min 15"));
         assert!(s.contains("-force_key_frames expr:eq(mod(n,15),0) -bf 0"));
         assert!(s.contains("open-gop=0:repeat-headers=1"));
         assert!(s.contains("-pix_fmt yuv420p"));
@@ -316,15 +313,15 @@ mod tests {
     #[test]
     fn an_explicit_preset_replaces_the_quality_default() {
         let mut s = settings(Format::Mp4, Codec::H264);
-        s.preset = Some(Preset::Veryfast);
+        s.preset = Some(Preset::Medium);
         let a = s.output_args(30, 15, &[]).join(" ");
         assert!(
-            a.contains("-c:v libx264 -preset veryfast -threads 3 -crf 18"),
+            a.contains("-c:v libx264 -preset medium -threads 3 -crf 20"),
             "{a}"
         );
         s.codec = Codec::H265;
         let a = s.output_args(30, 15, &[]).join(" ");
-        assert!(a.contains("-c:v libx265 -preset veryfast"), "{a}");
+        assert!(a.contains("-c:v libx265 -preset medium"), "{a}");
         s.quality = Quality::High;
         s.preset = None;
         assert_eq!(s.preset(), "slow");

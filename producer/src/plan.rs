@@ -441,8 +441,8 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
         bitrate: config.bitrate.clone(),
     };
     let mut encoder = json!({
-        "captureMode": if settings.capture_png() { "screenshot" } else { "beginframe" },
-        "forceScreenshot": settings.capture_png(),
+        "captureMode": if settings.screenshot_capture() { "screenshot" } else { "beginframe" },
+        "forceScreenshot": settings.screenshot_capture(),
         "deviceScaleFactor": 1,
         "useLayeredHdrComposite": false,
         "browserGpuMode": "software",

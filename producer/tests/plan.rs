@@ -368,18 +368,18 @@ fn the_encoder_preset_is_frozen_in_encoder_json_and_the_plan_hash() {
         &work.path().join("default"),
         work.path(),
     );
-    let mut fast = config("mp4", Some(15));
-    fast.preset = Some(hyperframes_producer::Preset::Veryfast);
-    let fast = plan(&project, &fast, &work.path().join("fast"), work.path());
+    let mut medium = config("mp4", Some(15));
+    medium.preset = Some(hyperframes_producer::Preset::Medium);
+    let medium = plan(&project, &medium, &work.path().join("medium"), work.path());
     let encoder = |p: &hyperframes_producer::PlanOutcome| {
         std::fs::read_to_string(p.plan_dir.join("meta/encoder.json")).unwrap()
     };
-    assert!(encoder(&default).contains("\"preset\":\"medium\""));
+    assert!(encoder(&default).contains("\"preset\":\"veryfast\""));
     // x264's thread count changes the bitstream, so the plan pins it.
     assert!(encoder(&default).contains("\"encoderThreads\":3"));
-    assert!(encoder(&fast).contains("\"preset\":\"veryfast\""));
-    assert_ne!(default.plan_hash, fast.plan_hash);
+    assert!(encoder(&medium).contains("\"preset\":\"medium\""));
+    assert_ne!(default.plan_hash, medium.plan_hash);
     // A chunk worker reads the preset back from the plan, not from its own config.
-    let loaded = LoadedPlan::load(&fast.plan_dir).unwrap();
-    assert_eq!(loaded.settings().preset(), "veryfast");
+    let loaded = LoadedPlan::load(&medium.plan_dir).unwrap();
+    assert_eq!(loaded.settings().preset(), "medium");
 }

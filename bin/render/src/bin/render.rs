@@ -51,7 +51,7 @@ struct Args {
     #[arg(long, value_enum)]
     quality: Option<Quality>,
     /// x264/x265 speed preset for mp4; default from --quality (standard:
-    /// medium). Faster presets cost less CPU per frame at the same CRF.
+    /// veryfast). Faster presets cost less CPU per frame at the same CRF.
     #[arg(long, value_enum)]
     preset: Option<Preset>,
     /// Render in one pass without chunking (the baseline).

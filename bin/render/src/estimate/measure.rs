@@ -11,7 +11,7 @@ use anyhow::{anyhow, Context, Result};
 use hyperframes_producer::bench::{load_average, median, prepare_project};
 use hyperframes_producer::chunk::{render_chunk, render_chunk_with, ChunkOptions};
 use hyperframes_producer::v2::{self, Role};
-use hyperframes_producer::{AssetMap, Format, PlanOptions, RenderConfig};
+use hyperframes_producer::{AssetMap, Format, PlanOptions, Quality, RenderConfig};
 
 use super::calibration::{
     AssembleModel, Calibration, ChunkModel, PerMegapixel, Platform, Profile, Provenance, VERSION,
@@ -208,7 +208,8 @@ pub fn calibrate(opts: &MeasureOptions) -> Result<Calibration> {
         profile: Profile {
             format: "mp4".into(),
             codec: "h264".into(),
-            preset: "medium".into(),
+            // RenderConfig::new leaves quality and preset at their defaults.
+            preset: Quality::default().default_preset().as_str().into(),
         },
         measured_cores: core_counts.iter().map(|&c| c as u32).collect(),
         chunk,
