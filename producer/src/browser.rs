@@ -112,6 +112,10 @@ fn chrome_args(o: &LaunchOptions, profile: &Path) -> Vec<String> {
         "--use-angle=swiftshader",
         "--enable-unsafe-swiftshader",
         "--disable-gpu-compositing",
+        // The GPU thread in the browser process: byte-identical frames,
+        // 5-8% less wall time on the 1080p peer project (3 interleaved
+        // pairs); @sparticuz/chromium on Lambda runs this way too.
+        "--in-process-gpu",
         "--font-render-hinting=none",
         "--force-color-profile=srgb",
         "--disable-background-timer-throttling",
@@ -303,10 +307,16 @@ pub struct ImageSpec {
 }
 
 impl ImageSpec {
-    /// JPEG q80, the reference's choice for mp4 (and ours before PNG_FAST).
-    pub const JPEG: ImageSpec = ImageSpec {
+    /// Opaque frames (mp4): JPEG at quality 100, near-lossless (luma about
+    /// 75 dB from the page), so the encoder's CRF, not the capture, sets the
+    /// quality. The reference captures q80, whose ringing around text kept
+    /// SSIM below the peer CLI's at any CRF. Lossless PNG costs the same on
+    /// flat graphics but 1.4x the time on photographic frames (1080p: 25 s
+    /// against 18 s for 120 frames), and q95's noise made the video 20-30%
+    /// larger at the same CRF (render-bench --alternatives, issue 16 notes).
+    pub const OPAQUE: ImageSpec = ImageSpec {
         format: ImageFormat::Jpeg,
-        quality: Some(80),
+        quality: Some(100),
         optimize_for_speed: true,
     };
     /// Alpha formats: PNG keeps the transparency.
@@ -315,21 +325,12 @@ impl ImageSpec {
         quality: None,
         optimize_for_speed: false,
     };
-    /// Opaque frames (mp4): PNG at the browser's fastest compression. It is
-    /// lossless, so the encoder's CRF alone sets the quality: JPEG q80 capped
-    /// it (its ringing around text kept SSIM below the peer's at any CRF).
-    pub const PNG_FAST: ImageSpec = ImageSpec {
-        format: ImageFormat::Png,
-        quality: None,
-        optimize_for_speed: true,
-    };
-
     /// What a chunk of `format` captures.
     pub fn for_format(format: Format) -> ImageSpec {
         if format.has_alpha() {
             ImageSpec::PNG
         } else {
-            ImageSpec::PNG_FAST
+            ImageSpec::OPAQUE
         }
     }
 

@@ -129,10 +129,11 @@ impl Quality {
     /// The x264/x265 preset of this quality when none is given.
     ///
     /// Standard is `veryfast` at CRF 20 (the reference: `medium`, CRF 18,
-    /// from JPEG q80 frames). Frames are captured losslessly now, so CRF
-    /// alone sets the loss: on the peer's 1080p project veryfast/20 measured
-    /// 62.6 dB and 196 KB against the peer CLI's 47.3 dB and 246 KB, for
-    /// about a third less encoder CPU than medium (render-bench --peer).
+    /// from JPEG q80 frames). Frames are captured near-losslessly now
+    /// (JPEG q100), so the CRF sets the loss: on the peer's 1080p project
+    /// veryfast/20 measured SSIM 0.99982, 55.0 dB and 202 KB against the peer
+    /// CLI's 0.99943, 47.3 dB and 246 KB, with less encoder CPU than
+    /// medium (render-bench --peer).
     pub fn default_preset(self) -> Preset {
         match self {
             Quality::Draft => Preset::Ultrafast,

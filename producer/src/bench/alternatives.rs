@@ -1,5 +1,5 @@
-//! Capture paths measured against today's (BeginFrame, PNG at the fastest
-//! compression, one fresh buffer per frame): capture alone and capture + encode, CPU per frame,
+//! Capture paths measured against today's (BeginFrame, JPEG q100, one fresh
+//! buffer per frame): capture alone and capture + encode, CPU per frame,
 //! speed, and what happens to the pixels: the encoded chunk is byte-identical
 //! to today's, or its PSNR against the lossless frames is given beside
 //! today's.
@@ -58,17 +58,13 @@ pub fn variants() -> Vec<Variant> {
         quality: Some(80),
         optimize_for_speed: true,
     };
-    let today = png(true);
+    let today = jpeg(100, true);
     vec![
-        variant(
-            "today: BeginFrame png, optimizeForSpeed",
-            BeginFrame,
-            today,
-            &[],
-        ),
+        variant("today: BeginFrame jpeg q100", BeginFrame, today, &[]),
+        variant("png, optimizeForSpeed", BeginFrame, png(true), &[]),
         variant("png, optimizeForSpeed off", BeginFrame, png(false), &[]),
         variant(
-            "jpeg q80 (the reference's; ours before)",
+            "jpeg q80 (the reference's)",
             BeginFrame,
             jpeg(80, true),
             &[],
@@ -80,13 +76,19 @@ pub fn variants() -> Vec<Variant> {
             &[],
         ),
         variant("jpeg q90", BeginFrame, jpeg(90, true), &[]),
+        variant("jpeg q95", BeginFrame, jpeg(95, true), &[]),
         variant("webp q80", BeginFrame, webp, &[]),
-        variant("captureScreenshot png", Screenshot, today, &[]),
+        variant("captureScreenshot jpeg q100", Screenshot, today, &[]),
         Variant {
             screencast: true,
-            ..variant("screencast png", BeginFrame, today, &[])
+            ..variant("screencast jpeg q100", BeginFrame, today, &[])
         },
-        variant("--in-process-gpu", BeginFrame, today, &["--in-process-gpu"]),
+        variant(
+            "without --in-process-gpu",
+            BeginFrame,
+            today,
+            &["!--in-process-gpu"],
+        ),
         variant("--single-process", BeginFrame, today, &["--single-process"]),
         variant(
             "GPU compositing (SwiftShader)",

@@ -2,11 +2,11 @@
 //! frames against the same frames as PNGs, and file size.
 //!
 //! Both sides are compared in YUV 4:2:0 limited range: the PNGs are converted
-//! with the BT.601 matrix, which is what our mp4 path encodes (swscale's
-//! default for RGB input) and what a JPEG capture path encodes (JFIF is
-//! BT.601 full range; the encoder only narrows the range). So the figure is
-//! the loss of capture compression plus video compression, and the peer
-//! (JPEG capture) and we are measured the same way.
+//! with the BT.601 matrix, which is what a JPEG capture path actually encodes
+//! (JFIF is BT.601 full range; the encoder only narrows the range). So the
+//! figure is the loss of capture compression plus video compression, and
+//! every renderer that captures JPEG (the peer CLI, us) is measured the
+//! same way.
 
 use std::path::Path;
 use std::process::Command;
