@@ -154,23 +154,26 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-# The package and local-stack tests build `bootstrap` with `--release` into
-# target/lambda; for tests, optimise less, which shortens that build (7 min
-# instead of 8.5 here; what it renders is the same, and `deploy` builds with
-# the full profile).
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+export HF_TOOLS_DIR="$tools"
+# Plans may fetch remote assets the offline map lacks (the producer's
+# default); the tests never do: an unmapped URL fails the plan loudly.
+export HF_ALLOW_NETWORK=0
+# CI=true makes insta fail on a snapshot mismatch instead of writing .snap.new.
+export CI="${CI:-true}"
+# One build from a clean checkout gains nothing from incremental state and
+# pays for writing it (iterating developers run cargo test themselves).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
-# That build is CPU-bound and the installs below mostly wait on the network,
-# so it runs meanwhile: the tests then find it fresh (bin/testkit/src/release.rs
-# runs the same command). Its output goes to target/lambda/build.log.
-prebuild=""
+# Compiling the tests is CPU-bound and the installers mostly wait on the
+# network, so the compile starts first, with the same command and
+# environment as the run below, which then finds everything built.
+build=""
 if [ "$install_only" -eq 0 ]; then
-  mkdir -p "$root/target/lambda"
-  log "building the release bootstrap in the background (target/lambda/build.log)"
-  ( cd "$root" && cargo build --release -p hyperframes-handler --bin bootstrap \
-      --target x86_64-unknown-linux-gnu --target-dir "$root/target/lambda" \
-      >"$root/target/lambda/build.log" 2>&1 ) &
-  prebuild=$!
+  mkdir -p "$root/target"
+  log "compiling the tests in the background (target/test-build.log)"
+  ( cd "$root" && exec cargo test --workspace --no-run >"$root/target/test-build.log" 2>&1 ) &
+  build=$!
+  trap '[ -z "$build" ] || kill "$build" 2>/dev/null || true' EXIT
 fi
 
 # The installers share nothing but the venv (the ffmpeg wheel is fetched with
@@ -186,22 +189,11 @@ for p in "${pids[@]}"; do wait "$p" || failed=1; done
 install_cargo_insta
 write_asset_map
 
-export HF_TOOLS_DIR="$tools"
-# Plans may fetch remote assets the offline map lacks (the producer's
-# default); the tests never do: an unmapped URL fails the plan loudly.
-export HF_ALLOW_NETWORK=0
 [ "$install_only" -eq 1 ] && { log "tools ready in $tools"; exit 0; }
 
-if ! wait "$prebuild"; then
-  tail -40 "$root/target/lambda/build.log" >&2
-  log "building the release bootstrap failed (target/lambda/build.log)"
-  exit 1
-fi
+# A failed compile is reported by the run below, with cargo's own output.
+wait "$build" || log "the background compile failed; cargo test below says why"
+build=""
 
 cd "$root"
-# One build from a clean checkout gains nothing from incremental state and
-# pays for writing it (iterating developers run cargo test themselves).
-export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
-# CI=true makes insta fail on a snapshot mismatch instead of writing .snap.new.
-export CI="${CI:-true}"
 exec cargo test --workspace --no-fail-fast "${cargo_args[@]}"

@@ -1,13 +1,14 @@
-//! The real handler package: a release `bootstrap` plus the pinned Chromium
+//! The real handler package: the workspace's `bootstrap` plus the pinned Chromium
 //! and ffmpeg payload, zipped deterministically, then unpacked into an empty
 //! directory and run the way Lambda runs it (a local Runtime API,
 //! `LAMBDA_TASK_ROOT`, a moto S3), with Debian's Chromium and ffmpeg hidden
 //! by a private mount namespace, rendering the mp4-h264-sdr fixture.
 //!
 //! The payload archives come from `scripts/test.sh` (`.tools/payloads`,
-//! fetched with npm/pip and checked against the pinned SHA-256s); the
-//! release build goes to `<target>/lambda`, once per test run. Timings are
-//! printed (cold start, fps), never asserted.
+//! fetched with npm/pip and checked against the pinned SHA-256s);
+//! `bootstrap` is the dev-profile one `cargo test --workspace` builds
+//! (`hyperframes_testkit::bootstrap` says why). Timings are printed (cold
+//! start, fps), never asserted.
 
 use hyperframes_testkit::moto;
 use hyperframes_testkit::runtime_api;
@@ -65,9 +66,9 @@ fn payload_dir() -> PathBuf {
     d
 }
 
-/// The release `bootstrap`, built once per test binary.
+/// The workspace's `bootstrap` (see `hyperframes_testkit::bootstrap`).
 fn bootstrap() -> &'static PathBuf {
-    hyperframes_testkit::release::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR")))
+    hyperframes_testkit::bootstrap::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
 /// The package every test here uses, built once.

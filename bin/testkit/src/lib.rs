@@ -1,11 +1,9 @@
 //! Test support for the command-line packages: a moto server started on
-//! loopback for each test, and a Lambda Runtime API that runs a real
-//! `bootstrap` the way Lambda does; with the `release` feature, the release
-//! `bootstrap` those tests package.
+//! loopback for each test, a Lambda Runtime API that runs a real
+//! `bootstrap` the way Lambda does, and the `bootstrap` those tests package.
 
+pub mod bootstrap;
 pub mod moto;
-#[cfg(feature = "release")]
-pub mod release;
 pub mod runtime_api;
 
 use std::path::{Path, PathBuf};

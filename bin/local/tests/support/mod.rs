@@ -1,10 +1,10 @@
-//! One local stack per test binary: the real handler package (release
-//! `bootstrap` + the pinned Chromium and ffmpeg payload) in the jail, the
-//! synthesized state machine in aws-local-stepfunctions, moto S3.
+//! One local stack per test binary: the real handler package (the
+//! workspace's `bootstrap` + the pinned Chromium and ffmpeg payload) in the
+//! jail, the synthesized state machine in aws-local-stepfunctions, moto S3.
 //!
-//! The release build goes to `<target>/lambda` (shared with the handler
-//! package tests); the payload archives and the offline asset map come
-//! from `scripts/test.sh` (`.tools`). Needs root.
+//! `bootstrap` is the one `cargo test --workspace` builds
+//! (`hyperframes_testkit::bootstrap`); the payload archives and the offline
+//! asset map come from `scripts/test.sh` (`.tools`). Needs root.
 
 #![allow(dead_code)]
 
@@ -67,7 +67,7 @@ pub fn handler_zip() -> &'static PathBuf {
         };
         stack::handler_package(
             &Bootstrap::Prebuilt(
-                hyperframes_testkit::release::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR")))
+                hyperframes_testkit::bootstrap::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR")))
                     .clone(),
             ),
             &args,
