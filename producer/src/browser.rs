@@ -158,6 +158,13 @@ fn chrome_args(o: &LaunchOptions, profile: &Path) -> Vec<String> {
     a
 }
 
+/// How long a starting browser may take to print its DevTools URL. It
+/// starts in about a second; on a host running several renders at once, a
+/// jailed cold start was seen past 20 s, so the wait is generous and a
+/// browser still starting after it fails retryably (RENDER_FAILED), while
+/// one that exited is a broken binary (never retried).
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
+
 impl Browser {
     pub fn launch(o: &LaunchOptions) -> Result<Self> {
         let bin = chrome_path()?;
@@ -209,12 +216,22 @@ impl Browser {
             _profile: profile,
             stderr_tail: tail,
         };
-        let url = match rx.recv_timeout(Duration::from_secs(20)) {
+        let url = match rx.recv_timeout(LAUNCH_TIMEOUT) {
             Ok(u) => u,
-            Err(_) => {
+            // stderr closed without a URL: the browser exited, and will again.
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
                 return Err(ProducerError::ChromeBinaryUnavailable(format!(
-                    "{} did not print its DevTools URL within 20 s: {}",
+                    "{} exited before printing its DevTools URL: {}",
                     bin.display(),
+                    browser.stderr()
+                )))
+            }
+            // Still starting: an overloaded host, which a retry may not meet.
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(ProducerError::RenderFailed(format!(
+                    "{} was still starting after {} s (no DevTools URL yet; the host is overloaded?): {}",
+                    bin.display(),
+                    LAUNCH_TIMEOUT.as_secs(),
                     browser.stderr()
                 )))
             }
