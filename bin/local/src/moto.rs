@@ -42,9 +42,9 @@ impl Moto {
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
-        let mut moto =
-            Self::spawn_kept(cmd).with_context(|| format!("cannot start {}", exe.display()))?;
-        moto.endpoint = format!("http://127.0.0.1:{port}");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let moto = Self::spawn_kept(cmd, endpoint)
+            .with_context(|| format!("cannot start {}", exe.display()))?;
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Some(status) = moto.exited.get() {
@@ -69,7 +69,7 @@ impl Moto {
         }
     }
 
-    fn spawn_kept(mut cmd: Command) -> Result<Moto> {
+    fn spawn_kept(mut cmd: Command, endpoint: String) -> Result<Moto> {
         use std::os::unix::process::CommandExt;
         // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
         unsafe {
@@ -99,7 +99,7 @@ impl Moto {
             .recv()
             .map_err(|_| anyhow!("the moto keeper thread ended before spawning"))??;
         Ok(Moto {
-            endpoint: String::new(),
+            endpoint,
             pid: pid as libc::pid_t,
             exited,
             keeper: Some(keeper),

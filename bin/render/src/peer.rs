@@ -135,9 +135,14 @@ pub fn with_font_import(project: &Path, work: &Path) -> Result<PathBuf> {
     let copy = work.join("native1080-font");
     let _ = std::fs::remove_dir_all(&copy);
     std::fs::create_dir_all(&copy).map_err(|e| ProducerError::io(&copy, e))?;
-    for name in ["index.html", "gsap.min.js"] {
-        let from = project.join(name);
-        std::fs::copy(&from, copy.join(name)).map_err(|e| ProducerError::io(&from, e))?;
+    // The project's files (the peer's `.hyperframes` state dir stays behind).
+    let entries = std::fs::read_dir(project).map_err(|e| ProducerError::io(project, e))?;
+    for entry in entries {
+        let from = entry.map_err(|e| ProducerError::io(project, e))?.path();
+        if from.is_file() {
+            let to = copy.join(from.file_name().expect("a file has a name"));
+            std::fs::copy(&from, to).map_err(|e| ProducerError::io(&from, e))?;
+        }
     }
     let index = copy.join("index.html");
     let html = std::fs::read_to_string(&index).map_err(|e| ProducerError::io(&index, e))?;
@@ -325,6 +330,7 @@ mod tests {
         let project = dir.path().join("p");
         std::fs::create_dir_all(&project).unwrap();
         std::fs::write(project.join("gsap.min.js"), "/* gsap */").unwrap();
+        std::fs::create_dir_all(project.join(".hyperframes")).unwrap();
         std::fs::write(
             project.join("index.html"),
             "<html><head><style>\n  body { font-family: \"Space Mono\", monospace; }\n</style></head></html>",
@@ -340,6 +346,7 @@ mod tests {
             std::fs::read_to_string(copy.join("gsap.min.js")).unwrap(),
             "/* gsap */"
         );
+        assert!(!copy.join(".hyperframes").exists());
 
         std::fs::write(project.join("index.html"), "<html></html>").unwrap();
         let e = with_font_import(&project, dir.path()).unwrap_err();
