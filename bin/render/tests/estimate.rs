@@ -225,24 +225,22 @@ async fn billed_gb_seconds_fall_in_the_estimated_range_for_two_sizes() {
     let small = work.join("project-640x360");
     std::fs::create_dir_all(&small).unwrap();
     std::fs::copy(fixture().join("index.html"), small.join("index.html")).unwrap();
-    // The machine's speed can drift while the test runs (other work on the
-    // host): each size's range is the union of the estimates from a
-    // calibration just before both renders and one just after them.
-    let cal_before = quick_calibration(&work.join("before"), &map);
-    let mut rendered = Vec::new();
+    let mut cal_before = quick_calibration(&work.join("before-small"), &map);
     for (id, project, (w, h)) in [("small", small, (640, 360)), ("big", big, (1280, 720))] {
         let config =
             json!({"fps": 30, "width": w, "height": h, "format": "mp4", "runtimeCap": "lambda"});
         let facts_dir = work.join(format!("facts-{id}"));
         std::fs::create_dir_all(&facts_dir).unwrap();
         let facts = plan_locally(&project, &config, Some(map.clone()), &facts_dir).unwrap();
-        let billed = render_through_handler(&m, &handler, &project, &config, id, &work).await;
-        rendered.push((id, (w, h), facts, billed));
-    }
-    let cal_after = quick_calibration(&work.join("after"), &map);
-    for (id, (w, h), facts, billed) in rendered {
+        // The machine's speed can drift while the test runs (other work
+        // on the host): the range is the union of the estimates from a
+        // calibration just before the render and one just after it (which
+        // is the next size's "before").
         let e = estimate_with(&cal_before, &facts, cores, request_ms);
+        let billed = render_through_handler(&m, &handler, &project, &config, id, &work).await;
+        let cal_after = quick_calibration(&work.join(format!("after-{id}")), &map);
         let after = estimate_with(&cal_after, &facts, cores, request_ms);
+        cal_before = cal_after;
         let mut r = e.lambda_gb_seconds;
         r.low = r.low.min(after.lambda_gb_seconds.low);
         r.high = r.high.max(after.lambda_gb_seconds.high);
