@@ -231,9 +231,11 @@ fn run_ff(mut cmd: Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Concatenates the chunks (no re-encode), checks the frame count, muxes
-/// the audio fitted to the video's length, and writes `tmp` (faststart for
-/// mp4). Intermediates go to `work`.
+/// Concatenates the chunks (no re-encode), checks the frame count and
+/// writes `tmp`, with the audio fitted to the video's length when there is
+/// some. The last ffmpeg pass writes the finished file (faststart for mp4):
+/// without audio that is the concat itself, one pass over the video in all.
+/// Intermediates go to `work`.
 fn assemble_video(
     plan: &LoadedPlan,
     format: Format,
@@ -243,55 +245,72 @@ fn assemble_video(
     work: &Path,
 ) -> Result<u64> {
     let fps = plan.fps().to_string();
-    let concat = concat(plan, format, chunks, work)?;
-    let frames = probe::probe_video(&concat)?.frames;
+    let Some(audio) = audio else {
+        concat(plan, chunks, tmp, &output_options(format, &fps, true), work)?;
+        return check_frames(plan, tmp);
+    };
+    let joined = work.join(format!("concat.{}", format.extension()));
+    concat(
+        plan,
+        chunks,
+        &joined,
+        &output_options(format, &fps, false),
+        work,
+    )?;
+    let frames = check_frames(plan, &joined)?;
+    let fitted = fit_audio(audio, frames as f64 / f64::from(plan.fps()), work)?;
+    let mut m = ff();
+    m.arg("-i").arg(&joined).arg("-i").arg(&fitted);
+    m.args(["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
+    match format {
+        Format::Webm => m.args(["-c:a", "libopus", "-b:a", "128k"]),
+        _ => m.args(["-c:a", "copy"]),
+    };
+    m.args(output_options(format, &fps, true)).arg(tmp);
+    run_ff(m, "mux audio")?;
+    Ok(frames)
+}
+
+/// The frame count of `video`, which must be the plan's.
+fn check_frames(plan: &LoadedPlan, video: &Path) -> Result<u64> {
+    let frames = probe::probe_video(video)?.frames;
     if frames != plan.plan.total_frames {
         return Err(ProducerError::AssembleFailed(format!(
             "concatenated video has {frames} frames but the plan has {}",
             plan.plan.total_frames
         )));
     }
-    let video = match audio {
-        Some(a) => {
-            let fitted = fit_audio(a, frames as f64 / f64::from(plan.fps()), work)?;
-            let muxed = work.join(format!("muxed.{}", format.extension()));
-            let mut m = ff();
-            m.arg("-i").arg(&concat).arg("-i").arg(&fitted);
-            m.args(["-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy"]);
-            match format {
-                Format::Webm => m.args(["-c:a", "libopus", "-b:a", "128k"]),
-                _ => m.args(["-c:a", "copy"]),
-            };
-            m.args(provenance(format))
-                .args(["-r", &fps, "-y"])
-                .arg(&muxed);
-            run_ff(m, "mux audio")?;
-            muxed
-        }
-        None => concat,
-    };
-    if format == Format::Mp4 {
-        let mut f = ff();
-        f.arg("-i")
-            .arg(&video)
-            .args(["-map", "0", "-c", "copy"])
-            .args(provenance(format));
-        // The temp name has no extension, so name the muxer explicitly.
-        f.args(["-movflags", "+faststart+use_metadata_tags"])
-            .args(["-r", &fps, "-f", "mp4", "-y"])
-            .arg(tmp);
-        run_ff(f, "faststart")?;
-    } else {
-        std::fs::rename(&video, tmp).map_err(|e| ProducerError::io(tmp, e))?;
-    }
     Ok(frames)
 }
 
-/// `work/concat.<ext>`: the chunks joined with `-c copy` (one input as is,
-/// several through the concat demuxer).
-fn concat(plan: &LoadedPlan, format: Format, chunks: &[PathBuf], work: &Path) -> Result<PathBuf> {
+/// Output options of a video pass: provenance tags, the muxer by name
+/// (staging names have no telling extension), and on the `last` pass of an
+/// mp4 the index in front, so players start before the whole file is
+/// downloaded.
+fn output_options(format: Format, fps: &str, last: bool) -> Vec<String> {
+    let mut v = provenance(format);
+    let flags = match format {
+        Format::Mp4 if last => "+faststart+use_metadata_tags",
+        Format::Mp4 | Format::Mov => "+use_metadata_tags",
+        _ => "",
+    };
+    if !flags.is_empty() {
+        v.extend(["-movflags".into(), flags.into()]);
+    }
+    v.extend(["-r", fps, "-f", format.muxer(), "-y"].map(String::from));
+    v
+}
+
+/// `dest`: the chunks joined with `-c copy` (one input as is, several
+/// through the concat demuxer), written with `output` options.
+fn concat(
+    plan: &LoadedPlan,
+    chunks: &[PathBuf],
+    dest: &Path,
+    output: &[String],
+    work: &Path,
+) -> Result<()> {
     let fps = plan.fps().to_string();
-    let concat = work.join(format!("concat.{}", format.extension()));
     let mut cmd = ff();
     if chunks.len() == 1 {
         cmd.arg("-i").arg(&chunks[0]);
@@ -309,13 +328,8 @@ fn concat(plan: &LoadedPlan, format: Format, chunks: &[PathBuf], work: &Path) ->
         cmd.args(["-r", &fps, "-f", "concat", "-safe", "0", "-i"])
             .arg(&list);
     }
-    cmd.args(["-c", "copy"]).args(provenance(format));
-    if matches!(format, Format::Mp4 | Format::Mov) {
-        cmd.args(["-movflags", "+use_metadata_tags"]);
-    }
-    cmd.args(["-r", &fps, "-y"]).arg(&concat);
-    run_ff(cmd, "concat")?;
-    Ok(concat)
+    cmd.args(["-c", "copy"]).args(output).arg(dest);
+    run_ff(cmd, "concat")
 }
 
 /// `work/audio.m4a`: the audio track at exactly `target` seconds (copied
