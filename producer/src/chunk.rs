@@ -253,7 +253,7 @@ fn capture_and_encode(
         } else if format == Format::PngSequence {
             Box::new(FrameDirSink::create(&tmp, "png")?)
         } else {
-            let mut args = settings.output_args(fps, slice.frames(), &metadata, image.format);
+            let mut args = settings.output_args(fps, slice.frames(), &metadata);
             args.extend(["-f".into(), format.muxer().into(), "-y".into()]);
             Box::new(FfmpegSink::spawn(fps, image, &args, &tmp, deadline)?)
         };

@@ -9,7 +9,6 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::browser::ImageFormat;
 use crate::config::{Codec, Format, Preset, Quality};
 use crate::errors::{ProducerError, Result};
 use crate::process;
@@ -23,25 +22,16 @@ pub fn ffmpeg_bin() -> String {
     std::env::var("HF_FFMPEG").unwrap_or_else(|_| "ffmpeg".into())
 }
 
-/// What a plan pins of the local ffmpeg build.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Build {
-    /// First line of `ffmpeg -version`: encoder output (and so chunk
-    /// determinism) depends on the exact build.
-    pub version: String,
-    /// Built with libzimg, so it has the `zscale` filter.
-    pub zimg: bool,
-}
-
-/// The local ffmpeg build, asked once per binary and process: a warm
-/// function plans and renders chunks in one process, and every start of a
-/// dynamically linked ffmpeg costs 60-250 ms.
-pub fn build() -> Result<Build> {
-    static KNOWN: Mutex<Vec<(String, Build)>> = Mutex::new(Vec::new());
+/// First line of `ffmpeg -version`: pinned in the plan because encoder output
+/// (and so chunk determinism) depends on the exact build. Asked once per
+/// binary and process: a warm function plans and renders chunks in one
+/// process, and every start of a dynamically linked ffmpeg costs 60-250 ms.
+pub fn ffmpeg_version() -> Result<String> {
+    static KNOWN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
     let bin = ffmpeg_bin();
     let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((_, b)) = known.iter().find(|(b, _)| *b == bin) {
-        return Ok(b.clone());
+    if let Some((_, v)) = known.iter().find(|(b, _)| *b == bin) {
+        return Ok(v.clone());
     }
     drop(known);
     let out = process::run(
@@ -50,8 +40,8 @@ pub fn build() -> Result<Build> {
         "ffmpeg -version",
     )?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let version = text.lines().next().unwrap_or("").trim().to_string();
-    if !out.status.success() || version.is_empty() {
+    let line = text.lines().next().unwrap_or("").trim().to_string();
+    if !out.status.success() || line.is_empty() {
         return Err(ProducerError::ToolUnavailable(
             crate::runtime::missing_binary(
                 "ffmpeg",
@@ -60,64 +50,48 @@ pub fn build() -> Result<Build> {
             ),
         ));
     }
-    let found = Build {
-        version,
-        zimg: text.contains("--enable-libzimg"),
-    };
     let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
     if !known.iter().any(|(b, _)| *b == bin) {
-        known.push((bin, found.clone()));
+        known.push((bin, line.clone()));
     }
-    Ok(found)
+    Ok(line)
 }
 
-/// The version line a plan pins (see [`build`]).
-pub fn ffmpeg_version() -> Result<String> {
-    Ok(build()?.version)
-}
-
-/// How full-range captured frames become the limited-range yuv420p of an
-/// mp4. Pinned in the plan (`rangeFilter` in `meta/encoder.json`), since
-/// the two differ in the last bit of a few chroma samples.
+/// How the full-range captures become an mp4's limited-range YCbCr, which
+/// is tagged BT.709. Pinned in the plan (`yuvMatrix` in
+/// `meta/encoder.json`): the two give different pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RangeFilter {
-    /// swscale: `scale=in_range=pc:out_range=tv`. Plans from before
-    /// zscale, ffmpeg builds without libzimg, and RGB (PNG) frames, which
-    /// also need swscale's RGB to YCbCr conversion.
-    Swscale,
-    /// zimg on JPEG (YCbCr) frames: `zscale=rangein=full:range=limited`.
-    /// 2.3 ms per 1080p frame against swscale's 6.6 in ffmpeg 5.1 (3.5 in
-    /// 9.0), the same pixels as swscale on flat graphics and at most one
-    /// step apart in 0.1% of chroma samples on photographs; the same bytes
-    /// from ffmpeg 5.1 and 9.0, whose swscales round differently.
-    Zimg,
+pub enum YuvConversion {
+    /// The reference's `scale=in_range=pc:out_range=tv`, which narrows the
+    /// range only: JPEG frames keep JFIF's BT.601 coefficients (and PNG
+    /// frames get swscale's default, BT.601) under BT.709 tags, so players
+    /// shift saturated colours (the title #6366f1 plays as #606bf4).
+    /// Plans written before `yuvMatrix` keep it, so their chunks keep
+    /// their bytes.
+    Bt601UnderBt709Tags,
+    /// BT.709 samples: swscale converts JPEG's BT.601 YCbCr (or RGB) to
+    /// BT.709 and narrows the range in one pass, 1.5 ms per 1080p frame
+    /// more than the range-only pass in ffmpeg 5.1.
+    Bt709,
 }
 
-impl RangeFilter {
-    /// The filter for a new plan made with `build`.
-    pub fn for_build(build: &Build) -> RangeFilter {
-        if build.zimg {
-            RangeFilter::Zimg
-        } else {
-            RangeFilter::Swscale
-        }
-    }
-
-    /// Its name in `meta/encoder.json`.
-    pub fn as_str(self) -> &'static str {
+impl YuvConversion {
+    /// Its name in `meta/encoder.json` (absent for the old conversion).
+    pub fn as_str(self) -> Option<&'static str> {
         match self {
-            RangeFilter::Swscale => "scale",
-            RangeFilter::Zimg => "zscale",
+            YuvConversion::Bt601UnderBt709Tags => None,
+            YuvConversion::Bt709 => Some("bt709"),
         }
     }
 
-    /// The `-vf` value for frames captured as `frames`.
-    fn filter(self, frames: ImageFormat) -> &'static str {
-        match (self, frames) {
-            (RangeFilter::Zimg, ImageFormat::Jpeg) => {
-                "zscale=rangein=full:range=limited,format=yuv420p"
+    /// The `-vf` value. `in_color_matrix` applies to JPEG's YCbCr frames;
+    /// RGB frames have no matrix and ignore it.
+    fn filter(self) -> &'static str {
+        match self {
+            YuvConversion::Bt601UnderBt709Tags => "scale=in_range=pc:out_range=tv",
+            YuvConversion::Bt709 => {
+                "scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv"
             }
-            _ => "scale=in_range=pc:out_range=tv",
         }
     }
 }
@@ -142,8 +116,8 @@ pub struct EncoderSettings {
     pub threads: Option<u32>,
     pub crf: Option<u32>,
     pub bitrate: Option<String>,
-    /// Full to limited range for mp4.
-    pub range: RangeFilter,
+    /// Captured frames to the mp4's YCbCr.
+    pub yuv: YuvConversion,
 }
 
 impl EncoderSettings {
@@ -196,15 +170,9 @@ impl EncoderSettings {
         self.format.has_alpha()
     }
 
-    /// Output arguments (after the input) for a chunk of `gop` frames
-    /// captured as `frames`. `metadata` pairs are written as container tags.
-    pub fn output_args(
-        &self,
-        fps: u32,
-        gop: u64,
-        metadata: &[(&str, String)],
-        frames: ImageFormat,
-    ) -> Vec<String> {
+    /// Output arguments (after the input) for a chunk of `gop` frames.
+    /// `metadata` pairs are written as container tags.
+    pub fn output_args(&self, fps: u32, gop: u64, metadata: &[(&str, String)]) -> Vec<String> {
         let mut a: Vec<String> = Vec::new();
         push(&mut a, &["-r", &fps.to_string()]);
         let crf = self.effective_crf().map(|c| c.to_string());
@@ -214,7 +182,7 @@ impl EncoderSettings {
                     Codec::H264 => self.h264_args(&mut a, gop, crf.as_deref()),
                     Codec::H265 => self.h265_args(&mut a, gop, crf.as_deref()),
                 }
-                push(&mut a, &["-vf", self.range.filter(frames)]);
+                push(&mut a, &["-vf", self.yuv.filter()]);
                 push(&mut a, MP4_COLOR_AND_CONTAINER);
             }
             Format::Webm => self.webm_args(&mut a, gop, crf),
@@ -384,17 +352,17 @@ mod tests {
             threads: Some(ENCODER_THREADS),
             crf: None,
             bitrate: None,
-            range: RangeFilter::Zimg,
+            yuv: YuvConversion::Bt709,
         }
     }
 
-    fn args(s: &EncoderSettings, frames: ImageFormat) -> String {
-        s.output_args(30, 15, &[], frames).join(" ")
+    fn args(s: &EncoderSettings) -> String {
+        s.output_args(30, 15, &[]).join(" ")
     }
 
     #[test]
     fn h264_chunk_args_lock_the_gop() {
-        let s = args(&settings(Format::Mp4, Codec::H264), ImageFormat::Jpeg);
+        let s = args(&settings(Format::Mp4, Codec::H264));
         assert!(s.contains("-c:v libx264 -preset veryfast -threads 3 -crf 20 -g 15 -keyint_min 15"));
         assert!(s.contains("-force_key_frames expr:eq(mod(n,15),0) -bf 0"));
         assert!(s.contains("open-gop=0:repeat-headers=1"));
@@ -405,13 +373,13 @@ mod tests {
     fn an_explicit_preset_replaces_the_quality_default() {
         let mut s = settings(Format::Mp4, Codec::H264);
         s.preset = Some(Preset::Medium);
-        let a = args(&s, ImageFormat::Jpeg);
+        let a = args(&s);
         assert!(
             a.contains("-c:v libx264 -preset medium -threads 3 -crf 20"),
             "{a}"
         );
         s.codec = Codec::H265;
-        let a = args(&s, ImageFormat::Jpeg);
+        let a = args(&s);
         assert!(a.contains("-c:v libx265 -preset medium"), "{a}");
         s.quality = Quality::High;
         s.preset = None;
@@ -421,17 +389,17 @@ mod tests {
     #[test]
     fn other_formats_use_their_codecs() {
         let s = settings(Format::Webm, Codec::H264)
-            .output_args(30, 15, &[], ImageFormat::Png)
+            .output_args(30, 15, &[])
             .join(" ");
         assert!(
             s.contains("libvpx-vp9") && s.contains("-auto-alt-ref 0") && s.contains("yuva420p")
         );
         let s = settings(Format::Mov, Codec::H264)
-            .output_args(30, 15, &[], ImageFormat::Png)
+            .output_args(30, 15, &[])
             .join(" ");
         assert!(s.contains("prores_ks -profile:v 4444"));
         let s = settings(Format::Mp4, Codec::H265)
-            .output_args(30, 15, &[], ImageFormat::Png)
+            .output_args(30, 15, &[])
             .join(" ");
         assert!(
             s.contains("libx265")
@@ -442,23 +410,12 @@ mod tests {
     }
 
     #[test]
-    fn jpeg_frames_change_range_with_the_planned_filter_and_png_frames_with_swscale() {
+    fn frames_become_bt709_samples_and_old_plans_keep_the_range_only_pass() {
         let mut s = settings(Format::Mp4, Codec::H264);
-        let zimg = "-vf zscale=rangein=full:range=limited,format=yuv420p";
-        let sws = "-vf scale=in_range=pc:out_range=tv";
-        assert!(args(&s, ImageFormat::Jpeg).contains(zimg));
-        assert!(args(&s, ImageFormat::Png).contains(sws));
-        s.range = RangeFilter::Swscale;
-        assert!(args(&s, ImageFormat::Jpeg).contains(sws));
-        let with = Build {
-            version: "v".into(),
-            zimg: true,
-        };
-        let without = Build {
-            zimg: false,
-            ..with.clone()
-        };
-        assert_eq!(RangeFilter::for_build(&with), RangeFilter::Zimg);
-        assert_eq!(RangeFilter::for_build(&without), RangeFilter::Swscale);
+        assert!(args(&s).contains(
+            "-vf scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv -colorspace:v bt709"
+        ));
+        s.yuv = YuvConversion::Bt601UnderBt709Tags;
+        assert!(args(&s).contains("-vf scale=in_range=pc:out_range=tv -colorspace:v bt709"));
     }
 }

@@ -21,7 +21,7 @@ use crate::compile::{self, Composition, MediaElement};
 use crate::config::{Codec, Format, Preset, Quality, RenderConfig};
 use crate::digest::{self, canonical_json, sha256_hex, PlanHashInputs};
 use crate::errors::{ProducerError, Result};
-use crate::ffmpeg::{self, EncoderSettings, RangeFilter};
+use crate::ffmpeg::{self, EncoderSettings, YuvConversion};
 pub use crate::plan_file::{Dimensions, PlanJson};
 use crate::{probe, process, staging, tarball, v2, SEEK_BRIDGE_JS};
 
@@ -134,11 +134,11 @@ impl LoadedPlan {
             threads: e["encoderThreads"].as_u64().map(|t| t as u32),
             crf: e["crf"].as_u64().map(|c| c as u32),
             bitrate: e["bitrate"].as_str().map(String::from),
-            // Plans from before the pin converted with swscale.
-            range: if e["rangeFilter"] == "zscale" {
-                RangeFilter::Zimg
+            // Plans from before the pin narrowed the range only.
+            yuv: if e["yuvMatrix"] == "bt709" {
+                YuvConversion::Bt709
             } else {
-                RangeFilter::Swscale
+                YuvConversion::Bt601UnderBt709Tags
             },
         }
     }
@@ -170,17 +170,11 @@ impl LoadedPlan {
 
     /// The local ffmpeg must be the build the plan was made with, or chunk bytes differ.
     pub fn verify_ffmpeg(&self) -> Result<()> {
-        let local = ffmpeg::build()?;
-        if local.version != self.plan.ffmpeg_version {
+        let local = ffmpeg::ffmpeg_version()?;
+        if local != self.plan.ffmpeg_version {
             return Err(ProducerError::FfmpegVersionMismatch(format!(
-                "plan was made with {:?} but this machine has {:?}; install the same ffmpeg build on planner and workers",
-                self.plan.ffmpeg_version, local.version
-            )));
-        }
-        if self.settings().range == RangeFilter::Zimg && !local.zimg {
-            return Err(ProducerError::FfmpegVersionMismatch(format!(
-                "plan converts colour range with zscale but this machine's {:?} was built without libzimg; install the same ffmpeg build on planner and workers",
-                local.version
+                "plan was made with {:?} but this machine has {local:?}; install the same ffmpeg build on planner and workers",
+                self.plan.ffmpeg_version
             )));
         }
         Ok(())
@@ -229,7 +223,7 @@ struct PlanInputs<'a> {
     comp: Composition,
     compiled: compile::Compiled,
     total_frames: u64,
-    ffmpeg: ffmpeg::Build,
+    ffmpeg_version: String,
 }
 
 impl<'a> PlanInputs<'a> {
@@ -244,7 +238,7 @@ impl<'a> PlanInputs<'a> {
         // ffmpeg's start (a quarter second for a dynamically linked build)
         // overlaps the compile.
         std::thread::scope(|scope| {
-            let build = scope.spawn(ffmpeg::build);
+            let version = scope.spawn(ffmpeg::ffmpeg_version);
             let entry = project_dir.join(config.entry_file());
             let html = fs::read_to_string(&entry).map_err(|e| {
                 ProducerError::composition(
@@ -268,7 +262,7 @@ impl<'a> PlanInputs<'a> {
                 total_frames: duration_to_frames(comp.duration, config.fps),
                 comp,
                 compiled,
-                ffmpeg: build.join().unwrap_or_else(|_| {
+                ffmpeg_version: version.join().unwrap_or_else(|_| {
                     Err(ProducerError::RenderFailed(
                         "the ffmpeg version check panicked".into(),
                     ))
@@ -460,7 +454,7 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
         threads: (config.format == Format::Mp4).then_some(crate::ffmpeg::ENCODER_THREADS),
         crf: config.crf,
         bitrate: config.bitrate.clone(),
-        range: ffmpeg::RangeFilter::for_build(&inputs.ffmpeg),
+        yuv: YuvConversion::Bt709,
     };
     let mut encoder = json!({
         "captureMode": if settings.screenshot_capture() { "screenshot" } else { "beginframe" },
@@ -471,7 +465,7 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
         "warmupTicks": WARMUP_TICKS,
         "encoder": settings.encoder_name(),
         "quality": settings.quality.as_str(),
-        "ffmpegVersion": inputs.ffmpeg.version,
+        "ffmpegVersion": inputs.ffmpeg_version,
         "preset": settings.preset(),
         "gopSize": chunk_plan.effective_chunk_size,
         "closedGop": true,
@@ -488,8 +482,12 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
     if let Some(t) = settings.threads {
         encoder["encoderThreads"] = json!(t);
     }
-    if config.format == Format::Mp4 {
-        encoder["rangeFilter"] = json!(settings.range.as_str());
+    if let Some(m) = settings
+        .yuv
+        .as_str()
+        .filter(|_| config.format == Format::Mp4)
+    {
+        encoder["yuvMatrix"] = json!(m);
     }
     if let Some(b) = &settings.bitrate {
         encoder["bitrate"] = json!(b);
@@ -511,7 +509,7 @@ fn freeze(inputs: &PlanInputs, chunk_count: u32, has_audio: bool, dir: &Path) ->
     let hash_inputs = PlanHashInputs {
         font_snapshot_sha: &font_snapshot_sha,
         producer_version: PRODUCER_VERSION,
-        ffmpeg_version: &inputs.ffmpeg.version,
+        ffmpeg_version: &inputs.ffmpeg_version,
         fps: config.fps,
         width: comp.width,
         height: comp.height,
@@ -522,7 +520,7 @@ fn freeze(inputs: &PlanInputs, chunk_count: u32, has_audio: bool, dir: &Path) ->
         protocol: json!({"schemaVersion": 1, "artifactLayout": "plan-dir-v1", "hashSchema": "hyperframes-plan-hash-v1"}),
         plan_hash,
         producer_version: PRODUCER_VERSION.into(),
-        ffmpeg_version: inputs.ffmpeg.version.clone(),
+        ffmpeg_version: inputs.ffmpeg_version.clone(),
         font_snapshot_sha,
         dimensions: Dimensions {
             fps_num: config.fps,

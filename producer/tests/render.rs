@@ -496,3 +496,66 @@ fn every_frame_is_seeked_to_its_own_time() {
         );
     }
 }
+
+/// Decodes frame 0 of `video` to RGB the way a player does, by the
+/// stream's own colour tags.
+fn first_frame_rgb(video: &Path) -> Vec<u8> {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(video)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn mp4_colours_play_back_as_the_page_drew_them() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let attrs = r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1" data-no-timeline"#;
+    let project = write_project(&work.path().join("colours"), attrs, "");
+    // Four flat quadrants of saturated colours, where a BT.601/BT.709 mix-up
+    // shows most: the old conversion played #00c000 as #00a300 and #ff0000
+    // as #ff1800. Capture, conversion and x264 keep them within 5 levels.
+    let colours: [(u32, u32, [u8; 3]); 4] = [
+        (0, 0, [0x63, 0x66, 0xf1]),
+        (32, 0, [0xff, 0x00, 0x00]),
+        (0, 32, [0x00, 0xc0, 0x00]),
+        (32, 32, [0xf0, 0xc0, 0x20]),
+    ];
+    let quads: String = colours
+        .iter()
+        .map(|(x, y, [r, g, b])| {
+            format!(
+                r#"<div style="position:absolute;left:{x}px;top:{y}px;width:32px;height:32px;background:rgb({r},{g},{b})"></div>"#
+            )
+        })
+        .collect();
+    let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        html.replace("</body>", &format!("{quads}</body>")),
+    )
+    .unwrap();
+    let (_, _, out) = render_all(&project, &config("mp4", None), work.path(), "colours");
+    let rgb = first_frame_rgb(&out);
+    assert_eq!(rgb.len(), 64 * 64 * 3);
+    for (x, y, want) in colours {
+        // The middle of each quadrant, clear of chroma subsampling at edges.
+        let i = (((y + 16) * 64 + x + 16) * 3) as usize;
+        let got = &rgb[i..i + 3];
+        for c in 0..3 {
+            assert!(
+                (i32::from(got[c]) - i32::from(want[c])).abs() <= 5,
+                "quadrant at ({x},{y}): page drew {want:?}, the video plays {got:?}"
+            );
+        }
+    }
+}

@@ -464,22 +464,24 @@ crates under MIT, Apache-2.0, BSD and ISC licences (see Cargo.lock and
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("hf-payload-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    /// A directory removed when the test ends, pass or fail.
+    fn scratch(name: &str) -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix(&format!("hf-payload-{name}-"))
+            .tempdir()
+            .unwrap()
     }
 
     #[test]
     fn a_missing_archive_says_how_to_fetch_it() {
-        let d = scratch("missing");
-        let err = obtain(&CHROMIUM, &Source::Dir(d.clone()), &d.join("cache"))
+        let tmp = scratch("missing");
+        let d = tmp.path();
+        let err = obtain(&CHROMIUM, &Source::Dir(d.to_path_buf()), &d.join("cache"))
             .unwrap_err()
             .to_string();
         assert!(err.contains("sparticuz-chromium-153.0.0.tgz"), "{err}");
         assert!(err.contains("npm pack --pack-destination"), "{err}");
-        let err = obtain(&FFMPEG, &Source::Dir(d.clone()), &d.join("cache"))
+        let err = obtain(&FFMPEG, &Source::Dir(d.to_path_buf()), &d.join("cache"))
             .unwrap_err()
             .to_string();
         assert!(
@@ -490,9 +492,10 @@ mod tests {
 
     #[test]
     fn an_archive_with_another_digest_is_refused() {
-        let d = scratch("digest");
+        let tmp = scratch("digest");
+        let d = tmp.path();
         std::fs::write(d.join(FFMPEG.file), b"not the wheel").unwrap();
-        let err = obtain(&FFMPEG, &Source::Dir(d.clone()), &d.join("cache"))
+        let err = obtain(&FFMPEG, &Source::Dir(d.to_path_buf()), &d.join("cache"))
             .unwrap_err()
             .to_string();
         assert!(

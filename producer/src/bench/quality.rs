@@ -1,12 +1,12 @@
 //! Output quality against a lossless capture: PSNR and SSIM of a video's
 //! frames against the same frames as PNGs, and file size.
 //!
-//! Both sides are compared in YUV 4:2:0 limited range: the PNGs are converted
-//! with the BT.601 matrix, which is what a JPEG capture path actually encodes
-//! (JFIF is BT.601 full range; the encoder only narrows the range). So the
-//! figure is the loss of capture compression plus video compression, and
-//! every renderer that captures JPEG (the peer CLI, us) is measured the
-//! same way.
+//! Both sides are compared in YUV 4:2:0 limited range, the PNGs converted
+//! with the BT.709 matrix: the one the videos declare (ours and the peer
+//! CLI's are tagged BT.709), so what a player shows. A video that holds
+//! BT.601 samples under BT.709 tags (the reference's conversion, which only
+//! narrows the range of JFIF's BT.601 frames) shows its colour shift here
+//! as lost dB, as it does on screen.
 
 use std::path::Path;
 use std::process::Command;
@@ -31,7 +31,7 @@ pub struct Quality {
 pub fn measure(video: &Path, png_dir: &Path, fps: u32) -> Result<Quality> {
     let pattern = png_dir.join("frame_%06d.png");
     let filter = "[0:v]format=yuv420p,settb=1/1,setpts=N,split[a1][a2];\
-         [1:v]scale=out_color_matrix=bt601:out_range=tv,format=yuv420p,settb=1/1,setpts=N,split[b1][b2];\
+         [1:v]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,settb=1/1,setpts=N,split[b1][b2];\
          [a1][b1]psnr=shortest=1:repeatlast=0;[a2][b2]ssim=shortest=1:repeatlast=0";
     let out = process::run(
         Command::new(ffmpeg::ffmpeg_bin())
