@@ -128,12 +128,13 @@ impl Quality {
 
     /// The x264/x265 preset of this quality when none is given.
     ///
-    /// Standard is `veryfast` at CRF 20 (the reference: `medium`, CRF 18,
+    /// Standard is `veryfast` at CRF 19 (the reference: `medium`, CRF 18,
     /// from JPEG q80 frames). Frames are captured near-losslessly now
-    /// (JPEG q100), so the CRF sets the loss: on the peer's 1080p project
-    /// veryfast/20 measured SSIM 0.99982, 55.0 dB and 202 KB against the peer
-    /// CLI's 0.99943, 47.3 dB and 246 KB, with less encoder CPU than
-    /// medium (render-bench --peer).
+    /// (JPEG q100), so the CRF sets the loss. On the peer's 1080p project,
+    /// measured against a BT.709 reference (render-bench --peer):
+    /// veryfast/19 gave SSIM 0.99985, 57.9 dB and 226 KB; the peer CLI gave
+    /// 0.99984, 54.6 dB and 246 KB. CRF 20 gave 189 KB but SSIM 0.99982,
+    /// below the peer's. Both use less encoder CPU than medium.
     pub fn default_preset(self) -> Preset {
         match self {
             Quality::Draft => Preset::Ultrafast,
@@ -148,7 +149,7 @@ impl Quality {
     pub fn default_crf(self, format: Format) -> u32 {
         match (self, format) {
             (Quality::Draft, _) => 28,
-            (Quality::Standard, Format::Mp4) => 20,
+            (Quality::Standard, Format::Mp4) => 19,
             (Quality::Standard, _) => 18,
             (Quality::High, _) => 15,
         }

@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn h264_chunk_args_lock_the_gop() {
         let s = args(&settings(Format::Mp4, Codec::H264));
-        assert!(s.contains("-c:v libx264 -preset veryfast -threads 3 -crf 20 -g 15 -keyint_min 15"));
+        assert!(s.contains("-c:v libx264 -preset veryfast -threads 3 -crf 19 -g 15 -keyint_min 15"));
         assert!(s.contains("-force_key_frames expr:eq(mod(n,15),0) -bf 0"));
         assert!(s.contains("open-gop=0:repeat-headers=1"));
         assert!(s.contains("-pix_fmt yuv420p"));
@@ -375,7 +375,7 @@ mod tests {
         s.preset = Some(Preset::Medium);
         let a = args(&s);
         assert!(
-            a.contains("-c:v libx264 -preset medium -threads 3 -crf 20"),
+            a.contains("-c:v libx264 -preset medium -threads 3 -crf 19"),
             "{a}"
         );
         s.codec = Codec::H265;

@@ -115,11 +115,11 @@ fn chunked_render_writes_the_whole_video() {
     assert_eq!(s["chunks"], 4, "{s}");
     assert_eq!(s["frames"], 60, "{s}");
     assert_video(&out, 60, 2.0);
-    // veryfast at CRF 20 is the default (x264 writes its options into the stream).
+    // veryfast at CRF 19 is the default (x264 writes its options into the stream).
     let bytes = std::fs::read(&out).unwrap();
     assert!(
-        contains(&bytes, b"subme=2") && contains(&bytes, b"crf=20.0"),
-        "default preset is not veryfast at CRF 20"
+        contains(&bytes, b"subme=2") && contains(&bytes, b"crf=19.0"),
+        "default preset is not veryfast at CRF 19"
     );
 }
 
