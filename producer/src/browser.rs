@@ -165,11 +165,40 @@ fn chrome_args(o: &LaunchOptions, profile: &Path) -> Vec<String> {
 /// one that exited is a broken binary (never retried).
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Starts of a browser that exits before printing its DevTools URL. A
+/// binary that cannot run exits every time; Debian's Chromium 156 also
+/// crashes now and then as it starts (a general protection fault in
+/// glibc's `getenv`, a setenv race among its start-up threads: twice in a
+/// day of test runs here, in the kernel log), and a second start tells
+/// the two apart.
+const START_ATTEMPTS: usize = 2;
+
+/// How one start of the browser ended.
+enum Start {
+    Up(Box<Browser>),
+    /// It exited before printing its DevTools URL; its stderr.
+    Exited(String),
+}
+
 impl Browser {
     pub fn launch(o: &LaunchOptions) -> Result<Self> {
         let bin = chrome_path()?;
+        let mut stderr = String::new();
+        for _ in 0..START_ATTEMPTS {
+            match Self::start(o, &bin)? {
+                Start::Up(b) => return Ok(*b),
+                Start::Exited(e) => stderr = e,
+            }
+        }
+        Err(ProducerError::ChromeBinaryUnavailable(format!(
+            "{} exited before printing its DevTools URL, {START_ATTEMPTS} starts in a row: {stderr}",
+            bin.display()
+        )))
+    }
+
+    fn start(o: &LaunchOptions, bin: &Path) -> Result<Start> {
         let profile = crate::staging::temp("hf-chrome-")?;
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(bin);
         crate::runtime::apply_chrome_env(&mut cmd);
         // Bench experiments: `!--name` drops one of the producer's switches.
         let (drop, add): (Vec<&String>, Vec<&String>) =
@@ -185,7 +214,7 @@ impl Browser {
         let mut child = cmd.spawn().map_err(|e| {
             ProducerError::ChromeBinaryUnavailable(crate::runtime::missing_binary(
                 "the browser",
-                &bin,
+                bin,
                 &format!("cannot be started ({e})"),
             ))
         })?;
@@ -218,14 +247,8 @@ impl Browser {
         };
         let url = match rx.recv_timeout(LAUNCH_TIMEOUT) {
             Ok(u) => u,
-            // stderr closed without a URL: the browser exited, and will again.
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(ProducerError::ChromeBinaryUnavailable(format!(
-                    "{} exited before printing its DevTools URL: {}",
-                    bin.display(),
-                    browser.stderr()
-                )))
-            }
+            // stderr closed without a URL: the browser exited.
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(Start::Exited(browser.stderr())),
             // Still starting: an overloaded host, which a retry may not meet.
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 return Err(ProducerError::RenderFailed(format!(
@@ -237,7 +260,7 @@ impl Browser {
             }
         };
         browser.cdp = Some(Cdp::connect(&url, Duration::from_secs(10))?);
-        Ok(browser)
+        Ok(Start::Up(Box::new(browser)))
     }
 
     pub fn stderr(&self) -> String {
