@@ -163,9 +163,11 @@ fn sources(dirs: &[&str]) -> Vec<(PathBuf, String)> {
 #[test]
 fn the_function_spawns_only_chromium_and_ffmpeg() {
     // The browser binary (`chrome_path()`, the installed runtime's or
-    // Debian's) and `ffmpeg_bin()` (the installed runtime's or HF_FFMPEG).
-    const ALLOWED: [&str; 3] = [
+    // Debian's, passed on as `bin`) and `ffmpeg_bin()` (the installed
+    // runtime's or HF_FFMPEG).
+    const ALLOWED: [&str; 4] = [
         "Command::new(&bin)",
+        "Command::new(bin)",
         "Command::new(ffmpeg_bin())",
         "Command::new(ffmpeg::ffmpeg_bin())",
     ];
