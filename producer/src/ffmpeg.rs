@@ -29,11 +29,12 @@ pub fn ffmpeg_bin() -> String {
 pub fn ffmpeg_version() -> Result<String> {
     static KNOWN: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
     let bin = ffmpeg_bin();
-    let known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    // Held across the run: a second caller waits for this answer instead of
+    // starting ffmpeg too.
+    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
     if let Some((_, v)) = known.iter().find(|(b, _)| *b == bin) {
         return Ok(v.clone());
     }
-    drop(known);
     let out = process::run(
         Command::new(&bin).arg("-version"),
         FFMPEG_TIMEOUT_SHORT,
@@ -50,10 +51,7 @@ pub fn ffmpeg_version() -> Result<String> {
             ),
         ));
     }
-    let mut known = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
-    if !known.iter().any(|(b, _)| *b == bin) {
-        known.push((bin, line.clone()));
-    }
+    known.push((bin, line.clone()));
     Ok(line)
 }
 
