@@ -55,21 +55,23 @@ pub fn ffmpeg_version() -> Result<String> {
     Ok(line)
 }
 
-/// How the full-range captures become an mp4's limited-range YCbCr, which
-/// is tagged BT.709. Pinned in the plan (`yuvMatrix` in
+/// How the full-range captures become the video's YCbCr, and which colour
+/// tags the stream declares. Pinned in the plan (`yuvMatrix` in
 /// `meta/encoder.json`): the two give different pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum YuvConversion {
-    /// The reference's `scale=in_range=pc:out_range=tv`, which narrows the
-    /// range only: JPEG frames keep JFIF's BT.601 coefficients (and PNG
-    /// frames get swscale's default, BT.601) under BT.709 tags, so players
-    /// shift saturated colours (the title #6366f1 plays as #606bf4).
-    /// Plans written before `yuvMatrix` keep it, so their chunks keep
-    /// their bytes.
-    Bt601UnderBt709Tags,
-    /// BT.709 samples: swscale converts JPEG's BT.601 YCbCr (or RGB) to
-    /// BT.709 and narrows the range in one pass, 1.5 ms per 1080p frame
-    /// more than the range-only pass in ffmpeg 5.1.
+    /// Plans written before `yuvMatrix`, kept so their chunks keep their
+    /// bytes. mp4 ran the reference's `scale=in_range=pc:out_range=tv`,
+    /// which narrows the range only: JPEG frames kept JFIF's BT.601
+    /// coefficients under BT.709 tags, so players shifted saturated colours
+    /// (the title #6366f1 played as #606bf4). webm and mov got swscale's
+    /// default, BT.601, and no tags, which ffmpeg decodes as BT.601 and
+    /// Chrome as BT.709.
+    Legacy,
+    /// BT.709 limited-range samples under BT.709 tags, in every format.
+    /// For mp4, swscale converts JPEG's BT.601 YCbCr to BT.709 and narrows
+    /// the range in one pass, 1.5 ms per 1080p frame more than the
+    /// range-only pass in ffmpeg 5.1.
     Bt709,
 }
 
@@ -77,19 +79,44 @@ impl YuvConversion {
     /// Its name in `meta/encoder.json` (absent for the old conversion).
     pub fn as_str(self) -> Option<&'static str> {
         match self {
-            YuvConversion::Bt601UnderBt709Tags => None,
+            YuvConversion::Legacy => None,
             YuvConversion::Bt709 => Some("bt709"),
         }
     }
 
-    /// The `-vf` value. `in_color_matrix` applies to JPEG's YCbCr frames;
-    /// RGB frames have no matrix and ignore it.
-    fn filter(self) -> &'static str {
-        match self {
-            YuvConversion::Bt601UnderBt709Tags => "scale=in_range=pc:out_range=tv",
-            YuvConversion::Bt709 => {
-                "scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv"
-            }
+    /// The `-vf` value for `format`, if it converts explicitly.
+    /// `in_color_matrix` applies to JPEG's YCbCr frames (mp4); the RGB
+    /// frames of webm and mov have no matrix and only need the output's.
+    /// `setparams` labels the frames themselves: ffmpeg 9 (the bundled one)
+    /// lets the frames' unset primaries and transfer override `-color_*`,
+    /// and ffmpeg 5.1's prores_ks reads only the frames'. Without it those
+    /// files said `unknown`. It leaves 5.1's mp4 bytes as they were.
+    fn filter(self, format: Format) -> Option<&'static str> {
+        match (self, format) {
+            (_, Format::PngSequence) => None,
+            (YuvConversion::Legacy, Format::Mp4) => Some("scale=in_range=pc:out_range=tv"),
+            (YuvConversion::Legacy, Format::Webm | Format::Mov) => None,
+            (YuvConversion::Bt709, Format::Mp4) => Some(
+                "scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv,\
+                 setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
+            ),
+            (YuvConversion::Bt709, Format::Webm | Format::Mov) => Some(
+                "scale=out_color_matrix=bt709:out_range=tv,\
+                 setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
+            ),
+        }
+    }
+
+    /// The `-vf` (if any) and the colour tags for `format`. mp4 always
+    /// carried the BT.709 tags; webm and mov carry them from this pin on.
+    fn args(self, format: Format, a: &mut Vec<String>) {
+        if let Some(f) = self.filter(format) {
+            push(a, &["-vf", f]);
+        }
+        if format == Format::Mp4
+            || (self == YuvConversion::Bt709 && matches!(format, Format::Webm | Format::Mov))
+        {
+            push(a, BT709_TAGS);
         }
     }
 }
@@ -180,11 +207,17 @@ impl EncoderSettings {
                     Codec::H264 => self.h264_args(&mut a, gop, crf.as_deref()),
                     Codec::H265 => self.h265_args(&mut a, gop, crf.as_deref()),
                 }
-                push(&mut a, &["-vf", self.yuv.filter()]);
-                push(&mut a, MP4_COLOR_AND_CONTAINER);
+                self.yuv.args(self.format, &mut a);
+                push(&mut a, MP4_CONTAINER);
             }
-            Format::Webm => self.webm_args(&mut a, gop, crf),
-            Format::Mov => push(&mut a, MOV_PRORES_4444),
+            Format::Webm => {
+                self.webm_args(&mut a, gop, crf);
+                self.yuv.args(self.format, &mut a);
+            }
+            Format::Mov => {
+                push(&mut a, MOV_PRORES_4444);
+                self.yuv.args(self.format, &mut a);
+            }
             Format::PngSequence => {}
         }
         // Bit-exact output across runs: no encoder/muxer version strings that could drift.
@@ -306,9 +339,8 @@ fn push(a: &mut Vec<String>, xs: &[&str]) {
 }
 
 /// BT.709 tags on a limited-range stream (the capture is full range; the
-/// `-vf` before these converts it), the 90 kHz timescale concat needs, and
-/// yuv420p for every player.
-const MP4_COLOR_AND_CONTAINER: &[&str] = &[
+/// `-vf` before these converts it).
+const BT709_TAGS: &[&str] = &[
     "-colorspace:v",
     "bt709",
     "-color_primaries:v",
@@ -317,6 +349,10 @@ const MP4_COLOR_AND_CONTAINER: &[&str] = &[
     "bt709",
     "-color_range",
     "tv",
+];
+
+/// The 90 kHz timescale concat needs, and yuv420p for every player.
+const MP4_CONTAINER: &[&str] = &[
     "-video_track_timescale",
     "90000",
     "-pix_fmt",
@@ -411,9 +447,31 @@ mod tests {
     fn frames_become_bt709_samples_and_old_plans_keep_the_range_only_pass() {
         let mut s = settings(Format::Mp4, Codec::H264);
         assert!(args(&s).contains(
-            "-vf scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv -colorspace:v bt709"
+            "-vf scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv,\
+             setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv -colorspace:v bt709"
         ));
-        s.yuv = YuvConversion::Bt601UnderBt709Tags;
+        s.yuv = YuvConversion::Legacy;
         assert!(args(&s).contains("-vf scale=in_range=pc:out_range=tv -colorspace:v bt709"));
+    }
+
+    #[test]
+    fn alpha_formats_convert_to_bt709_and_say_so_unless_the_plan_predates_it() {
+        for format in [Format::Webm, Format::Mov] {
+            let mut s = settings(format, Codec::H264);
+            assert!(
+                args(&s).contains(
+                    "-vf scale=out_color_matrix=bt709:out_range=tv,setparams=colorspace=bt709:\
+                     color_primaries=bt709:color_trc=bt709:range=tv -colorspace:v bt709"
+                ),
+                "{format:?}: {}",
+                args(&s)
+            );
+            s.yuv = YuvConversion::Legacy;
+            let a = args(&s);
+            assert!(
+                !a.contains("-vf") && !a.contains("bt709"),
+                "{format:?}: {a}"
+            );
+        }
     }
 }

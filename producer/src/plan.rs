@@ -134,11 +134,11 @@ impl LoadedPlan {
             threads: e["encoderThreads"].as_u64().map(|t| t as u32),
             crf: e["crf"].as_u64().map(|c| c as u32),
             bitrate: e["bitrate"].as_str().map(String::from),
-            // Plans from before the pin narrowed the range only.
+            // Plans from before the pin keep their conversion and tags.
             yuv: if e["yuvMatrix"] == "bt709" {
                 YuvConversion::Bt709
             } else {
-                YuvConversion::Bt601UnderBt709Tags
+                YuvConversion::Legacy
             },
         }
     }
@@ -485,7 +485,7 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
     if let Some(m) = settings
         .yuv
         .as_str()
-        .filter(|_| config.format == Format::Mp4)
+        .filter(|_| config.format != Format::PngSequence)
     {
         encoder["yuvMatrix"] = json!(m);
     }

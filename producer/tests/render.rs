@@ -514,16 +514,37 @@ fn first_frame_rgb(video: &Path) -> Vec<u8> {
     out.stdout
 }
 
+/// The stream's colour tags as ffprobe reads them:
+/// `space,range,primaries,transfer`.
+fn colour_tags(video: &Path) -> String {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args(["stream=color_space,color_range,color_primaries,color_transfer"])
+        .args(["-of", "csv=p=0"])
+        .arg(video)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Every format's video declares BT.709 and holds BT.709 samples, so
+/// every player decodes it alike. Before, mp4 held BT.601 under BT.709 tags
+/// (#00c000 played as #00a300), and webm and mov held untagged BT.601,
+/// which ffmpeg decodes as BT.601 and Chrome as BT.709.
 #[test]
-fn mp4_colours_play_back_as_the_page_drew_them() {
+fn colours_play_back_as_the_page_drew_them_in_every_format() {
     require_tools();
     let _g = browser_lock();
     let work = tempfile::tempdir().unwrap();
     let attrs = r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1" data-no-timeline"#;
     let project = write_project(&work.path().join("colours"), attrs, "");
     // Four flat quadrants of saturated colours, where a BT.601/BT.709 mix-up
-    // shows most: the old conversion played #00c000 as #00a300 and #ff0000
-    // as #ff1800. Capture, conversion and x264 keep them within 5 levels.
+    // shows most. Capture, conversion and the encoders keep them within 5 levels.
     let colours: [(u32, u32, [u8; 3]); 4] = [
         (0, 0, [0x63, 0x66, 0xf1]),
         (32, 0, [0xff, 0x00, 0x00]),
@@ -544,18 +565,25 @@ fn mp4_colours_play_back_as_the_page_drew_them() {
         html.replace("</body>", &format!("{quads}</body>")),
     )
     .unwrap();
-    let (_, _, out) = render_all(&project, &config("mp4", None), work.path(), "colours");
-    let rgb = first_frame_rgb(&out);
-    assert_eq!(rgb.len(), 64 * 64 * 3);
-    for (x, y, want) in colours {
-        // The middle of each quadrant, clear of chroma subsampling at edges.
-        let i = (((y + 16) * 64 + x + 16) * 3) as usize;
-        let got = &rgb[i..i + 3];
-        for c in 0..3 {
-            assert!(
-                (i32::from(got[c]) - i32::from(want[c])).abs() <= 5,
-                "quadrant at ({x},{y}): page drew {want:?}, the video plays {got:?}"
-            );
+    for format in ["mp4", "webm", "mov"] {
+        let (_, _, out) = render_all(&project, &config(format, None), work.path(), format);
+        assert_eq!(
+            colour_tags(&out),
+            "tv,bt709,bt709,bt709",
+            "{format}: the stream's colour_range,color_space,primaries,transfer"
+        );
+        let rgb = first_frame_rgb(&out);
+        assert_eq!(rgb.len(), 64 * 64 * 3);
+        for (x, y, want) in colours {
+            // The middle of each quadrant, clear of chroma subsampling at edges.
+            let i = (((y + 16) * 64 + x + 16) * 3) as usize;
+            let got = &rgb[i..i + 3];
+            for c in 0..3 {
+                assert!(
+                    (i32::from(got[c]) - i32::from(want[c])).abs() <= 5,
+                    "{format}, quadrant at ({x},{y}): page drew {want:?}, the video plays {got:?}"
+                );
+            }
         }
     }
 }

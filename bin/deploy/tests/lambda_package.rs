@@ -457,6 +457,23 @@ fn the_package_renders_the_fixture_like_lambda_without_debian_binaries() {
     let probe = hyperframes_producer::probe::probe_video(&video).unwrap();
     assert_eq!(probe.frames, 60);
     assert_eq!(probe.codec, "h264");
+    // The bundled ffmpeg 9 let unset frame labels override `-color_*`:
+    // its mp4s declared BT.709 samples but `unknown` primaries and transfer.
+    let tags = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args([
+            "stream=color_space,color_primaries,color_transfer",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&tags.stdout).trim(),
+        "bt709,bt709,bt709",
+        "the Lambda render's colour tags (space, primaries, transfer)"
+    );
     let (local, local_secs, frames) = local_render(&d, &project);
     let psnr = hyperframes_producer::compare::psnr_per_frame(&video, &local).unwrap();
     assert_eq!(psnr.len(), 60, "{psnr:?}");
