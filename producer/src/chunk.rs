@@ -14,6 +14,7 @@ use crate::browser::{CaptureMode, ImageSpec};
 use crate::capture::{
     capture_frames, default_capture_pages, reuse_from_env, CapturePlan, CaptureStats,
 };
+use crate::chunks::ChunkSlice;
 use crate::config::Format;
 use crate::digest::{self, sha256_hex};
 use crate::errors::{ProducerError, Result};
@@ -90,31 +91,7 @@ pub fn render_chunk_with(
 ) -> Result<ChunkOutcome> {
     let started = Instant::now();
     let plan = LoadedPlan::load(plan_dir)?;
-    let slice = *plan.chunks.get(index as usize).ok_or_else(|| {
-        ProducerError::ChunkIndexOutOfRange(format!(
-            "chunk {index} requested but the plan has {} chunks (0..{})",
-            plan.chunks.len(),
-            plan.chunks.len()
-        ))
-    })?;
-    if slice.frames() == 0 {
-        return Err(ProducerError::ChunkIndexOutOfRange(format!(
-            "chunk {index} has no frames"
-        )));
-    }
-    if !plan_dir.join("compiled/index.html").is_file() {
-        return Err(ProducerError::MissingPlanArtifact(format!(
-            "{}/compiled/index.html is missing",
-            plan_dir.display()
-        )));
-    }
-    plan.verify_ffmpeg()?;
-    if plan.encoder["browserGpuMode"] != "software" {
-        return Err(ProducerError::BrowserGpuNotSoftware(format!(
-            "plan asks for browserGpuMode {}; distributed chunks only render with software GL",
-            plan.encoder["browserGpuMode"]
-        )));
-    }
+    let slice = renderable_slice(&plan, index)?;
     let t_hash = Instant::now();
     if !opts.trust_plan_hash {
         plan.verify_hash()?;
@@ -123,27 +100,7 @@ pub fn render_chunk_with(
     std::fs::create_dir_all(out_dir).map_err(|e| ProducerError::io(out_dir, e))?;
 
     let format = plan.format();
-    let planned_mode = if plan.encoder["captureMode"] == "screenshot" {
-        CaptureMode::Screenshot
-    } else {
-        CaptureMode::BeginFrame
-    };
-    let mode = opts.force_mode.unwrap_or(planned_mode);
-    let first = capture_and_encode(&plan, slice, index, out_dir, mode, opts);
-    let (out, mode, stats) = match first {
-        // A BeginFrame-specific failure gets one whole-chunk retry in screenshot mode.
-        Err(ProducerError::RenderFailed(m))
-            if mode == CaptureMode::BeginFrame && m.contains("beginFrame") =>
-        {
-            let r =
-                capture_and_encode(&plan, slice, index, out_dir, CaptureMode::Screenshot, opts)?;
-            (r.0, CaptureMode::Screenshot, r.1)
-        }
-        other => {
-            let r = other?;
-            (r.0, mode, r.1)
-        }
-    };
+    let (out, mode, stats) = capture_with_fallback(&plan, slice, index, out_dir, opts)?;
     let sha256 = if opts.capture_only {
         String::new()
     } else if format == Format::PngSequence {
@@ -171,6 +128,65 @@ pub fn render_chunk_with(
     })
 }
 
+/// Chunk `index` of `plan`, if this worker can render it: the slice exists
+/// and has frames, the compiled page is there, this ffmpeg is the plan's
+/// and the plan asks for software GL.
+fn renderable_slice(plan: &LoadedPlan, index: u32) -> Result<ChunkSlice> {
+    let slice = *plan.chunks.get(index as usize).ok_or_else(|| {
+        ProducerError::ChunkIndexOutOfRange(format!(
+            "chunk {index} requested but the plan has {} chunks (0..{})",
+            plan.chunks.len(),
+            plan.chunks.len()
+        ))
+    })?;
+    if slice.frames() == 0 {
+        return Err(ProducerError::ChunkIndexOutOfRange(format!(
+            "chunk {index} has no frames"
+        )));
+    }
+    if !plan.dir.join("compiled/index.html").is_file() {
+        return Err(ProducerError::MissingPlanArtifact(format!(
+            "{}/compiled/index.html is missing",
+            plan.dir.display()
+        )));
+    }
+    plan.verify_ffmpeg()?;
+    if plan.encoder["browserGpuMode"] != "software" {
+        return Err(ProducerError::BrowserGpuNotSoftware(format!(
+            "plan asks for browserGpuMode {}; distributed chunks only render with software GL",
+            plan.encoder["browserGpuMode"]
+        )));
+    }
+    Ok(slice)
+}
+
+/// Captures and encodes in the plan's mode (or the forced one). A
+/// BeginFrame-specific failure gets one whole-chunk retry in screenshot mode.
+fn capture_with_fallback(
+    plan: &LoadedPlan,
+    slice: ChunkSlice,
+    index: u32,
+    out_dir: &Path,
+    opts: &ChunkOptions,
+) -> Result<(PathBuf, CaptureMode, CaptureStats)> {
+    let planned = if plan.encoder["captureMode"] == "screenshot" {
+        CaptureMode::Screenshot
+    } else {
+        CaptureMode::BeginFrame
+    };
+    let mode = opts.force_mode.unwrap_or(planned);
+    match capture_and_encode(plan, slice, index, out_dir, mode, opts) {
+        Err(ProducerError::RenderFailed(m))
+            if mode == CaptureMode::BeginFrame && m.contains("beginFrame") =>
+        {
+            let screenshot = CaptureMode::Screenshot;
+            let (out, stats) = capture_and_encode(plan, slice, index, out_dir, screenshot, opts)?;
+            Ok((out, screenshot, stats))
+        }
+        other => other.map(|(out, stats)| (out, mode, stats)),
+    }
+}
+
 /// sha256 over `name\0sha256(file)` lines (joined by `\0`) of the sorted frames.
 pub fn frame_dir_sha256(dir: &Path) -> Result<String> {
     let mut lines = Vec::new();
@@ -192,47 +208,19 @@ fn chunk_deadline(frames: u64) -> Duration {
 
 fn capture_and_encode(
     plan: &LoadedPlan,
-    slice: crate::chunks::ChunkSlice,
+    slice: ChunkSlice,
     index: u32,
     out_dir: &Path,
     mode: CaptureMode,
     opts: &ChunkOptions,
 ) -> Result<(PathBuf, CaptureStats)> {
     let format = plan.format();
-    let settings = plan.settings();
     let final_path = out_dir.join(chunk_file_name(index, format));
     let staging = staging::beside(&final_path, "tmp")?;
     let tmp = staging.path().join("chunk");
     let image = opts.image.unwrap_or(ImageSpec::for_format(format));
-    let comp: serde_json::Value = std::fs::read(plan.dir.join("meta/composition.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    let spec = SessionSpec {
-        site_root: plan.dir.join("compiled"),
-        entry: "index.html".into(),
-        composition_id: plan.plan.composition_id.clone(),
-        no_timeline: plan.plan.no_timeline || comp["noTimeline"] == true,
-        width: plan.plan.dimensions.width,
-        height: plan.plan.dimensions.height,
-        fps: plan.fps(),
-        mode,
-        transparent: format.has_alpha(),
-        ready_timeout: opts.ready_timeout,
-        variables: plan.encoder.get("variables").cloned(),
-        extra_flags: opts.browser_flags.clone(),
-        screencast: opts.screencast.then_some(image),
-    };
+    let spec = session_spec(plan, mode, image, opts);
     let deadline = Instant::now() + chunk_deadline(slice.frames());
-    let fps = plan.fps();
-    let metadata = vec![
-        ("hyperframes_renderer", "hyperframes".to_string()),
-        ("hyperframes_version", PRODUCER_VERSION.to_string()),
-        ("hyperframes_plan_hash", plan.plan.plan_hash.clone()),
-        ("hyperframes_chunk_index", index.to_string()),
-        ("hyperframes_start_frame", slice.start_frame.to_string()),
-    ];
-
     let pixels = u64::from(spec.width) * u64::from(spec.height);
     let capture = CapturePlan {
         image,
@@ -245,20 +233,8 @@ fn capture_and_encode(
         frames_done: opts.frames_done.clone(),
     };
     let result = (|| -> Result<CaptureStats> {
-        let mut sink: Box<dyn FrameSink> = if opts.capture_only {
-            match &opts.keep_frames {
-                Some(dir) => Box::new(FrameDirSink::create(dir, image.extension())?),
-                None => Box::new(NullSink),
-            }
-        } else if format == Format::PngSequence {
-            Box::new(FrameDirSink::create(&tmp, "png")?)
-        } else {
-            let mut args = settings.output_args(fps, slice.frames(), &metadata);
-            args.extend(["-f".into(), format.muxer().into(), "-y".into()]);
-            Box::new(FfmpegSink::spawn(fps, image, &args, &tmp, deadline)?)
-        };
-        let r = capture_frames(&spec, slice, &capture, sink.as_mut());
-        match r {
+        let mut sink = open_sink(plan, slice, index, &tmp, &capture, opts)?;
+        match capture_frames(&spec, slice, &capture, sink.as_mut()) {
             Ok(t) => {
                 sink.finish()?;
                 Ok(t)
@@ -280,18 +256,92 @@ fn capture_and_encode(
             return Err(e);
         }
     };
+    if !opts.capture_only {
+        publish(plan, slice, index, &tmp, &final_path)?;
+    }
+    Ok((final_path, stats))
+}
+
+/// The browser session for `plan`'s page at its size.
+fn session_spec(
+    plan: &LoadedPlan,
+    mode: CaptureMode,
+    image: ImageSpec,
+    opts: &ChunkOptions,
+) -> SessionSpec {
+    let comp: serde_json::Value = std::fs::read(plan.dir.join("meta/composition.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    SessionSpec {
+        site_root: plan.dir.join("compiled"),
+        entry: "index.html".into(),
+        composition_id: plan.plan.composition_id.clone(),
+        no_timeline: plan.plan.no_timeline || comp["noTimeline"] == true,
+        width: plan.plan.dimensions.width,
+        height: plan.plan.dimensions.height,
+        fps: plan.fps(),
+        mode,
+        transparent: plan.format().has_alpha(),
+        ready_timeout: opts.ready_timeout,
+        variables: plan.encoder.get("variables").cloned(),
+        extra_flags: opts.browser_flags.clone(),
+        screencast: opts.screencast.then_some(image),
+    }
+}
+
+/// Where the captured frames go: the chunk's encoder writing `tmp`, a PNG
+/// directory at `tmp`, or (bench) nowhere or a kept-frames directory.
+fn open_sink(
+    plan: &LoadedPlan,
+    slice: ChunkSlice,
+    index: u32,
+    tmp: &Path,
+    capture: &CapturePlan,
+    opts: &ChunkOptions,
+) -> Result<Box<dyn FrameSink>> {
+    let format = plan.format();
     if opts.capture_only {
-        return Ok((final_path, stats));
+        return Ok(match &opts.keep_frames {
+            Some(dir) => Box::new(FrameDirSink::create(dir, capture.image.extension())?),
+            None => Box::new(NullSink),
+        });
     }
     if format == Format::PngSequence {
+        return Ok(Box::new(FrameDirSink::create(tmp, "png")?));
+    }
+    let metadata = vec![
+        ("hyperframes_renderer", "hyperframes".to_string()),
+        ("hyperframes_version", PRODUCER_VERSION.to_string()),
+        ("hyperframes_plan_hash", plan.plan.plan_hash.clone()),
+        ("hyperframes_chunk_index", index.to_string()),
+        ("hyperframes_start_frame", slice.start_frame.to_string()),
+    ];
+    let fps = plan.fps();
+    let mut args = plan.settings().output_args(fps, slice.frames(), &metadata);
+    args.extend(["-f".into(), format.muxer().into(), "-y".into()]);
+    let sink = FfmpegSink::spawn(fps, capture.image, &args, tmp, capture.deadline)?;
+    Ok(Box::new(sink))
+}
+
+/// Moves the finished chunk at `tmp` to `final_path` (a frame dir first gets
+/// its `chunk.json`, the identity assemble checks), so the final name only
+/// ever holds a whole chunk.
+fn publish(
+    plan: &LoadedPlan,
+    slice: ChunkSlice,
+    index: u32,
+    tmp: &Path,
+    final_path: &Path,
+) -> Result<()> {
+    if plan.format() == Format::PngSequence {
         let marker = json!({"planHash": plan.plan.plan_hash, "index": index,
             "startFrame": slice.start_frame, "endFrame": slice.end_frame});
         std::fs::write(tmp.join("chunk.json"), marker.to_string())
-            .map_err(|e| ProducerError::io(&tmp, e))?;
+            .map_err(|e| ProducerError::io(tmp, e))?;
     }
-    remove_path(&final_path);
-    std::fs::rename(&tmp, &final_path).map_err(|e| ProducerError::io(&final_path, e))?;
-    Ok((final_path, stats))
+    remove_path(final_path);
+    std::fs::rename(tmp, final_path).map_err(|e| ProducerError::io(final_path, e))
 }
 
 pub(crate) fn remove_path(p: &Path) {

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use crate::execution::StackTarget;
-use crate::progress::Prices;
+use crate::pricing::Prices;
 use hyperframes_cli::aws::{Aws, AwsArgs};
 
 /// Which stack: its outputs file (from `deploy --outputs-file`) or its name.

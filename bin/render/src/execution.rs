@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use hyperframes_infra::contract::{field, PlanProtocol};
 pub use hyperframes_infra::stack::{INTERMEDIATES_EXPIRY_DAYS, INTERMEDIATES_PREFIX};
 
-use crate::progress::{self, Event, Prices, Progress};
+use crate::pricing::Prices;
+use crate::progress::{self, Event, Progress};
 
 /// Our limit on an execution's input. Step Functions allows 256 KiB for
 /// the input *and* for the state it grows into (the plan result, the chunk

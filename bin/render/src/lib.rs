@@ -9,6 +9,7 @@ pub mod estimate;
 pub mod execution;
 pub mod peer;
 pub mod policies;
+pub mod pricing;
 pub mod progress;
 pub mod render;
 pub mod site;

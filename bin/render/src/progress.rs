@@ -7,6 +7,7 @@
 //! both are billed) at the function's memory, plus state transitions. It
 //! leaves out S3, CloudWatch and cold-start init, and says so.
 
+use crate::pricing::Prices;
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -57,26 +58,6 @@ impl Event {
             error: s("error"),
             cause: s("cause"),
         })
-    }
-}
-
-/// Prices used for the estimate (USD). Defaults: us-east-1, x86, on demand.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Prices {
-    pub lambda_gb_second: f64,
-    pub state_transition: f64,
-    /// The render function's memory (MB): Lambda bills GB-seconds.
-    pub memory_mb: u32,
-}
-
-impl Default for Prices {
-    fn default() -> Self {
-        Prices {
-            lambda_gb_second: 0.0000166667,
-            state_transition: 0.000025,
-            memory_mb: 10240,
-        }
     }
 }
 

@@ -15,7 +15,8 @@ use indicatif::ProgressBar;
 
 use crate::cli::TargetArgs;
 use crate::execution;
-use crate::progress::{self, Prices, Progress, State};
+use crate::pricing::Prices;
+use crate::progress::{self, Progress, State};
 use crate::site;
 
 /// What to render on the stack, and what to do while it runs.

@@ -24,7 +24,7 @@ use hyperframes_render::estimate::calibration::Calibration;
 use hyperframes_render::estimate::facts::{plan_locally, PlanFacts};
 use hyperframes_render::estimate::measure::{calibrate, MeasureOptions};
 use hyperframes_render::estimate::model::{estimate, Estimate, Inputs, Target};
-use hyperframes_render::progress::Prices;
+use hyperframes_render::pricing::Prices;
 use serde_json::{json, Value};
 
 const BUCKET: &str = "renders";

@@ -19,7 +19,7 @@ use serde_json::Value;
 use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_producer::AssetMap;
 
-use crate::progress::Prices;
+use crate::pricing::Prices;
 use calibration::Calibration;
 use model::{Estimate, Inputs, Target};
 

@@ -10,7 +10,7 @@ use hyperframes_infra::stack::INTERMEDIATES_EXPIRY_DAYS;
 
 use super::calibration::Calibration;
 use super::facts::{PlanFacts, Traffic};
-use crate::progress::Prices;
+use crate::pricing::Prices;
 
 /// Lambda gives one vCPU per 1769 MB, up to 6 at 10240 MB.
 pub const MB_PER_VCPU: f64 = 1769.0;
