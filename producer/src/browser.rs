@@ -51,6 +51,19 @@ pub enum CaptureMode {
 }
 
 impl CaptureMode {
+    /// The mode chunks of `format` capture in (the plan records it): alpha
+    /// formats need `Page.captureScreenshot`, since BeginFrame screenshots
+    /// have no transparent background; opaque ones take the cheaper
+    /// BeginFrame path. [`ImageSpec::for_format`] is the image half of
+    /// the same choice.
+    pub fn for_format(format: Format) -> CaptureMode {
+        if format.has_alpha() {
+            CaptureMode::Screenshot
+        } else {
+            CaptureMode::BeginFrame
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CaptureMode::BeginFrame => "beginframe",
@@ -365,7 +378,8 @@ impl ImageSpec {
         quality: None,
         optimize_for_speed: false,
     };
-    /// What a chunk of `format` captures.
+    /// What a chunk of `format` captures; [`CaptureMode::for_format`] is
+    /// the mode half of the same choice.
     pub fn for_format(format: Format) -> ImageSpec {
         if format.has_alpha() {
             ImageSpec::PNG

@@ -189,12 +189,6 @@ impl EncoderSettings {
         }
     }
 
-    /// Alpha formats capture with `Page.captureScreenshot` (a transparent
-    /// background); opaque mp4 with BeginFrame.
-    pub fn screenshot_capture(&self) -> bool {
-        self.format.has_alpha()
-    }
-
     /// Output arguments (after the input) for a chunk of `gop` frames.
     /// `metadata` pairs are written as container tags.
     pub fn output_args(&self, fps: u32, gop: u64, metadata: &[(&str, String)]) -> Vec<String> {

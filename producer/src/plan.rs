@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::assets::AssetMap;
+use crate::browser::CaptureMode;
 use crate::chunks::{duration_to_frames, plan_chunks, ChunkPlan, ChunkSlice};
 use crate::compile::{self, Composition, MediaElement};
 use crate::config::{Codec, Format, Preset, Quality, RenderConfig};
@@ -456,9 +457,10 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
         bitrate: config.bitrate.clone(),
         yuv: YuvConversion::Bt709,
     };
+    let capture = CaptureMode::for_format(config.format);
     let mut encoder = json!({
-        "captureMode": if settings.screenshot_capture() { "screenshot" } else { "beginframe" },
-        "forceScreenshot": settings.screenshot_capture(),
+        "captureMode": capture.as_str(),
+        "forceScreenshot": capture == CaptureMode::Screenshot,
         "deviceScaleFactor": 1,
         "useLayeredHdrComposite": false,
         "browserGpuMode": "software",

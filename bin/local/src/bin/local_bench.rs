@@ -24,7 +24,8 @@ use hyperframes_local::lambda::Record;
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 use hyperframes_render::cli::TargetArgs;
 use hyperframes_render::execution;
-use hyperframes_render::progress::{Prices, Progress, State};
+use hyperframes_render::pricing::Prices;
+use hyperframes_render::progress::{Progress, State};
 use hyperframes_render::render::{self, RemoteRender};
 
 #[derive(Debug, Parser)]
