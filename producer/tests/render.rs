@@ -497,15 +497,9 @@ fn every_frame_is_seeked_to_its_own_time() {
     }
 }
 
-/// Decodes frame 0 of `video` to RGB the way a player does, by the
-/// stream's own colour tags.
-fn first_frame_rgb(video: &Path) -> Vec<u8> {
-    let out = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(video)
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .unwrap();
+/// Runs `cmd` and returns its stdout; a failure shows its stderr.
+fn stdout_of(cmd: &mut std::process::Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -514,22 +508,28 @@ fn first_frame_rgb(video: &Path) -> Vec<u8> {
     out.stdout
 }
 
-/// The stream's colour tags as ffprobe reads them:
-/// `space,range,primaries,transfer`.
+/// Decodes frame 0 of `video` to RGB the way a player does, by the
+/// stream's own colour tags.
+fn first_frame_rgb(video: &Path) -> Vec<u8> {
+    stdout_of(
+        std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-i"])
+            .arg(video)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]),
+    )
+}
+
+/// The stream's colour tags as ffprobe prints them: range, space,
+/// transfer, primaries.
 fn colour_tags(video: &Path) -> String {
-    let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
-        .args(["stream=color_space,color_range,color_primaries,color_transfer"])
-        .args(["-of", "csv=p=0"])
-        .arg(video)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = stdout_of(
+        std::process::Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+            .args(["stream=color_space,color_range,color_primaries,color_transfer"])
+            .args(["-of", "csv=p=0"])
+            .arg(video),
     );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    String::from_utf8_lossy(&out).trim().to_string()
 }
 
 /// Every format's video declares BT.709 and holds BT.709 samples, so
@@ -570,7 +570,7 @@ fn colours_play_back_as_the_page_drew_them_in_every_format() {
         assert_eq!(
             colour_tags(&out),
             "tv,bt709,bt709,bt709",
-            "{format}: the stream's colour_range,color_space,primaries,transfer"
+            "{format}: the stream's colour range, space, transfer, primaries"
         );
         let rgb = first_frame_rgb(&out);
         assert_eq!(rgb.len(), 64 * 64 * 3);
