@@ -154,54 +154,9 @@ impl LocalStack {
         let moto_endpoint = moto.endpoint.clone();
         create_bucket(&moto_endpoint, &o.region, &bucket).await?;
 
-        let mut environment = resolved.environment.clone();
-        environment.extend(o.extra_env.iter().cloned());
-        let function = FunctionSpec {
-            name: resolved.function_name.clone(),
-            memory_mb: resolved.memory_mb,
-            timeout: Duration::from_secs(resolved.timeout_s.into()),
-            ephemeral_mb: resolved.ephemeral_mb,
-            environment,
-            task_dir,
-            layers: o
-                .layer
-                .iter()
-                .map(|d| (d.clone(), "/opt".to_string()))
-                .collect(),
-        };
-        let lambda = LambdaService::start(
-            LambdaConfig {
-                rootfs: root.dir,
-                helper: o.helper.clone(),
-                region: o.region.clone(),
-                account: ACCOUNT.into(),
-                access_key_id: ACCESS_KEY_ID.into(),
-                secret_access_key: SECRET_ACCESS_KEY.into(),
-                aws_endpoint: Some(moto_endpoint.clone()),
-                concurrency: o.concurrency,
-                log_dir: o.state_dir.join("logs"),
-                echo_reports: o.echo_reports,
-            },
-            vec![function],
-            o.ports.1,
-        )
-        .await?;
-        let sfn = SfnService::start(
-            SfnConfig {
-                interpreter,
-                region: o.region.clone(),
-                lambda_endpoint: lambda.endpoint.clone(),
-                work_dir: o.state_dir.join("executions"),
-            },
-            vec![StateMachineSpec {
-                arn: resolved.state_machine_arn.clone(),
-                name: resolved.state_machine_name.clone(),
-                definition: resolved.definition.clone(),
-                role_arn: resolved.state_machine_role_arn.clone(),
-            }],
-            o.ports.2,
-        )
-        .await?;
+        let function = function_spec(&o, &resolved, task_dir);
+        let lambda = start_lambda(&o, root.dir, function, &moto_endpoint).await?;
+        let sfn = start_sfn(&o, &resolved, interpreter, &lambda.endpoint).await?;
         Ok(LocalStack {
             resolved,
             bucket,
@@ -236,6 +191,82 @@ impl LocalStack {
         self.lambda.shutdown().await;
         self.moto.stop();
     }
+}
+
+/// The function as the template declares it. The caller's extra
+/// environment comes after the template's so it wins (later variables
+/// override earlier ones), and the layer is bound at `/opt`, where Lambda
+/// puts layers.
+fn function_spec(o: &StackOptions, resolved: &Resolved, task_dir: PathBuf) -> FunctionSpec {
+    let mut environment = resolved.environment.clone();
+    environment.extend(o.extra_env.iter().cloned());
+    FunctionSpec {
+        name: resolved.function_name.clone(),
+        memory_mb: resolved.memory_mb,
+        timeout: Duration::from_secs(resolved.timeout_s.into()),
+        ephemeral_mb: resolved.ephemeral_mb,
+        environment,
+        task_dir,
+        layers: o
+            .layer
+            .iter()
+            .map(|d| (d.clone(), "/opt".to_string()))
+            .collect(),
+    }
+}
+
+/// The Lambda service, its functions' AWS calls sent to moto with the
+/// credentials moto accepts, so its S3 and STS calls land in moto rather
+/// than in an AWS account.
+async fn start_lambda(
+    o: &StackOptions,
+    rootfs: PathBuf,
+    function: FunctionSpec,
+    moto_endpoint: &str,
+) -> Result<LambdaService> {
+    LambdaService::start(
+        LambdaConfig {
+            rootfs,
+            helper: o.helper.clone(),
+            region: o.region.clone(),
+            account: ACCOUNT.into(),
+            access_key_id: ACCESS_KEY_ID.into(),
+            secret_access_key: SECRET_ACCESS_KEY.into(),
+            aws_endpoint: Some(moto_endpoint.to_string()),
+            concurrency: o.concurrency,
+            log_dir: o.state_dir.join("logs"),
+            echo_reports: o.echo_reports,
+        },
+        vec![function],
+        o.ports.1,
+    )
+    .await
+}
+
+/// The Step Functions API serving the synthesized state machine, its Task
+/// states invoking the local Lambda service instead of Lambda.
+async fn start_sfn(
+    o: &StackOptions,
+    resolved: &Resolved,
+    interpreter: Interpreter,
+    lambda_endpoint: &str,
+) -> Result<SfnService> {
+    SfnService::start(
+        SfnConfig {
+            interpreter,
+            region: o.region.clone(),
+            lambda_endpoint: lambda_endpoint.to_string(),
+            work_dir: o.state_dir.join("executions"),
+        },
+        vec![StateMachineSpec {
+            arn: resolved.state_machine_arn.clone(),
+            name: resolved.state_machine_name.clone(),
+            definition: resolved.definition.clone(),
+            role_arn: resolved.state_machine_role_arn.clone(),
+        }],
+        o.ports.2,
+    )
+    .await
 }
 
 /// `<stack>-renderbucket-local`, lower case, at most 63 characters.

@@ -85,58 +85,108 @@ fn run(args: Args) -> Result<()> {
         bail!("the local stack needs root (namespaces, chroot); run with sudo");
     }
     let project = args.project.clone().unwrap_or_else(default_project);
-    if !project.join("index.html").is_file() {
-        bail!(
-            "{} has no index.html; pass --project DIR, a HyperFrames project (the 300-frame 1080p bench project is the one the peer bench script prepares with PREPARE_ONLY=1)",
-            project.display()
-        );
-    }
+    check_project(&project)?;
     let tools = Tools::discover();
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("target/local-bench"));
-    std::fs::create_dir_all(&dir)?;
-    let dir = dir.canonicalize()?;
-    let zip = match &args.package {
-        Some(p) => p.clone(),
-        None => {
-            let b = package::build_bootstrap(
-                &workspace_root(),
-                &workspace_root().join("target/lambda"),
-            )?;
-            stack::handler_package(
-                &Bootstrap::Prebuilt(b),
-                &PayloadArgs::default(),
-                &tools,
-                &dir.join("handler.zip"),
-            )?
-        }
-    };
-    let asset_map = tools.dir.join("asset-map.json");
-    let layer = asset_map
-        .is_file()
-        .then(|| stack::asset_layer(&asset_map, &dir.join("layer")))
-        .transpose()?;
+    let dir = work_dir(args.dir.clone())?;
+    let zip = handler_zip(args.package.as_ref(), &tools, &dir)?;
+    let layer = offline_layer(&tools, &dir)?;
     let load_before = load_average();
     let rt = tokio::runtime::Runtime::new()?;
     let concurrency = args
         .concurrency
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     let t_up = Instant::now();
-    let local = rt.block_on(LocalStack::start(StackOptions {
+    let local = rt.block_on(LocalStack::start(stack_options(
+        tools,
+        zip,
+        layer,
+        &dir,
+        concurrency,
+    )?))?;
+    let up = t_up.elapsed();
+    let stack = render_on_stack(&rt, local, &project, &dir)?;
+    let (local, local_wall) = render_locally(&project, &dir, &stack.config)?;
+    print_table(&Bench {
+        project: &project,
+        concurrency,
+        load_before,
+        up,
+        stack,
+        local,
+        local_wall,
+    });
+    Ok(())
+}
+
+/// Fails before the minutes a stack takes to come up: the default project
+/// exists only once the peer bench script has prepared it.
+fn check_project(project: &Path) -> Result<()> {
+    if !project.join("index.html").is_file() {
+        bail!(
+            "{} has no index.html; pass --project DIR, a HyperFrames project (the 300-frame 1080p bench project is the one the peer bench script prepares with PREPARE_ONLY=1)",
+            project.display()
+        );
+    }
+    Ok(())
+}
+
+/// Canonical, so the paths handed to the stack and written into
+/// outputs.json do not depend on the directory the bench was started from.
+fn work_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+    let dir = given.unwrap_or_else(|| workspace_root().join("target/local-bench"));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir.canonicalize()?)
+}
+
+/// Without `--package`, a ZIP built from the release bootstrap, so the
+/// bench measures the function as it would ship rather than a debug build.
+fn handler_zip(given: Option<&PathBuf>, tools: &Tools, dir: &Path) -> Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.clone());
+    }
+    let b = package::build_bootstrap(&workspace_root(), &workspace_root().join("target/lambda"))?;
+    stack::handler_package(
+        &Bootstrap::Prebuilt(b),
+        &PayloadArgs::default(),
+        tools,
+        &dir.join("handler.zip"),
+    )
+}
+
+/// The jail has no network, so when the tools hold an asset map the
+/// function gets a layer with just the files it maps (bound at `/opt`).
+fn offline_layer(tools: &Tools, dir: &Path) -> Result<Option<PathBuf>> {
+    let asset_map = tools.dir.join("asset-map.json");
+    asset_map
+        .is_file()
+        .then(|| stack::asset_layer(&asset_map, &dir.join("layer")))
+        .transpose()
+}
+
+/// The stack as deploy would create it (the synthesized template, no
+/// parameters); built inside the start-up timing, as the synth is part of
+/// bringing a stack up.
+fn stack_options(
+    tools: Tools,
+    package: PathBuf,
+    layer: Option<PathBuf>,
+    dir: &Path,
+    concurrency: usize,
+) -> Result<StackOptions> {
+    Ok(StackOptions {
         stack_name: "bench".into(),
         template: HyperframesRenderStack::default()
             .synth()
             .map_err(|p| anyhow::anyhow!("{p}"))?
             .into_json(),
         parameters: Vec::new(),
-        package: zip,
+        package,
         state_dir: dir.join("state"),
         tools,
         helper: std::env::current_exe()?,
         concurrency,
         region: "us-east-1".into(),
+        // The function finds the layer's map only when told where it is.
         extra_env: layer
             .iter()
             .map(|_| {
@@ -149,23 +199,80 @@ fn run(args: Args) -> Result<()> {
         layer,
         echo_reports: false,
         ports: (0, 0, 0),
-    }))?;
-    let up = t_up.elapsed();
+    })
+}
+
+/// What the stack's render leaves for the table.
+struct StackRun {
+    wall: Duration,
+    /// The render config the stack got, for the local render to reuse.
+    config: serde_json::Value,
+    progress: Progress,
+    records: Vec<Record>,
+    log: String,
+}
+
+/// Renders through the stack as a user would (`render --wait --download`,
+/// timed end to end), then shuts the stack down. The invocation records
+/// and the function log are read first because they go with the stack.
+fn render_on_stack(
+    rt: &tokio::runtime::Runtime,
+    local: LocalStack,
+    project: &Path,
+    dir: &Path,
+) -> Result<StackRun> {
     let outputs = dir.join("outputs.json");
     hyperframes_cli::outputs::write_file(&outputs, &local.outputs("bench"))?;
-    let target = TargetArgs {
+    let target = outputs_target(outputs);
+    let id = format!("bench-{}", std::process::id());
+    let out = dir.join("stack.mp4");
+    let t = Instant::now();
+    let remote = remote_render(project, &id, out);
+    // The local render gets the config the stack's render got.
+    let config = render::config(&remote)?;
+    let ok = rt.block_on(render::run(&target, remote))?;
+    let wall = t.elapsed();
+    let progress = rt.block_on(async {
+        let (aws, st) = target.connect().await?;
+        execution::progress(&aws.sfn, &st.execution_arn(&id), Prices::default()).await
+    })?;
+    let records = local.lambda.records();
+    let log = std::fs::read_to_string(local.lambda.function_log_path()).unwrap_or_default();
+    rt.block_on(local.shutdown());
+    if !ok || progress.state != State::Succeeded {
+        bail!(
+            "the render on the local stack did not succeed: {:?}",
+            progress.state
+        );
+    }
+    Ok(StackRun {
+        wall,
+        config,
+        progress,
+        records,
+        log,
+    })
+}
+
+/// The render tools find the local stack only through its outputs file,
+/// as with `render --outputs-file`; no profile or region is involved.
+fn outputs_target(outputs: PathBuf) -> TargetArgs {
+    TargetArgs {
         stack_name: None,
         outputs_file: Some(outputs),
         aws: AwsArgs {
             profile: None,
             region: None,
         },
-    };
-    let id = format!("bench-{}", std::process::id());
-    let out = dir.join("stack.mp4");
-    let t = Instant::now();
-    let remote = RemoteRender {
-        project: Some(project.clone()),
+    }
+}
+
+/// The stack's render with the command's defaults (mp4, 30 fps, the
+/// composition's size), waited for and downloaded so its wall time covers
+/// what the local render's does: a finished file on disk.
+fn remote_render(project: &Path, id: &str, out: PathBuf) -> RemoteRender {
+    RemoteRender {
+        project: Some(project.to_path_buf()),
         site_id: None,
         fps: 30,
         format: hyperframes_producer::Format::Mp4,
@@ -173,37 +280,28 @@ fn run(args: Args) -> Result<()> {
         height: None,
         extra: serde_json::Map::new(),
         protocol: PlanProtocol::V2,
-        render_id: Some(id.clone()),
+        render_id: Some(id.to_string()),
         output_key: None,
         wait: true,
-        download: Some(out.clone()),
+        download: Some(out),
         json: true,
         prices: Prices::default(),
         estimate: None,
-    };
-    // The local render gets the config the stack's render got.
-    let same_config = render::config(&remote)?;
-    let ok = rt.block_on(render::run(&target, remote))?;
-    let stack_wall = t.elapsed();
-    let p = rt.block_on(async {
-        let (aws, st) = target.connect().await?;
-        execution::progress(&aws.sfn, &st.execution_arn(&id), Prices::default()).await
-    })?;
-    let records = local.lambda.records();
-    let log = std::fs::read_to_string(local.lambda.function_log_path()).unwrap_or_default();
-    rt.block_on(local.shutdown());
-    if !ok || p.state != State::Succeeded {
-        bail!(
-            "the render on the local stack did not succeed: {:?}",
-            p.state
-        );
     }
+}
 
+/// The same project rendered in this process with the stack's config, so
+/// the two wall times compare like for like.
+fn render_locally(
+    project: &Path,
+    dir: &Path,
+    config: &serde_json::Value,
+) -> Result<(hyperframes_producer::runner::RunSummary, Duration)> {
     let t = Instant::now();
     let summary = hyperframes_producer::runner::run(&hyperframes_producer::runner::RunOptions {
-        project_dir: project.clone(),
+        project_dir: project.to_path_buf(),
         out: dir.join("local.mp4"),
-        config: hyperframes_producer::RenderConfig::from_json(&same_config)
+        config: hyperframes_producer::RenderConfig::from_json(config)
             .map_err(|e| anyhow::anyhow!("{e}"))?,
         workers: 0,
         single_pass: false,
@@ -212,54 +310,59 @@ fn run(args: Args) -> Result<()> {
         keep_work: false,
     })
     .map_err(|e| anyhow::anyhow!("the local render failed: {e}"))?;
-    let local_wall = t.elapsed();
-    print_table(
-        &project,
-        concurrency,
-        up,
-        stack_wall,
-        local_wall,
-        &summary,
-        &p,
-        &records,
-        &log,
-        &load_before,
-    );
-    Ok(())
+    Ok((summary, t.elapsed()))
 }
 
 fn secs(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn print_table(
-    project: &Path,
+/// Everything the table reports, gathered so nothing is printed until both
+/// renders have finished.
+struct Bench<'a> {
+    project: &'a Path,
     concurrency: usize,
+    load_before: String,
+    /// The stack's start-up, kept out of its render's wall time.
     up: Duration,
-    stack_wall: Duration,
+    stack: StackRun,
+    local: hyperframes_producer::runner::RunSummary,
     local_wall: Duration,
-    local: &hyperframes_producer::runner::RunSummary,
-    p: &Progress,
-    records: &[Record],
-    log: &str,
-    load_before: &str,
-) {
+}
+
+fn print_table(b: &Bench) {
+    print_context(b);
+    print_comparison(b);
+    print_invocations(&b.stack.records);
+    print_unpacks(&b.stack.log);
+}
+
+/// The load average before and after says whether something else on the
+/// machine skewed the times.
+fn print_context(b: &Bench) {
     println!(
-        "{} ({} frames), {} cores, function concurrency {concurrency}; load average before {load_before}, after {}\n",
-        project.display(),
-        local.frames,
+        "{} ({} frames), {} cores, function concurrency {}; load average before {}, after {}\n",
+        b.project.display(),
+        b.local.frames,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
+        b.concurrency,
+        b.load_before,
         load_average()
     );
+}
+
+/// Stage by stage, the stack's times from the REPORT lines (cold starts
+/// included) beside the local render's own, then what Lambda would bill.
+fn print_comparison(b: &Bench) {
+    let (p, records, local) = (&b.stack.progress, &b.stack.records, &b.local);
     println!(
         "| what | local stack (jail, Step Functions, moto) | local `render` |\n| --- | --- | --- |"
     );
     println!(
         "| wall time, s | {} (render --wait --download; stack start {} s not included) | {} |",
-        secs(stack_wall),
-        secs(up),
-        secs(local_wall)
+        secs(b.stack.wall),
+        secs(b.up),
+        secs(b.local_wall)
     );
     println!(
         "| chunks | {} | {} |",
@@ -282,15 +385,28 @@ fn print_table(
         secs(local.assemble_time)
     );
     println!("| invocations | {} | - |", records.len());
-    let gb_s: f64 = records
-        .iter()
-        .map(|r| r.billed_ms as f64 / 1000.0 * r.memory_size_mb as f64 / 1024.0)
-        .sum();
-    println!("| billed GB-s (REPORT lines, init included) | {gb_s:.1} | - |");
+    println!(
+        "| billed GB-s (REPORT lines, init included) | {:.1} | - |",
+        billed_gb_seconds(records)
+    );
     println!(
         "| cost `progress` reports | ${:.4} ({:.1} GB-s, {} transitions) | - |",
         p.cost.total_usd, p.cost.lambda_gb_seconds, p.cost.state_transitions
     );
+}
+
+/// From the REPORT lines themselves, to check the GB-s `progress` derives
+/// from the execution history.
+fn billed_gb_seconds(records: &[Record]) -> f64 {
+    records
+        .iter()
+        .map(|r| r.billed_ms as f64 / 1000.0 * r.memory_size_mb as f64 / 1024.0)
+        .sum()
+}
+
+/// In start order (records arrive in completion order), so cold starts and
+/// instance reuse read top to bottom.
+fn print_invocations(records: &[Record]) {
     println!("\nper invocation (REPORT):\n\n| # | action | chunk | instance | init ms | duration ms | billed ms | max memory MB |\n| --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut sorted: Vec<&Record> = records.iter().collect();
     sorted.sort_by_key(|r| r.started_ms);
@@ -312,6 +428,11 @@ fn print_table(
             r.max_memory_used_mb
         );
     }
+}
+
+/// A cold start unpacks the bundled payloads into `/tmp`; the init times
+/// do not separate that cost, the handler's own log lines do.
+fn print_unpacks(log: &str) {
     let unpacks: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("payload-unpack"))

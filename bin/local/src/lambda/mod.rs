@@ -343,40 +343,21 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
         rec.injected = true;
         rec.finish_error(error_type);
         shared.log.report(&f.spec.name, &rec);
-        return Invoked {
-            request_id,
-            function_error: Some("Unhandled"),
-            payload: function_error(error_type, message),
-        };
+        return unhandled(request_id, function_error(error_type, message));
     }
-    let limit = match &fault {
-        Some(FaultKind::Timeout(d)) => {
-            rec.injected = true;
-            *d
-        }
-        _ => f.spec.timeout,
-    };
+    let limit = time_limit(fault.as_ref(), f, &mut rec);
     let Ok(_permit) = shared.permits.acquire().await else {
-        return Invoked {
+        return unhandled(
             request_id,
-            function_error: Some("Unhandled"),
-            payload: function_error("Lambda.ServiceException", "the service is stopping"),
-        };
+            function_error("Lambda.ServiceException", "the service is stopping"),
+        );
     };
-    let warm = f.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-    let mut inst = match warm {
-        Some(i) => i,
-        None => match cold_start(shared, f, &mut rec).await {
-            Ok(i) => i,
-            Err(payload) => {
-                shared.log.report(&f.spec.name, &rec);
-                return Invoked {
-                    request_id,
-                    function_error: Some("Unhandled"),
-                    payload,
-                };
-            }
-        },
+    let mut inst = match warm_or_cold(shared, f, &mut rec).await {
+        Ok(i) => i,
+        Err(payload) => {
+            shared.log.report(&f.spec.name, &rec);
+            return unhandled(request_id, payload);
+        }
     };
     rec.instance = inst.stream.clone();
     rec.delivered();
@@ -385,7 +366,69 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
     let end = inst.run(&request_id, event, &f.arn, limit).await;
     rec.duration = t.elapsed();
     rec.max_memory_mb = inst.max_memory_mb();
-    let (keep, function_error, payload) = match end {
+    let (keep, function_error, payload) = run_outcome(end, &mut rec, &request_id, f, limit);
+    shared.log.report(&f.spec.name, &rec);
+    if keep {
+        f.idle.lock().unwrap_or_else(|p| p.into_inner()).push(inst);
+    } else {
+        stop(shared, f, inst).await;
+    }
+    Invoked {
+        request_id,
+        function_error,
+        payload,
+    }
+}
+
+/// Failures the service answers for itself (an injected error, a failed
+/// init, a stopping service) go back as function errors, `Unhandled` with
+/// the error type in the payload: that is where a Task state takes the
+/// error name its Retry and Catch match.
+fn unhandled(request_id: String, payload: Bytes) -> Invoked {
+    Invoked {
+        request_id,
+        function_error: Some("Unhandled"),
+        payload,
+    }
+}
+
+/// The function's Timeout, unless a test fault shortens it; the record is
+/// marked so the invocation log tells an injected timeout from a real one.
+fn time_limit(fault: Option<&FaultKind>, f: &Function, rec: &mut Record) -> Duration {
+    match fault {
+        Some(FaultKind::Timeout(d)) => {
+            rec.injected = true;
+            *d
+        }
+        _ => f.spec.timeout,
+    }
+}
+
+/// A warm instance when one is idle, as Lambda reuses them; only when none
+/// is does a cold one start, its init timed on the record.
+async fn warm_or_cold(
+    shared: &Arc<Shared>,
+    f: &Arc<Function>,
+    rec: &mut Record,
+) -> Result<Instance, Bytes> {
+    let warm = f.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+    match warm {
+        Some(i) => Ok(i),
+        None => cold_start(shared, f, rec).await,
+    }
+}
+
+/// How a run ended, in Lambda's terms: whether the instance may serve
+/// again (not after a timeout or a crash: Lambda discards that sandbox),
+/// the function-error header, and the payload.
+fn run_outcome(
+    end: RunEnd,
+    rec: &mut Record,
+    request_id: &str,
+    f: &Function,
+    limit: Duration,
+) -> (bool, Option<&'static str>, Bytes) {
+    match end {
         RunEnd::Done(runtime_api::Outcome::Response(body)) => {
             rec.finish_ok();
             (true, None, body)
@@ -408,21 +451,10 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
             )
         }
         RunEnd::Exited(code) => {
-            let (ty, msg) = exit_error(&request_id, code, rec.max_memory_mb, f.spec.memory_mb);
+            let (ty, msg) = exit_error(request_id, code, rec.max_memory_mb, f.spec.memory_mb);
             rec.finish_error(ty);
             (false, Some("Unhandled"), function_error(ty, &msg))
         }
-    };
-    shared.log.report(&f.spec.name, &rec);
-    if keep {
-        f.idle.lock().unwrap_or_else(|p| p.into_inner()).push(inst);
-    } else {
-        stop(shared, f, inst).await;
-    }
-    Invoked {
-        request_id,
-        function_error,
-        payload,
     }
 }
 

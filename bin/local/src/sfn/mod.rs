@@ -9,7 +9,7 @@
 
 mod history;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
@@ -17,7 +17,7 @@ use anyhow::{bail, Context, Result};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::ChildStdin;
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::task::JoinHandle;
 
 use crate::http::{self, Req, Resp};
@@ -303,89 +303,129 @@ async fn spawn_driver(
         "invokeEndpoint": shared.config.lambda_endpoint,
     });
     std::fs::write(&run_file, run.to_string())?;
-    let interp = &shared.config.interpreter;
-    let mut child = tokio::process::Command::new(&interp.node)
+    let mut child = start_node(&shared.config.interpreter, dir, &run_file)?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let stderr = child.stderr.take().context("no stderr")?;
+    if let Some(e) = shared.lock().iter_mut().find(|e| e.arn == arn) {
+        e.stdin = child.stdin.take();
+    }
+    let log_path = dir.join(format!("{file_stem}.stderr.log"));
+    tokio::spawn(follow_driver(
+        shared.clone(),
+        arn.to_string(),
+        child,
+        stdout,
+        stderr,
+        log_path,
+    ));
+    Ok(())
+}
+
+/// The driver on one execution's run file. stdin stays open because it is
+/// how StopExecution reaches the interpreter (an `abort` line); killed on
+/// drop so no interpreter outlives the service.
+fn start_node(interp: &Interpreter, dir: &Path, run_file: &Path) -> Result<Child> {
+    tokio::process::Command::new(&interp.node)
         .arg(dir.join("driver.mjs"))
-        .arg(&run_file)
+        .arg(run_file)
         .env("HF_NODE_MODULES", &interp.node_modules)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("cannot start {}", interp.node.display()))?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let mut stderr = child.stderr.take().context("no stderr")?;
-    if let Some(e) = shared.lock().iter_mut().find(|e| e.arn == arn) {
-        e.stdin = child.stdin.take();
-    }
-    let s = shared.clone();
-    let arn = arn.to_string();
-    let log_path = dir.join(format!("{file_stem}.stderr.log"));
-    tokio::spawn(async move {
-        let err_task = tokio::spawn(async move {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text).await;
-            text
-        });
-        let mut lines = BufReader::new(stdout).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let Ok(raw) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            let terminal = {
-                let mut execs = s.lock();
-                let Some(e) = execs.iter_mut().find(|e| e.arn == arn) else {
-                    break;
-                };
-                let stop = e.stop.clone();
-                e.history.apply(&raw, stop.as_ref())
-            };
-            if let Some(t) = terminal {
-                finish(&s, &arn, t);
-            }
-        }
-        let _ = child.wait().await;
-        let err = err_task.await.unwrap_or_default();
-        let _ = std::fs::write(&log_path, &err);
-        let running = s
-            .lock()
-            .iter()
-            .any(|e| e.arn == arn && e.status == "RUNNING");
-        if running {
-            let tail: String = err
-                .lines()
-                .rev()
-                .take(12)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<Vec<_>>()
-                .join("\n");
-            let t = Terminal::Failed(
-                "States.Runtime".into(),
-                format!("the local interpreter (aws-local-stepfunctions) stopped without finishing the execution: {tail}"),
-            );
-            let ts = now_ms();
-            if let Some(e) = s.lock().iter_mut().find(|e| e.arn == arn) {
-                let last = e.history.events().len() as i64;
-                let Terminal::Failed(error, cause) = &t else {
-                    unreachable!()
-                };
-                e.history.push(
-                    "ExecutionFailed",
-                    last,
-                    ts,
-                    Some((
-                        "executionFailedEventDetails",
-                        json!({"error": error, "cause": cause}),
-                    )),
-                );
-            }
-            finish(&s, &arn, t);
-        }
+        .with_context(|| format!("cannot start {}", interp.node.display()))
+}
+
+/// Follows one interpreter to its end. stderr is drained alongside stdout
+/// so node never blocks on a full pipe, and is kept in a log file because
+/// it is the only account of why an interpreter failed.
+async fn follow_driver(
+    s: Arc<Shared>,
+    arn: String,
+    mut child: Child,
+    stdout: ChildStdout,
+    mut stderr: ChildStderr,
+    log_path: PathBuf,
+) {
+    let err_task = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
     });
-    Ok(())
+    apply_events(&s, &arn, stdout).await;
+    let _ = child.wait().await;
+    let err = err_task.await.unwrap_or_default();
+    let _ = std::fs::write(&log_path, &err);
+    fail_if_unfinished(&s, &arn, &err);
+}
+
+/// Applies the driver's events to the history as they come, so a running
+/// execution's history and status are current for whoever polls them.
+/// Lines that are not JSON are not the driver's events and are skipped.
+async fn apply_events(s: &Shared, arn: &str, stdout: ChildStdout) {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let Ok(raw) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        let terminal = {
+            let mut execs = s.lock();
+            let Some(e) = execs.iter_mut().find(|e| e.arn == arn) else {
+                break;
+            };
+            let stop = e.stop.clone();
+            e.history.apply(&raw, stop.as_ref())
+        };
+        if let Some(t) = terminal {
+            finish(s, arn, t);
+        }
+    }
+}
+
+/// An interpreter that ended without ending its execution (a crash, a
+/// bug) must still fail it, or a caller polling the execution would wait
+/// forever; the cause carries the end of stderr, where node says why.
+fn fail_if_unfinished(s: &Shared, arn: &str, stderr: &str) {
+    let running = s
+        .lock()
+        .iter()
+        .any(|e| e.arn == arn && e.status == "RUNNING");
+    if !running {
+        return;
+    }
+    let error = "States.Runtime".to_string();
+    let cause = format!(
+        "the local interpreter (aws-local-stepfunctions) stopped without finishing the execution: {}",
+        last_lines(stderr, 12)
+    );
+    let ts = now_ms();
+    if let Some(e) = s.lock().iter_mut().find(|e| e.arn == arn) {
+        let last = e.history.events().len() as i64;
+        e.history.push(
+            "ExecutionFailed",
+            last,
+            ts,
+            Some((
+                "executionFailedEventDetails",
+                json!({"error": error, "cause": cause}),
+            )),
+        );
+    }
+    finish(s, arn, Terminal::Failed(error, cause));
+}
+
+/// The last `n` lines of `text`, in order: enough for a cause to name the
+/// error without carrying the whole log (that is in the `.stderr.log` file).
+fn last_lines(text: &str, n: usize) -> String {
+    text.lines()
+        .rev()
+        .take(n)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn finish(shared: &Shared, arn: &str, t: Terminal) {
