@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::browser::{CaptureMode, ImageSpec};
+use crate::browser::{CaptureMode, ImageFormat, ImageSpec};
 use crate::capture::{
     capture_frames, default_capture_pages, reuse_from_env, CapturePlan, CaptureStats,
 };
@@ -18,10 +18,11 @@ use crate::chunks::ChunkSlice;
 use crate::config::Format;
 use crate::digest::{self, sha256_hex};
 use crate::errors::{ProducerError, Result};
+use crate::ffmpeg::{EncoderSettings, YuvConversion};
 use crate::plan::{LoadedPlan, PRODUCER_VERSION};
 use crate::session::SessionSpec;
-use crate::sink::{FfmpegSink, FrameDirSink, FrameSink, NullSink};
-use crate::staging;
+use crate::sink::{EncoderInput, FfmpegSink, FrameDirSink, FrameSink, NullSink};
+use crate::{staging, yuv};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -218,7 +219,9 @@ fn capture_and_encode(
     let final_path = out_dir.join(chunk_file_name(index, format));
     let staging = staging::beside(&final_path, "tmp")?;
     let tmp = staging.path().join("chunk");
-    let image = opts.image.unwrap_or(ImageSpec::for_format(format));
+    let image = opts
+        .image
+        .unwrap_or(ImageSpec::for_encoding(format, plan.settings().yuv));
     let spec = session_spec(plan, mode, image, opts);
     let deadline = Instant::now() + chunk_deadline(slice.frames());
     let pixels = u64::from(spec.width) * u64::from(spec.height);
@@ -318,10 +321,30 @@ fn open_sink(
         ("hyperframes_start_frame", slice.start_frame.to_string()),
     ];
     let fps = plan.fps();
-    let mut args = plan.settings().output_args(fps, slice.frames(), &metadata);
+    let (settings, input) = encoder_input(plan, capture.image);
+    let mut args = settings.output_args(fps, slice.frames(), &metadata);
     args.extend(["-f".into(), format.muxer().into(), "-y".into()]);
-    let sink = FfmpegSink::spawn(fps, capture.image, &args, tmp, capture.deadline)?;
+    let sink = FfmpegSink::spawn(fps, input, &args, tmp, capture.deadline)?;
     Ok(Box::new(sink))
+}
+
+/// Raw frames converted here when the plan says so and the capture is PNG;
+/// otherwise the images, for ffmpeg to decode and convert (a bench that
+/// captures another image than the plan's gets ffmpeg's BT.709 conversion).
+fn encoder_input(plan: &LoadedPlan, image: ImageSpec) -> (EncoderSettings, EncoderInput) {
+    let mut settings = plan.settings();
+    if settings.yuv != YuvConversion::Bt709InProcess {
+        return (settings, EncoderInput::Images(image));
+    }
+    if image.format != ImageFormat::Png {
+        settings.yuv = YuvConversion::Bt709;
+        return (settings, EncoderInput::Images(image));
+    }
+    let size = yuv::Size {
+        width: plan.plan.dimensions.width,
+        height: plan.plan.dimensions.height,
+    };
+    (settings, EncoderInput::Yuv420(size))
 }
 
 /// Moves the finished chunk at `tmp` to `final_path` (a frame dir first gets

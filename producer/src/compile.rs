@@ -417,6 +417,56 @@ fn copy_dir(src: &Path, dest: &Path, top: bool) -> Result<()> {
     Ok(())
 }
 
+/// Raster files a page can paint: photographs, frames of video.
+const RASTER_EXTENSIONS: &[&str] = &[
+    "jpg", "jpeg", "png", "apng", "webp", "gif", "avif", "bmp", "tif", "tiff", "heic", "mp4",
+    "m4v", "webm", "mov", "mkv", "ogv",
+];
+
+/// Text in a page's files that paints pixels no CSS or SVG describes: a
+/// canvas (2D or WebGL), a video, or a raster image inlined as data.
+const RASTER_MARKERS: &[&str] = &[
+    "<canvas",
+    "getContext(",
+    "<video",
+    "data:image/png",
+    "data:image/jpeg",
+    "data:image/jpg",
+    "data:image/webp",
+    "data:image/gif",
+    "data:image/avif",
+];
+
+/// What in the compiled page may paint photographic pixels (the first raster
+/// file it ships, or a canvas, video or inlined raster image in its text),
+/// or None for flat graphics: text, CSS and SVG. The plan captures flat
+/// graphics as lossless PNG, which the browser encodes cheaper than JPEG
+/// there, and everything else as JPEG, which stays cheap on photographs
+/// (PNG's encode costs 1.7x JPEG's on a full-frame photo). The test is
+/// deliberately coarse: a small raster logo also means JPEG.
+pub fn raster_content(compiled_dir: &Path) -> Result<Option<String>> {
+    const TEXT: &[&str] = &["html", "htm", "js", "mjs", "css", "svg"];
+    for (rel, path) in crate::digest::list_files(compiled_dir)? {
+        let ext = rel.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        let Some(ext) = ext else { continue };
+        if RASTER_EXTENSIONS.contains(&ext.as_str()) {
+            return Ok(Some(rel));
+        }
+        if !TEXT.contains(&ext.as_str()) {
+            continue;
+        }
+        let text = std::fs::read(&path).map_err(|e| ProducerError::io(&path, e))?;
+        let text = String::from_utf8_lossy(&text).to_ascii_lowercase();
+        if let Some(m) = RASTER_MARKERS
+            .iter()
+            .find(|m| text.contains(&m.to_ascii_lowercase()))
+        {
+            return Ok(Some(format!("{rel} ({m})")));
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -73,6 +73,11 @@ pub enum YuvConversion {
     /// the range in one pass, 1.5 ms per 1080p frame more than the
     /// range-only pass in ffmpeg 5.1.
     Bt709,
+    /// mp4 of flat graphics: the browser captures lossless PNG, this
+    /// process converts it to yuv420p BT.709 ([`crate::yuv`]) and ffmpeg
+    /// reads raw frames, so it only labels and encodes them. Pinned as
+    /// `frameInput: yuv420p` beside `yuvMatrix: bt709`.
+    Bt709InProcess,
 }
 
 impl YuvConversion {
@@ -80,8 +85,13 @@ impl YuvConversion {
     pub fn as_str(self) -> Option<&'static str> {
         match self {
             YuvConversion::Legacy => None,
-            YuvConversion::Bt709 => Some("bt709"),
+            YuvConversion::Bt709 | YuvConversion::Bt709InProcess => Some("bt709"),
         }
+    }
+
+    /// Its `frameInput` in `meta/encoder.json`, for the in-process one.
+    pub fn frame_input(self) -> Option<&'static str> {
+        (self == YuvConversion::Bt709InProcess).then_some("yuv420p")
     }
 
     /// The `-vf` value for `format`, if it converts explicitly.
@@ -104,6 +114,9 @@ impl YuvConversion {
                 "scale=out_color_matrix=bt709:out_range=tv,\
                  setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
             ),
+            (YuvConversion::Bt709InProcess, _) => {
+                Some("setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv")
+            }
         }
     }
 
@@ -114,7 +127,7 @@ impl YuvConversion {
             push(a, &["-vf", f]);
         }
         if format == Format::Mp4
-            || (self == YuvConversion::Bt709 && matches!(format, Format::Webm | Format::Mov))
+            || (self != YuvConversion::Legacy && matches!(format, Format::Webm | Format::Mov))
         {
             push(a, BT709_TAGS);
         }

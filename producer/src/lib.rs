@@ -43,6 +43,7 @@ pub mod sink;
 pub mod staging;
 pub mod tarball;
 pub mod v2;
+pub mod yuv;
 
 /// The page-side bridge: virtual clock, seeded randomness and `window.__hf.seek`.
 pub const SEEK_BRIDGE_JS: &str = include_str!("seek_bridge.js");

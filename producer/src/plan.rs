@@ -136,10 +136,12 @@ impl LoadedPlan {
             crf: e["crf"].as_u64().map(|c| c as u32),
             bitrate: e["bitrate"].as_str().map(String::from),
             // Plans from before the pin keep their conversion and tags.
-            yuv: if e["yuvMatrix"] == "bt709" {
-                YuvConversion::Bt709
-            } else {
-                YuvConversion::Legacy
+            yuv: match (&e["yuvMatrix"], &e["frameInput"]) {
+                (m, i) if m == "bt709" && i == "yuv420p" && self.format() == Format::Mp4 => {
+                    YuvConversion::Bt709InProcess
+                }
+                (m, _) if m == "bt709" => YuvConversion::Bt709,
+                _ => YuvConversion::Legacy,
             },
         }
     }
@@ -365,7 +367,8 @@ fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
     );
     write_pretty(&dir.join("meta/chunks.json"), &chunk_plan.chunks)?;
     write_composition(inputs, &media, dir)?;
-    write_encoder(inputs, &chunk_plan, dir)?;
+    let raster = compile::raster_content(&dir.join("compiled"))?;
+    write_encoder(inputs, &chunk_plan, raster.as_deref(), dir)?;
     check_size(dir, limit, "pre-freeze")?;
     let plan_json = freeze(inputs, chunk_plan.chunks.len() as u32, has_audio, dir)?;
     check_size(dir, limit, "post-freeze")?;
@@ -445,7 +448,16 @@ fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) ->
 
 /// `meta/encoder.json` (canonical, hashed): every setting a chunk worker
 /// encodes with, so chunks of one plan are encoded alike everywhere.
-fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Result<()> {
+///
+/// `raster` names what in the page may paint photographic pixels (see
+/// [`compile::raster_content`]); without any, mp4 frames are captured as
+/// PNG and converted in process ([`YuvConversion::Bt709InProcess`]).
+fn write_encoder(
+    inputs: &PlanInputs,
+    chunk_plan: &ChunkPlan,
+    raster: Option<&str>,
+    dir: &Path,
+) -> Result<()> {
     let config = inputs.config;
     let settings = EncoderSettings {
         format: config.format,
@@ -455,7 +467,11 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
         threads: (config.format == Format::Mp4).then_some(crate::ffmpeg::ENCODER_THREADS),
         crf: config.crf,
         bitrate: config.bitrate.clone(),
-        yuv: YuvConversion::Bt709,
+        yuv: if config.format == Format::Mp4 && raster.is_none() {
+            YuvConversion::Bt709InProcess
+        } else {
+            YuvConversion::Bt709
+        },
     };
     let capture = CaptureMode::for_format(config.format);
     let mut encoder = json!({
@@ -490,6 +506,9 @@ fn write_encoder(inputs: &PlanInputs, chunk_plan: &ChunkPlan, dir: &Path) -> Res
         .filter(|_| config.format != Format::PngSequence)
     {
         encoder["yuvMatrix"] = json!(m);
+    }
+    if let Some(input) = settings.yuv.frame_input() {
+        encoder["frameInput"] = json!(input);
     }
     if let Some(b) = &settings.bitrate {
         encoder["bitrate"] = json!(b);

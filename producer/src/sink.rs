@@ -4,14 +4,14 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::browser::ImageSpec;
 use crate::errors::{ProducerError, Result};
-use crate::{ffmpeg, process};
+use crate::{ffmpeg, process, yuv};
 
 /// One frame's encoded image. Shared, because a frame that did not change is
 /// the previous frame's bytes once more.
@@ -78,6 +78,67 @@ fn encoder_niceness() -> i32 {
         .unwrap_or(10)
 }
 
+/// What the encoder reads from its pipe.
+#[derive(Debug, Clone, Copy)]
+pub enum EncoderInput {
+    /// The captured images as they are; ffmpeg decodes them (`image2pipe`).
+    Images(ImageSpec),
+    /// yuv420p frames this process converts from lossless PNG captures
+    /// ([`crate::yuv`]) on the writer thread, beside capture and x264.
+    Yuv420(yuv::Size),
+}
+
+impl EncoderInput {
+    fn ffmpeg_args(self, fps: u32) -> Vec<String> {
+        let mut a: Vec<String> = match self {
+            EncoderInput::Images(image) => ["-f", "image2pipe", "-c:v", image.ffmpeg_decoder()]
+                .map(String::from)
+                .into(),
+            EncoderInput::Yuv420(size) => vec![
+                "-f".into(),
+                "rawvideo".into(),
+                "-pix_fmt".into(),
+                "yuv420p".into(),
+                "-video_size".into(),
+                format!("{}x{}", size.width, size.height),
+            ],
+        };
+        a.extend([
+            "-framerate".into(),
+            fps.to_string(),
+            "-i".into(),
+            "-".into(),
+        ]);
+        a
+    }
+}
+
+/// Writes each frame to ffmpeg's stdin, converted first for
+/// [`EncoderInput::Yuv420`]. A repeated frame (the same shared bytes as the
+/// one before) reuses the previous conversion.
+fn write_frames(
+    rx: Receiver<FrameBytes>,
+    mut stdin: impl Write,
+    input: EncoderInput,
+) -> std::io::Result<()> {
+    let mut last: Option<FrameBytes> = None;
+    let mut converted = Vec::new();
+    for frame in rx {
+        match input {
+            EncoderInput::Images(_) => stdin.write_all(&frame)?,
+            EncoderInput::Yuv420(size) => {
+                if !last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &frame)) {
+                    yuv::png_to_yuv420(&frame, size, &mut converted)
+                        .map_err(|e| std::io::Error::other(e.to_string()))?;
+                }
+                stdin.write_all(&converted)?;
+                last = Some(frame);
+            }
+        }
+    }
+    stdin.flush()
+}
+
 /// Streams encoded frames into an ffmpeg process through a bounded queue, so
 /// capture (browser) and encode (ffmpeg) run concurrently.
 pub struct FfmpegSink {
@@ -91,7 +152,7 @@ pub struct FfmpegSink {
 impl FfmpegSink {
     pub fn spawn(
         fps: u32,
-        image: ImageSpec,
+        input: EncoderInput,
         out_args: &[String],
         out: &Path,
         deadline: Instant,
@@ -102,9 +163,7 @@ impl FfmpegSink {
         // it decodes the first one, which serializes capture and encode. The
         // encoded bytes are the same either way.
         cmd.args(["-v", "error", "-probesize", "32", "-analyzeduration", "0"])
-            .args(["-f", "image2pipe", "-c:v"])
-            .arg(image.ffmpeg_decoder())
-            .args(["-framerate", &fps.to_string(), "-i", "-"])
+            .args(input.ffmpeg_args(fps))
             .args(out_args)
             .arg(out)
             .stdin(Stdio::piped())
@@ -126,15 +185,10 @@ impl FfmpegSink {
         let mut child = cmd
             .spawn()
             .map_err(|e| process::spawn_error(&ffmpeg::ffmpeg_bin(), e))?;
-        let mut stdin = child.stdin.take().expect("piped");
+        let stdin = child.stdin.take().expect("piped");
         let mut err = child.stderr.take().expect("piped");
         let (tx, rx) = sync_channel::<FrameBytes>(16);
-        let writer = thread::spawn(move || -> std::io::Result<()> {
-            for frame in rx {
-                stdin.write_all(&frame)?;
-            }
-            stdin.flush()
-        });
+        let writer = thread::spawn(move || write_frames(rx, stdin, input));
         let stderr = thread::spawn(move || {
             let mut s = String::new();
             let _ = err.read_to_string(&mut s);
@@ -150,6 +204,19 @@ impl FfmpegSink {
     }
 }
 
+impl FfmpegSink {
+    /// Why the writer thread stopped taking frames: its own error (a
+    /// frame that would not convert), or ffmpeg's exit.
+    fn writer_error(&mut self) -> ProducerError {
+        match self.writer.take().map(|w| w.join()) {
+            Some(Ok(Err(e))) if e.kind() == std::io::ErrorKind::Other => {
+                ProducerError::EncodeFailed(e.to_string())
+            }
+            _ => ProducerError::EncodeFailed("ffmpeg stopped reading frames".into()),
+        }
+    }
+}
+
 impl FrameSink for FfmpegSink {
     fn push(&mut self, frame: FrameBytes) -> Result<()> {
         use std::sync::mpsc::TrySendError;
@@ -160,11 +227,7 @@ impl FrameSink for FfmpegSink {
         loop {
             match tx.try_send(frame) {
                 Ok(()) => return Ok(()),
-                Err(TrySendError::Disconnected(_)) => {
-                    return Err(ProducerError::EncodeFailed(
-                        "ffmpeg stopped reading frames".into(),
-                    ))
-                }
+                Err(TrySendError::Disconnected(_)) => return Err(self.writer_error()),
                 Err(TrySendError::Full(f)) => {
                     if Instant::now() >= self.deadline {
                         return Err(ProducerError::Timeout(
@@ -221,5 +284,59 @@ impl Drop for FfmpegSink {
         if self.tx.is_some() || self.writer.is_some() {
             self.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png_of(rgb: [u8; 3], size: yuv::Size) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        let mut enc = png::Encoder::new(&mut bytes, size.width, size.height);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let pixels: Vec<u8> = (0..size.width * size.height).flat_map(|_| rgb).collect();
+        enc.write_header()
+            .unwrap()
+            .write_image_data(&pixels)
+            .unwrap();
+        bytes
+    }
+
+    #[test]
+    fn raw_frames_are_converted_once_and_repeated_frames_reuse_it() {
+        let size = yuv::Size {
+            width: 4,
+            height: 2,
+        };
+        let (tx, rx) = sync_channel::<FrameBytes>(4);
+        let red = Arc::new(png_of([255, 0, 0], size));
+        tx.send(red.clone()).unwrap();
+        tx.send(red).unwrap();
+        tx.send(Arc::new(png_of([0, 0, 0], size))).unwrap();
+        drop(tx);
+        let mut out = Vec::new();
+        write_frames(rx, &mut out, EncoderInput::Yuv420(size)).unwrap();
+        let n = size.yuv420_len();
+        assert_eq!(out.len(), 3 * n);
+        assert_eq!(out[..n], out[n..2 * n]);
+        // BT.709 limited: red is Y 63, Cb 102, Cr 240; black is Y 16.
+        assert_eq!([out[0], out[8], out[10]], [63, 102, 240]);
+        assert_eq!(out[2 * n], 16);
+    }
+
+    #[test]
+    fn a_frame_that_is_no_png_stops_the_writer_with_a_reason() {
+        let (tx, rx) = sync_channel::<FrameBytes>(1);
+        tx.send(Arc::new(b"\xff\xd8 a jpeg".to_vec())).unwrap();
+        drop(tx);
+        let size = yuv::Size {
+            width: 4,
+            height: 2,
+        };
+        let e = write_frames(rx, std::io::sink(), EncoderInput::Yuv420(size)).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Other);
+        assert!(e.to_string().contains("captured PNG frame"), "{e}");
     }
 }

@@ -383,3 +383,68 @@ fn the_encoder_preset_is_frozen_in_encoder_json_and_the_plan_hash() {
     let loaded = LoadedPlan::load(&medium.plan_dir).unwrap();
     assert_eq!(loaded.settings().preset(), "medium");
 }
+
+/// Flat graphics (text, CSS, SVG) are captured as lossless PNG and
+/// converted in process; a page that can paint photographic pixels keeps
+/// JPEG, which stays cheap on photographs. The choice is in the plan hash.
+#[test]
+fn the_capture_image_follows_what_the_page_can_paint() {
+    require_tools();
+    let work = tempfile::tempdir().unwrap();
+    let attrs = r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1" data-no-timeline"#;
+    let encoder = |name: &str, extra: &dyn Fn(&std::path::Path)| {
+        let project = write_project(&work.path().join(name), attrs, "");
+        extra(&project);
+        let p = plan(
+            &project,
+            &config("mp4", None),
+            &work.path().join(format!("{name}-plan")),
+            work.path(),
+        );
+        let e: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p.plan_dir.join("meta/encoder.json")).unwrap())
+                .unwrap();
+        (e, p.plan_hash)
+    };
+    let (flat, _) = encoder("flat", &|_| {});
+    assert_eq!(flat["frameInput"], "yuv420p", "{flat}");
+    assert_eq!(flat["yuvMatrix"], "bt709", "{flat}");
+    let add_html = |p: &std::path::Path, tag: &str| {
+        let html = std::fs::read_to_string(p.join("index.html")).unwrap();
+        std::fs::write(
+            p.join("index.html"),
+            html.replace("</body>", &format!("{tag}</body>")),
+        )
+        .unwrap();
+    };
+    type AddRaster<'a> = &'a dyn Fn(&std::path::Path);
+    let raster: [(&str, AddRaster); 3] = [
+        ("photo", &|p| {
+            std::fs::write(p.join("photo.JPG"), b"not decoded at plan time").unwrap()
+        }),
+        ("canvas", &|p| {
+            add_html(p, "<canvas width=8 height=8></canvas>")
+        }),
+        ("inline", &|p| {
+            add_html(
+                p,
+                r#"<div style="background:url('data:image/png;base64,iVBORw0KGgo=')"></div>"#,
+            )
+        }),
+    ];
+    for (name, extra) in raster {
+        let (e, _) = encoder(name, extra);
+        assert!(e.get("frameInput").is_none(), "{name}: {e}");
+        assert_eq!(e["yuvMatrix"], "bt709", "{name}: {e}");
+    }
+    // Other formats never convert in process.
+    let project = work.path().join("flat");
+    let p = plan(
+        &project,
+        &config("webm", None),
+        &work.path().join("webm-plan"),
+        work.path(),
+    );
+    let e = std::fs::read_to_string(p.plan_dir.join("meta/encoder.json")).unwrap();
+    assert!(!e.contains("frameInput"), "{e}");
+}

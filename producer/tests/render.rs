@@ -565,12 +565,31 @@ fn colours_play_back_as_the_page_drew_them_in_every_format() {
         html.replace("</body>", &format!("{quads}</body>")),
     )
     .unwrap();
-    for format in ["mp4", "webm", "mov"] {
-        let (_, _, out) = render_all(&project, &config(format, None), work.path(), format);
+    // mp4 twice: flat graphics convert PNG captures in process; a page that
+    // ships a raster file is captured as JPEG and ffmpeg converts it.
+    let photo_project = work.path().join("colours-with-photo");
+    std::fs::create_dir_all(&photo_project).unwrap();
+    std::fs::copy(project.join("index.html"), photo_project.join("index.html")).unwrap();
+    std::fs::write(photo_project.join("unused.jpg"), b"only shipped").unwrap();
+    let cases = [
+        ("mp4", &project, true),
+        ("mp4", &photo_project, false),
+        ("webm", &project, false),
+        ("mov", &project, false),
+    ];
+    for (i, (format, project, in_process)) in cases.into_iter().enumerate() {
+        let name = format!("{format}-{i}");
+        let (p, _, out) = render_all(project, &config(format, None), work.path(), &name);
+        let encoder = std::fs::read_to_string(p.plan_dir.join("meta/encoder.json")).unwrap();
+        assert_eq!(
+            encoder.contains(r#""frameInput":"yuv420p""#),
+            in_process,
+            "{name}: {encoder}"
+        );
         assert_eq!(
             colour_tags(&out),
             "tv,bt709,bt709,bt709",
-            "{format}: the stream's colour range, space, transfer, primaries"
+            "{name}: the stream's colour range, space, transfer, primaries"
         );
         let rgb = first_frame_rgb(&out);
         assert_eq!(rgb.len(), 64 * 64 * 3);
@@ -581,7 +600,7 @@ fn colours_play_back_as_the_page_drew_them_in_every_format() {
             for c in 0..3 {
                 assert!(
                     (i32::from(got[c]) - i32::from(want[c])).abs() <= 5,
-                    "{format}, quadrant at ({x},{y}): page drew {want:?}, the video plays {got:?}"
+                    "{name}, quadrant at ({x},{y}): page drew {want:?}, the video plays {got:?}"
                 );
             }
         }
