@@ -208,7 +208,8 @@ fn run_in(
     report(Progress::Assembling);
     let t_asm = Instant::now();
     let paths: Vec<PathBuf> = outcomes.iter().map(|o| o.path.clone()).collect();
-    let assembled = crate::assemble::assemble(&plan_dir, &paths, &opts.out)?;
+    // Chunks this runner rendered from this plan, in its own temp dir.
+    let assembled = crate::assemble::assemble_rendered_here(&plan_dir, &paths, &opts.out)?;
     let assemble_time = t_asm.elapsed();
     Ok(RunSummary {
         output: assembled.output_path,
