@@ -130,11 +130,13 @@ impl Quality {
     ///
     /// Standard is `veryfast` at CRF 19 (the reference: `medium`, CRF 18,
     /// from JPEG q80 frames). Frames are captured near-losslessly now
-    /// (JPEG q100), so the CRF sets the loss. On the peer's 1080p project,
-    /// measured against a BT.709 reference (render-bench --peer):
-    /// veryfast/19 gave SSIM 0.99985, 57.9 dB and 226 KB; the peer CLI gave
-    /// 0.99984, 54.6 dB and 246 KB. CRF 20 gave 189 KB but SSIM 0.99982,
-    /// below the peer's. Both use less encoder CPU than medium.
+    /// (JPEG q100, or lossless PNG for flat graphics), so the CRF sets the
+    /// loss. On the peer's 1080p project, measured against a BT.709
+    /// reference (render-bench --peer): veryfast/19 gave SSIM 0.99985,
+    /// 55.3 dB and 226 KB from PNG (57.9 dB from JPEG q100, whose rounding
+    /// happens to match the reference's swscale); the peer CLI gave
+    /// 0.99984, 54.6 dB and 246 KB. CRF 20 from JPEG gave 189 KB but SSIM
+    /// 0.99982, below the peer's. Both use less encoder CPU than medium.
     pub fn default_preset(self) -> Preset {
         match self {
             Quality::Draft => Preset::Ultrafast,
