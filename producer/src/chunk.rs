@@ -330,7 +330,7 @@ fn open_sink(
 
 /// Raw frames converted here when the plan says so and the capture is PNG;
 /// otherwise the images, for ffmpeg to decode and convert (a bench that
-/// captures another image than the plan's gets ffmpeg's BT.709 conversion).
+/// captures JPEG or WebP instead gets ffmpeg's BT.709 conversion).
 fn encoder_input(plan: &LoadedPlan, image: ImageSpec) -> (EncoderSettings, EncoderInput) {
     let mut settings = plan.settings();
     if settings.yuv != YuvConversion::Bt709InProcess {

@@ -419,8 +419,24 @@ fn copy_dir(src: &Path, dest: &Path, top: bool) -> Result<()> {
 
 /// Raster files a page can paint: photographs, frames of video.
 const RASTER_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "png", "apng", "webp", "gif", "avif", "bmp", "tif", "tiff", "heic", "mp4",
-    "m4v", "webm", "mov", "mkv", "ogv",
+    "jpg", "jpeg", "jpe", "jfif", "pjpeg", "png", "apng", "webp", "gif", "avif", "jxl", "bmp",
+    "ico", "tif", "tiff", "heic", "heif", "mp4", "m4v", "webm", "mov", "mkv", "ogv",
+];
+
+/// The first bytes of raster formats, for files whose name does not say
+/// (remote media saved as `_remote/<hash>.bin`): PNG, JPEG, GIF, WebP
+/// (RIFF), BMP, TIFF, Matroska/WebM, Ogg; ISO BMFF (mp4, mov, avif, heic)
+/// is matched by its `ftyp` box below.
+const RASTER_MAGIC: &[&[u8]] = &[
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+    b"GIF8",
+    b"RIFF",
+    b"BM",
+    b"II*\0",
+    b"MM\0*",
+    b"\x1a\x45\xdf\xa3",
+    b"OggS",
 ];
 
 /// Text in a page's files that paints pixels no CSS or SVG describes: a
@@ -435,6 +451,8 @@ const RASTER_MARKERS: &[&str] = &[
     "data:image/webp",
     "data:image/gif",
     "data:image/avif",
+    // An inlined asset whose type the compiler could not tell.
+    "data:application/octet-stream",
 ];
 
 /// What in the compiled page may paint photographic pixels (the first raster
@@ -445,18 +463,24 @@ const RASTER_MARKERS: &[&str] = &[
 /// (PNG's encode costs 1.7x JPEG's on a full-frame photo). The test is
 /// deliberately coarse: a small raster logo also means JPEG.
 pub fn raster_content(compiled_dir: &Path) -> Result<Option<String>> {
-    const TEXT: &[&str] = &["html", "htm", "js", "mjs", "css", "svg"];
+    const TEXT: &[&str] = &["html", "htm", "js", "mjs", "css", "svg", "json"];
     for (rel, path) in crate::digest::list_files(compiled_dir)? {
-        let ext = rel.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-        let Some(ext) = ext else { continue };
+        let ext = rel
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
         if RASTER_EXTENSIONS.contains(&ext.as_str()) {
             return Ok(Some(rel));
         }
+        let bytes = std::fs::read(&path).map_err(|e| ProducerError::io(&path, e))?;
         if !TEXT.contains(&ext.as_str()) {
+            let iso_bmff = bytes.get(4..8) == Some(b"ftyp");
+            if iso_bmff || RASTER_MAGIC.iter().any(|m| bytes.starts_with(m)) {
+                return Ok(Some(format!("{rel} (a raster or video file)")));
+            }
             continue;
         }
-        let text = std::fs::read(&path).map_err(|e| ProducerError::io(&path, e))?;
-        let text = String::from_utf8_lossy(&text).to_ascii_lowercase();
+        let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
         if let Some(m) = RASTER_MARKERS
             .iter()
             .find(|m| text.contains(&m.to_ascii_lowercase()))

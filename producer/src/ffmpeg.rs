@@ -68,6 +68,11 @@ pub enum YuvConversion {
     /// default, BT.601, and no tags, which ffmpeg decodes as BT.601 and
     /// Chrome as BT.709.
     Legacy,
+    /// Plans with `yuvMatrix: bt709` but no `frameLabels` (written for one
+    /// day, mp4 only): the BT.709 conversion without `setparams`, so their
+    /// chunks keep their bytes (under ffmpeg 9, primaries and transfer
+    /// `unknown`).
+    Bt709Unlabelled,
     /// BT.709 limited-range samples under BT.709 tags, in every format.
     /// For mp4, swscale converts JPEG's BT.601 YCbCr to BT.709 and narrows
     /// the range in one pass, 1.5 ms per 1080p frame more than the
@@ -85,8 +90,16 @@ impl YuvConversion {
     pub fn as_str(self) -> Option<&'static str> {
         match self {
             YuvConversion::Legacy => None,
-            YuvConversion::Bt709 | YuvConversion::Bt709InProcess => Some("bt709"),
+            YuvConversion::Bt709Unlabelled
+            | YuvConversion::Bt709
+            | YuvConversion::Bt709InProcess => Some("bt709"),
         }
+    }
+
+    /// Its `frameLabels` in `meta/encoder.json`: the frames are labelled
+    /// BT.709 (`setparams`) before the encoder.
+    pub fn frame_labels(self) -> Option<&'static str> {
+        matches!(self, YuvConversion::Bt709 | YuvConversion::Bt709InProcess).then_some("bt709")
     }
 
     /// Its `frameInput` in `meta/encoder.json`, for the in-process one.
@@ -106,6 +119,12 @@ impl YuvConversion {
             (_, Format::PngSequence) => None,
             (YuvConversion::Legacy, Format::Mp4) => Some("scale=in_range=pc:out_range=tv"),
             (YuvConversion::Legacy, Format::Webm | Format::Mov) => None,
+            (YuvConversion::Bt709Unlabelled, Format::Mp4) => {
+                Some("scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv")
+            }
+            (YuvConversion::Bt709Unlabelled, Format::Webm | Format::Mov) => {
+                Some("scale=out_color_matrix=bt709:out_range=tv")
+            }
             (YuvConversion::Bt709, Format::Mp4) => Some(
                 "scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv,\
                  setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv",
@@ -456,6 +475,10 @@ mod tests {
         assert!(args(&s).contains(
             "-vf scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv,\
              setparams=colorspace=bt709:color_primaries=bt709:color_trc=bt709:range=tv -colorspace:v bt709"
+        ));
+        s.yuv = YuvConversion::Bt709Unlabelled;
+        assert!(args(&s).contains(
+            "-vf scale=in_color_matrix=bt601:out_color_matrix=bt709:in_range=pc:out_range=tv -colorspace:v bt709"
         ));
         s.yuv = YuvConversion::Legacy;
         assert!(args(&s).contains("-vf scale=in_range=pc:out_range=tv -colorspace:v bt709"));

@@ -135,14 +135,7 @@ impl LoadedPlan {
             threads: e["encoderThreads"].as_u64().map(|t| t as u32),
             crf: e["crf"].as_u64().map(|c| c as u32),
             bitrate: e["bitrate"].as_str().map(String::from),
-            // Plans from before the pin keep their conversion and tags.
-            yuv: match (&e["yuvMatrix"], &e["frameInput"]) {
-                (m, i) if m == "bt709" && i == "yuv420p" && self.format() == Format::Mp4 => {
-                    YuvConversion::Bt709InProcess
-                }
-                (m, _) if m == "bt709" => YuvConversion::Bt709,
-                _ => YuvConversion::Legacy,
-            },
+            yuv: yuv_conversion(e, self.format()),
         }
     }
 
@@ -446,6 +439,21 @@ fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) ->
     )
 }
 
+/// The conversion `meta/encoder.json` pins; plans from before each of its
+/// fields keep the conversion and labels they were written with.
+fn yuv_conversion(e: &Value, format: Format) -> YuvConversion {
+    if e["yuvMatrix"] != "bt709" {
+        return YuvConversion::Legacy;
+    }
+    if e["frameInput"] == "yuv420p" && format == Format::Mp4 {
+        YuvConversion::Bt709InProcess
+    } else if e["frameLabels"] == "bt709" {
+        YuvConversion::Bt709
+    } else {
+        YuvConversion::Bt709Unlabelled
+    }
+}
+
 /// `meta/encoder.json` (canonical, hashed): every setting a chunk worker
 /// encodes with, so chunks of one plan are encoded alike everywhere.
 ///
@@ -509,6 +517,13 @@ fn write_encoder(
     }
     if let Some(input) = settings.yuv.frame_input() {
         encoder["frameInput"] = json!(input);
+    }
+    if let Some(labels) = settings
+        .yuv
+        .frame_labels()
+        .filter(|_| config.format != Format::PngSequence)
+    {
+        encoder["frameLabels"] = json!(labels);
     }
     if let Some(b) = &settings.bitrate {
         encoder["bitrate"] = json!(b);
@@ -685,4 +700,41 @@ fn mix_audio(
         ProducerError::NotMediaPayload(m)
     })?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_generation_of_encoder_json_keeps_its_conversion() {
+        let mp4 = Format::Mp4;
+        let cases = [
+            (json!({}), mp4, YuvConversion::Legacy),
+            (
+                json!({"yuvMatrix": "bt709"}),
+                mp4,
+                YuvConversion::Bt709Unlabelled,
+            ),
+            (
+                json!({"yuvMatrix": "bt709", "frameLabels": "bt709"}),
+                Format::Webm,
+                YuvConversion::Bt709,
+            ),
+            (
+                json!({"yuvMatrix": "bt709", "frameLabels": "bt709", "frameInput": "yuv420p"}),
+                mp4,
+                YuvConversion::Bt709InProcess,
+            ),
+            // Only mp4 reads raw frames.
+            (
+                json!({"yuvMatrix": "bt709", "frameLabels": "bt709", "frameInput": "yuv420p"}),
+                Format::Mov,
+                YuvConversion::Bt709,
+            ),
+        ];
+        for (e, format, want) in cases {
+            assert_eq!(yuv_conversion(&e, format), want, "{e} {format:?}");
+        }
+    }
 }

@@ -129,7 +129,7 @@ fn write_frames(
             EncoderInput::Yuv420(size) => {
                 if !last.as_ref().is_some_and(|l| Arc::ptr_eq(l, &frame)) {
                     yuv::png_to_yuv420(&frame, size, &mut converted)
-                        .map_err(|e| std::io::Error::other(e.to_string()))?;
+                        .map_err(std::io::Error::other)?;
                 }
                 stdin.write_all(&converted)?;
                 last = Some(frame);
@@ -137,6 +137,27 @@ fn write_frames(
         }
     }
     stdin.flush()
+}
+
+/// What a finished writer thread says went wrong, if anything: a frame
+/// that would not convert (the frame's own error), a panic, or another
+/// write error. `None` also when it was never joined.
+fn writer_failure(joined: Option<thread::Result<std::io::Result<()>>>) -> Option<ProducerError> {
+    match joined? {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(ProducerError::EncodeFailed(
+            match e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<yuv::FrameError>())
+            {
+                Some(frame) => frame.to_string(),
+                None => format!("writing frames to ffmpeg: {e}"),
+            },
+        )),
+        Err(_) => Some(ProducerError::EncodeFailed(
+            "the thread writing frames to ffmpeg panicked".into(),
+        )),
+    }
 }
 
 /// Streams encoded frames into an ffmpeg process through a bounded queue, so
@@ -205,15 +226,21 @@ impl FfmpegSink {
 }
 
 impl FfmpegSink {
-    /// Why the writer thread stopped taking frames: its own error (a
-    /// frame that would not convert), or ffmpeg's exit.
+    /// Why the writer thread stopped taking frames: a frame that would not
+    /// convert, the thread's panic, or ffmpeg's exit (then with the end of
+    /// what ffmpeg printed).
     fn writer_error(&mut self) -> ProducerError {
-        match self.writer.take().map(|w| w.join()) {
-            Some(Ok(Err(e))) if e.kind() == std::io::ErrorKind::Other => {
-                ProducerError::EncodeFailed(e.to_string())
-            }
-            _ => ProducerError::EncodeFailed("ffmpeg stopped reading frames".into()),
+        if let Some(e) = writer_failure(self.writer.take().map(|w| w.join())) {
+            return e;
         }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let status = process::wait_deadline(&mut self.child, deadline);
+        let stderr = self.stderr.take().and_then(|h| h.join().ok());
+        ProducerError::EncodeFailed(format!(
+            "ffmpeg stopped reading frames (exit {}): {}",
+            status.map_or("still running".into(), |s| s.to_string()),
+            process::tail(stderr.as_deref().unwrap_or(""), 1500)
+        ))
     }
 }
 
@@ -258,11 +285,9 @@ impl FrameSink for FfmpegSink {
                 "ffmpeg exited with {s}: {}",
                 process::tail(&stderr, 1500)
             ))),
-            Some(_) => match write_result {
-                Some(Ok(Err(e))) => Err(ProducerError::EncodeFailed(format!(
-                    "writing frames to ffmpeg: {e}"
-                ))),
-                _ => Ok(()),
+            Some(_) => match writer_failure(write_result) {
+                Some(e) => Err(e),
+                None => Ok(()),
             },
         }
     }
@@ -335,8 +360,14 @@ mod tests {
             width: 4,
             height: 2,
         };
-        let e = write_frames(rx, std::io::sink(), EncoderInput::Yuv420(size)).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::Other);
-        assert!(e.to_string().contains("captured PNG frame"), "{e}");
+        let joined =
+            thread::spawn(move || write_frames(rx, std::io::sink(), EncoderInput::Yuv420(size)))
+                .join();
+        let e = writer_failure(Some(joined)).unwrap();
+        assert!(
+            e.to_string().contains("captured PNG frame: ")
+                && !e.to_string().contains("writing frames"),
+            "{e}"
+        );
     }
 }

@@ -14,19 +14,35 @@
 //! AVX2 build of the same loop ([`convert`] picks it at run time) gives
 //! exactly the bytes of the baseline one; a test checks that.
 
-use crate::errors::{ProducerError, Result};
+/// BT.709 limited range in exact integer arithmetic. With Kr = 0.2126 and
+/// Kb = 0.0722 as decimals, every sample is a ratio of integers:
+/// Y  = 16 + 73 (2126 R + 7152 G + 722 B) / 850000,
+/// Cb = 128 + 14 (9278 B - 2126 R - 7152 G) / (255 x 4639),
+/// Cr = 128 + 14 (7874 R - 7152 G - 722 B) / (255 x 3937),
+/// (219/255 and 224/255 with the BT.709 denominators, reduced), rounded
+/// half up. Chroma takes sums of four pixels: with that factor 4,
+/// 224 / (4 x 255 x 1.8556) reduces to 14 / (255 x 4639), and likewise
+/// for Cr. All intermediates stay below 2^30.
+const Y_DEN: u32 = 850_000;
+const CB_DEN: u32 = 255 * 4639;
+const CR_DEN: u32 = 255 * 3937;
 
-/// Fixed-point (x 2^16) BT.709 coefficients, scaled to the limited range:
-/// Y' = 16 + 219/255 (Kr R + Kg G + Kb B), Cb and Cr = 128 + 224/255 x ...
-const Y_R: i32 = 11966;
-const Y_G: i32 = 40254;
-const Y_B: i32 = 4064;
-const CB_R: i32 = -6596;
-const CB_G: i32 = -22189;
-const CB_B: i32 = 28784;
-const CR_R: i32 = 28784;
-const CR_G: i32 = -26145;
-const CR_B: i32 = -2639;
+#[inline(always)]
+fn luma(r: u32, g: u32, b: u32) -> u8 {
+    let s = 2126 * r + 7152 * g + 722 * b;
+    ((2 * (16 * Y_DEN + 73 * s) + Y_DEN) / (2 * Y_DEN)) as u8
+}
+
+/// `r`, `g`, `b` are sums of four pixels (a 2x2 block).
+#[inline(always)]
+fn chroma(r: u32, g: u32, b: u32) -> (u8, u8) {
+    let cb = 2 * (128 * CB_DEN + 14 * 9278 * b) - 2 * 14 * (2126 * r + 7152 * g);
+    let cr = 2 * (128 * CR_DEN + 14 * 7874 * r) - 2 * 14 * (7152 * g + 722 * b);
+    (
+        ((cb + CB_DEN) / (2 * CB_DEN)) as u8,
+        ((cr + CR_DEN) / (2 * CR_DEN)) as u8,
+    )
+}
 
 /// Frame size in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,9 +59,21 @@ impl Size {
     }
 }
 
+/// A captured frame that could not be converted, and why.
+#[derive(Debug)]
+pub struct FrameError(pub String);
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "captured PNG frame: {}", self.0)
+    }
+}
+
+impl std::error::Error for FrameError {}
+
 /// Decodes one PNG capture and writes its yuv420p frame into `out`
 /// (resized to [`Size::yuv420_len`]).
-pub fn png_to_yuv420(png_bytes: &[u8], size: Size, out: &mut Vec<u8>) -> Result<()> {
+pub fn png_to_yuv420(png_bytes: &[u8], size: Size, out: &mut Vec<u8>) -> Result<(), FrameError> {
     let (rgb, channels) = decode_png(png_bytes, size)?;
     out.resize(size.yuv420_len(), 0);
     convert(&rgb, channels, size, out);
@@ -53,11 +81,13 @@ pub fn png_to_yuv420(png_bytes: &[u8], size: Size, out: &mut Vec<u8>) -> Result<
 }
 
 /// 8-bit RGB or RGBA pixels of `png_bytes`, which must be `size`.
-fn decode_png(png_bytes: &[u8], size: Size) -> Result<(Vec<u8>, usize)> {
-    let bad = |m: String| ProducerError::EncodeFailed(format!("captured PNG frame: {m}"));
-    let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes))
-        .read_info()
-        .map_err(|e| bad(e.to_string()))?;
+/// Palette, grey and 16-bit images (which Chromium does not write today)
+/// are expanded to 8-bit RGB(A) rather than refused.
+fn decode_png(png_bytes: &[u8], size: Size) -> Result<(Vec<u8>, usize), FrameError> {
+    let bad = |m: String| FrameError(m);
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().map_err(|e| bad(e.to_string()))?;
     let info = reader.info();
     if (info.width, info.height) != (size.width, size.height) {
         return Err(bad(format!(
@@ -65,20 +95,27 @@ fn decode_png(png_bytes: &[u8], size: Size) -> Result<(Vec<u8>, usize)> {
             info.width, info.height, size.width, size.height
         )));
     }
-    let channels = match (info.color_type, info.bit_depth) {
-        (png::ColorType::Rgb, png::BitDepth::Eight) => 3,
-        (png::ColorType::Rgba, png::BitDepth::Eight) => 4,
-        (c, d) => return Err(bad(format!("{c:?} at {d:?} bits; expected 8-bit RGB(A)"))),
-    };
     let len = reader
         .output_buffer_size()
         .ok_or_else(|| bad("too large".into()))?;
-    let mut rgb = vec![0; len];
+    let mut pixels = vec![0; len];
     let frame = reader
-        .next_frame(&mut rgb)
+        .next_frame(&mut pixels)
         .map_err(|e| bad(e.to_string()))?;
-    rgb.truncate(frame.buffer_size());
-    Ok((rgb, channels))
+    pixels.truncate(frame.buffer_size());
+    match frame.color_type {
+        png::ColorType::Rgb => Ok((pixels, 3)),
+        png::ColorType::Rgba => Ok((pixels, 4)),
+        png::ColorType::Grayscale => Ok((pixels.iter().flat_map(|&v| [v, v, v]).collect(), 3)),
+        png::ColorType::GrayscaleAlpha => Ok((
+            pixels
+                .chunks_exact(2)
+                .flat_map(|p| [p[0], p[0], p[0]])
+                .collect(),
+            3,
+        )),
+        c => Err(bad(format!("{c:?} after expansion; expected 8-bit RGB(A)"))),
+    }
 }
 
 /// RGB(A) rows to yuv420p, with the AVX2 build of the same loops where the
@@ -123,45 +160,36 @@ fn convert_portable(rgb: &[u8], channels: usize, size: Size, out: &mut [u8]) {
 #[inline(always)]
 fn luma_row(row: &[u8], channels: usize, out: &mut [u8]) {
     for (px, y) in row.chunks_exact(channels).zip(out.iter_mut()) {
-        let (r, g, b) = (i32::from(px[0]), i32::from(px[1]), i32::from(px[2]));
-        *y = ((Y_R * r + Y_G * g + Y_B * b + (16 << 16) + (1 << 15)) >> 16) as u8;
+        *y = luma(u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
     }
 }
 
-/// One row of Cb and Cr from two rows of pixels, each sample from the
-/// mean of its 2x2 block (centred chroma, as JPEG and swscale's default
-/// place it).
+/// One row of Cb and Cr from two rows of pixels, each sample from its
+/// 2x2 block (centred chroma, as JPEG and swscale's default place it).
 #[inline(always)]
 fn chroma_row(top: &[u8], bottom: &[u8], channels: usize, cb: &mut [u8], cr: &mut [u8]) {
     let pair = 2 * channels;
     let pairs = top.chunks_exact(pair).zip(bottom.chunks_exact(pair));
     for ((a, b), (cb, cr)) in pairs.zip(cb.iter_mut().zip(cr.iter_mut())) {
         let sum = |i: usize| {
-            i32::from(a[i])
-                + i32::from(a[channels + i])
-                + i32::from(b[i])
-                + i32::from(b[channels + i])
+            u32::from(a[i])
+                + u32::from(a[channels + i])
+                + u32::from(b[i])
+                + u32::from(b[channels + i])
         };
-        put_chroma(sum(0), sum(1), sum(2), cb, cr);
+        (*cb, *cr) = chroma(sum(0), sum(1), sum(2));
     }
-    // An odd last column: its block is the one pixel pair above each other.
+    // An odd last column: its block is that column's two pixels, twice.
     if top.len() % pair != 0 {
         let (a, b) = (
             &top[top.len() - channels..],
             &bottom[bottom.len() - channels..],
         );
-        let sum = |i: usize| 2 * (i32::from(a[i]) + i32::from(b[i]));
+        let sum = |i: usize| 2 * (u32::from(a[i]) + u32::from(b[i]));
         if let (Some(cb), Some(cr)) = (cb.last_mut(), cr.last_mut()) {
-            put_chroma(sum(0), sum(1), sum(2), cb, cr);
+            (*cb, *cr) = chroma(sum(0), sum(1), sum(2));
         }
     }
-}
-
-/// `r`, `g`, `b` are sums of four pixels, hence the shift by 18.
-#[inline(always)]
-fn put_chroma(r: i32, g: i32, b: i32, cb: &mut u8, cr: &mut u8) {
-    *cb = ((CB_R * r + CB_G * g + CB_B * b + (128 << 18) + (1 << 17)) >> 18) as u8;
-    *cr = ((CR_R * r + CR_G * g + CR_B * b + (128 << 18) + (1 << 17)) >> 18) as u8;
 }
 
 #[cfg(test)]
@@ -213,6 +241,33 @@ mod tests {
         assert_eq!(exact([0x0f, 0x17, 0x2a]), [35, 137, 124]);
     }
 
+    /// The same values by rational arithmetic in the textbook form, over a
+    /// grid of the RGB cube (every 5th level, the extremes included).
+    #[test]
+    fn every_sample_is_the_exact_value_rounded_half_up() {
+        let round = |num: i128, den: i128| ((2 * num + den).div_euclid(2 * den)) as u8;
+        let levels: Vec<u32> = (0..=255).step_by(5).chain([254, 255]).collect();
+        for &r in &levels {
+            for &g in &levels {
+                for &b in &levels {
+                    let (ri, gi, bi) = (i128::from(r), i128::from(g), i128::from(b));
+                    // Y' x 10000 with Kr, Kg, Kb as decimals.
+                    let y = 2126 * ri + 7152 * gi + 722 * bi;
+                    let want_y = round(16 * 2_550_000 + 219 * y, 2_550_000);
+                    // (B - Y') / 1.8556 and (R - Y') / 1.5748, times 224/255.
+                    let want_cb = round(128 * 255 * 18556 + 224 * (10000 * bi - y), 255 * 18556);
+                    let want_cr = round(128 * 255 * 15748 + 224 * (10000 * ri - y), 255 * 15748);
+                    let (cb, cr) = chroma(4 * r, 4 * g, 4 * b);
+                    assert_eq!(
+                        [luma(r, g, b), cb, cr],
+                        [want_y, want_cb, want_cr],
+                        "({r},{g},{b})"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn odd_sizes_fill_every_plane() {
         let size = Size {
@@ -244,6 +299,31 @@ mod tests {
             let mut dispatched = vec![0; size.yuv420_len()];
             convert(rgb, channels, size, &mut dispatched);
             assert_eq!(portable, dispatched, "{channels} channels");
+        }
+    }
+
+    #[test]
+    fn grey_and_16_bit_pngs_are_expanded() {
+        let size = Size {
+            width: 2,
+            height: 2,
+        };
+        for (colour, depth, data) in [
+            (
+                png::ColorType::Grayscale,
+                png::BitDepth::Eight,
+                vec![255u8; 4],
+            ),
+            (png::ColorType::Rgb, png::BitDepth::Sixteen, vec![255u8; 24]),
+        ] {
+            let mut bytes = Vec::new();
+            let mut enc = png::Encoder::new(&mut bytes, 2, 2);
+            enc.set_color(colour);
+            enc.set_depth(depth);
+            enc.write_header().unwrap().write_image_data(&data).unwrap();
+            let mut out = Vec::new();
+            png_to_yuv420(&bytes, size, &mut out).unwrap();
+            assert_eq!(out, [235, 235, 235, 235, 128, 128], "{colour:?} {depth:?}");
         }
     }
 

@@ -409,6 +409,7 @@ fn the_capture_image_follows_what_the_page_can_paint() {
     let (flat, _) = encoder("flat", &|_| {});
     assert_eq!(flat["frameInput"], "yuv420p", "{flat}");
     assert_eq!(flat["yuvMatrix"], "bt709", "{flat}");
+    assert_eq!(flat["frameLabels"], "bt709", "{flat}");
     let add_html = |p: &std::path::Path, tag: &str| {
         let html = std::fs::read_to_string(p.join("index.html")).unwrap();
         std::fs::write(
@@ -418,9 +419,13 @@ fn the_capture_image_follows_what_the_page_can_paint() {
         .unwrap();
     };
     type AddRaster<'a> = &'a dyn Fn(&std::path::Path);
-    let raster: [(&str, AddRaster); 3] = [
+    let raster: [(&str, AddRaster); 4] = [
         ("photo", &|p| {
             std::fs::write(p.join("photo.JPG"), b"not decoded at plan time").unwrap()
+        }),
+        // A remote image saved without a telling name.
+        ("nameless", &|p| {
+            std::fs::write(p.join("asset.bin"), b"\xff\xd8\xff\xe0 a JPEG").unwrap()
         }),
         ("canvas", &|p| {
             add_html(p, "<canvas width=8 height=8></canvas>")
@@ -436,6 +441,7 @@ fn the_capture_image_follows_what_the_page_can_paint() {
         let (e, _) = encoder(name, extra);
         assert!(e.get("frameInput").is_none(), "{name}: {e}");
         assert_eq!(e["yuvMatrix"], "bt709", "{name}: {e}");
+        assert_eq!(e["frameLabels"], "bt709", "{name}: {e}");
     }
     // Other formats never convert in process.
     let project = work.path().join("flat");
