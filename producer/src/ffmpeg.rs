@@ -86,25 +86,36 @@ pub enum YuvConversion {
 }
 
 impl YuvConversion {
-    /// Its name in `meta/encoder.json` (absent for the old conversion).
-    pub fn as_str(self) -> Option<&'static str> {
-        match self {
-            YuvConversion::Legacy => None,
+    /// The conversion a plan's `meta/encoder.json` pins for `format`;
+    /// plans from before each of its fields keep the conversion and labels
+    /// they were written with. [`YuvConversion::write_pin`] is the other half.
+    pub fn from_encoder(e: &serde_json::Value, format: Format) -> YuvConversion {
+        if e["yuvMatrix"] != "bt709" {
+            return YuvConversion::Legacy;
+        }
+        if e["frameInput"] == "yuv420p" && format == Format::Mp4 {
+            YuvConversion::Bt709InProcess
+        } else if e["frameLabels"] == "bt709" {
+            YuvConversion::Bt709
+        } else {
             YuvConversion::Bt709Unlabelled
-            | YuvConversion::Bt709
-            | YuvConversion::Bt709InProcess => Some("bt709"),
         }
     }
 
-    /// Its `frameLabels` in `meta/encoder.json`: the frames are labelled
-    /// BT.709 (`setparams`) before the encoder.
-    pub fn frame_labels(self) -> Option<&'static str> {
-        matches!(self, YuvConversion::Bt709 | YuvConversion::Bt709InProcess).then_some("bt709")
-    }
-
-    /// Its `frameInput` in `meta/encoder.json`, for the in-process one.
-    pub fn frame_input(self) -> Option<&'static str> {
-        (self == YuvConversion::Bt709InProcess).then_some("yuv420p")
+    /// Writes the pin into `e` for `format` (png-sequence has none):
+    /// `yuvMatrix`, `frameInput` for the in-process path, `frameLabels`
+    /// when the frames are labelled BT.709 (`setparams`) before the encoder.
+    pub fn write_pin(self, format: Format, e: &mut serde_json::Value) {
+        if format == Format::PngSequence || self == YuvConversion::Legacy {
+            return;
+        }
+        e["yuvMatrix"] = "bt709".into();
+        if self == YuvConversion::Bt709InProcess {
+            e["frameInput"] = "yuv420p".into();
+        }
+        if self != YuvConversion::Bt709Unlabelled {
+            e["frameLabels"] = "bt709".into();
+        }
     }
 
     /// The `-vf` value for `format`, if it converts explicitly.

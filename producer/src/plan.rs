@@ -135,7 +135,7 @@ impl LoadedPlan {
             threads: e["encoderThreads"].as_u64().map(|t| t as u32),
             crf: e["crf"].as_u64().map(|c| c as u32),
             bitrate: e["bitrate"].as_str().map(String::from),
-            yuv: yuv_conversion(e, self.format()),
+            yuv: YuvConversion::from_encoder(e, self.format()),
         }
     }
 
@@ -439,21 +439,6 @@ fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) ->
     )
 }
 
-/// The conversion `meta/encoder.json` pins; plans from before each of its
-/// fields keep the conversion and labels they were written with.
-fn yuv_conversion(e: &Value, format: Format) -> YuvConversion {
-    if e["yuvMatrix"] != "bt709" {
-        return YuvConversion::Legacy;
-    }
-    if e["frameInput"] == "yuv420p" && format == Format::Mp4 {
-        YuvConversion::Bt709InProcess
-    } else if e["frameLabels"] == "bt709" {
-        YuvConversion::Bt709
-    } else {
-        YuvConversion::Bt709Unlabelled
-    }
-}
-
 /// `meta/encoder.json` (canonical, hashed): every setting a chunk worker
 /// encodes with, so chunks of one plan are encoded alike everywhere.
 ///
@@ -508,23 +493,7 @@ fn write_encoder(
     if let Some(t) = settings.threads {
         encoder["encoderThreads"] = json!(t);
     }
-    if let Some(m) = settings
-        .yuv
-        .as_str()
-        .filter(|_| config.format != Format::PngSequence)
-    {
-        encoder["yuvMatrix"] = json!(m);
-    }
-    if let Some(input) = settings.yuv.frame_input() {
-        encoder["frameInput"] = json!(input);
-    }
-    if let Some(labels) = settings
-        .yuv
-        .frame_labels()
-        .filter(|_| config.format != Format::PngSequence)
-    {
-        encoder["frameLabels"] = json!(labels);
-    }
+    settings.yuv.write_pin(config.format, &mut encoder);
     if let Some(b) = &settings.bitrate {
         encoder["bitrate"] = json!(b);
     }
@@ -734,7 +703,19 @@ mod tests {
             ),
         ];
         for (e, format, want) in cases {
-            assert_eq!(yuv_conversion(&e, format), want, "{e} {format:?}");
+            assert_eq!(
+                YuvConversion::from_encoder(&e, format),
+                want,
+                "{e} {format:?}"
+            );
+            // What a plan of that conversion writes reads back as it.
+            let mut written = json!({});
+            want.write_pin(format, &mut written);
+            assert_eq!(
+                YuvConversion::from_encoder(&written, format),
+                want,
+                "{written}"
+            );
         }
     }
 }
