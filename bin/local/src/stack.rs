@@ -156,7 +156,15 @@ impl LocalStack {
 
         let function = function_spec(&o, &resolved, task_dir);
         let lambda = start_lambda(&o, root.dir, function, &moto_endpoint).await?;
-        let sfn = start_sfn(&o, &resolved, interpreter, &lambda.endpoint).await?;
+        let sfn = match start_sfn(&o, &resolved, interpreter, &lambda.endpoint).await {
+            Ok(sfn) => sfn,
+            Err(e) => {
+                // Dropping the service would leave its listener running
+                // until the runtime ends (moto stops on drop).
+                lambda.shutdown().await;
+                return Err(e);
+            }
+        };
         Ok(LocalStack {
             resolved,
             bucket,

@@ -213,14 +213,43 @@ struct StackRun {
 }
 
 /// Renders through the stack as a user would (`render --wait --download`,
-/// timed end to end), then shuts the stack down. The invocation records
-/// and the function log are read first because they go with the stack.
+/// timed end to end), then shuts the stack down, whether the render
+/// worked or not. The invocation records and the function log are read
+/// first because they go with the stack.
 fn render_on_stack(
     rt: &tokio::runtime::Runtime,
     local: LocalStack,
     project: &Path,
     dir: &Path,
 ) -> Result<StackRun> {
+    let rendered = render_and_follow(rt, &local, project, dir);
+    let records = local.lambda.records();
+    let log = std::fs::read_to_string(local.lambda.function_log_path()).unwrap_or_default();
+    rt.block_on(local.shutdown());
+    let (ok, wall, config, progress) = rendered?;
+    if !ok || progress.state != State::Succeeded {
+        bail!(
+            "the render on the local stack did not succeed: {:?}",
+            progress.state
+        );
+    }
+    Ok(StackRun {
+        wall,
+        config,
+        progress,
+        records,
+        log,
+    })
+}
+
+/// The render on `local`: whether `render --wait` succeeded, its wall
+/// time, the config it got, and the execution's progress.
+fn render_and_follow(
+    rt: &tokio::runtime::Runtime,
+    local: &LocalStack,
+    project: &Path,
+    dir: &Path,
+) -> Result<(bool, Duration, serde_json::Value, Progress)> {
     let outputs = dir.join("outputs.json");
     hyperframes_cli::outputs::write_file(&outputs, &local.outputs("bench"))?;
     let target = outputs_target(outputs);
@@ -236,22 +265,7 @@ fn render_on_stack(
         let (aws, st) = target.connect().await?;
         execution::progress(&aws.sfn, &st.execution_arn(&id), Prices::default()).await
     })?;
-    let records = local.lambda.records();
-    let log = std::fs::read_to_string(local.lambda.function_log_path()).unwrap_or_default();
-    rt.block_on(local.shutdown());
-    if !ok || progress.state != State::Succeeded {
-        bail!(
-            "the render on the local stack did not succeed: {:?}",
-            progress.state
-        );
-    }
-    Ok(StackRun {
-        wall,
-        config,
-        progress,
-        records,
-        log,
-    })
+    Ok((ok, wall, config, progress))
 }
 
 /// The render tools find the local stack only through its outputs file,

@@ -542,14 +542,15 @@ fn exit_error(request_id: &str, code: i32, max_mb: u64, limit_mb: u32) -> (&'sta
     } else {
         format!("exit status {code}")
     };
-    if code == 128 + libc::SIGKILL && max_mb >= u64::from(limit_mb) {
-        return (
-            "Runtime.OutOfMemory",
-            format!("RequestId: {request_id} Error: Runtime exited with error: {how}"),
-        );
-    }
+    // Lambda reports a kill at the memory limit as its own error type,
+    // with the same message.
+    let ty = if code == 128 + libc::SIGKILL && max_mb >= u64::from(limit_mb) {
+        "Runtime.OutOfMemory"
+    } else {
+        "Runtime.ExitError"
+    };
     (
-        "Runtime.ExitError",
+        ty,
         format!("RequestId: {request_id} Error: Runtime exited with error: {how}"),
     )
 }
@@ -651,4 +652,24 @@ async fn invoke_api(shared: Arc<Shared>, req: Req) -> Resp {
         headers.push(("x-amz-function-error", e));
     }
     http::response(StatusCode::OK, &headers, r.payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::exit_error;
+
+    #[test]
+    fn a_kill_at_the_memory_limit_is_out_of_memory_and_other_exits_are_exit_errors() {
+        let kill = 128 + libc::SIGKILL;
+        let (ty, msg) = exit_error("r1", kill, 1024, 1024);
+        assert_eq!(ty, "Runtime.OutOfMemory");
+        assert_eq!(
+            msg,
+            "RequestId: r1 Error: Runtime exited with error: signal: killed"
+        );
+        assert_eq!(exit_error("r1", kill, 300, 1024).0, "Runtime.ExitError");
+        let (ty, msg) = exit_error("r2", 3, 2000, 1024);
+        assert_eq!(ty, "Runtime.ExitError");
+        assert!(msg.ends_with("exit status 3"), "{msg}");
+    }
 }
