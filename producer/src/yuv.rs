@@ -4,14 +4,14 @@
 //!
 //! Why here and not in ffmpeg: for flat graphics, decoding PNG and
 //! converting RGB in ffmpeg (swscale) cost about 27 ms per 1080p frame
-//! beside x264's 15; this module does both in about 6, and ffmpeg then only
+//! beside x264's 15; this module does both in about 5, and ffmpeg then only
 //! encodes. swscale also rounds chroma down (a #0f172a background's Cr is
 //! 123.72; swscale writes 123, this writes 124).
 //!
 //! Why not a SIMD crate: chunks of one plan must be byte-identical on every
 //! worker, and a converter that picks its own code path per CPU need not
 //! give the same bytes on each. This is integer arithmetic only, so the
-//! AVX2 build of the same loop ([`convert`] picks it at run time) gives
+//! AVX2 build of the same loops (picked at run time, see `Avx2`) gives
 //! exactly the bytes of the baseline one; a test checks that.
 
 /// BT.709 limited range in exact integer arithmetic. With Kr = 0.2126 and
@@ -77,8 +77,8 @@ impl std::error::Error for FrameError {}
 /// Chromium's 8-bit RGB(A) captures are converted two rows at a time as
 /// they are inflated, so a frame never exists as a whole RGB buffer: at
 /// 1080p that buffer was 6 MB of fresh pages per frame, and decoding into
-/// it then converting from it cost 8-11 ms per frame against 4.5 this way
-/// (the peer project's 300 captures, on this 2-core VM).
+/// it then converting from it cost 8-11 ms per frame against about 5 this
+/// way (the peer project's 300 captures, on this 2-core VM).
 pub fn png_to_yuv420(png_bytes: &[u8], size: Size, out: &mut Vec<u8>) -> Result<(), FrameError> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
@@ -102,27 +102,36 @@ pub fn png_to_yuv420(png_bytes: &[u8], size: Size, out: &mut Vec<u8>) -> Result<
         return Ok(());
     }
     let mut planes = Planes::new(out, size);
-    let avx2 = has_avx2();
-    let mut top = Vec::with_capacity(size.width as usize * channels);
+    let avx2 = Avx2::detect();
+    let line = reader
+        .output_line_size(size.width)
+        .ok_or_else(|| FrameError("its rows are too large".into()))?;
+    let (mut top, mut bottom) = (vec![0; line], vec![0; line]);
     for r in 0..planes.chroma_rows() {
-        top.clear();
-        top.extend_from_slice(next_row(&mut reader)?);
+        read_row(&mut reader, &mut top)?;
         if planes.has_second_row(r) {
-            let bottom = next_row(&mut reader)?;
-            planes.convert_pair(r, &top, Some(bottom), channels, avx2);
+            read_row(&mut reader, &mut bottom)?;
+            planes.convert_pair(r, &top, Some(&bottom), channels, avx2);
         } else {
             planes.convert_pair(r, &top, None, channels, avx2);
         }
     }
+    // Past the last row the reader inflates the rest of the image data and
+    // checks its CRCs: without this a capture cut or corrupted near its end
+    // would convert without an error.
+    if reader.read_row(&mut top).map_err(bad)?.is_some() {
+        return Err(FrameError("it has more rows than its height".into()));
+    }
     Ok(())
 }
 
-/// The next row of a non-interlaced image.
-fn next_row<R: std::io::BufRead + std::io::Seek>(
+/// The next row of a non-interlaced image, into `row`.
+fn read_row<R: std::io::BufRead + std::io::Seek>(
     reader: &mut png::Reader<R>,
-) -> Result<&[u8], FrameError> {
-    match reader.next_row().map_err(bad)? {
-        Some(row) => Ok(row.data()),
+    row: &mut [u8],
+) -> Result<(), FrameError> {
+    match reader.read_row(row).map_err(bad)? {
+        Some(_) => Ok(()),
         None => Err(FrameError("it ends before its last row".into())),
     }
 }
@@ -159,11 +168,19 @@ fn decode_whole<R: std::io::BufRead + std::io::Seek>(
     }
 }
 
-fn has_avx2() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    return std::is_x86_feature_detected!("avx2");
-    #[cfg(not(target_arch = "x86_64"))]
-    return false;
+/// Proof that the CPU runs AVX2: only [`Avx2::detect`] makes one, so the
+/// AVX2 build of the loops is called only where it may run.
+#[derive(Debug, Clone, Copy)]
+struct Avx2(());
+
+impl Avx2 {
+    fn detect() -> Option<Avx2> {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            return Some(Avx2(()));
+        }
+        None
+    }
 }
 
 /// The three planes of one yuv420p frame, filled two pixel rows (one
@@ -203,14 +220,14 @@ impl<'a> Planes<'a> {
 
     /// Pixel rows `2r` and `2r + 1` (`bottom`, absent for an odd last row)
     /// to their luma rows and chroma row `r`, with the AVX2 build of the
-    /// same loops when `avx2` (identical bytes, see the module doc).
+    /// same loops when given `avx2` (identical bytes, see the module doc).
     fn convert_pair(
         &mut self,
         r: usize,
         top: &[u8],
         bottom: Option<&[u8]>,
         channels: usize,
-        avx2: bool,
+        avx2: Option<Avx2>,
     ) {
         let (w, cw) = (self.width, self.width.div_ceil(2));
         let (y_top, y_rest) = self.y[2 * r * w..].split_at_mut(w);
@@ -224,8 +241,8 @@ impl<'a> Planes<'a> {
             cr: &mut self.cr[r * cw..(r + 1) * cw],
         };
         #[cfg(target_arch = "x86_64")]
-        if avx2 {
-            // SAFETY: callers pass `avx2` from `has_avx2`, the CPU check.
+        if avx2.is_some() {
+            // SAFETY: an `Avx2` exists only where the CPU has AVX2.
             unsafe { rows.convert_avx2(channels) };
             return;
         }
@@ -273,10 +290,10 @@ impl RowPair<'_> {
 
 /// RGB(A) rows to yuv420p, two rows at a time (see [`Planes`]).
 fn convert(rgb: &[u8], channels: usize, size: Size, out: &mut [u8]) {
-    convert_with(rgb, channels, size, out, has_avx2());
+    convert_with(rgb, channels, size, out, Avx2::detect());
 }
 
-fn convert_with(rgb: &[u8], channels: usize, size: Size, out: &mut [u8], avx2: bool) {
+fn convert_with(rgb: &[u8], channels: usize, size: Size, out: &mut [u8], avx2: Option<Avx2>) {
     let stride = size.width as usize * channels;
     let mut planes = Planes::new(out, size);
     for r in 0..planes.chroma_rows() {
@@ -419,7 +436,7 @@ mod tests {
         for channels in [3, 4] {
             let rgb = &pixels[..(size.width * size.height) as usize * channels];
             let mut portable = vec![0; size.yuv420_len()];
-            convert_with(rgb, channels, size, &mut portable, false);
+            convert_with(rgb, channels, size, &mut portable, None);
             let mut dispatched = vec![0; size.yuv420_len()];
             convert(rgb, channels, size, &mut dispatched);
             assert_eq!(portable, dispatched, "{channels} channels");
@@ -458,16 +475,31 @@ mod tests {
         }
     }
 
+    /// Cut anywhere, or with the last image data's CRC wrong, a capture
+    /// is an error: the reader is run past the last row, where it checks
+    /// the end of the compressed data.
     #[test]
-    fn a_truncated_png_is_an_error_naming_the_frame() {
+    fn a_truncated_or_corrupt_png_is_an_error_naming_the_frame() {
         let size = Size {
             width: 64,
-            height: 64,
+            height: 16,
         };
-        let pixels: Vec<u8> = (0..64 * 64 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        let pixels: Vec<u8> = (0..64 * 16 * 3).map(|i| (i * 7 % 251) as u8).collect();
         let bytes = png_of(&pixels, size, png::ColorType::Rgb);
         let mut out = Vec::new();
-        let e = png_to_yuv420(&bytes[..bytes.len() / 2], size, &mut out).unwrap_err();
+        png_to_yuv420(&bytes, size, &mut out).unwrap();
+        // IEND is the last 12 bytes; the cuts run through the IDAT's
+        // compressed tail and CRC (the first ones lose no row).
+        let idat_end = bytes.len() - 12;
+        // Cutting 12 bytes or fewer loses only IEND: rows and CRCs intact.
+        for cut in (13..=28).chain([bytes.len() / 2]) {
+            let e = png_to_yuv420(&bytes[..bytes.len() - cut], size, &mut out)
+                .expect_err(&format!("cut {cut} bytes"));
+            assert!(e.to_string().starts_with("captured PNG frame: "), "{e}");
+        }
+        let mut bad_crc = bytes.clone();
+        bad_crc[idat_end - 1] ^= 0xff;
+        let e = png_to_yuv420(&bad_crc, size, &mut out).unwrap_err();
         assert!(e.to_string().starts_with("captured PNG frame: "), "{e}");
     }
 

@@ -105,7 +105,9 @@ pub struct StackOptions {
     pub ports: (u16, u16, u16),
 }
 
-/// A running local stack. Dropping it stops moto and every instance.
+/// A running local stack. Dropping it stops moto and both services
+/// (their listeners abort); [`LocalStack::shutdown`] also kills idle
+/// instances and ends running executions before it returns.
 pub struct LocalStack {
     pub resolved: Resolved,
     pub bucket: String,
@@ -159,8 +161,6 @@ impl LocalStack {
         let sfn = match start_sfn(&o, &resolved, interpreter, &lambda.endpoint).await {
             Ok(sfn) => sfn,
             Err(e) => {
-                // Dropping the service would leave its listener running
-                // until the runtime ends (moto stops on drop).
                 lambda.shutdown().await;
                 return Err(e);
             }

@@ -222,6 +222,15 @@ impl LambdaService {
     }
 }
 
+/// A service dropped without [`LambdaService::shutdown`] (an error path,
+/// a panic) stops listening too; its instances go with the last reference
+/// to them, which the aborted server task held.
+impl Drop for LambdaService {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 impl Shared {
     /// A function by name, partial ARN or ARN (with or without `:$LATEST`).
     fn lookup(&self, name_or_arn: &str) -> Option<Arc<Function>> {

@@ -150,6 +150,14 @@ impl SfnService {
     }
 }
 
+/// A service dropped without [`SfnService::shutdown`] (an error path, a
+/// panic) stops listening too; only `shutdown` ends running executions.
+impl Drop for SfnService {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Execution>> {
         self.executions.lock().unwrap_or_else(|p| p.into_inner())
