@@ -174,10 +174,15 @@ fn run_in(
     if local_chunking && longest > cap {
         // One chunk per worker would leave keyframes too far apart (the
         // frame count is only known once the composition is read): plan again
-        // with enough chunks.
+        // with enough chunks, a whole number per worker so that no worker
+        // renders a last chunk alone (a 30 s 1080p render on 2 workers took
+        // 44-45 s in 3 chunks, 40 s in 4, at the same CPU time).
+        let workers = resolve_workers(opts.workers) as u64;
         let chunks = planned
             .total_frames
             .div_ceil(cap)
+            .div_ceil(workers)
+            .saturating_mul(workers)
             .min(u64::from(MAX_PARALLEL_CHUNKS));
         let mut config = config.clone();
         config.max_parallel_chunks = Some(chunks as u32);
