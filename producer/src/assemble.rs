@@ -29,9 +29,13 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Assembles with the plan's own audio (`audio.m4a`) when it has one.
 pub fn assemble(plan_dir: &Path, chunks: &[PathBuf], out: &Path) -> Result<AssembleOutcome> {
+    assemble_with_audio(plan_dir, chunks, plan_audio(plan_dir).as_deref(), out)
+}
+
+/// The plan's own audio track, when it has one.
+fn plan_audio(plan_dir: &Path) -> Option<PathBuf> {
     let audio = plan_dir.join("audio.m4a");
-    let audio = audio.is_file().then_some(audio);
-    assemble_with_audio(plan_dir, chunks, audio.as_deref(), out)
+    audio.is_file().then_some(audio)
 }
 
 /// [`assemble`] for chunks the caller rendered from this plan moments ago
@@ -44,8 +48,7 @@ pub fn assemble_rendered_here(
     chunks: &[PathBuf],
     out: &Path,
 ) -> Result<AssembleOutcome> {
-    let audio = plan_dir.join("audio.m4a");
-    let audio = audio.is_file().then_some(audio);
+    let audio = plan_audio(plan_dir);
     assemble_checked(plan_dir, chunks, audio.as_deref(), out, false)
 }
 

@@ -219,9 +219,10 @@ fn capture_and_encode(
     let final_path = out_dir.join(chunk_file_name(index, format));
     let staging = staging::beside(&final_path, "tmp")?;
     let tmp = staging.path().join("chunk");
+    let settings = plan.settings();
     let image = opts
         .image
-        .unwrap_or(ImageSpec::for_encoding(format, plan.settings().yuv));
+        .unwrap_or(ImageSpec::for_encoding(format, settings.yuv));
     let spec = session_spec(plan, mode, image, opts);
     let deadline = Instant::now() + chunk_deadline(slice.frames());
     let pixels = u64::from(spec.width) * u64::from(spec.height);
@@ -236,7 +237,7 @@ fn capture_and_encode(
         frames_done: opts.frames_done.clone(),
     };
     let result = (|| -> Result<CaptureStats> {
-        let mut sink = open_sink(plan, slice, index, &tmp, &capture, opts)?;
+        let mut sink = open_sink(plan, settings, slice, index, &tmp, &capture, opts)?;
         match capture_frames(&spec, slice, &capture, sink.as_mut()) {
             Ok(t) => {
                 sink.finish()?;
@@ -297,6 +298,7 @@ fn session_spec(
 /// directory at `tmp`, or (bench) nowhere or a kept-frames directory.
 fn open_sink(
     plan: &LoadedPlan,
+    settings: EncoderSettings,
     slice: ChunkSlice,
     index: u32,
     tmp: &Path,
@@ -321,7 +323,7 @@ fn open_sink(
         ("hyperframes_start_frame", slice.start_frame.to_string()),
     ];
     let fps = plan.fps();
-    let (settings, input) = encoder_input(plan, capture.image);
+    let (settings, input) = encoder_input(plan, settings, capture.image);
     let mut args = settings.output_args(fps, slice.frames(), &metadata);
     args.extend(["-f".into(), format.muxer().into(), "-y".into()]);
     let sink = FfmpegSink::spawn(fps, input, &args, tmp, capture.deadline)?;
@@ -331,8 +333,11 @@ fn open_sink(
 /// Raw frames converted here when the plan says so and the capture is PNG;
 /// otherwise the images, for ffmpeg to decode and convert (a bench that
 /// captures JPEG or WebP instead gets ffmpeg's BT.709 conversion).
-fn encoder_input(plan: &LoadedPlan, image: ImageSpec) -> (EncoderSettings, EncoderInput) {
-    let mut settings = plan.settings();
+fn encoder_input(
+    plan: &LoadedPlan,
+    mut settings: EncoderSettings,
+    image: ImageSpec,
+) -> (EncoderSettings, EncoderInput) {
     if settings.yuv != YuvConversion::Bt709InProcess {
         return (settings, EncoderInput::Images(image));
     }

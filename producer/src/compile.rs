@@ -472,14 +472,16 @@ pub fn raster_content(compiled_dir: &Path) -> Result<Option<String>> {
         if RASTER_EXTENSIONS.contains(&ext.as_str()) {
             return Ok(Some(rel));
         }
-        let bytes = std::fs::read(&path).map_err(|e| ProducerError::io(&path, e))?;
         if !TEXT.contains(&ext.as_str()) {
-            let iso_bmff = bytes.get(4..8) == Some(b"ftyp");
-            if iso_bmff || RASTER_MAGIC.iter().any(|m| bytes.starts_with(m)) {
+            // The magic is in the first bytes; a remote video can be large.
+            let head = first_bytes(&path, 8)?;
+            let iso_bmff = head.get(4..8) == Some(b"ftyp");
+            if iso_bmff || RASTER_MAGIC.iter().any(|m| head.starts_with(m)) {
                 return Ok(Some(format!("{rel} (a raster or video file)")));
             }
             continue;
         }
+        let bytes = std::fs::read(&path).map_err(|e| ProducerError::io(&path, e))?;
         let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
         if let Some(m) = RASTER_MARKERS
             .iter()
@@ -489,6 +491,16 @@ pub fn raster_content(compiled_dir: &Path) -> Result<Option<String>> {
         }
     }
     Ok(None)
+}
+
+/// Up to `n` bytes from the start of `path`.
+fn first_bytes(path: &Path, n: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(n).read_to_end(&mut head))
+        .map_err(|e| ProducerError::io(path, e))?;
+    Ok(head)
 }
 
 #[cfg(test)]

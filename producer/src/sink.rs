@@ -223,9 +223,7 @@ impl FfmpegSink {
             deadline,
         })
     }
-}
 
-impl FfmpegSink {
     /// Why the writer thread stopped taking frames: a frame that would not
     /// convert, the thread's panic, or ffmpeg's exit (then with the end of
     /// what ffmpeg printed).
@@ -317,16 +315,8 @@ mod tests {
     use super::*;
 
     fn png_of(rgb: [u8; 3], size: yuv::Size) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        let mut enc = png::Encoder::new(&mut bytes, size.width, size.height);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
         let pixels: Vec<u8> = (0..size.width * size.height).flat_map(|_| rgb).collect();
-        enc.write_header()
-            .unwrap()
-            .write_image_data(&pixels)
-            .unwrap();
-        bytes
+        yuv::test_png(&pixels, size, png::ColorType::Rgb, png::BitDepth::Eight)
     }
 
     #[test]

@@ -91,16 +91,17 @@ pub fn png_to_yuv420(png_bytes: &[u8], size: Size, out: &mut Vec<u8>) -> Result<
         )));
     }
     out.resize(size.yuv420_len(), 0);
-    let channels = match reader.output_color_type() {
-        (png::ColorType::Rgb, png::BitDepth::Eight) => 3,
-        (png::ColorType::Rgba, png::BitDepth::Eight) => 4,
-        _ => 0,
+    let streamed = match reader.output_color_type() {
+        _ if reader.info().interlaced => None,
+        (png::ColorType::Rgb, png::BitDepth::Eight) => Some(3),
+        (png::ColorType::Rgba, png::BitDepth::Eight) => Some(4),
+        _ => None,
     };
-    if channels == 0 || reader.info().interlaced {
+    let Some(channels) = streamed else {
         let (rgb, channels) = decode_whole(reader)?;
         convert(&rgb, channels, size, out);
         return Ok(());
-    }
+    };
     let mut planes = Planes::new(out, size);
     let avx2 = Avx2::detect();
     let line = reader
@@ -333,6 +334,25 @@ fn chroma_row<const C: usize>(top: &[u8], bottom: &[u8], cb: &mut [u8], cr: &mut
     }
 }
 
+/// A PNG of `pixels` (the tests' frames, here and in the sink's).
+#[cfg(test)]
+pub(crate) fn test_png(
+    pixels: &[u8],
+    size: Size,
+    colour: png::ColorType,
+    depth: png::BitDepth,
+) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut enc = png::Encoder::new(&mut bytes, size.width, size.height);
+    enc.set_color(colour);
+    enc.set_depth(depth);
+    enc.write_header()
+        .unwrap()
+        .write_image_data(pixels)
+        .unwrap();
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,18 +463,6 @@ mod tests {
         }
     }
 
-    fn png_of(pixels: &[u8], size: Size, colour: png::ColorType) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        let mut enc = png::Encoder::new(&mut bytes, size.width, size.height);
-        enc.set_color(colour);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.write_header()
-            .unwrap()
-            .write_image_data(pixels)
-            .unwrap();
-        bytes
-    }
-
     /// The streamed path (rows converted as they are inflated) against the
     /// whole-image conversion, on odd and even sizes, RGB and RGBA.
     #[test]
@@ -469,7 +477,12 @@ mod tests {
                 let mut whole = vec![0; size.yuv420_len()];
                 convert(rgb, channels, size, &mut whole);
                 let mut streamed = Vec::new();
-                png_to_yuv420(&png_of(rgb, size, colour), size, &mut streamed).unwrap();
+                png_to_yuv420(
+                    &test_png(rgb, size, colour, png::BitDepth::Eight),
+                    size,
+                    &mut streamed,
+                )
+                .unwrap();
                 assert_eq!(streamed, whole, "{width}x{height}, {channels} channels");
             }
         }
@@ -485,7 +498,7 @@ mod tests {
             height: 16,
         };
         let pixels: Vec<u8> = (0..64 * 16 * 3).map(|i| (i * 7 % 251) as u8).collect();
-        let bytes = png_of(&pixels, size, png::ColorType::Rgb);
+        let bytes = test_png(&pixels, size, png::ColorType::Rgb, png::BitDepth::Eight);
         let mut out = Vec::new();
         png_to_yuv420(&bytes, size, &mut out).unwrap();
         // IEND is the last 12 bytes; the cuts run through the IDAT's
@@ -517,11 +530,7 @@ mod tests {
             ),
             (png::ColorType::Rgb, png::BitDepth::Sixteen, vec![255u8; 24]),
         ] {
-            let mut bytes = Vec::new();
-            let mut enc = png::Encoder::new(&mut bytes, 2, 2);
-            enc.set_color(colour);
-            enc.set_depth(depth);
-            enc.write_header().unwrap().write_image_data(&data).unwrap();
+            let bytes = test_png(&data, size, colour, depth);
             let mut out = Vec::new();
             png_to_yuv420(&bytes, size, &mut out).unwrap();
             assert_eq!(out, [235, 235, 235, 235, 128, 128], "{colour:?} {depth:?}");
@@ -530,19 +539,12 @@ mod tests {
 
     #[test]
     fn a_png_of_another_size_is_refused() {
-        let mut png_bytes = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut png_bytes, 2, 2);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            let mut w = enc.write_header().unwrap();
-            w.write_image_data(&[0; 12]).unwrap();
-        }
-        let mut out = Vec::new();
         let size = Size {
             width: 2,
             height: 2,
         };
+        let png_bytes = test_png(&[0; 12], size, png::ColorType::Rgb, png::BitDepth::Eight);
+        let mut out = Vec::new();
         png_to_yuv420(&png_bytes, size, &mut out).unwrap();
         assert_eq!(out.len(), size.yuv420_len());
         assert_eq!(out[0], 16);
