@@ -15,7 +15,6 @@ use hyperframes_infra::ChromeSource;
 use hyperframes_producer::runtime::{self, Runtime};
 use hyperframes_producer::ProducerError;
 use lambda_runtime::tracing;
-use serde_json::Value;
 
 use crate::error::HandlerError;
 use crate::payload::{self, Manifest};
@@ -238,7 +237,7 @@ impl Producer for BundledProducer {
     fn plan(
         &self,
         project_dir: &Path,
-        config: &Value,
+        config: &hyperframes_producer::RenderConfig,
         plan_dir: &Path,
     ) -> Result<PlanInfo, HandlerError> {
         self.wait()?;

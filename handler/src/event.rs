@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use hyperframes_infra::contract::{field, Action, PlanProtocol};
+use hyperframes_producer::RenderConfig;
 
 use crate::error::HandlerError;
 use crate::s3uri::S3Uri;
@@ -55,8 +56,9 @@ pub struct PlanEvent {
     pub protocol: PlanProtocol,
     pub project: S3Uri,
     pub output_prefix: S3Uri,
-    /// Passed to the producer verbatim; it validates.
-    pub config: Value,
+    /// The render's settings, parsed and validated with the producer's
+    /// rules when the event is (unknown fields refused by name).
+    pub config: RenderConfig,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +130,7 @@ impl Event {
             .expect("unwrap returns objects with an Action")
             .parse::<Action>()
             .expect("unwrap checks the action");
+        refuse_unknown_fields(event, action)?;
         let protocol = protocol(event)?;
         match action {
             Action::Plan => plan_event(event, protocol).map(Event::Plan),
@@ -146,7 +149,7 @@ fn plan_event(
         project: uri(event, field::PROJECT_S3_URI)?,
         output_prefix: uri(event, field::PLAN_OUTPUT_S3_PREFIX)?,
         config: match event.get(field::CONFIG) {
-            Some(c @ Value::Object(_)) => c.clone(),
+            Some(c @ Value::Object(_)) => RenderConfig::from_json(c)?,
             Some(_) => return Err(HandlerError::invalid_event("Config: must be a JSON object")),
             None => return Err(missing(field::CONFIG)),
         },
@@ -250,6 +253,68 @@ fn chunk_uris(event: &Map<String, Value>) -> Result<Vec<S3Uri>, HandlerError> {
         ))),
         None => Err(missing(field::CHUNK_S3_URIS)),
     }
+}
+
+/// The fields each action's event may carry (what the state machine's
+/// Task payloads send, `infra::workflow`).
+fn allowed_fields(action: Action) -> &'static [&'static str] {
+    const LOCATION: [&str; 3] = [
+        field::PLAN_S3_URI,
+        field::PLAN_V2_MANIFEST_S3_URI,
+        field::PLAN_V2_ARTIFACT_S3_PREFIX,
+    ];
+    match action {
+        Action::Plan => &[
+            field::ACTION,
+            field::PLAN_PROTOCOL,
+            field::PROJECT_S3_URI,
+            field::PLAN_OUTPUT_S3_PREFIX,
+            field::CONFIG,
+        ],
+        Action::RenderChunk => &[
+            field::ACTION,
+            field::PLAN_PROTOCOL,
+            LOCATION[0],
+            LOCATION[1],
+            LOCATION[2],
+            field::PLAN_HASH,
+            field::CHUNK_INDEX,
+            field::CHUNK_OUTPUT_S3_PREFIX,
+            field::FORMAT,
+        ],
+        Action::Assemble => &[
+            field::ACTION,
+            field::PLAN_PROTOCOL,
+            LOCATION[0],
+            LOCATION[1],
+            LOCATION[2],
+            field::PLAN_HASH,
+            field::CHUNK_S3_URIS,
+            field::AUDIO_S3_URI,
+            field::OUTPUT_S3_URI,
+            field::FORMAT,
+        ],
+    }
+}
+
+/// A field the action does not read is refused by name (all of them at
+/// once): a misspelled one would otherwise be silently ignored.
+fn refuse_unknown_fields(event: &Map<String, Value>, action: Action) -> Result<(), HandlerError> {
+    let allowed = allowed_fields(action);
+    let unknown: Vec<&str> = event
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !allowed.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(HandlerError::invalid_event(format!(
+        "{}: not a field of a {} event (it takes {})",
+        unknown.join(", "),
+        action.as_str(),
+        allowed.join(", ")
+    )))
 }
 
 fn missing(name: &str) -> HandlerError {
@@ -430,6 +495,29 @@ mod tests {
             assert_eq!(err.name, ErrorName::InvalidEvent);
             assert!(err.message.starts_with(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        let mut e = chunk_v2();
+        e["ChunkIndx"] = json!(3);
+        e["Extra"] = json!(true);
+        let err = Event::parse(&e).unwrap_err();
+        assert_eq!(err.name, ErrorName::InvalidEvent);
+        assert!(err.message.starts_with("ChunkIndx, Extra: "), "{err}");
+        let plan = json!({
+            "Action": "plan", "ProjectS3Uri": "s3://b/sites/x/project.tar.gz",
+            "PlanOutputS3Prefix": "s3://b/renders/r/",
+            "Config": {"fps": 30, "format": "mp4", "qualty": "high"}
+        });
+        let err = Event::parse(&plan).unwrap_err();
+        assert!(err.message.contains("qualty"), "{err}");
+        let mut ok = plan.clone();
+        ok["Config"] = json!({"fps": 30, "format": "mp4", "quality": "high"});
+        let Event::Plan(p) = Event::parse(&ok).unwrap() else {
+            panic!()
+        };
+        assert_eq!(p.config.quality, Some(hyperframes_producer::Quality::High));
     }
 
     #[test]

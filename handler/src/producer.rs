@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::error::HandlerError;
 
 /// What the later stages need to know about a plan.
@@ -48,7 +46,7 @@ pub trait Producer: Send + Sync + 'static {
     fn plan(
         &self,
         project_dir: &Path,
-        config: &Value,
+        config: &hyperframes_producer::RenderConfig,
         plan_dir: &Path,
     ) -> Result<PlanInfo, HandlerError>;
     fn render_chunk(
@@ -76,11 +74,10 @@ pub struct LocalProducer;
 /// fetches is inlined into it, so no chunk worker ever fetches.
 fn plan_info(
     project_dir: &Path,
-    config: &Value,
+    config: &hyperframes_producer::RenderConfig,
     plan_dir: &Path,
 ) -> Result<PlanInfo, HandlerError> {
-    let config = hyperframes_producer::RenderConfig::from_json(config)?;
-    let outcome = hyperframes_producer::plan(project_dir, &config, plan_dir)?;
+    let outcome = hyperframes_producer::plan(project_dir, config, plan_dir)?;
     let loaded = hyperframes_producer::plan::LoadedPlan::load(plan_dir)?;
     let p = &loaded.plan;
     Ok(PlanInfo {
@@ -102,7 +99,7 @@ impl Producer for LocalProducer {
     fn plan(
         &self,
         project_dir: &Path,
-        config: &Value,
+        config: &hyperframes_producer::RenderConfig,
         plan_dir: &Path,
     ) -> Result<PlanInfo, HandlerError> {
         plan_info(project_dir, config, plan_dir)

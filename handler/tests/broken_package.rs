@@ -8,7 +8,6 @@ use hyperframes_handler::bundled::PACKAGE_REMEDY;
 use hyperframes_handler::{LocalProducer, Producer};
 use hyperframes_infra::contract::{Action, ErrorName};
 use hyperframes_producer::runtime::{self, Runtime};
-use serde_json::json;
 
 #[test]
 fn a_package_without_ffmpeg_fails_every_stage_without_retries() {
@@ -31,7 +30,8 @@ fn a_package_without_ffmpeg_fails_every_stage_without_retries() {
            data-height="64" data-duration="1" data-no-timeline></div></body></html>"#,
     )
     .unwrap();
-    let config = json!({"fps": 30, "width": 64, "height": 64, "format": "mp4"});
+    let config = hyperframes_producer::RenderConfig::new(30, hyperframes_producer::Format::Mp4)
+        .with_size(64, 64);
     let err = LocalProducer
         .plan(&project, &config, &d.path().join("plan"))
         .unwrap_err();

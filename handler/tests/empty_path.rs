@@ -55,9 +55,11 @@ async fn plan_render_and_assemble_run_with_an_empty_path() {
 
     let prefix = format!("s3://{BUCKET}/renders/empty-path/");
     let plan = e
-        .call(json!({"Action": "plan", "PlanProtocol": "v1", "ProjectS3Uri": project,
+        .call(
+            json!({"Action": "plan", "PlanProtocol": "v1", "ProjectS3Uri": project,
                      "PlanOutputS3Prefix": prefix,
-                     "Config": {"fps": 30, "width": 320, "height": 180, "format": "mp4", "chunkSize": 30}}))
+                     "Config": {"fps": 30, "format": "mp4", "chunkSize": 30}}),
+        )
         .await
         .unwrap_or_else(|err| panic!("plan: {err}"));
     assert_eq!(plan["ChunkCount"], 2, "{plan}");

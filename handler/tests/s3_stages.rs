@@ -220,7 +220,7 @@ async fn refusals_before_and_during_io() {
     let err = e
         .call(
             json!({"Action": "plan", "ProjectS3Uri": "s3://someone-else/p.tar.gz",
-                     "PlanOutputS3Prefix": format!("s3://{BUCKET}/renders/x/"), "Config": {}}),
+                     "PlanOutputS3Prefix": format!("s3://{BUCKET}/renders/x/"), "Config": {"fps": 30, "format": "mp4"}}),
         )
         .await
         .unwrap_err();
@@ -244,7 +244,7 @@ async fn refusals_before_and_during_io() {
     // A project that does not exist is not retried.
     let err = e
         .call(json!({"Action": "plan", "ProjectS3Uri": format!("s3://{BUCKET}/sites/none/project.tar.gz"),
-                     "PlanOutputS3Prefix": format!("s3://{BUCKET}/renders/x/"), "Config": {"fps": 30}}))
+                     "PlanOutputS3Prefix": format!("s3://{BUCKET}/renders/x/"), "Config": {"fps": 30, "format": "mp4"}}))
         .await
         .unwrap_err();
     assert_eq!(err.name, ErrorName::InvalidEvent);
@@ -270,7 +270,7 @@ async fn refusals_before_and_during_io() {
         .await;
     let err = e
         .call(json!({"Action": "plan", "ProjectS3Uri": format!("s3://{BUCKET}/sites/evil/project.tar.gz"),
-                     "PlanOutputS3Prefix": format!("s3://{BUCKET}/renders/x/"), "Config": {"fps": 30}}))
+                     "PlanOutputS3Prefix": format!("s3://{BUCKET}/renders/x/"), "Config": {"fps": 30, "format": "mp4"}}))
         .await
         .unwrap_err();
     assert_eq!(err.name, ErrorName::InvalidEvent);

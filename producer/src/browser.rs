@@ -42,8 +42,9 @@ pub fn chrome_path() -> Result<PathBuf> {
     Ok(p)
 }
 
-/// How frames are produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How frames are produced (`captureMode` in the plan's encoder settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CaptureMode {
     /// `HeadlessExperimental.beginFrame` drives the compositor: fastest, opaque only.
     BeginFrame,

@@ -20,6 +20,7 @@ use crate::digest::{self, sha256_hex};
 use crate::errors::{ProducerError, Result};
 use crate::ffmpeg::{EncoderSettings, YuvConversion};
 use crate::plan::{LoadedPlan, PRODUCER_VERSION};
+use crate::plan_file::BrowserGpuMode;
 use crate::session::SessionSpec;
 use crate::sink::{EncoderInput, FfmpegSink, FrameDirSink, FrameSink, NullSink};
 use crate::{staging, yuv};
@@ -152,10 +153,10 @@ fn renderable_slice(plan: &LoadedPlan, index: u32) -> Result<ChunkSlice> {
         )));
     }
     plan.verify_ffmpeg()?;
-    if plan.encoder["browserGpuMode"] != "software" {
+    if plan.encoder.browser_gpu_mode != BrowserGpuMode::Software {
         return Err(ProducerError::BrowserGpuNotSoftware(format!(
-            "plan asks for browserGpuMode {}; distributed chunks only render with software GL",
-            plan.encoder["browserGpuMode"]
+            "plan asks for browserGpuMode {:?}; distributed chunks only render with software GL",
+            plan.encoder.browser_gpu_mode
         )));
     }
     Ok(slice)
@@ -170,12 +171,7 @@ fn capture_with_fallback(
     out_dir: &Path,
     opts: &ChunkOptions,
 ) -> Result<(PathBuf, CaptureMode, CaptureStats)> {
-    let planned = if plan.encoder["captureMode"] == "screenshot" {
-        CaptureMode::Screenshot
-    } else {
-        CaptureMode::BeginFrame
-    };
-    let mode = opts.force_mode.unwrap_or(planned);
+    let mode = opts.force_mode.unwrap_or(plan.encoder.capture_mode);
     match capture_and_encode(plan, slice, index, out_dir, mode, opts) {
         Err(ProducerError::RenderFailed(m))
             if mode == CaptureMode::BeginFrame && m.contains("beginFrame") =>
@@ -223,7 +219,7 @@ fn capture_and_encode(
     let image = opts
         .image
         .unwrap_or(ImageSpec::for_encoding(format, settings.yuv));
-    let spec = session_spec(plan, mode, image, opts);
+    let spec = session_spec(plan, mode, image, opts)?;
     let deadline = Instant::now() + chunk_deadline(slice.frames());
     let pixels = u64::from(spec.width) * u64::from(spec.height);
     let capture = CapturePlan {
@@ -272,26 +268,27 @@ fn session_spec(
     mode: CaptureMode,
     image: ImageSpec,
     opts: &ChunkOptions,
-) -> SessionSpec {
-    let comp: serde_json::Value = std::fs::read(plan.dir.join("meta/composition.json"))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    SessionSpec {
+) -> Result<SessionSpec> {
+    let comp = plan.composition()?;
+    Ok(SessionSpec {
         site_root: plan.dir.join("compiled"),
         entry: "index.html".into(),
         composition_id: plan.plan.composition_id.clone(),
-        no_timeline: plan.plan.no_timeline || comp["noTimeline"] == true,
+        no_timeline: plan.plan.no_timeline || comp.no_timeline,
         width: plan.plan.dimensions.width,
         height: plan.plan.dimensions.height,
         fps: plan.fps(),
         mode,
         transparent: plan.format().has_alpha(),
         ready_timeout: opts.ready_timeout,
-        variables: plan.encoder.get("variables").cloned(),
+        variables: plan
+            .encoder
+            .variables
+            .clone()
+            .map(serde_json::Value::Object),
         extra_flags: opts.browser_flags.clone(),
         screencast: opts.screencast.then_some(image),
-    }
+    })
 }
 
 /// Where the captured frames go: the chunk's encoder writing `tmp`, a PNG

@@ -219,16 +219,27 @@ impl Preset {
     }
 }
 
-/// The caller's render settings, deserialized from the camelCase JSON `Config`.
+/// The caller's render settings: the one typed value a render is described
+/// by, from the command line (`render`'s flags build it) through the
+/// execution input and the handler's event (`Config`, camelCase as the
+/// reference's clients send it) to the plan, which freezes what the
+/// encoder needs into `meta/encoder.json`.
 ///
-/// `width`/`height` are validated but the composition's `data-width`/`data-height`
-/// decide the rendered size (as in the reference producer).
+/// `width`/`height` are optional: absent, the composition's
+/// `data-width`/`data-height` decide the size; present, they must equal it
+/// (this renderer does not scale), and a plan refuses a mismatch instead of
+/// rendering another size than was asked for.
+///
+/// Unknown fields are refused with their names ([`RenderConfig::from_json`]),
+/// so a misspelled setting never silently becomes a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RenderConfig {
     pub fps: u32,
-    pub width: u32,
-    pub height: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
     pub format: Format,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codec: Option<Codec>,
@@ -248,8 +259,11 @@ pub struct RenderConfig {
     pub max_parallel_chunks: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_chunk_frames: Option<u32>,
+    /// Recorded and validated as the reference records it (which runtime
+    /// caps a render); neither enforces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_cap: Option<String>,
+    /// `auto` or `force-sdr`: both render SDR here (HDR is refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hdr_mode: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,9 +272,63 @@ pub struct RenderConfig {
     pub plan_dir_size_limit_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Plans never fetch a font that is not in the asset map or reachable;
+    /// a failed font fetch always fails the plan here, which is this
+    /// setting's `true`. `false` is refused rather than ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_closed_font_fetch: Option<bool>,
 }
+
+/// The wire names of [`RenderConfig`]'s fields (checked against serde's
+/// own list by a test), for refusing every unknown one at once.
+const FIELDS: &[&str] = &[
+    "fps",
+    "width",
+    "height",
+    "format",
+    "codec",
+    "quality",
+    "preset",
+    "crf",
+    "bitrate",
+    "chunkSize",
+    "maxParallelChunks",
+    "targetChunkFrames",
+    "runtimeCap",
+    "hdrMode",
+    "entryFile",
+    "planDirSizeLimitBytes",
+    "variables",
+    "failClosedFontFetch",
+];
+
+/// Fields of the reference's `Config` that this renderer does not
+/// implement, with what to do instead. Refused, never ignored: a render
+/// that silently dropped one would look other than was asked for.
+const NOT_IMPLEMENTED: &[(&str, &str)] = &[
+    (
+        "outputResolution",
+        "this renderer does not scale; render at the composition's data-width/data-height",
+    ),
+    (
+        "outputResolutionAspectAgnostic",
+        "this renderer does not scale; render at the composition's size",
+    ),
+    (
+        "videoFrameFormat",
+        "the capture format is chosen per plan (lossless PNG or JPEG q100); remove it",
+    ),
+    (
+        "rejectOnSystemFonts",
+        "remove it; fonts come from the plan's asset map",
+    ),
+    ("cfr", "output is always constant frame rate; remove it"),
+    (
+        "engineConfig",
+        "engine settings are fixed per plan; remove it",
+    ),
+    ("strictness", "remove it"),
+];
 
 pub const MAX_CHUNK_SIZE: u32 = 3600;
 pub const MAX_PARALLEL_CHUNKS: u32 = 256;
@@ -268,12 +336,13 @@ pub const DEFAULT_MAX_PARALLEL_CHUNKS: u32 = 16;
 pub const PLAN_DIR_SIZE_LIMIT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 impl RenderConfig {
-    /// A config with the required fields and everything else defaulted.
-    pub fn new(fps: u32, width: u32, height: u32, format: Format) -> Self {
+    /// A config with the required fields and everything else defaulted:
+    /// the composition decides the size.
+    pub fn new(fps: u32, format: Format) -> Self {
         RenderConfig {
             fps,
-            width,
-            height,
+            width: None,
+            height: None,
             format,
             codec: None,
             quality: None,
@@ -292,20 +361,45 @@ impl RenderConfig {
         }
     }
 
+    /// The same config with an explicit output size (which the plan checks
+    /// against the composition's).
+    pub fn with_size(mut self, width: u32, height: u32) -> Self {
+        self.width = Some(width);
+        self.height = Some(height);
+        self
+    }
+
     /// Parses the JSON `Config` object and validates it, naming the offending field
-    /// on failure (serde's own messages name the field too).
+    /// on failure (serde's own messages name the field too). Every unknown
+    /// field is named at once.
     pub fn from_json(value: &serde_json::Value) -> Result<Self> {
-        if !value.is_object() {
+        let Some(object) = value.as_object() else {
             return Err(ProducerError::config("", "must be a JSON object"));
+        };
+        let unknown: Vec<String> = object
+            .keys()
+            .filter(|k| !FIELDS.contains(&k.as_str()))
+            .map(
+                |k| match NOT_IMPLEMENTED.iter().find(|(name, _)| name == k) {
+                    Some((_, what)) => format!("{k} is not implemented by this renderer: {what}"),
+                    None => format!("{k} is not a field (misspelled?)"),
+                },
+            )
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ProducerError::InvalidConfig {
+                field: "config".into(),
+                message: format!(
+                    "{}; the fields are {}",
+                    unknown.join("; "),
+                    FIELDS.join(", ")
+                ),
+            });
         }
         let config: RenderConfig =
             serde_json::from_value(value.clone()).map_err(|e| ProducerError::InvalidConfig {
                 field: "config".into(),
-                message: format!(
-                    "{e} (the render config's fields are those of `RenderConfig` in \
-                     hyperframes-producer: fps, width, height, format, codec, quality, preset, \
-                     crf, bitrate, chunkSize, maxParallelChunks, variables, ...)"
-                ),
+                message: format!("{e} (the render config's fields are {})", FIELDS.join(", ")),
             })?;
         config.validate()?;
         Ok(config)
@@ -320,7 +414,15 @@ impl RenderConfig {
             ));
         }
         for (field, v) in [("width", self.width), ("height", self.height)] {
-            validate_dimension(field, v)?;
+            if let Some(v) = v {
+                validate_dimension(field, v)?;
+            }
+        }
+        if self.width.is_some() != self.height.is_some() {
+            return Err(ProducerError::config(
+                if self.width.is_some() { "height" } else { "width" },
+                "width and height go together; give both or neither (neither = the composition's size)",
+            ));
         }
         self.validate_encoder()?;
         self.validate_chunking()?;
@@ -429,6 +531,12 @@ impl RenderConfig {
                 ));
             }
         }
+        if self.fail_closed_font_fetch == Some(false) {
+            return Err(ProducerError::config(
+                "failClosedFontFetch",
+                "false is not supported: a font that cannot be fetched always fails the plan here; remove the field or set true",
+            ));
+        }
         if let Some(entry) = &self.entry_file {
             if entry.is_empty() || entry.contains("..") || entry.starts_with('/') {
                 return Err(ProducerError::config(
@@ -438,6 +546,22 @@ impl RenderConfig {
             }
         }
         Ok(())
+    }
+
+    /// The rendered size: the composition's, which an explicit
+    /// `width`/`height` must equal.
+    pub fn output_size(&self, composition: (u32, u32)) -> Result<(u32, u32)> {
+        match (self.width, self.height) {
+            (Some(w), Some(h)) if (w, h) != composition => Err(ProducerError::config(
+                "width",
+                format!(
+                    "{w}x{h} differs from the composition's data-width/data-height {}x{}; \
+                     this renderer does not scale: omit width and height, or pass {}x{}",
+                    composition.0, composition.1, composition.0, composition.1
+                ),
+            )),
+            _ => Ok(composition),
+        }
     }
 
     pub fn codec(&self) -> Codec {
@@ -593,6 +717,63 @@ mod tests {
         v["hdrMode"] = json!("force-hdr");
         let e = RenderConfig::from_json(&v).unwrap_err();
         assert_eq!(e.name(), "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED");
+    }
+
+    #[test]
+    fn every_unknown_field_is_named_at_once() {
+        let mut v = base();
+        v["chunksize"] = json!(10);
+        v["outputResolution"] = json!("1080p");
+        v["qualty"] = json!("high");
+        match RenderConfig::from_json(&v) {
+            Err(ProducerError::InvalidConfig { field, message }) => {
+                assert_eq!(field, "config");
+                for name in ["chunksize", "outputResolution", "qualty"] {
+                    assert!(message.contains(name), "{message}");
+                }
+                assert!(message.contains("does not scale"), "{message}");
+                assert!(message.contains("chunkSize"), "{message}");
+            }
+            other => panic!("expected InvalidConfig, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_field_list_is_serdes() {
+        let mut c = RenderConfig::new(30, Format::Mp4).with_size(640, 360);
+        c.codec = Some(Codec::H264);
+        c.quality = Some(Quality::High);
+        c.preset = Some(Preset::Fast);
+        c.crf = Some(20);
+        c.bitrate = Some("1M".into());
+        c.chunk_size = Some(10);
+        c.max_parallel_chunks = Some(2);
+        c.target_chunk_frames = Some(10);
+        c.runtime_cap = Some("lambda".into());
+        c.hdr_mode = Some("auto".into());
+        c.entry_file = Some("a.html".into());
+        c.plan_dir_size_limit_bytes = Some(1);
+        c.variables = Some(serde_json::Map::new());
+        c.fail_closed_font_fetch = Some(true);
+        let v = serde_json::to_value(&c).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, FIELDS);
+    }
+
+    #[test]
+    fn size_is_the_compositions_unless_it_differs() {
+        let c = RenderConfig::new(30, Format::Mp4);
+        assert_eq!(c.output_size((640, 360)).unwrap(), (640, 360));
+        let c = c.with_size(640, 360);
+        assert_eq!(c.output_size((640, 360)).unwrap(), (640, 360));
+        let e = c.with_size(1920, 1080).output_size((640, 360)).unwrap_err();
+        assert!(e.to_string().contains("640x360"), "{e}");
+        let mut v = base();
+        v.as_object_mut().unwrap().remove("height");
+        assert_eq!(err_field(v), "config.height");
+        let mut v = base();
+        v["failClosedFontFetch"] = json!(false);
+        assert_eq!(err_field(v), "config.failClosedFontFetch");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::config::{Codec, Format, Preset, Quality};
 use crate::errors::{ProducerError, Result};
+use crate::plan_file::{EncoderMeta, EncoderName, FrameInput, YuvMatrix};
 use crate::process;
 
 pub const FFMPEG_TIMEOUT_SHORT: Duration = Duration::from_secs(30);
@@ -88,34 +89,32 @@ pub enum YuvConversion {
 impl YuvConversion {
     /// The conversion a plan's `meta/encoder.json` pins for `format`;
     /// plans from before each of its fields keep the conversion and labels
-    /// they were written with. [`YuvConversion::write_pin`] is the other half.
-    pub fn from_encoder(e: &serde_json::Value, format: Format) -> YuvConversion {
-        if e["yuvMatrix"] != "bt709" {
+    /// they were written with. [`YuvConversion::pin`] is the other half.
+    pub fn from_encoder(e: &EncoderMeta, format: Format) -> YuvConversion {
+        if e.yuv_matrix.is_none() {
             return YuvConversion::Legacy;
         }
-        if e["frameInput"] == "yuv420p" && format == Format::Mp4 {
+        if e.frame_input == Some(FrameInput::Yuv420p) && format == Format::Mp4 {
             YuvConversion::Bt709InProcess
-        } else if e["frameLabels"] == "bt709" {
+        } else if e.frame_labels == Some(YuvMatrix::Bt709) {
             YuvConversion::Bt709
         } else {
             YuvConversion::Bt709Unlabelled
         }
     }
 
-    /// Writes the pin into `e` for `format` (png-sequence has none):
-    /// `yuvMatrix`, `frameInput` for the in-process path, `frameLabels`
-    /// when the frames are labelled BT.709 (`setparams`) before the encoder.
-    pub fn write_pin(self, format: Format, e: &mut serde_json::Value) {
+    /// The pin for `format` (png-sequence has none): `yuvMatrix`,
+    /// `frameLabels` when the frames are labelled BT.709 (`setparams`)
+    /// before the encoder, `frameInput` for the in-process path.
+    pub fn pin(self, format: Format) -> (Option<YuvMatrix>, Option<YuvMatrix>, Option<FrameInput>) {
         if format == Format::PngSequence || self == YuvConversion::Legacy {
-            return;
+            return (None, None, None);
         }
-        e["yuvMatrix"] = "bt709".into();
-        if self == YuvConversion::Bt709InProcess {
-            e["frameInput"] = "yuv420p".into();
-        }
-        if self != YuvConversion::Bt709Unlabelled {
-            e["frameLabels"] = "bt709".into();
-        }
+        (
+            Some(YuvMatrix::Bt709),
+            (self != YuvConversion::Bt709Unlabelled).then_some(YuvMatrix::Bt709),
+            (self == YuvConversion::Bt709InProcess).then_some(FrameInput::Yuv420p),
+        )
     }
 
     /// The `-vf` value for `format`, if it converts explicitly.
@@ -189,13 +188,13 @@ pub struct EncoderSettings {
 }
 
 impl EncoderSettings {
-    pub fn encoder_name(&self) -> &'static str {
+    pub fn encoder_name(&self) -> EncoderName {
         match (self.format, self.codec) {
-            (Format::Mp4, Codec::H264) => "libx264-software",
-            (Format::Mp4, Codec::H265) => "libx265-software",
-            (Format::Webm, _) => "libvpx-vp9-software",
-            (Format::Mov, _) => "prores-software",
-            (Format::PngSequence, _) => "png-sequence",
+            (Format::Mp4, Codec::H264) => EncoderName::Libx264,
+            (Format::Mp4, Codec::H265) => EncoderName::Libx265,
+            (Format::Webm, _) => EncoderName::Vp9,
+            (Format::Mov, _) => EncoderName::Prores,
+            (Format::PngSequence, _) => EncoderName::PngSequence,
         }
     }
 

@@ -13,17 +13,18 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
 use crate::assets::AssetMap;
 use crate::browser::CaptureMode;
 use crate::chunks::{duration_to_frames, plan_chunks, ChunkPlan, ChunkSlice};
 use crate::compile::{self, Composition, MediaElement};
-use crate::config::{Codec, Format, Preset, Quality, RenderConfig};
+use crate::config::{Codec, Format, Preset, RenderConfig};
 use crate::digest::{self, canonical_json, sha256_hex, PlanHashInputs};
 use crate::errors::{ProducerError, Result};
 use crate::ffmpeg::{self, EncoderSettings, YuvConversion};
-pub use crate::plan_file::{Dimensions, PlanJson};
+use crate::plan_file::{self, EncoderName};
+use crate::plan_file::{BrowserGpuMode, CompositionMeta, FrameRate, MediaWindow, VideosMeta};
+pub use crate::plan_file::{Dimensions, EncoderMeta, PlanFormat, PlanJson};
 use crate::{probe, process, staging, tarball, v2, SEEK_BRIDGE_JS};
 
 pub const PRODUCER_VERSION: &str = concat!("hyperframes-producer-rs/", env!("CARGO_PKG_VERSION"));
@@ -62,54 +63,51 @@ pub struct PlanOptions {
 pub struct LoadedPlan {
     pub dir: PathBuf,
     pub plan: PlanJson,
-    pub encoder: Value,
+    pub encoder: EncoderMeta,
     pub chunks: Vec<ChunkSlice>,
 }
 
 impl LoadedPlan {
+    /// Reads and checks `plan.json` and the metadata chunks are rendered
+    /// and assembled from (`meta/composition.json` is read where it is
+    /// used, after the hash check).
     pub fn load(dir: &Path) -> Result<Self> {
-        let read = |rel: &str| -> Result<Vec<u8>> {
-            let p = dir.join(rel);
-            fs::read(&p).map_err(|e| {
-                ProducerError::MissingPlanArtifact(format!(
-                    "{}: {e}; is {} a plan directory written by plan()?",
-                    p.display(),
-                    dir.display()
-                ))
-            })
-        };
-        let bad = |rel: &str, e: serde_json::Error| {
-            ProducerError::MissingPlanArtifact(format!("{}/{rel} is not valid: {e}", dir.display()))
-        };
-        let plan: PlanJson =
-            serde_json::from_slice(&read("plan.json")?).map_err(|e| bad("plan.json", e))?;
-        if plan.protocol["schemaVersion"] != json!(1) {
+        let plan: PlanJson = plan_file::read(dir, "plan.json")?;
+        if plan.protocol != PlanFormat::current() {
             return Err(ProducerError::MissingPlanArtifact(format!(
-                "{}/plan.json has protocol {}; this producer reads schemaVersion 1 execution dirs (materialize v2 manifests first)",
+                "{}/plan.json has protocol {:?}; this producer reads {:?} execution dirs (materialize v2 manifests first)",
                 dir.display(),
-                plan.protocol
+                plan.protocol,
+                PlanFormat::current()
             )));
         }
-        let encoder: Value = serde_json::from_slice(&read("meta/encoder.json")?)
-            .map_err(|e| bad("meta/encoder.json", e))?;
-        let chunks: Vec<ChunkSlice> = serde_json::from_slice(&read("meta/chunks.json")?)
-            .map_err(|e| bad("meta/chunks.json", e))?;
-        let videos = read("meta/videos.json")?;
-        serde_json::from_slice::<Value>(&videos)
-            .ok()
-            .filter(|v| v["videos"].is_array())
-            .ok_or_else(|| {
-                ProducerError::InvalidVideoMetadata(format!(
-                    "{}/meta/videos.json must be an object with a videos array",
-                    dir.display()
-                ))
-            })?;
+        let encoder: EncoderMeta = plan_file::read(dir, "meta/encoder.json")?;
+        let problems = encoder.check(plan.dimensions.format);
+        if !problems.is_empty() {
+            return Err(ProducerError::MissingPlanArtifact(format!(
+                "{}/meta/encoder.json: {}; re-plan the project",
+                dir.display(),
+                problems.join("; ")
+            )));
+        }
+        let chunks: Vec<ChunkSlice> = plan_file::read(dir, "meta/chunks.json")?;
+        plan_file::read::<VideosMeta>(dir, "meta/videos.json").map_err(|e| {
+            ProducerError::InvalidVideoMetadata(format!(
+                "{}/meta/videos.json must be an object with a videos array: {e}",
+                dir.display()
+            ))
+        })?;
         Ok(LoadedPlan {
             dir: dir.to_path_buf(),
             plan,
             encoder,
             chunks,
         })
+    }
+
+    /// `meta/composition.json`.
+    pub fn composition(&self) -> Result<CompositionMeta> {
+        plan_file::read(&self.dir, "meta/composition.json")
     }
 
     pub fn format(&self) -> Format {
@@ -120,21 +118,22 @@ impl LoadedPlan {
         self.plan.dimensions.fps_num
     }
 
+    /// The encoder settings the plan pins (checked by [`LoadedPlan::load`]).
     pub fn settings(&self) -> EncoderSettings {
         let e = &self.encoder;
         EncoderSettings {
             format: self.format(),
-            codec: if e["encoder"] == "libx265-software" {
+            codec: if e.encoder == EncoderName::Libx265 {
                 Codec::H265
             } else {
                 Codec::H264
             },
-            quality: serde_json::from_value(e["quality"].clone()).unwrap_or(Quality::Standard),
-            // encoder.json always names the preset; for mp4 it is what x264/x265 run with.
-            preset: e["preset"].as_str().and_then(|p| Preset::parse(p).ok()),
-            threads: e["encoderThreads"].as_u64().map(|t| t as u32),
-            crf: e["crf"].as_u64().map(|c| c as u32),
-            bitrate: e["bitrate"].as_str().map(String::from),
+            quality: e.quality,
+            // For mp4 the preset is what x264/x265 run with (load checked it parses).
+            preset: Preset::parse(&e.preset).ok(),
+            threads: e.encoder_threads,
+            crf: e.crf,
+            bitrate: e.bitrate.clone(),
             yuv: YuvConversion::from_encoder(e, self.format()),
         }
     }
@@ -247,6 +246,7 @@ impl<'a> PlanInputs<'a> {
             })?;
             let html = compile::inline_subcompositions(&html, project_dir, &entry)?;
             let comp = compile::find_root(&html, &entry)?;
+            config.output_size((comp.width, comp.height))?;
             let map = match &options.asset_map {
                 Some(m) => m.clone(),
                 None => AssetMap::discover()?,
@@ -406,7 +406,7 @@ fn write_compiled(inputs: &PlanInputs, dir: &Path) -> Result<()> {
 fn write_media(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Result<bool> {
     let compiled_dir = dir.join("compiled");
     let videos = media_metadata(&compiled_dir, media, inputs.comp.duration)?;
-    write_pretty(&dir.join("meta/videos.json"), &json!({ "videos": videos }))?;
+    write_pretty(&dir.join("meta/videos.json"), &VideosMeta { videos })?;
     mix_audio(
         &compiled_dir,
         media,
@@ -425,17 +425,20 @@ fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) ->
         .count();
     write_pretty(
         &dir.join("meta/composition.json"),
-        &json!({
-            "compositionId": comp.id,
-            "durationSeconds": comp.duration,
-            "width": comp.width,
-            "height": comp.height,
-            "fps": {"num": inputs.config.fps, "den": 1},
-            "noTimeline": comp.no_timeline,
-            "videoCount": count("video"),
-            "audioCount": count("audio"),
-            "imageCount": image_count,
-        }),
+        &CompositionMeta {
+            composition_id: comp.id.clone(),
+            duration_seconds: comp.duration,
+            width: comp.width,
+            height: comp.height,
+            fps: FrameRate {
+                num: inputs.config.fps,
+                den: 1,
+            },
+            no_timeline: comp.no_timeline,
+            video_count: count("video"),
+            audio_count: count("audio"),
+            image_count,
+        },
     )
 }
 
@@ -467,42 +470,37 @@ fn write_encoder(
         },
     };
     let capture = CaptureMode::for_format(config.format);
-    let mut encoder = json!({
-        "captureMode": capture.as_str(),
-        "forceScreenshot": capture == CaptureMode::Screenshot,
-        "deviceScaleFactor": 1,
-        "useLayeredHdrComposite": false,
-        "browserGpuMode": "software",
-        "warmupTicks": WARMUP_TICKS,
-        "encoder": settings.encoder_name(),
-        "quality": settings.quality.as_str(),
-        "ffmpegVersion": inputs.ffmpeg_version,
-        "preset": settings.preset(),
-        "gopSize": chunk_plan.effective_chunk_size,
-        "closedGop": true,
-        "forceKeyframes": "n=0",
-        "pixelFormat": settings.pixel_format(),
-        "chunkSize": chunk_plan.effective_chunk_size,
-        "chunkCount": chunk_plan.chunks.len(),
-        "runtimeEnv": {},
-        "seekBridgeSha256": sha256_hex(SEEK_BRIDGE_JS.as_bytes()),
-    });
-    if let Some(crf) = settings.effective_crf() {
-        encoder["crf"] = json!(crf);
-    }
-    if let Some(t) = settings.threads {
-        encoder["encoderThreads"] = json!(t);
-    }
-    settings.yuv.write_pin(config.format, &mut encoder);
-    if let Some(b) = &settings.bitrate {
-        encoder["bitrate"] = json!(b);
-    }
-    if let Some(vars) = &config.variables {
-        encoder["variables"] = Value::Object(vars.clone());
-    }
+    let (yuv_matrix, frame_labels, frame_input) = settings.yuv.pin(config.format);
+    let encoder = EncoderMeta {
+        capture_mode: capture,
+        force_screenshot: capture == CaptureMode::Screenshot,
+        device_scale_factor: 1,
+        use_layered_hdr_composite: false,
+        browser_gpu_mode: BrowserGpuMode::Software,
+        warmup_ticks: WARMUP_TICKS,
+        encoder: settings.encoder_name(),
+        quality: settings.quality,
+        ffmpeg_version: inputs.ffmpeg_version.clone(),
+        preset: settings.preset().to_string(),
+        gop_size: chunk_plan.effective_chunk_size,
+        closed_gop: true,
+        force_keyframes: "n=0".into(),
+        pixel_format: settings.pixel_format().to_string(),
+        chunk_size: chunk_plan.effective_chunk_size,
+        chunk_count: chunk_plan.chunks.len(),
+        runtime_env: Default::default(),
+        seek_bridge_sha256: sha256_hex(SEEK_BRIDGE_JS.as_bytes()),
+        crf: settings.effective_crf(),
+        bitrate: settings.bitrate.clone(),
+        encoder_threads: settings.threads,
+        yuv_matrix,
+        frame_labels,
+        frame_input,
+        variables: config.variables.clone(),
+    };
     write(
         &dir.join("meta/encoder.json"),
-        canonical_json(&encoder).as_bytes(),
+        canonical_json(&serde_json::to_value(&encoder)?).as_bytes(),
     )
 }
 
@@ -522,7 +520,7 @@ fn freeze(inputs: &PlanInputs, chunk_count: u32, has_audio: bool, dir: &Path) ->
     };
     let plan_hash = digest::compute_plan_hash(dir, &hash_inputs)?;
     let plan_json = PlanJson {
-        protocol: json!({"schemaVersion": 1, "artifactLayout": "plan-dir-v1", "hashSchema": "hyperframes-plan-hash-v1"}),
+        protocol: PlanFormat::current(),
         plan_hash,
         producer_version: PRODUCER_VERSION.into(),
         ffmpeg_version: inputs.ffmpeg_version.clone(),
@@ -568,7 +566,7 @@ fn media_metadata(
     compiled_dir: &Path,
     media: &[MediaElement],
     duration: f64,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<MediaWindow>> {
     let mut out = Vec::new();
     for m in media {
         let path = local_media_path(compiled_dir, &m.src)?;
@@ -585,10 +583,16 @@ fn media_metadata(
                 m.tag, m.id, m.start
             )));
         }
-        out.push(json!({
-            "id": m.id, "tag": m.tag, "src": m.src, "start": m.start, "end": end,
-            "mediaStart": m.media_start, "volume": m.volume, "hasAudio": m.has_audio,
-        }));
+        out.push(MediaWindow {
+            id: m.id.clone(),
+            tag: m.tag.clone(),
+            src: m.src.clone(),
+            start: m.start,
+            end,
+            media_start: m.media_start,
+            volume: m.volume,
+            has_audio: m.has_audio,
+        });
     }
     Ok(out)
 }
@@ -674,48 +678,96 @@ fn mix_audio(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan_file::{FrameInput, YuvMatrix};
 
     #[test]
     fn each_generation_of_encoder_json_keeps_its_conversion() {
         let mp4 = Format::Mp4;
+        let bt709 = Some(YuvMatrix::Bt709);
+        let raw = Some(FrameInput::Yuv420p);
         let cases = [
-            (json!({}), mp4, YuvConversion::Legacy),
-            (
-                json!({"yuvMatrix": "bt709"}),
-                mp4,
-                YuvConversion::Bt709Unlabelled,
-            ),
-            (
-                json!({"yuvMatrix": "bt709", "frameLabels": "bt709"}),
-                Format::Webm,
-                YuvConversion::Bt709,
-            ),
-            (
-                json!({"yuvMatrix": "bt709", "frameLabels": "bt709", "frameInput": "yuv420p"}),
-                mp4,
-                YuvConversion::Bt709InProcess,
-            ),
+            ((None, None, None), mp4, YuvConversion::Legacy),
+            ((bt709, None, None), mp4, YuvConversion::Bt709Unlabelled),
+            ((bt709, bt709, None), Format::Webm, YuvConversion::Bt709),
+            ((bt709, bt709, raw), mp4, YuvConversion::Bt709InProcess),
             // Only mp4 reads raw frames.
-            (
-                json!({"yuvMatrix": "bt709", "frameLabels": "bt709", "frameInput": "yuv420p"}),
-                Format::Mov,
-                YuvConversion::Bt709,
-            ),
+            ((bt709, bt709, raw), Format::Mov, YuvConversion::Bt709),
         ];
-        for (e, format, want) in cases {
+        for (pin, format, want) in cases {
+            let e = encoder_meta(pin);
             assert_eq!(
                 YuvConversion::from_encoder(&e, format),
                 want,
-                "{e} {format:?}"
+                "{pin:?} {format:?}"
             );
             // What a plan of that conversion writes reads back as it.
-            let mut written = json!({});
-            want.write_pin(format, &mut written);
+            let written = encoder_meta(want.pin(format));
             assert_eq!(
                 YuvConversion::from_encoder(&written, format),
                 want,
-                "{written}"
+                "{want:?}"
             );
         }
+    }
+
+    fn encoder_meta(
+        (yuv_matrix, frame_labels, frame_input): (
+            Option<YuvMatrix>,
+            Option<YuvMatrix>,
+            Option<FrameInput>,
+        ),
+    ) -> EncoderMeta {
+        EncoderMeta {
+            capture_mode: CaptureMode::BeginFrame,
+            force_screenshot: false,
+            device_scale_factor: 1,
+            use_layered_hdr_composite: false,
+            browser_gpu_mode: BrowserGpuMode::Software,
+            warmup_ticks: WARMUP_TICKS,
+            encoder: EncoderName::Libx264,
+            quality: crate::config::Quality::Standard,
+            ffmpeg_version: "ffmpeg version test".into(),
+            preset: "veryfast".into(),
+            gop_size: 30,
+            closed_gop: true,
+            force_keyframes: "n=0".into(),
+            pixel_format: "yuv420p".into(),
+            chunk_size: 30,
+            chunk_count: 1,
+            runtime_env: Default::default(),
+            seek_bridge_sha256: String::new(),
+            crf: Some(19),
+            bitrate: None,
+            encoder_threads: Some(3),
+            yuv_matrix,
+            frame_labels,
+            frame_input,
+            variables: None,
+        }
+    }
+
+    #[test]
+    fn encoder_json_with_a_missing_unknown_or_wrong_field_is_refused() {
+        let e = encoder_meta((None, None, None));
+        let good = serde_json::to_value(&e).unwrap();
+        serde_json::from_value::<EncoderMeta>(good.clone()).unwrap();
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("quality");
+        let err = serde_json::from_value::<EncoderMeta>(missing).unwrap_err();
+        assert!(err.to_string().contains("quality"), "{err}");
+        let mut unknown = good.clone();
+        unknown["qualty"] = "high".into();
+        let err = serde_json::from_value::<EncoderMeta>(unknown).unwrap_err();
+        assert!(err.to_string().contains("qualty"), "{err}");
+        let mut wrong = good;
+        wrong["quality"] = "best".into();
+        assert!(serde_json::from_value::<EncoderMeta>(wrong).is_err());
+        // What serde cannot see is checked against the format, all at once.
+        let mut both = encoder_meta((None, None, None));
+        both.bitrate = Some("1M".into());
+        both.preset = "turbo".into();
+        let problems = both.check(Format::Mp4);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(both.check(Format::Webm).len(), 2, "encoder and crf/bitrate");
     }
 }

@@ -52,17 +52,16 @@ fn remote(
     format: &str,
     download: Option<PathBuf>,
 ) -> RemoteRender {
-    let mut extra = serde_json::Map::new();
+    let mut config = hyperframes_producer::RenderConfig::new(
+        30,
+        hyperframes_producer::Format::parse(format).expect("a known format"),
+    );
     // 60 frames in chunks of 20: a Map of 3.
-    extra.insert("chunkSize".into(), json!(20));
+    config.chunk_size = Some(20);
     RemoteRender {
         project: Some(project.to_path_buf()),
         site_id: None,
-        fps: 30,
-        format: hyperframes_producer::Format::parse(format).expect("a known format"),
-        width: None,
-        height: None,
-        extra,
+        config,
         protocol: PlanProtocol::V2,
         render_id: Some(render_id.into()),
         output_key: None,
@@ -154,8 +153,8 @@ fn history(s: &TestStack, render_id: &str) -> Vec<Value> {
 /// The same project, with the same config as the workflow's render,
 /// rendered locally with the host's Chromium and ffmpeg.
 fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
-    let same = hyperframes_render::render::config(&remote(project, "local", format, None)).unwrap();
-    let config = hyperframes_producer::RenderConfig::from_json(&same).unwrap();
+    let config =
+        hyperframes_render::render::config(&remote(project, "local", format, None)).unwrap();
     let plan_dir = dir.join(format!("local-plan-{format}"));
     let _ = std::fs::remove_dir_all(&plan_dir);
     hyperframes_producer::plan(project, &config, &plan_dir).unwrap();
@@ -346,7 +345,7 @@ fn a_throwing_composition_fails_with_its_contract_error_after_one_invocation() {
     )
     .unwrap();
     let mut r = remote(&project, id, "mp4", None);
-    r.extra.insert("chunkSize".into(), json!(30));
+    r.config.chunk_size = Some(30);
     s.rt.block_on(render::run(&target(s), r)).unwrap();
     let p = wait(s, id);
     let recs = invocations(s, id);
@@ -433,7 +432,7 @@ fn a_project_in_a_foreign_bucket_is_refused() {
         "s3://someone-elses-bucket/sites/x/project.tar.gz",
         id,
         "outputs/wf-foreign.mp4",
-        &json!({"fps": 30, "width": 640, "height": 360, "format": "mp4"}),
+        &hyperframes_producer::RenderConfig::new(30, hyperframes_producer::Format::Mp4),
         PlanProtocol::V2,
     )
     .unwrap();

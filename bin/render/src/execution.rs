@@ -153,12 +153,10 @@ pub fn render_prefix(render_id: &str) -> String {
     format!("{INTERMEDIATES_PREFIX}{render_id}/")
 }
 
-/// Validates the config with the producer's own rules (same messages as a
-/// local render), before anything is uploaded or started.
-pub fn validate_config(config: &Value) -> Result<()> {
-    let c = hyperframes_producer::RenderConfig::from_json(config).map_err(|e| anyhow!("{e}"))?;
-    c.validate().map_err(|e| anyhow!("{e}"))?;
-    Ok(())
+/// Parses and validates a JSON config with the producer's own rules (same
+/// messages as a local render), before anything is uploaded or started.
+pub fn validate_config(config: &Value) -> Result<hyperframes_producer::RenderConfig> {
+    hyperframes_producer::RenderConfig::from_json(config).map_err(|e| anyhow!("{e}"))
 }
 
 /// The execution input, in the order the state machine documents it.
@@ -167,7 +165,7 @@ pub fn input(
     project_s3_uri: &str,
     render_id: &str,
     output_key: &str,
-    config: &Value,
+    config: &hyperframes_producer::RenderConfig,
     protocol: PlanProtocol,
 ) -> Result<String> {
     let v = json!({
@@ -422,13 +420,14 @@ mod tests {
             default_output_key("r1", "png-sequence"),
             "outputs/r1.tar.gz"
         );
+        let config = hyperframes_producer::RenderConfig::new(30, hyperframes_producer::Format::Mp4);
         let i: Value = serde_json::from_str(
             &input(
                 &t,
                 "s3://b/sites/x/project.tar.gz",
                 "r1",
                 "outputs/r1.mp4",
-                &json!({"fps": 30}),
+                &config,
                 PlanProtocol::V2,
             )
             .unwrap(),
@@ -437,7 +436,14 @@ mod tests {
         assert_eq!(i["PlanOutputS3Prefix"], "s3://b/renders/r1/");
         assert_eq!(i["OutputS3Uri"], "s3://b/outputs/r1.mp4");
         assert_eq!(i["PlanProtocol"], "v2");
-        let huge = json!({"variables": {"x": "y".repeat(300_000)}});
+        assert_eq!(i["Config"], json!({"fps": 30, "format": "mp4"}));
+        let mut huge = config;
+        huge.variables = Some(
+            json!({"x": "y".repeat(300_000)})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         assert!(input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
             .unwrap_err()
             .to_string()

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use serde_json::{json, Value};
+use hyperframes_producer::RenderConfig;
+use serde_json::json;
 
 use hyperframes_cli::aws::Aws;
 use hyperframes_cli::bars;
@@ -24,13 +25,9 @@ use crate::site;
 pub struct RemoteRender {
     pub project: Option<PathBuf>,
     pub site_id: Option<String>,
-    pub fps: u32,
-    pub format: hyperframes_producer::Format,
-    /// Overrides of the composition's size (required with `--site-id`).
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    /// Extra config fields (codec, quality, preset, chunkSize, maxParallelChunks).
-    pub extra: serde_json::Map<String, Value>,
+    /// The render's settings: the execution input's `Config`, as typed as
+    /// the flags that built it.
+    pub config: RenderConfig,
     pub protocol: PlanProtocol,
     pub render_id: Option<String>,
     pub output_key: Option<String>,
@@ -43,34 +40,12 @@ pub struct RemoteRender {
     pub estimate: Option<crate::estimate::EstimateArgs>,
 }
 
-/// The composition's own size, from the project's index.html.
-fn composition_size(project: &Path) -> Result<(u32, u32)> {
-    let index = project.join("index.html");
-    let html = std::fs::read_to_string(&index).with_context(|| {
-        format!(
-            "cannot read {}; pass the project directory (the one with index.html)",
-            index.display()
-        )
-    })?;
-    let c = hyperframes_producer::compile::find_root(&html, &index).map_err(|e| anyhow!("{e}"))?;
-    Ok((c.width, c.height))
-}
-
-/// The render config, validated with the producer's rules before any AWS call.
-pub fn config(r: &RemoteRender) -> Result<Value> {
-    let (w, h) = match (r.width, r.height, &r.project) {
-        (Some(w), Some(h), _) => (w, h),
-        (w, h, Some(p)) => {
-            let (cw, ch) = composition_size(p)?;
-            (w.unwrap_or(cw), h.unwrap_or(ch))
-        }
-        _ => bail!("--site-id renders need --width and --height (there is no local project to read them from)"),
-    };
-    let mut c = json!({"fps": r.fps, "width": w, "height": h, "format": r.format.as_str(), "runtimeCap": "lambda"});
-    for (k, v) in &r.extra {
-        c[k] = v.clone();
-    }
-    execution::validate_config(&c)?;
+/// The render config as the stack gets it (`runtimeCap` lambda unless
+/// set), validated with the producer's rules before any AWS call.
+pub fn config(r: &RemoteRender) -> Result<RenderConfig> {
+    let mut c = r.config.clone();
+    c.runtime_cap.get_or_insert_with(|| "lambda".into());
+    c.validate().map_err(|e| anyhow!("{e}"))?;
     Ok(c)
 }
 
@@ -89,7 +64,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     let output_key = r
         .output_key
         .clone()
-        .unwrap_or_else(|| execution::default_output_key(&render_id, r.format.as_str()));
+        .unwrap_or_else(|| execution::default_output_key(&render_id, config.format.as_str()));
     let input = execution::input(
         &stack,
         &project_uri,
@@ -125,7 +100,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
 /// uploaded, and carried in the execution input.
 fn estimate_first(
     r: &RemoteRender,
-    config: &Value,
+    config: &RenderConfig,
 ) -> Result<Option<crate::estimate::model::Estimate>> {
     Ok(match (&r.project, &r.estimate) {
         (Some(p), Some(args)) => {

@@ -231,7 +231,8 @@ async fn billed_gb_seconds_fall_in_the_estimated_range_for_two_sizes() {
             json!({"fps": 30, "width": w, "height": h, "format": "mp4", "runtimeCap": "lambda"});
         let facts_dir = work.join(format!("facts-{id}"));
         std::fs::create_dir_all(&facts_dir).unwrap();
-        let facts = plan_locally(&project, &config, Some(map.clone()), &facts_dir).unwrap();
+        let typed = hyperframes_producer::RenderConfig::from_json(&config).unwrap();
+        let facts = plan_locally(&project, &typed, Some(map.clone()), &facts_dir).unwrap();
         // The machine's speed can drift while the test runs (other work
         // on the host): the range is the union of the estimates from a
         // calibration just before the render and one just after it (which

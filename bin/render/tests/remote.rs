@@ -244,7 +244,8 @@ fn sites_render_progress_and_cancel() {
     );
     assert_eq!(
         input["Config"],
-        json!({"fps": 30, "width": 640, "height": 360, "format": "mp4", "runtimeCap": "lambda", "chunkSize": 30})
+        json!({"fps": 30, "format": "mp4", "runtimeCap": "lambda", "chunkSize": 30}),
+        "the composition decides the size"
     );
     assert_eq!(input["PlanProtocol"], "v2");
     // A config the producer would refuse is refused before anything starts.

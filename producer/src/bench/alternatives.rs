@@ -134,7 +134,7 @@ pub fn run(
     asset_map: Option<AssetMap>,
     meter: &CpuMeter,
 ) -> Result<Vec<AltRow>> {
-    let mut config = RenderConfig::new(30, 1920, 1080, Format::Mp4);
+    let mut config = RenderConfig::new(30, Format::Mp4);
     config.max_parallel_chunks = Some(1);
     let plan_dir = work.join("alt-plan");
     let plan = plan_fresh(project, &config, &plan_dir, asset_map)?;

@@ -47,7 +47,7 @@ pub fn run(
     let project = scaled_copy(fixture, &work.join("hold-project"), size, Ok)?;
     let mut rows = Vec::new();
     for chunk in [None, Some(chunk_size)] {
-        let mut config = RenderConfig::new(30, size.0, size.1, Format::Mp4);
+        let mut config = RenderConfig::new(30, Format::Mp4).with_size(size.0, size.1);
         config.chunk_size = chunk;
         config.max_parallel_chunks = chunk.is_none().then_some(1);
         let plan_dir = work.join("hold-plan");

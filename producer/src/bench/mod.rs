@@ -176,7 +176,7 @@ pub fn local_render(
     preset: Option<Preset>,
     asset_map: Option<AssetMap>,
 ) -> Result<crate::runner::RunSummary> {
-    let mut config = RenderConfig::new(30, 1920, 1080, format);
+    let mut config = RenderConfig::new(30, format);
     config.preset = preset;
     crate::runner::run(&crate::runner::RunOptions {
         project_dir: project.to_path_buf(),

@@ -70,7 +70,7 @@ fn row(
     chunk_size: Option<u32>,
     preset: Option<Preset>,
 ) -> Result<BenchRow> {
-    let mut config = RenderConfig::new(30, w, h, Format::Mp4);
+    let mut config = RenderConfig::new(30, Format::Mp4).with_size(w, h);
     config.chunk_size = chunk_size;
     if chunk_size.is_none() {
         config.max_parallel_chunks = Some(1);

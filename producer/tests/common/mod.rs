@@ -113,12 +113,7 @@ pub fn options(scratch: &Path) -> PlanOptions {
 }
 
 pub fn config(format: &str, chunk_size: Option<u32>) -> RenderConfig {
-    let mut c = RenderConfig::new(
-        30,
-        1920,
-        1080,
-        hyperframes_producer::Format::parse(format).unwrap(),
-    );
+    let mut c = RenderConfig::new(30, hyperframes_producer::Format::parse(format).unwrap());
     c.chunk_size = chunk_size;
     c
 }

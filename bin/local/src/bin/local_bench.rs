@@ -206,7 +206,7 @@ fn stack_options(
 struct StackRun {
     wall: Duration,
     /// The render config the stack got, for the local render to reuse.
-    config: serde_json::Value,
+    config: hyperframes_producer::RenderConfig,
     progress: Progress,
     records: Vec<Record>,
     log: String,
@@ -249,7 +249,7 @@ fn render_and_follow(
     local: &LocalStack,
     project: &Path,
     dir: &Path,
-) -> Result<(bool, Duration, serde_json::Value, Progress)> {
+) -> Result<(bool, Duration, hyperframes_producer::RenderConfig, Progress)> {
     let outputs = dir.join("outputs.json");
     hyperframes_cli::outputs::write_file(&outputs, &local.outputs("bench"))?;
     let target = outputs_target(outputs);
@@ -288,11 +288,7 @@ fn remote_render(project: &Path, id: &str, out: PathBuf) -> RemoteRender {
     RemoteRender {
         project: Some(project.to_path_buf()),
         site_id: None,
-        fps: 30,
-        format: hyperframes_producer::Format::Mp4,
-        width: None,
-        height: None,
-        extra: serde_json::Map::new(),
+        config: hyperframes_producer::RenderConfig::new(30, hyperframes_producer::Format::Mp4),
         protocol: PlanProtocol::V2,
         render_id: Some(id.to_string()),
         output_key: None,
@@ -309,14 +305,13 @@ fn remote_render(project: &Path, id: &str, out: PathBuf) -> RemoteRender {
 fn render_locally(
     project: &Path,
     dir: &Path,
-    config: &serde_json::Value,
+    config: &hyperframes_producer::RenderConfig,
 ) -> Result<(hyperframes_producer::runner::RunSummary, Duration)> {
     let t = Instant::now();
     let summary = hyperframes_producer::runner::run(&hyperframes_producer::runner::RunOptions {
         project_dir: project.to_path_buf(),
         out: dir.join("local.mp4"),
-        config: hyperframes_producer::RenderConfig::from_json(config)
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        config: config.clone(),
         workers: 0,
         single_pass: false,
         on_progress: None,

@@ -95,12 +95,6 @@ struct LambdaArgs {
     /// How the plan travels between stages.
     #[arg(long, default_value = "v2", value_parser = parse_protocol)]
     plan_protocol: PlanProtocol,
-    /// Output width (default: the composition's data-width).
-    #[arg(long)]
-    width: Option<u32>,
-    /// Output height (default: the composition's data-height).
-    #[arg(long)]
-    height: Option<u32>,
     #[command(flatten)]
     prices: PriceArgs,
 }
@@ -138,6 +132,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// The render settings the flags describe: one typed value, the same for
+/// a local render and a stack's (where it is the execution input's
+/// `Config`). `format` is decided by the caller (from `--format` or the
+/// output's name).
+fn render_config(args: &Args, format: Format) -> RenderConfig {
+    let mut config = RenderConfig::new(args.fps, format);
+    config.codec = args.codec;
+    config.quality = args.quality;
+    config.preset = args.preset;
+    config.chunk_size = args.chunk_size;
+    config.max_parallel_chunks = args.max_parallel_chunks;
+    config
+}
+
 /// The remote render the flags describe (also what `--estimate` prices).
 fn remote_render(args: Args) -> (RemoteRender, LambdaArgs) {
     let format = args.format.unwrap_or_else(|| {
@@ -154,30 +162,12 @@ fn remote_render(args: Args) -> (RemoteRender, LambdaArgs) {
             _ => Format::Mp4,
         }
     });
-    let mut extra = serde_json::Map::new();
-    for (k, v) in [
-        ("codec", args.codec.map(config_value)),
-        ("quality", args.quality.map(config_value)),
-        ("preset", args.preset.map(config_value)),
-        ("chunkSize", args.chunk_size.map(serde_json::Value::from)),
-        (
-            "maxParallelChunks",
-            args.max_parallel_chunks.map(serde_json::Value::from),
-        ),
-    ] {
-        if let Some(v) = v {
-            extra.insert(k.into(), v);
-        }
-    }
+    let config = render_config(&args, format);
     let l = args.lambda;
     let remote = RemoteRender {
         project: args.project,
         site_id: l.site_id.clone(),
-        fps: args.fps,
-        format,
-        width: l.width,
-        height: l.height,
-        extra,
+        config,
         protocol: l.plan_protocol,
         render_id: l.render_id.clone(),
         output_key: l.output_key.clone(),
@@ -272,13 +262,8 @@ fn progress_bar() -> ProgressSink {
     })
 }
 
-/// A config enum as the JSON `Config` spells it (`"h264"`, `"veryfast"`).
-fn config_value(v: impl serde::Serialize) -> serde_json::Value {
-    serde_json::to_value(v).expect("config enums serialize to strings")
-}
-
 fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
-    let (Some(project), Some(out)) = (args.project, args.out) else {
+    let (Some(project), Some(out)) = (args.project.clone(), args.out.clone()) else {
         unreachable!("main checks project and out");
     };
     // Without --format the output name decides: .mp4/.mov/.webm, and a name
@@ -290,12 +275,7 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
             Some(ext) => Format::parse(&ext.to_ascii_lowercase())?,
         },
     };
-    let mut config = RenderConfig::new(args.fps, 1920, 1080, format);
-    config.chunk_size = args.chunk_size;
-    config.max_parallel_chunks = args.max_parallel_chunks;
-    config.codec = args.codec;
-    config.quality = args.quality;
-    config.preset = args.preset;
+    let config = render_config(&args, format);
     let asset_map = match &args.asset_map {
         Some(p) => Some(AssetMap::load(p)?),
         None => None,

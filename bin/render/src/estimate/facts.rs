@@ -7,7 +7,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{anyhow, Result};
-use serde_json::Value;
 
 use hyperframes_producer::v2::{self, Role};
 use hyperframes_producer::{AssetMap, Format, PlanOptions, RenderConfig};
@@ -76,18 +75,18 @@ fn file_len(p: &Path) -> u64 {
 /// which is left for the caller to remove.
 pub fn plan_locally(
     project: &Path,
-    config: &Value,
+    config: &RenderConfig,
     asset_map: Option<AssetMap>,
     work: &Path,
 ) -> Result<PlanFacts> {
-    let rc = RenderConfig::from_json(config).map_err(|e| anyhow!("config: {e}"))?;
+    let rc = config;
     let site = work.join("site.tar.gz");
     hyperframes_handler::archive::create_tar_gz(project, &site)
         .map_err(|e| anyhow!("cannot archive {}: {e}", project.display()))?;
     let plan_dir = work.join("plan");
     let started = Instant::now();
     let outcome =
-        hyperframes_producer::plan_with(project, &rc, &plan_dir, &PlanOptions { asset_map })
+        hyperframes_producer::plan_with(project, rc, &plan_dir, &PlanOptions { asset_map })
             .map_err(|e| anyhow!("planning failed [{}]: {e}", e.name()))?;
     let plan_ms = started.elapsed().as_secs_f64() * 1000.0;
     let manifest = &outcome.v2.manifest_path;

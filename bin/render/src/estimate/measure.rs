@@ -170,7 +170,7 @@ pub fn calibrate(opts: &MeasureOptions) -> Result<Calibration> {
         )
         .map_err(|e| anyhow!("cannot prepare the bench project: {e}"))?;
         for frames in opts.frames {
-            let mut config = RenderConfig::new(30, w, h, Format::Mp4);
+            let mut config = RenderConfig::new(30, Format::Mp4).with_size(w, h);
             config.chunk_size = Some(frames);
             let dir = opts.work.join(format!("plan-{w}x{h}-{frames}"));
             plan_ms.push(plan(&project, &config, &dir, &opts.asset_map)?);
@@ -316,7 +316,7 @@ fn measure_assemble(opts: &MeasureOptions) -> Result<AssembleModel> {
         .map_err(|e| anyhow!("cannot prepare the bench project: {e}"))?;
     let mut points = Vec::new();
     for chunk_size in [30u32, 10] {
-        let mut config = RenderConfig::new(30, w, h, Format::Mp4);
+        let mut config = RenderConfig::new(30, Format::Mp4).with_size(w, h);
         config.chunk_size = Some(chunk_size);
         let dir = opts.work.join(format!("plan-assemble-{chunk_size}"));
         plan(&project, &config, &dir, &opts.asset_map)?;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use hyperframes_infra::contract::PlanProtocol;
-use hyperframes_producer::AssetMap;
+use hyperframes_producer::{AssetMap, RenderConfig};
 
 use crate::pricing::Prices;
 use calibration::Calibration;
@@ -66,7 +66,7 @@ impl From<&Estimate> for Summary {
 /// Plans `project` locally with `config` and estimates the render on Lambda.
 pub fn for_project(
     project: &Path,
-    config: &Value,
+    config: &RenderConfig,
     prices: Prices,
     protocol: PlanProtocol,
     args: &EstimateArgs,
@@ -88,7 +88,7 @@ pub fn for_project(
             prices,
             concurrency: args.concurrency,
             protocol,
-            format: config["format"].as_str().unwrap_or("mp4").to_string(),
+            format: config.format.as_str().to_string(),
         },
     )
 }
