@@ -1,4 +1,4 @@
-//! The local runner behind `cargo run --bin render`: plan, render the chunks on
+//! The local runner behind `hyperframes render`: plan, render the chunks on
 //! a worker pool (one per core by default), assemble, reporting progress
 //! through a callback (the program draws it). It exercises exactly the three
 //! stages the Lambda handler calls, so a local render is a faithful

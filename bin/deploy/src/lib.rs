@@ -3,6 +3,7 @@
 //! sets, stack events and outputs.
 
 pub mod changeset;
+pub mod commands;
 pub mod deploy;
 pub mod destroy;
 pub mod events;

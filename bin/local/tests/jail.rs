@@ -123,7 +123,7 @@ fn a_function_sees_what_lambda_gives_it_and_its_children_die_with_it() {
         .block_on(LambdaService::start(
             LambdaConfig {
                 rootfs: root.dir,
-                helper: env!("CARGO_BIN_EXE_local-stack").into(),
+                helper: env!("CARGO_BIN_EXE_jail-helper").into(),
                 region: "eu-west-1".into(),
                 account: "123456789012".into(),
                 access_key_id: "k".into(),

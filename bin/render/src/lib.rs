@@ -1,9 +1,10 @@
 //! Rendering on a deployed stack: sites, starting renders, progress and
 //! cost, cancelling, and the IAM policies all of that needs. Library
-//! functions first; the `sites`, `progress`, `cancel`, `policies` and
-//! `render` programs are thin wrappers.
+//! functions first; the `render`, `sites`, `progress`, `cancel`, `policies`
+//! and `bench render` subcommands of `hyperframes` are in [`commands`].
 
 pub mod cli;
+pub mod commands;
 // Cost estimates before a render (issue 15).
 pub mod estimate;
 pub mod execution;

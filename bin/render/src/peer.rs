@@ -217,7 +217,7 @@ pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<E
     let mut list = entries(opts);
     for run in 0..opts.runs.max(1) {
         eprintln!(
-            "render-bench: peer comparison, run {} of {}",
+            "bench render: peer comparison, run {} of {}",
             run + 1,
             opts.runs.max(1)
         );

@@ -87,7 +87,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     } else if !r.json {
         println!("render started: {render_id}");
         println!("  output   {output_uri}");
-        println!("  follow   cargo run --bin progress -- {render_id} --stack-name <stack>");
+        println!("  follow   hyperframes progress {render_id} --stack-name <stack>");
     }
     if !r.wait {
         return Ok(true);
@@ -197,7 +197,7 @@ async fn project_uri(aws: &Aws, bucket: &str, r: &RemoteRender) -> Result<String
             let key = site::site_key(id);
             if let Err(e) = aws.s3.head_object().bucket(bucket).key(&key).send().await {
                 if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) {
-                    bail!("site `{id}` is not in s3://{bucket}/{key}; upload it with `cargo run --bin sites -- create DIR`");
+                    bail!("site `{id}` is not in s3://{bucket}/{key}; upload it with `hyperframes sites create DIR`");
                 }
                 bail!(
                     "cannot check site s3://{}/{key}: {}",

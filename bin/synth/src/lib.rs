@@ -1,6 +1,7 @@
 //! The stack's props as command-line flags, shared by `synth` and `deploy`
 //! so both accept the same knobs with the same rules.
 
+pub mod commands;
 mod notify_args;
 
 pub use notify_args::NotifyArgs;

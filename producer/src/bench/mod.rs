@@ -1,4 +1,4 @@
-//! The benchmarks behind `render-bench`. Speed lives here rather than in
+//! The benchmarks behind `hyperframes bench render`. Speed lives here rather than in
 //! tests (tests assert behaviour only):
 //!
 //! - [`throughput`]: capture and capture + encode fps and CPU per frame;

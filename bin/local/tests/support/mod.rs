@@ -147,7 +147,7 @@ pub fn test_stack() -> &'static TestStack {
                 package: zip,
                 state_dir: dir.join("state"),
                 tools: tools(),
-                helper: PathBuf::from(env!("CARGO_BIN_EXE_local-stack")),
+                helper: PathBuf::from(env!("CARGO_BIN_EXE_jail-helper")),
                 concurrency: 3,
                 region: "us-east-1".into(),
                 layer: Some(layer),

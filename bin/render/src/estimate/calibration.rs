@@ -1,5 +1,5 @@
 //! The calibration file: the one place the time model's numbers live.
-//! `render-bench --calibrate` measures them on a machine and writes this
+//! `hyperframes bench render --calibrate` measures them on a machine and writes this
 //! file; `render --estimate` reads it. The project ships one measured on
 //! its development machine (`bin/render/calibration/default.json`, with its
 //! provenance); a user recalibrates on a machine like theirs, or after a
@@ -137,14 +137,14 @@ impl Calibration {
             .with_context(|| format!("cannot read calibration {}", path.display()))?;
         let c: Calibration = serde_json::from_str(&text).with_context(|| {
             format!(
-                "{} is not a calibration file; write one with `render-bench --calibrate --out {}`",
+                "{} is not a calibration file; write one with `hyperframes bench render --calibrate --out {}`",
                 path.display(),
                 path.display()
             )
         })?;
         if c.version != VERSION {
             bail!(
-                "{} is calibration version {}, this build reads version {VERSION}; recalibrate with `render-bench --calibrate --out {}`",
+                "{} is calibration version {}, this build reads version {VERSION}; recalibrate with `hyperframes bench render --calibrate --out {}`",
                 path.display(),
                 c.version,
                 path.display()
@@ -240,7 +240,7 @@ mod tests {
         std::fs::write(&p, v.to_string()).unwrap();
         let e = Calibration::load(&p).unwrap_err().to_string();
         assert!(
-            e.contains("version 99") && e.contains("render-bench --calibrate"),
+            e.contains("version 99") && e.contains("bench render --calibrate"),
             "{e}"
         );
         std::fs::write(&p, "{}").unwrap();

@@ -1,4 +1,4 @@
-//! Measures a calibration on this machine (`render-bench --calibrate`):
+//! Measures a calibration on this machine (`hyperframes bench render --calibrate`):
 //! chunks of two lengths at two resolutions, on one core and on all of
 //! them, and assembles of two chunk counts; then fits the model in
 //! [`super::calibration`].

@@ -38,7 +38,7 @@ pub struct EstimateArgs {
     /// quota): sets the wall time, and warns when the chunks exceed it.
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
-    /// Calibration file from `render-bench --calibrate` (default:
+    /// Calibration file from `hyperframes bench render --calibrate` (default:
     /// $HF_CALIBRATION, else the shipped one).
     #[arg(long, value_name = "FILE")]
     pub calibration: Option<PathBuf>,

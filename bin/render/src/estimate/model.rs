@@ -264,7 +264,7 @@ fn warnings(n: u32, i: &Inputs) -> Vec<String> {
     }
     if i.format != c.profile.format {
         warnings.push(format!(
-            "the calibration is for {} {} {}, this render is {}: frame costs may differ a lot; recalibrate with `render-bench --calibrate` for this format",
+            "the calibration is for {} {} {}, this render is {}: frame costs may differ a lot; recalibrate with `hyperframes bench render --calibrate` for this format",
             c.profile.format, c.profile.codec, c.profile.preset, i.format
         ));
     }

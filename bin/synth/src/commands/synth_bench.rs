@@ -1,6 +1,6 @@
-//! `synth-bench`: how long synthesizing the stack takes.
+//! `hyperframes bench synth`: how long synthesizing the stack takes.
 //!
-//!   cargo run --release --bin synth-bench [-- --iterations N]
+//!   cargo run --release --bin hyperframes -- bench synth [--iterations N]
 //!
 //! Prints the in-process time to build, validate and serialize the stack
 //! (JSON and YAML), and the end-to-end wall time of the `synth` binary that
@@ -29,27 +29,17 @@ fn time<F: FnMut()>(iterations: usize, mut f: F) -> Vec<Duration> {
         .collect()
 }
 
-fn main() {
-    let mut iterations = 200usize;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--iterations" => {
-                iterations = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|n| *n > 0)
-                    .unwrap_or_else(|| {
-                        eprintln!("synth-bench: --iterations needs a positive number");
-                        std::process::exit(2)
-                    })
-            }
-            other => {
-                eprintln!("synth-bench: unknown argument `{other}` (use --iterations N)");
-                std::process::exit(2)
-            }
-        }
-    }
+/// `hyperframes bench synth`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Samples per measurement.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    iterations: u64,
+}
+
+/// `hyperframes bench synth`: prints the table.
+pub fn run(args: Args) {
+    let iterations = args.iterations as usize;
     let build = time(iterations, || {
         std::hint::black_box(HyperframesRenderStack::new(RenderStackProps::default()));
     });

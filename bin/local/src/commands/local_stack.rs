@@ -6,10 +6,10 @@
 //! `cancel` read. Stays up until Ctrl-C. Needs root (namespaces, chroot).
 //! Exit codes: 0 stopped cleanly, 1 failed (the reason is printed), 2 bad flags.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::stack::{self, LocalStack, StackOptions, Tools};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use hyperframes_cli::outputs::default_file;
@@ -17,16 +17,11 @@ use hyperframes_deploy::deploy::{parse_pair, workspace_root};
 use hyperframes_deploy::handler_zip::PayloadArgs;
 use hyperframes_deploy::package::Bootstrap;
 use hyperframes_infra::HyperframesRenderStack;
-use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 use hyperframes_synth::StackArgs;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "local-stack",
-    version,
-    about = "Rehearse a render stack deployment offline"
-)]
-struct Cli {
+#[command(version, about = "Rehearse a render stack deployment offline")]
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
@@ -35,12 +30,6 @@ struct Cli {
 enum Command {
     /// Bring the stack up on 127.0.0.1 and keep it up until Ctrl-C.
     Up(Box<UpArgs>),
-    /// (internal) start one jailed instance; used by the Lambda service.
-    #[command(hide = true, name = "jail-init")]
-    JailInit {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<OsString>,
-    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,10 +73,9 @@ struct UpArgs {
     ports: Option<Vec<u16>>,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// `hyperframes local-stack`.
+pub fn run(cli: Args) -> ExitCode {
     match cli.command {
-        Command::JailInit { args } => hyperframes_local::jail::main(&args),
         Command::Up(args) => {
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -207,7 +195,7 @@ async fn up(args: UpArgs) -> Result<()> {
     println!("  outputs file    {}", outputs_file.display());
     println!("  logs            {}", state_dir.join("logs").display());
     println!(
-        "render on it:   cargo run --bin render -- PROJECT_DIR --stack-name {} --wait --download out.mp4",
+        "render on it:   hyperframes render PROJECT_DIR --stack-name {} --wait --download out.mp4",
         args.stack_name
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

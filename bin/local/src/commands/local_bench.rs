@@ -1,4 +1,4 @@
-//! `local-bench`: one project rendered through the local stack (the
+//! `hyperframes bench local`: one project rendered through the local stack (the
 //! whole workflow, the function in the provided.al2023 jail) and with the
 //! local `render`, on the same machine in the same run. Prints a table:
 //! wall times; per stage (cold start with the payload unpack, plan, each
@@ -6,12 +6,14 @@
 //! reports. Needs root.
 //!
 //!   PREPARE_ONLY=1 ../shared/bench/hf_ref_bench.sh      # writes the native1080 project
-//!   cargo run --release -p hyperframes-local --bin local-bench -- [--project DIR]
+//!   hyperframes bench local [--project DIR]
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use crate::lambda::Record;
+use crate::stack::{self, LocalStack, StackOptions, Tools};
 use anyhow::{bail, Result};
 use clap::Parser;
 use hyperframes_cli::aws::AwsArgs;
@@ -20,8 +22,6 @@ use hyperframes_deploy::handler_zip::PayloadArgs;
 use hyperframes_deploy::package::{self, Bootstrap};
 use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_infra::HyperframesRenderStack;
-use hyperframes_local::lambda::Record;
-use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 use hyperframes_render::cli::TargetArgs;
 use hyperframes_render::execution;
 use hyperframes_render::pricing::Prices;
@@ -29,11 +29,8 @@ use hyperframes_render::progress::{Progress, State};
 use hyperframes_render::render::{self, RemoteRender};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "local-bench",
-    about = "The local stack against the local render, same project, same run"
-)]
-struct Args {
+#[command(about = "The local stack against the local render, same project, same run")]
+pub struct Args {
     /// The project [default: the peer bench's native1080 project, 1920x1080, 300 frames].
     #[arg(long)]
     project: Option<PathBuf>,
@@ -48,17 +45,12 @@ struct Args {
     dir: Option<PathBuf>,
 }
 
-fn main() -> ExitCode {
-    // The Lambda service starts its instances through this executable.
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if argv.get(1).is_some_and(|a| a == "jail-init") {
-        return hyperframes_local::jail::main(&argv[2..]);
-    }
-    let args = Args::parse();
+/// `hyperframes bench local`.
+pub fn main(args: Args) -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("local-bench: {e:#}");
+            eprintln!("bench local: {e:#}");
             ExitCode::FAILURE
         }
     }

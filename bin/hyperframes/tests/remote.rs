@@ -102,9 +102,8 @@ fn setup() -> Setup {
 
 impl Setup {
     fn run(&self, program: &str, args: &[&str]) -> Output {
-        let exe = PathBuf::from(env!("CARGO_BIN_EXE_render")).with_file_name(program);
-        let mut cmd = Command::new(exe);
-        cmd.args(args).env_remove("RUST_BACKTRACE");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hyperframes"));
+        cmd.arg(program).args(args).env_remove("RUST_BACKTRACE");
         self.moto.configure(&mut cmd);
         cmd.output().unwrap()
     }
@@ -325,8 +324,9 @@ fn policies_cli() {
     let dir =
         Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("policies-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let exe = PathBuf::from(env!("CARGO_BIN_EXE_policies"));
+    let exe = PathBuf::from(env!("CARGO_BIN_EXE_hyperframes"));
     let user = Command::new(&exe)
+        .arg("policies")
         .args(["user", "--stack-name", "Renders"])
         .output()
         .unwrap();
@@ -334,6 +334,7 @@ fn policies_cli() {
     let doc = dir.join("user.json");
     std::fs::write(&doc, &user.stdout).unwrap();
     let ok = Command::new(&exe)
+        .arg("policies")
         .args(["validate", doc.to_str().unwrap(), "--stack-name", "Renders"])
         .output()
         .unwrap();
@@ -341,6 +342,7 @@ fn policies_cli() {
     let narrow = dir.join("narrow.json");
     std::fs::write(&narrow, json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}).to_string()).unwrap();
     let missing = Command::new(&exe)
+        .arg("policies")
         .args(["validate", narrow.to_str().unwrap(), "--json"])
         .output()
         .unwrap();
@@ -352,6 +354,7 @@ fn policies_cli() {
         .unwrap()
         .starts_with("cloudformation:CreateChangeSet")));
     let role = Command::new(&exe)
+        .arg("policies")
         .args(["role", "--principal", "arn:aws:iam::111122223333:role/ci"])
         .output()
         .unwrap();

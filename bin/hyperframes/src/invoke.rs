@@ -1,7 +1,7 @@
-//! `invoke`: run one event through the render function locally, like
+//! `hyperframes invoke`: run one event through the render function locally, like
 //! `sam local invoke`, against the S3 API at `AWS_ENDPOINT_URL` (or AWS).
 //!
-//!   cargo run --bin invoke -- --event examples/events/plan.json [--render-bucket B]
+//!   hyperframes invoke --event examples/events/plan.json [--render-bucket B]
 //!
 //! Prints the function's result as JSON. On failure prints what Lambda
 //! would report (`{"errorType", "errorMessage"}`) and exits 1; a bad
@@ -10,13 +10,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use serde_json::json;
 
 /// Run a render-function event locally.
-#[derive(Debug, Parser)]
-#[command(name = "invoke", version)]
-struct Cli {
+#[derive(Debug, clap::Args)]
+pub struct Args {
     /// The event (JSON), bare or wrapped in Payload/Input.
     #[arg(long, value_name = "FILE")]
     event: PathBuf,
@@ -38,9 +36,18 @@ fn first_bucket(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// Runs the event on a runtime of its own.
+pub fn run(cli: Args) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt.block_on(invoke(cli)),
+        Err(e) => {
+            eprintln!("invoke: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn invoke(cli: Args) -> ExitCode {
     let text = match std::fs::read_to_string(&cli.event) {
         Ok(t) => t,
         Err(e) => {

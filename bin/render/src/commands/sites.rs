@@ -4,17 +4,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::TargetArgs;
+use crate::site;
 use clap::{Parser, Subcommand};
-use hyperframes_render::cli::TargetArgs;
-use hyperframes_render::site;
 
 #[derive(Debug, Parser)]
 #[command(
-    name = "sites",
     version,
     about = "Upload HyperFrames projects to a render stack's bucket"
 )]
-struct Cli {
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
@@ -33,12 +32,13 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
+/// `hyperframes sites`.
+pub fn run(cli: Args) -> ExitCode {
     let Command::Create {
         project,
         target,
         json,
-    } = Cli::parse().command;
+    } = cli.command;
     hyperframes_cli::cli::run("sites", async move {
         // Fail on a bad directory before touching AWS.
         site::site_id(&project)?;
@@ -59,7 +59,7 @@ fn main() -> ExitCode {
             println!("  uri      {}", s.project_s3_uri);
             println!("  bytes    {}", s.bytes);
             println!(
-                "render it: cargo run --bin render -- --site-id {} --stack-name <stack> ...",
+                "render it: hyperframes render --site-id {} --stack-name <stack> ...",
                 s.site_id
             );
         }

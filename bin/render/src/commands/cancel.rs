@@ -2,21 +2,21 @@
 
 use std::process::ExitCode;
 
+use crate::cli::TargetArgs;
+use crate::execution;
 use clap::Parser;
-use hyperframes_render::cli::TargetArgs;
-use hyperframes_render::execution;
 
 #[derive(Debug, Parser)]
-#[command(name = "cancel", version, about = "Stop a running render")]
-struct Cli {
+#[command(version, about = "Stop a running render")]
+pub struct Args {
     /// The render id `render` printed (or the execution ARN).
     render_id: String,
     #[command(flatten)]
     target: TargetArgs,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// `hyperframes cancel`.
+pub fn run(cli: Args) -> ExitCode {
     hyperframes_cli::cli::run("cancel", async move {
         let (aws, stack) = cli.target.connect().await?;
         let arn = stack.execution_arn(&cli.render_id);

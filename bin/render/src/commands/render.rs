@@ -3,27 +3,24 @@
 //! given a stack (`--stack-name` / `--outputs-file`) or a site (`--site-id`),
 //! on that stack's Lambda function, like `remotion lambda render`.
 //!
-//! cargo run --bin render -- ./my-project --out out.mp4 [--chunk-size N --workers N --format F --fps F]
-//! cargo run --bin render -- ./my-project --stack-name S [--wait [--download out.mp4]]
+//! hyperframes render ./my-project --out out.mp4 [--chunk-size N --workers N --format F --fps F]
+//! hyperframes render ./my-project --stack-name S [--wait [--download out.mp4]]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::{PriceArgs, TargetArgs};
+use crate::estimate::{self, EstimateArgs};
+use crate::render::RemoteRender;
 use clap::Parser;
 use hyperframes_cli::bars;
 use hyperframes_infra::contract::PlanProtocol;
-use hyperframes_producer::runner::{run, Progress, ProgressSink, RunOptions};
+use hyperframes_producer::runner::{self, Progress, ProgressSink, RunOptions};
 use hyperframes_producer::{AssetMap, Codec, Format, Preset, Quality, RenderConfig};
-use hyperframes_render::cli::{PriceArgs, TargetArgs};
-use hyperframes_render::estimate::{self, EstimateArgs};
-use hyperframes_render::render::RemoteRender;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "render",
-    about = "Render a HyperFrames project to video (chunked, like the distributed pipeline)"
-)]
-struct Args {
+#[command(about = "Render a HyperFrames project to video (chunked, like the distributed pipeline)")]
+pub struct Args {
     /// Project directory containing index.html with the root composition.
     project: Option<PathBuf>,
     /// Output file (or directory for png-sequence); local renders only.
@@ -111,8 +108,8 @@ impl LambdaArgs {
     }
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
+/// `hyperframes render`.
+pub fn run(args: Args) -> ExitCode {
     if args.estimate.estimate {
         return estimate_only(args);
     }
@@ -190,7 +187,7 @@ fn render_on_lambda(args: Args) -> ExitCode {
     remote.estimate = Some(estimate_args);
     let ok = std::cell::Cell::new(true);
     let code = hyperframes_cli::cli::run("render", async {
-        ok.set(hyperframes_render::render::run(&l.target, remote).await?);
+        ok.set(crate::render::run(&l.target, remote).await?);
         Ok(())
     });
     if code == ExitCode::SUCCESS && !ok.get() {
@@ -208,7 +205,7 @@ fn estimate_only(args: Args) -> ExitCode {
     let estimate_args = args.estimate.clone();
     let json = args.json;
     let (remote, _) = remote_render(args);
-    let result = hyperframes_render::render::config(&remote).and_then(|config| {
+    let result = crate::render::config(&remote).and_then(|config| {
         let project = remote.project.as_deref().expect("checked above");
         estimate::for_project(
             project,
@@ -280,7 +277,7 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
         Some(p) => Some(AssetMap::load(p)?),
         None => None,
     };
-    let summary = run(&RunOptions {
+    let summary = runner::run(&RunOptions {
         project_dir: project,
         out,
         config,

@@ -1,6 +1,6 @@
-//! `render-bench`: the producer's speed, in tables (logic in producer::bench).
+//! `hyperframes bench render`: the producer's speed, in tables (logic in producer::bench).
 //!
-//! cargo run --release --bin render-bench -- --all
+//! hyperframes bench render --all
 //!   runs every table below, in this order, and prints markdown:
 //! --throughput    capture and capture+encode fps and CPU per frame, per x264
 //!                 preset, chunked and single pass (the default table)
@@ -10,7 +10,7 @@
 //!                 project: time, CPU, size, PSNR/SSIM (medians of interleaved runs);
 //!                 needs --peer-script (the peer bench's hf_ref_bench.sh)
 //!
-//! cargo run --release --bin render-bench -- --calibrate [--out FILE --reps 3]
+//! hyperframes bench render --calibrate [--out FILE --reps 3]
 //!   instead of the tables, measures the cost estimate's time model and
 //!   writes a calibration file.
 //!
@@ -21,18 +21,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::peer;
 use clap::Parser;
 use hyperframes_producer::bench::cgroup::CpuMeter;
 use hyperframes_producer::bench::{alternatives, hold, load_average, throughput};
 use hyperframes_producer::{AssetMap, Preset, ProducerError};
-use hyperframes_render::peer;
 
 #[derive(Parser, Debug)]
 #[command(
-    name = "render-bench",
     about = "Producer speed: throughput, capture alternatives, frame reuse, and end to end against HyperFrames' CLI"
 )]
-struct Args {
+pub struct Args {
     /// Every table: throughput, alternatives, hold, peer.
     #[arg(long)]
     all: bool,
@@ -132,25 +131,25 @@ fn footer() {
     );
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
+/// `hyperframes bench render`.
+pub fn run(args: Args) -> ExitCode {
     if args.calibrate {
         return calibrate(&args);
     }
     let work = std::env::temp_dir().join(format!("hf-render-bench-{}", std::process::id()));
     let meter = CpuMeter::start();
-    let r = run(&args, &work, &meter);
+    let r = run_tables(&args, &work, &meter);
     let _ = std::fs::remove_dir_all(&work);
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("render-bench: {e}");
+            eprintln!("bench render: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(args: &Args, work: &std::path::Path, meter: &CpuMeter) -> Result<(), String> {
+fn run_tables(args: &Args, work: &std::path::Path, meter: &CpuMeter) -> Result<(), String> {
     let named = args.throughput || args.alternatives || args.hold || args.peer;
     let script = (args.all || args.peer)
         .then(|| peer_script(args))
@@ -192,11 +191,11 @@ fn run(args: &Args, work: &std::path::Path, meter: &CpuMeter) -> Result<(), Stri
 }
 
 fn calibrate(args: &Args) -> ExitCode {
-    use hyperframes_render::estimate::measure::{calibrate, MeasureOptions};
+    use crate::estimate::measure::{calibrate, MeasureOptions};
     let asset_map = match args.asset_map.as_deref().map(AssetMap::load).transpose() {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("render-bench: {}", err(&e));
+            eprintln!("bench render: {}", err(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -218,11 +217,11 @@ fn calibrate(args: &Args) -> ExitCode {
                 "{}",
                 serde_json::to_string_pretty(&c).expect("calibration serializes")
             );
-            eprintln!("render-bench: wrote {}", args.out.display());
+            eprintln!("bench render: wrote {}", args.out.display());
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("render-bench: calibration failed: {e:#}");
+            eprintln!("bench render: calibration failed: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -68,8 +68,9 @@ fn invoke_runs_the_plan_sample_against_s3() {
     });
 
     let run = |event: &str| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_invoke"));
-        cmd.arg("--event")
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hyperframes"));
+        cmd.arg("invoke")
+            .arg("--event")
             .arg(events_dir().join(event))
             .env("TMPDIR", &scratch)
             .env_remove("HYPERFRAMES_RENDER_BUCKET");

@@ -62,12 +62,9 @@ fn render_via(mut cmd: Command, project: &Path, out: &Path, extra: &[&str]) -> O
 }
 
 fn render(project: &Path, out: &Path, extra: &[&str]) -> Output {
-    render_via(
-        Command::new(env!("CARGO_BIN_EXE_render")),
-        project,
-        out,
-        extra,
-    )
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hyperframes"));
+    cmd.arg("render");
+    render_via(cmd, project, out, extra)
 }
 
 /// A successful `render .. --json` and its summary.
@@ -250,7 +247,7 @@ fn the_same_plan_gives_the_same_bytes_on_one_core_and_on_all_of_them() {
     // taskset: the encoder (and the browser) see a single CPU, as on a
     // small worker; left alone x264 would pick its thread count from that.
     let mut taskset = Command::new("taskset");
-    taskset.args(["-c", "0", env!("CARGO_BIN_EXE_render")]);
+    taskset.args(["-c", "0", env!("CARGO_BIN_EXE_hyperframes"), "render"]);
     json_summary(&render_via(taskset, &fixture(), &one, &args));
     let (x, y) = (std::fs::read(&all).unwrap(), std::fs::read(&one).unwrap());
     assert!(

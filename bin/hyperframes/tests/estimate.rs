@@ -280,7 +280,8 @@ fn render_estimate_prints_a_price_without_aws() {
     let _ = asset_map();
     let project = scratch("estimate-cli");
     std::fs::copy(fixture().join("index.html"), project.join("index.html")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_render"))
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .arg("render")
         .arg(&project)
         .args([
             "--estimate",
@@ -322,7 +323,8 @@ fn render_estimate_prints_a_price_without_aws() {
         .starts_with("shipped default"));
 
     // The human form, without --json.
-    let out = Command::new(env!("CARGO_BIN_EXE_render"))
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .arg("render")
         .arg(&project)
         .arg("--estimate")
         .env("HF_ASSET_MAP", tools().join("asset-map.json"))

@@ -3,20 +3,16 @@
 
 use std::process::ExitCode;
 
+use crate::cli::{PriceArgs, TargetArgs};
+use crate::execution;
+use crate::progress::{self, State};
+use crate::render::follow;
 use clap::Parser;
 use hyperframes_cli::bars;
-use hyperframes_render::cli::{PriceArgs, TargetArgs};
-use hyperframes_render::execution;
-use hyperframes_render::progress::{self, State};
-use hyperframes_render::render::follow;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "progress",
-    version,
-    about = "Progress and accrued cost of a render"
-)]
-struct Cli {
+#[command(version, about = "Progress and accrued cost of a render")]
+pub struct Args {
     /// The render id `render` printed (or the execution ARN).
     render_id: String,
     #[command(flatten)]
@@ -31,8 +27,8 @@ struct Cli {
     watch: bool,
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
+/// `hyperframes progress`.
+pub fn run(cli: Args) -> ExitCode {
     let code = std::cell::Cell::new(0u8);
     let status = hyperframes_cli::cli::run("progress", async {
         let (aws, stack) = cli.target.connect().await?;

@@ -5,21 +5,20 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-use hyperframes_render::policies::{self, Scope};
+use crate::policies::{self, Scope};
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
-    name = "policies",
     version,
     about = "Least-privilege IAM policies for the HyperFrames tools"
 )]
-struct Cli {
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, clap::Args)]
 struct ScopeArgs {
     /// The stack the policy is for.
     #[arg(long, default_value = "hyperframes")]
@@ -70,8 +69,9 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    match Cli::parse().command {
+/// `hyperframes policies`.
+pub fn run(cli: Args) -> ExitCode {
+    match cli.command {
         Command::User(s) => print(&policies::user_policy(&s.scope())),
         Command::Role { scope, principal } => print(&policies::role(&scope.scope(), &principal)),
         Command::Validate { file, scope, json } => {
@@ -108,7 +108,7 @@ fn main() -> ExitCode {
                             for m in &c.missing {
                                 println!("  {m}");
                             }
-                            println!("print a complete policy with: cargo run --bin policies -- user --stack-name {}", scope.stack_name);
+                            println!("print a complete policy with: hyperframes policies user --stack-name {}", scope.stack_name);
                         }
                     }
                     ExitCode::from(if c.ok { 0 } else { 1 })

@@ -1,0 +1,100 @@
+//! `hyperframes`: every program of the project as one command, like
+//! `remotion` or `rg`: `render` (locally or on a stack), `sites`,
+//! `progress`, `cancel`, `policies`, `invoke`, `local-stack`, `bench`,
+//! and `synth`, `deploy`, `destroy`, `package` (which also keep their own
+//! binaries, so `cargo run --bin synth` and `cargo run --bin deploy` work
+//! as documented).
+//!
+//!   cargo install --path bin/hyperframes
+//!   hyperframes render ./my-project --out out.mp4
+
+mod invoke;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hyperframes_deploy::{deploy::DeployArgs, destroy::DestroyArgs};
+use hyperframes_local::commands::{local_bench, local_stack};
+use hyperframes_render::commands::{cancel, policies, progress, render, render_bench, sites};
+use hyperframes_synth::commands::{synth, synth_bench};
+
+/// HyperFrames' distributed video rendering on AWS.
+#[derive(Debug, Parser)]
+#[command(name = "hyperframes", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render a project to video, on this machine or on a deployed stack.
+    Render(Box<render::Args>),
+    /// Upload a project once as a content-addressed site.
+    Sites(sites::Args),
+    /// A render's state, progress and accrued cost.
+    Progress(progress::Args),
+    /// Stop a running render and report what it left in S3.
+    Cancel(cancel::Args),
+    /// The least-privilege IAM policies the programs need.
+    Policies(policies::Args),
+    /// Run one render-function event on this machine, like `sam local invoke`.
+    Invoke(invoke::Args),
+    /// Rehearse the stack offline: a Lambda-like jail, Step Functions and S3.
+    LocalStack(local_stack::Args),
+    /// Benchmarks that print tables (render, local stack, synth).
+    #[command(subcommand)]
+    Bench(Bench),
+    /// Print the render stack's CloudFormation template.
+    Synth(synth::Args),
+    /// Deploy the stack through a CloudFormation change set.
+    Deploy(Box<DeployArgs>),
+    /// Delete the stack (the render bucket is retained).
+    Destroy(DestroyArgs),
+    /// Build the Lambda handler package that `deploy` uploads.
+    Package(hyperframes_deploy::commands::package::Args),
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// The producer: peer comparison, throughput, hold frames, calibration.
+    Render(Box<render_bench::Args>),
+    /// A render through the local stack beside the same render in process.
+    Local(local_bench::Args),
+    /// How long synthesizing the stack takes.
+    Synth(synth_bench::Args),
+}
+
+fn main() -> ExitCode {
+    // The local Lambda service starts each instance through this
+    // executable (`hyperframes jail-init ... -- bootstrap`); that entry
+    // is not a user's command, so it is not in the help.
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "jail-init") {
+        return hyperframes_local::jail::main(&argv[2..]);
+    }
+    match Cli::parse().command {
+        Command::Render(a) => render::run(*a),
+        Command::Sites(a) => sites::run(a),
+        Command::Progress(a) => progress::run(a),
+        Command::Cancel(a) => cancel::run(a),
+        Command::Policies(a) => policies::run(a),
+        Command::Invoke(a) => invoke::run(a),
+        Command::LocalStack(a) => local_stack::run(a),
+        Command::Bench(Bench::Render(a)) => render_bench::run(*a),
+        Command::Bench(Bench::Local(a)) => local_bench::main(a),
+        Command::Bench(Bench::Synth(a)) => {
+            synth_bench::run(a);
+            ExitCode::SUCCESS
+        }
+        Command::Synth(a) => synth::run(a),
+        Command::Deploy(a) => {
+            hyperframes_cli::cli::run("deploy", hyperframes_deploy::deploy::run(*a))
+        }
+        Command::Destroy(a) => {
+            hyperframes_cli::cli::run("destroy", hyperframes_deploy::destroy::run(a))
+        }
+        Command::Package(a) => hyperframes_deploy::commands::package::run(a),
+    }
+}

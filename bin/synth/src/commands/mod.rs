@@ -1,0 +1,5 @@
+//! The programs' bodies, as subcommands of `hyperframes` (and `synth`'s
+//! own binary, which `cargo run --bin synth` runs).
+
+pub mod synth;
+pub mod synth_bench;
