@@ -39,6 +39,7 @@ fn every_producer_error() -> Vec<ProducerError> {
         ProducerError::ToolUnavailable(s()),
         ProducerError::Timeout(s()),
         ProducerError::RenderFailed(s()),
+        ProducerError::BeginFrameFailed(s()),
         ProducerError::EncodeFailed(s()),
         ProducerError::AssembleFailed(s()),
         ProducerError::Io {
@@ -70,6 +71,7 @@ fn every_producer_error() -> Vec<ProducerError> {
             | ProducerError::ToolUnavailable(_)
             | ProducerError::Timeout(_)
             | ProducerError::RenderFailed(_)
+            | ProducerError::BeginFrameFailed(_)
             | ProducerError::EncodeFailed(_)
             | ProducerError::AssembleFailed(_)
             | ProducerError::Io { .. } => {}

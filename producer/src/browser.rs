@@ -532,7 +532,7 @@ impl<'b> Page<'b> {
             CALL,
         )?;
         if let Err(e) = r {
-            return Err(ProducerError::RenderFailed(format!(
+            return Err(ProducerError::BeginFrameFailed(format!(
                 "beginFrame failed: {}",
                 e.message
             )));
@@ -575,10 +575,12 @@ impl<'b> Page<'b> {
     fn screencast_frame(&mut self) -> Result<Option<String>> {
         self.tick += 1;
         let t = self.tick as f64 * self.interval;
-        let r = self.call(
-            "HeadlessExperimental.beginFrame",
-            json!({"frameTimeTicks": t, "interval": self.interval}),
-        )?;
+        let r = self
+            .call(
+                "HeadlessExperimental.beginFrame",
+                json!({"frameTimeTicks": t, "interval": self.interval}),
+            )
+            .map_err(|e| ProducerError::BeginFrameFailed(e.to_string()))?;
         if r["hasDamage"] != true {
             return Ok(None);
         }
@@ -587,7 +589,7 @@ impl<'b> Page<'b> {
             .cdp()
             .wait_event("Page.screencastFrame", Duration::from_secs(5))?
         else {
-            return Err(ProducerError::RenderFailed(
+            return Err(ProducerError::BeginFrameFailed(
                 "beginFrame had damage but no screencast frame arrived within 5 s".into(),
             ));
         };
@@ -620,7 +622,7 @@ impl<'b> Page<'b> {
                             attempt += 1;
                         }
                         Err(e) => {
-                            return Err(ProducerError::RenderFailed(format!(
+                            return Err(ProducerError::BeginFrameFailed(format!(
                                 "beginFrame failed: {}",
                                 e.message
                             )))

@@ -173,9 +173,7 @@ fn capture_with_fallback(
 ) -> Result<(PathBuf, CaptureMode, CaptureStats)> {
     let mode = opts.force_mode.unwrap_or(plan.encoder.capture_mode);
     match capture_and_encode(plan, slice, index, out_dir, mode, opts) {
-        Err(ProducerError::RenderFailed(m))
-            if mode == CaptureMode::BeginFrame && m.contains("beginFrame") =>
-        {
+        Err(ProducerError::BeginFrameFailed(_)) if mode == CaptureMode::BeginFrame => {
             let screenshot = CaptureMode::Screenshot;
             let (out, stats) = capture_and_encode(plan, slice, index, out_dir, screenshot, opts)?;
             Ok((out, screenshot, stats))

@@ -92,6 +92,12 @@ pub enum ProducerError {
     #[error("render failed: {0}")]
     RenderFailed(String),
 
+    /// A `HeadlessExperimental.beginFrame` step failed. The chunk is
+    /// rendered again in screenshot mode, which does not use it
+    /// ([`crate::chunk`]); otherwise it is a [`ProducerError::RenderFailed`].
+    #[error("render failed: {0}")]
+    BeginFrameFailed(String),
+
     #[error("encoding failed: {0}")]
     EncodeFailed(String),
 
@@ -133,9 +139,12 @@ impl ProducerError {
             InvalidVideoMetadata(_) => ErrorName::InvalidVideoMetadata,
             NotMediaPayload(_) => ErrorName::NotMediaPayload,
             ToolUnavailable(_) => ErrorName::ToolUnavailable,
-            Timeout(_) | RenderFailed(_) | EncodeFailed(_) | AssembleFailed(_) | Io { .. } => {
-                ErrorName::RenderFailed
-            }
+            Timeout(_)
+            | RenderFailed(_)
+            | BeginFrameFailed(_)
+            | EncodeFailed(_)
+            | AssembleFailed(_)
+            | Io { .. } => ErrorName::RenderFailed,
         }
     }
 

@@ -66,8 +66,10 @@ pub struct RunOptions {
     /// Told where the render is; `None` for a quiet render.
     pub on_progress: Option<ProgressSink>,
     pub asset_map: Option<AssetMap>,
-    /// Keep the plan and chunk files (in a temp dir, printed) for inspection.
-    pub keep_work: bool,
+    /// Where to keep the plan and chunk files for inspection (the caller
+    /// says where, and tells the user); `None`: a temporary directory,
+    /// removed afterwards.
+    pub keep_work: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -144,12 +146,16 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary> {
     // Plan and chunks live in the system temp dir, never next to the
     // output: an output inside the project would otherwise be copied into
     // its own plan.
-    let work = crate::staging::temp("hf-render-")?;
-    let result = run_in(opts, &config, local_chunking, work.path(), started);
-    if opts.keep_work {
-        eprintln!("plan and chunks kept in {}", work.keep().display());
+    match &opts.keep_work {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| ProducerError::io(dir, e))?;
+            run_in(opts, &config, local_chunking, dir, started)
+        }
+        None => {
+            let work = crate::staging::temp("hf-render-")?;
+            run_in(opts, &config, local_chunking, work.path(), started)
+        }
     }
-    result
 }
 
 /// Longest local chunk, in seconds of video: a chunk is one closed GOP, so

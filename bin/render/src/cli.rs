@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use crate::execution::StackTarget;
+use crate::execution::{StackLookupError, StackTarget};
 use crate::pricing::Prices;
 use hyperframes_cli::aws::{Aws, AwsArgs};
 
@@ -50,15 +50,15 @@ impl TargetArgs {
             (None, Some(name)) => match StackTarget::from_stack(&aws.cfn, name).await {
                 Ok(t) => t,
                 // A stack without outputs (an emulator's gap): what deploy wrote.
-                Err(e) if e.to_string().contains("has no output") => {
+                Err(e @ StackLookupError::MissingOutput { .. }) => {
                     let file = hyperframes_cli::outputs::default_file(name);
                     if file.is_file() {
                         StackTarget::from_outputs_file(&file)?
                     } else {
-                        return Err(e);
+                        return Err(e.into());
                     }
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             },
             (None, None) => unreachable!("checked above"),
         };

@@ -67,19 +67,18 @@ impl StackTarget {
     pub async fn from_stack(
         cfn: &aws_sdk_cloudformation::Client,
         stack_name: &str,
-    ) -> Result<StackTarget> {
+    ) -> Result<StackTarget, StackLookupError> {
         let out = cfn.describe_stacks().stack_name(stack_name).send().await.map_err(|e| {
             let text = aws_sdk_cloudformation::error::DisplayErrorContext(&e).to_string();
             if text.contains("does not exist") {
-                anyhow!("stack `{stack_name}` does not exist in this account and region; deploy it with `cargo run --bin deploy -- --stack-name {stack_name}` or pass --region")
+                StackLookupError::Other(anyhow!("stack `{stack_name}` does not exist in this account and region; deploy it with `cargo run --bin deploy -- --stack-name {stack_name}` or pass --region"))
             } else {
-                anyhow!("cannot describe stack `{stack_name}`: {text}")
+                StackLookupError::Other(anyhow!("cannot describe stack `{stack_name}`: {text}"))
             }
         })?;
-        let stack = out
-            .stacks()
-            .first()
-            .ok_or_else(|| anyhow!("stack `{stack_name}` does not exist"))?;
+        let stack = out.stacks().first().ok_or_else(|| {
+            StackLookupError::Other(anyhow!("stack `{stack_name}` does not exist"))
+        })?;
         let get = |k: &str| {
             stack
                 .outputs()
@@ -87,7 +86,10 @@ impl StackTarget {
                 .find(|o| o.output_key() == Some(k))
                 .and_then(|o| o.output_value())
                 .map(str::to_string)
-                .ok_or_else(|| anyhow!("stack `{stack_name}` has no output {k} (is it a HyperFrames render stack?); pass --outputs-file from deploy instead"))
+                .ok_or_else(|| StackLookupError::MissingOutput {
+                    stack: stack_name.to_string(),
+                    output: k.to_string(),
+                })
         };
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
@@ -108,6 +110,29 @@ impl StackTarget {
         )
     }
 }
+
+/// Why a stack's outputs could not be read. A stack without its outputs
+/// (an emulator's gap) is told apart, so the caller can fall back to the
+/// file `deploy` wrote.
+#[derive(Debug)]
+pub enum StackLookupError {
+    MissingOutput { stack: String, output: String },
+    Other(anyhow::Error),
+}
+
+impl std::fmt::Display for StackLookupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StackLookupError::MissingOutput { stack, output } => write!(
+                f,
+                "stack `{stack}` has no output {output} (is it a HyperFrames render stack?); pass --outputs-file from deploy instead"
+            ),
+            StackLookupError::Other(e) => write!(f, "{e:#}"),
+        }
+    }
+}
+
+impl std::error::Error for StackLookupError {}
 
 /// A fresh render id: sortable by start time, unique per call.
 pub fn new_render_id() -> String {

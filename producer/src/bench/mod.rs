@@ -186,7 +186,7 @@ pub fn local_render(
         single_pass: false,
         on_progress: None,
         asset_map,
-        keep_work: false,
+        keep_work: None,
     })
 }
 

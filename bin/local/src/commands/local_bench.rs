@@ -308,7 +308,7 @@ fn render_locally(
         single_pass: false,
         on_progress: None,
         asset_map: hyperframes_producer::AssetMap::discover().ok(),
-        keep_work: false,
+        keep_work: None,
     })
     .map_err(|e| anyhow::anyhow!("the local render failed: {e}"))?;
     Ok((summary, t.elapsed()))

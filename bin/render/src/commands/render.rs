@@ -273,6 +273,17 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
         },
     };
     let config = render_config(&args, format);
+    let keep_work = if args.keep_work {
+        let dir = tempfile::Builder::new()
+            .prefix("hf-render-")
+            .tempdir()
+            .map_err(|e| hyperframes_producer::ProducerError::io(std::env::temp_dir(), e))?
+            .keep();
+        eprintln!("the plan and chunks are kept in {}", dir.display());
+        Some(dir)
+    } else {
+        None
+    };
     let asset_map = match &args.asset_map {
         Some(p) => Some(AssetMap::load(p)?),
         None => None,
@@ -285,7 +296,7 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
         single_pass: args.single_pass,
         on_progress: (!args.json).then(progress_bar),
         asset_map,
-        keep_work: args.keep_work,
+        keep_work,
     })?;
     if args.json {
         println!(
