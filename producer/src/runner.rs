@@ -6,8 +6,10 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use rayon::prelude::*;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -237,8 +239,8 @@ fn run_in(
     })
 }
 
-/// Renders every chunk of a plan with `workers` threads; the first failure
-/// stops further chunks from starting and is returned.
+/// Renders every chunk of a plan on a pool of `workers` threads (rayon);
+/// after a failure no further chunk starts, and an error is returned.
 pub fn render_all(
     plan: &PlanOutcome,
     out_dir: &Path,
@@ -246,75 +248,35 @@ pub fn render_all(
     on_progress: Option<&ProgressSink>,
 ) -> Result<Vec<ChunkOutcome>> {
     let n = plan.chunk_count as usize;
-    let next = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicBool::new(false));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(workers.max(1))
+        .thread_name(|i| format!("hf-chunk-{i}"))
+        .build()
+        .map_err(|e| ProducerError::RenderFailed(format!("cannot start the chunk workers: {e}")))?;
     let done = Arc::new(AtomicU64::new(0));
-    let results: Arc<Mutex<Vec<Option<Result<ChunkOutcome>>>>> =
-        Arc::new(Mutex::new((0..n).map(|_| None).collect()));
-    let finished = Arc::new(AtomicBool::new(false));
-    let reporter = on_progress.map(|sink| {
-        let (sink, done, finished) = (sink.clone(), done.clone(), finished.clone());
-        let total = plan.total_frames;
-        thread::spawn(move || report_frames(&sink, &done, &finished, total))
-    });
+    let finished = AtomicBool::new(false);
+    let opts = ChunkOptions {
+        frames_done: Some(done.clone()),
+        // Several workers already keep the cores busy; a second capture
+        // page per worker would only oversubscribe them.
+        capture_pages: (workers > 1).then_some(1),
+        ..Default::default()
+    };
     thread::scope(|s| {
-        for _ in 0..workers {
-            let next = next.clone();
-            let failed = failed.clone();
-            let results = results.clone();
-            let done = done.clone();
-            let plan_dir = plan.plan_dir.clone();
-            s.spawn(move || loop {
-                if failed.load(Ordering::SeqCst) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= n {
-                    break;
-                }
-                let opts = ChunkOptions {
-                    frames_done: Some(done.clone()),
-                    // Several workers already keep the cores busy; a second
-                    // capture page per worker would only oversubscribe them.
-                    capture_pages: (workers > 1).then_some(1),
-                    ..Default::default()
-                };
-                let r = render_chunk_with(&plan_dir, i as u32, out_dir, &opts);
-                if r.is_err() {
-                    failed.store(true, Ordering::SeqCst);
-                }
-                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
-            });
+        if let Some(sink) = on_progress {
+            let (done, finished) = (&done, &finished);
+            s.spawn(move || report_frames(sink, done, finished, plan.total_frames));
         }
-    });
-    finished.store(true, Ordering::SeqCst);
-    if let Some(r) = reporter {
-        let _ = r.join();
-    }
-    let results = std::mem::take(&mut *results.lock().unwrap_or_else(|e| e.into_inner()));
-    let mut out = Vec::with_capacity(n);
-    let mut first_err = None;
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Some(Ok(o)) => out.push(o),
-            Some(Err(e)) => {
-                if first_err.is_none() {
-                    first_err = Some(e);
-                }
-            }
-            None => {
-                if first_err.is_none() {
-                    first_err = Some(ProducerError::RenderFailed(format!(
-                        "chunk {i} was not rendered"
-                    )));
-                }
-            }
-        }
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
+        let rendered = pool.install(|| {
+            (0..n)
+                .into_par_iter()
+                .with_max_len(1)
+                .map(|i| render_chunk_with(&plan.plan_dir, i as u32, out_dir, &opts))
+                .collect::<Result<Vec<_>>>()
+        });
+        finished.store(true, Ordering::SeqCst);
+        rendered
+    })
 }
 
 /// Reports the shared frame counter whenever it moved, and once more at

@@ -14,7 +14,6 @@ use std::process::Command;
 use anyhow::{anyhow, bail, Context, Result};
 use object::read::elf::ElfFile64;
 use object::{Architecture, Endianness, FileKind, Object, ReadCache, ReadRef};
-use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -411,23 +410,13 @@ pub fn write_zip(entries: &mut [Entry], out: &Path) -> Result<Package> {
     })
 }
 
-/// Hex SHA-256 and length of a file.
+/// Hex SHA-256 (the producer's streamed digest) and length of a file.
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut len = 0u64;
-    loop {
-        let k = f
-            .read(&mut buf)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if k == 0 {
-            break;
-        }
-        h.update(&buf[..k]);
-        len += k as u64;
-    }
-    Ok((hex(&h.finalize()), len))
+    let sha = hyperframes_producer::digest::sha256_file(path).map_err(|e| anyhow!("{e}"))?;
+    let len = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .len();
+    Ok((sha, len))
 }
 
 pub use hyperframes_producer::digest::hex;

@@ -58,25 +58,13 @@ fn resource<'a>(t: &'a Value, ty: &str, preferred: &str) -> Result<(String, &'a 
     }
 }
 
+/// The template's parameter values: deploy's resolution (every declared
+/// parameter, its default unless overridden, the same refusals), so a
+/// rehearsal resolves exactly what a deployment would send.
 fn parameters(t: &Value, overrides: &[(String, String)]) -> Result<HashMap<String, String>> {
-    let mut p = HashMap::new();
-    if let Some(params) = t["Parameters"].as_object() {
-        for (k, v) in params {
-            let d = match &v["Default"] {
-                Value::String(s) => s.clone(),
-                Value::Null => continue,
-                other => other.to_string(),
-            };
-            p.insert(k.clone(), d);
-        }
-    }
-    for (k, v) in overrides {
-        if t["Parameters"].get(k).is_none() {
-            bail!("--parameter-overrides names {k}, which the template does not declare");
-        }
-        p.insert(k.clone(), v.clone());
-    }
-    Ok(p)
+    Ok(hyperframes_deploy::deploy::parameters(t, overrides)?
+        .into_iter()
+        .collect())
 }
 
 impl Ctx<'_> {
