@@ -82,6 +82,13 @@ pub trait ResourceType: Serialize + Clone + fmt::Debug + PartialEq + 'static {
     /// The CloudFormation type name, e.g. `AWS::S3::Bucket`.
     const TYPE: &'static str;
 
+    /// The type's writable top-level property names, from its CloudFormation
+    /// resource schema. When given, synth refuses a property override whose
+    /// first name is not one of them (and suggests the nearest);
+    /// [`crate::Stack::add_property_override_unchecked`] bypasses the check.
+    /// `None` (the default, and [`crate::resources::Raw`]'s) checks nothing.
+    const PROPERTIES: Option<&'static [&'static str]> = None;
+
     /// The type name this value is written with: [`Self::TYPE`], except
     /// for [`crate::resources::Raw`], which carries its own.
     fn type_name(&self) -> &str {
@@ -101,6 +108,7 @@ pub trait ResourceType: Serialize + Clone + fmt::Debug + PartialEq + 'static {
 /// What the template needs from any resource, object-safe.
 trait Erased: fmt::Debug {
     fn type_name(&self) -> &str;
+    fn schema_properties(&self) -> Option<&'static [&'static str]>;
     fn properties_json(&self) -> Json;
     fn validate(&self, check: &ResourceCheck<'_>) -> Vec<Problem>;
     fn as_any(&self) -> &dyn Any;
@@ -112,6 +120,9 @@ trait Erased: fmt::Debug {
 impl<T: ResourceType> Erased for T {
     fn type_name(&self) -> &str {
         ResourceType::type_name(self)
+    }
+    fn schema_properties(&self) -> Option<&'static [&'static str]> {
+        T::PROPERTIES
     }
     fn properties_json(&self) -> Json {
         serde_json::to_value(self).expect("resource properties serialize")
@@ -148,6 +159,12 @@ impl AnyResource {
     /// The CloudFormation type name, e.g. `AWS::Lambda::Function`.
     pub fn type_name(&self) -> &str {
         self.0.type_name()
+    }
+
+    /// The type's [`ResourceType::PROPERTIES`]: the property names synth
+    /// accepts in an override, if it checks them.
+    pub fn schema_properties(&self) -> Option<&'static [&'static str]> {
+        self.0.schema_properties()
     }
 
     /// The `Properties` object as CloudFormation will see it (before overrides).

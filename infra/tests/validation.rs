@@ -1,9 +1,11 @@
 //! Each synth-time validation rule, triggered by a bad stack, with the
 //! message checked for where, what and how to fix.
 
+use hyperframes_infra::notifications::{Destination, Notification};
 use hyperframes_infra::resources::cloudwatch::{Alarm, ComparisonOperator};
 use hyperframes_infra::resources::raw::Raw;
 use hyperframes_infra::resources::s3::Bucket;
+use hyperframes_infra::resources::sns::Topic;
 use hyperframes_infra::template::Parameter;
 use hyperframes_infra::{ConditionName, HyperframesRenderStack, Output, Problem, Stack, Value};
 use serde_json::json;
@@ -134,6 +136,122 @@ fn overrides_that_do_not_apply_are_reported() {
         "RenderFunction",
         "Properties.NoSuchProperty",
         &["override did not apply"],
+    );
+}
+
+#[test]
+fn override_of_a_property_the_type_does_not_have() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(f, "MemorySizee", json!(4096));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.MemorySizee",
+        &[
+            "AWS::Lambda::Function has no property `MemorySizee`",
+            "did you mean `MemorySize`?",
+            "add_property_override_unchecked",
+        ],
+    );
+    // A nested path is checked at its top-level property.
+    let mut s = stack();
+    s.add_property_override(f, "VpcConfg.SubnetIds", json!(["subnet-1"]));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.VpcConfg.SubnetIds",
+        &["has no property `VpcConfg`", "did you mean `VpcConfig`?"],
+    );
+    // So are the resource attributes in front of it.
+    let mut s = stack();
+    s.add_override(f, "Propertes.MemorySize", json!(4096));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Propertes.MemorySize",
+        &["no attribute `Propertes`", "did you mean `Properties`?"],
+    );
+    // A read-only attribute is not a property either.
+    let mut s = stack();
+    let b = s.bucket();
+    s.add_property_override(b, "Arn", json!("arn:aws:s3:::x"));
+    assert_one(
+        &s,
+        "RenderBucket",
+        "Properties.Arn",
+        &["AWS::S3::Bucket has no property `Arn`"],
+    );
+}
+
+#[test]
+fn unchecked_overrides_and_raw_resources_pass_any_name() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override_unchecked(f, "PropertyFromNextYear", json!({"Enabled": true}));
+    s.add_override_unchecked(f, "Metadata.Owner", json!("platform"));
+    let jobs = s.add("Jobs", Raw::new("AWS::DynamoDB::Table", json!({})));
+    s.add_property_override(jobs, "BillingMode", json!("PAY_PER_REQUEST"));
+    let t = s.synth().expect("unchecked names pass").into_json();
+    let props = &t["Resources"]["RenderFunction"]["Properties"];
+    assert_eq!(props["PropertyFromNextYear"], json!({"Enabled": true}));
+    assert_eq!(
+        t["Resources"]["Jobs"]["Properties"]["BillingMode"],
+        "PAY_PER_REQUEST"
+    );
+}
+
+#[test]
+fn notification_on_no_status() {
+    let mut s = stack();
+    let topic = s.add("Alerts", Topic::default());
+    s.notify_on_completion("Nobody", Notification::to(Destination::Topic(topic)).on([]));
+    assert_one(
+        &s,
+        "NobodyRule",
+        "Properties.EventPattern.detail.status",
+        &[
+            "empty list",
+            "EventBridge rejects",
+            "`.on(...)` needs at least one",
+        ],
+    );
+}
+
+#[test]
+fn empty_lists_the_service_rejects() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(f, "Architectures", json!([]));
+    s.add(
+        "Deny",
+        Raw::new(
+            "AWS::IAM::ManagedPolicy",
+            json!({"PolicyDocument": {"Version": "2012-10-17", "Statement": {
+                "Effect": "Deny", "Action": [], "Resource": []}}}),
+        ),
+    );
+    let b = s.bucket();
+    s.add_property_override(b, "Tags", json!([]));
+    let role = s.function_role();
+    s.add_property_override(
+        role,
+        "AssumeRolePolicyDocument.Statement.0.Principal.Service",
+        json!([]),
+    );
+    let found: Vec<String> = problems(&s)
+        .iter()
+        .map(|p| format!("{}.{}", p.location, p.property))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "RenderFunctionRole.Properties.AssumeRolePolicyDocument.Statement.0.Principal.Service",
+            "RenderFunction.Properties.Architectures",
+            "Deny.Properties.PolicyDocument.Statement.Action",
+            "Deny.Properties.PolicyDocument.Statement.Resource",
+        ],
+        "an empty Tags list is allowed"
     );
 }
 
@@ -462,10 +580,20 @@ fn every_problem_is_reported_at_once() {
         "Bad-Id",
         Raw::new("AWS::SNS::Topic", json!({"TopicName": {"Ref": "Nope"}})),
     );
+    // The two a user crate got past synth before: a misspelt property
+    // override and a notification on no status.
+    s.add_property_override(f, "MemorySizee", json!(4096));
+    let topic = s.add("Alerts", Topic::default());
+    s.notify_on_completion("Nobody", Notification::to(Destination::Topic(topic)).on([]));
     let ps = problems(&s);
-    assert_eq!(ps.len(), 4, "{ps:#?}");
+    assert_eq!(ps.len(), 6, "{ps:#?}");
     let text = hyperframes_infra::ValidationErrors(ps).to_string();
-    assert!(text.starts_with("the template has 4 problems:"), "{text}");
+    assert!(text.starts_with("the template has 6 problems:"), "{text}");
+    assert!(text.contains("RenderFunction.Properties.MemorySizee: AWS::Lambda::Function has no property `MemorySizee`; did you mean `MemorySize`?"), "{text}");
+    assert!(
+        text.contains("NobodyRule.Properties.EventPattern.detail.status: empty list"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -209,6 +209,7 @@ pub struct Alarm {
 
 impl ResourceType for Alarm {
     const TYPE: &'static str = "AWS::CloudWatch::Alarm";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::ALARM);
 
     /// A metric to watch, and one statistic.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {

@@ -278,18 +278,21 @@ impl Handle<ApiDestination> {
 
 impl ResourceType for Rule {
     const TYPE: &'static str = "AWS::Events::Rule";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::RULE);
 
     /// At most 5 targets with unique ids, ARNs that are ARNs, retry
     /// limits EventBridge accepts, transformer placeholders that exist.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
         let mut out = Vec::new();
         check_rule(check.logical_id(), check.properties(), &mut out);
+        out.extend(empty_pattern_values(check));
         out
     }
 }
 
 impl ResourceType for Connection {
     const TYPE: &'static str = "AWS::Events::Connection";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::CONNECTION);
 
     /// The API key is never a literal in the template.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
@@ -307,6 +310,7 @@ impl ResourceType for Connection {
 
 impl ResourceType for ApiDestination {
     const TYPE: &'static str = "AWS::Events::ApiDestination";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::API_DESTINATION);
 
     /// An https:// endpoint and a rate limit within 1..=300.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
@@ -329,6 +333,22 @@ impl ResourceType for ApiDestination {
         }
         out
     }
+}
+
+/// EventBridge refuses an event pattern with an empty list anywhere ("Empty
+/// arrays are not allowed"): a field that should match nothing cannot be
+/// written, and one that should match anything is left out.
+fn empty_pattern_values(check: &ResourceCheck<'_>) -> Vec<Problem> {
+    let pattern = check.property("EventPattern");
+    crate::validate::empty_lists(pattern, "EventPattern")
+        .into_iter()
+        .map(|path| {
+            check.problem(
+                &path,
+                "empty list in the event pattern, which EventBridge rejects; list at least one value, or leave the field out to match any (a notification's `.on(...)` needs at least one ExecutionStatus)",
+            )
+        })
+        .collect()
 }
 
 fn check_rule(id: &str, props: &Json, out: &mut Vec<Problem>) {

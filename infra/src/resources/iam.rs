@@ -220,6 +220,7 @@ pub struct Role {
 
 impl ResourceType for Role {
     const TYPE: &'static str = "AWS::IAM::Role";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::ROLE);
 }
 
 impl Role {

@@ -34,6 +34,7 @@ pub struct Key {
 
 impl ResourceType for Key {
     const TYPE: &'static str = "AWS::KMS::Key";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::KEY);
 }
 
 impl Default for Key {
@@ -64,6 +65,7 @@ pub struct Alias {
 
 impl ResourceType for Alias {
     const TYPE: &'static str = "AWS::KMS::Alias";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::ALIAS);
 }
 
 impl Handle<Key> {

@@ -154,6 +154,7 @@ pub struct Function {
 
 impl ResourceType for Function {
     const TYPE: &'static str = "AWS::Lambda::Function";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::FUNCTION);
 
     /// Memory, timeout and `/tmp` within Lambda's ranges (also when a
     /// parameter supplies them), and a reserved concurrency Lambda accepts.
@@ -167,6 +168,10 @@ impl ResourceType for Function {
         .flatten()
         .collect();
         out.extend(reserved_concurrency_problem(check));
+        out.extend(check.non_empty(
+            "Architectures",
+            "Lambda needs exactly one architecture (x86_64 or arm64); leave it out for x86_64",
+        ));
         out
     }
 }
@@ -281,6 +286,7 @@ pub struct Permission {
 
 impl ResourceType for Permission {
     const TYPE: &'static str = "AWS::Lambda::Permission";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::PERMISSION);
 }
 
 impl Handle<Function> {

@@ -29,6 +29,7 @@ pub struct LogGroup {
 
 impl ResourceType for LogGroup {
     const TYPE: &'static str = "AWS::Logs::LogGroup";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::LOG_GROUP);
 }
 
 impl Handle<LogGroup> {

@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod logs;
 pub mod raw;
 pub mod s3;
+mod schema;
 pub mod sns;
 pub mod sqs;
 pub mod stepfunctions;

@@ -42,6 +42,7 @@ pub struct Bucket {
 
 impl ResourceType for Bucket {
     const TYPE: &'static str = "AWS::S3::Bucket";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::BUCKET);
 
     /// A literal `BucketName` must follow S3's naming rules.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
@@ -265,6 +266,7 @@ pub struct BucketPolicy {
 
 impl ResourceType for BucketPolicy {
     const TYPE: &'static str = "AWS::S3::BucketPolicy";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::BUCKET_POLICY);
 }
 
 impl Bucket {

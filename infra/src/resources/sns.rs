@@ -29,6 +29,7 @@ pub struct Topic {
 
 impl ResourceType for Topic {
     const TYPE: &'static str = "AWS::SNS::Topic";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::TOPIC);
 }
 
 /// The protocols we type; each fixes what `Endpoint` must be.
@@ -65,6 +66,7 @@ pub struct Subscription {
 
 impl ResourceType for Subscription {
     const TYPE: &'static str = "AWS::SNS::Subscription";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::SUBSCRIPTION);
 }
 
 impl Subscription {
@@ -97,6 +99,7 @@ pub struct TopicPolicy {
 
 impl ResourceType for TopicPolicy {
     const TYPE: &'static str = "AWS::SNS::TopicPolicy";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::TOPIC_POLICY);
 }
 
 impl Handle<Topic> {

@@ -36,6 +36,7 @@ pub struct Queue {
 
 impl ResourceType for Queue {
     const TYPE: &'static str = "AWS::SQS::Queue";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::QUEUE);
 }
 
 /// `AWS::SQS::QueuePolicy`.
@@ -50,6 +51,7 @@ pub struct QueuePolicy {
 
 impl ResourceType for QueuePolicy {
     const TYPE: &'static str = "AWS::SQS::QueuePolicy";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::QUEUE_POLICY);
 }
 
 impl Handle<Queue> {

@@ -115,11 +115,12 @@ pub struct StateMachine {
 
 impl ResourceType for StateMachine {
     const TYPE: &'static str = "AWS::StepFunctions::StateMachine";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::STATE_MACHINE);
 
     /// A definition, and one whose graph holds together (see
     /// [`crate::asl::Definition::problems`]).
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
-        if check.has("Definition") {
+        let mut out: Vec<Problem> = if check.has("Definition") {
             graph::problems(check.property("Definition"))
                 .into_iter()
                 .map(|(state, msg)| check.problem(&format!("Definition.States.{state}"), msg))
@@ -131,7 +132,12 @@ impl ResourceType for StateMachine {
             )]
         } else {
             Vec::new()
-        }
+        };
+        out.extend(check.non_empty(
+            "LoggingConfiguration.Destinations",
+            "Step Functions needs one log group destination; add it, or leave LoggingConfiguration out",
+        ));
+        out
     }
 }
 

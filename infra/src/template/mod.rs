@@ -216,26 +216,47 @@ pub trait Stack {
     /// Sets a value at a dotted path inside the rendered resource, e.g.
     /// `"Properties.MemorySize"`, `"Metadata.Owner"` or
     /// `"Properties.Tags.0.Value"` (CDK's `addOverride`). Applied after the
-    /// typed model is rendered, so it always wins; validation runs after it.
+    /// typed model is rendered, so it always wins; validation runs after it,
+    /// and refuses a resource attribute or (under `Properties`) a property
+    /// the resource cannot have.
     fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
-        self.template_mut().push_override(h, path, Some(value));
+        self.template_mut()
+            .push_override(h, path, Some(value), true);
     }
 
     /// Removes whatever is at `path` (CDK's `addDeletionOverride`).
     fn add_deletion_override<T>(&mut self, h: Handle<T>, path: &str) {
-        self.template_mut().push_override(h, path, None);
+        self.template_mut().push_override(h, path, None, true);
     }
 
     /// [`Self::add_override`] under `Properties` (CDK's `addPropertyOverride`):
     /// `add_property_override(f, "MemorySize", json!(4096))`. A path that
     /// already starts with `Properties.` is taken as is.
+    ///
+    /// Synth refuses a property the resource type does not have (by its
+    /// CloudFormation schema, [`ResourceType::PROPERTIES`]) and names the
+    /// nearest one it has.
     fn add_property_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
-        let full = if path.starts_with("Properties.") {
-            path.to_string()
-        } else {
-            format!("Properties.{path}")
-        };
-        self.template_mut().push_override(h, &full, Some(value));
+        let full = under_properties(path);
+        self.template_mut()
+            .push_override(h, &full, Some(value), true);
+    }
+
+    /// [`Self::add_property_override`] without the schema check: for a
+    /// property AWS added after this crate's schema was vendored. Synth
+    /// then passes the name through as written, so a typo surfaces only at
+    /// deploy.
+    fn add_property_override_unchecked<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
+        let full = under_properties(path);
+        self.template_mut()
+            .push_override(h, &full, Some(value), false);
+    }
+
+    /// [`Self::add_override`] without the check of the resource attribute
+    /// and property names (see [`Self::add_property_override_unchecked`]).
+    fn add_override_unchecked<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
+        self.template_mut()
+            .push_override(h, path, Some(value), false);
     }
 
     /// Renames a resource and rewrites every reference to it (Ref, GetAtt,
@@ -262,6 +283,15 @@ pub trait Stack {
             }
         }
         Handle::new(new_id)
+    }
+}
+
+/// `path` under `Properties.`, unless it already starts there.
+fn under_properties(path: &str) -> String {
+    if path.starts_with("Properties.") {
+        path.to_string()
+    } else {
+        format!("Properties.{path}")
     }
 }
 
@@ -295,11 +325,12 @@ impl Template {
         Handle::new(id)
     }
 
-    fn push_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>) {
+    fn push_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>, checked: bool) {
         self.overrides.push(Override {
             logical_id: h.logical_id(),
             path: path.split('.').map(str::to_string).collect(),
             value,
+            checked,
         });
     }
 
@@ -315,6 +346,10 @@ impl Template {
         for (id, path) in unapplied {
             problems.push(validate::unapplied_override(&id, &path));
         }
+        problems.extend(self.overrides.iter().filter_map(|o| {
+            let resource = self.resources.get(o.logical_id)?;
+            o.unknown_name(resource)
+        }));
         for id in &self.duplicate_ids {
             problems.push(validate::duplicate_id(id));
         }
