@@ -108,11 +108,22 @@ pub fn unsuppress(resource: &mut Resource, check: &str) {
 
 /// The subnets and security groups of [`HyperframesRenderStack::place_in_vpc`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VpcPlacement {
     /// Private subnet ids, e.g. `Value::import(...)` of a network stack's export.
     pub subnet_ids: Vec<Value<String>>,
     /// Security group ids; outbound HTTPS must be allowed.
     pub security_group_ids: Vec<Value<String>>,
+}
+
+impl VpcPlacement {
+    /// The function in `subnet_ids` (private ones), with `security_group_ids`.
+    pub fn new(subnet_ids: Vec<Value<String>>, security_group_ids: Vec<Value<String>>) -> Self {
+        VpcPlacement {
+            subnet_ids,
+            security_group_ids,
+        }
+    }
 }
 
 impl HyperframesRenderStack {

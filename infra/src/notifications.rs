@@ -116,6 +116,7 @@ pub enum WebhookSecret {
 
 /// An HTTPS endpoint called through an EventBridge API destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Webhook {
     /// The `https://` URL that receives a `POST` per finished render.
     pub url: String,
@@ -144,21 +145,42 @@ pub enum Destination {
     Webhook(Webhook),
 }
 
-impl Destination {
-    /// A webhook whose API key is a `NoEcho` parameter given at deploy.
-    pub fn webhook(url: impl Into<String>, api_key_header: impl Into<String>) -> Self {
-        Destination::Webhook(Webhook {
+impl Webhook {
+    /// A webhook whose API key is a `NoEcho` parameter given at deploy,
+    /// at EventBridge's default rate.
+    pub fn new(url: impl Into<String>, api_key_header: impl Into<String>) -> Self {
+        Webhook {
             url: url.into(),
             api_key_header: api_key_header.into(),
             secret: WebhookSecret::Parameter,
             rate_limit_per_second: None,
-        })
+        }
+    }
+
+    /// The API key from elsewhere (e.g. Secrets Manager).
+    pub fn secret(mut self, secret: WebhookSecret) -> Self {
+        self.secret = secret;
+        self
+    }
+
+    /// At most this many requests per second (1..=300).
+    pub fn rate_limit_per_second(mut self, per_second: u32) -> Self {
+        self.rate_limit_per_second = Some(per_second);
+        self
+    }
+}
+
+impl Destination {
+    /// A webhook whose API key is a `NoEcho` parameter given at deploy.
+    pub fn webhook(url: impl Into<String>, api_key_header: impl Into<String>) -> Self {
+        Destination::Webhook(Webhook::new(url, api_key_header))
     }
 }
 
 /// A notification: a destination, the statuses it covers, and how hard
 /// EventBridge tries before the event goes to the dead-letter queue.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Notification {
     /// Where the payload goes.
     pub destination: Destination,
@@ -199,6 +221,7 @@ impl From<Destination> for Notification {
 
 /// What [`HyperframesRenderStack::notify_on_completion`] added.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct NotificationHandles {
     /// The rule; alarm on `AWS/Events` `FailedInvocations` with its name.
     pub rule: Handle<Rule>,

@@ -21,6 +21,7 @@ use crate::value::{ConditionName, Value};
 /// A CloudFormation tag.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Tag {
     /// `Key`: up to 128 characters; the `aws:` prefix is reserved by AWS.
     pub key: String,
@@ -224,6 +225,7 @@ pub enum RemovalPolicy {
 
 /// A resource with its CloudFormation resource attributes.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Resource {
     /// The typed properties (or a [`crate::resources::Raw`] one).
     pub properties: AnyResource,

@@ -15,7 +15,8 @@ use crate::resources::cloudwatch::{Alarm, ComparisonOperator};
 use crate::resources::iam::{PolicyDocument, Principal, Role, Statement};
 use crate::resources::kms::Key;
 use crate::resources::lambda::{
-    Architecture, Code, Environment, EphemeralStorage, Function, TracingConfig, TracingMode,
+    Architecture, Code, Environment, EphemeralStorage, Function, PackageType, Runtime,
+    TracingConfig, TracingMode,
 };
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::{
@@ -375,8 +376,8 @@ fn add_render_function(
     function.function_name = Some(k.name("", "-render"));
     function.description =
         Some("HyperFrames distributed render handler. Dispatches on event.Action.".into());
-    function.package_type = Some("Zip".into());
-    function.runtime = Some("provided.al2023".into());
+    function.package_type = Some(PackageType::Zip);
+    function.runtime = Some(Runtime::ProvidedAl2023);
     function.handler = Some("bootstrap".into());
     function.memory_size = Some(k.memory.clone());
     function.timeout = Some(k.timeout.clone());

@@ -200,10 +200,9 @@ fn alarms_notify_a_topic_and_metrics_build_alarms() {
 
 #[test]
 fn kms_encryption_created_by_the_stack() {
-    let s = HyperframesRenderStack::new(RenderStackProps {
-        encryption: BucketEncryptionProps::Kms(KmsKey::Create),
-        ..Default::default()
-    });
+    let s = HyperframesRenderStack::new(
+        RenderStackProps::default().encryption(BucketEncryptionProps::Kms(KmsKey::Create)),
+    );
     let t = s.synth().unwrap().into_json();
     assert_eq!(t["Resources"]["RenderBucketKey"]["Type"], "AWS::KMS::Key");
     assert_eq!(
@@ -260,20 +259,19 @@ fn kms_encryption_with_a_users_key_extends_later_grants() {
 #[test]
 fn kms_encryption_with_an_existing_key_arn() {
     let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    let s = HyperframesRenderStack::new(RenderStackProps {
-        encryption: BucketEncryptionProps::Kms(KmsKey::Existing(arn.into())),
-        ..Default::default()
-    });
+    let s = HyperframesRenderStack::new(
+        RenderStackProps::default()
+            .encryption(BucketEncryptionProps::Kms(KmsKey::Existing(arn.into()))),
+    );
     let t = s.synth().unwrap().into_json();
     assert!(t["Resources"].get("RenderBucketKey").is_none());
     assert!(statements(&t, "RenderFunctionRole")
         .iter()
         .any(|s| s["Resource"] == arn));
 
-    let bad = HyperframesRenderStack::new(RenderStackProps {
-        encryption: BucketEncryptionProps::Kms(KmsKey::Existing("alias/renders".into())),
-        ..Default::default()
-    });
+    let bad = HyperframesRenderStack::new(RenderStackProps::default().encryption(
+        BucketEncryptionProps::Kms(KmsKey::Existing("alias/renders".into())),
+    ));
     let e = bad.synth().unwrap_err();
     assert_eq!(e.0[0].property, "encryption");
     assert!(e.0[0].message.contains("not a KMS key ARN"));

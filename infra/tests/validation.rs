@@ -587,7 +587,7 @@ fn every_problem_is_reported_at_once() {
     s.notify_on_completion("Nobody", Notification::to(Destination::Topic(topic)).on([]));
     let ps = problems(&s);
     assert_eq!(ps.len(), 6, "{ps:#?}");
-    let text = hyperframes_infra::ValidationErrors(ps).to_string();
+    let text = hyperframes_infra::ValidationErrors::from(ps).to_string();
     assert!(text.starts_with("the template has 6 problems:"), "{text}");
     assert!(text.contains("RenderFunction.Properties.MemorySizee: AWS::Lambda::Function has no property `MemorySizee`; did you mean `MemorySize`?"), "{text}");
     assert!(
@@ -598,10 +598,7 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn props_problems_come_with_template_problems() {
-    let props = hyperframes_infra::RenderStackProps {
-        project_name: "no spaces allowed".into(),
-        ..Default::default()
-    };
+    let props = hyperframes_infra::RenderStackProps::default().project_name("no spaces allowed");
     let mut s = HyperframesRenderStack::new(props);
     let f = s.render_function();
     s.add_property_override(f, "Timeout", json!(0));

@@ -27,13 +27,8 @@ pub fn webhook_stack() -> HyperframesRenderStack {
 /// One stack per destination kind, named for the snapshot files.
 pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
     let mut topic = HyperframesRenderStack::default();
-    let t = topic.add(
-        "RenderNotices",
-        Topic {
-            kms_master_key_id: Some(Value::from("alias/renders-sns")),
-            ..Default::default()
-        },
-    );
+    let t = topic.add("RenderNotices", Topic::default());
+    topic.get_mut(t).kms_master_key_id = Some(Value::from("alias/renders-sns"));
     topic.notify_on_completion("RenderNotices", Destination::Topic(t));
 
     let mut existing = HyperframesRenderStack::default();
@@ -46,14 +41,10 @@ pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
     );
 
     let mut queue = HyperframesRenderStack::default();
-    let q = queue.add(
-        "RenderResults",
-        Queue {
-            sqs_managed_sse_enabled: Some(true),
-            message_retention_period: Some(345_600),
-            ..Default::default()
-        },
-    );
+    let q = queue.add("RenderResults", Queue::default());
+    let properties = queue.get_mut(q);
+    properties.sqs_managed_sse_enabled = Some(true);
+    properties.message_retention_period = Some(345_600);
     queue.resource_mut(q).removal_policy(RemovalPolicy::Delete);
     hardening::suppress(
         queue.resource_mut(q),
@@ -81,15 +72,17 @@ pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
     let mut secret = HyperframesRenderStack::default();
     secret.notify_on_completion(
         "PartnerWebhook",
-        Destination::Webhook(Webhook {
-            url: "https://partner.example.com/hooks/hyperframes".into(),
-            api_key_header: "Authorization".into(),
-            secret: WebhookSecret::SecretsManager {
+        Destination::Webhook(
+            Webhook::new(
+                "https://partner.example.com/hooks/hyperframes",
+                "Authorization",
+            )
+            .secret(WebhookSecret::SecretsManager {
                 secret_id: "hyperframes/partner-webhook".into(),
                 json_key: Some("token".into()),
-            },
-            rate_limit_per_second: Some(10),
-        }),
+            })
+            .rate_limit_per_second(10),
+        ),
     );
 
     vec![
@@ -109,12 +102,12 @@ pub fn hardened() -> HyperframesRenderStack {
     stack.log_bucket_access_to("acme-access-logs");
     let key = stack.add("RenderLogsKey", Key::default());
     stack.encrypt_logs_and_environment_with(key);
-    stack.place_in_vpc(VpcPlacement {
-        subnet_ids: vec![
+    stack.place_in_vpc(VpcPlacement::new(
+        vec![
             Value::from("subnet-0a1b2c3d"),
             Value::from("subnet-4e5f6a7b"),
         ],
-        security_group_ids: vec![Value::from("sg-0123abcd")],
-    });
+        vec![Value::from("sg-0123abcd")],
+    ));
     stack
 }

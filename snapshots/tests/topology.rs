@@ -479,11 +479,9 @@ fn baked_values_replace_parameters() {
 
 #[test]
 fn props_flow_into_parameter_defaults() {
-    let props = RenderStackProps {
-        project_name: "acme".into(),
-        memory: hyperframes_infra::LambdaMemory::new(4096).unwrap(),
-        ..Default::default()
-    };
+    let props = RenderStackProps::default()
+        .project_name("acme")
+        .memory(hyperframes_infra::LambdaMemory::new(4096).unwrap());
     let t = HyperframesRenderStack::new(props)
         .synth()
         .unwrap()

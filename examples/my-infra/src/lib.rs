@@ -24,10 +24,8 @@ pub const SLOW_P95_MS: f64 = 600_000.0;
 
 /// Builds the extended stack.
 pub fn build() -> HyperframesRenderStack {
-    let mut stack = HyperframesRenderStack::new(RenderStackProps {
-        project_name: "acme-video".into(),
-        ..Default::default()
-    });
+    let mut stack =
+        HyperframesRenderStack::new(RenderStackProps::default().project_name("acme-video"));
     let alerts = add_alerting(&mut stack);
     add_notifications(&mut stack, alerts);
     add_slow_render_alarm(&mut stack, alerts);
@@ -38,13 +36,8 @@ pub fn build() -> HyperframesRenderStack {
 
 /// One topic with an email subscription; every alarm will notify it.
 fn add_alerting(stack: &mut HyperframesRenderStack) -> Handle<Topic> {
-    let alerts = stack.add(
-        "RenderAlerts",
-        Topic {
-            display_name: Some("HyperFrames render alerts".into()),
-            ..Default::default()
-        },
-    );
+    let alerts = stack.add("RenderAlerts", Topic::default());
+    stack.get_mut(alerts).display_name = Some("HyperFrames render alerts".into());
     hardening::suppress(
         stack.resource_mut(alerts),
         checks::TOPIC_KMS,
@@ -95,19 +88,11 @@ fn add_slow_render_alarm(stack: &mut HyperframesRenderStack, alerts: Handle<Topi
 fn encrypt_bucket(stack: &mut HyperframesRenderStack) {
     // The bucket encrypted with our own key; the render function is
     // granted kms:Decrypt/GenerateDataKey on it by encrypt_bucket_with.
-    let key = stack.add(
-        "RenderBucketKey",
-        Key {
-            description: Some("Encrypts acme-video renders.".into()),
-            ..Key::default()
-        },
-    );
+    let key = stack.add("RenderBucketKey", Key::default());
+    stack.get_mut(key).description = Some("Encrypts acme-video renders.".into());
     stack.add(
         "RenderBucketKeyAlias",
-        Alias {
-            alias_name: "alias/acme-video-renders".into(),
-            target_key_id: key.key_id(),
-        },
+        Alias::new("alias/acme-video-renders", key.key_id()),
     );
     stack.encrypt_bucket_with(key);
 }

@@ -152,6 +152,7 @@ impl Metric {
 /// `AWS::CloudWatch::Alarm` on a single metric.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Alarm {
     /// `AlarmName`, up to 255 characters. Unset, CloudFormation generates one;
     /// set, changing it replaces the alarm.

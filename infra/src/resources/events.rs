@@ -144,6 +144,7 @@ impl Target {
 /// `AWS::Events::Rule` on the default event bus.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Rule {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -200,6 +201,7 @@ pub struct AuthParameters {
 /// it creates and rotates with the connection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Connection {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -245,6 +247,7 @@ impl Handle<Connection> {
 /// `AWS::Events::ApiDestination`: an HTTPS endpoint a rule can target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct ApiDestination {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -305,6 +308,26 @@ impl ResourceType for Connection {
             return vec![check.problem(path, "a literal API key would be stored in the template in plain text; pass a Ref to a NoEcho parameter or a {{resolve:secretsmanager:...}} reference (WebhookSecret::Parameter or ::SecretsManager)")];
         }
         Vec::new()
+    }
+}
+
+impl ApiDestination {
+    /// Calls `invocation_endpoint` with `http_method` (e.g. `POST`),
+    /// authorized by the connection `connection_arn`; no name, description
+    /// or rate limit.
+    pub fn new(
+        connection_arn: Value<String>,
+        invocation_endpoint: Value<String>,
+        http_method: impl Into<String>,
+    ) -> Self {
+        ApiDestination {
+            name: None,
+            description: None,
+            connection_arn,
+            invocation_endpoint,
+            http_method: http_method.into(),
+            invocation_rate_limit_per_second: None,
+        }
     }
 }
 

@@ -192,6 +192,7 @@ pub struct InlinePolicy {
 /// `AWS::IAM::Role`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Role {
     /// `RoleName`, up to 64 characters. Leave unset: a fixed name needs
     /// `CAPABILITY_NAMED_IAM` at deploy and forces replacement when changed.

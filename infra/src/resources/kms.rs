@@ -13,6 +13,7 @@ use crate::value::{Pseudo, Value};
 /// key without it is unusable and, worse, unmanageable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Key {
     /// `Description`, up to 8192 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,11 +57,22 @@ impl Default for Key {
 /// `AWS::KMS::Alias`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Alias {
     /// Must start with `alias/` (and not `alias/aws/`).
     pub alias_name: String,
     /// `TargetKeyId`: the key's ID or ARN, e.g. `key.key_id()`.
     pub target_key_id: Value<String>,
+}
+
+impl Alias {
+    /// `alias/<name>` for the key `target_key_id` (its id or ARN).
+    pub fn new(alias_name: impl Into<String>, target_key_id: Value<String>) -> Self {
+        Alias {
+            alias_name: alias_name.into(),
+            target_key_id,
+        }
+    }
 }
 
 impl ResourceType for Alias {

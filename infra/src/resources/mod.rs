@@ -9,6 +9,7 @@ pub mod events;
 pub mod iam;
 pub mod kms;
 pub mod lambda;
+mod lambda_kinds;
 pub mod logs;
 pub mod raw;
 pub mod s3;

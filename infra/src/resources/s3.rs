@@ -13,6 +13,7 @@ use crate::value::Value;
 /// `AWS::S3::Bucket`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Bucket {
     /// Leave unset unless you must: CloudFormation generates a unique name,
     /// and a fixed name blocks replacement and collides across regions.
@@ -257,11 +258,22 @@ impl BucketEncryption {
 /// `AWS::S3::BucketPolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct BucketPolicy {
     /// `Bucket`: the bucket's name (`Ref`), not its ARN.
     pub bucket: Value<String>,
     /// `PolicyDocument`: a resource policy; each statement needs a `Principal`.
     pub policy_document: PolicyDocument,
+}
+
+impl BucketPolicy {
+    /// `policy_document` on `bucket` (its name).
+    pub fn new(bucket: Value<String>, policy_document: PolicyDocument) -> Self {
+        BucketPolicy {
+            bucket,
+            policy_document,
+        }
+    }
 }
 
 impl ResourceType for BucketPolicy {

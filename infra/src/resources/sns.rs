@@ -10,6 +10,7 @@ use crate::value::Value;
 /// `AWS::SNS::Topic`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Topic {
     /// `TopicName`, up to 256 characters. Unset, CloudFormation generates one;
     /// changing it replaces the topic.
@@ -51,6 +52,7 @@ pub enum Endpoint {
 /// `AWS::SNS::Subscription`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Subscription {
     /// `TopicArn` of the topic subscribed to.
     pub topic_arn: Value<String>,
@@ -90,11 +92,22 @@ impl Subscription {
 /// `AWS::SNS::TopicPolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct TopicPolicy {
     /// `Topics`: ARNs of the topics the policy applies to.
     pub topics: Vec<Value<String>>,
     /// `PolicyDocument`: a resource policy, e.g. letting a service publish.
     pub policy_document: PolicyDocument,
+}
+
+impl TopicPolicy {
+    /// `policy_document` on each of `topics` (their ARNs).
+    pub fn new(topics: Vec<Value<String>>, policy_document: PolicyDocument) -> Self {
+        TopicPolicy {
+            topics,
+            policy_document,
+        }
+    }
 }
 
 impl ResourceType for TopicPolicy {

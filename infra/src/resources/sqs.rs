@@ -10,6 +10,7 @@ use crate::value::Value;
 /// `AWS::SQS::Queue`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Queue {
     /// `QueueName`, up to 80 characters (FIFO queues end in `.fifo`). Unset,
     /// CloudFormation generates one; changing it replaces the queue.
@@ -42,11 +43,22 @@ impl ResourceType for Queue {
 /// `AWS::SQS::QueuePolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct QueuePolicy {
     /// `Queues`: URLs (`Ref`) of the queues the policy applies to.
     pub queues: Vec<Value<String>>,
     /// `PolicyDocument`: a resource policy, e.g. letting an SNS topic send.
     pub policy_document: PolicyDocument,
+}
+
+impl QueuePolicy {
+    /// `policy_document` on each of `queues` (their URLs).
+    pub fn new(queues: Vec<Value<String>>, policy_document: PolicyDocument) -> Self {
+        QueuePolicy {
+            queues,
+            policy_document,
+        }
+    }
 }
 
 impl ResourceType for QueuePolicy {

@@ -83,6 +83,7 @@ pub struct TracingConfiguration {
 /// cfn-lint validates the ASL only in the object (or plain string) form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct StateMachine {
     /// `StateMachineName`, up to 80 characters. Unset, CloudFormation generates
     /// one; changing it replaces the state machine.
@@ -111,6 +112,24 @@ pub struct StateMachine {
     /// `Tags`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Tag>,
+}
+
+impl StateMachine {
+    /// A standard state machine running `definition` (an ASL document,
+    /// e.g. [`crate::asl::Definition`] as JSON) as the role `role_arn`;
+    /// name, logging and tracing unset.
+    pub fn new(role_arn: Value<String>, definition: Json) -> Self {
+        StateMachine {
+            state_machine_name: None,
+            state_machine_type: None,
+            role_arn,
+            definition: Some(definition),
+            definition_substitutions: IndexMap::new(),
+            logging_configuration: None,
+            tracing_configuration: None,
+            tags: Vec::new(),
+        }
+    }
 }
 
 impl ResourceType for StateMachine {

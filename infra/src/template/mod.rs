@@ -28,6 +28,7 @@ use rename::rewrite_references;
 /// A CloudFormation template under construction. Build it through
 /// [`Stack`], which it implements; render it with [`Template::synth`].
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Template {
     /// `Description`, shown in the console; CloudFormation allows 1024 bytes.
     pub description: Option<String>,

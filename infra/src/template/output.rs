@@ -7,6 +7,7 @@ use crate::value::Value;
 /// A stack output, optionally exported for other stacks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Output {
     /// `Description`, shown in the console's Outputs tab.
     #[serde(skip_serializing_if = "Option::is_none")]
