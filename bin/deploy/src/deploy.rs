@@ -726,7 +726,7 @@ mod tests {
     #[test]
     fn code_is_pointed_at_the_staged_package() {
         let t = json!({"Resources": {"RenderFunction": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}}}}});
-        let code = HandlerCode::s3("b".into(), "handlers/abc.zip".into());
+        let code = HandlerCode::s3("b", "handlers/abc.zip");
         let t = point_code_at(t, &code).unwrap();
         assert_eq!(
             t["Resources"]["RenderFunction"]["Properties"]["Code"],
