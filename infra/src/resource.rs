@@ -14,6 +14,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+use crate::name::Name;
 use crate::synth::Problem;
 use crate::validate::ResourceCheck;
 use crate::value::{ConditionName, Value};
@@ -75,7 +76,7 @@ impl Tag {
 /// let jobs = t.add("Jobs", Table { billing_mode: "PAY_PER_REQUEST".into() });
 /// assert_eq!(t.synth().unwrap().as_json()["Resources"]["Jobs"]["Type"], "AWS::DynamoDB::Table");
 ///
-/// t.get_mut(jobs).billing_mode = "ON_DEMAND".into();
+/// t.get_mut(&jobs).billing_mode = "ON_DEMAND".into();
 /// let problems = t.synth().unwrap_err().0;
 /// assert_eq!(problems[0].to_string(), "Jobs.Properties.BillingMode: `ON_DEMAND` is not a billing mode; use PAY_PER_REQUEST or PROVISIONED");
 /// ```
@@ -238,7 +239,7 @@ pub struct Resource {
     /// `DependsOn`: logical IDs CloudFormation creates first (and deletes after).
     /// Only needed for ordering that no `Ref`/`GetAtt` already implies; synth
     /// checks each names a resource.
-    pub depends_on: Vec<&'static str>,
+    pub depends_on: Vec<Name>,
     /// `Condition`: the resource is created only when this condition holds.
     pub condition: Option<ConditionName>,
     /// `Metadata`: free-form JSON CloudFormation stores but does not act on.
@@ -291,7 +292,7 @@ impl Resource {
                 serde_json::to_value(&self.depends_on).unwrap(),
             );
         }
-        if let Some(c) = self.condition {
+        if let Some(c) = &self.condition {
             m.insert("Condition".into(), Json::String(c.name().to_string()));
         }
         if let Some(md) = &self.metadata {

@@ -76,15 +76,15 @@ impl NotifyArgs {
     pub fn apply(&self, stack: &mut HyperframesRenderStack) {
         if let Some(address) = &self.notify_email {
             let topic = stack.add("NotifyEmailTopic", Topic::default());
-            stack.get_mut(topic).display_name = Some("HyperFrames renders".into());
+            stack.get_mut(&topic).display_name = Some("HyperFrames renders".into());
             hardening::suppress(
-                stack.resource_mut(topic),
+                stack.resource_mut(&topic),
                 checks::TOPIC_KMS,
                 reasons::TOPIC_KMS,
             );
             stack.add(
                 "NotifyEmailSubscription",
-                Subscription::new(topic, Endpoint::Email(address.clone())),
+                Subscription::new(&topic, Endpoint::Email(address.clone())),
             );
             stack.notify_on_completion("NotifyEmail", self.notification(Destination::Topic(topic)));
         }

@@ -272,9 +272,9 @@ impl Handle<Role> {
     /// with, as in CDK. All grants on the render bucket land in
     /// `RenderBucketAccess`, readable in a template diff; a statement
     /// granted twice is kept once. Use it for grants on a type of your own.
-    pub fn add_grant<T>(&self, stack: &mut impl Stack, target: Handle<T>, statement: Statement) {
+    pub fn add_grant<T>(&self, stack: &mut impl Stack, target: &Handle<T>, statement: Statement) {
         let policy_name = format!("{}Access", target.logical_id());
-        stack.get_mut(*self).add_to_policy(&policy_name, statement);
+        stack.get_mut(self).add_to_policy(&policy_name, statement);
     }
 
     /// The role's name (`Ref`).

@@ -93,10 +93,10 @@ impl Handle<Key> {
     }
 
     /// Lets `role` encrypt and decrypt with the key.
-    pub fn grant_encrypt_decrypt(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_encrypt_decrypt(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(
                 ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                 [self.arn()],

@@ -350,10 +350,10 @@ impl Handle<Function> {
     }
 
     /// Lets `role` invoke the function.
-    pub fn grant_invoke(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_invoke(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["lambda:InvokeFunction"], [self.arn()]),
         );
     }

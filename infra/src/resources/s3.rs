@@ -314,13 +314,13 @@ impl Handle<Bucket> {
     }
 
     /// Lets `role` list the bucket and read its objects.
-    pub fn grant_read(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_read(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         self.grant(stack, role, &["s3:GetObject"], &["kms:Decrypt"]);
     }
 
     /// Lets `role` write objects (not read or delete them): for uploaders
     /// such as a CI job staging project archives.
-    pub fn grant_put(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_put(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         self.grant(
             stack,
             role,
@@ -331,7 +331,7 @@ impl Handle<Bucket> {
     }
 
     /// Lets `role` read, write and delete objects and list the bucket.
-    pub fn grant_read_write(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_read_write(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         self.grant(
             stack,
             role,
@@ -350,24 +350,24 @@ impl Handle<Bucket> {
     fn grant(
         &self,
         stack: &mut impl Stack,
-        role: Handle<Role>,
+        role: &Handle<Role>,
         object_actions: &[&str],
         kms_actions: &[&str],
     ) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(object_actions.iter().copied(), [self.arn_for_objects("*")]),
         );
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["s3:ListBucket", "s3:GetBucketLocation"], [self.arn()]),
         );
-        if let Some(key) = stack.get(*self).kms_key_arn() {
+        if let Some(key) = stack.get(self).kms_key_arn() {
             role.add_grant(
                 stack,
-                *self,
+                self,
                 Statement::allow(kms_actions.iter().copied(), [key]),
             );
         }
@@ -399,8 +399,8 @@ mod tests {
             "R",
             Role::assumed_by(Principal::service("ec2.amazonaws.com")),
         );
-        b.grant_read(&mut t, r);
-        b.grant_read(&mut t, r);
+        b.grant_read(&mut t, &r);
+        b.grant_read(&mut t, &r);
         let j = t.to_json();
         let policies = &j["Resources"]["R"]["Properties"]["Policies"];
         assert_eq!(policies.as_array().unwrap().len(), 1);

@@ -73,7 +73,7 @@ impl ResourceType for Subscription {
 
 impl Subscription {
     /// Subscribes `endpoint` to `topic`, deriving `Protocol` from the endpoint kind.
-    pub fn new(topic: Handle<Topic>, endpoint: Endpoint) -> Self {
+    pub fn new(topic: &Handle<Topic>, endpoint: Endpoint) -> Self {
         let (protocol, endpoint) = match endpoint {
             Endpoint::Email(a) => ("email", Value::Literal(a)),
             Endpoint::Https(u) => ("https", Value::Literal(u)),

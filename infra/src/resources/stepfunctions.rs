@@ -213,20 +213,20 @@ impl Handle<StateMachine> {
     }
 
     /// Lets `role` start executions (renders).
-    pub fn grant_start_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_start_execution(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["states:StartExecution"], [self.arn()]),
         );
     }
 
     /// Lets `role` follow executions: list them, read their status and
     /// history (what progress reporting needs).
-    pub fn grant_read_executions(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_read_executions(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(
                 ["states:ListExecutions", "states:DescribeStateMachine"],
                 [self.arn()],
@@ -234,7 +234,7 @@ impl Handle<StateMachine> {
         );
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(
                 ["states:DescribeExecution", "states:GetExecutionHistory"],
                 [self.execution_arn_pattern()],
@@ -243,10 +243,10 @@ impl Handle<StateMachine> {
     }
 
     /// Lets `role` stop (cancel) executions.
-    pub fn grant_stop_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_stop_execution(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["states:StopExecution"], [self.execution_arn_pattern()]),
         );
     }

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value as Json};
 
+use crate::name::Name;
 use crate::resource::Resource;
 use crate::synth::Problem;
 
@@ -10,7 +11,7 @@ use crate::synth::Problem;
 /// typed model is rendered (CDK's `addPropertyOverride`).
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Override {
-    pub(super) logical_id: &'static str,
+    pub(super) logical_id: Name,
     pub(super) path: Vec<String>,
     pub(super) value: Option<Json>,
     /// Whether synth checks the path's names against the resource's schema
@@ -61,7 +62,7 @@ impl Override {
     fn unknown(&self, name: &str, what: &str, known: &[&str]) -> Problem {
         let nearest = crate::validate::nearest(name, known).unwrap_or_default();
         Problem::new(
-            self.logical_id,
+            self.logical_id.as_str(),
             self.path.join("."),
             format!(
                 "{what} `{name}`; did you mean `{nearest}`? (For a property newer than this crate's schema, use add_property_override_unchecked.)"
