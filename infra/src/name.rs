@@ -88,3 +88,46 @@ impl Serialize for Name {
         s.serialize_str(&self.0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Weak};
+
+    use crate::{HyperframesRenderStack, Stack};
+
+    use super::Name;
+
+    fn weak(n: &Name) -> Weak<str> {
+        Arc::downgrade(&n.0)
+    }
+
+    /// A name lives as long as the template or a handle holding it, and
+    /// not longer: building stacks in a loop does not grow memory.
+    #[test]
+    fn names_are_freed_with_the_template_and_its_handles() {
+        let mut stack = HyperframesRenderStack::default();
+        let bucket = stack.bucket();
+        let renamed = stack.rename(&bucket, "VideoBucket");
+        let (old, new) = (weak(bucket.id()), weak(renamed.id()));
+        let reference = renamed.arn();
+        drop(stack);
+        assert!(
+            new.upgrade().is_some(),
+            "the handle and its Ref still hold it"
+        );
+        drop((bucket, renamed, reference));
+        assert!(old.upgrade().is_none(), "the old name was freed");
+        assert!(new.upgrade().is_none(), "the new name was freed");
+    }
+
+    #[test]
+    fn compares_and_looks_up_as_text() {
+        let n = Name::from("RenderBucket");
+        assert_eq!(n, "RenderBucket");
+        assert_eq!(n.to_string(), "RenderBucket");
+        assert_eq!(serde_json::to_string(&n).unwrap(), "\"RenderBucket\"");
+        let mut m = indexmap::IndexMap::new();
+        m.insert(n.clone(), 1);
+        assert_eq!(m.get("RenderBucket"), Some(&1));
+    }
+}
