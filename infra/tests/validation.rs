@@ -172,6 +172,23 @@ fn override_of_a_property_the_type_does_not_have() {
         "Propertes.MemorySize",
         &["no attribute `Propertes`", "did you mean `Properties`?"],
     );
+    // Nor are the keys of a whole `Properties` override.
+    let mut s = stack();
+    let q = s.add("Jobs", hyperframes_infra::resources::sqs::Queue::default());
+    s.add_override(
+        &q,
+        "Properties",
+        json!({"DelaySeconds": 5, "VisibiltyTimeout": 60}),
+    );
+    assert_one(
+        &s,
+        "Jobs",
+        "Properties",
+        &[
+            "AWS::SQS::Queue has no property `VisibiltyTimeout`",
+            "did you mean `VisibilityTimeout`?",
+        ],
+    );
     // A read-only attribute is not a property either.
     let mut s = stack();
     let b = s.bucket();

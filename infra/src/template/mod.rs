@@ -349,10 +349,11 @@ impl Template {
         for (id, path) in unapplied {
             problems.push(validate::unapplied_override(&id, &path));
         }
-        problems.extend(self.overrides.iter().filter_map(|o| {
-            let resource = self.resources.get(&o.logical_id)?;
-            o.unknown_name(resource)
-        }));
+        for o in &self.overrides {
+            if let Some(resource) = self.resources.get(&o.logical_id) {
+                problems.extend(o.unknown_names(resource));
+            }
+        }
         for id in &self.duplicate_ids {
             problems.push(validate::duplicate_id(id));
         }

@@ -34,29 +34,36 @@ const RESOURCE_KEYS: &[&str] = &[
 ];
 
 impl Override {
-    /// The problem with a checked override that sets a name the resource
+    /// The problems with a checked override that sets a name the resource
     /// cannot have: an unknown resource attribute, or (for a type that
-    /// knows its schema) a property the type does not have. Nested paths
-    /// are checked at their top-level property; deletions are not checked
-    /// (one of nothing is reported as not applied).
-    pub(super) fn unknown_name(&self, resource: &Resource) -> Option<Problem> {
-        if !self.checked || self.value.is_none() {
-            return None;
-        }
-        let first = self.path.first()?;
-        if !RESOURCE_KEYS.contains(&first.as_str()) {
-            return Some(self.unknown(first, "a resource has no attribute", RESOURCE_KEYS));
-        }
-        let (Some(property), Some(known)) =
-            (self.path.get(1), resource.properties.schema_properties())
+    /// knows its schema) a property the type does not have, named by the
+    /// path or, for an override of the whole `Properties`, by a key of its
+    /// value. Nested paths are checked at their top-level property;
+    /// deletions are not checked (one of nothing is reported as not applied).
+    pub(super) fn unknown_names(&self, resource: &Resource) -> Vec<Problem> {
+        let (true, Some(value), Some(first)) = (self.checked, &self.value, self.path.first())
         else {
-            return None;
+            return Vec::new();
         };
-        if first != "Properties" || known.contains(&property.as_str()) {
-            return None;
+        if !RESOURCE_KEYS.contains(&first.as_str()) {
+            return vec![self.unknown(first, "a resource has no attribute", RESOURCE_KEYS)];
         }
+        let Some(known) = resource.properties.schema_properties() else {
+            return Vec::new();
+        };
+        let properties: Vec<&str> = match self.path.get(1) {
+            _ if first != "Properties" => Vec::new(),
+            Some(property) => vec![property.as_str()],
+            None => value
+                .as_object()
+                .map_or_else(Vec::new, |m| m.keys().map(String::as_str).collect()),
+        };
         let what = format!("{} has no property", resource.type_name());
-        Some(self.unknown(property, &what, known))
+        properties
+            .into_iter()
+            .filter(|p| !known.contains(p))
+            .map(|p| self.unknown(p, &what, known))
+            .collect()
     }
 
     fn unknown(&self, name: &str, what: &str, known: &[&str]) -> Problem {
