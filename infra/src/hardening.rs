@@ -108,6 +108,7 @@ pub fn unsuppress(resource: &mut Resource, check: &str) {
 
 /// The subnets and security groups of [`HyperframesRenderStack::place_in_vpc`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct VpcPlacement {
     /// Private subnet ids, e.g. `Value::import(...)` of a network stack's export.
     pub subnet_ids: Vec<Value<String>>,
@@ -115,11 +116,21 @@ pub struct VpcPlacement {
     pub security_group_ids: Vec<Value<String>>,
 }
 
+impl VpcPlacement {
+    /// The function in `subnet_ids` (private ones), with `security_group_ids`.
+    pub fn new(subnet_ids: Vec<Value<String>>, security_group_ids: Vec<Value<String>>) -> Self {
+        VpcPlacement {
+            subnet_ids,
+            security_group_ids,
+        }
+    }
+}
+
 impl HyperframesRenderStack {
     /// The suppressions of the default build (called by `new`).
     pub(crate) fn suppress_default_findings(&mut self) {
         let (bucket, function, logs) = (self.bucket(), self.render_function(), self.log_group());
-        let b = self.resource_mut(bucket);
+        let b = self.resource_mut(&bucket);
         suppress(
             b,
             checks::BUCKET_ACCESS_LOGGING,
@@ -127,16 +138,16 @@ impl HyperframesRenderStack {
         );
         suppress(b, checks::BUCKET_VERSIONING, reasons::BUCKET_VERSIONING);
         suppress(
-            self.resource_mut(logs),
+            self.resource_mut(&logs),
             checks::LOG_GROUP_KMS,
             reasons::LOG_GROUP_KMS,
         );
-        let f = self.resource_mut(function);
+        let f = self.resource_mut(&function);
         suppress(f, checks::FUNCTION_DLQ, reasons::FUNCTION_DLQ);
         suppress(f, checks::FUNCTION_VPC, reasons::FUNCTION_VPC);
         suppress(f, checks::FUNCTION_ENV_KMS, reasons::FUNCTION_ENV_KMS);
-        if self.get(function).reserved_concurrent_executions.is_none() {
-            let f = self.resource_mut(function);
+        if self.get(&function).reserved_concurrent_executions.is_none() {
+            let f = self.resource_mut(&function);
             suppress(
                 f,
                 checks::FUNCTION_CONCURRENCY,
@@ -150,18 +161,18 @@ impl HyperframesRenderStack {
     /// objects), under `render-bucket/`.
     pub fn log_bucket_access_to(&mut self, log_bucket: impl Into<Value<String>>) {
         let bucket = self.bucket();
-        self.get_mut(bucket).logging_configuration = Some(LoggingConfiguration {
+        self.get_mut(&bucket).logging_configuration = Some(LoggingConfiguration {
             destination_bucket_name: log_bucket.into(),
             log_file_prefix: Some("render-bucket/".into()),
         });
-        unsuppress(self.resource_mut(bucket), checks::BUCKET_ACCESS_LOGGING);
+        unsuppress(self.resource_mut(&bucket), checks::BUCKET_ACCESS_LOGGING);
     }
 
     /// Encrypts the execution log group and the function's environment with
     /// a customer key in this template. The key policy gains the statement
     /// CloudWatch Logs needs (scoped to this account's log groups), and the
     /// function role may decrypt with it.
-    pub fn encrypt_logs_and_environment_with(&mut self, key: Handle<Key>) {
+    pub fn encrypt_logs_and_environment_with(&mut self, key: &Handle<Key>) {
         let (function, logs, role) = (
             self.render_function(),
             self.log_group(),
@@ -190,14 +201,14 @@ impl HyperframesRenderStack {
         if !statements.contains(&statement) {
             statements.push(statement);
         }
-        self.get_mut(logs).kms_key_id = Some(key.arn());
-        self.get_mut(function).kms_key_arn = Some(key.arn());
-        self.grant_decrypt(key, role);
-        unsuppress(self.resource_mut(logs), checks::LOG_GROUP_KMS);
-        unsuppress(self.resource_mut(function), checks::FUNCTION_ENV_KMS);
+        self.get_mut(&logs).kms_key_id = Some(key.arn());
+        self.get_mut(&function).kms_key_arn = Some(key.arn());
+        self.grant_decrypt(key, &role);
+        unsuppress(self.resource_mut(&logs), checks::LOG_GROUP_KMS);
+        unsuppress(self.resource_mut(&function), checks::FUNCTION_ENV_KMS);
     }
 
-    fn grant_decrypt(&mut self, key: Handle<Key>, role: Handle<crate::resources::iam::Role>) {
+    fn grant_decrypt(&mut self, key: &Handle<Key>, role: &Handle<crate::resources::iam::Role>) {
         self.get_mut(role).add_to_policy(
             &format!("{}Access", key.logical_id()),
             Statement::allow(["kms:Decrypt"], [key.arn()]),
@@ -209,18 +220,18 @@ impl HyperframesRenderStack {
     /// gateway endpoint (or NAT), and remote assets at plan time through NAT.
     pub fn place_in_vpc(&mut self, placement: VpcPlacement) {
         let (function, role) = (self.render_function(), self.function_role());
-        self.get_mut(function).vpc_config = Some(VpcConfig {
+        self.get_mut(&function).vpc_config = Some(VpcConfig {
             subnet_ids: placement.subnet_ids,
             security_group_ids: placement.security_group_ids,
         });
         let managed = Value::sub(
             "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
         );
-        let r = self.get_mut(role);
+        let r = self.get_mut(&role);
         if !r.managed_policy_arns.contains(&managed) {
             r.managed_policy_arns.push(managed);
         }
-        unsuppress(self.resource_mut(function), checks::FUNCTION_VPC);
+        unsuppress(self.resource_mut(&function), checks::FUNCTION_VPC);
     }
 }
 

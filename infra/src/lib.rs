@@ -36,7 +36,7 @@ pub mod asl;
 pub mod contract;
 pub mod handle;
 pub mod hardening;
-mod intern;
+mod name;
 pub mod notifications;
 pub mod props;
 pub mod resource;
@@ -50,6 +50,7 @@ pub mod value;
 mod workflow;
 
 pub use handle::Handle;
+pub use name::Name;
 pub use props::{
     BucketEncryptionProps, ChromeSource, HandlerCode, KmsKey, Knobs, LambdaMemory, LambdaTimeout,
     PropsError, RenderStackProps, ReservedConcurrency,

@@ -116,6 +116,7 @@ pub enum WebhookSecret {
 
 /// An HTTPS endpoint called through an EventBridge API destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Webhook {
     /// The `https://` URL that receives a `POST` per finished render.
     pub url: String,
@@ -144,21 +145,42 @@ pub enum Destination {
     Webhook(Webhook),
 }
 
-impl Destination {
-    /// A webhook whose API key is a `NoEcho` parameter given at deploy.
-    pub fn webhook(url: impl Into<String>, api_key_header: impl Into<String>) -> Self {
-        Destination::Webhook(Webhook {
+impl Webhook {
+    /// A webhook whose API key is a `NoEcho` parameter given at deploy,
+    /// at EventBridge's default rate.
+    pub fn new(url: impl Into<String>, api_key_header: impl Into<String>) -> Self {
+        Webhook {
             url: url.into(),
             api_key_header: api_key_header.into(),
             secret: WebhookSecret::Parameter,
             rate_limit_per_second: None,
-        })
+        }
+    }
+
+    /// The API key from elsewhere (e.g. Secrets Manager).
+    pub fn secret(mut self, secret: WebhookSecret) -> Self {
+        self.secret = secret;
+        self
+    }
+
+    /// At most this many requests per second (1..=300).
+    pub fn rate_limit_per_second(mut self, per_second: u32) -> Self {
+        self.rate_limit_per_second = Some(per_second);
+        self
+    }
+}
+
+impl Destination {
+    /// A webhook whose API key is a `NoEcho` parameter given at deploy.
+    pub fn webhook(url: impl Into<String>, api_key_header: impl Into<String>) -> Self {
+        Destination::Webhook(Webhook::new(url, api_key_header))
     }
 }
 
 /// A notification: a destination, the statuses it covers, and how hard
 /// EventBridge tries before the event goes to the dead-letter queue.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Notification {
     /// Where the payload goes.
     pub destination: Destination,
@@ -198,7 +220,8 @@ impl From<Destination> for Notification {
 }
 
 /// What [`HyperframesRenderStack::notify_on_completion`] added.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct NotificationHandles {
     /// The rule; alarm on `AWS/Events` `FailedInvocations` with its name.
     pub rule: Handle<Rule>,
@@ -262,7 +285,7 @@ pub fn payload_transformer() -> InputTransformer {
 }
 
 /// Lets EventBridge use a resource only on behalf of this rule.
-fn from_rule(statement: Statement, rule: Handle<Rule>) -> Statement {
+fn from_rule(statement: Statement, rule: &Handle<Rule>) -> Statement {
     statement
         .principal(Principal::service("events.amazonaws.com"))
         .condition(json!({"ArnEquals": {"aws:SourceArn": rule.arn()}}))
@@ -298,13 +321,13 @@ impl HyperframesRenderStack {
         let n = notification.into();
         let sm = self.state_machine();
         let rule_id = format!("{name}Rule");
-        let rule: Handle<Rule> = Handle::new(crate::intern::intern(&rule_id));
+        let rule: Handle<Rule> = Handle::new(rule_id.as_str());
 
-        let dlq = self.add_dead_letter_queue(name, rule);
+        let dlq = self.add_dead_letter_queue(name, &rule);
 
         let mut handles = NotificationHandles {
-            rule,
-            dead_letter_queue: dlq,
+            rule: rule.clone(),
+            dead_letter_queue: dlq.clone(),
             api_destination: None,
             connection: None,
             api_key_parameter: None,
@@ -330,7 +353,7 @@ impl HyperframesRenderStack {
     }
 
     /// Undelivered notices land here, for 14 days.
-    fn add_dead_letter_queue(&mut self, name: &str, rule: Handle<Rule>) -> Handle<Queue> {
+    fn add_dead_letter_queue(&mut self, name: &str, rule: &Handle<Rule>) -> Handle<Queue> {
         // Undelivered notices are operational data: deleted with the
         // stack, said explicitly (as for the execution log group).
         let mut dlq = Resource::new(Queue {
@@ -343,7 +366,7 @@ impl HyperframesRenderStack {
             .template_mut()
             .add_resource(&format!("{name}DeadLetterQueue"), dlq);
         crate::hardening::suppress(
-            self.resource_mut(dlq),
+            self.resource_mut(&dlq),
             crate::hardening::checks::QUEUE_ENCRYPTION,
             crate::hardening::reasons::QUEUE_SSE_SQS,
         );
@@ -374,12 +397,12 @@ impl HyperframesRenderStack {
         match destination {
             Destination::Topic(topic) => {
                 target.arn = topic.arn();
-                self.allow_topic_publish(*topic, rule);
+                self.allow_topic_publish(topic, &rule);
             }
             Destination::ExistingTopic(arn) => target.arn = Value::from(arn.as_str()),
             Destination::Queue(queue) => {
                 target.arn = queue.arn();
-                self.allow_queue_send(*queue, rule);
+                self.allow_queue_send(queue, &rule);
             }
             Destination::Function(function) => {
                 target.arn = function.arn();
@@ -456,7 +479,7 @@ impl HyperframesRenderStack {
             Statement::allow(["events:InvokeApiDestination"], [destination.arn()]),
         );
         let role = self.add(&format!("{name}DestinationRole"), role);
-        handles.api_destination = Some(destination);
+        handles.api_destination = Some(destination.clone());
         handles.connection = Some(connection);
         (destination, role)
     }
@@ -464,7 +487,7 @@ impl HyperframesRenderStack {
     /// Adds the rule's publish statement to the topic's policy in this
     /// template, creating `<Topic>Policy` if there is none: a topic has one
     /// policy, and a second `TopicPolicy` would replace the first.
-    fn allow_topic_publish(&mut self, topic: Handle<Topic>, rule: Handle<Rule>) {
+    fn allow_topic_publish(&mut self, topic: &Handle<Topic>, rule: &Handle<Rule>) {
         let statement = from_rule(Statement::allow(["sns:Publish"], [topic.arn()]), rule);
         let arn = topic.arn();
         self.merge_into_policy(
@@ -485,7 +508,7 @@ impl HyperframesRenderStack {
     }
 
     /// Like [`Self::allow_topic_publish`], for a queue's policy.
-    fn allow_queue_send(&mut self, queue: Handle<Queue>, rule: Handle<Rule>) {
+    fn allow_queue_send(&mut self, queue: &Handle<Queue>, rule: &Handle<Rule>) {
         let statement = from_rule(Statement::allow(["sqs:SendMessage"], [queue.arn()]), rule);
         let url = queue.url();
         self.merge_into_policy(
@@ -528,7 +551,7 @@ impl HyperframesRenderStack {
     /// carries; the plan and the chunk list stay in the history.
     fn shrink_execution_output(&mut self) {
         let sm = self.state_machine();
-        if let Some(d) = self.get_mut(sm).definition.as_mut() {
+        if let Some(d) = self.get_mut(&sm).definition.as_mut() {
             for state in [states::ASSEMBLE_V1, states::ASSEMBLE_V2] {
                 if let Some(s) = d["States"].get_mut(state).and_then(|s| s.as_object_mut()) {
                     s.insert(

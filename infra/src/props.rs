@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 /// A props value that breaks a rule: which field, which limit, what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PropsError {
     /// The setting at fault, e.g. `project_name` or `memory_mb`.
     pub field: &'static str,
@@ -207,12 +208,23 @@ pub enum Knobs {
 /// Where the handler ZIP lives. `deploy` points this at the
 /// content-addressed key it uploaded (`handlers/<sha256>.zip`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct HandlerCode {
     /// Bucket holding the handler ZIP; must be in the stack's region (Lambda requires it).
     pub s3_bucket: String,
     /// Key of the handler ZIP. Use a new key per build: CloudFormation updates the
     /// function's code only when the key (or bucket) changes.
     pub s3_key: String,
+}
+
+impl HandlerCode {
+    /// The handler ZIP at `s3://<s3_bucket>/<s3_key>`.
+    pub fn s3(s3_bucket: impl Into<String>, s3_key: impl Into<String>) -> Self {
+        HandlerCode {
+            s3_bucket: s3_bucket.into(),
+            s3_key: s3_key.into(),
+        }
+    }
 }
 
 impl Default for HandlerCode {
@@ -252,6 +264,7 @@ pub const PROJECT_NAME_MAX: usize = 64 - "-render".len();
 /// The props of [`crate::HyperframesRenderStack`]. Defaults equal the
 /// reference template's parameter defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct RenderStackProps {
     /// Prefixes every resource name (`<name>-render`, alarm names, the log group):
     /// letters, digits, `-` and `_`, not starting with `-`, at most
@@ -294,6 +307,63 @@ impl Default for RenderStackProps {
 }
 
 impl RenderStackProps {
+    /// Sets `project_name`. `..Default::default()` is not available
+    /// outside this crate (the struct is `#[non_exhaustive]`, so new props
+    /// are not a breaking change), so these setters chain from `default()`:
+    /// `RenderStackProps::default().project_name("acme").knobs(Knobs::Baked)`.
+    pub fn project_name(mut self, name: impl Into<String>) -> Self {
+        self.project_name = name.into();
+        self
+    }
+
+    /// Sets `memory`.
+    pub fn memory(mut self, memory: LambdaMemory) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// Sets `timeout`.
+    pub fn timeout(mut self, timeout: LambdaTimeout) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets `reserved_concurrency`.
+    pub fn reserved_concurrency(mut self, reserved: ReservedConcurrency) -> Self {
+        self.reserved_concurrency = reserved;
+        self
+    }
+
+    /// Sets `chrome_source`.
+    pub fn chrome_source(mut self, source: ChromeSource) -> Self {
+        self.chrome_source = source;
+        self
+    }
+
+    /// Sets `chunk_invocation_alarm_threshold`.
+    pub fn chunk_invocation_alarm_threshold(mut self, per_hour: u32) -> Self {
+        self.chunk_invocation_alarm_threshold = per_hour;
+        self
+    }
+
+    /// Sets `knobs`.
+    pub fn knobs(mut self, knobs: Knobs) -> Self {
+        self.knobs = knobs;
+        self
+    }
+
+    /// Sets `code`.
+    pub fn code(mut self, code: HandlerCode) -> Self {
+        self.code = code;
+        self
+    }
+
+    /// Sets `encryption`.
+    pub fn encryption(mut self, encryption: BucketEncryptionProps) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
     /// Checks what the field types cannot: the project name's shape, the
     /// alarm threshold, the code location.
     pub fn validate(&self) -> Result<(), Vec<PropsError>> {

@@ -14,6 +14,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
+use crate::name::Name;
 use crate::synth::Problem;
 use crate::validate::ResourceCheck;
 use crate::value::{ConditionName, Value};
@@ -21,6 +22,7 @@ use crate::value::{ConditionName, Value};
 /// A CloudFormation tag.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Tag {
     /// `Key`: up to 128 characters; the `aws:` prefix is reserved by AWS.
     pub key: String,
@@ -74,13 +76,20 @@ impl Tag {
 /// let jobs = t.add("Jobs", Table { billing_mode: "PAY_PER_REQUEST".into() });
 /// assert_eq!(t.synth().unwrap().as_json()["Resources"]["Jobs"]["Type"], "AWS::DynamoDB::Table");
 ///
-/// t.get_mut(jobs).billing_mode = "ON_DEMAND".into();
+/// t.get_mut(&jobs).billing_mode = "ON_DEMAND".into();
 /// let problems = t.synth().unwrap_err().0;
 /// assert_eq!(problems[0].to_string(), "Jobs.Properties.BillingMode: `ON_DEMAND` is not a billing mode; use PAY_PER_REQUEST or PROVISIONED");
 /// ```
 pub trait ResourceType: Serialize + Clone + fmt::Debug + PartialEq + 'static {
     /// The CloudFormation type name, e.g. `AWS::S3::Bucket`.
     const TYPE: &'static str;
+
+    /// The type's writable top-level property names, from its CloudFormation
+    /// resource schema. When given, synth refuses a property override whose
+    /// first name is not one of them (and suggests the nearest);
+    /// [`crate::Stack::add_property_override_unchecked`] bypasses the check.
+    /// `None` (the default, and [`crate::resources::Raw`]'s) checks nothing.
+    const PROPERTIES: Option<&'static [&'static str]> = None;
 
     /// The type name this value is written with: [`Self::TYPE`], except
     /// for [`crate::resources::Raw`], which carries its own.
@@ -101,6 +110,7 @@ pub trait ResourceType: Serialize + Clone + fmt::Debug + PartialEq + 'static {
 /// What the template needs from any resource, object-safe.
 trait Erased: fmt::Debug {
     fn type_name(&self) -> &str;
+    fn schema_properties(&self) -> Option<&'static [&'static str]>;
     fn properties_json(&self) -> Json;
     fn validate(&self, check: &ResourceCheck<'_>) -> Vec<Problem>;
     fn as_any(&self) -> &dyn Any;
@@ -112,6 +122,9 @@ trait Erased: fmt::Debug {
 impl<T: ResourceType> Erased for T {
     fn type_name(&self) -> &str {
         ResourceType::type_name(self)
+    }
+    fn schema_properties(&self) -> Option<&'static [&'static str]> {
+        T::PROPERTIES
     }
     fn properties_json(&self) -> Json {
         serde_json::to_value(self).expect("resource properties serialize")
@@ -148,6 +161,12 @@ impl AnyResource {
     /// The CloudFormation type name, e.g. `AWS::Lambda::Function`.
     pub fn type_name(&self) -> &str {
         self.0.type_name()
+    }
+
+    /// The type's [`ResourceType::PROPERTIES`]: the property names synth
+    /// accepts in an override, if it checks them.
+    pub fn schema_properties(&self) -> Option<&'static [&'static str]> {
+        self.0.schema_properties()
     }
 
     /// The `Properties` object as CloudFormation will see it (before overrides).
@@ -207,6 +226,7 @@ pub enum RemovalPolicy {
 
 /// A resource with its CloudFormation resource attributes.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Resource {
     /// The typed properties (or a [`crate::resources::Raw`] one).
     pub properties: AnyResource,
@@ -219,7 +239,7 @@ pub struct Resource {
     /// `DependsOn`: logical IDs CloudFormation creates first (and deletes after).
     /// Only needed for ordering that no `Ref`/`GetAtt` already implies; synth
     /// checks each names a resource.
-    pub depends_on: Vec<&'static str>,
+    pub depends_on: Vec<Name>,
     /// `Condition`: the resource is created only when this condition holds.
     pub condition: Option<ConditionName>,
     /// `Metadata`: free-form JSON CloudFormation stores but does not act on.
@@ -272,7 +292,7 @@ impl Resource {
                 serde_json::to_value(&self.depends_on).unwrap(),
             );
         }
-        if let Some(c) = self.condition {
+        if let Some(c) = &self.condition {
             m.insert("Condition".into(), Json::String(c.name().to_string()));
         }
         if let Some(md) = &self.metadata {

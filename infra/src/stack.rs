@@ -15,7 +15,8 @@ use crate::resources::cloudwatch::{Alarm, ComparisonOperator};
 use crate::resources::iam::{PolicyDocument, Principal, Role, Statement};
 use crate::resources::kms::Key;
 use crate::resources::lambda::{
-    Architecture, Code, Environment, EphemeralStorage, Function, TracingConfig, TracingMode,
+    Architecture, Code, Environment, EphemeralStorage, Function, PackageType, Runtime,
+    TracingConfig, TracingMode,
 };
 use crate::resources::logs::LogGroup;
 use crate::resources::s3::{
@@ -128,16 +129,16 @@ const DESCRIPTION: &str = "HyperFrames distributed rendering: one Lambda functio
 /// let topic = stack.add("RenderAlerts", Topic::default());
 /// stack.add(
 ///     "OnCall",
-///     Subscription::new(topic, Endpoint::Email("oncall@example.com".into())),
+///     Subscription::new(&topic, Endpoint::Email("oncall@example.com".into())),
 /// );
 /// for alarm in stack.alarms() {
-///     stack.get_mut(alarm).add_alarm_action(topic.arn());
+///     stack.get_mut(&alarm).add_alarm_action(topic.arn());
 /// }
 /// let role = stack.add(
 ///     "RenderSubmitter",
 ///     Role::assumed_by(Principal::account(Pseudo::AccountId)),
 /// );
-/// stack.state_machine().grant_start_execution(&mut stack, role);
+/// stack.state_machine().grant_start_execution(&mut stack, &role);
 ///
 /// let template = stack.synth()?;
 /// let resources = &template.as_json()["Resources"];
@@ -334,7 +335,7 @@ fn add_bucket(t: &mut Template, k: &KnobValues) -> Handle<Bucket> {
 }
 
 /// Denies any access to the bucket that is not over TLS.
-fn add_bucket_policy(t: &mut Template, bucket: Handle<Bucket>) -> Handle<BucketPolicy> {
+fn add_bucket_policy(t: &mut Template, bucket: &Handle<Bucket>) -> Handle<BucketPolicy> {
     t.add(
         ids::RENDER_BUCKET_POLICY,
         BucketPolicy {
@@ -365,8 +366,8 @@ fn add_render_function(
     t: &mut Template,
     k: &KnobValues,
     code: &HandlerCode,
-    role: Handle<Role>,
-    bucket: Handle<Bucket>,
+    role: &Handle<Role>,
+    bucket: &Handle<Bucket>,
 ) -> Handle<Function> {
     let mut function = Function::new(
         Code::s3(code.s3_bucket.clone(), code.s3_key.clone()),
@@ -375,8 +376,8 @@ fn add_render_function(
     function.function_name = Some(k.name("", "-render"));
     function.description =
         Some("HyperFrames distributed render handler. Dispatches on event.Action.".into());
-    function.package_type = Some("Zip".into());
-    function.runtime = Some("provided.al2023".into());
+    function.package_type = Some(PackageType::Zip);
+    function.runtime = Some(Runtime::ProvidedAl2023);
     function.handler = Some("bootstrap".into());
     function.memory_size = Some(k.memory.clone());
     function.timeout = Some(k.timeout.clone());
@@ -418,7 +419,7 @@ fn add_log_group(t: &mut Template, k: &KnobValues) -> Handle<LogGroup> {
 fn add_state_machine_role(
     t: &mut Template,
     k: &KnobValues,
-    function: Handle<Function>,
+    function: &Handle<Function>,
 ) -> Handle<Role> {
     let mut role = Role::assumed_by(Principal::service("states.amazonaws.com"));
     role.add_to_policy(
@@ -459,9 +460,9 @@ fn add_state_machine_role(
 fn add_state_machine(
     t: &mut Template,
     k: &KnobValues,
-    role: Handle<Role>,
-    function: Handle<Function>,
-    log_group: Handle<LogGroup>,
+    role: &Handle<Role>,
+    function: &Handle<Function>,
+    log_group: &Handle<LogGroup>,
 ) -> Handle<StateMachine> {
     let definition: Definition = workflow::render_workflow();
     t.add(
@@ -493,8 +494,8 @@ fn add_state_machine(
 fn add_alarms(
     t: &mut Template,
     k: &KnobValues,
-    function: Handle<Function>,
-    state_machine: Handle<StateMachine>,
+    function: &Handle<Function>,
+    state_machine: &Handle<StateMachine>,
 ) -> [Handle<Alarm>; 3] {
     let runaway = function
         .metric_invocations()
@@ -522,9 +523,9 @@ fn add_alarms(
 /// The bucket's name and the two ARNs, exported as `<StackName>-...`.
 fn add_outputs(
     t: &mut Template,
-    bucket: Handle<Bucket>,
-    function: Handle<Function>,
-    state_machine: Handle<StateMachine>,
+    bucket: &Handle<Bucket>,
+    function: &Handle<Function>,
+    state_machine: &Handle<StateMachine>,
 ) {
     t.add_output(
         ids::OUTPUT_BUCKET_NAME,
@@ -557,29 +558,34 @@ impl HyperframesRenderStack {
             Knobs::Parameters => KnobValues::declare(&mut t, &props),
         };
         let bucket = add_bucket(&mut t, &k);
-        let bucket_policy = add_bucket_policy(&mut t, bucket);
+        let bucket_policy = add_bucket_policy(&mut t, &bucket);
         let function_role = add_function_role(&mut t, &k);
-        let render_function = add_render_function(&mut t, &k, &props.code, function_role, bucket);
+        let render_function = add_render_function(&mut t, &k, &props.code, &function_role, &bucket);
         let log_group = add_log_group(&mut t, &k);
-        let state_machine_role = add_state_machine_role(&mut t, &k, render_function);
-        let state_machine =
-            add_state_machine(&mut t, &k, state_machine_role, render_function, log_group);
-        let alarms = add_alarms(&mut t, &k, render_function, state_machine);
-        add_outputs(&mut t, bucket, render_function, state_machine);
+        let state_machine_role = add_state_machine_role(&mut t, &k, &render_function);
+        let state_machine = add_state_machine(
+            &mut t,
+            &k,
+            &state_machine_role,
+            &render_function,
+            &log_group,
+        );
+        let alarms = add_alarms(&mut t, &k, &render_function, &state_machine);
+        add_outputs(&mut t, &bucket, &render_function, &state_machine);
 
         let mut stack = HyperframesRenderStack {
             template: t,
             props,
-            bucket,
+            bucket: bucket.clone(),
             bucket_policy,
             render_function,
-            function_role,
+            function_role: function_role.clone(),
             state_machine,
             state_machine_role,
             log_group,
             alarms,
         };
-        bucket.grant_read_write(&mut stack, function_role);
+        bucket.grant_read_write(&mut stack, &function_role);
         stack.apply_encryption_props();
         stack.suppress_default_findings();
         stack
@@ -598,15 +604,15 @@ impl HyperframesRenderStack {
                         ..Key::default()
                     },
                 );
-                self.encrypt_bucket_with(key);
+                self.encrypt_bucket_with(&key);
             }
             BucketEncryptionProps::Kms(KmsKey::Existing(arn)) => {
                 let arn = Value::Literal(arn);
                 let (bucket, role) = (self.bucket(), self.function_role());
-                self.get_mut(bucket).bucket_encryption = Some(BucketEncryption::kms(arn.clone()));
+                self.get_mut(&bucket).bucket_encryption = Some(BucketEncryption::kms(arn.clone()));
                 role.add_grant(
                     self,
-                    bucket,
+                    &bucket,
                     Statement::allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [arn]),
                 );
             }
@@ -621,44 +627,44 @@ impl HyperframesRenderStack {
     /// The render bucket (plans, chunks, outputs). Give other roles access with
     /// its `grant_read`, `grant_put` or `grant_read_write`.
     pub fn bucket(&self) -> Handle<Bucket> {
-        self.template.follow(self.bucket)
+        self.template.follow(&self.bucket)
     }
 
     /// The bucket policy (deny non-TLS); add statements through `get_mut`.
     pub fn bucket_policy(&self) -> Handle<BucketPolicy> {
-        self.template.follow(self.bucket_policy)
+        self.template.follow(&self.bucket_policy)
     }
 
     /// The render function, for metrics, grants and invoke permissions.
     pub fn render_function(&self) -> Handle<Function> {
-        self.template.follow(self.render_function)
+        self.template.follow(&self.render_function)
     }
 
     /// The function's execution role: add statements here for anything else the
     /// handler must reach.
     pub fn function_role(&self) -> Handle<Role> {
-        self.template.follow(self.function_role)
+        self.template.follow(&self.function_role)
     }
 
     /// The state machine renders start on; let callers start them with its
     /// `grant_start_execution`.
     pub fn state_machine(&self) -> Handle<StateMachine> {
-        self.template.follow(self.state_machine)
+        self.template.follow(&self.state_machine)
     }
 
     /// The role Step Functions assumes to invoke the function and write logs.
     pub fn state_machine_role(&self) -> Handle<Role> {
-        self.template.follow(self.state_machine_role)
+        self.template.follow(&self.state_machine_role)
     }
 
     /// The state machine's execution log group.
     pub fn log_group(&self) -> Handle<LogGroup> {
-        self.template.follow(self.log_group)
+        self.template.follow(&self.log_group)
     }
 
     /// The three alarms: runaway invocations, function errors, failed executions.
     pub fn alarms(&self) -> [Handle<Alarm>; 3] {
-        self.alarms.map(|a| self.template.follow(a))
+        self.alarms.each_ref().map(|a| self.template.follow(a))
     }
 
     /// Validates and renders. Props errors and template problems come back
@@ -688,12 +694,12 @@ impl HyperframesRenderStack {
     ///
     /// The key gets the bucket's Retain policy: a retained bucket whose key
     /// was deleted with the stack is unreadable.
-    pub fn encrypt_bucket_with(&mut self, key: Handle<Key>) {
+    pub fn encrypt_bucket_with(&mut self, key: &Handle<Key>) {
         self.resource_mut(key).removal_policy(RemovalPolicy::Retain);
         let bucket = self.bucket();
-        self.get_mut(bucket).bucket_encryption = Some(BucketEncryption::kms(key.arn()));
+        self.get_mut(&bucket).bucket_encryption = Some(BucketEncryption::kms(key.arn()));
         let role = self.function_role();
-        key.grant_encrypt_decrypt(self, role);
+        key.grant_encrypt_decrypt(self, &role);
     }
 }
 

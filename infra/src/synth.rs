@@ -8,6 +8,7 @@ use serde_json::Value as Json;
 
 /// One validation finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Problem {
     /// The logical ID (or template section) at fault.
     pub location: String,
@@ -45,6 +46,7 @@ impl fmt::Display for Problem {
 
 /// Every problem found, in template order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ValidationErrors(pub Vec<Problem>);
 
 impl fmt::Display for ValidationErrors {
@@ -63,6 +65,12 @@ impl fmt::Display for ValidationErrors {
 }
 
 impl std::error::Error for ValidationErrors {}
+
+impl From<Vec<Problem>> for ValidationErrors {
+    fn from(problems: Vec<Problem>) -> Self {
+        ValidationErrors(problems)
+    }
+}
 
 /// A validated template, ready to print or deploy.
 #[derive(Debug, Clone, PartialEq)]

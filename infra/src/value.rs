@@ -17,7 +17,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::intern::intern;
+use crate::name::Name;
 
 /// A literal or an intrinsic function that evaluates to a `T`.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,13 +62,13 @@ impl<T> Intrinsic<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// `{"Ref": name}`: a parameter, a resource, or a pseudo parameter.
-    Ref(&'static str),
+    Ref(Name),
     /// `{"Fn::GetAtt": [resource, attribute]}`.
-    GetAtt(&'static str, &'static str),
+    GetAtt(Name, Name),
     /// `{"Fn::Sub": template}` or `{"Fn::Sub": [template, {vars}]}`.
     Sub(String, IndexMap<String, Json>),
     /// `{"Fn::If": [condition, then, else]}`.
-    If(&'static str, Json, Json),
+    If(Name, Json, Json),
     /// `{"Fn::Join": [separator, [parts]]}`.
     Join(String, Vec<Json>),
     /// `{"Fn::Select": [index, list]}`.
@@ -123,7 +123,7 @@ impl<T> Value<T> {
         T: Serialize,
     {
         Value::Intrinsic(Intrinsic::new(Expr::If(
-            condition.0,
+            condition.0.clone(),
             to_json(&then),
             to_json(&otherwise),
         )))
@@ -137,7 +137,7 @@ impl<T> Value<T> {
         T: Serialize,
     {
         Value::Intrinsic(Intrinsic::new(Expr::If(
-            condition.0,
+            condition.0.clone(),
             to_json(&then),
             to_json(&Expr::NoValue),
         )))
@@ -153,12 +153,15 @@ impl<T> Value<T> {
 
     /// `Ref` to a logical name whose value is a `T`. Crate-internal: users
     /// get refs from typed handles, never from strings.
-    pub(crate) fn reference(logical_id: &'static str) -> Value<T> {
-        Value::Intrinsic(Intrinsic::new(Expr::Ref(logical_id)))
+    pub(crate) fn reference(logical_id: impl Into<Name>) -> Value<T> {
+        Value::Intrinsic(Intrinsic::new(Expr::Ref(logical_id.into())))
     }
 
-    pub(crate) fn get_att(logical_id: &'static str, attribute: &'static str) -> Value<T> {
-        Value::Intrinsic(Intrinsic::new(Expr::GetAtt(logical_id, attribute)))
+    pub(crate) fn get_att(logical_id: impl Into<Name>, attribute: impl Into<Name>) -> Value<T> {
+        Value::Intrinsic(Intrinsic::new(Expr::GetAtt(
+            logical_id.into(),
+            attribute.into(),
+        )))
     }
 
     /// The literal, if this is one.
@@ -226,19 +229,19 @@ impl From<&str> for Value<String> {
 /// A CloudFormation condition's name, as returned by
 /// [`crate::Stack::add_condition`]; `Fn::If` only accepts these, so an
 /// `If` over an undeclared condition cannot be written by accident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ConditionName(pub(crate) &'static str);
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConditionName(pub(crate) Name);
 
 impl ConditionName {
     /// A condition declared outside this template model (for example by a
     /// raw override). Synth validation still checks it exists.
-    pub fn named(name: &str) -> ConditionName {
-        ConditionName(intern(name))
+    pub fn named(name: impl Into<Name>) -> ConditionName {
+        ConditionName(name.into())
     }
 
     /// The name as written in the template (`Fn::If`, `Condition:`).
-    pub fn name(&self) -> &'static str {
-        self.0
+    pub fn name(&self) -> &str {
+        &self.0
     }
 }
 
@@ -246,33 +249,32 @@ impl ConditionName {
 /// `Param<String>` for a `String`.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Param<T> {
-    name: &'static str,
+    name: Name,
     _t: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Param<T> {
     fn clone(&self) -> Self {
-        *self
+        Param::new(self.name.clone())
     }
 }
-impl<T> Copy for Param<T> {}
 
 impl<T> Param<T> {
-    pub(crate) fn new(name: &'static str) -> Self {
+    pub(crate) fn new(name: impl Into<Name>) -> Self {
         Param {
-            name,
+            name: name.into(),
             _t: PhantomData,
         }
     }
 
     /// The parameter's name in the template's `Parameters` section.
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// `{"Ref": "<parameter>"}`.
     pub fn value(&self) -> Value<T> {
-        Value::reference(self.name)
+        Value::reference(self.name.clone())
     }
 }
 
@@ -339,7 +341,7 @@ mod tests {
 
     #[test]
     fn if_or_absent_emits_no_value() {
-        let c = ConditionName("HasReservedConcurrency");
+        let c = ConditionName::named("HasReservedConcurrency");
         let p: Param<i32> = Param::new("ReservedConcurrency");
         assert_eq!(
             to_json(&Value::if_or_absent(&c, p.value())),

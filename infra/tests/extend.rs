@@ -54,7 +54,7 @@ fn handles_produce_typed_intrinsics() {
         "RenderStateMachineRole"
     );
     assert_eq!(
-        s.alarms().map(|a| a.logical_id()),
+        s.alarms().map(|a| a.logical_id().to_string()),
         [
             "RenderChunkInvocationAlarm",
             "RenderFunctionErrorsAlarm",
@@ -71,12 +71,12 @@ fn grants_for_a_ci_role() {
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
     let (sm, bucket, f) = (s.state_machine(), s.bucket(), s.render_function());
-    sm.grant_start_execution(&mut s, ci);
-    sm.grant_read_executions(&mut s, ci);
-    sm.grant_stop_execution(&mut s, ci);
-    bucket.grant_read(&mut s, ci);
-    bucket.grant_put(&mut s, ci);
-    f.grant_invoke(&mut s, ci);
+    sm.grant_start_execution(&mut s, &ci);
+    sm.grant_read_executions(&mut s, &ci);
+    sm.grant_stop_execution(&mut s, &ci);
+    bucket.grant_read(&mut s, &ci);
+    bucket.grant_put(&mut s, &ci);
+    f.grant_invoke(&mut s, &ci);
     let t = s.synth().unwrap().into_json();
     let st = statements(&t, "CiRole");
     let find = |action: &str| {
@@ -151,11 +151,11 @@ fn alarms_notify_a_topic_and_metrics_build_alarms() {
     let alerts = s.add("RenderAlerts", Topic::default());
     s.add(
         "OnCall",
-        Subscription::new(alerts, Endpoint::Email("oncall@example.com".into())),
+        Subscription::new(&alerts, Endpoint::Email("oncall@example.com".into())),
     );
     for a in s.alarms() {
-        s.get_mut(a).add_alarm_action(alerts.arn());
-        s.get_mut(a).add_alarm_action(alerts.arn());
+        s.get_mut(&a).add_alarm_action(alerts.arn());
+        s.get_mut(&a).add_alarm_action(alerts.arn());
     }
     let slow = s
         .render_function()
@@ -200,10 +200,9 @@ fn alarms_notify_a_topic_and_metrics_build_alarms() {
 
 #[test]
 fn kms_encryption_created_by_the_stack() {
-    let s = HyperframesRenderStack::new(RenderStackProps {
-        encryption: BucketEncryptionProps::Kms(KmsKey::Create),
-        ..Default::default()
-    });
+    let s = HyperframesRenderStack::new(
+        RenderStackProps::default().encryption(BucketEncryptionProps::Kms(KmsKey::Create)),
+    );
     let t = s.synth().unwrap().into_json();
     assert_eq!(t["Resources"]["RenderBucketKey"]["Type"], "AWS::KMS::Key");
     assert_eq!(
@@ -241,13 +240,13 @@ fn kms_encryption_created_by_the_stack() {
 fn kms_encryption_with_a_users_key_extends_later_grants() {
     let mut s = HyperframesRenderStack::default();
     let key = s.add("MyKey", Key::default());
-    s.encrypt_bucket_with(key);
+    s.encrypt_bucket_with(&key);
     let ci = s.add(
         "CiRole",
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
     let b = s.bucket();
-    b.grant_read(&mut s, ci);
+    b.grant_read(&mut s, &ci);
     let t = s.synth().unwrap().into_json();
     let st = statements(&t, "CiRole");
     let kms = st
@@ -260,20 +259,19 @@ fn kms_encryption_with_a_users_key_extends_later_grants() {
 #[test]
 fn kms_encryption_with_an_existing_key_arn() {
     let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    let s = HyperframesRenderStack::new(RenderStackProps {
-        encryption: BucketEncryptionProps::Kms(KmsKey::Existing(arn.into())),
-        ..Default::default()
-    });
+    let s = HyperframesRenderStack::new(
+        RenderStackProps::default()
+            .encryption(BucketEncryptionProps::Kms(KmsKey::Existing(arn.into()))),
+    );
     let t = s.synth().unwrap().into_json();
     assert!(t["Resources"].get("RenderBucketKey").is_none());
     assert!(statements(&t, "RenderFunctionRole")
         .iter()
         .any(|s| s["Resource"] == arn));
 
-    let bad = HyperframesRenderStack::new(RenderStackProps {
-        encryption: BucketEncryptionProps::Kms(KmsKey::Existing("alias/renders".into())),
-        ..Default::default()
-    });
+    let bad = HyperframesRenderStack::new(RenderStackProps::default().encryption(
+        BucketEncryptionProps::Kms(KmsKey::Existing("alias/renders".into())),
+    ));
     let e = bad.synth().unwrap_err();
     assert_eq!(e.0[0].property, "encryption");
     assert!(e.0[0].message.contains("not a KMS key ARN"));
@@ -291,18 +289,18 @@ fn raw_resources_and_overrides() {
     );
     let f = s.render_function();
     s.add_property_override(
-        f,
+        &f,
         "Environment.Variables.JOBS_TABLE",
         serde_json::to_value(table.reference()).unwrap(),
     );
     s.add_property_override(
-        f,
+        &f,
         "Properties.Layers",
         json!(["arn:aws:lambda:us-east-1:123456789012:layer:x:1"]),
     );
-    s.add_override(f, "Metadata.Owner", json!("platform"));
-    s.add_deletion_override(f, "Properties.TracingConfig");
-    s.add_property_override(f, "Tags.1.Value", json!("renderer"));
+    s.add_override(&f, "Metadata.Owner", json!("platform"));
+    s.add_deletion_override(&f, "Properties.TracingConfig");
+    s.add_property_override(&f, "Tags.1.Value", json!("renderer"));
     let t = s.synth().unwrap().into_json();
     let r = &t["Resources"]["RenderFunction"];
     assert_eq!(
@@ -330,15 +328,15 @@ fn rename_keeps_every_reference() {
     let f = s.render_function();
     // References written into overrides follow the rename too.
     s.add_property_override(
-        f,
+        &f,
         "Environment.Variables.BUCKET_ARN",
         json!({"Fn::GetAtt": "RenderBucket.Arn"}),
     );
-    let renamed = s.rename(b, "VideoBucket");
+    let renamed = s.rename(&b, "VideoBucket");
     assert_eq!(renamed.logical_id(), "VideoBucket");
     assert_eq!(s.bucket(), renamed, "the stack's handle follows the rename");
     let key = s.add("MyKey", Key::default());
-    s.encrypt_bucket_with(key);
+    s.encrypt_bucket_with(&key);
     let t = s
         .synth()
         .expect("no dangling references after a rename")

@@ -1,9 +1,11 @@
 //! Each synth-time validation rule, triggered by a bad stack, with the
 //! message checked for where, what and how to fix.
 
+use hyperframes_infra::notifications::{Destination, Notification};
 use hyperframes_infra::resources::cloudwatch::{Alarm, ComparisonOperator};
 use hyperframes_infra::resources::raw::Raw;
 use hyperframes_infra::resources::s3::Bucket;
+use hyperframes_infra::resources::sns::Topic;
 use hyperframes_infra::template::Parameter;
 use hyperframes_infra::{ConditionName, HyperframesRenderStack, Output, Problem, Stack, Value};
 use serde_json::json;
@@ -74,7 +76,7 @@ fn dangling_name_inside_sub() {
     let mut s = stack();
     let f = s.render_function();
     s.add_property_override(
-        f,
+        &f,
         "Description",
         json!({"Fn::Sub": "${Ghost.Arn} and ${!Literal} and ${AWS::Region}"}),
     );
@@ -90,7 +92,7 @@ fn dangling_name_inside_sub() {
 fn parameter_used_but_not_declared() {
     let mut s = stack();
     let f = s.render_function();
-    s.add_property_override(f, "Description", json!({"Fn::Sub": "built by ${Builder}"}));
+    s.add_property_override(&f, "Description", json!({"Fn::Sub": "built by ${Builder}"}));
     assert_one(
         &s,
         "RenderFunction",
@@ -104,7 +106,7 @@ fn refs_inside_iam_conditions_are_checked() {
     let mut s = stack();
     let b = s.bucket_policy();
     s.add_property_override(
-        b,
+        &b,
         "PolicyDocument.Statement.0.Condition",
         json!({"StringEquals": {"aws:SourceArn": {"Ref": "Ghost"}}}),
     );
@@ -120,7 +122,7 @@ fn refs_inside_iam_conditions_are_checked() {
 fn overrides_that_do_not_apply_are_reported() {
     let mut s = stack();
     let f = s.render_function();
-    s.add_property_override(f, "Tags.7.Value", json!("x"));
+    s.add_property_override(&f, "Tags.7.Value", json!("x"));
     assert_one(
         &s,
         "RenderFunction",
@@ -128,12 +130,145 @@ fn overrides_that_do_not_apply_are_reported() {
         &["override did not apply", "out of range"],
     );
     let mut s = stack();
-    s.add_deletion_override(f, "Properties.NoSuchProperty");
+    s.add_deletion_override(&f, "Properties.NoSuchProperty");
     assert_one(
         &s,
         "RenderFunction",
         "Properties.NoSuchProperty",
         &["override did not apply"],
+    );
+}
+
+#[test]
+fn override_of_a_property_the_type_does_not_have() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(&f, "MemorySizee", json!(4096));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.MemorySizee",
+        &[
+            "AWS::Lambda::Function has no property `MemorySizee`",
+            "did you mean `MemorySize`?",
+            "add_property_override_unchecked",
+        ],
+    );
+    // A nested path is checked at its top-level property.
+    let mut s = stack();
+    s.add_property_override(&f, "VpcConfg.SubnetIds", json!(["subnet-1"]));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Properties.VpcConfg.SubnetIds",
+        &["has no property `VpcConfg`", "did you mean `VpcConfig`?"],
+    );
+    // So are the resource attributes in front of it.
+    let mut s = stack();
+    s.add_override(&f, "Propertes.MemorySize", json!(4096));
+    assert_one(
+        &s,
+        "RenderFunction",
+        "Propertes.MemorySize",
+        &["no attribute `Propertes`", "did you mean `Properties`?"],
+    );
+    // Nor are the keys of a whole `Properties` override.
+    let mut s = stack();
+    let q = s.add("Jobs", hyperframes_infra::resources::sqs::Queue::default());
+    s.add_override(
+        &q,
+        "Properties",
+        json!({"DelaySeconds": 5, "VisibiltyTimeout": 60}),
+    );
+    assert_one(
+        &s,
+        "Jobs",
+        "Properties",
+        &[
+            "AWS::SQS::Queue has no property `VisibiltyTimeout`",
+            "did you mean `VisibilityTimeout`?",
+        ],
+    );
+    // A read-only attribute is not a property either.
+    let mut s = stack();
+    let b = s.bucket();
+    s.add_property_override(&b, "Arn", json!("arn:aws:s3:::x"));
+    assert_one(
+        &s,
+        "RenderBucket",
+        "Properties.Arn",
+        &["AWS::S3::Bucket has no property `Arn`"],
+    );
+}
+
+#[test]
+fn unchecked_overrides_and_raw_resources_pass_any_name() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override_unchecked(&f, "PropertyFromNextYear", json!({"Enabled": true}));
+    s.add_override_unchecked(&f, "Metadata.Owner", json!("platform"));
+    let jobs = s.add("Jobs", Raw::new("AWS::DynamoDB::Table", json!({})));
+    s.add_property_override(&jobs, "BillingMode", json!("PAY_PER_REQUEST"));
+    let t = s.synth().expect("unchecked names pass").into_json();
+    let props = &t["Resources"]["RenderFunction"]["Properties"];
+    assert_eq!(props["PropertyFromNextYear"], json!({"Enabled": true}));
+    assert_eq!(
+        t["Resources"]["Jobs"]["Properties"]["BillingMode"],
+        "PAY_PER_REQUEST"
+    );
+}
+
+#[test]
+fn notification_on_no_status() {
+    let mut s = stack();
+    let topic = s.add("Alerts", Topic::default());
+    s.notify_on_completion("Nobody", Notification::to(Destination::Topic(topic)).on([]));
+    assert_one(
+        &s,
+        "NobodyRule",
+        "Properties.EventPattern.detail.status",
+        &[
+            "empty list",
+            "EventBridge rejects",
+            "`.on(...)` needs at least one",
+        ],
+    );
+}
+
+#[test]
+fn empty_lists_the_service_rejects() {
+    let mut s = stack();
+    let f = s.render_function();
+    s.add_property_override(&f, "Architectures", json!([]));
+    s.add(
+        "Deny",
+        Raw::new(
+            "AWS::IAM::ManagedPolicy",
+            json!({"PolicyDocument": {"Version": "2012-10-17", "Statement": {
+                "Effect": "Deny", "Action": [], "Resource": []}}}),
+        ),
+    );
+    let b = s.bucket();
+    s.add_property_override(&b, "Tags", json!([]));
+    let role = s.function_role();
+    s.add_property_override(
+        &role,
+        "AssumeRolePolicyDocument.Statement.0.Principal.Service",
+        json!([]),
+    );
+    let found: Vec<String> = problems(&s)
+        .iter()
+        .map(|p| format!("{}.{}", p.location, p.property))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "RenderFunctionRole.Properties.AssumeRolePolicyDocument.Statement.0.Principal.Service",
+            "RenderFunction.Properties.Architectures",
+            "Deny.Properties.PolicyDocument.Statement.Action",
+            "Deny.Properties.PolicyDocument.Statement.Resource",
+        ],
+        "an empty Tags list is allowed"
     );
 }
 
@@ -161,7 +296,7 @@ fn condition_used_but_not_defined() {
     let mut s = stack();
     let f = s.render_function();
     let missing = ConditionName::named("IsProduction");
-    s.get_mut(f).memory_size = Some(Value::if_(&missing, 10240.into(), 2048.into()));
+    s.get_mut(&f).memory_size = Some(Value::if_(&missing, 10240.into(), 2048.into()));
     assert_one(
         &s,
         "RenderFunction",
@@ -171,7 +306,7 @@ fn condition_used_but_not_defined() {
 
     let mut s = stack();
     let b = s.add("Extra", Bucket::default());
-    s.resource_mut(b).condition = Some(ConditionName::named("Nope"));
+    s.resource_mut(&b).condition = Some(ConditionName::named("Nope"));
     assert_one(&s, "Extra", "Condition", &["condition `Nope`"]);
 }
 
@@ -179,7 +314,7 @@ fn condition_used_but_not_defined() {
 fn memory_outside_range_or_allowed_by_the_parameter() {
     let mut s = stack();
     let f = s.render_function();
-    s.add_property_override(f, "MemorySize", json!(99999));
+    s.add_property_override(&f, "MemorySize", json!(99999));
     assert_one(
         &s,
         "RenderFunction",
@@ -193,7 +328,7 @@ fn memory_outside_range_or_allowed_by_the_parameter() {
         Parameter::with_default(64u32).allowed_values([64, 4096]),
     );
     let f = s.render_function();
-    s.get_mut(f).memory_size = Some(p.value());
+    s.get_mut(&f).memory_size = Some(p.value());
     assert_one(
         &s,
         "RenderFunction",
@@ -209,7 +344,7 @@ fn memory_outside_range_or_allowed_by_the_parameter() {
     let mut s = stack();
     let p = s.add_parameter("UnboundedMemory", Parameter::with_default(4096u32));
     let f = s.render_function();
-    s.get_mut(f).memory_size = Some(p.value());
+    s.get_mut(&f).memory_size = Some(p.value());
     assert_one(
         &s,
         "RenderFunction",
@@ -222,7 +357,7 @@ fn memory_outside_range_or_allowed_by_the_parameter() {
 fn timeout_outside_range() {
     let mut s = stack();
     let f = s.render_function();
-    s.get_mut(f).timeout = Some(901.into());
+    s.get_mut(&f).timeout = Some(901.into());
     assert_one(
         &s,
         "RenderFunction",
@@ -231,7 +366,7 @@ fn timeout_outside_range() {
     );
     let mut s = stack();
     let f = s.render_function();
-    s.get_mut(f).timeout = Some(0.into());
+    s.get_mut(&f).timeout = Some(0.into());
     assert_one(
         &s,
         "RenderFunction",
@@ -245,7 +380,7 @@ fn reserved_concurrency_zero_or_negative() {
     for (n, needle) in [(0, "throttle every invocation"), (-5, "rejected by Lambda")] {
         let mut s = stack();
         let f = s.render_function();
-        s.get_mut(f).reserved_concurrent_executions = Some(n.into());
+        s.get_mut(&f).reserved_concurrent_executions = Some(n.into());
         assert_one(
             &s,
             "RenderFunction",
@@ -264,7 +399,7 @@ fn reserved_concurrency_zero_or_negative() {
         )),
     );
     let f = s.render_function();
-    s.get_mut(f).reserved_concurrent_executions = Some(Value::if_or_absent(&cond, p.value()));
+    s.get_mut(&f).reserved_concurrent_executions = Some(Value::if_or_absent(&cond, p.value()));
     assert_one(
         &s,
         "RenderFunction",
@@ -275,7 +410,7 @@ fn reserved_concurrency_zero_or_negative() {
     let mut s = stack();
     let p = s.add_parameter("Cap", Parameter::with_default(-1i32));
     let f = s.render_function();
-    s.get_mut(f).reserved_concurrent_executions = Some(p.value());
+    s.get_mut(&f).reserved_concurrent_executions = Some(p.value());
     assert_one(
         &s,
         "RenderFunction",
@@ -288,7 +423,7 @@ fn reserved_concurrency_zero_or_negative() {
 fn ephemeral_storage_outside_range() {
     let mut s = stack();
     let f = s.render_function();
-    s.add_property_override(f, "EphemeralStorage.Size", json!(100));
+    s.add_property_override(&f, "EphemeralStorage.Size", json!(100));
     assert_one(
         &s,
         "RenderFunction",
@@ -309,7 +444,7 @@ fn bucket_name_rules() {
     ] {
         let mut s = stack();
         let b = s.bucket();
-        s.get_mut(b).bucket_name = Some(name.into());
+        s.get_mut(&b).bucket_name = Some(name.into());
         assert_one(
             &s,
             "RenderBucket",
@@ -319,7 +454,7 @@ fn bucket_name_rules() {
     }
     let mut s = stack();
     let b = s.bucket();
-    s.get_mut(b).bucket_name = Some("acme-renders.example".into());
+    s.get_mut(&b).bucket_name = Some("acme-renders.example".into());
     s.synth().unwrap();
 }
 
@@ -340,7 +475,7 @@ fn asl_next_that_does_not_exist() {
     let mut s = stack();
     let sm = s.state_machine();
     s.add_property_override(
-        sm,
+        &sm,
         "Definition.States.BuildChunkList.Next",
         json!("Nowhere"),
     );
@@ -368,7 +503,7 @@ fn asl_next_that_does_not_exist() {
 fn asl_unreachable_state() {
     let mut s = stack();
     let sm = s.state_machine();
-    s.add_property_override(sm, "Definition.States.Orphan", json!({"Type": "Succeed"}));
+    s.add_property_override(&sm, "Definition.States.Orphan", json!({"Type": "Succeed"}));
     assert_one(
         &s,
         "RenderStateMachine",
@@ -382,7 +517,7 @@ fn asl_dangling_next_inside_a_map() {
     let mut s = stack();
     let sm = s.state_machine();
     s.add_property_override(
-        sm,
+        &sm,
         "Definition.States.RenderChunksV2.ItemProcessor.StartAt",
         json!("Missing"),
     );
@@ -401,7 +536,7 @@ fn map_concurrency_as_number_and_path() {
     let mut s = stack();
     let sm = s.state_machine();
     s.add_property_override(
-        sm,
+        &sm,
         "Definition.States.RenderChunksV2.MaxConcurrency",
         json!(10),
     );
@@ -456,27 +591,34 @@ fn template_limits() {
 fn every_problem_is_reported_at_once() {
     let mut s = stack();
     let f = s.render_function();
-    s.add_property_override(f, "MemorySize", json!(99999));
-    s.add_property_override(f, "Timeout", json!(0));
+    s.add_property_override(&f, "MemorySize", json!(99999));
+    s.add_property_override(&f, "Timeout", json!(0));
     s.add(
         "Bad-Id",
         Raw::new("AWS::SNS::Topic", json!({"TopicName": {"Ref": "Nope"}})),
     );
+    // The two a user crate got past synth before: a misspelt property
+    // override and a notification on no status.
+    s.add_property_override(&f, "MemorySizee", json!(4096));
+    let topic = s.add("Alerts", Topic::default());
+    s.notify_on_completion("Nobody", Notification::to(Destination::Topic(topic)).on([]));
     let ps = problems(&s);
-    assert_eq!(ps.len(), 4, "{ps:#?}");
-    let text = hyperframes_infra::ValidationErrors(ps).to_string();
-    assert!(text.starts_with("the template has 4 problems:"), "{text}");
+    assert_eq!(ps.len(), 6, "{ps:#?}");
+    let text = hyperframes_infra::ValidationErrors::from(ps).to_string();
+    assert!(text.starts_with("the template has 6 problems:"), "{text}");
+    assert!(text.contains("RenderFunction.Properties.MemorySizee: AWS::Lambda::Function has no property `MemorySizee`; did you mean `MemorySize`?"), "{text}");
+    assert!(
+        text.contains("NobodyRule.Properties.EventPattern.detail.status: empty list"),
+        "{text}"
+    );
 }
 
 #[test]
 fn props_problems_come_with_template_problems() {
-    let props = hyperframes_infra::RenderStackProps {
-        project_name: "no spaces allowed".into(),
-        ..Default::default()
-    };
+    let props = hyperframes_infra::RenderStackProps::default().project_name("no spaces allowed");
     let mut s = HyperframesRenderStack::new(props);
     let f = s.render_function();
-    s.add_property_override(f, "Timeout", json!(0));
+    s.add_property_override(&f, "Timeout", json!(0));
     let ps = problems(&s);
     assert_eq!(ps[0].location, "RenderStackProps");
     assert_eq!(ps[0].property, "project_name");

@@ -15,27 +15,16 @@ pub fn variants() -> Vec<(&'static str, RenderStackProps)> {
     let cap = ReservedConcurrency::from_i64(5).expect("5 is a valid cap");
     vec![
         ("default", RenderStackProps::default()),
-        (
-            "baked",
-            RenderStackProps {
-                knobs: Knobs::Baked,
-                ..Default::default()
-            },
-        ),
+        ("baked", RenderStackProps::default().knobs(Knobs::Baked)),
         (
             "reserved_concurrency",
-            RenderStackProps {
-                reserved_concurrency: cap,
-                ..Default::default()
-            },
+            RenderStackProps::default().reserved_concurrency(cap),
         ),
         (
             "baked_reserved_concurrency",
-            RenderStackProps {
-                knobs: Knobs::Baked,
-                reserved_concurrency: cap,
-                ..Default::default()
-            },
+            RenderStackProps::default()
+                .knobs(Knobs::Baked)
+                .reserved_concurrency(cap),
         ),
     ]
 }

@@ -27,13 +27,8 @@ pub fn webhook_stack() -> HyperframesRenderStack {
 /// One stack per destination kind, named for the snapshot files.
 pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
     let mut topic = HyperframesRenderStack::default();
-    let t = topic.add(
-        "RenderNotices",
-        Topic {
-            kms_master_key_id: Some(Value::from("alias/renders-sns")),
-            ..Default::default()
-        },
-    );
+    let t = topic.add("RenderNotices", Topic::default());
+    topic.get_mut(&t).kms_master_key_id = Some(Value::from("alias/renders-sns"));
     topic.notify_on_completion("RenderNotices", Destination::Topic(t));
 
     let mut existing = HyperframesRenderStack::default();
@@ -46,17 +41,13 @@ pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
     );
 
     let mut queue = HyperframesRenderStack::default();
-    let q = queue.add(
-        "RenderResults",
-        Queue {
-            sqs_managed_sse_enabled: Some(true),
-            message_retention_period: Some(345_600),
-            ..Default::default()
-        },
-    );
-    queue.resource_mut(q).removal_policy(RemovalPolicy::Delete);
+    let q = queue.add("RenderResults", Queue::default());
+    let properties = queue.get_mut(&q);
+    properties.sqs_managed_sse_enabled = Some(true);
+    properties.message_retention_period = Some(345_600);
+    queue.resource_mut(&q).removal_policy(RemovalPolicy::Delete);
     hardening::suppress(
-        queue.resource_mut(q),
+        queue.resource_mut(&q),
         hardening::checks::QUEUE_ENCRYPTION,
         hardening::reasons::QUEUE_SSE_SQS,
     );
@@ -73,7 +64,7 @@ pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
     f.handler = Some("index.handler".into());
     f.reserved_concurrent_executions = Some(Value::from(2));
     let f = function.add("OnRenderDone", f);
-    let r = function.resource_mut(f);
+    let r = function.resource_mut(&f);
     hardening::suppress(r, hardening::checks::FUNCTION_DLQ, "Stands for the user's own function in this test variant; EventBridge's retry policy and the rule target's dead-letter queue cover delivery, and its own failures are the user's to route.");
     hardening::suppress(r, hardening::checks::FUNCTION_VPC, "Stands for the user's own function in this test variant: it calls no private network resource, so VPC placement is the user's choice.");
     function.notify_on_completion("OnRenderDone", Destination::Function(f));
@@ -81,15 +72,17 @@ pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
     let mut secret = HyperframesRenderStack::default();
     secret.notify_on_completion(
         "PartnerWebhook",
-        Destination::Webhook(Webhook {
-            url: "https://partner.example.com/hooks/hyperframes".into(),
-            api_key_header: "Authorization".into(),
-            secret: WebhookSecret::SecretsManager {
+        Destination::Webhook(
+            Webhook::new(
+                "https://partner.example.com/hooks/hyperframes",
+                "Authorization",
+            )
+            .secret(WebhookSecret::SecretsManager {
                 secret_id: "hyperframes/partner-webhook".into(),
                 json_key: Some("token".into()),
-            },
-            rate_limit_per_second: Some(10),
-        }),
+            })
+            .rate_limit_per_second(10),
+        ),
     );
 
     vec![
@@ -108,13 +101,13 @@ pub fn hardened() -> HyperframesRenderStack {
     let mut stack = HyperframesRenderStack::default();
     stack.log_bucket_access_to("acme-access-logs");
     let key = stack.add("RenderLogsKey", Key::default());
-    stack.encrypt_logs_and_environment_with(key);
-    stack.place_in_vpc(VpcPlacement {
-        subnet_ids: vec![
+    stack.encrypt_logs_and_environment_with(&key);
+    stack.place_in_vpc(VpcPlacement::new(
+        vec![
             Value::from("subnet-0a1b2c3d"),
             Value::from("subnet-4e5f6a7b"),
         ],
-        security_group_ids: vec![Value::from("sg-0123abcd")],
-    });
+        vec![Value::from("sg-0123abcd")],
+    ));
     stack
 }

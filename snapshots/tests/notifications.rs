@@ -124,7 +124,7 @@ fn the_webhook_key_is_a_no_echo_parameter_and_never_a_literal() {
         Destination::webhook("http://hooks.example.com/insecure", "X-Api-Key"),
     );
     stack.add_property_override(
-        conn.connection.unwrap(),
+        &conn.connection.unwrap(),
         "AuthParameters.ApiKeyAuthParameters.ApiKeyValue",
         json!("hunter2"),
     );
@@ -143,7 +143,7 @@ fn the_webhook_key_is_a_no_echo_parameter_and_never_a_literal() {
 fn two_notifications_on_one_topic_share_its_policy() {
     let mut stack = HyperframesRenderStack::default();
     let topic = stack.add("Renders", Topic::default());
-    stack.notify_on_completion("Done", Destination::Topic(topic));
+    stack.notify_on_completion("Done", Destination::Topic(topic.clone()));
     stack.notify_on_completion(
         "Failures",
         hyperframes_infra::notifications::Notification::to(Destination::Topic(topic))

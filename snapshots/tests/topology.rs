@@ -2,7 +2,7 @@
 //! synthesized template (what the reference's own tests check, and more).
 
 use hyperframes_infra::contract::{Action, ErrorName};
-use hyperframes_infra::{HyperframesRenderStack, RenderStackProps};
+use hyperframes_infra::{HyperframesRenderStack, RenderStackProps, Stack};
 use hyperframes_snapshots::variants;
 use serde_json::{json, Value};
 
@@ -479,15 +479,48 @@ fn baked_values_replace_parameters() {
 
 #[test]
 fn props_flow_into_parameter_defaults() {
-    let props = RenderStackProps {
-        project_name: "acme".into(),
-        memory: hyperframes_infra::LambdaMemory::new(4096).unwrap(),
-        ..Default::default()
-    };
+    let props = RenderStackProps::default()
+        .project_name("acme")
+        .memory(hyperframes_infra::LambdaMemory::new(4096).unwrap());
     let t = HyperframesRenderStack::new(props)
         .synth()
         .unwrap()
         .into_json();
     assert_eq!(t["Parameters"]["ProjectName"]["Default"], "acme");
     assert_eq!(t["Parameters"]["LambdaMemoryMb"]["Default"], 4096);
+}
+
+/// Every property the typed model writes is in its type's vendored
+/// CloudFormation schema (the names property overrides are checked
+/// against), in every variant and in the user crate: a typed field the
+/// schema lacks would mean a stale or wrong list.
+#[test]
+fn typed_properties_are_in_the_vendored_schema() {
+    let mut stacks: Vec<(String, HyperframesRenderStack)> = variants()
+        .into_iter()
+        .map(|(name, props)| (name.to_string(), HyperframesRenderStack::new(props)))
+        .collect();
+    for (name, stack) in hyperframes_snapshots::notification_variants() {
+        stacks.push((name.to_string(), stack));
+    }
+    stacks.push(("hardened".into(), hyperframes_snapshots::hardened()));
+    stacks.push(("my_infra".into(), my_infra::build()));
+    let mut checked = std::collections::BTreeSet::new();
+    for (name, stack) in &stacks {
+        for (id, r) in &stack.template().resources {
+            let Some(known) = r.properties.schema_properties() else {
+                continue;
+            };
+            checked.insert(r.type_name().to_string());
+            let props = r.properties.properties_json();
+            for key in props.as_object().into_iter().flat_map(|m| m.keys()) {
+                assert!(
+                    known.contains(&key.as_str()),
+                    "{name}: {id} ({}) writes `{key}`, which is not in its schema list",
+                    r.type_name()
+                );
+            }
+        }
+    }
+    assert!(checked.len() >= 17, "typed types seen: {checked:?}");
 }

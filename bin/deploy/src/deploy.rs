@@ -231,10 +231,7 @@ async fn stage_package(
         Upload::Uploaded => println!("uploaded s3://{bucket}/{key}"),
         Upload::AlreadyStaged => println!("s3://{bucket}/{key} is already staged; skipping upload"),
     }
-    let code = HandlerCode {
-        s3_bucket: bucket.clone(),
-        s3_key: key,
-    };
+    let code = HandlerCode::s3(bucket.clone(), key);
     Ok((code, bucket))
 }
 
@@ -729,10 +726,7 @@ mod tests {
     #[test]
     fn code_is_pointed_at_the_staged_package() {
         let t = json!({"Resources": {"RenderFunction": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}}}}});
-        let code = HandlerCode {
-            s3_bucket: "b".into(),
-            s3_key: "handlers/abc.zip".into(),
-        };
+        let code = HandlerCode::s3("b", "handlers/abc.zip");
         let t = point_code_at(t, &code).unwrap();
         assert_eq!(
             t["Resources"]["RenderFunction"]["Properties"]["Code"],

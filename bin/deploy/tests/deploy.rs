@@ -450,11 +450,11 @@ fn a_failing_template_exits_non_zero_with_the_reason() {
     let moto = Moto::start(&scratch("moto-fail"));
     let p = Project::new("fail");
     // What `synth --project-name fail --no-parameters` prints.
-    let stack = HyperframesRenderStack::new(RenderStackProps {
-        project_name: "fail".into(),
-        knobs: Knobs::Baked,
-        ..RenderStackProps::default()
-    });
+    let stack = HyperframesRenderStack::new(
+        RenderStackProps::default()
+            .project_name("fail")
+            .knobs(Knobs::Baked),
+    );
     let mut t: Json = serde_json::from_str(&stack.synth().unwrap().to_json_pretty()).unwrap();
     t["Resources"]["RenderFunction"]["Properties"]["Role"] = "not-an-arn".into();
     let file = p.dir.join("bad.json");

@@ -84,24 +84,22 @@ pub struct StackArgs {
 
 impl StackArgs {
     pub fn props(&self) -> RenderStackProps {
-        RenderStackProps {
-            project_name: self.project_name.clone(),
-            memory: self.memory_mb,
-            timeout: self.timeout_sec,
-            reserved_concurrency: self.reserved_concurrency,
-            chrome_source: self.chrome_source,
-            chunk_invocation_alarm_threshold: self.alarm_threshold,
-            knobs: if self.no_parameters {
+        // Settings without a flag (bucket encryption, ...) keep their defaults.
+        RenderStackProps::default()
+            .project_name(self.project_name.clone())
+            .memory(self.memory_mb)
+            .timeout(self.timeout_sec)
+            .reserved_concurrency(self.reserved_concurrency)
+            .chrome_source(self.chrome_source)
+            .chunk_invocation_alarm_threshold(self.alarm_threshold)
+            .knobs(if self.no_parameters {
                 Knobs::Baked
             } else {
                 Knobs::Parameters
-            },
-            code: HandlerCode {
-                s3_bucket: self.code_s3_bucket.clone(),
-                s3_key: self.code_s3_key.clone(),
-            },
-            // Settings without a flag (bucket encryption, ...) keep their defaults.
-            ..RenderStackProps::default()
-        }
+            })
+            .code(HandlerCode::s3(
+                self.code_s3_bucket.clone(),
+                self.code_s3_key.clone(),
+            ))
     }
 }

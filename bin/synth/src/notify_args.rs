@@ -75,21 +75,16 @@ impl NotifyArgs {
     /// Adds the requested notifications to the stack.
     pub fn apply(&self, stack: &mut HyperframesRenderStack) {
         if let Some(address) = &self.notify_email {
-            let topic = stack.add(
-                "NotifyEmailTopic",
-                Topic {
-                    display_name: Some("HyperFrames renders".into()),
-                    ..Default::default()
-                },
-            );
+            let topic = stack.add("NotifyEmailTopic", Topic::default());
+            stack.get_mut(&topic).display_name = Some("HyperFrames renders".into());
             hardening::suppress(
-                stack.resource_mut(topic),
+                stack.resource_mut(&topic),
                 checks::TOPIC_KMS,
                 reasons::TOPIC_KMS,
             );
             stack.add(
                 "NotifyEmailSubscription",
-                Subscription::new(topic, Endpoint::Email(address.clone())),
+                Subscription::new(&topic, Endpoint::Email(address.clone())),
             );
             stack.notify_on_completion("NotifyEmail", self.notification(Destination::Topic(topic)));
         }
@@ -109,12 +104,9 @@ impl NotifyArgs {
             };
             stack.notify_on_completion(
                 "NotifyWebhook",
-                self.notification(Destination::Webhook(Webhook {
-                    url: url.clone(),
-                    api_key_header: self.notify_webhook_header.clone(),
-                    secret,
-                    rate_limit_per_second: None,
-                })),
+                self.notification(Destination::Webhook(
+                    Webhook::new(url.clone(), self.notify_webhook_header.clone()).secret(secret),
+                )),
             );
         }
     }

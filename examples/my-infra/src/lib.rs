@@ -24,13 +24,11 @@ pub const SLOW_P95_MS: f64 = 600_000.0;
 
 /// Builds the extended stack.
 pub fn build() -> HyperframesRenderStack {
-    let mut stack = HyperframesRenderStack::new(RenderStackProps {
-        project_name: "acme-video".into(),
-        ..Default::default()
-    });
+    let mut stack =
+        HyperframesRenderStack::new(RenderStackProps::default().project_name("acme-video"));
     let alerts = add_alerting(&mut stack);
-    add_notifications(&mut stack, alerts);
-    add_slow_render_alarm(&mut stack, alerts);
+    add_notifications(&mut stack, &alerts);
+    add_slow_render_alarm(&mut stack, &alerts);
     encrypt_bucket(&mut stack);
     add_ci_role(&mut stack);
     stack
@@ -38,27 +36,22 @@ pub fn build() -> HyperframesRenderStack {
 
 /// One topic with an email subscription; every alarm will notify it.
 fn add_alerting(stack: &mut HyperframesRenderStack) -> Handle<Topic> {
-    let alerts = stack.add(
-        "RenderAlerts",
-        Topic {
-            display_name: Some("HyperFrames render alerts".into()),
-            ..Default::default()
-        },
-    );
+    let alerts = stack.add("RenderAlerts", Topic::default());
+    stack.get_mut(&alerts).display_name = Some("HyperFrames render alerts".into());
     hardening::suppress(
-        stack.resource_mut(alerts),
+        stack.resource_mut(&alerts),
         checks::TOPIC_KMS,
         "Alarm and failure notices only (names, statuses, error messages; no render content). CloudWatch alarms and EventBridge cannot publish to a topic under the AWS managed SNS key.",
     );
     stack.add(
         "RenderAlertsOnCall",
-        Subscription::new(alerts, Endpoint::Email(ONCALL_EMAIL.into())),
+        Subscription::new(&alerts, Endpoint::Email(ONCALL_EMAIL.into())),
     );
     alerts
 }
 
 /// Where finished renders are announced.
-fn add_notifications(stack: &mut HyperframesRenderStack, alerts: Handle<Topic>) {
+fn add_notifications(stack: &mut HyperframesRenderStack, alerts: &Handle<Topic>) {
     // Every finished render is POSTed to the backend (the API key is a
     // NoEcho parameter, RenderWebhookApiKey, given at deploy); failures
     // and timeouts also page on-call.
@@ -68,13 +61,13 @@ fn add_notifications(stack: &mut HyperframesRenderStack, alerts: Handle<Topic>) 
     );
     stack.notify_on_completion(
         "RenderFailures",
-        Notification::to(Destination::Topic(alerts))
+        Notification::to(Destination::Topic(alerts.clone()))
             .on([ExecutionStatus::Failed, ExecutionStatus::TimedOut]),
     );
 }
 
 /// A p95 latency alarm next to the stack's own three, all paging `alerts`.
-fn add_slow_render_alarm(stack: &mut HyperframesRenderStack, alerts: Handle<Topic>) {
+fn add_slow_render_alarm(stack: &mut HyperframesRenderStack, alerts: &Handle<Topic>) {
     let slow = stack
         .render_function()
         .metric_duration()
@@ -87,7 +80,7 @@ fn add_slow_render_alarm(stack: &mut HyperframesRenderStack, alerts: Handle<Topi
     let mut alarms = stack.alarms().to_vec();
     alarms.push(slow);
     for alarm in alarms {
-        stack.get_mut(alarm).add_alarm_action(alerts.arn());
+        stack.get_mut(&alarm).add_alarm_action(alerts.arn());
     }
 }
 
@@ -95,21 +88,13 @@ fn add_slow_render_alarm(stack: &mut HyperframesRenderStack, alerts: Handle<Topi
 fn encrypt_bucket(stack: &mut HyperframesRenderStack) {
     // The bucket encrypted with our own key; the render function is
     // granted kms:Decrypt/GenerateDataKey on it by encrypt_bucket_with.
-    let key = stack.add(
-        "RenderBucketKey",
-        Key {
-            description: Some("Encrypts acme-video renders.".into()),
-            ..Key::default()
-        },
-    );
+    let key = stack.add("RenderBucketKey", Key::default());
+    stack.get_mut(&key).description = Some("Encrypts acme-video renders.".into());
     stack.add(
         "RenderBucketKeyAlias",
-        Alias {
-            alias_name: "alias/acme-video-renders".into(),
-            target_key_id: key.key_id(),
-        },
+        Alias::new("alias/acme-video-renders", key.key_id()),
     );
-    stack.encrypt_bucket_with(key);
+    stack.encrypt_bucket_with(&key);
 }
 
 /// CI may start renders, follow them and read the bucket (outputs), and
@@ -119,7 +104,7 @@ fn add_ci_role(stack: &mut HyperframesRenderStack) {
         "CiRole",
         Role::assumed_by(Principal::account(Pseudo::AccountId)),
     );
-    stack.state_machine().grant_start_execution(stack, ci);
-    stack.state_machine().grant_read_executions(stack, ci);
-    stack.bucket().grant_read(stack, ci);
+    stack.state_machine().grant_start_execution(stack, &ci);
+    stack.state_machine().grant_read_executions(stack, &ci);
+    stack.bucket().grant_read(stack, &ci);
 }

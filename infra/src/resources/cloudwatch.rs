@@ -152,6 +152,7 @@ impl Metric {
 /// `AWS::CloudWatch::Alarm` on a single metric.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Alarm {
     /// `AlarmName`, up to 255 characters. Unset, CloudFormation generates one;
     /// set, changing it replaces the alarm.
@@ -209,6 +210,7 @@ pub struct Alarm {
 
 impl ResourceType for Alarm {
     const TYPE: &'static str = "AWS::CloudWatch::Alarm";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::ALARM);
 
     /// A metric to watch, and one statistic.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {

@@ -144,6 +144,7 @@ impl Target {
 /// `AWS::Events::Rule` on the default event bus.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Rule {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -200,6 +201,7 @@ pub struct AuthParameters {
 /// it creates and rotates with the connection.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Connection {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -245,6 +247,7 @@ impl Handle<Connection> {
 /// `AWS::Events::ApiDestination`: an HTTPS endpoint a rule can target.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct ApiDestination {
     /// `Name`, up to 64 characters. Unset, CloudFormation generates one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -278,18 +281,21 @@ impl Handle<ApiDestination> {
 
 impl ResourceType for Rule {
     const TYPE: &'static str = "AWS::Events::Rule";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::RULE);
 
     /// At most 5 targets with unique ids, ARNs that are ARNs, retry
     /// limits EventBridge accepts, transformer placeholders that exist.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
         let mut out = Vec::new();
         check_rule(check.logical_id(), check.properties(), &mut out);
+        out.extend(empty_pattern_values(check));
         out
     }
 }
 
 impl ResourceType for Connection {
     const TYPE: &'static str = "AWS::Events::Connection";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::CONNECTION);
 
     /// The API key is never a literal in the template.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
@@ -305,8 +311,29 @@ impl ResourceType for Connection {
     }
 }
 
+impl ApiDestination {
+    /// Calls `invocation_endpoint` with `http_method` (e.g. `POST`),
+    /// authorized by the connection `connection_arn`; no name, description
+    /// or rate limit.
+    pub fn new(
+        connection_arn: Value<String>,
+        invocation_endpoint: Value<String>,
+        http_method: impl Into<String>,
+    ) -> Self {
+        ApiDestination {
+            name: None,
+            description: None,
+            connection_arn,
+            invocation_endpoint,
+            http_method: http_method.into(),
+            invocation_rate_limit_per_second: None,
+        }
+    }
+}
+
 impl ResourceType for ApiDestination {
     const TYPE: &'static str = "AWS::Events::ApiDestination";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::API_DESTINATION);
 
     /// An https:// endpoint and a rate limit within 1..=300.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
@@ -329,6 +356,22 @@ impl ResourceType for ApiDestination {
         }
         out
     }
+}
+
+/// EventBridge refuses an event pattern with an empty list anywhere ("Empty
+/// arrays are not allowed"): a field that should match nothing cannot be
+/// written, and one that should match anything is left out.
+fn empty_pattern_values(check: &ResourceCheck<'_>) -> Vec<Problem> {
+    let pattern = check.property("EventPattern");
+    crate::validate::empty_lists(pattern, "EventPattern")
+        .into_iter()
+        .map(|path| {
+            check.problem(
+                &path,
+                "empty list in the event pattern, which EventBridge rejects; list at least one value, or leave the field out to match any (a notification's `.on(...)` needs at least one ExecutionStatus)",
+            )
+        })
+        .collect()
 }
 
 fn check_rule(id: &str, props: &Json, out: &mut Vec<Problem>) {

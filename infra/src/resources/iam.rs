@@ -192,6 +192,7 @@ pub struct InlinePolicy {
 /// `AWS::IAM::Role`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Role {
     /// `RoleName`, up to 64 characters. Leave unset: a fixed name needs
     /// `CAPABILITY_NAMED_IAM` at deploy and forces replacement when changed.
@@ -220,6 +221,7 @@ pub struct Role {
 
 impl ResourceType for Role {
     const TYPE: &'static str = "AWS::IAM::Role";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::ROLE);
 }
 
 impl Role {
@@ -270,9 +272,9 @@ impl Handle<Role> {
     /// with, as in CDK. All grants on the render bucket land in
     /// `RenderBucketAccess`, readable in a template diff; a statement
     /// granted twice is kept once. Use it for grants on a type of your own.
-    pub fn add_grant<T>(&self, stack: &mut impl Stack, target: Handle<T>, statement: Statement) {
+    pub fn add_grant<T>(&self, stack: &mut impl Stack, target: &Handle<T>, statement: Statement) {
         let policy_name = format!("{}Access", target.logical_id());
-        stack.get_mut(*self).add_to_policy(&policy_name, statement);
+        stack.get_mut(self).add_to_policy(&policy_name, statement);
     }
 
     /// The role's name (`Ref`).

@@ -13,6 +13,7 @@ use crate::value::{Pseudo, Value};
 /// key without it is unusable and, worse, unmanageable.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Key {
     /// `Description`, up to 8192 characters.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -34,6 +35,7 @@ pub struct Key {
 
 impl ResourceType for Key {
     const TYPE: &'static str = "AWS::KMS::Key";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::KEY);
 }
 
 impl Default for Key {
@@ -55,6 +57,7 @@ impl Default for Key {
 /// `AWS::KMS::Alias`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Alias {
     /// Must start with `alias/` (and not `alias/aws/`).
     pub alias_name: String,
@@ -62,8 +65,19 @@ pub struct Alias {
     pub target_key_id: Value<String>,
 }
 
+impl Alias {
+    /// `alias/<name>` for the key `target_key_id` (its id or ARN).
+    pub fn new(alias_name: impl Into<String>, target_key_id: Value<String>) -> Self {
+        Alias {
+            alias_name: alias_name.into(),
+            target_key_id,
+        }
+    }
+}
+
 impl ResourceType for Alias {
     const TYPE: &'static str = "AWS::KMS::Alias";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::ALIAS);
 }
 
 impl Handle<Key> {
@@ -79,10 +93,10 @@ impl Handle<Key> {
     }
 
     /// Lets `role` encrypt and decrypt with the key.
-    pub fn grant_encrypt_decrypt(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_encrypt_decrypt(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(
                 ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                 [self.arn()],

@@ -13,16 +13,7 @@ use crate::template::Stack;
 use crate::validate::ResourceCheck;
 use crate::value::Value;
 
-/// The instruction set the function runs on; the package must be built for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Architecture {
-    /// `x86_64` (Lambda's default).
-    #[serde(rename = "x86_64")]
-    X86_64,
-    /// `arm64` (Graviton): cheaper per GB-second; needs an aarch64 build.
-    #[serde(rename = "arm64")]
-    Arm64,
-}
+pub use super::lambda_kinds::{Architecture, PackageType, Runtime};
 
 /// Whether Lambda samples and sends X-Ray traces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -95,6 +86,7 @@ pub struct EphemeralStorage {
 /// `AWS::Lambda::Function`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Function {
     /// `FunctionName`, up to 64 characters. Unset, CloudFormation generates one;
     /// changing it replaces the function.
@@ -107,10 +99,11 @@ pub struct Function {
     pub code: Code,
     /// `PackageType`: `Zip` (default) or `Image`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub package_type: Option<String>,
-    /// `Runtime`, e.g. `provided.al2023` for a Rust `bootstrap`; required for `Zip`.
+    pub package_type: Option<PackageType>,
+    /// `Runtime`, e.g. [`Runtime::ProvidedAl2023`] for a Rust `bootstrap`;
+    /// required for `Zip`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub runtime: Option<String>,
+    pub runtime: Option<Runtime>,
     /// `Handler`; for `provided.*` runtimes the binary is named `bootstrap`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
@@ -154,6 +147,7 @@ pub struct Function {
 
 impl ResourceType for Function {
     const TYPE: &'static str = "AWS::Lambda::Function";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::FUNCTION);
 
     /// Memory, timeout and `/tmp` within Lambda's ranges (also when a
     /// parameter supplies them), and a reserved concurrency Lambda accepts.
@@ -167,6 +161,10 @@ impl ResourceType for Function {
         .flatten()
         .collect();
         out.extend(reserved_concurrency_problem(check));
+        out.extend(check.non_empty(
+            "Architectures",
+            "Lambda needs exactly one architecture (x86_64 or arm64); leave it out for x86_64",
+        ));
         out
     }
 }
@@ -263,6 +261,7 @@ pub struct VpcConfig {
 /// (SNS, S3, EventBridge) invoke the function.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Permission {
     /// `Action`, usually `lambda:InvokeFunction`.
     pub action: String,
@@ -279,8 +278,28 @@ pub struct Permission {
     pub source_account: Option<Value<String>>,
 }
 
+impl Permission {
+    /// Lets `principal` (a service such as `sns.amazonaws.com`, or an
+    /// account) perform `action` (e.g. `lambda:InvokeFunction`) on the
+    /// function `function_name` (its name or ARN), from any source.
+    pub fn new(
+        action: impl Into<String>,
+        function_name: Value<String>,
+        principal: impl Into<String>,
+    ) -> Self {
+        Permission {
+            action: action.into(),
+            function_name,
+            principal: principal.into(),
+            source_arn: None,
+            source_account: None,
+        }
+    }
+}
+
 impl ResourceType for Permission {
     const TYPE: &'static str = "AWS::Lambda::Permission";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::PERMISSION);
 }
 
 impl Handle<Function> {
@@ -331,10 +350,10 @@ impl Handle<Function> {
     }
 
     /// Lets `role` invoke the function.
-    pub fn grant_invoke(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_invoke(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["lambda:InvokeFunction"], [self.arn()]),
         );
     }

@@ -9,6 +9,7 @@ use crate::value::Value;
 /// `AWS::Logs::LogGroup`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct LogGroup {
     /// `LogGroupName`, up to 512 characters. Unset, CloudFormation generates one;
     /// changing it replaces the group (and loses its events).
@@ -29,6 +30,7 @@ pub struct LogGroup {
 
 impl ResourceType for LogGroup {
     const TYPE: &'static str = "AWS::Logs::LogGroup";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::LOG_GROUP);
 }
 
 impl Handle<LogGroup> {

@@ -55,6 +55,6 @@ impl Handle<Raw> {
     /// `Fn::GetAtt` of any attribute. Synth validation cannot know a raw
     /// type's attributes, so a typo here shows up only at deploy.
     pub fn attribute(&self, name: &str) -> Value<String> {
-        self.att(crate::intern::intern(name))
+        self.att(name)
     }
 }

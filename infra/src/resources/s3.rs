@@ -13,6 +13,7 @@ use crate::value::Value;
 /// `AWS::S3::Bucket`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Bucket {
     /// Leave unset unless you must: CloudFormation generates a unique name,
     /// and a fixed name blocks replacement and collides across regions.
@@ -42,6 +43,7 @@ pub struct Bucket {
 
 impl ResourceType for Bucket {
     const TYPE: &'static str = "AWS::S3::Bucket";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::BUCKET);
 
     /// A literal `BucketName` must follow S3's naming rules.
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
@@ -256,6 +258,7 @@ impl BucketEncryption {
 /// `AWS::S3::BucketPolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct BucketPolicy {
     /// `Bucket`: the bucket's name (`Ref`), not its ARN.
     pub bucket: Value<String>,
@@ -263,8 +266,19 @@ pub struct BucketPolicy {
     pub policy_document: PolicyDocument,
 }
 
+impl BucketPolicy {
+    /// `policy_document` on `bucket` (its name).
+    pub fn new(bucket: Value<String>, policy_document: PolicyDocument) -> Self {
+        BucketPolicy {
+            bucket,
+            policy_document,
+        }
+    }
+}
+
 impl ResourceType for BucketPolicy {
     const TYPE: &'static str = "AWS::S3::BucketPolicy";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::BUCKET_POLICY);
 }
 
 impl Bucket {
@@ -300,13 +314,13 @@ impl Handle<Bucket> {
     }
 
     /// Lets `role` list the bucket and read its objects.
-    pub fn grant_read(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_read(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         self.grant(stack, role, &["s3:GetObject"], &["kms:Decrypt"]);
     }
 
     /// Lets `role` write objects (not read or delete them): for uploaders
     /// such as a CI job staging project archives.
-    pub fn grant_put(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_put(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         self.grant(
             stack,
             role,
@@ -317,7 +331,7 @@ impl Handle<Bucket> {
     }
 
     /// Lets `role` read, write and delete objects and list the bucket.
-    pub fn grant_read_write(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_read_write(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         self.grant(
             stack,
             role,
@@ -336,24 +350,24 @@ impl Handle<Bucket> {
     fn grant(
         &self,
         stack: &mut impl Stack,
-        role: Handle<Role>,
+        role: &Handle<Role>,
         object_actions: &[&str],
         kms_actions: &[&str],
     ) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(object_actions.iter().copied(), [self.arn_for_objects("*")]),
         );
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["s3:ListBucket", "s3:GetBucketLocation"], [self.arn()]),
         );
-        if let Some(key) = stack.get(*self).kms_key_arn() {
+        if let Some(key) = stack.get(self).kms_key_arn() {
             role.add_grant(
                 stack,
-                *self,
+                self,
                 Statement::allow(kms_actions.iter().copied(), [key]),
             );
         }
@@ -385,8 +399,8 @@ mod tests {
             "R",
             Role::assumed_by(Principal::service("ec2.amazonaws.com")),
         );
-        b.grant_read(&mut t, r);
-        b.grant_read(&mut t, r);
+        b.grant_read(&mut t, &r);
+        b.grant_read(&mut t, &r);
         let j = t.to_json();
         let policies = &j["Resources"]["R"]["Properties"]["Policies"];
         assert_eq!(policies.as_array().unwrap().len(), 1);

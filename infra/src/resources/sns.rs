@@ -10,6 +10,7 @@ use crate::value::Value;
 /// `AWS::SNS::Topic`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Topic {
     /// `TopicName`, up to 256 characters. Unset, CloudFormation generates one;
     /// changing it replaces the topic.
@@ -29,6 +30,7 @@ pub struct Topic {
 
 impl ResourceType for Topic {
     const TYPE: &'static str = "AWS::SNS::Topic";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::TOPIC);
 }
 
 /// The protocols we type; each fixes what `Endpoint` must be.
@@ -50,6 +52,7 @@ pub enum Endpoint {
 /// `AWS::SNS::Subscription`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Subscription {
     /// `TopicArn` of the topic subscribed to.
     pub topic_arn: Value<String>,
@@ -65,11 +68,12 @@ pub struct Subscription {
 
 impl ResourceType for Subscription {
     const TYPE: &'static str = "AWS::SNS::Subscription";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::SUBSCRIPTION);
 }
 
 impl Subscription {
     /// Subscribes `endpoint` to `topic`, deriving `Protocol` from the endpoint kind.
-    pub fn new(topic: Handle<Topic>, endpoint: Endpoint) -> Self {
+    pub fn new(topic: &Handle<Topic>, endpoint: Endpoint) -> Self {
         let (protocol, endpoint) = match endpoint {
             Endpoint::Email(a) => ("email", Value::Literal(a)),
             Endpoint::Https(u) => ("https", Value::Literal(u)),
@@ -88,6 +92,7 @@ impl Subscription {
 /// `AWS::SNS::TopicPolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct TopicPolicy {
     /// `Topics`: ARNs of the topics the policy applies to.
     pub topics: Vec<Value<String>>,
@@ -95,8 +100,19 @@ pub struct TopicPolicy {
     pub policy_document: PolicyDocument,
 }
 
+impl TopicPolicy {
+    /// `policy_document` on each of `topics` (their ARNs).
+    pub fn new(topics: Vec<Value<String>>, policy_document: PolicyDocument) -> Self {
+        TopicPolicy {
+            topics,
+            policy_document,
+        }
+    }
+}
+
 impl ResourceType for TopicPolicy {
     const TYPE: &'static str = "AWS::SNS::TopicPolicy";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::TOPIC_POLICY);
 }
 
 impl Handle<Topic> {

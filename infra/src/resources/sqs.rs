@@ -10,6 +10,7 @@ use crate::value::Value;
 /// `AWS::SQS::Queue`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Queue {
     /// `QueueName`, up to 80 characters (FIFO queues end in `.fifo`). Unset,
     /// CloudFormation generates one; changing it replaces the queue.
@@ -36,11 +37,13 @@ pub struct Queue {
 
 impl ResourceType for Queue {
     const TYPE: &'static str = "AWS::SQS::Queue";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::QUEUE);
 }
 
 /// `AWS::SQS::QueuePolicy`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct QueuePolicy {
     /// `Queues`: URLs (`Ref`) of the queues the policy applies to.
     pub queues: Vec<Value<String>>,
@@ -48,8 +51,19 @@ pub struct QueuePolicy {
     pub policy_document: PolicyDocument,
 }
 
+impl QueuePolicy {
+    /// `policy_document` on each of `queues` (their URLs).
+    pub fn new(queues: Vec<Value<String>>, policy_document: PolicyDocument) -> Self {
+        QueuePolicy {
+            queues,
+            policy_document,
+        }
+    }
+}
+
 impl ResourceType for QueuePolicy {
     const TYPE: &'static str = "AWS::SQS::QueuePolicy";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::QUEUE_POLICY);
 }
 
 impl Handle<Queue> {

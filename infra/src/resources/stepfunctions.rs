@@ -83,6 +83,7 @@ pub struct TracingConfiguration {
 /// cfn-lint validates the ASL only in the object (or plain string) form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct StateMachine {
     /// `StateMachineName`, up to 80 characters. Unset, CloudFormation generates
     /// one; changing it replaces the state machine.
@@ -113,13 +114,32 @@ pub struct StateMachine {
     pub tags: Vec<Tag>,
 }
 
+impl StateMachine {
+    /// A standard state machine running `definition` (an ASL document,
+    /// e.g. [`crate::asl::Definition`] as JSON) as the role `role_arn`;
+    /// name, logging and tracing unset.
+    pub fn new(role_arn: Value<String>, definition: Json) -> Self {
+        StateMachine {
+            state_machine_name: None,
+            state_machine_type: None,
+            role_arn,
+            definition: Some(definition),
+            definition_substitutions: IndexMap::new(),
+            logging_configuration: None,
+            tracing_configuration: None,
+            tags: Vec::new(),
+        }
+    }
+}
+
 impl ResourceType for StateMachine {
     const TYPE: &'static str = "AWS::StepFunctions::StateMachine";
+    const PROPERTIES: Option<&'static [&'static str]> = Some(super::schema::STATE_MACHINE);
 
     /// A definition, and one whose graph holds together (see
     /// [`crate::asl::Definition::problems`]).
     fn validate(check: &ResourceCheck<'_>) -> Vec<Problem> {
-        if check.has("Definition") {
+        let mut out: Vec<Problem> = if check.has("Definition") {
             graph::problems(check.property("Definition"))
                 .into_iter()
                 .map(|(state, msg)| check.problem(&format!("Definition.States.{state}"), msg))
@@ -131,7 +151,12 @@ impl ResourceType for StateMachine {
             )]
         } else {
             Vec::new()
-        }
+        };
+        out.extend(check.non_empty(
+            "LoggingConfiguration.Destinations",
+            "Step Functions needs one log group destination; add it, or leave LoggingConfiguration out",
+        ));
+        out
     }
 }
 
@@ -188,20 +213,20 @@ impl Handle<StateMachine> {
     }
 
     /// Lets `role` start executions (renders).
-    pub fn grant_start_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_start_execution(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["states:StartExecution"], [self.arn()]),
         );
     }
 
     /// Lets `role` follow executions: list them, read their status and
     /// history (what progress reporting needs).
-    pub fn grant_read_executions(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_read_executions(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(
                 ["states:ListExecutions", "states:DescribeStateMachine"],
                 [self.arn()],
@@ -209,7 +234,7 @@ impl Handle<StateMachine> {
         );
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(
                 ["states:DescribeExecution", "states:GetExecutionHistory"],
                 [self.execution_arn_pattern()],
@@ -218,10 +243,10 @@ impl Handle<StateMachine> {
     }
 
     /// Lets `role` stop (cancel) executions.
-    pub fn grant_stop_execution(&self, stack: &mut impl Stack, role: Handle<Role>) {
+    pub fn grant_stop_execution(&self, stack: &mut impl Stack, role: &Handle<Role>) {
         role.add_grant(
             stack,
-            *self,
+            self,
             Statement::allow(["states:StopExecution"], [self.execution_arn_pattern()]),
         );
     }

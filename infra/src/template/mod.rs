@@ -12,7 +12,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
 use crate::handle::Handle;
-use crate::intern::intern;
+use crate::name::Name;
 use crate::resource::{Resource, ResourceType};
 use crate::synth::{Synthesized, ValidationErrors};
 use crate::validate;
@@ -28,29 +28,30 @@ use rename::rewrite_references;
 /// A CloudFormation template under construction. Build it through
 /// [`Stack`], which it implements; render it with [`Template::synth`].
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Template {
     /// `Description`, shown in the console; CloudFormation allows 1024 bytes.
     pub description: Option<String>,
     /// Declared parameters, in insertion order. Prefer [`Stack::add_parameter`],
     /// which also detects duplicate names.
-    pub parameters: IndexMap<&'static str, ParameterDecl>,
+    pub parameters: IndexMap<Name, ParameterDecl>,
     /// Declared conditions, in insertion order. Prefer [`Stack::add_condition`].
-    pub conditions: IndexMap<&'static str, Condition>,
+    pub conditions: IndexMap<Name, Condition>,
     /// Rules: assertions on parameter values that CloudFormation checks
     /// before it changes anything. Prefer [`Stack::add_rule`].
-    pub rules: IndexMap<&'static str, Rule>,
+    pub rules: IndexMap<Name, Rule>,
     /// Resources by logical ID, in insertion order. Prefer [`Stack::add`] and
     /// [`Stack::add_resource`], which return typed handles.
-    pub resources: IndexMap<&'static str, Resource>,
+    pub resources: IndexMap<Name, Resource>,
     /// Outputs by name, in insertion order. Prefer [`Stack::add_output`].
-    pub outputs: IndexMap<&'static str, Output>,
+    pub outputs: IndexMap<Name, Output>,
     overrides: Vec<Override>,
     /// Logical IDs added twice. Kept rather than rejected at `add` so that
     /// synth can report every problem at once.
     duplicate_ids: Vec<String>,
     /// Renames applied to the rendered JSON, so references built before a
     /// rename (typed properties hold logical IDs) follow it.
-    pending_renames: Vec<(&'static str, &'static str)>,
+    pending_renames: Vec<(Name, Name)>,
 }
 
 /// A CloudFormation stack under construction: anything that owns a
@@ -67,8 +68,8 @@ pub struct Template {
 ///
 /// let mut stack = HyperframesRenderStack::default();
 /// let ci = stack.add("CiRole", Role::assumed_by(Principal::account(Pseudo::AccountId)));
-/// stack.bucket().grant_read(&mut stack, ci);
-/// stack.get_mut(stack.render_function()).description = Some("renders".into());
+/// stack.bucket().grant_read(&mut stack, &ci);
+/// stack.get_mut(&stack.render_function()).description = Some("renders".into());
 /// # stack.synth().unwrap();
 /// ```
 ///
@@ -102,18 +103,22 @@ pub struct Template {
 /// }
 ///
 /// let mut platform = PlatformStack::new();
-/// let renamed = platform.rename(platform.render.bucket(), "VideoBucket");
+/// let renamed = platform.rename(&platform.render.bucket(), "VideoBucket");
 /// assert_eq!(platform.render.bucket(), renamed);
-/// platform.get_mut(platform.alerts).display_name = Some("Render alerts".into());
+/// let alerts = platform.alerts.clone();
+/// platform.get_mut(&alerts).display_name = Some("Render alerts".into());
 /// let template = platform.render.synth().unwrap();
 /// assert_eq!(template.as_json()["Resources"]["VideoBucket"]["Type"], "AWS::S3::Bucket");
 /// ```
 ///
-/// A handle read from the stack can be an argument of a `&mut self`
-/// method (`stack.get_mut(stack.render_function())`): the method's receiver
-/// is borrowed mutably only after its arguments are evaluated. That is not
-/// so for a method reached through `DerefMut`, which is why the stack does
-/// not deref to its template.
+/// Methods that only name a resource take its handle by reference
+/// (`stack.get_mut(&h)`), so a handle is cloned only where it is stored
+/// (a subscription's topic, a notification's destination). A handle read
+/// from the stack can be an argument of a `&mut self` method
+/// (`stack.get_mut(&stack.render_function())`): the method's receiver is
+/// borrowed mutably only after its arguments are evaluated. That is not so
+/// for a method reached through `DerefMut`, which is why the stack does not
+/// deref to its template.
 pub trait Stack {
     /// The template being built.
     fn template(&self) -> &Template;
@@ -126,8 +131,8 @@ pub trait Stack {
     /// name is reported by [`Template::synth`], not here.
     fn add_parameter<T: ParamKind>(&mut self, name: &str, p: Parameter<T>) -> Param<T> {
         let t = self.template_mut();
-        let name = intern(name);
-        if t.parameters.insert(name, p.erase()).is_some() {
+        let name = Name::from(name);
+        if t.parameters.insert(name.clone(), p.erase()).is_some() {
             t.duplicate_ids.push(name.to_string());
         }
         Param::new(name)
@@ -137,8 +142,8 @@ pub trait Stack {
     /// [`Resource::condition`] accept. A duplicate name is reported by synth.
     fn add_condition(&mut self, name: &str, c: Condition) -> ConditionName {
         let t = self.template_mut();
-        let name = intern(name);
-        if t.conditions.insert(name, c).is_some() {
+        let name = Name::from(name);
+        if t.conditions.insert(name.clone(), c).is_some() {
             t.duplicate_ids.push(name.to_string());
         }
         ConditionName::named(name)
@@ -147,8 +152,7 @@ pub trait Stack {
     /// Declares a rule.
     fn add_rule(&mut self, name: &str, rule: Rule) {
         let t = self.template_mut();
-        let name = intern(name);
-        if t.rules.insert(name, rule).is_some() {
+        if t.rules.insert(Name::from(name), rule).is_some() {
             t.duplicate_ids.push(format!("rule {name}"));
         }
     }
@@ -161,19 +165,18 @@ pub trait Stack {
     /// Adds a resource with attributes (DeletionPolicy, DependsOn, ...).
     fn add_resource<T: ResourceType>(&mut self, logical_id: &str, resource: Resource) -> Handle<T> {
         let t = self.template_mut();
-        let id = intern(logical_id);
-        if t.resources.contains_key(id) || t.parameters.contains_key(id) {
+        let id = Name::from(logical_id);
+        if t.resources.contains_key(logical_id) || t.parameters.contains_key(logical_id) {
             t.duplicate_ids.push(id.to_string());
         }
-        t.resources.insert(id, resource);
+        t.resources.insert(id.clone(), resource);
         Handle::new(id)
     }
 
     /// Adds an output. A duplicate name is reported by [`Template::synth`].
     fn add_output(&mut self, name: &str, output: Output) {
         let t = self.template_mut();
-        let name = intern(name);
-        if t.outputs.insert(name, output).is_some() {
+        if t.outputs.insert(Name::from(name), output).is_some() {
             t.duplicate_ids.push(format!("output {name}"));
         }
     }
@@ -183,7 +186,7 @@ pub trait Stack {
     /// # Panics
     ///
     /// As [`Stack::get_mut`].
-    fn get<T: ResourceType>(&self, h: Handle<T>) -> &T {
+    fn get<T: ResourceType>(&self, h: &Handle<T>) -> &T {
         self.template()
             .resources
             .get(h.logical_id())
@@ -197,7 +200,7 @@ pub trait Stack {
     ///
     /// If the handle names no resource of type `T` in this template (a
     /// handle from another template, or one taken before a [`Stack::rename`]).
-    fn get_mut<T: ResourceType>(&mut self, h: Handle<T>) -> &mut T {
+    fn get_mut<T: ResourceType>(&mut self, h: &Handle<T>) -> &mut T {
         self.template_mut()
             .resources
             .get_mut(h.logical_id())
@@ -206,7 +209,7 @@ pub trait Stack {
     }
 
     /// The resource (with its attributes) behind a handle.
-    fn resource_mut<T>(&mut self, h: Handle<T>) -> &mut Resource {
+    fn resource_mut<T>(&mut self, h: &Handle<T>) -> &mut Resource {
         self.template_mut()
             .resources
             .get_mut(h.logical_id())
@@ -216,52 +219,82 @@ pub trait Stack {
     /// Sets a value at a dotted path inside the rendered resource, e.g.
     /// `"Properties.MemorySize"`, `"Metadata.Owner"` or
     /// `"Properties.Tags.0.Value"` (CDK's `addOverride`). Applied after the
-    /// typed model is rendered, so it always wins; validation runs after it.
-    fn add_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
-        self.template_mut().push_override(h, path, Some(value));
+    /// typed model is rendered, so it always wins; validation runs after it,
+    /// and refuses a resource attribute or (under `Properties`) a property
+    /// the resource cannot have.
+    fn add_override<T>(&mut self, h: &Handle<T>, path: &str, value: Json) {
+        self.template_mut()
+            .push_override(h, path, Some(value), true);
     }
 
     /// Removes whatever is at `path` (CDK's `addDeletionOverride`).
-    fn add_deletion_override<T>(&mut self, h: Handle<T>, path: &str) {
-        self.template_mut().push_override(h, path, None);
+    fn add_deletion_override<T>(&mut self, h: &Handle<T>, path: &str) {
+        self.template_mut().push_override(h, path, None, true);
     }
 
     /// [`Self::add_override`] under `Properties` (CDK's `addPropertyOverride`):
     /// `add_property_override(f, "MemorySize", json!(4096))`. A path that
     /// already starts with `Properties.` is taken as is.
-    fn add_property_override<T>(&mut self, h: Handle<T>, path: &str, value: Json) {
-        let full = if path.starts_with("Properties.") {
-            path.to_string()
-        } else {
-            format!("Properties.{path}")
-        };
-        self.template_mut().push_override(h, &full, Some(value));
+    ///
+    /// Synth refuses a property the resource type does not have (by its
+    /// CloudFormation schema, [`ResourceType::PROPERTIES`]) and names the
+    /// nearest one it has.
+    fn add_property_override<T>(&mut self, h: &Handle<T>, path: &str, value: Json) {
+        let full = under_properties(path);
+        self.template_mut()
+            .push_override(h, &full, Some(value), true);
+    }
+
+    /// [`Self::add_property_override`] without the schema check: for a
+    /// property AWS added after this crate's schema was vendored. Synth
+    /// then passes the name through as written, so a typo surfaces only at
+    /// deploy.
+    fn add_property_override_unchecked<T>(&mut self, h: &Handle<T>, path: &str, value: Json) {
+        let full = under_properties(path);
+        self.template_mut()
+            .push_override(h, &full, Some(value), false);
+    }
+
+    /// [`Self::add_override`] without the check of the resource attribute
+    /// and property names (see [`Self::add_property_override_unchecked`]).
+    fn add_override_unchecked<T>(&mut self, h: &Handle<T>, path: &str, value: Json) {
+        self.template_mut()
+            .push_override(h, path, Some(value), false);
     }
 
     /// Renames a resource and rewrites every reference to it (Ref, GetAtt,
     /// `${Id}` and `${Id.Attr}` inside Fn::Sub, DependsOn, overrides), so a
     /// rename never leaves a dangling reference behind. Returns the new
     /// handle; a construct's own accessors (`stack.bucket()`) follow too.
-    fn rename<T>(&mut self, h: Handle<T>, new_id: &str) -> Handle<T> {
+    fn rename<T>(&mut self, h: &Handle<T>, new_id: &str) -> Handle<T> {
         let t = self.template_mut();
-        let new_id = intern(new_id);
+        let new_id = Name::from(new_id);
         let Some(index) = t.resources.get_index_of(h.logical_id()) else {
             return Handle::new(new_id);
         };
         let (_, resource) = t.resources.shift_remove_index(index).expect("index exists");
-        if t.resources.contains_key(new_id) {
+        if t.resources.contains_key(&*new_id) {
             t.duplicate_ids.push(new_id.to_string());
         }
-        t.resources.insert(new_id, resource);
+        t.resources.insert(new_id.clone(), resource);
         let last = t.resources.len() - 1;
         t.resources.move_index(last, index);
-        t.pending_renames.push((h.logical_id(), new_id));
+        t.pending_renames.push((h.id().clone(), new_id.clone()));
         for o in &mut t.overrides {
-            if o.logical_id == h.logical_id() {
-                o.logical_id = new_id;
+            if o.logical_id == *h.id() {
+                o.logical_id = new_id.clone();
             }
         }
         Handle::new(new_id)
+    }
+}
+
+/// `path` under `Properties.`, unless it already starts there.
+fn under_properties(path: &str) -> String {
+    if path.starts_with("Properties.") {
+        path.to_string()
+    } else {
+        format!("Properties.{path}")
     }
 }
 
@@ -285,21 +318,22 @@ impl Template {
 
     /// `h` as it is named now: a handle taken before [`Stack::rename`]s
     /// follows them, which is how a construct's accessors stay current.
-    pub(crate) fn follow<T>(&self, h: Handle<T>) -> Handle<T> {
-        let mut id = h.logical_id();
+    pub(crate) fn follow<T>(&self, h: &Handle<T>) -> Handle<T> {
+        let mut id = h.id();
         for (old, new) in &self.pending_renames {
-            if id == *old {
+            if id == old {
                 id = new;
             }
         }
-        Handle::new(id)
+        Handle::new(id.clone())
     }
 
-    fn push_override<T>(&mut self, h: Handle<T>, path: &str, value: Option<Json>) {
+    fn push_override<T>(&mut self, h: &Handle<T>, path: &str, value: Option<Json>, checked: bool) {
         self.overrides.push(Override {
-            logical_id: h.logical_id(),
+            logical_id: h.id().clone(),
             path: path.split('.').map(str::to_string).collect(),
             value,
+            checked,
         });
     }
 
@@ -314,6 +348,11 @@ impl Template {
         });
         for (id, path) in unapplied {
             problems.push(validate::unapplied_override(&id, &path));
+        }
+        for o in &self.overrides {
+            if let Some(resource) = self.resources.get(&o.logical_id) {
+                problems.extend(o.unknown_names(resource));
+            }
         }
         for id in &self.duplicate_ids {
             problems.push(validate::duplicate_id(id));
@@ -364,7 +403,7 @@ impl Template {
         // renames too.
         for o in &self.overrides {
             let applied = json_resources
-                .get_mut(o.logical_id)
+                .get_mut(o.logical_id.as_str())
                 .is_some_and(|r| apply_override(r, &o.path, o.value.clone()));
             if !applied {
                 unapplied.push((o.logical_id.to_string(), o.path.join(".")));

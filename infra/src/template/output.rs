@@ -2,11 +2,13 @@
 
 use serde::Serialize;
 
+use crate::name::Name;
 use crate::value::Value;
 
 /// A stack output, optionally exported for other stacks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct Output {
     /// `Description`, shown in the console's Outputs tab.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -20,7 +22,7 @@ pub struct Output {
     pub export: Option<Export>,
     /// `Condition`: the output exists only when this condition holds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition: Option<&'static str>,
+    pub condition: Option<Name>,
 }
 
 /// An output's `Export`; names must be unique per account and region.

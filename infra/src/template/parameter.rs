@@ -31,6 +31,7 @@ impl ParamKind for f64 {
 
 /// A template parameter whose values are `T`s.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Parameter<T> {
     /// `Default`: used when the deployer passes no value; without one the parameter is required.
     pub default: Option<T>,
@@ -145,6 +146,7 @@ impl<T: ParamKind> Parameter<T> {
 /// A declared parameter, its type erased to its CloudFormation spelling.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[non_exhaustive]
 pub struct ParameterDecl {
     /// `Type`: `String` or `Number`, from [`ParamKind::CFN_TYPE`].
     #[serde(rename = "Type")]

@@ -10,6 +10,7 @@
 //! where, what, and how to fix it.
 
 mod limits;
+mod policy;
 mod references;
 
 use serde_json::{Map, Value as Json};
@@ -55,6 +56,7 @@ pub(crate) fn template_problems(
     }
     for (id, r) in resources {
         names.check_resource(id, r, &mut out);
+        policy::check(id, &r["Properties"], &mut out);
         out.extend(resource_rules(&ResourceCheck {
             id,
             properties: &r["Properties"],
@@ -74,6 +76,56 @@ pub(crate) fn unapplied_override(id: &str, path: &str) -> Problem {
         path,
         "override did not apply: the resource does not exist, or an array index is out of range or not a number; fix the path",
     )
+}
+
+/// The dotted paths (below `prefix`) of every empty list inside `v`.
+pub(crate) fn empty_lists(v: &Json, prefix: &str) -> Vec<String> {
+    let join = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match v {
+        Json::Array(items) if items.is_empty() => vec![prefix.to_string()],
+        Json::Array(items) => items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, x)| empty_lists(x, &join(&i.to_string())))
+            .collect(),
+        Json::Object(m) => m
+            .iter()
+            .flat_map(|(k, x)| empty_lists(x, &join(k)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The name in `known` nearest to `name` by edit distance (ignoring case,
+/// so `memorysize` finds `MemorySize`); ties go to the first listed.
+pub(crate) fn nearest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
+    let name = name.to_ascii_lowercase();
+    known
+        .iter()
+        .min_by_key(|k| edit_distance(&name, &k.to_ascii_lowercase()))
+        .copied()
+}
+
+/// Levenshtein distance between two strings, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// A parameter, condition, rule, resource or output name used twice.
@@ -136,6 +188,13 @@ impl<'a> ResourceCheck<'a> {
             format!("Properties.{path}")
         };
         Problem::new(self.id, property, message)
+    }
+
+    /// A problem when the property at `path` is an empty list, which the
+    /// service refuses (`needs` says what the list needs, and how to fix it).
+    pub fn non_empty(&self, path: &str, needs: &str) -> Option<Problem> {
+        let empty = self.get(path)?.as_array()?.is_empty();
+        empty.then(|| self.problem(path, format!("empty list; {needs}")))
     }
 
     /// Checks a numeric property: a literal must lie in `min..=max`; a
