@@ -298,6 +298,37 @@ fn run_to_end(s: &TestStack, fixture: &str, id: &str) -> Progress {
 }
 
 #[test]
+fn without_a_memory_controller_a_render_succeeds_and_reports_unenforced_memory() {
+    support::require_root();
+    let _g = serial();
+    let none = hyperframes_local::cgroup::CgroupBackend::None {
+        reason: "forced by the test".into(),
+    };
+    let s = support::start_test_stack("stack-none", none);
+    let id = "wf-none";
+    let p = run_to_end(&s, "mp4-h264-sdr", id);
+    let recs = invocations(&s, id);
+    let log_path = s.stack.lambda.function_log_path();
+    let support::TestStack { rt, stack, .. } = s;
+    rt.block_on(stack.shutdown());
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert_eq!(p.state, State::Succeeded, "{recs:#?}");
+    assert_eq!(recs.len(), 5, "plan + 3 chunks + assemble: {recs:#?}");
+    for r in &recs {
+        assert!(!r.memory_enforced && r.max_memory_used_mb > 0, "{r:?}");
+    }
+    let reports: Vec<&str> = log.lines().filter(|l| l.starts_with("REPORT ")).collect();
+    assert_eq!(reports.len(), 5, "{log}");
+    for r in reports {
+        assert!(r.contains(" MB (unenforced: rss)"), "{r}");
+    }
+    assert!(
+        !log.contains("every process in it ended: false"),
+        "an instance outlived its stop:\n{log}"
+    );
+}
+
+#[test]
 fn a_retryable_chunk_failure_is_retried_and_the_render_succeeds() {
     let s = test_stack();
     let _g = serial();

@@ -3,7 +3,8 @@
 //! local `render`, on the same machine in the same run. Prints a table:
 //! wall times; per stage (cold start with the payload unpack, plan, each
 //! chunk, assemble); invocations, billed GB-s and the cost `progress`
-//! reports. Needs root.
+//! reports. Needs root: the figures count only with the memory limit and
+//! the CPU quota enforced, which need writable cgroups.
 //!
 //!   PREPARE_ONLY=1 ../shared/bench/hf_ref_bench.sh      # writes the native1080 project
 //!   cargo run --release -p hyperframes-local --bin local-bench -- [--project DIR]
@@ -20,6 +21,7 @@ use hyperframes_deploy::handler_zip::PayloadArgs;
 use hyperframes_deploy::package::{self, Bootstrap};
 use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_infra::HyperframesRenderStack;
+use hyperframes_local::cgroup::{CgroupBackend, CgroupChoice, Mounts};
 use hyperframes_local::lambda::Record;
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 use hyperframes_render::cli::TargetArgs;
@@ -82,7 +84,7 @@ fn default_project() -> PathBuf {
 
 fn run(args: Args) -> Result<()> {
     if unsafe { libc::geteuid() } != 0 {
-        bail!("the local stack needs root (namespaces, chroot); run with sudo");
+        bail!("local-bench needs root: its figures hold only with the function's memory limit and CPU quota enforced, which needs writable cgroups; run it with sudo");
     }
     let project = args.project.clone().unwrap_or_else(default_project);
     check_project(&project)?;
@@ -199,7 +201,21 @@ fn stack_options(
         layer,
         echo_reports: false,
         ports: (0, 0, 0),
+        cgroups: enforcing_cgroups()?,
     })
+}
+
+/// The bench compares times and memory, which mean nothing without the
+/// limits Lambda applies.
+fn enforcing_cgroups() -> Result<CgroupBackend> {
+    let b = CgroupBackend::choose(CgroupChoice::Auto, &Mounts::read())?;
+    if !b.enforced() {
+        bail!(
+            "local-bench needs the memory limit and CPU quota enforced: {}",
+            b.describe()
+        );
+    }
+    Ok(b)
 }
 
 /// What the stack's render leaves for the table.
