@@ -150,9 +150,12 @@ impl CgroupBackend {
         if !dir.join("memory.limit_in_bytes").exists() {
             bail!("{} is not a cgroup v1 memory directory", dir.display());
         }
-        let cpu = cpu
-            .map(|c| c.join(PARENT))
-            .filter(|c| std::fs::create_dir_all(c).is_ok() && c.join("cpu.cfs_quota_us").exists());
+        can_make_children(&dir)?;
+        let cpu = cpu.map(|c| c.join(PARENT)).filter(|c| {
+            std::fs::create_dir_all(c).is_ok()
+                && c.join("cpu.cfs_quota_us").exists()
+                && can_make_children(c).is_ok()
+        });
         Ok(CgroupBackend::V1 { memory: dir, cpu })
     }
 
@@ -185,6 +188,7 @@ impl CgroupBackend {
         control(root)?;
         std::fs::create_dir_all(&parent).with_context(|| writable(&parent))?;
         control(&parent)?;
+        can_make_children(&parent)?;
         Ok(CgroupBackend::V2 {
             parent,
             cpu: has("cpu"),
@@ -276,6 +280,15 @@ impl CgroupBackend {
         }
         Ok(())
     }
+}
+
+/// The parent may exist already (made by root before): only making a
+/// child shows that instances can have cgroups.
+fn can_make_children(parent: &Path) -> Result<()> {
+    let probe = parent.join(format!("probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).with_context(|| writable(&probe))?;
+    let _ = std::fs::remove_dir(&probe);
+    Ok(())
 }
 
 fn writable(d: &Path) -> String {
