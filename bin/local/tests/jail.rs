@@ -388,3 +388,41 @@ fn without_root_the_jail_runs_in_a_user_namespace() {
         assert!(seen.contains(&want), "rootless: no `{want}` in {seen:#?}");
     }
 }
+
+#[test]
+fn without_root_up_says_what_root_would_add_and_goes_on() {
+    use std::os::unix::process::CommandExt;
+    support::require_root();
+    let empty = support::scratch("up-rootless");
+    // As `nobody`, with no tools: up gets past the jail and cgroup checks
+    // (they come first) and stops at the missing moto.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_local-stack"))
+        .args(["up", "--stack-name", "rootless"])
+        .env("HF_TOOLS_DIR", &empty)
+        .current_dir(&empty)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("local-stack: not root, so the jail runs in a user namespace")
+            && l.contains("only the memory limit and CPU quota need root")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("local-stack: limits: NOT ENFORCED")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("moto_server is not at")),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
