@@ -156,6 +156,10 @@ impl CgroupBackend {
                 && c.join("cpu.cfs_quota_us").exists()
                 && can_make_children(c).is_ok()
         });
+        sweep(&dir);
+        if let Some(c) = &cpu {
+            sweep(c);
+        }
         Ok(CgroupBackend::V1 { memory: dir, cpu })
     }
 
@@ -189,6 +193,7 @@ impl CgroupBackend {
         std::fs::create_dir_all(&parent).with_context(|| writable(&parent))?;
         control(&parent)?;
         can_make_children(&parent)?;
+        sweep(&parent);
         Ok(CgroupBackend::V2 {
             parent,
             cpu: has("cpu"),
@@ -289,6 +294,28 @@ fn can_make_children(parent: &Path) -> Result<()> {
     std::fs::create_dir(&probe).with_context(|| writable(&probe))?;
     let _ = std::fs::remove_dir(&probe);
     Ok(())
+}
+
+/// Removes the empty instance cgroups (`<pid>-<n>`) of services that are
+/// gone: a process that exits without stopping its instances (a test
+/// binary, whose stack lives in a static) leaves them behind.
+fn sweep(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.split_once('-'))
+            .map(|(p, _)| p);
+        let dead =
+            pid.is_some_and(|p| p.parse::<u32>().is_ok() && !Path::new("/proc").join(p).exists());
+        if dead {
+            // Fails, harmlessly, while a process is still in it.
+            let _ = std::fs::remove_dir(e.path());
+        }
+    }
 }
 
 fn writable(d: &Path) -> String {
@@ -461,6 +488,13 @@ mod tests {
     #[test]
     fn v2_enables_memory_and_cpu_and_writes_the_limits_lambda_sets() {
         let root = fake_v2("v2", "cpuset cpu io memory pids\n");
+        // An instance of a service that is gone, and one of a live one.
+        let (gone, live) = (
+            root.join("hyperframes-local/999999999-1"),
+            root.join(format!("hyperframes-local/{}-1", std::process::id())),
+        );
+        std::fs::create_dir_all(&gone).unwrap();
+        std::fs::create_dir_all(&live).unwrap();
         let mounts = Mounts {
             v2: Some(root.clone()),
             ..Mounts::default()
@@ -477,6 +511,10 @@ mod tests {
         let read = |f: PathBuf| std::fs::read_to_string(f).unwrap();
         assert_eq!(read(root.join("cgroup.subtree_control")), "+memory +cpu");
         assert_eq!(read(parent.join("cgroup.subtree_control")), "+memory +cpu");
+        assert!(
+            !gone.exists() && live.exists(),
+            "only the dead service's cgroup is swept"
+        );
         let cg = b.create("i1", 2048).unwrap().unwrap();
         let dir = parent.join("i1");
         assert_eq!(cg.dirs(), std::slice::from_ref(&dir));
