@@ -16,7 +16,8 @@
 # Tests find the tools through HF_TOOLS_DIR (exported here) and fail with an
 # install hint when one is missing; nothing is skipped silently.
 # The Lambda package, jail and workflow tests (bin/, bin/local/) need root:
-# they use namespaces, chroot and the cgroup v1 memory controller.
+# they use namespaces, chroot and a writable cgroup memory controller (v2,
+# or v1 on a hybrid host like this one; bin/local/src/cgroup.rs chooses).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

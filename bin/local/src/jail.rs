@@ -5,8 +5,11 @@
 //!
 //! [`JailSpec::command`] builds the command for the `local-stack jail-init`
 //! helper, a fresh single-threaded process that does the privileged steps
-//! ([`init`]): it joins the instance's memory cgroup, unshares the
-//! namespaces and forks PID 1 of the new PID namespace. PID 1 mounts,
+//! ([`init`]): it joins the instance's cgroups, unshares the namespaces and
+//! forks PID 1 of the new PID namespace. As root it needs nothing more;
+//! otherwise it first enters a new user namespace where the function user
+//! is the caller's own uid (rootless), which the kernel allows when
+//! unprivileged user namespaces are on ([`user_namespaces_work`]). PID 1 mounts,
 //! chroots, starts the program as the function user and reaps every
 //! orphan; when the program exits, PID 1 exits and the kernel kills
 //! whatever the function left running. Killing the helper kills PID 1
@@ -29,8 +32,9 @@ pub struct JailSpec {
     pub task_dir: PathBuf,
     /// Size of the `/tmp` tmpfs (the function's EphemeralStorage).
     pub tmp_mb: u32,
-    /// The instance's memory cgroup directory, joined before anything runs.
-    pub cgroup: Option<PathBuf>,
+    /// The instance's cgroup directories (one per v1 hierarchy, one for
+    /// v2), joined before anything runs.
+    pub cgroups: Vec<PathBuf>,
     /// Extra read-only binds (host dir, absolute path in the jail), like a
     /// layer under `/opt`.
     pub layers: Vec<(PathBuf, String)>,
@@ -51,7 +55,7 @@ impl JailSpec {
             .arg(&self.task_dir)
             .arg("--tmp-mb")
             .arg(self.tmp_mb.to_string());
-        if let Some(c) = &self.cgroup {
+        for c in &self.cgroups {
             cmd.arg("--cgroup").arg(c);
         }
         for (host, at) in &self.layers {
@@ -83,7 +87,7 @@ pub fn parse_args(args: &[OsString]) -> Result<JailSpec> {
         root: PathBuf::new(),
         task_dir: PathBuf::new(),
         tmp_mb: 512,
-        cgroup: None,
+        cgroups: Vec::new(),
         layers: Vec::new(),
         program: String::new(),
     };
@@ -103,7 +107,7 @@ pub fn parse_args(args: &[OsString]) -> Result<JailSpec> {
                     .and_then(|s| s.parse().ok())
                     .context("--tmp-mb takes a number")?
             }
-            Some("--cgroup") => spec.cgroup = Some(value()?.into()),
+            Some("--cgroup") => spec.cgroups.push(value()?.into()),
             Some("--layer") => {
                 let v = value()?;
                 let s = v.to_str().context("--layer must be UTF-8")?;
@@ -144,6 +148,9 @@ struct Prepared {
     root: CString,
     program: CString,
     argv: [*const libc::c_char; 2],
+    /// In a user namespace, `setgroups` is denied (and there is no
+    /// supplementary group to drop).
+    rootless: bool,
 }
 
 struct Mount {
@@ -240,6 +247,7 @@ fn prepare(spec: &JailSpec) -> Result<Prepared> {
         root: cstr(r)?,
         program,
         argv: [std::ptr::null(), std::ptr::null()],
+        rootless: unsafe { libc::geteuid() } != 0,
     };
     p.argv[0] = p.program.as_ptr();
     Ok(p)
@@ -257,16 +265,20 @@ pub fn init(spec: &JailSpec) -> Result<i32> {
             );
         }
     }
-    if let Some(cg) = &spec.cgroup {
+    for cg in &spec.cgroups {
         std::fs::write(cg.join("cgroup.procs"), std::process::id().to_string())
-            .with_context(|| format!("cannot join the memory cgroup {}", cg.display()))?;
+            .with_context(|| format!("cannot join the cgroup {}", cg.display()))?;
     }
     let prepared = prepare(spec)?;
+    if prepared.rootless {
+        UserNamespace::new().enter().map_err(|(what, e)| {
+            anyhow::anyhow!("{what}: {}", std::io::Error::from_raw_os_error(e))
+        })?;
+    }
     let flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
-    check(
-        "unshare (the local Lambda service must run as root)",
-        unsafe { libc::unshare(flags) },
-    )?;
+    check("unshare the mount, PID and IPC namespaces", unsafe {
+        libc::unshare(flags)
+    })?;
     let pid = unsafe { libc::fork() };
     check("fork", pid)?;
     if pid == 0 {
@@ -281,6 +293,77 @@ pub fn init(spec: &JailSpec) -> Result<i32> {
         unsafe { libc::_exit(code) };
     }
     Ok(wait_exit(pid))
+}
+
+/// Without root: a new user namespace in which the caller's uid and gid
+/// are the function user's, and which gives this process the capabilities
+/// the jail needs (mount, chroot) over the namespaces it creates next, and
+/// nothing outside them. The function user is the only uid mapped, so the
+/// program cannot become anyone else.
+struct UserNamespace {
+    /// (file under /proc/self, what to write), prepared before any fork:
+    /// [`UserNamespace::enter`] only makes system calls.
+    writes: [(CString, CString); 3],
+}
+
+impl UserNamespace {
+    fn new() -> UserNamespace {
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let c = |s: String| CString::new(s).unwrap_or_default();
+        UserNamespace {
+            writes: [
+                (c("/proc/self/setgroups".into()), c("deny".into())),
+                (
+                    c("/proc/self/uid_map".into()),
+                    c(format!("{FUNCTION_UID} {uid} 1")),
+                ),
+                (
+                    c("/proc/self/gid_map".into()),
+                    c(format!("{FUNCTION_GID} {gid} 1")),
+                ),
+            ],
+        }
+    }
+
+    /// Safe after a fork in a threaded process: no allocation. The error
+    /// is what failed and its errno.
+    fn enter(&self) -> Result<(), (&'static str, i32)> {
+        let errno = || std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if unsafe { libc::unshare(libc::CLONE_NEWUSER) } != 0 {
+            return Err((
+                "unshare a user namespace (without root, the jail needs unprivileged user namespaces)",
+                errno(),
+            ));
+        }
+        for (file, text) in &self.writes {
+            let fd = unsafe { libc::open(file.as_ptr(), libc::O_WRONLY) };
+            let n = text.as_bytes().len();
+            let wrote =
+                fd >= 0 && unsafe { libc::write(fd, text.as_ptr().cast(), n) } == n as isize;
+            let e = errno();
+            if fd >= 0 {
+                unsafe { libc::close(fd) };
+            }
+            if !wrote {
+                return Err(("write the user namespace's uid and gid maps", e));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether this process could build the jail without root: a forked child
+/// tries to enter a user namespace and, in it, new mount and PID
+/// namespaces.
+pub fn user_namespaces_work() -> bool {
+    let userns = UserNamespace::new();
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        let ok = userns.enter().is_ok()
+            && unsafe { libc::unshare(libc::CLONE_NEWNS | libc::CLONE_NEWPID) } == 0;
+        unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+    }
+    pid > 0 && wait_exit(pid) == 0
 }
 
 /// The exit code of `pid` as a shell reports it (128 + signal).
@@ -322,7 +405,7 @@ fn pid1(p: &Prepared) -> Result<i32> {
     check("fork", child)?;
     if child == 0 {
         unsafe {
-            if libc::setgroups(0, std::ptr::null()) != 0
+            if (!p.rootless && libc::setgroups(0, std::ptr::null()) != 0)
                 || libc::setgid(FUNCTION_GID) != 0
                 || libc::setuid(FUNCTION_UID) != 0
             {

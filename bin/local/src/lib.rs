@@ -5,6 +5,7 @@
 //! aws-local-stepfunctions behind a local Step Functions API ([`sfn`]);
 //! S3 is moto. [`stack`] brings them up together for `local-stack up`.
 
+pub mod cgroup;
 pub mod commands;
 pub mod http;
 pub mod jail;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+use crate::cgroup::CgroupBackend;
 use crate::lambda::{FunctionSpec, LambdaConfig, LambdaService};
 use crate::moto::Moto;
 use crate::rootfs;
@@ -103,6 +104,8 @@ pub struct StackOptions {
     pub echo_reports: bool,
     /// Fixed ports (0 = any free one) for moto, Lambda and Step Functions.
     pub ports: (u16, u16, u16),
+    /// How instances are limited and measured ([`CgroupBackend::choose`]).
+    pub cgroups: CgroupBackend,
 }
 
 /// A running local stack. Dropping it stops moto and both services
@@ -244,6 +247,7 @@ async fn start_lambda(
             concurrency: o.concurrency,
             log_dir: o.state_dir.join("logs"),
             echo_reports: o.echo_reports,
+            cgroups: o.cgroups.clone(),
         },
         vec![function],
         o.ports.1,

@@ -297,6 +297,43 @@ fn run_to_end(s: &TestStack, fixture: &str, id: &str) -> Progress {
 }
 
 #[test]
+fn without_a_memory_controller_a_render_succeeds_and_reports_unenforced_memory() {
+    support::require_root();
+    let _g = serial();
+    let none = hyperframes_local::cgroup::CgroupBackend::None {
+        reason: "forced by the test".into(),
+    };
+    let s = support::start_test_stack("stack-none", none);
+    let id = "wf-none";
+    let project = fixture_project(&support::scratch(id), "mp4-h264-sdr");
+    // One chunk: the path differs from the others only in the cgroup.
+    let mut r = remote(&project, id, "mp4", None);
+    r.config.chunk_size = Some(60);
+    s.rt.block_on(render::run(&target(&s), r))
+        .unwrap_or_else(|e| panic!("{id}: {e:#}"));
+    let p = wait(&s, id);
+    let recs = invocations(&s, id);
+    let log_path = s.stack.lambda.function_log_path();
+    let support::TestStack { rt, stack, .. } = s;
+    rt.block_on(stack.shutdown());
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert_eq!(p.state, State::Succeeded, "{recs:#?}");
+    assert_eq!(recs.len(), 3, "plan + 1 chunk + assemble: {recs:#?}");
+    for r in &recs {
+        assert!(!r.memory_enforced && r.max_memory_used_mb > 0, "{r:?}");
+    }
+    let reports: Vec<&str> = log.lines().filter(|l| l.starts_with("REPORT ")).collect();
+    assert_eq!(reports.len(), 3, "{log}");
+    for r in reports {
+        assert!(r.contains(" MB (unenforced: rss)"), "{r}");
+    }
+    assert!(
+        !log.contains("every process in it ended: false"),
+        "an instance outlived its stop:\n{log}"
+    );
+}
+
+#[test]
 fn a_retryable_chunk_failure_is_retried_and_the_render_succeeds() {
     let s = test_stack();
     let _g = serial();

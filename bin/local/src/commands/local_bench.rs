@@ -3,7 +3,8 @@
 //! local `render`, on the same machine in the same run. Prints a table:
 //! wall times; per stage (cold start with the payload unpack, plan, each
 //! chunk, assemble); invocations, billed GB-s and the cost `progress`
-//! reports. Needs root.
+//! reports. Needs root: the figures count only with the memory limit and
+//! the CPU quota enforced, which need writable cgroups.
 //!
 //!   PREPARE_ONLY=1 ../shared/bench/hf_ref_bench.sh      # writes the native1080 project
 //!   hyperframes bench local [--project DIR]
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use crate::cgroup::{CgroupBackend, CgroupChoice, Mounts};
 use crate::lambda::Record;
 use crate::stack::{self, LocalStack, StackOptions, Tools};
 use anyhow::{bail, Result};
@@ -74,7 +76,7 @@ fn default_project() -> PathBuf {
 
 fn run(args: Args) -> Result<()> {
     if unsafe { libc::geteuid() } != 0 {
-        bail!("the local stack needs root (namespaces, chroot); run with sudo");
+        bail!("local-bench needs root: its figures hold only with the function's memory limit and CPU quota enforced, which needs writable cgroups; run it with sudo");
     }
     let project = args.project.clone().unwrap_or_else(default_project);
     check_project(&project)?;
@@ -191,7 +193,21 @@ fn stack_options(
         layer,
         echo_reports: false,
         ports: (0, 0, 0),
+        cgroups: enforcing_cgroups()?,
     })
+}
+
+/// The bench compares times and memory, which mean nothing without the
+/// limits Lambda applies.
+fn enforcing_cgroups() -> Result<CgroupBackend> {
+    let b = CgroupBackend::choose(CgroupChoice::Auto, &Mounts::read())?;
+    if !b.enforced() {
+        bail!(
+            "local-bench needs the memory limit and CPU quota enforced: {}",
+            b.describe()
+        );
+    }
+    Ok(b)
 }
 
 /// What the stack's render leaves for the table.

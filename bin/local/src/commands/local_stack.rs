@@ -3,12 +3,15 @@
 //! behind a local Lambda service, runs the synthesized state machine in
 //! aws-local-stepfunctions behind a local Step Functions API, with moto as
 //! S3, and writes the outputs file that `sites`, `render`, `progress` and
-//! `cancel` read. Stays up until Ctrl-C. Needs root (namespaces, chroot).
+//! `cancel` read. Stays up until Ctrl-C. As root, each instance gets a
+//! cgroup with the function's memory limit and Lambda's CPU share; without
+//! root, the jail runs in a user namespace and the limit is not enforced.
 //! Exit codes: 0 stopped cleanly, 1 failed (the reason is printed), 2 bad flags.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cgroup::{self, CgroupBackend, CgroupChoice, Mounts};
 use crate::stack::{self, LocalStack, StackOptions, Tools};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -71,12 +74,18 @@ struct UpArgs {
     /// Fixed ports for moto, Lambda and Step Functions (default: free ones).
     #[arg(long, value_name = "PORT", num_args = 3)]
     ports: Option<Vec<u16>>,
+    /// Which cgroups limit each instance's memory and CPU: `auto` uses v2
+    /// when it holds the memory controller, else v1, else none (unenforced).
+    #[arg(long, value_enum, default_value_t = CgroupChoice::Auto)]
+    cgroup: CgroupChoice,
 }
 
 /// `hyperframes local-stack`.
 pub fn run(cli: Args) -> ExitCode {
     match cli.command {
         Command::Up(args) => {
+            // Before any thread starts: the check forks.
+            let jail = Jail::detect();
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -84,7 +93,7 @@ pub fn run(cli: Args) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match rt.block_on(up(*args)) {
+            match rt.block_on(up(*args, jail)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("local-stack: {e:#}");
@@ -131,10 +140,64 @@ fn package(args: &UpArgs, state_dir: &std::path::Path, tools: &Tools) -> Result<
     )
 }
 
-async fn up(args: UpArgs) -> Result<()> {
-    if unsafe { libc::geteuid() } != 0 {
-        bail!("local-stack runs the function in namespaces and a chroot, which needs root; run it with sudo");
+/// How the function's jail can be built here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Jail {
+    Root,
+    /// Not root, but unprivileged user namespaces work.
+    UserNamespace,
+    Impossible,
+}
+
+impl Jail {
+    fn detect() -> Jail {
+        if unsafe { libc::geteuid() } == 0 {
+            Jail::Root
+        } else if crate::jail::user_namespaces_work() {
+            Jail::UserNamespace
+        } else {
+            Jail::Impossible
+        }
     }
+}
+
+/// The jail and the cgroups, or why not; says in one line what root would
+/// add when it is missing.
+fn isolation(jail: Jail, choice: CgroupChoice) -> Result<CgroupBackend> {
+    if jail == Jail::Impossible {
+        bail!("the function's jail needs root, or unprivileged user namespaces, for its mount and PID namespaces and chroot: run local-stack with sudo, or turn user namespaces on (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0)");
+    }
+    let backend = CgroupBackend::choose(choice, &Mounts::read())?;
+    if jail == Jail::UserNamespace {
+        eprintln!(
+            "local-stack: not root, so the jail runs in a user namespace (rootless); only the memory limit and CPU quota need root (to write cgroups){}",
+            if backend.enforced() { ", and this user may write them" } else { ": run with sudo to enforce them" }
+        );
+    }
+    eprintln!("local-stack: limits: {}", backend.describe());
+    Ok(backend)
+}
+
+/// Lambda's CPU share for the function's memory, against this host's cores.
+fn cpu_line(memory_mb: u32, backend: &CgroupBackend) -> String {
+    let share = cgroup::vcpus(memory_mb);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut s = format!(
+        "{share:.2} vCPU per instance (Lambda gives 1 per {} MB)",
+        cgroup::MB_PER_VCPU
+    );
+    if !backend.enforced() {
+        s.push_str(", not enforced");
+    } else if share >= cores as f64 {
+        s.push_str(&format!(
+            ", more than this host's {cores} cores, which bound it"
+        ));
+    }
+    s
+}
+
+async fn up(args: UpArgs, jail: Jail) -> Result<()> {
+    let cgroups = isolation(jail, args.cgroup)?;
     let tools = Tools::discover();
     // Fail on missing tools before the long package build.
     tools.moto_server()?;
@@ -174,6 +237,7 @@ async fn up(args: UpArgs) -> Result<()> {
         extra_env,
         echo_reports: true,
         ports: (ports[0], ports[1], ports[2]),
+        cgroups: cgroups.clone(),
     })
     .await?;
     let outputs_file = args
@@ -188,6 +252,15 @@ async fn up(args: UpArgs) -> Result<()> {
     println!(
         "  function        {} ({} MB, timeout {} s, /tmp {} MB)",
         r.function_name, r.memory_mb, r.timeout_s, r.ephemeral_mb
+    );
+    println!("  CPU             {}", cpu_line(r.memory_mb, &cgroups));
+    println!(
+        "  memory limit    {}",
+        if cgroups.enforced() {
+            "enforced"
+        } else {
+            "NOT enforced (REPORT marks Max Memory Used `unenforced`)"
+        }
     );
     println!("  S3 (moto)       {}", local.moto_endpoint);
     println!("  Lambda          {}", local.lambda.endpoint);

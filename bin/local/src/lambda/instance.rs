@@ -1,8 +1,9 @@
 //! One execution environment: a jailed `bootstrap`, its Runtime API, its
-//! memory cgroup and its log lines.
+//! cgroup (or, without one, its processes' resident memory) and its log
+//! lines.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -10,12 +11,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use tokio::sync::oneshot;
 
+use super::memory::{Memory, Processes};
 use super::runtime_api::{Delivery, Init, Outcome, RuntimeApi};
 use super::{Function, Shared};
 use crate::jail::JailSpec;
-
-/// Where the instance's cgroups go (cgroup v1 memory controller).
-const CGROUP_ROOT: &str = "/sys/fs/cgroup/memory/hyperframes-local";
 
 /// How a started instance ended its start-up.
 pub enum InitEnd {
@@ -41,7 +40,8 @@ pub struct Instance {
     pub started: Instant,
     child: Child,
     api: RuntimeApi,
-    cgroup: Option<PathBuf>,
+    memory: Memory,
+    sampler: Option<tokio::task::JoinHandle<()>>,
     pub invocations: u32,
 }
 
@@ -51,12 +51,16 @@ impl Instance {
         let api = RuntimeApi::start()
             .await
             .context("cannot open a Runtime API port on 127.0.0.1")?;
-        let cgroup = cgroup(id, f.spec.memory_mb);
+        let cgroup = shared
+            .config
+            .cgroups
+            .create(&format!("{}-{id}", std::process::id()), f.spec.memory_mb)?
+            .map(Arc::new);
         let spec = JailSpec {
             root: shared.config.rootfs.clone(),
             task_dir: f.spec.task_dir.clone(),
             tmp_mb: f.spec.ephemeral_mb,
-            cgroup: cgroup.clone(),
+            cgroups: cgroup.iter().flat_map(|c| c.dirs().to_vec()).collect(),
             layers: f.spec.layers.clone(),
             program: "/var/task/bootstrap".into(),
         };
@@ -69,12 +73,26 @@ impl Instance {
             .stderr(Stdio::piped());
         let mut cmd = tokio::process::Command::from(cmd);
         cmd.kill_on_drop(true);
-        let mut child = cmd.spawn().with_context(|| {
+        let spawned = cmd.spawn().with_context(|| {
             format!(
                 "cannot start the jail helper {}",
                 shared.config.helper.display()
             )
-        })?;
+        });
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => {
+                if let Some(c) = &cgroup {
+                    c.remove();
+                }
+                return Err(e);
+            }
+        };
+        let memory = match cgroup {
+            Some(c) => Memory::Cgroup(c),
+            None => Memory::Unenforced(Arc::new(Processes::new(child.id().unwrap_or(0)))),
+        };
+        let sampler = memory.sampler();
         let prefix = format!("[{}]", short_stream(&stream));
         if let Some(out) = child.stdout.take() {
             pipe_lines(shared, &f.spec.name, prefix.clone(), out);
@@ -87,7 +105,8 @@ impl Instance {
             started: Instant::now(),
             child,
             api,
-            cgroup,
+            memory,
+            sampler,
             invocations: 0,
         })
     }
@@ -149,47 +168,40 @@ impl Instance {
         }
     }
 
-    /// The instance's peak memory so far (MB), from its cgroup.
+    /// The instance's peak memory so far (MB).
     pub fn max_memory_mb(&self) -> u64 {
-        self.cgroup
-            .as_ref()
-            .and_then(|c| std::fs::read_to_string(c.join("memory.max_usage_in_bytes")).ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map_or(0, |b| b.div_ceil(1024 * 1024))
+        self.memory.max_mb()
+    }
+
+    /// Whether the memory limit is enforced (a cgroup holds the instance).
+    pub fn memory_enforced(&self) -> bool {
+        self.memory.enforced()
     }
 
     /// Stops the environment: the helper dies, so does PID 1, and the
     /// kernel kills everything else in the PID namespace. Returns whether
-    /// its cgroup emptied (every process ended) and was removed.
+    /// every process ended (its cgroup emptied and was removed, or, without
+    /// one, none is left in its PID namespace).
     pub async fn kill(mut self) -> bool {
+        // Without a cgroup, this also learns the jail's PID namespace, the
+        // check below looks for.
+        let _ = self.memory.max_mb();
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
-        match self.cgroup.take() {
-            Some(c) => remove_cgroup(&c).await,
-            None => false,
+        if let Some(s) = self.sampler.take() {
+            s.abort();
         }
+        self.memory.released().await
     }
 }
 
-/// The instance's cgroup with the function's memory as its limit, or
-/// `None` (and no Max Memory Used) where the memory controller is absent.
-fn cgroup(id: u64, memory_mb: u32) -> Option<PathBuf> {
-    let dir = Path::new(CGROUP_ROOT).join(format!("{}-{id}", std::process::id()));
-    std::fs::create_dir_all(&dir).ok()?;
-    let limit = u64::from(memory_mb) * 1024 * 1024;
-    std::fs::write(dir.join("memory.limit_in_bytes"), limit.to_string()).ok()?;
-    Some(dir)
-}
-
-/// A cgroup can only be removed once no process is left in it.
-async fn remove_cgroup(dir: &Path) -> bool {
-    for _ in 0..50 {
-        if std::fs::remove_dir(dir).is_ok() {
-            return true;
+/// The sampler ends with the instance, however it goes.
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(s) = self.sampler.take() {
+            s.abort();
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    false
 }
 
 fn log_stream(id: u64) -> String {

@@ -36,6 +36,9 @@ pub struct Record {
     pub billed_ms: u64,
     pub memory_size_mb: u32,
     pub max_memory_used_mb: u64,
+    /// Whether a cgroup enforced Memory Size; when not, Max Memory Used is
+    /// the processes' resident memory and REPORT says `unenforced`.
+    pub memory_enforced: bool,
     /// Wall-clock end, ms since the epoch.
     pub ended_ms: u128,
     /// `ok`, `error` or `timeout`.
@@ -85,6 +88,7 @@ impl Record {
             billed_ms: 0,
             memory_size_mb: spec.memory_mb,
             max_memory_used_mb: 0,
+            memory_enforced: true,
             ended_ms: 0,
             outcome: "ok",
             error_type: None,
@@ -140,6 +144,9 @@ impl Record {
             self.memory_size_mb,
             self.max_memory_used_mb
         );
+        if !self.memory_enforced {
+            s.push_str(" (unenforced: rss)");
+        }
         if let Some(i) = self.init {
             s.push_str(&format!(
                 "\tInit Duration: {:.2} ms",

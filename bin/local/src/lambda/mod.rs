@@ -14,6 +14,7 @@
 
 mod instance;
 mod log;
+mod memory;
 mod runtime_api;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use serde_json::{json, Value};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
+use crate::cgroup::CgroupBackend;
 use crate::http::{self, Req, Resp};
 use instance::{InitEnd, Instance, RunEnd};
 pub use log::{Log, Record};
@@ -70,6 +72,9 @@ pub struct LambdaConfig {
     pub log_dir: PathBuf,
     /// Also print START/END/REPORT lines on stderr.
     pub echo_reports: bool,
+    /// Where each instance's memory limit, CPU quota and Max Memory Used
+    /// come from.
+    pub cgroups: CgroupBackend,
 }
 
 /// A test-only fault: the next `times` invocations whose event has
@@ -344,6 +349,7 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
     let parsed = serde_json::from_slice::<Value>(&event).unwrap_or(Value::Null);
     let fault = shared.take_fault(&event);
     let mut rec = Record::new(&request_id, &f.spec, parsed);
+    rec.memory_enforced = shared.config.cgroups.enforced();
     if let Some(FaultKind::FunctionError {
         error_type,
         message,
@@ -375,6 +381,7 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
     let end = inst.run(&request_id, event, &f.arn, limit).await;
     rec.duration = t.elapsed();
     rec.max_memory_mb = inst.max_memory_mb();
+    rec.memory_enforced = inst.memory_enforced();
     let (keep, function_error, payload) = run_outcome(end, &mut rec, &request_id, f, limit);
     shared.log.report(&f.spec.name, &rec);
     if keep {
@@ -486,6 +493,7 @@ async fn cold_start(
     let end = inst.wait_ready(f.spec.timeout).await;
     rec.init = Some(inst.started.elapsed());
     rec.max_memory_mb = inst.max_memory_mb();
+    rec.memory_enforced = inst.memory_enforced();
     let failure = match end {
         InitEnd::Ready(d) => {
             rec.init = Some(d);

@@ -16,6 +16,7 @@ use hyperframes_deploy::handler_zip::PayloadArgs;
 use hyperframes_deploy::package::Bootstrap;
 use hyperframes_deploy::payload;
 use hyperframes_infra::HyperframesRenderStack;
+use hyperframes_local::cgroup::{CgroupBackend, CgroupChoice, Mounts};
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 
 pub fn workspace() -> PathBuf {
@@ -40,11 +41,18 @@ pub fn require_root() {
         0,
         "the jail and workflow tests need root (namespaces, chroot, cgroups); CI runs as root, run them with sudo"
     );
+}
+
+/// The cgroups this machine enforces limits with (v2, else v1); the
+/// tests of the enforced path fail rather than fall back to none.
+pub fn enforcing_cgroups() -> CgroupBackend {
+    let b = CgroupBackend::choose(CgroupChoice::Auto, &Mounts::read()).unwrap();
     assert!(
-        Path::new("/sys/fs/cgroup/memory/memory.max_usage_in_bytes").exists(),
-        "the local Lambda service measures Max Memory Used with the cgroup v1 memory controller, \
-         which is not mounted at /sys/fs/cgroup/memory on this machine"
+        b.enforced(),
+        "the jail and workflow tests enforce the function's memory limit with a cgroup (v1 or v2), and need a writable memory controller: {}",
+        b.describe()
     );
+    b
 }
 
 /// The handler ZIP, built once per test binary.
@@ -127,44 +135,50 @@ pub fn test_stack() -> &'static TestStack {
     static S: OnceLock<TestStack> = OnceLock::new();
     S.get_or_init(|| {
         require_root();
-        let zip = handler_zip().clone();
-        let dir = scratch("stack");
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let template = HyperframesRenderStack::default()
-            .synth()
-            .unwrap()
-            .into_json();
-        let layer = layer(&dir);
-        let stack = rt
-            .block_on(LocalStack::start(StackOptions {
-                stack_name: "test".into(),
-                template,
-                parameters: Vec::new(),
-                package: zip,
-                state_dir: dir.join("state"),
-                tools: tools(),
-                helper: PathBuf::from(env!("CARGO_BIN_EXE_jail-helper")),
-                concurrency: 3,
-                region: "us-east-1".into(),
-                layer: Some(layer),
-                extra_env: vec![("HF_ASSET_MAP".into(), "/opt/asset-map.json".into())],
-                echo_reports: false,
-                ports: (0, 0, 0),
-            }))
-            .unwrap_or_else(|e| panic!("the local stack did not start: {e:#}"));
-        let outputs_file = dir.join("outputs.json");
-        hyperframes_cli::outputs::write_file(&outputs_file, &stack.outputs("test")).unwrap();
-        TestStack {
-            rt,
-            stack,
-            outputs_file,
-            dir,
-        }
+        start_test_stack("stack", enforcing_cgroups())
     })
+}
+
+/// A stack like [`test_stack`]'s under `scratch(name)`, with `cgroups`.
+pub fn start_test_stack(name: &str, cgroups: CgroupBackend) -> TestStack {
+    let zip = handler_zip().clone();
+    let dir = scratch(name);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let template = HyperframesRenderStack::default()
+        .synth()
+        .unwrap()
+        .into_json();
+    let layer = layer(&dir);
+    let stack = rt
+        .block_on(LocalStack::start(StackOptions {
+            stack_name: "test".into(),
+            template,
+            parameters: Vec::new(),
+            package: zip,
+            state_dir: dir.join("state"),
+            tools: tools(),
+            helper: PathBuf::from(env!("CARGO_BIN_EXE_jail-helper")),
+            concurrency: 3,
+            region: "us-east-1".into(),
+            layer: Some(layer),
+            extra_env: vec![("HF_ASSET_MAP".into(), "/opt/asset-map.json".into())],
+            echo_reports: false,
+            ports: (0, 0, 0),
+            cgroups,
+        }))
+        .unwrap_or_else(|e| panic!("the local stack did not start: {e:#}"));
+    let outputs_file = dir.join("outputs.json");
+    hyperframes_cli::outputs::write_file(&outputs_file, &stack.outputs("test")).unwrap();
+    TestStack {
+        rt,
+        stack,
+        outputs_file,
+        dir,
+    }
 }
 
 /// Workflow tests run one at a time, so each render's concurrency and

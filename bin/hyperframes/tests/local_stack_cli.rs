@@ -1,0 +1,56 @@
+//! `hyperframes local-stack up` as a user would run it.
+
+use std::path::{Path, PathBuf};
+
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn require_root() {
+    assert_eq!(
+        unsafe { libc::geteuid() },
+        0,
+        "this test switches to the user nobody, which needs root; CI runs as root, run it with sudo"
+    );
+}
+
+#[test]
+fn without_root_up_says_what_root_would_add_and_goes_on() {
+    use std::os::unix::process::CommandExt;
+    require_root();
+    let empty = scratch("up-rootless");
+    // As `nobody`, with no tools: up gets past the jail and cgroup checks
+    // (they come first) and stops at the missing moto.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .args(["local-stack", "up", "--stack-name", "rootless"])
+        .env("HF_TOOLS_DIR", &empty)
+        .current_dir(&empty)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(
+        lines.iter().any(|l| l
+            .starts_with("local-stack: not root, so the jail runs in a user namespace")
+            && l.contains("only the memory limit and CPU quota need root")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("local-stack: limits: NOT ENFORCED")),
+        "{err}"
+    );
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("moto_server is not at")),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
