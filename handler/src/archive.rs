@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use flate2::read::GzDecoder;
-use hyperframes_producer::tarball;
+use hyperframes_producer::plan::tarball;
 use tar::EntryType;
 
 use crate::error::HandlerError;
@@ -284,7 +284,7 @@ fn link_name(entry: &mut Entry<'_>, archive: &Path, rel: &Path) -> Result<PathBu
 }
 
 /// Packs `dir` into a `.tar.gz` through the producer's deterministic
-/// writer ([`hyperframes_producer::tarball`]): the same tree gives the same
+/// writer ([`hyperframes_producer::plan::tarball`]): the same tree gives the same
 /// bytes (and the same SHA-256) on every worker.
 pub fn create_tar_gz(dir: &Path, archive: &Path) -> Result<(), HandlerError> {
     create_tar_gz_filtered(dir, archive, &|_| true)

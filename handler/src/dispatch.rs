@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use hyperframes_infra::contract::{field, Action, ErrorName, PlanProtocol};
-use hyperframes_producer::v2::{self, Role};
+use hyperframes_producer::plan::v2::{self, Role};
 use hyperframes_producer::Format;
 
 use crate::archive::{self, Limits};

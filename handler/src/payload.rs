@@ -322,7 +322,7 @@ impl Drop for Lock {
     }
 }
 
-pub use hyperframes_producer::digest::hex;
+pub use hyperframes_producer::plan::digest::hex;
 
 #[cfg(test)]
 mod tests {

@@ -70,7 +70,7 @@ pub struct LocalProducer;
 
 /// Plans with the default asset map: the offline map first, then the
 /// network unless `HF_ALLOW_NETWORK=0`
-/// ([`hyperframes_producer::assets::network_allowed`]). What the plan
+/// (`HF_ALLOW_NETWORK`). What the plan
 /// fetches is inlined into it, so no chunk worker ever fetches.
 fn plan_info(
     project_dir: &Path,

@@ -41,7 +41,7 @@ fn transport_error(what: &str, uri: &S3Uri, e: impl std::fmt::Display) -> Handle
 
 /// SHA-256 of a file, hex (the producer's digest, so both sides agree).
 pub fn sha256_file(path: &Path) -> Result<String, HandlerError> {
-    Ok(hyperframes_producer::digest::sha256_file(path)?)
+    Ok(hyperframes_producer::plan::digest::sha256_file(path)?)
 }
 
 impl S3Transport {

@@ -30,7 +30,7 @@ fn which(name: &str) -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_render_and_assemble_run_with_an_empty_path() {
-    let chrome = hyperframes_producer::browser::chrome_path()
+    let chrome = hyperframes_producer::capture::browser::chrome_path()
         .unwrap_or_else(|e| panic!("{e}; run scripts/test.sh --install-only"));
     let ffmpeg = which("ffmpeg");
     // moto (a Python program) starts before PATH goes.
@@ -87,7 +87,7 @@ async fn plan_render_and_assemble_run_with_an_empty_path() {
     assert_eq!(done["FramesEncoded"], 60, "{done}");
     let video = e.scratch.join("out.mp4");
     std::fs::write(&video, e.get(&output).await).unwrap();
-    let probe = hyperframes_producer::probe::probe_video(&video).unwrap();
+    let probe = hyperframes_producer::encode::probe::probe_video(&video).unwrap();
     assert_eq!((probe.frames, probe.codec.as_str()), (60, "h264"));
     assert_eq!(e.work_dirs_left(), 0);
 }

@@ -10,20 +10,20 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::browser::{CaptureMode, ImageFormat, ImageSpec};
-use crate::capture::{
+use crate::capture::browser::{CaptureMode, ImageFormat, ImageSpec};
+use crate::capture::frames::{
     capture_frames, default_capture_pages, reuse_from_env, CapturePlan, CaptureStats,
 };
-use crate::chunks::ChunkSlice;
+use crate::capture::session::SessionSpec;
 use crate::config::Format;
-use crate::digest::{self, sha256_hex};
+use crate::encode::ffmpeg::{EncoderSettings, YuvConversion};
+use crate::encode::sink::{EncoderInput, FfmpegSink, FrameDirSink, FrameSink, NullSink};
 use crate::errors::{ProducerError, Result};
-use crate::ffmpeg::{EncoderSettings, YuvConversion};
+use crate::plan::chunks::ChunkSlice;
+use crate::plan::digest::{self, sha256_hex};
+use crate::plan::files::BrowserGpuMode;
 use crate::plan::{LoadedPlan, PRODUCER_VERSION};
-use crate::plan_file::BrowserGpuMode;
-use crate::session::SessionSpec;
-use crate::sink::{EncoderInput, FfmpegSink, FrameDirSink, FrameSink, NullSink};
-use crate::{staging, yuv};
+use crate::{encode::yuv, staging};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::errors::{ProducerError, Result};
-use crate::{ffmpeg, process};
+use crate::{encode::ffmpeg, process};
 
 /// PSNR (average over planes, dB; `f64::INFINITY` for identical frames) of every
 /// frame of `a` against the same-index frame of `b`.

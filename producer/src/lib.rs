@@ -15,42 +15,26 @@
 //! the Step Functions state machine matches on.
 
 pub mod assemble;
-pub mod assets;
 #[cfg(feature = "bench")]
 pub mod bench;
-pub mod browser;
 pub mod capture;
-pub mod cdp;
 pub mod chunk;
-pub mod chunks;
 pub mod compare;
-pub mod compile;
-pub mod config;
-pub mod digest;
+pub(crate) mod config;
+pub mod encode;
 pub mod errors;
-pub mod fetch;
-pub mod ffmpeg;
-pub mod html;
 pub mod plan;
-pub mod plan_file;
-pub mod probe;
 pub mod process;
 pub mod runner;
 pub mod runtime;
-pub mod server;
-pub mod session;
-pub mod sink;
-pub mod staging;
-pub mod tarball;
-pub mod v2;
-pub mod yuv;
+pub(crate) mod staging;
 
 /// The page-side bridge: virtual clock, seeded randomness and `window.__hf.seek`.
-pub const SEEK_BRIDGE_JS: &str = include_str!("seek_bridge.js");
+pub const SEEK_BRIDGE_JS: &str = include_str!("capture/seek_bridge.js");
 
 pub use assemble::{assemble, assemble_with_audio, AssembleOutcome};
-pub use assets::AssetMap;
 pub use chunk::{render_chunk, render_chunk_with, ChunkOptions, ChunkOutcome};
 pub use config::{Codec, Format, Preset, Quality, RenderConfig};
 pub use errors::ProducerError;
+pub use plan::assets::AssetMap;
 pub use plan::{plan, plan_with, PlanOptions, PlanOutcome};

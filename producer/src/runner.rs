@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::assets::AssetMap;
 use crate::chunk::{render_chunk_with, ChunkOptions, ChunkOutcome};
 use crate::config::{RenderConfig, MAX_PARALLEL_CHUNKS};
 use crate::errors::{ProducerError, Result};
+use crate::plan::assets::AssetMap;
 use crate::plan::{plan_with, PlanOptions, PlanOutcome};
 
 /// Where a local render is, reported to [`RunOptions::on_progress`].

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use common::require_tools;
-use hyperframes_producer::browser::{chrome_path, Browser, CaptureMode, LaunchOptions};
+use hyperframes_producer::capture::browser::{chrome_path, Browser, CaptureMode, LaunchOptions};
 use hyperframes_producer::ProducerError;
 
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {

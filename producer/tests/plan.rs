@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
+use hyperframes_producer::plan::v2::{materialize, Role};
 use hyperframes_producer::plan::LoadedPlan;
-use hyperframes_producer::v2::{materialize, Role};
 use hyperframes_producer::{plan_with, render_chunk, AssetMap, PlanOptions};
 
 #[test]

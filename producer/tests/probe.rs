@@ -5,7 +5,7 @@ mod common;
 use std::process::Command;
 
 use common::ffprobe;
-use hyperframes_producer::{ffmpeg, probe};
+use hyperframes_producer::{encode::ffmpeg, encode::probe};
 
 #[test]
 fn ffmpeg_probes_agree_with_ffprobe_on_a_real_file() {

@@ -475,8 +475,9 @@ fn every_frame_is_seeked_to_its_own_time() {
         &work.path().join("plan"),
         work.path(),
     );
-    let times =
-        hyperframes_producer::session::with_session(&session_spec(&p, "c", 64, 64), |cap, _| {
+    let times = hyperframes_producer::capture::session::with_session(
+        &session_spec(&p, "c", 64, 64),
+        |cap, _| {
             (0..90)
                 .map(|f| {
                     cap.seek(f)?;
@@ -485,8 +486,9 @@ fn every_frame_is_seeked_to_its_own_time() {
                         .map(|v| v.as_f64().unwrap_or(f64::NAN))
                 })
                 .collect::<Result<Vec<f64>, _>>()
-        })
-        .unwrap();
+        },
+    )
+    .unwrap();
     for (f, t) in times.iter().enumerate() {
         // GSAP keeps times to 7 decimals; a decimal time rounded below the
         // frame boundary would have seeked frame f - 1, 33 ms earlier.

@@ -8,9 +8,9 @@ mod common;
 use std::path::Path;
 
 use common::*;
+use hyperframes_producer::capture::session::{with_session, Change};
 use hyperframes_producer::chunk::render_chunk_with;
-use hyperframes_producer::digest::sha256_file;
-use hyperframes_producer::session::{with_session, Change};
+use hyperframes_producer::plan::digest::sha256_file;
 use hyperframes_producer::{assemble, ChunkOptions, PlanOutcome};
 
 /// plan -> chunks with reuse on or off -> assemble; (reused frames, chunk sha256s, output sha256).

@@ -412,14 +412,14 @@ pub fn write_zip(entries: &mut [Entry], out: &Path) -> Result<Package> {
 
 /// Hex SHA-256 (the producer's streamed digest) and length of a file.
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let sha = hyperframes_producer::digest::sha256_file(path).map_err(|e| anyhow!("{e}"))?;
+    let sha = hyperframes_producer::plan::digest::sha256_file(path).map_err(|e| anyhow!("{e}"))?;
     let len = std::fs::metadata(path)
         .with_context(|| format!("cannot read {}", path.display()))?
         .len();
     Ok((sha, len))
 }
 
-pub use hyperframes_producer::digest::hex;
+pub use hyperframes_producer::plan::digest::hex;
 
 /// Binary units, one decimal: what `du -h` users expect.
 pub fn human_bytes(n: u64) -> String {

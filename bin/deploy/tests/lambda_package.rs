@@ -454,7 +454,7 @@ fn the_package_renders_the_fixture_like_lambda_without_debian_binaries() {
         o.body.collect().await.unwrap().into_bytes().to_vec()
     });
     std::fs::write(&video, bytes).unwrap();
-    let probe = hyperframes_producer::probe::probe_video(&video).unwrap();
+    let probe = hyperframes_producer::encode::probe::probe_video(&video).unwrap();
     assert_eq!(probe.frames, 60);
     assert_eq!(probe.codec, "h264");
     // The bundled ffmpeg 9 let unset frame labels override `-color_*`:

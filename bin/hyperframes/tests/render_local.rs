@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
-use hyperframes_producer::probe::probe_video;
+use hyperframes_producer::encode::probe::probe_video;
 
 const INSTALL_HINT: &str = "run scripts/test.sh --install-only (installs chromium-headless-shell, ffmpeg and the npm gsap/@fontsource packages)";
 
@@ -14,7 +14,7 @@ static RENDERS: Mutex<()> = Mutex::new(());
 
 /// Checks the tools and takes the render lock.
 fn setup() -> MutexGuard<'static, ()> {
-    if let Err(e) = hyperframes_producer::browser::chrome_path() {
+    if let Err(e) = hyperframes_producer::capture::browser::chrome_path() {
         panic!("{e}; {INSTALL_HINT}");
     }
     for tool in ["ffmpeg", "ffprobe"] {

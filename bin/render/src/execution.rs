@@ -145,7 +145,7 @@ pub fn new_render_id() -> String {
     format!(
         "hf-{}-{}",
         now.as_secs(),
-        &hyperframes_producer::digest::hex(&h.finalize())[..8]
+        &hyperframes_producer::plan::digest::hex(&h.finalize())[..8]
     )
 }
 

@@ -173,7 +173,7 @@ fn peer_render(opts: &PeerOptions, project: &Path, out: &Path, workers: Option<u
         .env(
             "PRODUCER_HEADLESS_SHELL_PATH",
             std::env::var("PRODUCER_HEADLESS_SHELL_PATH")
-                .unwrap_or_else(|_| hyperframes_producer::browser::DEFAULT_CHROME.into()),
+                .unwrap_or_else(|_| hyperframes_producer::capture::browser::DEFAULT_CHROME.into()),
         )
         .arg(node_dir.join("node_modules/hyperframes/bin/hyperframes.mjs"))
         .args(["render", "--quiet", "-o"])
@@ -245,7 +245,7 @@ pub fn run(opts: &PeerOptions, project: &Path, meter: &CpuMeter) -> Result<Vec<E
         opts.asset_map.clone(),
     )?;
     for e in list.iter_mut() {
-        let probe = hyperframes_producer::probe::probe_video(&e.output)?;
+        let probe = hyperframes_producer::encode::probe::probe_video(&e.output)?;
         e.frames = probe.frames;
         e.size = std::fs::metadata(&e.output)
             .map_err(|err| ProducerError::io(&e.output, err))?

@@ -68,7 +68,7 @@ pub fn site_id(dir: &Path) -> Result<String> {
         f.read_to_end(&mut buf)?;
         h.update(&buf);
     }
-    Ok(hyperframes_producer::digest::hex(&h.finalize())[..16].to_string())
+    Ok(hyperframes_producer::plan::digest::hex(&h.finalize())[..16].to_string())
 }
 
 /// Where a site lives in the render bucket.

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use super::cgroup::CpuMeter;
 use super::quality::{self, Quality};
 use super::{plan_fresh, render_chunks, Measured};
-use crate::assets::AssetMap;
-use crate::browser::{CaptureMode, ImageFormat, ImageSpec};
+use crate::capture::browser::{CaptureMode, ImageFormat, ImageSpec};
 use crate::chunk::ChunkOptions;
 use crate::config::{Format, RenderConfig};
 use crate::errors::{ProducerError, Result};
+use crate::plan::assets::AssetMap;
 
 /// One way of getting frames out of the browser.
 #[derive(Debug, Clone)]

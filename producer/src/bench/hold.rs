@@ -7,10 +7,10 @@ use std::path::Path;
 
 use super::cgroup::CpuMeter;
 use super::{plan_fresh, render_chunks, scaled_copy, Measured};
-use crate::assets::AssetMap;
 use crate::chunk::{ChunkOptions, ChunkOutcome};
 use crate::config::{Format, RenderConfig};
 use crate::errors::Result;
+use crate::plan::assets::AssetMap;
 
 /// One reuse setting over the runs.
 #[derive(Debug, Clone, Default)]

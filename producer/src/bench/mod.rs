@@ -21,10 +21,10 @@ pub mod hold;
 pub mod quality;
 pub mod throughput;
 
-use crate::assets::AssetMap;
 use crate::chunk::{render_chunk_with, ChunkOptions, ChunkOutcome};
 use crate::config::{Format, Preset, RenderConfig};
 use crate::errors::{ProducerError, Result};
+use crate::plan::assets::AssetMap;
 use crate::plan::{plan_with, PlanOptions, PlanOutcome};
 use cgroup::CpuMeter;
 

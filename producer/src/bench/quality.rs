@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::errors::{ProducerError, Result};
-use crate::{ffmpeg, process};
+use crate::{encode::ffmpeg, process};
 
 /// Quality of one output against the lossless frames.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use super::cgroup::CpuMeter;
 use super::{plan_fresh, prepare_project, render_chunks, Measured};
-use crate::assets::AssetMap;
 use crate::chunk::ChunkOptions;
 use crate::config::{Format, Preset, RenderConfig};
 use crate::errors::Result;
+use crate::plan::assets::AssetMap;
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {

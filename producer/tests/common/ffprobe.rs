@@ -1,12 +1,12 @@
 //! ffprobe as an independent oracle for the tests. The producer itself
-//! probes through ffmpeg alone (`hyperframes_producer::probe`), because the
+//! probes through ffmpeg alone (`hyperframes_producer::encode::probe`), because the
 //! function may spawn only its bundled Chromium and ffmpeg; the tests check
 //! its outputs (and its probes) with another program.
 
 use std::path::Path;
 use std::process::Command;
 
-use hyperframes_producer::probe::VideoProbe;
+use hyperframes_producer::encode::probe::VideoProbe;
 use serde_json::Value;
 
 fn ffprobe(args: &[&str], path: &Path) -> Result<Vec<u8>, String> {

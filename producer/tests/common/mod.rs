@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use hyperframes_producer::browser::CaptureMode;
-use hyperframes_producer::session::SessionSpec;
+use hyperframes_producer::capture::browser::CaptureMode;
+use hyperframes_producer::capture::session::SessionSpec;
 
 use hyperframes_producer::assemble::assemble;
 use hyperframes_producer::chunk::render_chunk_with;
@@ -63,7 +63,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Fails (with the install command) unless Chromium, ffmpeg and the npm assets exist.
 pub fn require_tools() {
-    let chrome = hyperframes_producer::browser::chrome_path();
+    let chrome = hyperframes_producer::capture::browser::chrome_path();
     assert!(chrome.is_ok(), "{}; {INSTALL_HINT}", chrome.unwrap_err());
     for tool in ["ffmpeg", "ffprobe"] {
         let ok = std::process::Command::new(tool)

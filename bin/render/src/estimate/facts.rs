@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 
-use hyperframes_producer::v2::{self, Role};
+use hyperframes_producer::plan::v2::{self, Role};
 use hyperframes_producer::{AssetMap, Format, PlanOptions, RenderConfig};
 
 /// Objects and bytes one invocation reads or writes.

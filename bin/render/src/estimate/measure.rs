@@ -10,7 +10,7 @@ use anyhow::{anyhow, Context, Result};
 
 use hyperframes_producer::bench::{load_average, median, prepare_project};
 use hyperframes_producer::chunk::{render_chunk, render_chunk_with, ChunkOptions};
-use hyperframes_producer::v2::{self, Role};
+use hyperframes_producer::plan::v2::{self, Role};
 use hyperframes_producer::{AssetMap, Format, PlanOptions, Quality, RenderConfig};
 
 use super::calibration::{

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::browser::{Browser, CaptureMode, ImageSpec, LaunchOptions, Page};
+use crate::capture::browser::{Browser, CaptureMode, ImageSpec, LaunchOptions, Page};
+use crate::capture::server::FileServer;
 use crate::errors::{ProducerError, Result};
-use crate::server::FileServer;
 use crate::SEEK_BRIDGE_JS;
 
 /// What the session needs to know about the composition.

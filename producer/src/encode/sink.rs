@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::browser::ImageSpec;
+use crate::capture::browser::ImageSpec;
 use crate::errors::{ProducerError, Result};
-use crate::{ffmpeg, process, yuv};
+use crate::{encode::ffmpeg, encode::yuv, process};
 
 /// One frame's encoded image. Shared, because a frame that did not change is
 /// the previous frame's bytes once more.
@@ -84,7 +84,7 @@ pub enum EncoderInput {
     /// The captured images as they are; ffmpeg decodes them (`image2pipe`).
     Images(ImageSpec),
     /// yuv420p frames this process converts from lossless PNG captures
-    /// ([`crate::yuv`]) on the writer thread, beside capture and x264.
+    /// ([`crate::encode::yuv`]) on the writer thread, beside capture and x264.
     Yuv420(yuv::Size),
 }
 

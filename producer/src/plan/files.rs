@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::browser::CaptureMode;
+use crate::capture::browser::CaptureMode;
 use crate::config::{Format, Preset, Quality};
 use crate::errors::{ProducerError, Result};
 

@@ -1,5 +1,5 @@
 //! ffmpeg: which binary, version pinning, and per-format encoder arguments.
-//! Probing is in [`crate::probe`].
+//! Probing is in [`crate::encode::probe`].
 //!
 //! Chunk encodes lock the GOP to the chunk (closed, keyframe at the chunk's first
 //! frame, no B-frames / alt-ref, headers repeated) so `-f concat -c copy` can
@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::config::{Codec, Format, Preset, Quality};
 use crate::errors::{ProducerError, Result};
-use crate::plan_file::{EncoderMeta, EncoderName, FrameInput, YuvMatrix};
+use crate::plan::files::{EncoderMeta, EncoderName, FrameInput, YuvMatrix};
 use crate::process;
 
 pub const FFMPEG_TIMEOUT_SHORT: Duration = Duration::from_secs(30);
@@ -80,7 +80,7 @@ pub enum YuvConversion {
     /// range-only pass in ffmpeg 5.1.
     Bt709,
     /// mp4 of flat graphics: the browser captures lossless PNG, this
-    /// process converts it to yuv420p BT.709 ([`crate::yuv`]) and ffmpeg
+    /// process converts it to yuv420p BT.709 ([`crate::encode::yuv`]) and ffmpeg
     /// reads raw frames, so it only labels and encodes them. Pinned as
     /// `frameInput: yuv420p` beside `yuvMatrix: bt709`.
     Bt709InProcess,

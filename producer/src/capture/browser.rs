@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::cdp::Cdp;
+use crate::capture::cdp::Cdp;
 use crate::config::Format;
+use crate::encode::ffmpeg::YuvConversion;
 use crate::errors::{ProducerError, Result};
-use crate::ffmpeg::YuvConversion;
 use crate::process;
 
 pub const DEFAULT_CHROME: &str = "/usr/lib/chromium/chromium-headless-shell";

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::assets::{self, AssetMap, CssBase, InlineLog};
 use crate::config::validate_dimension;
-use crate::digest::sha256_hex;
 use crate::errors::{ProducerError, Result};
-use crate::html::{self, Tag};
+use crate::plan::assets::{self, AssetMap, CssBase, InlineLog};
+use crate::plan::digest::sha256_hex;
+use crate::plan::html::{self, Tag};
 
 /// The root composition, read from its data attributes before any script runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -464,7 +464,7 @@ const RASTER_MARKERS: &[&str] = &[
 /// deliberately coarse: a small raster logo also means JPEG.
 pub fn raster_content(compiled_dir: &Path) -> Result<Option<String>> {
     const TEXT: &[&str] = &["html", "htm", "js", "mjs", "css", "svg", "json"];
-    for (rel, path) in crate::digest::list_files(compiled_dir)? {
+    for (rel, path) in crate::plan::digest::list_files(compiled_dir)? {
         let ext = rel
             .rsplit_once('.')
             .map(|(_, e)| e.to_ascii_lowercase())

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 
 use crate::errors::{ProducerError, Result};
-use crate::fetch::{self, FetchLimits};
+use crate::plan::fetch::{self, FetchLimits};
 
 /// The environment variable that decides whether a plan may fetch remote
 /// assets its offline map lacks: `0` forbids it, anything else (or unset)
@@ -44,7 +44,7 @@ pub fn network_allowed() -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct AssetMap {
     entries: BTreeMap<String, PathBuf>,
-    /// Fetch unmapped URLs over HTTP(S) ([`crate::fetch`]).
+    /// Fetch unmapped URLs over HTTP(S) ([`crate::plan::fetch`]).
     pub allow_network: bool,
     /// Where the map came from, for error messages.
     pub source: Option<PathBuf>,

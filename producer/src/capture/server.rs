@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crate::assets::mime_for;
 use crate::errors::{ProducerError, Result};
+use crate::plan::assets::mime_for;
 
 pub struct FileServer {
     pub port: u16,

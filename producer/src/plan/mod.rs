@@ -7,6 +7,16 @@
 //! `transport/` (not hashed): `plan.tar.gz` (v1) and `v2/` (content-addressed
 //! blobs + canonical manifest).
 
+pub(crate) mod assets;
+pub(crate) mod chunks;
+pub(crate) mod compile;
+pub mod digest;
+pub(crate) mod fetch;
+pub(crate) mod files;
+pub(crate) mod html;
+pub mod tarball;
+pub mod v2;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,18 +24,18 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::assets::AssetMap;
-use crate::browser::CaptureMode;
-use crate::chunks::{duration_to_frames, plan_chunks, ChunkPlan, ChunkSlice};
-use crate::compile::{self, Composition, MediaElement};
+use crate::capture::browser::CaptureMode;
 use crate::config::{Codec, Format, Preset, RenderConfig};
-use crate::digest::{self, canonical_json, sha256_hex, PlanHashInputs};
+use crate::encode::ffmpeg::{self, EncoderSettings, YuvConversion};
 use crate::errors::{ProducerError, Result};
-use crate::ffmpeg::{self, EncoderSettings, YuvConversion};
-use crate::plan_file::{self, EncoderName};
-use crate::plan_file::{BrowserGpuMode, CompositionMeta, FrameRate, MediaWindow, VideosMeta};
-pub use crate::plan_file::{Dimensions, EncoderMeta, PlanFormat, PlanJson};
-use crate::{probe, process, staging, tarball, v2, SEEK_BRIDGE_JS};
+use crate::plan::assets::AssetMap;
+use crate::plan::chunks::{duration_to_frames, plan_chunks, ChunkPlan, ChunkSlice};
+use crate::plan::files::{BrowserGpuMode, CompositionMeta, FrameRate, MediaWindow, VideosMeta};
+pub use crate::plan::files::{Dimensions, EncoderMeta, PlanFormat, PlanJson};
+use crate::{encode::probe, process, staging, SEEK_BRIDGE_JS};
+use compile::{Composition, MediaElement};
+use digest::{canonical_json, sha256_hex, PlanHashInputs};
+use files::EncoderName;
 
 pub const PRODUCER_VERSION: &str = concat!("hyperframes-producer-rs/", env!("CARGO_PKG_VERSION"));
 pub const WARMUP_TICKS: u32 = 60;
@@ -72,7 +82,7 @@ impl LoadedPlan {
     /// and assembled from (`meta/composition.json` is read where it is
     /// used, after the hash check).
     pub fn load(dir: &Path) -> Result<Self> {
-        let plan: PlanJson = plan_file::read(dir, "plan.json")?;
+        let plan: PlanJson = files::read(dir, "plan.json")?;
         if plan.protocol != PlanFormat::current() {
             return Err(ProducerError::MissingPlanArtifact(format!(
                 "{}/plan.json has protocol {:?}; this producer reads {:?} execution dirs (materialize v2 manifests first)",
@@ -81,7 +91,7 @@ impl LoadedPlan {
                 PlanFormat::current()
             )));
         }
-        let encoder: EncoderMeta = plan_file::read(dir, "meta/encoder.json")?;
+        let encoder: EncoderMeta = files::read(dir, "meta/encoder.json")?;
         let problems = encoder.check(plan.dimensions.format);
         if !problems.is_empty() {
             return Err(ProducerError::MissingPlanArtifact(format!(
@@ -90,8 +100,8 @@ impl LoadedPlan {
                 problems.join("; ")
             )));
         }
-        let chunks: Vec<ChunkSlice> = plan_file::read(dir, "meta/chunks.json")?;
-        plan_file::read::<VideosMeta>(dir, "meta/videos.json").map_err(|e| {
+        let chunks: Vec<ChunkSlice> = files::read(dir, "meta/chunks.json")?;
+        files::read::<VideosMeta>(dir, "meta/videos.json").map_err(|e| {
             ProducerError::InvalidVideoMetadata(format!(
                 "{}/meta/videos.json must be an object with a videos array: {e}",
                 dir.display()
@@ -107,7 +117,7 @@ impl LoadedPlan {
 
     /// `meta/composition.json`.
     pub fn composition(&self) -> Result<CompositionMeta> {
-        plan_file::read(&self.dir, "meta/composition.json")
+        files::read(&self.dir, "meta/composition.json")
     }
 
     pub fn format(&self) -> Format {
@@ -419,7 +429,7 @@ fn write_media(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Resul
 fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Result<()> {
     let comp = &inputs.comp;
     let count = |tag: &str| media.iter().filter(|m| m.tag == tag).count();
-    let image_count = crate::html::scan(&inputs.compiled.html)
+    let image_count = crate::plan::html::scan(&inputs.compiled.html)
         .iter()
         .filter(|t| t.name == "img")
         .count();
@@ -460,7 +470,7 @@ fn write_encoder(
         codec: config.codec(),
         quality: config.quality(),
         preset: config.preset,
-        threads: (config.format == Format::Mp4).then_some(crate::ffmpeg::ENCODER_THREADS),
+        threads: (config.format == Format::Mp4).then_some(crate::encode::ffmpeg::ENCODER_THREADS),
         crf: config.crf,
         bitrate: config.bitrate.clone(),
         yuv: if config.format == Format::Mp4 && raster.is_none() {
@@ -678,7 +688,7 @@ fn mix_audio(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan_file::{FrameInput, YuvMatrix};
+    use crate::plan::files::{FrameInput, YuvMatrix};
 
     #[test]
     fn each_generation_of_encoder_json_keeps_its_conversion() {

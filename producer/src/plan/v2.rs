@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::digest::{self, canonical_json, sha256_hex};
 use crate::errors::{ProducerError, Result};
-use crate::plan_file::PlanJson;
+use crate::plan::digest::{self, canonical_json, sha256_hex};
+use crate::plan::files::PlanJson;
 
 /// One blob in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

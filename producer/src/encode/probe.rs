@@ -15,8 +15,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use crate::encode::ffmpeg;
 use crate::errors::{ProducerError, Result};
-use crate::ffmpeg;
 use crate::process;
 
 /// Stream facts the harness and assemble check.

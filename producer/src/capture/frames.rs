@@ -2,7 +2,7 @@
 //! the frames reach the sink in order.
 //!
 //! A frame whose seek moved nothing that can alter the picture (see
-//! [`crate::session::Change`]) is not captured: the previous frame's bytes are
+//! [`crate::capture::session::Change`]) is not captured: the previous frame's bytes are
 //! used again. Pixels are a function of the page state, so this changes no
 //! output byte; it only saves the capture (readback, image encode and the
 //! compositor work behind them).
@@ -13,11 +13,11 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::browser::ImageSpec;
-use crate::chunks::ChunkSlice;
+use crate::capture::browser::ImageSpec;
+use crate::capture::session::{with_session, Capture, Change, SessionSpec};
+use crate::encode::sink::{FrameBytes, FrameSink};
 use crate::errors::{ProducerError, Result};
-use crate::session::{with_session, Capture, Change, SessionSpec};
-use crate::sink::{FrameBytes, FrameSink};
+use crate::plan::chunks::ChunkSlice;
 
 /// How a chunk captures (the plan decides the image; the rest are knobs).
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! Remote assets over HTTP(S), in process, for the plan stage's network
-//! fallback (the offline [`crate::assets::AssetMap`] is asked first).
+//! fallback (the offline [`crate::plan::assets::AssetMap`] is asked first).
 //!
 //! The function's base image has no `curl`, and no OpenSSL either, so this
 //! is `ureq` over rustls with the Mozilla root certificates compiled in

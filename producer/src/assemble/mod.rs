@@ -10,10 +10,10 @@ use serde::Serialize;
 
 use crate::chunk::{frame_dir_sha256, remove_path};
 use crate::config::Format;
+use crate::encode::ffmpeg;
 use crate::errors::{ProducerError, Result};
-use crate::ffmpeg;
 use crate::plan::{LoadedPlan, PRODUCER_VERSION};
-use crate::{probe, process, staging};
+use crate::{encode::probe, process, staging};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -105,7 +105,7 @@ fn assemble_checked(
     remove_path(out);
     std::fs::rename(&tmp, out).map_err(|e| ProducerError::io(out, e))?;
     let file_size = if out.is_dir() {
-        crate::digest::list_files(out)?
+        crate::plan::digest::list_files(out)?
             .iter()
             .map(|(_, p)| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
             .sum()
@@ -214,7 +214,7 @@ fn merge_frame_dirs(chunks: &[PathBuf], audio: Option<&Path>, tmp: &Path) -> Res
     std::fs::create_dir_all(tmp).map_err(|e| ProducerError::io(tmp, e))?;
     let mut n = 0u64;
     for c in chunks {
-        for (rel, path) in crate::digest::list_files(c)? {
+        for (rel, path) in crate::plan::digest::list_files(c)? {
             if !rel.ends_with(".png") || rel.contains('/') {
                 continue;
             }
@@ -392,6 +392,6 @@ pub fn output_sha256(path: &Path) -> Result<String> {
     if path.is_dir() {
         frame_dir_sha256(path)
     } else {
-        crate::digest::sha256_file(path)
+        crate::plan::digest::sha256_file(path)
     }
 }
