@@ -194,10 +194,7 @@ pub fn frame_dir_sha256(dir: &Path) -> Result<String> {
 }
 
 fn chunk_deadline(frames: u64) -> Duration {
-    let per_frame = std::env::var("HF_CHUNK_MS_PER_FRAME")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000u64);
+    let per_frame = crate::settings::current().chunk_ms_per_frame;
     Duration::from_secs(120) + Duration::from_millis(per_frame * frames)
 }
 

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod process;
 pub mod runner;
 pub mod runtime;
+pub mod settings;
 pub(crate) mod staging;
 
 /// The page-side bridge: virtual clock, seeded randomness and `window.__hf.seek`.

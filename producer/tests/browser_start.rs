@@ -43,7 +43,7 @@ fn a_start_up_crash_is_started_again_and_a_binary_that_never_starts_is_unavailab
             r = real.display()
         ),
     );
-    std::env::set_var("HF_CHROME_PATH", &flaky);
+    use_chrome(&flaky);
     let mut browser = Browser::launch(&options()).expect("the second start should come up");
     assert!(marker.exists(), "the wrapper's first start did not run");
     assert!(browser.version().unwrap().contains("Chrome"));
@@ -54,7 +54,7 @@ fn a_start_up_crash_is_started_again_and_a_binary_that_never_starts_is_unavailab
         "broken-chrome",
         "echo 'cannot run here' >&2\nexit 1",
     );
-    std::env::set_var("HF_CHROME_PATH", &broken);
+    use_chrome(&broken);
     match Browser::launch(&options()) {
         Err(ProducerError::ChromeBinaryUnavailable(m)) => {
             assert!(m.contains("2 starts in a row"), "{m}");
@@ -64,4 +64,12 @@ fn a_start_up_crash_is_started_again_and_a_binary_that_never_starts_is_unavailab
         Ok(_) => panic!("a binary that exits at once was reported as started"),
     }
     std::env::remove_var("HF_CHROME_PATH");
+}
+
+/// The producer's settings with another browser (what `HF_CHROME_PATH`
+/// sets at a program's start).
+fn use_chrome(path: &std::path::Path) {
+    let mut s = (*hyperframes_producer::settings::current()).clone();
+    s.chrome = Some(path.to_path_buf());
+    hyperframes_producer::settings::install(s);
 }

@@ -74,7 +74,16 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == "jail-init") {
         return hyperframes_local::jail::main(&argv[2..]);
     }
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // The producer's `HF_*` settings, read once here (every bad one named).
+    match hyperframes_producer::settings::Settings::from_env() {
+        Ok(s) => hyperframes_producer::settings::install(s),
+        Err(e) => {
+            eprintln!("hyperframes: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    match cli.command {
         Command::Render(a) => render::run(*a),
         Command::Sites(a) => sites::run(a),
         Command::Progress(a) => progress::run(a),

@@ -30,9 +30,10 @@ const CALL: Duration = Duration::from_secs(30);
 pub fn chrome_path() -> Result<PathBuf> {
     let p = match crate::runtime::installed() {
         Some(rt) => rt.chrome.clone(),
-        None => std::env::var("HF_CHROME_PATH")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(DEFAULT_CHROME)),
+        None => crate::settings::current()
+            .chrome
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_CHROME)),
     };
     if !p.is_file() {
         return Err(ProducerError::ChromeBinaryUnavailable(

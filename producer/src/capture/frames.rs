@@ -50,12 +50,10 @@ enum Shot {
     Repeat,
 }
 
-/// Whether frames may be reused: on unless `HF_REUSE_FRAMES` is `0`/`false`.
+/// Whether frames may be reused: on unless `HF_REUSE_FRAMES` turned it off
+/// ([`crate::settings`]).
 pub fn reuse_from_env() -> bool {
-    !matches!(
-        std::env::var("HF_REUSE_FRAMES").as_deref(),
-        Ok("0") | Ok("false") | Ok("off")
-    )
+    crate::settings::current().reuse_frames
 }
 
 /// Browser pages capturing one chunk in parallel (interleaved frames). The
@@ -64,10 +62,7 @@ pub fn reuse_from_env() -> bool {
 /// Default: two pages for HD-or-larger chunks long enough to repay the
 /// second browser's start-up, one otherwise.
 pub fn default_capture_pages(pixels: u64, frames: u64) -> usize {
-    if let Some(n) = std::env::var("HF_CAPTURE_PAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
+    if let Some(n) = crate::settings::current().capture_pages {
         return n;
     }
     if pixels >= 1280 * 720 && frames >= 30 {

@@ -37,11 +37,7 @@ pub struct SessionSpec {
 }
 
 fn ready_timeout() -> Duration {
-    let secs = std::env::var("HF_READY_TIMEOUT_SECS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    Duration::from_secs(secs)
+    crate::settings::current().ready_timeout
 }
 
 /// Timing of session start, for perf reporting.

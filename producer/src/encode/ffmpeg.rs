@@ -20,7 +20,10 @@ pub fn ffmpeg_bin() -> String {
     if let Some(rt) = crate::runtime::installed() {
         return rt.ffmpeg.display().to_string();
     }
-    std::env::var("HF_FFMPEG").unwrap_or_else(|_| "ffmpeg".into())
+    crate::settings::current()
+        .ffmpeg
+        .as_ref()
+        .map_or_else(|| "ffmpeg".into(), |p| p.display().to_string())
 }
 
 /// First line of `ffmpeg -version`: pinned in the plan because encoder output

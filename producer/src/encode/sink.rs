@@ -72,10 +72,7 @@ impl FrameSink for FrameDirSink {
 /// serial bottleneck, and ffmpeg's many threads preempting it slow both down.
 /// Priority never changes the encoded bytes.
 fn encoder_niceness() -> i32 {
-    std::env::var("HF_ENCODER_NICE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10)
+    crate::settings::current().encoder_nice
 }
 
 /// What the encoder reads from its pipe.

@@ -31,7 +31,7 @@ pub const ALLOW_NETWORK_ENV: &str = "HF_ALLOW_NETWORK";
 /// to make plans fail closed on anything unmapped (CI, air-gapped
 /// accounts; the test suite runs that way).
 pub fn network_allowed() -> bool {
-    std::env::var(ALLOW_NETWORK_ENV).map_or(true, |v| v.trim() != "0")
+    crate::settings::current().allow_network
 }
 
 /// URL -> local file. Loaded from JSON (`{"<url>": "<path>"}`, paths relative
@@ -88,8 +88,8 @@ impl AssetMap {
     /// tools dir (`HF_TOOLS_DIR`, or a `.tools` dir above the current directory),
     /// else empty; the network policy is [`network_allowed`].
     pub fn discover() -> Result<Self> {
-        if let Ok(p) = std::env::var("HF_ASSET_MAP") {
-            AssetMap::load(Path::new(&p))
+        if let Some(p) = crate::settings::current().asset_map.clone() {
+            AssetMap::load(&p)
         } else if let Some(p) = default_map_path() {
             AssetMap::load(&p)
         } else {
@@ -131,8 +131,8 @@ impl AssetMap {
 }
 
 fn default_map_path() -> Option<PathBuf> {
-    if let Ok(t) = std::env::var("HF_TOOLS_DIR") {
-        let p = Path::new(&t).join("asset-map.json");
+    if let Some(t) = crate::settings::current().tools_dir.clone() {
+        let p = t.join("asset-map.json");
         if p.is_file() {
             return Some(p);
         }
