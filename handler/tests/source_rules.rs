@@ -185,13 +185,17 @@ fn the_function_spawns_only_chromium_and_ffmpeg() {
             };
             spawns += 1;
             let call = &line[at..];
-            if !ALLOWED.iter().any(|a| call.starts_with(a)) {
+            // ffmpeg starts only in `encode::ffmpeg::command` (and its
+            // version probe); the browser only in `capture::browser`.
+            let home = path.ends_with("producer/src/encode/ffmpeg.rs")
+                || path.ends_with("producer/src/capture/browser.rs");
+            if !home || !ALLOWED.iter().any(|a| call.starts_with(a)) {
                 found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
             }
         }
     }
     assert!(
-        spawns >= 7,
+        spawns >= 3,
         "found only {spawns} spawns; is the scan reading the sources?"
     );
     assert!(

@@ -2,7 +2,6 @@
 //! between two videos (ffmpeg's psnr filter, index-aligned) and stream facts.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::errors::{ProducerError, Result};
@@ -18,8 +17,8 @@ pub fn psnr_per_frame(a: &Path, b: &Path) -> Result<Vec<f64>> {
         stats.display()
     );
     let r = process::run_ok(
-        Command::new(ffmpeg::ffmpeg_bin())
-            .args(["-v", "error", "-nostdin", "-i"])
+        ffmpeg::command(ffmpeg::Talk::Quiet)
+            .arg("-i")
             .arg(a)
             .arg("-i")
             .arg(b)

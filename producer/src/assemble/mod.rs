@@ -251,9 +251,7 @@ fn provenance(format: Format) -> Vec<String> {
 }
 
 fn ff() -> Command {
-    let mut c = Command::new(ffmpeg::ffmpeg_bin());
-    c.args(["-v", "error", "-nostdin"]);
-    c
+    ffmpeg::command(ffmpeg::Talk::Quiet)
 }
 
 fn run_ff(mut cmd: Command, what: &str) -> Result<()> {

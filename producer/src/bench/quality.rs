@@ -9,7 +9,6 @@
 //! as lost dB, as it does on screen.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::errors::{ProducerError, Result};
@@ -34,8 +33,8 @@ pub fn measure(video: &Path, png_dir: &Path, fps: u32) -> Result<Quality> {
          [1:v]scale=out_color_matrix=bt709:out_range=tv,format=yuv420p,settb=1/1,setpts=N,split[b1][b2];\
          [a1][b1]psnr=shortest=1:repeatlast=0;[a2][b2]ssim=shortest=1:repeatlast=0";
     let out = process::run(
-        Command::new(ffmpeg::ffmpeg_bin())
-            .args(["-hide_banner", "-nostats", "-nostdin", "-v", "info", "-i"])
+        ffmpeg::command(ffmpeg::Talk::Measure)
+            .arg("-i")
             .arg(video)
             .args(["-framerate", &fps.to_string(), "-start_number", "1", "-i"])
             .arg(&pattern)

@@ -26,6 +26,41 @@ pub fn ffmpeg_bin() -> String {
         .map_or_else(|| "ffmpeg".into(), |p| p.display().to_string())
 }
 
+/// How an ffmpeg run talks: what it logs and whether stdin is its input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Talk {
+    /// Errors only, stdin closed: a conversion into a file (audio mix,
+    /// concat, mux, PSNR). The error text is the failure's message.
+    Quiet,
+    /// The input described on stderr, no banner, stdin closed: a probe
+    /// reads the description.
+    Describe,
+    /// Statistics and filter summaries on stderr (PSNR and SSIM lines),
+    /// stdin closed: a quality measurement.
+    Measure,
+    /// Errors only, frames on stdin, no input probing: a chunk's encoder.
+    Piped,
+}
+
+/// Every ffmpeg command starts here: the binary ([`ffmpeg_bin`], the
+/// bundled one on Lambda) and the flags of how it talks. Callers add
+/// their inputs and outputs; encoder settings come from
+/// [`EncoderSettings::output_args`].
+pub fn command(talk: Talk) -> Command {
+    let mut cmd = Command::new(ffmpeg_bin());
+    match talk {
+        Talk::Quiet => cmd.args(["-v", "error", "-nostdin"]),
+        Talk::Describe => cmd.args(["-hide_banner", "-nostdin"]),
+        Talk::Measure => cmd.args(["-hide_banner", "-nostats", "-nostdin", "-v", "info"]),
+        // No input probing: codec and rate are given, and by default ffmpeg
+        // buffers up to 5 s of frames (150 at 30 fps, a whole chunk) before
+        // it decodes the first one, which serializes capture and encode. The
+        // encoded bytes are the same either way.
+        Talk::Piped => cmd.args(["-v", "error", "-probesize", "32", "-analyzeduration", "0"]),
+    };
+    cmd
+}
+
 /// First line of `ffmpeg -version`: pinned in the plan because encoder output
 /// (and so chunk determinism) depends on the exact build. Asked once per
 /// binary and process: a warm function plans and renders chunks in one

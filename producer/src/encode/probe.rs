@@ -12,7 +12,6 @@
 //! probes against ffprobe on real files.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::encode::ffmpeg;
@@ -184,8 +183,8 @@ fn rate_fraction(fps: &str) -> String {
 /// Lists one stream's packets; stderr describes the input.
 fn framecrc(path: &Path, stream: &str) -> Result<process::Output> {
     let out = process::run(
-        Command::new(ffmpeg::ffmpeg_bin())
-            .args(["-hide_banner", "-nostdin", "-i"])
+        ffmpeg::command(ffmpeg::Talk::Describe)
+            .arg("-i")
             .arg(path)
             .args(["-map", stream, "-c", "copy", "-f", "framecrc", "-"]),
         Duration::from_secs(120),
@@ -254,9 +253,7 @@ pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
 /// media is `NOT_MEDIA_PAYLOAD` with ffmpeg's reason.
 pub fn probe_format(path: &Path) -> Result<FormatProbe> {
     let out = process::run(
-        Command::new(ffmpeg::ffmpeg_bin())
-            .args(["-hide_banner", "-nostdin", "-i"])
-            .arg(path),
+        ffmpeg::command(ffmpeg::Talk::Describe).arg("-i").arg(path),
         Duration::from_secs(60),
         "ffmpeg probe",
     )?;

@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread;
@@ -175,13 +175,8 @@ impl FfmpegSink {
         out: &Path,
         deadline: Instant,
     ) -> Result<Self> {
-        let mut cmd = Command::new(ffmpeg::ffmpeg_bin());
-        // No input probing: codec and rate are given, and by default ffmpeg
-        // buffers up to 5 s of frames (150 at 30 fps, a whole chunk) before
-        // it decodes the first one, which serializes capture and encode. The
-        // encoded bytes are the same either way.
-        cmd.args(["-v", "error", "-probesize", "32", "-analyzeduration", "0"])
-            .args(input.ffmpeg_args(fps))
+        let mut cmd = ffmpeg::command(ffmpeg::Talk::Piped);
+        cmd.args(input.ffmpeg_args(fps))
             .args(out_args)
             .arg(out)
             .stdin(Stdio::piped())

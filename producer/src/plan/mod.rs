@@ -19,7 +19,6 @@ pub mod v2;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -635,8 +634,7 @@ fn mix_audio(
     duration: f64,
     out: &Path,
 ) -> Result<bool> {
-    let mut cmd = Command::new(ffmpeg::ffmpeg_bin());
-    cmd.args(["-v", "error", "-nostdin"]);
+    let mut cmd = ffmpeg::command(ffmpeg::Talk::Quiet);
     let mut filters = Vec::new();
     let mut n = 0;
     for m in media.iter().filter(|m| m.has_audio) {
