@@ -58,3 +58,48 @@ fn a_package_without_ffmpeg_fails_every_stage_without_retries() {
         );
     }
 }
+
+/// The real `bootstrap` with a package that has no manifest and no render
+/// bucket: it never asks for an event, posts both problems once to the
+/// Runtime API's init/error under FUNCTION_MISCONFIGURED (body and
+/// header), and exits. The jail tests (`bin/local/tests/workflow.rs`) run
+/// each broken case through the local stack's workflow.
+#[test]
+fn bootstrap_reports_a_broken_package_as_its_init_error() {
+    use hyperframes_testkit::runtime_api::{Outcome, RuntimeApi};
+    let d = tempfile::tempdir().unwrap();
+    let api = RuntimeApi::start();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .env_clear()
+        .env("LAMBDA_TASK_ROOT", d.path())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("TMPDIR", d.path())
+        .spawn()
+        .unwrap();
+    let outcome = api.invoke(
+        json!({"Action": "plan"}),
+        std::time::Duration::from_secs(60),
+    );
+    let status = child.wait().unwrap();
+    let Outcome::InitError(body) = outcome else {
+        panic!("not an init error: {outcome:?}")
+    };
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["errorType"], "FUNCTION_MISCONFIGURED", "{body}");
+    let message = body["errorMessage"].as_str().unwrap();
+    for want in [
+        "HYPERFRAMES_RENDER_BUCKET is not set: the stack's template sets it",
+        "the package has no manifest (payload/manifest.json)",
+        "cargo run --bin package",
+    ] {
+        assert!(message.contains(want), "no {want:?} in: {message}");
+    }
+    assert!(!message.contains("apt-get"), "{message}");
+    assert_eq!(api.first_poll(), None, "it asked for an event: {message}");
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        api.init_error_type().as_deref(),
+        Some("FUNCTION_MISCONFIGURED"),
+        "the Lambda-Runtime-Function-Error-Type header"
+    );
+}
