@@ -1,6 +1,8 @@
-//! A function whose package lacks its ffmpeg: every stage fails with
-//! TOOL_UNAVAILABLE, which no stage retries, and the message says what is
-//! wrong with the package and what to do, in terms a user has.
+//! Broken packages. One whose ffmpeg is missing once unpacked: every stage
+//! fails with TOOL_UNAVAILABLE; one without its manifest (and without its
+//! bucket variable): `bootstrap` fails its init with FUNCTION_MISCONFIGURED.
+//! No stage retries either, and each message says what is wrong with the
+//! package and what to do, in terms a user has.
 //!
 //! Its own test binary: the installed runtime is process-wide.
 
