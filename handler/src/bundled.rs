@@ -198,17 +198,15 @@ pub struct BundledProducer {
 }
 
 impl BundledProducer {
-    /// Starts the unpack when the package carries a payload; `Ok(None)`
-    /// when it carries none (local runs: the producer's defaults apply).
-    pub fn start(settings: Settings) -> Result<Option<Arc<BundledProducer>>, String> {
-        let Some((manifest, digest)) = Manifest::load(&settings.task_root)? else {
-            return Ok(None);
-        };
+    /// Starts the unpack of a package whose manifest and payload files
+    /// [`crate::init::check_package`] found; it runs in a thread, so the
+    /// first invocation's downloads overlap it.
+    pub fn start(settings: Settings, manifest: Manifest, digest: String) -> Arc<BundledProducer> {
         let handle = std::thread::spawn(move || prepare(&settings, &manifest, &digest));
-        Ok(Some(Arc::new(BundledProducer {
+        Arc::new(BundledProducer {
             pending: Mutex::new(Some(handle)),
             ready: OnceLock::new(),
-        })))
+        })
     }
 
     /// Waits for the unpack (once) and installs the runtime in the producer.
@@ -290,18 +288,6 @@ mod tests {
             chrome_source_from_env(Some("SHELL")),
             ChromeSource::ChromeHeadlessShell
         );
-    }
-
-    #[test]
-    fn a_package_without_payload_keeps_the_local_producer() {
-        let d = tempfile::tempdir().unwrap();
-        let s = Settings {
-            task_root: d.path().to_path_buf(),
-            cache_root: d.path().join("tmp"),
-            source: ChromeSource::Sparticuz,
-            chrome_path: None,
-        };
-        assert!(BundledProducer::start(s).unwrap().is_none());
     }
 
     #[test]

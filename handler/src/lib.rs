@@ -12,6 +12,7 @@ pub mod bundled;
 pub mod dispatch;
 pub mod error;
 pub mod event;
+pub mod init;
 pub mod logging;
 pub mod payload;
 pub mod producer;
@@ -29,30 +30,74 @@ use std::sync::Arc;
 
 use hyperframes_infra::stack::env;
 
-/// Builds the handler from the function's environment. The render bucket
-/// is required: without it every URI would have to be trusted.
-pub async fn from_env() -> Result<Handler, String> {
-    let bucket = std::env::var(env::RENDER_BUCKET)
-        .ok()
-        .map(|b| b.trim().to_string())
-        .filter(|b| !b.is_empty())
-        .ok_or_else(|| {
-            format!(
-                "{} is not set; the stack sets it to the render bucket's name",
-                env::RENDER_BUCKET
-            )
-        })?;
+use init::{InitError, InitFailure};
+
+/// Where the handler runs, which decides what a package without a payload
+/// manifest means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// A Lambda execution environment (`bootstrap`, also in the local
+    /// stack's jail): it has no Chromium or ffmpeg but the package's, so a
+    /// package without its manifest is an init error, never a fallback to
+    /// host tools that are not there.
+    Lambda,
+    /// In process on this machine (the `invoke` program): the package's
+    /// payload when `LAMBDA_TASK_ROOT` holds one, else this machine's
+    /// Chromium and ffmpeg.
+    Machine,
+}
+
+/// Builds the handler from the function's environment, checking
+/// everything a later invocation would otherwise fail on: the render
+/// bucket (without it every URI would have to be trusted), the browser
+/// path a `chrome-headless-shell` function needs, and the package's
+/// manifest and payload files. Every problem found is in the error.
+pub async fn from_env(host: Host) -> Result<Handler, InitFailure> {
+    let settings = bundled::Settings::from_env();
+    let mut problems = Vec::new();
+    let bucket = init::render_bucket(std::env::var(env::RENDER_BUCKET).ok().as_deref())
+        .map_err(|e| problems.push(e))
+        .ok();
+    if let Err(e) = init::chrome_path(&settings) {
+        problems.push(e);
+    }
+    let payload = payload_of(host, &settings)
+        .map_err(|e| problems.extend(e))
+        .ok();
+    let (Some(bucket), Some(payload), true) = (bucket, payload, problems.is_empty()) else {
+        return Err(InitFailure(problems));
+    };
     // Started before the S3 client is built: the unpack overlaps
     // everything up to the first render.
-    let producer: Arc<dyn Producer> =
-        match bundled::BundledProducer::start(bundled::Settings::from_env())? {
-            Some(p) => p,
-            None => Arc::new(LocalProducer),
-        };
+    let producer: Arc<dyn Producer> = match payload {
+        Some((manifest, digest)) => bundled::BundledProducer::start(settings, manifest, digest),
+        None => Arc::new(LocalProducer),
+    };
     Ok(Handler {
         render_bucket: bucket,
         work_root: std::env::temp_dir(),
         transport: S3Transport::from_env().await,
         producer,
     })
+}
+
+/// The package's manifest (and its digest) once its payload files are
+/// all there; `None` only on [`Host::Machine`] without a manifest, where
+/// this machine's tools render.
+fn payload_of(
+    host: Host,
+    settings: &bundled::Settings,
+) -> Result<Option<(payload::Manifest, String)>, Vec<InitError>> {
+    let loaded = payload::Manifest::load(&settings.task_root).map_err(|e| vec![e])?;
+    let Some((manifest, digest)) = loaded else {
+        return match host {
+            Host::Lambda => Err(vec![InitError::ManifestMissing]),
+            Host::Machine => Ok(None),
+        };
+    };
+    let problems = init::check_package(&settings.task_root, &manifest, settings.source);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Some((manifest, digest)))
 }

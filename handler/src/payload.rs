@@ -22,6 +22,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::init::InitError;
+
 /// What a deployed function whose package lacks a part (or carries a
 /// damaged one) must do; said in every such error.
 pub const PACKAGE_REMEDY: &str = "the function package is incomplete or damaged: \
@@ -75,21 +77,31 @@ pub enum PayloadKind {
 }
 
 impl Manifest {
-    pub fn load(task_root: &Path) -> Result<Option<(Manifest, String)>, String> {
+    /// The package's manifest and its digest (which names the unpack
+    /// directory), or `None` when the package has none. What a missing
+    /// manifest means is the caller's to say (see [`crate::Host`]).
+    pub fn load(task_root: &Path) -> Result<Option<(Manifest, String)>, InitError> {
         let path = task_root.join(MANIFEST_PATH);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => {
+                return Err(InitError::ManifestUnreadable {
+                    path,
+                    why: e.to_string(),
+                })
+            }
         };
-        let m: Manifest = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is not a payload manifest: {e}", path.display()))?;
+        let m: Manifest =
+            serde_json::from_slice(&bytes).map_err(|e| InitError::ManifestMalformed {
+                path: path.clone(),
+                why: e.to_string(),
+            })?;
         if m.format != 1 {
-            return Err(format!(
-                "{} has format {}, this bootstrap reads format 1; {PACKAGE_REMEDY}",
-                path.display(),
-                m.format
-            ));
+            return Err(InitError::ManifestFormat {
+                path,
+                found: m.format,
+            });
         }
         Ok(Some((m, hex(&Sha256::digest(&bytes))[..16].to_string())))
     }

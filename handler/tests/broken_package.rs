@@ -1,6 +1,8 @@
-//! A function whose package lacks its ffmpeg: every stage fails with
-//! TOOL_UNAVAILABLE, which no stage retries, and the message says what is
-//! wrong with the package and what to do, in terms a user has.
+//! Broken packages. One whose ffmpeg is missing once unpacked: every stage
+//! fails with TOOL_UNAVAILABLE; one without its manifest (and without its
+//! bucket variable): `bootstrap` fails its init with FUNCTION_MISCONFIGURED.
+//! No stage retries either, and each message says what is wrong with the
+//! package and what to do, in terms a user has.
 //!
 //! Its own test binary: the installed runtime is process-wide.
 
@@ -57,4 +59,49 @@ fn a_package_without_ffmpeg_fails_every_stage_without_retries() {
             "a deployed function's error names {developer_only:?}: {err}"
         );
     }
+}
+
+/// The real `bootstrap` with a package that has no manifest and no render
+/// bucket: it never asks for an event, posts both problems once to the
+/// Runtime API's init/error under FUNCTION_MISCONFIGURED (body and
+/// header), and exits. The jail tests (`bin/local/tests/workflow.rs`) run
+/// each broken case through the local stack's workflow.
+#[test]
+fn bootstrap_reports_a_broken_package_as_its_init_error() {
+    use hyperframes_testkit::runtime_api::{Outcome, RuntimeApi};
+    let d = tempfile::tempdir().unwrap();
+    let api = RuntimeApi::start();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))
+        .env_clear()
+        .env("LAMBDA_TASK_ROOT", d.path())
+        .env("AWS_LAMBDA_RUNTIME_API", &api.addr)
+        .env("TMPDIR", d.path())
+        .spawn()
+        .unwrap();
+    let outcome = api.invoke(
+        json!({"Action": "plan"}),
+        std::time::Duration::from_secs(60),
+    );
+    let status = child.wait().unwrap();
+    let Outcome::InitError(body) = outcome else {
+        panic!("not an init error: {outcome:?}")
+    };
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["errorType"], "FUNCTION_MISCONFIGURED", "{body}");
+    let message = body["errorMessage"].as_str().unwrap();
+    for want in [
+        "HYPERFRAMES_RENDER_BUCKET is not set: the stack's template sets it",
+        "the package has no manifest (payload/manifest.json)",
+        "cargo run --bin package",
+    ] {
+        assert!(message.contains(want), "no {want:?} in: {message}");
+    }
+    assert!(!message.contains("apt-get"), "{message}");
+    assert_eq!(api.first_poll(), None, "it asked for an event: {message}");
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        api.init_error_type().as_deref(),
+        Some("FUNCTION_MISCONFIGURED"),
+        "the Lambda-Runtime-Function-Error-Type header"
+    );
 }

@@ -215,6 +215,13 @@ pub enum ErrorName {
     /// package or cannot start: a deployment defect that every retry would
     /// hit again. Never retried; the message says what the package lacks.
     ToolUnavailable,
+    /// The function cannot start: its package has no payload manifest, a
+    /// malformed one, or lacks a payload file the manifest names, or an
+    /// environment variable the stack sets is missing or invalid. Found
+    /// before the first event and reported as the init error, so every
+    /// retry would meet it again. Never retried; the message names the
+    /// package step or the variable to fix.
+    FunctionMisconfigured,
     /// The event is malformed in a way no retry fixes (missing field, bad
     /// config). Non-retryable in every stage.
     InvalidEvent,
@@ -227,7 +234,7 @@ pub enum ErrorName {
 
 impl ErrorName {
     /// Every name, in contract order: the order of each stage's non-retryable list.
-    pub const ALL: [ErrorName; 18] = [
+    pub const ALL: [ErrorName; 19] = [
         ErrorName::FfmpegVersionMismatch,
         ErrorName::PlanHashMismatch,
         ErrorName::S3UriNotAllowed,
@@ -243,6 +250,7 @@ impl ErrorName {
         ErrorName::FormatNotSupportedInDistributed,
         ErrorName::ChromeBinaryUnavailable,
         ErrorName::ToolUnavailable,
+        ErrorName::FunctionMisconfigured,
         ErrorName::InvalidEvent,
         ErrorName::RenderFailed,
         ErrorName::S3TransportFailed,
@@ -266,6 +274,7 @@ impl ErrorName {
             ErrorName::FormatNotSupportedInDistributed => "FORMAT_NOT_SUPPORTED_IN_DISTRIBUTED",
             ErrorName::ChromeBinaryUnavailable => "ChromeBinaryUnavailableError",
             ErrorName::ToolUnavailable => "TOOL_UNAVAILABLE",
+            ErrorName::FunctionMisconfigured => "FUNCTION_MISCONFIGURED",
             ErrorName::InvalidEvent => "INVALID_EVENT",
             ErrorName::RenderFailed => "RENDER_FAILED",
             ErrorName::S3TransportFailed => "S3_TRANSPORT_FAILED",
@@ -287,6 +296,7 @@ impl ErrorName {
             | PlanArtifactDigestMismatch
             | ChromeBinaryUnavailable
             | ToolUnavailable
+            | FunctionMisconfigured
             | InvalidEvent => true,
             BrowserGpuNotSoftware | InvalidVideoMetadata => matches!(stage, Plan | RenderChunk),
             FontFetchFailed | VideoSourceUnrenderable | NotMediaPayload => stage == Plan,
@@ -365,6 +375,8 @@ mod tests {
             assert!(!names(a).contains(&"RENDER_FAILED"));
             // A function package without its ffmpeg fails the same way every time.
             assert!(names(a).contains(&"TOOL_UNAVAILABLE"));
+            // Nor does a broken package or environment, found at init.
+            assert!(names(a).contains(&"FUNCTION_MISCONFIGURED"));
         }
     }
 }

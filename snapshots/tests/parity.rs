@@ -13,9 +13,10 @@
 //!    0 or over 1000 items is a runtime error) and a new Fail state,
 //!    `PlanExceedsChunkLimit` (PLAN_TOO_LARGE), catches > 1000 chunks.
 //! 5. Retry lists carry one name per error (no Node class-name twins), the
-//!    same per-stage list for v1 and v2 tasks, plus INVALID_EVENT and
+//!    same per-stage list for v1 and v2 tasks, plus INVALID_EVENT,
 //!    TOOL_UNAVAILABLE (a function package without its ffmpeg: a deployment
-//!    defect no retry fixes).
+//!    defect no retry fixes) and FUNCTION_MISCONFIGURED (the function's init
+//!    found its package or environment broken, which no retry fixes).
 //! 6. Beyond: bucket encryption, a TLS-only bucket policy (one extra
 //!    resource), an abort-incomplete-uploads lifecycle rule, a ProjectName
 //!    pattern, least-privilege S3 actions for the function.
@@ -354,7 +355,14 @@ fn retry_lists_cover_the_reference_with_one_name_per_error() {
         let added: BTreeSet<_> = o.difference(&r).cloned().collect();
         assert_eq!(
             added,
-            BTreeSet::from(["INVALID_EVENT", "TOOL_UNAVAILABLE"].map(String::from))
+            BTreeSet::from(
+                [
+                    "INVALID_EVENT",
+                    "TOOL_UNAVAILABLE",
+                    "FUNCTION_MISCONFIGURED"
+                ]
+                .map(String::from)
+            )
         );
         assert_eq!(ours["Retry"][1], json!(reference["Retry"][1]));
     }

@@ -79,7 +79,7 @@ async fn invoke(cli: Args) -> ExitCode {
     std::env::set_var("HYPERFRAMES_RENDER_BUCKET", &bucket);
     // The function's JSON log lines, on stderr as in CloudWatch.
     hyperframes_handler::logging::init();
-    let handler = match hyperframes_handler::from_env().await {
+    let handler = match hyperframes_handler::from_env(hyperframes_handler::Host::Machine).await {
         Ok(h) => h,
         Err(msg) => {
             eprintln!("invoke: {msg}");

@@ -503,3 +503,139 @@ fn a_cancelled_render_is_aborted() {
     assert_eq!(last["type"], "ExecutionAborted", "{h:#?}");
     assert_eq!(last["error"], "CANCELLED");
 }
+
+/// The package at `from` again at `to`, its files hard links (the
+/// payload is tens of MB): an edit must replace a file, never write into it.
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let t = e.file_type().unwrap();
+        if t.is_dir() {
+            link_tree(&src, &dst);
+        } else if t.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else {
+            std::fs::hard_link(&src, &dst).unwrap();
+        }
+    }
+}
+
+/// Puts the function's own spec back when a case ends, also on a panic.
+struct Restore<'a> {
+    s: &'a TestStack,
+    spec: hyperframes_local::lambda::FunctionSpec,
+}
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let spec = self.spec.clone();
+        self.s
+            .rt
+            .block_on(
+                self.s
+                    .stack
+                    .lambda
+                    .update_function(&spec.name.clone(), |f| *f = spec),
+            )
+            .unwrap();
+    }
+}
+
+/// A package without its manifest, with a malformed one, or without a
+/// payload file, and an environment without its variables: each fails
+/// the function's init with FUNCTION_MISCONFIGURED, reported once through
+/// the Runtime API's init/error and not retried by the workflow (one
+/// invocation, one TaskFailed), and its message names what to fix.
+#[test]
+fn a_broken_package_or_environment_fails_at_init_without_retries() {
+    let s = test_stack();
+    let _g = serial();
+    let name = s.stack.resolved.function_name.clone();
+    let dir = support::scratch("wf-init");
+    let project = fixture_project(&dir, "mp4-h264-sdr");
+    let manifest = "payload/manifest.json";
+    type Edit = Box<dyn Fn(&Path, &mut Vec<(String, String)>)>;
+    let cases: Vec<(&str, Edit, Vec<&str>)> = vec![
+        (
+            "no-manifest",
+            Box::new(move |t, _| std::fs::remove_file(t.join(manifest)).unwrap()),
+            vec!["the package has no manifest (payload/manifest.json)"],
+        ),
+        (
+            "malformed-manifest",
+            Box::new(move |t, _| {
+                std::fs::remove_file(t.join(manifest)).unwrap();
+                std::fs::write(t.join(manifest), r#"{"format": 1, "components": ["#).unwrap();
+            }),
+            vec!["manifest /var/task/payload/manifest.json is malformed"],
+        ),
+        (
+            "no-ffmpeg",
+            Box::new(|t, _| std::fs::remove_file(t.join("payload/ffmpeg.br")).unwrap()),
+            vec!["the package lacks payload/ffmpeg.br, the ffmpeg payload"],
+        ),
+        (
+            "no-env",
+            Box::new(|_, env| {
+                env.retain(|(k, _)| k != "HYPERFRAMES_RENDER_BUCKET");
+                env.push((
+                    "HYPERFRAMES_LAMBDA_CHROME_SOURCE".into(),
+                    "chrome-headless-shell".into(),
+                ));
+            }),
+            vec![
+                "HYPERFRAMES_RENDER_BUCKET is not set: the stack's template sets it",
+                "HYPERFRAMES_LAMBDA_CHROME_PATH is not set",
+            ],
+        ),
+    ];
+    let t = Instant::now();
+    for (case, edit, wants) in cases {
+        let id = format!("wf-init-{case}");
+        let task = dir.join(case).join("task");
+        let old = s.rt.block_on(s.stack.lambda.update_function(&name, |f| {
+            link_tree(&f.task_dir, &task);
+            edit(&task, &mut f.environment);
+            f.task_dir = task.clone();
+        }));
+        let _restore = Restore {
+            s,
+            spec: old.unwrap(),
+        };
+        s.rt.block_on(render::run(&target(s), remote(&project, &id, "mp4", None)))
+            .unwrap_or_else(|e| panic!("{id}: {e:#}"));
+        let p = wait(s, &id);
+        let recs = invocations(s, &id);
+        let State::Failed { error, cause } = &p.state else {
+            panic!("{id}: {:?}\n{recs:#?}", p.state)
+        };
+        assert_eq!(error, "FUNCTION_MISCONFIGURED", "{id}: {cause}");
+        for want in wants.iter().chain(&["the function cannot start"]) {
+            assert!(cause.contains(want), "{id}: no {want:?} in {cause}");
+        }
+        if case != "no-env" {
+            assert!(cause.contains("cargo run --bin deploy"), "{id}: {cause}");
+        }
+        assert!(!cause.contains("apt-get"), "{id}: {cause}");
+        assert_eq!(
+            recs.len(),
+            1,
+            "{id}: one invocation, not retried: {recs:#?}"
+        );
+        assert_eq!(
+            recs[0].error_type.as_deref(),
+            Some("FUNCTION_MISCONFIGURED")
+        );
+        assert!(recs[0].init.is_some(), "{id}: it failed in init: {recs:#?}");
+        assert_eq!(p.lambda_invocations, 1, "{id}");
+        let h = history(s, &id);
+        let failed: Vec<&Value> = h.iter().filter(|e| e["type"] == "TaskFailed").collect();
+        assert_eq!(failed.len(), 1, "{id}: {h:#?}");
+        assert_eq!(failed[0]["error"], "FUNCTION_MISCONFIGURED", "{id}");
+    }
+    eprintln!(
+        "[measure] 4 broken functions, each a render that failed at init: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+}

@@ -27,6 +27,8 @@ struct State {
     queue: VecDeque<(String, Value)>,
     outcomes: Vec<(String, Outcome)>,
     init_error: Option<String>,
+    /// The `Lambda-Runtime-Function-Error-Type` header of `init/error`.
+    init_error_type: Option<String>,
     first_poll: Option<Instant>,
     counter: u64,
 }
@@ -54,6 +56,11 @@ impl RuntimeApi {
     /// When the runtime first asked for an event (its init was done).
     pub fn first_poll(&self) -> Option<Instant> {
         self.state.0.lock().unwrap().first_poll
+    }
+
+    /// The error type the runtime's `init/error` carried in its header.
+    pub fn init_error_type(&self) -> Option<String> {
+        self.state.0.lock().unwrap().init_error_type.clone()
     }
 
     /// Queues `event` and waits for the runtime's answer.
@@ -88,14 +95,17 @@ impl RuntimeApi {
 fn serve(conn: TcpStream, state: Arc<(Mutex<State>, Condvar)>) {
     let mut reader = BufReader::new(conn.try_clone().expect("clone socket"));
     let mut conn = conn;
-    while let Some((method, path, body)) = read_request(&mut reader) {
+    while let Some((method, path, body, error_type)) = read_request(&mut reader) {
         let reply = if method == "GET" && path.ends_with("/runtime/invocation/next") {
             next_invocation(&state)
         } else if method == "POST" && path.contains("/runtime/invocation/") {
             record_outcome(&state, &path, &body)
         } else if method == "POST" && path.ends_with("/runtime/init/error") {
             let (lock, cv) = &*state;
-            lock.lock().unwrap().init_error = Some(String::from_utf8_lossy(&body).into_owned());
+            let mut st = lock.lock().unwrap();
+            st.init_error = Some(String::from_utf8_lossy(&body).into_owned());
+            st.init_error_type = error_type;
+            drop(st);
             cv.notify_all();
             accepted()
         } else {
@@ -107,9 +117,10 @@ fn serve(conn: TcpStream, state: Arc<(Mutex<State>, Condvar)>) {
     }
 }
 
-/// One HTTP/1.1 request: method, path and body (Content-Length or
-/// chunked); `None` when the client hangs up.
-fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>)> {
+/// One HTTP/1.1 request: method, path, body (Content-Length or chunked)
+/// and its `Lambda-Runtime-Function-Error-Type`; `None` when the client
+/// hangs up.
+fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>, Option<String>)> {
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return None;
@@ -119,6 +130,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>)> 
     let path = parts.next().unwrap_or("").to_string();
     let mut len = 0usize;
     let mut chunked = false;
+    let mut error_type = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 {
@@ -135,6 +147,9 @@ fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>)> 
             if k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked") {
                 chunked = true;
             }
+            if k.eq_ignore_ascii_case("lambda-runtime-function-error-type") {
+                error_type = Some(v.trim().to_string());
+            }
         }
     }
     let body = if chunked {
@@ -144,7 +159,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<u8>)> 
         reader.read_exact(&mut body).ok()?;
         body
     };
-    Some((method, path, body))
+    Some((method, path, body, error_type))
 }
 
 /// Blocks until an event is queued, then hands it out with Lambda's headers.

@@ -1,15 +1,26 @@
 //! The Lambda entry point (`provided.al2023`, handler `bootstrap`).
 
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use hyperframes_handler::init::{self, InitFailure};
+use hyperframes_handler::Host;
+use lambda_runtime::{service_fn, tracing, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     hyperframes_handler::logging::init();
-    let handler = match hyperframes_handler::from_env().await {
+    let handler = match hyperframes_handler::from_env(Host::Lambda).await {
         Ok(h) => h,
-        Err(msg) => {
-            lambda_runtime::tracing::error!(event = "init-failed", "bootstrap: {msg}");
+        Err(failure) => {
+            tracing::error!(
+                event = "init-failed",
+                error_type = InitFailure::NAME.as_str(),
+                "bootstrap: {failure}"
+            );
+            // Reported once, as the init error (`init::report` says why);
+            // the process then ends, and Lambda discards the environment.
+            if let Err(e) = init::report(&failure).await {
+                tracing::error!(event = "init-error-unreported", "bootstrap: {e}");
+            }
             std::process::exit(1);
         }
     };

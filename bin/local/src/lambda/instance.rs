@@ -124,6 +124,11 @@ impl Instance {
                 tokio::select! {
                     changed = init.changed() => if changed.is_err() { return InitEnd::Exited(125) },
                     status = self.child.wait() => {
+                        // A runtime that posted init/error and exited may
+                        // be seen exiting first: its report still wins.
+                        if let Init::Failed(t, b) = init.borrow().clone() {
+                            return InitEnd::Failed(t, b);
+                        }
                         return InitEnd::Exited(status.ok().and_then(|s| s.code()).unwrap_or(125));
                     }
                 }

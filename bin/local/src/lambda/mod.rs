@@ -20,7 +20,7 @@ mod runtime_api;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -103,7 +103,8 @@ pub(crate) struct Function {
 
 pub(crate) struct Shared {
     pub config: LambdaConfig,
-    functions: HashMap<String, Arc<Function>>,
+    /// Replaced whole by [`LambdaService::update_function`].
+    functions: RwLock<HashMap<String, Arc<Function>>>,
     permits: Semaphore,
     next_instance: AtomicU64,
     next_request: AtomicU64,
@@ -157,7 +158,7 @@ impl LambdaService {
         let shared = Arc::new(Shared {
             permits: Semaphore::new(config.concurrency.max(1)),
             config,
-            functions,
+            functions: RwLock::new(functions),
             next_instance: AtomicU64::new(1),
             next_request: AtomicU64::new(1),
             faults: Mutex::new(Vec::new()),
@@ -174,7 +175,7 @@ impl LambdaService {
 
     /// The ARN of a function this service runs.
     pub fn function_arn(&self, name: &str) -> Option<String> {
-        self.shared.functions.get(name).map(|f| f.arn.clone())
+        self.shared.lookup(name).map(|f| f.arn.clone())
     }
 
     /// Invokes in process (what the HTTP API does).
@@ -191,10 +192,10 @@ impl LambdaService {
     pub fn function_log_path(&self) -> PathBuf {
         let name = self
             .shared
-            .functions
-            .keys()
-            .next()
-            .cloned()
+            .functions()
+            .into_iter()
+            .map(|f| f.spec.name.clone())
+            .min()
             .unwrap_or_default();
         self.shared.log.function_log(&name)
     }
@@ -217,13 +218,39 @@ impl LambdaService {
     /// Stops every instance and the API.
     pub async fn shutdown(&self) {
         self.server.abort();
-        for f in self.shared.functions.values() {
-            let idle: Vec<Instance> =
-                std::mem::take(&mut *f.idle.lock().unwrap_or_else(|p| p.into_inner()));
-            for i in idle {
-                i.kill().await;
-            }
+        for f in self.shared.functions() {
+            stop_idle(&self.shared, &f).await;
         }
+    }
+
+    /// Changes a function the way UpdateFunctionConfiguration or
+    /// UpdateFunctionCode does on Lambda: later invocations run in new
+    /// instances with the new spec (its environment, its package); idle
+    /// instances stop; a running invocation ends in its old instance,
+    /// which then stops with its function. Returns the spec it replaced.
+    pub async fn update_function(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut FunctionSpec),
+    ) -> Result<FunctionSpec, String> {
+        let old = self
+            .shared
+            .lookup(name)
+            .ok_or_else(|| format!("Function not found: {name}"))?;
+        let mut spec = old.spec.clone();
+        change(&mut spec);
+        let new = Arc::new(Function {
+            spec,
+            arn: old.arn.clone(),
+            idle: Mutex::new(Vec::new()),
+        });
+        self.shared
+            .functions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(old.spec.name.clone(), new);
+        stop_idle(&self.shared, &old).await;
+        Ok(old.spec.clone())
     }
 }
 
@@ -243,7 +270,20 @@ impl Shared {
             Some(_) => name_or_arn.split(':').nth(6)?,
             None => name_or_arn.split(':').next()?,
         };
-        self.functions.get(name).cloned()
+        self.functions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    fn functions(&self) -> Vec<Arc<Function>> {
+        self.functions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     fn take_fault(&self, event: &[u8]) -> Option<FaultKind> {
@@ -384,7 +424,11 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
     rec.memory_enforced = inst.memory_enforced();
     let (keep, function_error, payload) = run_outcome(end, &mut rec, &request_id, f, limit);
     shared.log.report(&f.spec.name, &rec);
-    if keep {
+    // An instance of a function updated meanwhile is not reused.
+    let current = shared
+        .lookup(&f.spec.name)
+        .is_some_and(|c| Arc::ptr_eq(&c, f));
+    if keep && current {
         f.idle.lock().unwrap_or_else(|p| p.into_inner()).push(inst);
     } else {
         stop(shared, f, inst).await;
@@ -538,6 +582,15 @@ async fn cold_start(
     };
     stop(shared, f, inst).await;
     Err(failure)
+}
+
+/// Stops the idle instances of `f`.
+async fn stop_idle(shared: &Shared, f: &Function) {
+    let idle: Vec<Instance> =
+        std::mem::take(&mut *f.idle.lock().unwrap_or_else(|p| p.into_inner()));
+    for i in idle {
+        stop(shared, f, i).await;
+    }
 }
 
 /// Kills an instance that cannot be reused and logs whether all of its
