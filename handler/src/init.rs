@@ -59,6 +59,10 @@ pub enum InitError {
         "the package lacks {path}, the {component} payload its manifest names; {PACKAGE_REMEDY}"
     )]
     PayloadMissing { component: String, path: String },
+    /// An `HF_*` variable of the producer does not parse (every bad one
+    /// is in the message).
+    #[error("{0}: the function's environment is the stack's (its template or your overrides)")]
+    ProducerSettings(String),
     /// A variable the function needs is unset or empty; `fix` says who sets it.
     #[error("{var} is not set: {fix}")]
     EnvMissing { var: &'static str, fix: String },

@@ -55,6 +55,11 @@ pub enum Host {
 pub async fn from_env(host: Host) -> Result<Handler, InitFailure> {
     let settings = bundled::Settings::from_env();
     let mut problems = Vec::new();
+    // The producer's HF_* settings, read once here, at the function's edge.
+    match hyperframes_producer::settings::Settings::from_env() {
+        Ok(s) => hyperframes_producer::settings::install(s),
+        Err(e) => problems.push(InitError::ProducerSettings(e.to_string())),
+    }
     let bucket = init::render_bucket(std::env::var(env::RENDER_BUCKET).ok().as_deref())
         .map_err(|e| problems.push(e))
         .ok();

@@ -10,6 +10,7 @@ use hyperframes_handler::bundled::PACKAGE_REMEDY;
 use hyperframes_handler::{LocalProducer, Producer};
 use hyperframes_infra::contract::{Action, ErrorName};
 use hyperframes_producer::runtime::{self, Runtime};
+use serde_json::json;
 
 #[test]
 fn a_package_without_ffmpeg_fails_every_stage_without_retries() {
