@@ -255,52 +255,56 @@ fn chunk_uris(event: &Map<String, Value>) -> Result<Vec<S3Uri>, HandlerError> {
     }
 }
 
-/// The fields each action's event may carry (what the state machine's
-/// Task payloads send, `infra::workflow`).
-fn allowed_fields(action: Action) -> &'static [&'static str] {
-    const LOCATION: [&str; 3] = [
-        field::PLAN_S3_URI,
-        field::PLAN_V2_MANIFEST_S3_URI,
-        field::PLAN_V2_ARTIFACT_S3_PREFIX,
-    ];
+/// The fields each action's event may carry besides `Action` and
+/// `PlanProtocol` (what the state machine's Task payloads send,
+/// `infra::workflow`); the later stages also take a plan location.
+fn allowed_fields(action: Action) -> (&'static [&'static str], bool) {
     match action {
-        Action::Plan => &[
-            field::ACTION,
-            field::PLAN_PROTOCOL,
-            field::PROJECT_S3_URI,
-            field::PLAN_OUTPUT_S3_PREFIX,
-            field::CONFIG,
-        ],
-        Action::RenderChunk => &[
-            field::ACTION,
-            field::PLAN_PROTOCOL,
-            LOCATION[0],
-            LOCATION[1],
-            LOCATION[2],
-            field::PLAN_HASH,
-            field::CHUNK_INDEX,
-            field::CHUNK_OUTPUT_S3_PREFIX,
-            field::FORMAT,
-        ],
-        Action::Assemble => &[
-            field::ACTION,
-            field::PLAN_PROTOCOL,
-            LOCATION[0],
-            LOCATION[1],
-            LOCATION[2],
-            field::PLAN_HASH,
-            field::CHUNK_S3_URIS,
-            field::AUDIO_S3_URI,
-            field::OUTPUT_S3_URI,
-            field::FORMAT,
-        ],
+        Action::Plan => (
+            &[
+                field::PROJECT_S3_URI,
+                field::PLAN_OUTPUT_S3_PREFIX,
+                field::CONFIG,
+            ],
+            false,
+        ),
+        Action::RenderChunk => (
+            &[
+                field::PLAN_HASH,
+                field::CHUNK_INDEX,
+                field::CHUNK_OUTPUT_S3_PREFIX,
+                field::FORMAT,
+            ],
+            true,
+        ),
+        Action::Assemble => (
+            &[
+                field::PLAN_HASH,
+                field::CHUNK_S3_URIS,
+                field::AUDIO_S3_URI,
+                field::OUTPUT_S3_URI,
+                field::FORMAT,
+            ],
+            true,
+        ),
     }
 }
 
 /// A field the action does not read is refused by name (all of them at
 /// once): a misspelled one would otherwise be silently ignored.
 fn refuse_unknown_fields(event: &Map<String, Value>, action: Action) -> Result<(), HandlerError> {
-    let allowed = allowed_fields(action);
+    const ALWAYS: [&str; 2] = [field::ACTION, field::PLAN_PROTOCOL];
+    const LOCATION: [&str; 3] = [
+        field::PLAN_S3_URI,
+        field::PLAN_V2_MANIFEST_S3_URI,
+        field::PLAN_V2_ARTIFACT_S3_PREFIX,
+    ];
+    let (own, located) = allowed_fields(action);
+    let mut allowed: Vec<&str> = ALWAYS.to_vec();
+    if located {
+        allowed.extend(LOCATION);
+    }
+    allowed.extend(own);
     let unknown: Vec<&str> = event
         .keys()
         .map(String::as_str)
