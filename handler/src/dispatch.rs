@@ -8,11 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lambda_runtime::tracing;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use hyperframes_infra::contract::{field, Action, ErrorName, PlanProtocol};
+use hyperframes_infra::contract::result::{
+    AssembleResult, ChunkResult, PlanResult, PlanResultLocation, StageResult,
+};
+use hyperframes_infra::contract::{ErrorName, PlanProtocol};
 use hyperframes_producer::plan::v2::{self, Role};
 use hyperframes_producer::Format;
 
@@ -117,7 +120,7 @@ fn millis(d: Duration) -> u64 {
 
 impl Handler {
     /// Handles one raw invocation payload.
-    pub async fn handle(&self, raw: Value) -> Result<Value, HandlerError> {
+    pub async fn handle(&self, raw: Value) -> Result<StageResult, HandlerError> {
         let started = Instant::now();
         let event = Event::parse(&raw)?;
         for (name, uri) in event.uris() {
@@ -129,9 +132,15 @@ impl Handler {
         );
         let mut phases = Phases::default();
         let result = match &event {
-            Event::Plan(e) => self.plan(e, &mut phases).await,
-            Event::RenderChunk(e) => self.render_chunk(e, &mut phases).await,
-            Event::Assemble(e) => self.assemble(e, &mut phases).await,
+            Event::Plan(e) => self.plan(e, &mut phases).await.map(StageResult::Plan),
+            Event::RenderChunk(e) => self
+                .render_chunk(e, &mut phases)
+                .await
+                .map(StageResult::Chunk),
+            Event::Assemble(e) => self
+                .assemble(e, &mut phases)
+                .await
+                .map(StageResult::Assemble),
         };
         let chunk_index = match &event {
             Event::RenderChunk(c) => Some(c.index),
@@ -160,7 +169,7 @@ impl Handler {
         result
     }
 
-    async fn plan(&self, e: &PlanEvent, phases: &mut Phases) -> Result<Value, HandlerError> {
+    async fn plan(&self, e: &PlanEvent, phases: &mut Phases) -> Result<PlanResult, HandlerError> {
         let work = WorkDir::new(&self.work_root, "hf-plan")?;
         let project = work.join("project");
         phases
@@ -187,26 +196,22 @@ impl Handler {
                 )
                 .await?
         };
-        let mut out = json!({
-            field::ACTION: Action::Plan.as_str(),
-            field::CHUNK_COUNT: info.chunk_count,
-            "TotalFrames": info.total_frames,
-            "Fps": info.fps,
-            "Width": info.width,
-            "Height": info.height,
-            field::FORMAT: info.format.as_str(),
-            field::HAS_AUDIO: info.has_audio,
-            "FfmpegVersion": info.ffmpeg_version,
-            "ProducerVersion": info.producer_version,
-        });
         let publish = async {
             match e.protocol {
-                PlanProtocol::V1 => self.publish_v1(e, &plan_dir, &info, &mut out).await,
-                PlanProtocol::V2 => self.publish_v2(e, &work, &plan_dir, &mut out).await,
+                PlanProtocol::V1 => self.publish_v1(e, &plan_dir, &info).await,
+                PlanProtocol::V2 => self.publish_v2(e, &work, &plan_dir).await,
             }
         };
-        phases.time(Phase::Upload, publish).await?;
-        Ok(out)
+        let location = phases.time(Phase::Upload, publish).await?;
+        Ok(PlanResult::new(
+            info.chunk_count,
+            info.total_frames,
+            (info.fps, info.width, info.height),
+            info.format.as_str(),
+            info.has_audio,
+            (info.ffmpeg_version, info.producer_version),
+            location,
+        ))
     }
 
     async fn publish_v1(
@@ -214,8 +219,7 @@ impl Handler {
         e: &PlanEvent,
         plan_dir: &Path,
         info: &PlanInfo,
-        out: &mut Value,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<PlanResultLocation, HandlerError> {
         let plan_uri = e.output_prefix.join("plan.tar.gz");
         self.transport
             .upload(&info.tarball, &plan_uri, Some("application/gzip"))
@@ -230,10 +234,11 @@ impl Handler {
         } else {
             None
         };
-        out[field::PLAN_S3_URI] = json!(plan_uri.to_string());
-        out[field::PLAN_HASH] = json!(info.plan_hash);
-        out[field::AUDIO_S3_URI] = json!(audio_uri);
-        Ok(())
+        Ok(PlanResultLocation::V1 {
+            plan: plan_uri.to_string(),
+            plan_hash: info.plan_hash.clone(),
+            audio: audio_uri,
+        })
     }
 
     /// Blobs first, manifest last: a manifest in S3 means every blob it
@@ -243,8 +248,7 @@ impl Handler {
         e: &PlanEvent,
         work: &WorkDir,
         plan_dir: &Path,
-        out: &mut Value,
-    ) -> Result<(), HandlerError> {
+    ) -> Result<PlanResultLocation, HandlerError> {
         let store = work.join("v2");
         let summary = {
             let (d, s) = (plan_dir.to_path_buf(), store.clone());
@@ -282,16 +286,17 @@ impl Handler {
                 Some("application/json"),
             )
             .await?;
-        out[field::PLAN_PROTOCOL] = json!(PlanProtocol::V2.as_str());
-        out[field::PLAN_V2_MANIFEST_S3_URI] = json!(manifest_uri.to_string());
-        out[field::PLAN_V2_ARTIFACT_S3_PREFIX] = json!(format!(
-            "s3://{}/{}",
-            artifacts.bucket,
-            artifacts.key.trim_end_matches('/')
-        ));
-        out[field::PLAN_HASH] = json!(summary.manifest_hash);
-        out[field::AUDIO_S3_URI] = Value::Null;
-        Ok(())
+        Ok(PlanResultLocation::V2 {
+            protocol: PlanProtocol::V2.as_str(),
+            manifest: manifest_uri.to_string(),
+            artifact_prefix: format!(
+                "s3://{}/{}",
+                artifacts.bucket,
+                artifacts.key.trim_end_matches('/')
+            ),
+            plan_hash: summary.manifest_hash,
+            audio: (),
+        })
     }
 
     /// Brings the plan into `work/plan` for `role`, checking that it is
@@ -354,7 +359,7 @@ impl Handler {
         &self,
         e: &ChunkEvent,
         phases: &mut Phases,
-    ) -> Result<Value, HandlerError> {
+    ) -> Result<ChunkResult, HandlerError> {
         let work = WorkDir::new(&self.work_root, "hf-chunk")?;
         let role = Role::Chunk(e.index);
         let fetch = self.fetch_plan(&e.location, Some(&e.plan_hash), role, &work);
@@ -374,13 +379,12 @@ impl Handler {
         let uri = e.output_prefix.join(&chunk_key(e.index, e.format));
         let upload = self.upload_result(&chunk.path, chunk.is_frame_dir, &uri, &work, "frames");
         phases.time(Phase::Upload, upload).await?;
-        // Small on purpose: Map results accumulate in the execution state.
-        Ok(json!({
-            field::CHUNK_S3_URI: uri.to_string(),
-            field::CHUNK_INDEX: e.index,
-            field::SHA256: chunk.sha256,
-            field::FRAMES_ENCODED: chunk.frames,
-        }))
+        Ok(ChunkResult::new(
+            uri.to_string(),
+            e.index,
+            chunk.sha256,
+            chunk.frames,
+        ))
     }
 
     /// Uploads a rendered file, or a frame directory as one deterministic
@@ -445,7 +449,7 @@ impl Handler {
         &self,
         e: &AssembleEvent,
         phases: &mut Phases,
-    ) -> Result<Value, HandlerError> {
+    ) -> Result<AssembleResult, HandlerError> {
         let work = WorkDir::new(&self.work_root, "hf-assemble")?;
         let inputs = async {
             let plan_dir = self
@@ -475,11 +479,11 @@ impl Handler {
         let is_dir = info.path.is_dir();
         let upload = self.upload_result(&info.path, is_dir, &e.output, &work, "output");
         phases.time(Phase::Upload, upload).await?;
-        Ok(json!({
-            field::OUTPUT_S3_URI: e.output.to_string(),
-            field::FRAMES_ENCODED: info.frames_encoded,
-            field::FILE_SIZE: info.file_size,
-        }))
+        Ok(AssembleResult::new(
+            e.output.to_string(),
+            info.frames_encoded,
+            info.file_size,
+        ))
     }
 }
 

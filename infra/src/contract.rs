@@ -342,6 +342,182 @@ pub const RETRY_BACKOFF_RATE: f64 = 2.0;
 /// Cap on the interval between retries, in seconds.
 pub const RETRY_MAX_DELAY_SECONDS: u32 = 60;
 
+/// What each stage returns to the state machine, typed, so the handler
+/// never builds a result out of strings. The serialized names are the
+/// [`field`] constants (a test checks every one), in the order the
+/// reference's handler writes them.
+pub mod result {
+    use serde::{Serialize, Serializer};
+
+    use super::Action;
+
+    fn action<S: Serializer>(a: &Action, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(a.as_str())
+    }
+
+    /// The plan stage's result.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct PlanResult {
+        /// Always `plan`.
+        #[serde(serialize_with = "action")]
+        pub action: Action,
+        /// Chunks to render ([`super::field::CHUNK_COUNT`]).
+        pub chunk_count: u32,
+        /// Frames in the video.
+        pub total_frames: u64,
+        /// Frames per second.
+        pub fps: u32,
+        /// The video's width in pixels.
+        pub width: u32,
+        /// The video's height in pixels.
+        pub height: u32,
+        /// The output format's wire name (`mp4`, `png-sequence`, ...).
+        pub format: String,
+        /// Whether the composition has audio.
+        pub has_audio: bool,
+        /// The ffmpeg build every chunk must be encoded with.
+        pub ffmpeg_version: String,
+        /// The producer that made the plan.
+        pub producer_version: String,
+        /// Where the plan was published.
+        #[serde(flatten)]
+        pub location: PlanResultLocation,
+    }
+
+    impl PlanResult {
+        /// A plan result: the plan's facts, then where it was published.
+        #[allow(clippy::too_many_arguments)]
+        pub fn new(
+            chunk_count: u32,
+            total_frames: u64,
+            (fps, width, height): (u32, u32, u32),
+            format: &str,
+            has_audio: bool,
+            (ffmpeg_version, producer_version): (String, String),
+            location: PlanResultLocation,
+        ) -> PlanResult {
+            PlanResult {
+                action: Action::Plan,
+                chunk_count,
+                total_frames,
+                fps,
+                width,
+                height,
+                format: format.to_string(),
+                has_audio,
+                ffmpeg_version,
+                producer_version,
+                location,
+            }
+        }
+    }
+
+    /// Where the plan went, per protocol. v2 names its protocol and never
+    /// an audio URI (the manifest carries the audio).
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[serde(untagged)]
+    pub enum PlanResultLocation {
+        /// A v1 plan tarball and its audio track.
+        V1 {
+            /// The plan tarball.
+            #[serde(rename = "PlanS3Uri")]
+            plan: String,
+            /// The plan's hash.
+            #[serde(rename = "PlanHash")]
+            plan_hash: String,
+            /// The audio track, if any.
+            #[serde(rename = "AudioS3Uri")]
+            audio: Option<String>,
+        },
+        /// A v2 manifest and its content-addressed blobs.
+        V2 {
+            /// Always `v2`.
+            #[serde(rename = "PlanProtocol")]
+            protocol: &'static str,
+            /// The manifest.
+            #[serde(rename = "PlanV2ManifestS3Uri")]
+            manifest: String,
+            /// The prefix of the blobs.
+            #[serde(rename = "PlanV2ArtifactS3Prefix")]
+            artifact_prefix: String,
+            /// The manifest's hash.
+            #[serde(rename = "PlanHash")]
+            plan_hash: String,
+            /// Always null: the manifest carries the audio.
+            #[serde(rename = "AudioS3Uri")]
+            audio: (),
+        },
+    }
+
+    /// One chunk's result; small on purpose, since Map results accumulate
+    /// in the execution state.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct ChunkResult {
+        /// The rendered chunk.
+        #[serde(rename = "ChunkS3Uri")]
+        pub chunk_s3_uri: String,
+        /// Its 0-based index.
+        pub chunk_index: u32,
+        /// SHA-256 of the chunk file.
+        pub sha256: String,
+        /// Frames in the chunk.
+        pub frames_encoded: u64,
+    }
+
+    impl ChunkResult {
+        /// A chunk's result.
+        pub fn new(chunk_s3_uri: String, chunk_index: u32, sha256: String, frames: u64) -> Self {
+            ChunkResult {
+                chunk_s3_uri,
+                chunk_index,
+                sha256,
+                frames_encoded: frames,
+            }
+        }
+    }
+
+    /// The assemble stage's result.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    #[non_exhaustive]
+    pub struct AssembleResult {
+        /// The final video.
+        #[serde(rename = "OutputS3Uri")]
+        pub output_s3_uri: String,
+        /// Frames in it.
+        pub frames_encoded: u64,
+        /// Its size in bytes.
+        pub file_size: u64,
+    }
+
+    impl AssembleResult {
+        /// The assemble stage's result.
+        pub fn new(output_s3_uri: String, frames_encoded: u64, file_size: u64) -> Self {
+            AssembleResult {
+                output_s3_uri,
+                frames_encoded,
+                file_size,
+            }
+        }
+    }
+
+    /// Any stage's result, as the function returns it.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[serde(untagged)]
+    pub enum StageResult {
+        /// `plan`.
+        Plan(PlanResult),
+        /// `renderChunk`.
+        Chunk(ChunkResult),
+        /// `assemble`.
+        Assemble(AssembleResult),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,5 +554,84 @@ mod tests {
             // Nor does a broken package or environment, found at init.
             assert!(names(a).contains(&"FUNCTION_MISCONFIGURED"));
         }
+    }
+
+    #[test]
+    fn stage_results_serialize_under_the_field_names() {
+        use super::result::*;
+        let keys = |v: serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        let v1 = PlanResultLocation::V1 {
+            plan: "s3://b/p".into(),
+            plan_hash: "h".into(),
+            audio: None,
+        };
+        let plan = PlanResult::new(
+            2,
+            60,
+            (30, 640, 360),
+            "mp4",
+            false,
+            ("f".into(), "p".into()),
+            v1,
+        );
+        assert_eq!(
+            keys(serde_json::to_value(&plan).unwrap()),
+            [
+                field::ACTION,
+                field::CHUNK_COUNT,
+                "TotalFrames",
+                "Fps",
+                "Width",
+                "Height",
+                field::FORMAT,
+                field::HAS_AUDIO,
+                "FfmpegVersion",
+                "ProducerVersion",
+                field::PLAN_S3_URI,
+                field::PLAN_HASH,
+                field::AUDIO_S3_URI,
+            ]
+        );
+        assert_eq!(serde_json::to_value(&plan).unwrap()[field::ACTION], "plan");
+        let v2 = PlanResultLocation::V2 {
+            protocol: PlanProtocol::V2.as_str(),
+            manifest: "m".into(),
+            artifact_prefix: "a".into(),
+            plan_hash: "h".into(),
+            audio: (),
+        };
+        let v = serde_json::to_value(&v2).unwrap();
+        assert_eq!(
+            keys(v.clone()),
+            [
+                field::PLAN_PROTOCOL,
+                field::PLAN_V2_MANIFEST_S3_URI,
+                field::PLAN_V2_ARTIFACT_S3_PREFIX,
+                field::PLAN_HASH,
+                field::AUDIO_S3_URI,
+            ]
+        );
+        assert!(v[field::AUDIO_S3_URI].is_null());
+        let chunk = ChunkResult::new("u".into(), 3, "s".into(), 15);
+        assert_eq!(
+            keys(serde_json::to_value(&chunk).unwrap()),
+            [
+                field::CHUNK_S3_URI,
+                field::CHUNK_INDEX,
+                field::SHA256,
+                field::FRAMES_ENCODED
+            ]
+        );
+        let done = AssembleResult::new("o".into(), 60, 1);
+        assert_eq!(
+            keys(serde_json::to_value(&done).unwrap()),
+            [
+                field::OUTPUT_S3_URI,
+                field::FRAMES_ENCODED,
+                field::FILE_SIZE
+            ]
+        );
     }
 }

@@ -109,6 +109,7 @@ async fn render_through_handler(
         async move {
             let started = Instant::now();
             let out = handler.handle(event).await.expect("stage succeeds");
+            let out = serde_json::to_value(out).expect("stage results serialize");
             // Billed duration: the invocation's duration rounded up to 1 ms.
             (out, started.elapsed().as_micros().div_ceil(1000))
         }

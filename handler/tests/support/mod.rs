@@ -124,7 +124,9 @@ impl Env {
         std::fs::read_dir(&self.work_root).unwrap().count()
     }
 
+    /// One invocation; the result as the function's JSON.
     pub async fn call(&self, event: Value) -> Result<Value, hyperframes_handler::HandlerError> {
-        self.handler.handle(event).await
+        let result = self.handler.handle(event).await?;
+        Ok(serde_json::to_value(result).expect("stage results serialize"))
     }
 }
