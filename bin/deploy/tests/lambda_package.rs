@@ -32,9 +32,7 @@ fn workspace() -> PathBuf {
 }
 
 fn tools_dir() -> PathBuf {
-    std::env::var_os("HF_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".tools"))
+    hyperframes_testkit::tools_dir()
 }
 
 /// A fixed name per test: a new run replaces the last one's few hundred

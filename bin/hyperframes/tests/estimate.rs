@@ -39,9 +39,7 @@ fn root() -> PathBuf {
 }
 
 fn tools() -> PathBuf {
-    std::env::var_os("HF_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".tools"))
+    hyperframes_testkit::tools_dir()
 }
 
 fn asset_map() -> AssetMap {

@@ -14,3 +14,11 @@ pub fn workspace_root() -> PathBuf {
     // bin/testkit -> the workspace.
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// Where `scripts/test.sh` installed the test tools: `HF_TOOLS_DIR`, else
+/// the workspace's `.tools`.
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("HF_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".tools"))
+}

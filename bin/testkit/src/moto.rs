@@ -19,9 +19,7 @@ pub struct Moto {
 
 /// The moto_server executable, or a failure that says how to get it.
 pub fn moto_server() -> PathBuf {
-    let tools = std::env::var_os("HF_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join(".tools"));
+    let tools = crate::tools_dir();
     let exe = tools.join("venv").join("bin").join("moto_server");
     if !exe.is_file() {
         panic!(

@@ -20,7 +20,7 @@ use hyperframes_local::cgroup::{CgroupBackend, CgroupChoice, Mounts};
 use hyperframes_local::stack::{self, LocalStack, StackOptions, Tools};
 
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    hyperframes_testkit::workspace_root()
 }
 
 pub fn tools() -> Tools {
