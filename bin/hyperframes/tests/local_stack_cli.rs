@@ -54,3 +54,24 @@ fn without_root_up_says_what_root_would_add_and_goes_on() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn notification_flags_are_refused_not_dropped() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .args([
+            "local-stack",
+            "up",
+            "--notify-email",
+            "ops@example.com",
+            "--notify-on",
+            "failed",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--notify-email, --notify-on not rehearsed yet"),
+        "{err}"
+    );
+}

@@ -72,6 +72,28 @@ impl NotifyArgs {
         }
     }
 
+    /// The notification flags given, by name (for a caller that cannot
+    /// honour them and must say so rather than drop them).
+    pub fn given(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.notify_email.is_some() {
+            v.push("--notify-email");
+        }
+        if self.notify_topic_arn.is_some() {
+            v.push("--notify-topic-arn");
+        }
+        if self.notify_webhook.is_some() {
+            v.push("--notify-webhook");
+        }
+        if self.notify_webhook_secret.is_some() {
+            v.push("--notify-webhook-secret");
+        }
+        if !self.notify_on.is_empty() {
+            v.push("--notify-on");
+        }
+        v
+    }
+
     /// Adds the requested notifications to the stack.
     pub fn apply(&self, stack: &mut HyperframesRenderStack) {
         if let Some(address) = &self.notify_email {

@@ -84,6 +84,16 @@ struct UpArgs {
 pub fn run(cli: Args) -> ExitCode {
     match cli.command {
         Command::Up(args) => {
+            // Accepted by synth's flags but not rehearsed: refused, not dropped.
+            let notify = args.stack.notify.given();
+            if !notify.is_empty() {
+                eprintln!(
+                    "local-stack: {} not rehearsed yet: the local Step Functions service emits no EventBridge events, so no notification would be sent; leave {} out here and try notifications on a deployed stack",
+                    notify.join(", "),
+                    if notify.len() == 1 { "it" } else { "them" }
+                );
+                return ExitCode::from(2);
+            }
             // Before any thread starts: the check forks.
             let jail = Jail::detect();
             let rt = match tokio::runtime::Runtime::new() {
