@@ -14,10 +14,11 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hyperframes_bench::{local as local_bench, render as render_bench, synth as synth_bench};
 use hyperframes_deploy::{deploy::DeployArgs, destroy::DestroyArgs};
-use hyperframes_local::commands::{local_bench, local_stack};
-use hyperframes_render::commands::{cancel, policies, progress, render, render_bench, sites};
-use hyperframes_synth::commands::{synth, synth_bench};
+use hyperframes_local::commands::local_stack;
+use hyperframes_render::commands::{cancel, policies, progress, render, sites};
+use hyperframes_synth::commands::synth;
 
 /// HyperFrames' distributed video rendering on AWS.
 #[derive(Debug, Parser)]

@@ -8,7 +8,6 @@ pub mod commands;
 // Cost estimates before a render (issue 15).
 pub mod estimate;
 pub mod execution;
-pub mod peer;
 pub mod policies;
 pub mod pricing;
 pub mod progress;

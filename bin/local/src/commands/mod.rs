@@ -1,4 +1,3 @@
 //! `hyperframes local-stack` and `hyperframes bench local`.
 
-pub mod local_bench;
 pub mod local_stack;

@@ -5,5 +5,4 @@ pub mod cancel;
 pub mod policies;
 pub mod progress;
 pub mod render;
-pub mod render_bench;
 pub mod sites;

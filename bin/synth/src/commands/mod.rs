@@ -2,4 +2,3 @@
 //! own binary, which `cargo run --bin synth` runs).
 
 pub mod synth;
-pub mod synth_bench;

@@ -191,7 +191,7 @@ fn run_tables(args: &Args, work: &std::path::Path, meter: &CpuMeter) -> Result<(
 }
 
 fn calibrate(args: &Args) -> ExitCode {
-    use crate::estimate::measure::{calibrate, MeasureOptions};
+    use hyperframes_render::estimate::measure::{calibrate, MeasureOptions};
     let asset_map = match args.asset_map.as_deref().map(AssetMap::load).transpose() {
         Ok(m) => m,
         Err(e) => {

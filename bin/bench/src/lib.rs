@@ -1,0 +1,15 @@
+//! `hyperframes bench`: every benchmark of the project in one package, each
+//! printing a table from real runs (speed and memory targets live here,
+//! not in timed tests).
+//!
+//! - [`render`]: the producer (throughput, capture alternatives, frame
+//!   reuse, quality, calibration) and the end-to-end comparison with
+//!   HyperFrames' own CLI ([`peer`]);
+//! - [`local`]: one render through the local stack beside the same render
+//!   in process;
+//! - [`synth`]: how long synthesizing the stack takes.
+
+pub mod local;
+pub mod peer;
+pub mod render;
+pub mod synth;
