@@ -69,7 +69,7 @@ fn a_package_without_ffmpeg_fails_every_stage_without_retries() {
 /// each broken case through the local stack's workflow.
 #[test]
 fn bootstrap_reports_a_broken_package_as_its_init_error() {
-    use hyperframes_testkit::runtime_api::{Outcome, RuntimeApi};
+    use hyperframes_testkit::runtime_api::blocking::{Outcome, RuntimeApi};
     let d = tempfile::tempdir().unwrap();
     let api = RuntimeApi::start();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bootstrap"))

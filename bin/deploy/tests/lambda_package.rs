@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use hyperframes_deploy::handler_zip::{self, Built, PayloadArgs};
 use hyperframes_deploy::package::{self, Bootstrap};
 use hyperframes_deploy::payload;
-use runtime_api::{Outcome, RuntimeApi};
+use runtime_api::blocking::{Outcome, RuntimeApi};
 use serde_json::{json, Value};
 
 const BUCKET: &str = "renders";

@@ -6,11 +6,11 @@
 //! S3 is moto. [`stack`] brings them up together for `local-stack up`.
 
 pub mod cgroup;
+/// The test doubles' HTTP server loop and moto launcher, shared with the tests.
+pub use hyperframes_testkit::{http, moto};
 pub mod commands;
-pub mod http;
 pub mod jail;
 pub mod lambda;
-pub mod moto;
 pub mod rootfs;
 pub mod sfn;
 pub mod stack;

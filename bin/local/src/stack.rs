@@ -155,7 +155,10 @@ impl LocalStack {
             .join("task");
         unzip_package(&o.package, &task_dir)?;
 
-        let moto = Moto::start(&moto_exe, &o.state_dir.join("logs"), o.ports.0).await?;
+        let (logs, port) = (o.state_dir.join("logs"), o.ports.0);
+        let moto = tokio::task::spawn_blocking(move || Moto::launch(&moto_exe, &logs, port))
+            .await
+            .context("the moto launcher panicked")??;
         let moto_endpoint = moto.endpoint.clone();
         create_bucket(&moto_endpoint, &o.region, &bucket).await?;
 

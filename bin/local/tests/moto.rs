@@ -21,17 +21,10 @@ fn answers(port: u16) -> bool {
 fn moto_outlives_the_thread_that_started_it_and_ends_when_stopped() {
     let exe = support::tools().moto_server().unwrap();
     let logs = support::scratch("moto");
-    // Started on a thread (with its own runtime) that ends right after.
-    let mut moto = std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(Moto::start(&exe, &logs, 0))
-            .unwrap()
-    })
-    .join()
-    .unwrap();
+    // Started on a thread that ends right after.
+    let mut moto = std::thread::spawn(move || Moto::launch(&exe, &logs, 0).unwrap())
+        .join()
+        .unwrap();
     let port = port_of(&moto.endpoint);
     std::thread::sleep(Duration::from_millis(500));
     assert!(

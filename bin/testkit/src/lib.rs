@@ -1,8 +1,11 @@
-//! Test support for the command-line packages: a moto server started on
-//! loopback for each test, a Lambda Runtime API that runs a real
-//! `bootstrap` the way Lambda does, and the `bootstrap` those tests package.
+//! The test doubles, one of each, shared by the tests and the local stack:
+//! the moto launcher ([`moto`]), the Lambda Runtime API on hyper
+//! ([`runtime_api`], with a blocking face for tests that drive one
+//! `bootstrap`), the loopback HTTP server loop the local services share
+//! ([`http`]), and the `bootstrap` the package tests build.
 
 pub mod bootstrap;
+pub mod http;
 pub mod moto;
 pub mod runtime_api;
 

@@ -1,88 +1,86 @@
-//! A moto server for tests that need the AWS API: started on a free port on
-//! 127.0.0.1, one per `Moto` value, killed when the value is dropped.
-//!
-//! moto comes from `scripts/test.sh` (`.tools/venv`, or `$HF_TOOLS_DIR/venv`);
-//! when it is missing the test fails and says how to install it.
+//! The one moto launcher: the server that stands in for S3, STS and
+//! CloudFormation in the local stack ([`Moto::launch`]) and in the tests
+//! ([`Moto::start`], one per test on a free port, with a failure that says
+//! how to install moto when it is missing).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub struct Moto {
-    child: Child,
-    pub port: u16,
-    pub endpoint: String,
-    pub log: PathBuf,
-}
+use anyhow::{anyhow, bail, Context, Result};
 
-/// The moto_server executable, or a failure that says how to get it.
-pub fn moto_server() -> PathBuf {
-    let tools = crate::tools_dir();
-    let exe = tools.join("venv").join("bin").join("moto_server");
-    if !exe.is_file() {
-        panic!(
-            "moto_server not found at {}.\nInstall it with `scripts/test.sh --install-only` \
-             (creates .tools/venv with moto[server]), or: python3 -m venv .tools/venv && \
-             .tools/venv/bin/pip install 'moto[server]==5.2.5'",
-            exe.display()
-        );
-    }
-    exe
+/// A running `moto_server`, owned by a thread that does nothing but wait for it.
+///
+/// moto must end with the process that started it, even when the stack is
+/// held in a static and never dropped (the tests'). The kernel's
+/// parent-death signal does that, but it fires when the *thread* that
+/// forked the child ends, not the process: spawned from a test's thread or a
+/// runtime worker, moto died with that thread and the next test found
+/// nothing on the port. A keeper thread that lives exactly as long as moto
+/// makes the signal mean "this process ended".
+pub struct Moto {
+    pub endpoint: String,
+    pub port: u16,
+    /// moto's own output.
+    pub log: PathBuf,
+    pid: libc::pid_t,
+    exited: Arc<OnceLock<ExitStatus>>,
+    keeper: Option<JoinHandle<()>>,
 }
 
 impl Moto {
-    /// Starts a fresh server and waits until it answers HTTP.
-    pub fn start(log_dir: &Path) -> Moto {
-        let exe = moto_server();
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-            l.local_addr().unwrap().port()
+    /// Starts moto on `port` (0 = any free one) and waits until it answers
+    /// (blocking: an async caller runs it on a blocking thread).
+    pub fn launch(exe: &Path, log_dir: &Path, port: u16) -> Result<Moto> {
+        let port = if port == 0 {
+            std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port()
+        } else {
+            port
         };
-        std::fs::create_dir_all(log_dir).unwrap();
-        let log = log_dir.join(format!("moto-{port}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        std::fs::create_dir_all(log_dir)?;
+        let log_path = log_dir.join(format!("moto-{port}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        let mut cmd = Command::new(exe);
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", exe.display()));
-        let mut moto = Moto {
-            child,
-            port,
-            endpoint: format!("http://127.0.0.1:{port}"),
-            log,
-        };
-        moto.wait_ready();
-        moto
-    }
-
-    fn wait_ready(&mut self) {
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let moto = Self::spawn_kept(cmd, port, log_path.clone())
+            .with_context(|| format!("cannot start {}", exe.display()))?;
         // A generous bound for a cold Python import on a loaded 2-core
         // machine; it only matters when the server cannot start at all.
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
+            if let Some(status) = moto.exited.get() {
+                bail!(
                     "moto_server exited ({status}) before answering; log:\n{}",
-                    self.log_text()
+                    moto.log_text()
                 );
             }
-            if self.get("/moto-api/").is_some() {
-                return;
+            if moto.get("/moto-api/").is_some() {
+                return Ok(moto);
             }
             if Instant::now() > deadline {
-                panic!(
-                    "moto_server on port {} did not answer in 90 s; log:\n{}",
-                    self.port,
-                    self.log_text()
+                bail!(
+                    "moto_server on port {port} did not answer in 90 s; log:\n{}",
+                    moto.log_text()
                 );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// A fresh server for one test, on a free port; a missing or broken
+    /// moto fails the test and says how to install it.
+    pub fn start(log_dir: &Path) -> Moto {
+        let exe = moto_server();
+        Moto::launch(&exe, log_dir, 0).unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     /// A plain HTTP GET; `None` while the server is not listening yet.
@@ -99,6 +97,60 @@ impl Moto {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    fn spawn_kept(mut cmd: Command, port: u16, log: PathBuf) -> Result<Moto> {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
+                Ok(())
+            });
+        }
+        let exited = Arc::new(OnceLock::new());
+        let (tx, rx) = mpsc::channel();
+        let keeper = {
+            let exited = exited.clone();
+            std::thread::Builder::new()
+                .name("moto-keeper".into())
+                .spawn(move || {
+                    let mut child = match cmd.spawn() {
+                        Ok(child) => child,
+                        Err(e) => return drop(tx.send(Err(e))),
+                    };
+                    let _ = tx.send(Ok(child.id()));
+                    if let Ok(status) = child.wait() {
+                        let _ = exited.set(status);
+                    }
+                })?
+        };
+        let pid = rx
+            .recv()
+            .map_err(|_| anyhow!("the moto keeper thread ended before spawning"))??;
+        Ok(Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+            log,
+            pid: pid as libc::pid_t,
+            exited,
+            keeper: Some(keeper),
+        })
+    }
+
+    /// Kills moto and waits until it is reaped.
+    pub fn stop(&mut self) {
+        let Some(keeper) = self.keeper.take() else {
+            return;
+        };
+        // A child already reaped is not signalled: its pid may be another's now.
+        if self.exited.get().is_none() {
+            // SAFETY: kill has no memory effects.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        }
+        let _ = keeper.join();
+    }
+}
+
+impl Moto {
     /// Environment for a program that talks to this server with the AWS
     /// SDK's standard chain: fixed credentials, one region, no profile
     /// files and no instance metadata, so nothing reaches real AWS.
@@ -153,9 +205,23 @@ impl Moto {
     }
 }
 
+/// The moto_server executable, or a failure that says how to get it.
+pub fn moto_server() -> PathBuf {
+    let tools = crate::tools_dir();
+    let exe = tools.join("venv").join("bin").join("moto_server");
+    if !exe.is_file() {
+        panic!(
+            "moto_server not found at {}.\nInstall it with `scripts/test.sh --install-only` \
+             (creates .tools/venv with moto[server]), or: python3 -m venv .tools/venv && \
+             .tools/venv/bin/pip install 'moto[server]==5.2.5'",
+            exe.display()
+        );
+    }
+    exe
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

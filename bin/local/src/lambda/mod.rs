@@ -15,7 +15,7 @@
 mod instance;
 mod log;
 mod memory;
-mod runtime_api;
+pub use hyperframes_testkit::runtime_api;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
