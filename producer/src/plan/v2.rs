@@ -19,9 +19,36 @@ pub struct Artifact {
     pub path: String,
     pub sha256: String,
     pub size_bytes: u64,
-    /// "all" or a list of chunk indices that need it.
-    pub chunks: Value,
+    /// Which chunk workers need it.
+    pub chunks: ChunkScope,
     pub assembler: bool,
+}
+
+/// Which chunk workers need an artifact: `"all"`, or the listed chunks
+/// (`[]` for none), as the manifest spells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ChunkScope {
+    All(AllChunks),
+    Only(Vec<u32>),
+}
+
+/// The word `all` in a manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AllChunks {
+    #[serde(rename = "all")]
+    All,
+}
+
+impl ChunkScope {
+    pub const ALL: ChunkScope = ChunkScope::All(AllChunks::All);
+
+    pub fn includes(&self, chunk: u32) -> bool {
+        match self {
+            ChunkScope::All(_) => true,
+            ChunkScope::Only(list) => list.contains(&chunk),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -35,15 +62,15 @@ pub struct ManifestSummary {
 
 const MARKER: &str = ".hyperframes-plan-v2.json";
 
-fn route(path: &str) -> (Value, bool) {
+fn route(path: &str) -> (ChunkScope, bool) {
     match path {
-        "audio.m4a" => (json!([]), true),
+        "audio.m4a" => (ChunkScope::Only(Vec::new()), true),
         // LoadedPlan::load reads these four, so every role needs them.
         "plan.json" | "meta/chunks.json" | "meta/encoder.json" | "meta/videos.json" => {
-            (json!("all"), true)
+            (ChunkScope::ALL, true)
         }
-        p if p.starts_with("compiled/") || p == "meta/composition.json" => (json!("all"), false),
-        _ => (json!("all"), true),
+        p if p.starts_with("compiled/") || p == "meta/composition.json" => (ChunkScope::ALL, false),
+        _ => (ChunkScope::ALL, true),
     }
 }
 
@@ -130,10 +157,7 @@ impl Role {
         match self {
             Role::Everything => true,
             Role::Assembler => a.assembler,
-            Role::Chunk(i) => {
-                a.chunks == json!("all")
-                    || a.chunks.as_array().is_some_and(|l| l.contains(&json!(i)))
-            }
+            Role::Chunk(i) => a.chunks.includes(i),
         }
     }
 }
