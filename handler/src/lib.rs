@@ -9,16 +9,16 @@
 
 pub mod archive;
 pub mod bundled;
-pub mod dispatch;
-pub mod error;
-pub mod event;
+pub(crate) mod dispatch;
+pub(crate) mod error;
+pub(crate) mod event;
 pub mod init;
 pub mod logging;
 pub mod payload;
-pub mod producer;
+pub(crate) mod producer;
 pub mod s3uri;
 pub mod transport;
-pub mod workdir;
+pub(crate) mod workdir;
 
 pub use dispatch::Handler;
 pub use error::HandlerError;

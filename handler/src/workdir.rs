@@ -21,10 +21,6 @@ impl WorkDir {
             .map_err(|e| HandlerError::io("cannot create work dir in", root, e))
     }
 
-    pub fn path(&self) -> &Path {
-        self.0.path()
-    }
-
     pub fn join(&self, rel: &str) -> PathBuf {
         self.0.path().join(rel)
     }

@@ -2,14 +2,14 @@
 //! the pinned Chromium and ffmpeg payload), the staging bucket, change
 //! sets, stack events and outputs.
 
-pub mod changeset;
+pub(crate) mod changeset;
 pub mod commands;
 pub mod deploy;
 pub mod destroy;
-pub mod events;
+pub(crate) mod events;
 pub mod handler_zip;
 pub mod outputs;
 pub mod package;
 pub mod payload;
 pub mod stack;
-pub mod staging;
+pub(crate) mod staging;

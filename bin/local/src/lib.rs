@@ -12,6 +12,6 @@ pub mod commands;
 pub mod jail;
 pub mod lambda;
 pub mod rootfs;
-pub mod sfn;
+pub(crate) mod sfn;
 pub mod stack;
-pub mod template;
+pub(crate) mod template;

@@ -8,8 +8,8 @@ pub mod commands;
 // Cost estimates before a render (issue 15).
 pub mod estimate;
 pub mod execution;
-pub mod policies;
+pub(crate) mod policies;
 pub mod pricing;
 pub mod progress;
 pub mod render;
-pub mod site;
+pub(crate) mod site;
