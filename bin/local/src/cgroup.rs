@@ -290,7 +290,12 @@ impl CgroupBackend {
 /// The parent may exist already (made by root before): only making a
 /// child shows that instances can have cgroups.
 fn can_make_children(parent: &Path) -> Result<()> {
-    let probe = parent.join(format!("probe-{}", std::process::id()));
+    // Unique per call: several threads of one process (tests) may probe
+    // at once, and a shared name made the second one's mkdir fail with
+    // EEXIST, which read as "not writable".
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = parent.join(format!("probe-{}-{n}", std::process::id()));
     std::fs::create_dir(&probe).with_context(|| writable(&probe))?;
     let _ = std::fs::remove_dir(&probe);
     Ok(())
@@ -406,6 +411,26 @@ fn read_u64(f: &Path) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probes_from_many_threads_at_once_do_not_collide() {
+        let parent = std::env::temp_dir().join(format!("hf-probe-{}", std::process::id()));
+        std::fs::create_dir_all(&parent).unwrap();
+        let failures: usize = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..200)
+                            .filter(|_| can_make_children(&parent).is_err())
+                            .count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        let _ = std::fs::remove_dir_all(&parent);
+        assert_eq!(failures, 0, "a probe collided with another thread's");
+    }
 
     /// This machine's hybrid layout (v1 controllers plus a unified mount).
     const HYBRID: &str = "\
