@@ -1,4 +1,5 @@
-//! `hyperframes local-stack up` as a user would run it.
+//! The `hyperframes` command as a user runs it: settings it refuses, and
+//! `local-stack up` without root or with flags it cannot honour.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +73,22 @@ fn notification_flags_are_refused_not_dropped() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("--notify-email, --notify-on not rehearsed yet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_settings_in_the_environment_are_named_before_anything_runs() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .args(["render", "/nonexistent", "--out", "/nonexistent/out.mp4"])
+        .env("HF_CAPTURE_PAGES", "two")
+        .env("HF_ENCODER_NICE", "99")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("HF_CAPTURE_PAGES") && err.contains("HF_ENCODER_NICE"),
         "{err}"
     );
 }
