@@ -48,8 +48,8 @@ pub struct Args {
 }
 
 /// `hyperframes bench local`.
-pub fn main(args: Args) -> ExitCode {
-    match run(args) {
+pub fn run(args: Args) -> ExitCode {
+    match bench(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("bench local: {e:#}");
@@ -74,7 +74,7 @@ fn default_project() -> PathBuf {
         .join("native1080")
 }
 
-fn run(args: Args) -> Result<()> {
+fn bench(args: Args) -> Result<()> {
     if unsafe { libc::geteuid() } != 0 {
         bail!("local-bench needs root: its figures hold only with the function's memory limit and CPU quota enforced, which needs writable cgroups; run it with sudo");
     }

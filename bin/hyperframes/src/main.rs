@@ -93,7 +93,7 @@ fn main() -> ExitCode {
         Command::Invoke(a) => invoke::run(a),
         Command::LocalStack(a) => local_stack::run(a),
         Command::Bench(Bench::Render(a)) => render_bench::run(*a),
-        Command::Bench(Bench::Local(a)) => local_bench::main(a),
+        Command::Bench(Bench::Local(a)) => local_bench::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);
             ExitCode::SUCCESS

@@ -178,12 +178,6 @@ pub fn render_prefix(render_id: &str) -> String {
     format!("{INTERMEDIATES_PREFIX}{render_id}/")
 }
 
-/// Parses and validates a JSON config with the producer's own rules (same
-/// messages as a local render), before anything is uploaded or started.
-pub fn validate_config(config: &Value) -> Result<hyperframes_producer::RenderConfig> {
-    hyperframes_producer::RenderConfig::from_json(config).map_err(|e| anyhow!("{e}"))
-}
-
 /// The execution input, in the order the state machine documents it.
 pub fn input(
     target: &StackTarget,
@@ -477,9 +471,10 @@ mod tests {
 
     #[test]
     fn config_errors_are_the_producers() {
-        let e = validate_config(&json!({"fps": 25, "width": 640, "height": 360, "format": "mp4"}))
-            .unwrap_err();
+        let parse = hyperframes_producer::RenderConfig::from_json;
+        let e =
+            parse(&json!({"fps": 25, "width": 640, "height": 360, "format": "mp4"})).unwrap_err();
         assert!(e.to_string().contains("fps"), "{e}");
-        validate_config(&json!({"fps": 30, "width": 640, "height": 360, "format": "mp4"})).unwrap();
+        parse(&json!({"fps": 30, "width": 640, "height": 360, "format": "mp4"})).unwrap();
     }
 }
