@@ -40,26 +40,34 @@ pub fn chrome_source_from_env(value: Option<&str>) -> ChromeSource {
     }
 }
 
-/// Everything the runtime is built from, read from the environment once.
+/// Everything the runtime is built from, taken from the function's
+/// environment once ([`crate::FunctionEnv`]).
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub task_root: PathBuf,
     pub cache_root: PathBuf,
     pub source: ChromeSource,
     pub chrome_path: Option<PathBuf>,
+    /// What the browser inherits that its runtime builds on.
+    pub inherited: runtime::Inherited,
 }
 
 impl Settings {
-    pub fn from_env() -> Settings {
+    /// From the variables `get` answers (the edge passes the environment).
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Settings {
         Settings {
-            task_root: std::env::var_os("LAMBDA_TASK_ROOT")
+            task_root: get("LAMBDA_TASK_ROOT")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("/var/task")),
             cache_root: std::env::temp_dir().join("hyperframes-runtime"),
-            source: chrome_source_from_env(std::env::var(CHROME_SOURCE_ENV).ok().as_deref()),
-            chrome_path: std::env::var_os(CHROME_PATH_ENV)
+            source: chrome_source_from_env(get(CHROME_SOURCE_ENV).as_deref()),
+            chrome_path: get(CHROME_PATH_ENV)
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
+            inherited: runtime::Inherited {
+                ld_library_path: get("LD_LIBRARY_PATH"),
+                home: get("HOME").is_some(),
+            },
         }
     }
 }
@@ -120,7 +128,12 @@ pub fn prepare(
                 ProducerError::ChromeBinaryUnavailable(unpack_failed("Chromium", e))
             })?;
             log_unpack("chromium", &c);
-            runtime::sparticuz(&c.dir, ff.dir.join("ffmpeg"), PACKAGE_REMEDY)
+            runtime::sparticuz(
+                &c.dir,
+                ff.dir.join("ffmpeg"),
+                PACKAGE_REMEDY,
+                &settings.inherited,
+            )
         }
         None => shell_runtime(settings, ff.dir.join("ffmpeg"))?,
     };
@@ -307,6 +320,7 @@ mod tests {
             cache_root: d.path().join("tmp"),
             source: ChromeSource::ChromeHeadlessShell,
             chrome_path: None,
+            inherited: Default::default(),
         };
         let err = prepare(&s, &manifest, "0123").unwrap_err().to_string();
         assert!(err.contains(CHROME_PATH_ENV), "{err}");
@@ -330,6 +344,7 @@ mod tests {
             cache_root: d.path().join("tmp"),
             source: ChromeSource::Sparticuz,
             chrome_path: None,
+            inherited: Default::default(),
         };
         let err = HandlerError::from(prepare(&s, &manifest, "0123").unwrap_err());
         assert_eq!(err.name, ErrorName::ToolUnavailable, "{err}");

@@ -212,10 +212,10 @@ pub fn check_package(
 /// the API client the runtime itself uses. The header carries the same
 /// name as the body. If the post fails the process still exits non-zero,
 /// and Lambda reports `Runtime.ExitError`.
-pub async fn report(failure: &InitFailure) -> Result<(), String> {
+pub async fn report(failure: &InitFailure, under_runtime_api: bool) -> Result<(), String> {
     use lambda_runtime_api_client::{body::Body, build_request, PooledClient};
     // The client panics without it; a bootstrap run by hand has none.
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
+    if !under_runtime_api {
         return Err("AWS_LAMBDA_RUNTIME_API is not set: not running under a Runtime API".into());
     }
     let body = serde_json::json!({
@@ -324,6 +324,7 @@ mod tests {
             cache_root: d.path().join("tmp"),
             source: ChromeSource::ChromeHeadlessShell,
             chrome_path: None,
+            inherited: Default::default(),
         };
         let e = chrome_path(&s).unwrap_err();
         assert!(

@@ -12,6 +12,7 @@ pub mod bundled;
 pub(crate) mod dispatch;
 pub(crate) mod error;
 pub(crate) mod event;
+mod function_env;
 pub mod init;
 pub mod logging;
 pub mod payload;
@@ -23,12 +24,11 @@ pub(crate) mod workdir;
 pub use dispatch::Handler;
 pub use error::HandlerError;
 pub use event::Event;
+pub use function_env::FunctionEnv;
 pub use producer::{LocalProducer, Producer};
 pub use transport::S3Transport;
 
 use std::sync::Arc;
-
-use hyperframes_infra::stack::env;
 
 use init::{InitError, InitFailure};
 
@@ -47,20 +47,20 @@ pub enum Host {
     Machine,
 }
 
-/// Builds the handler from the function's environment, checking
-/// everything a later invocation would otherwise fail on: the render
-/// bucket (without it every URI would have to be trusted), the browser
-/// path a `chrome-headless-shell` function needs, and the package's
-/// manifest and payload files. Every problem found is in the error.
-pub async fn from_env(host: Host) -> Result<Handler, InitFailure> {
-    let settings = bundled::Settings::from_env();
+/// Builds the handler from the function's environment (read once by the
+/// caller), checking everything a later invocation would otherwise fail
+/// on: the render bucket (without it every URI would have to be trusted),
+/// the producer's settings, the browser path a `chrome-headless-shell`
+/// function needs, and the package's manifest and payload files. Every
+/// problem found is in the error.
+pub async fn start(host: Host, env: FunctionEnv) -> Result<Handler, InitFailure> {
+    let settings = env.bundled;
     let mut problems = Vec::new();
-    // The producer's HF_* settings, read once here, at the function's edge.
-    match hyperframes_producer::settings::Settings::from_env() {
+    match env.producer {
         Ok(s) => hyperframes_producer::settings::install(s),
-        Err(e) => problems.push(InitError::ProducerSettings(e.to_string())),
+        Err(e) => problems.push(InitError::ProducerSettings(e)),
     }
-    let bucket = init::render_bucket(std::env::var(env::RENDER_BUCKET).ok().as_deref())
+    let bucket = init::render_bucket(env.render_bucket.as_deref())
         .map_err(|e| problems.push(e))
         .ok();
     if let Err(e) = init::chrome_path(&settings) {
@@ -81,7 +81,7 @@ pub async fn from_env(host: Host) -> Result<Handler, InitFailure> {
     Ok(Handler {
         render_bucket: bucket,
         work_root: std::env::temp_dir(),
-        transport: S3Transport::from_env().await,
+        transport: S3Transport::connect(env.s3_path_style).await,
         producer,
     })
 }

@@ -16,12 +16,11 @@
 use lambda_runtime::tracing::subscriber::filter::{EnvFilter, LevelFilter};
 use lambda_runtime::tracing::subscriber::fmt;
 
-/// Installs the JSON subscriber for this process; a second call (or a
+/// Installs the JSON subscriber for this process at `level` (the
+/// function's [`crate::FunctionEnv::log_level`]); a second call (or a
 /// subscriber installed by the caller) is left as it is.
-pub fn init() {
-    let level = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok()
+pub fn init(level: Option<&str>) {
+    let level = level
         .and_then(|l| l.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
     let _ = fmt()

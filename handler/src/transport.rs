@@ -52,14 +52,12 @@ impl S3Transport {
         }
     }
 
-    /// The standard credential chain and region; with `AWS_ENDPOINT_URL`
-    /// (moto, MinIO, LocalStack) path-style addressing, which they need.
-    pub async fn from_env() -> Self {
+    /// The standard credential chain and region; path-style addressing
+    /// when an endpoint override (moto, MinIO, LocalStack) needs it.
+    pub async fn connect(path_style: bool) -> Self {
         let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let mut b = aws_sdk_s3::config::Builder::from(&conf);
-        if std::env::var_os("AWS_ENDPOINT_URL").is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
-        {
+        if path_style {
             b = b.force_path_style(true);
         }
         S3Transport::new(Client::from_conf(b.build()))

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::capture::browser::{CaptureMode, ImageFormat, ImageSpec};
 use crate::capture::frames::{
-    capture_frames, default_capture_pages, reuse_from_env, CapturePlan, CaptureStats,
+    capture_frames, default_capture_pages, reuse_by_default, CapturePlan, CaptureStats,
 };
 use crate::capture::session::SessionSpec;
 use crate::config::Format;
@@ -223,7 +223,7 @@ fn capture_and_encode(
             .capture_pages
             .unwrap_or_else(|| default_capture_pages(pixels, slice.frames()))
             .clamp(1, slice.frames().min(8) as usize),
-        reuse_unchanged: opts.reuse_unchanged.unwrap_or_else(reuse_from_env),
+        reuse_unchanged: opts.reuse_unchanged.unwrap_or_else(reuse_by_default),
         deadline,
         frames_done: opts.frames_done.clone(),
     };

@@ -165,13 +165,23 @@ pub fn sparticuz_flags() -> Vec<String> {
     .collect()
 }
 
+/// What the browser would inherit from this process that its runtime
+/// builds on; the caller reads it at its edge and passes it in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inherited {
+    /// `LD_LIBRARY_PATH`, kept after the payload's own libraries.
+    pub ld_library_path: Option<String>,
+    /// Whether `HOME` is set (Lambda sets none).
+    pub home: bool,
+}
+
 /// The runtime of an unpacked `@sparticuz/chromium` payload: the binary at
 /// `dir/chromium` with SwiftShader beside it, its shared libraries in
 /// `dir/al2023/lib` and its fontconfig in `dir/fonts`.
-pub fn sparticuz(dir: &Path, ffmpeg: PathBuf, remedy: &str) -> Runtime {
+pub fn sparticuz(dir: &Path, ffmpeg: PathBuf, remedy: &str, inherited: &Inherited) -> Runtime {
     let lib = dir.join("al2023").join("lib");
-    let ld = match std::env::var("LD_LIBRARY_PATH") {
-        Ok(old) if !old.is_empty() => format!("{}:{old}", lib.display()),
+    let ld = match inherited.ld_library_path.as_deref() {
+        Some(old) if !old.is_empty() => format!("{}:{old}", lib.display()),
         _ => lib.display().to_string(),
     };
     let mut chrome_env = vec![
@@ -182,7 +192,7 @@ pub fn sparticuz(dir: &Path, ffmpeg: PathBuf, remedy: &str) -> Runtime {
         ),
     ];
     // Lambda sets no HOME; Chromium wants somewhere writable for it.
-    if std::env::var_os("HOME").is_none() {
+    if !inherited.home {
         chrome_env.push((
             "HOME".to_string(),
             std::env::temp_dir().display().to_string(),
@@ -240,11 +250,22 @@ mod tests {
             Path::new("/tmp/rt/chromium"),
             PathBuf::from("/tmp/rt/ffmpeg"),
             "rebuild it",
+            &Inherited {
+                ld_library_path: Some("/opt/lib".into()),
+                home: false,
+            },
         );
         assert_eq!(r.chrome, Path::new("/tmp/rt/chromium/chromium"));
         assert!(r.chrome_flags.contains(&"--single-process".to_string()));
         let env: std::collections::HashMap<_, _> = r.chrome_env.iter().cloned().collect();
-        assert!(env["LD_LIBRARY_PATH"].starts_with("/tmp/rt/chromium/al2023/lib"));
+        assert_eq!(
+            env["LD_LIBRARY_PATH"],
+            "/tmp/rt/chromium/al2023/lib:/opt/lib"
+        );
+        assert!(
+            env.contains_key("HOME"),
+            "Lambda sets no HOME; the browser gets one"
+        );
         assert_eq!(env["FONTCONFIG_PATH"], "/tmp/rt/chromium/fonts");
         assert_eq!(r.remedy, "rebuild it");
     }

@@ -67,11 +67,11 @@ impl Default for Settings {
 impl Settings {
     /// Reads every `HF_*` variable the producer knows.
     pub fn from_env() -> Result<Settings> {
-        Settings::from_lookup(|k| std::env::var(k).ok())
+        Settings::from_lookup(&|k| std::env::var(k).ok())
     }
 
     /// [`Settings::from_env`] over any lookup (tests pass a map).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+    pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Settings> {
         let mut problems = Vec::new();
         let mut s = Settings::default();
         let path = |k: &str| get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
@@ -152,7 +152,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Settings::from_lookup(|k| m.get(k).cloned())
+        Settings::from_lookup(&|k| m.get(k).cloned())
     }
 
     #[test]

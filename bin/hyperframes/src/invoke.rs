@@ -62,13 +62,11 @@ async fn invoke(cli: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The function's environment, read once, as bootstrap reads it.
+    let mut env = hyperframes_handler::FunctionEnv::from_lookup(|k| std::env::var(k).ok());
     let bucket = cli
         .render_bucket
-        .or_else(|| {
-            std::env::var("HYPERFRAMES_RENDER_BUCKET")
-                .ok()
-                .filter(|b| !b.trim().is_empty())
-        })
+        .or_else(|| env.render_bucket.clone().filter(|b| !b.trim().is_empty()))
         .or_else(|| first_bucket(&event));
     let Some(bucket) = bucket else {
         eprintln!(
@@ -76,10 +74,10 @@ async fn invoke(cli: Args) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    std::env::set_var("HYPERFRAMES_RENDER_BUCKET", &bucket);
+    env.render_bucket = Some(bucket);
     // The function's JSON log lines, on stderr as in CloudWatch.
-    hyperframes_handler::logging::init();
-    let handler = match hyperframes_handler::from_env(hyperframes_handler::Host::Machine).await {
+    hyperframes_handler::logging::init(env.log_level.as_deref());
+    let handler = match hyperframes_handler::start(hyperframes_handler::Host::Machine, env).await {
         Ok(h) => h,
         Err(msg) => {
             eprintln!("invoke: {msg}");

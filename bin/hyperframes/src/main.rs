@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     // The producer's `HF_*` settings, read once here (every bad one named).
-    match hyperframes_producer::settings::Settings::from_env() {
+    match hyperframes_producer::settings::Settings::from_lookup(&|k| std::env::var(k).ok()) {
         Ok(s) => hyperframes_producer::settings::install(s),
         Err(e) => {
             eprintln!("hyperframes: {e}");

@@ -52,7 +52,7 @@ enum Shot {
 
 /// Whether frames may be reused: on unless `HF_REUSE_FRAMES` turned it off
 /// ([`crate::settings`]).
-pub fn reuse_from_env() -> bool {
+pub fn reuse_by_default() -> bool {
     crate::settings::current().reuse_frames
 }
 
