@@ -145,7 +145,9 @@ impl Instance {
         event: bytes::Bytes,
         function_arn: &str,
         limit: Duration,
+        overrun: bool,
     ) -> RunEnd {
+        let started = tokio::time::Instant::now();
         self.invocations += 1;
         let (reply, answer) = oneshot::channel();
         let deadline_ms = std::time::SystemTime::now()
@@ -165,6 +167,12 @@ impl Instance {
         }
         tokio::select! {
             a = answer => match a {
+                // An injected overrun: the answer does not count; the
+                // instance is killed at its deadline as Lambda would.
+                Ok(_) if overrun => {
+                    tokio::time::sleep_until(started + limit).await;
+                    RunEnd::TimedOut
+                }
                 Ok(o) => RunEnd::Done(o),
                 Err(_) => RunEnd::Exited(125),
             },

@@ -91,7 +91,9 @@ pub struct Fault {
 pub enum FaultKind {
     /// The service answers with this function error instead of running it.
     FunctionError { error_type: String, message: String },
-    /// The invocation runs with this timeout instead of the function's.
+    /// The invocation runs past this timeout: it is killed when the time is
+    /// up, and an answer that comes earlier is held back until then, so the
+    /// fault fires however fast the invocation would have been.
     Timeout(Duration),
 }
 
@@ -418,7 +420,8 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
     rec.delivered();
     shared.log.start(&f.spec.name, &rec);
     let t = Instant::now();
-    let end = inst.run(&request_id, event, &f.arn, limit).await;
+    let overrun = matches!(fault, Some(FaultKind::Timeout(_)));
+    let end = inst.run(&request_id, event, &f.arn, limit, overrun).await;
     rec.duration = t.elapsed();
     rec.max_memory_mb = inst.max_memory_mb();
     rec.memory_enforced = inst.memory_enforced();
