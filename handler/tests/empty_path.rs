@@ -10,6 +10,7 @@
 //!
 //! Its own test binary: `PATH` and the installed runtime are process-wide.
 
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::path::PathBuf;

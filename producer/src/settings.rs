@@ -10,10 +10,11 @@
 //! runtime ([`crate::runtime::install`]), these are facts about the process
 //! (which browser, how patient, whether the plan may fetch), the same for
 //! every plan and chunk it renders. A library user who installs nothing
-//! gets the environment, read once, at the first call.
+//! gets the defaults: the library itself reads no variable, so a setting
+//! is never picked up from wherever the process happens to run.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Duration;
 
 use crate::errors::{ProducerError, Result};
@@ -122,7 +123,7 @@ impl Settings {
 }
 
 static INSTALLED: RwLock<Option<Arc<Settings>>> = RwLock::new(None);
-static FROM_ENV: OnceLock<Arc<Settings>> = OnceLock::new();
+static DEFAULT: LazyLock<Arc<Settings>> = LazyLock::new(|| Arc::new(Settings::default()));
 
 /// Makes `settings` the producer's, for every later call (the edge calls
 /// this once; a test may call it again to change one setting).
@@ -130,16 +131,19 @@ pub fn install(settings: Settings) {
     *INSTALLED.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(settings));
 }
 
-/// The installed settings, or the environment read once (the defaults
-/// where a value does not parse; [`Settings::from_env`] at the edge is
-/// where a bad value is reported).
+/// Reads the environment once and installs it: what a program's edge does
+/// (a test binary is such an edge too). The error names every bad variable.
+pub fn install_from_env() -> Result<()> {
+    install(Settings::from_env()?);
+    Ok(())
+}
+
+/// The installed settings, or the defaults when nothing was installed.
 pub fn current() -> Arc<Settings> {
-    if let Some(s) = INSTALLED.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
-        return s.clone();
+    match INSTALLED.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        Some(s) => s.clone(),
+        None => DEFAULT.clone(),
     }
-    FROM_ENV
-        .get_or_init(|| Arc::new(Settings::from_env().unwrap_or_default()))
-        .clone()
 }
 
 #[cfg(test)]

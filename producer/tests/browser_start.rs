@@ -2,6 +2,7 @@
 //! that never starts is reported as unavailable. Alone in its test binary
 //! because it points `HF_CHROME_PATH` (process-wide) at wrapper scripts.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

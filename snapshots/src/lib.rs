@@ -29,20 +29,7 @@ pub fn variants() -> Vec<(&'static str, RenderStackProps)> {
     ]
 }
 
-/// The workspace root.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("crate lives in the workspace")
-        .to_path_buf()
-}
-
-/// Where `scripts/test.sh` installs tools.
-pub fn tools_dir() -> PathBuf {
-    std::env::var_os("HF_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".tools"))
-}
+pub use hyperframes_testkit::{tools_dir, workspace_root};
 
 /// A tool installed by `scripts/test.sh`, or a panic that says how to get it.
 /// Tests never skip when a checker is missing: a missing checker is a failure.

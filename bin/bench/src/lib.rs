@@ -7,8 +7,10 @@
 //!   HyperFrames' own CLI ([`peer`]);
 //! - [`local`]: one render through the local stack beside the same render
 //!   in process;
-//! - [`synth`]: how long synthesizing the stack takes.
+//! - [`synth`]: how long synthesizing the stack takes;
+//! - [`estimate`]: the cost estimate against what the same renders bill.
 
+pub mod estimate;
 pub mod local;
 pub mod peer;
 pub mod render;

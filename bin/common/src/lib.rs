@@ -7,3 +7,13 @@ pub mod aws;
 pub mod bars;
 pub mod cli;
 pub mod outputs;
+
+use std::path::{Path, PathBuf};
+
+/// The workspace these programs were built in: where the handler crate,
+/// the default runtime directory, `.tools` and the test fixtures are.
+/// The one definition: the programs and the test support both use it.
+pub fn workspace_root() -> PathBuf {
+    // bin/common -> the workspace.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}

@@ -89,12 +89,7 @@ pub fn parse_pair(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The workspace this binary was built in: where the handler crate and
-/// the default runtime directory are.
-pub fn workspace_root() -> PathBuf {
-    // bin/deploy -> the workspace.
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use hyperframes_cli::workspace_root;
 
 /// What a successful deploy did, for callers and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

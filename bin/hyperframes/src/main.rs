@@ -65,6 +65,8 @@ enum Bench {
     Local(local_bench::Args),
     /// How long synthesizing the stack takes.
     Synth(synth_bench::Args),
+    /// The cost estimate against the GB-seconds the same renders bill.
+    Estimate(hyperframes_bench::estimate::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,12 +79,9 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     // The producer's `HF_*` settings, read once here (every bad one named).
-    match hyperframes_producer::settings::Settings::from_lookup(&|k| std::env::var(k).ok()) {
-        Ok(s) => hyperframes_producer::settings::install(s),
-        Err(e) => {
-            eprintln!("hyperframes: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = hyperframes_producer::settings::install_from_env() {
+        eprintln!("hyperframes: {e}");
+        return ExitCode::from(2);
     }
     match cli.command {
         Command::Render(a) => render::run(*a),
@@ -94,6 +93,7 @@ fn main() -> ExitCode {
         Command::LocalStack(a) => local_stack::run(a),
         Command::Bench(Bench::Render(a)) => render_bench::run(*a),
         Command::Bench(Bench::Local(a)) => local_bench::run(a),
+        Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);
             ExitCode::SUCCESS

@@ -19,6 +19,10 @@ use std::sync::OnceLock;
 use std::time::SystemTime;
 
 /// Where the sources of `bootstrap` live, relative to the workspace root.
+/// Not the workspace's `Cargo.toml` and `Cargo.lock`: any other package's
+/// new dependency touches them and the handler's build stays fresh (cargo
+/// rightly does not relink it), so the binary would be refused for nothing.
+/// A dependency bump of the handler's own is rebuilt by the whole suite.
 const SOURCES: &[&str] = &[
     "handler/src",
     "handler/Cargo.toml",
@@ -26,8 +30,6 @@ const SOURCES: &[&str] = &[
     "producer/Cargo.toml",
     "infra/src",
     "infra/Cargo.toml",
-    "Cargo.toml",
-    "Cargo.lock",
 ];
 
 /// The workspace's dev-profile `bootstrap`, checked once per process.

@@ -9,14 +9,9 @@ pub mod http;
 pub mod moto;
 pub mod runtime_api;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// The workspace root, where `.tools`, `producer/tests/fixtures` and
-/// `examples/` are.
-pub fn workspace_root() -> PathBuf {
-    // bin/testkit -> the workspace.
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use hyperframes_cli::workspace_root;
 
 /// Where `scripts/test.sh` installed the test tools: `HF_TOOLS_DIR`, else
 /// the workspace's `.tools`.

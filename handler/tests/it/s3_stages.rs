@@ -2,14 +2,12 @@
 //! real producer (Chromium + ffmpeg): plan, every chunk, assemble, in both
 //! plan protocols, plus the failures the contract names.
 
-mod support;
-
 use std::path::Path;
 
+use crate::support::{env, BUCKET};
 use hyperframes_handler::archive::create_tar_gz;
 use hyperframes_infra::contract::ErrorName;
 use serde_json::{json, Value};
-use support::{env, BUCKET};
 
 fn ffprobe_frames(path: &Path) -> u64 {
     let out = std::process::Command::new("ffprobe")

@@ -14,6 +14,9 @@ static RENDERS: Mutex<()> = Mutex::new(());
 
 /// Checks the tools and takes the render lock.
 fn setup() -> MutexGuard<'static, ()> {
+    // The producer's settings from this run's environment, as a program's
+    // edge installs them (the library reads no variable itself).
+    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
     if let Err(e) = hyperframes_producer::capture::browser::chrome_path() {
         panic!("{e}; {INSTALL_HINT}");
     }

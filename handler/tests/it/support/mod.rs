@@ -40,6 +40,9 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// A moto server with the render bucket and a handler pointed at it.
 pub async fn env(name: &str) -> Env {
+    // The producer's settings from this run's environment, as a program's
+    // edge installs them (the library reads no variable itself).
+    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
     let scratch = scratch(name);
     let moto = moto::Moto::start(&scratch.join("moto"));
     let client = moto.s3_client();

@@ -7,8 +7,6 @@
 //! service writes to the function's log, and exits, which Lambda reports
 //! as Runtime.ExitError.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -78,7 +76,7 @@ exit 3
 
 #[test]
 fn the_root_holds_only_what_provided_al2023_holds() {
-    let d = support::scratch("rootfs");
+    let d = crate::support::scratch("rootfs");
     let root = rootfs::build(&d.join("rootfs")).unwrap();
     let mut expected: Vec<String> = EXPECTED_ROOT.iter().map(|s| s.to_string()).collect();
     for (lib, required) in rootfs::LIBRARIES {
@@ -174,9 +172,9 @@ fn probed(log: &str) -> Vec<&str> {
 
 #[test]
 fn a_function_sees_what_lambda_gives_it_and_its_children_die_with_it() {
-    support::require_root();
-    let d = support::scratch("jail");
-    let backend = support::enforcing_cgroups();
+    crate::support::require_root();
+    let d = crate::support::scratch("jail");
+    let backend = crate::support::enforcing_cgroups();
     let (r, log, _) = invoke_probe(&d, PROBE, backend.clone());
     assert_eq!(r.function_error, Some("Unhandled"));
     let body: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
@@ -280,8 +278,8 @@ exit 3
 
 #[test]
 fn without_a_memory_controller_the_limit_is_unenforced_and_report_says_so() {
-    support::require_root();
-    let d = support::scratch("jail-none");
+    crate::support::require_root();
+    let d = crate::support::scratch("jail-none");
     let none = CgroupBackend::choose(CgroupChoice::None, &Mounts::read()).unwrap();
     let (r, log, rec) = invoke_probe(&d, MEMORY_PROBE, none);
     let body: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
@@ -309,8 +307,8 @@ fn without_a_memory_controller_the_limit_is_unenforced_and_report_says_so() {
 
 #[test]
 fn an_instance_cgroup_holds_the_memory_limit_and_lambdas_cpu_share() {
-    support::require_root();
-    let backend = support::enforcing_cgroups();
+    crate::support::require_root();
+    let backend = crate::support::enforcing_cgroups();
     let cg = backend
         .create(&format!("test-{}", std::process::id()), 2048)
         .unwrap()
@@ -346,12 +344,12 @@ fn an_instance_cgroup_holds_the_memory_limit_and_lambdas_cpu_share() {
 #[test]
 fn without_root_the_jail_runs_in_a_user_namespace() {
     use std::os::unix::process::CommandExt;
-    support::require_root();
+    crate::support::require_root();
     assert!(
         hyperframes_local::jail::user_namespaces_work(),
         "unprivileged user namespaces are off on this machine"
     );
-    let d = support::scratch("jail-rootless");
+    let d = crate::support::scratch("jail-rootless");
     let root = rootfs::build(&d.join("rootfs")).unwrap();
     let spec = JailSpec {
         root: root.dir,

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../templates");
+    s.set_snapshot_path("../../templates");
     s.set_prepend_module_to_snapshot(false);
     s
 }

@@ -7,7 +7,7 @@ use hyperframes_snapshots::variants;
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
-    s.set_snapshot_path("../templates");
+    s.set_snapshot_path("../../templates");
     s.set_prepend_module_to_snapshot(false);
     s
 }

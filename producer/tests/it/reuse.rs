@@ -3,11 +3,9 @@
 //! Chromium and ffmpeg: outputs must be byte-identical with reuse on and off,
 //! and every source of change must prevent reuse.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 use hyperframes_producer::capture::session::{with_session, Change};
 use hyperframes_producer::chunk::render_chunk_with;
 use hyperframes_producer::plan::digest::sha256_file;

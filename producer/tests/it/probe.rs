@@ -1,15 +1,13 @@
 //! The producer's probes (ffmpeg alone) against ffprobe on real files.
 
-mod common;
-
 use std::process::Command;
 
-use common::ffprobe;
+use crate::common::ffprobe;
 use hyperframes_producer::{encode::ffmpeg, encode::probe};
 
 #[test]
 fn ffmpeg_probes_agree_with_ffprobe_on_a_real_file() {
-    common::require_tools();
+    crate::common::require_tools();
     let dir = tempfile::tempdir().unwrap();
     let mp4 = dir.path().join("t.mp4");
     let made = Command::new(ffmpeg::ffmpeg_bin())

@@ -2,13 +2,11 @@
 //! shared fixtures chunked and in a single pass, and the outputs are compared
 //! frame by frame.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::ffprobe::{keyframe_times, probe_video};
-use common::*;
+use crate::common::ffprobe::{keyframe_times, probe_video};
+use crate::common::*;
 use hyperframes_producer::assemble::assemble;
 use hyperframes_producer::chunk::render_chunk_with;
 use hyperframes_producer::compare::psnr_per_frame;

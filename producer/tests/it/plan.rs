@@ -1,8 +1,6 @@
 //! plan(): hermetic compile, plan files, hashes, v2 manifest and its failures.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use hyperframes_producer::plan::v2::{materialize, Role};
 use hyperframes_producer::plan::LoadedPlan;
 use hyperframes_producer::{plan_with, render_chunk, AssetMap, PlanOptions};
@@ -273,14 +271,14 @@ fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
     .unwrap();
     let (p, _, out) = render_all(&project, &config("mp4", Some(30)), work.path(), "audio");
     assert!(p.has_audio);
-    let audio = common::ffprobe::probe_audio_duration(&out)
+    let audio = crate::common::ffprobe::probe_audio_duration(&out)
         .unwrap()
         .expect("audio stream");
     assert!(
         (audio - 2.0).abs() < 0.05,
         "audio is {audio}s, expected 2.0"
     );
-    let v = common::ffprobe::probe_video(&out).unwrap();
+    let v = crate::common::ffprobe::probe_video(&out).unwrap();
     assert_eq!(v.frames, 60);
 }
 

@@ -204,3 +204,88 @@ fn the_function_spawns_only_chromium_and_ffmpeg() {
         found.join("\n")
     );
 }
+
+/// A test or doc example added where `cargo test` does not look.
+fn unseen_tests(target: &serde_json::Value) -> Vec<String> {
+    let src = Path::new(target["src_path"].as_str().unwrap_or_default());
+    let kinds = target["kind"].to_string();
+    let is_lib = kinds.contains("lib");
+    let files: Vec<PathBuf> = if is_lib {
+        let mut v = Vec::new();
+        let dir = src.parent().unwrap();
+        rust_files(dir, &mut v);
+        // A package's own binaries (src/bin/) are targets of their own.
+        v.retain(|p| !p.strip_prefix(dir).unwrap().starts_with("bin"));
+        v
+    } else if src.file_name().is_some_and(|n| n == "main.rs") {
+        let mut v = Vec::new();
+        rust_files(src.parent().unwrap(), &mut v);
+        v
+    } else {
+        vec![src.to_path_buf()]
+    };
+    let doc_example = |l: &str| {
+        let l = l.trim_start();
+        (l.starts_with("///") || l.starts_with("//!"))
+            && matches!(
+                l[3..].trim(),
+                "```" | "```rust" | "```no_run" | "```should_panic" | "```compile_fail"
+            )
+    };
+    let mut found = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, l) in text.lines().enumerate() {
+            let t = l.trim_start();
+            let test = t.starts_with("#[test]") || t.starts_with("#[tokio::test");
+            if (test && target["test"] == false)
+                || (is_lib && target["doctest"] == false && doc_example(l))
+            {
+                found.push(format!("{}:{}: {t}", f.display(), n + 1));
+            }
+        }
+    }
+    found
+}
+
+/// Thin entries and test-free libraries have `test = false` or
+/// `doctest = false` (each test binary links the whole tree again, which
+/// is most of the suite's compile time); a test written there later would
+/// never run, so this fails instead.
+#[test]
+fn no_test_hides_in_a_target_cargo_test_skips() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (mut skipped, mut unseen) = (0, Vec::new());
+    for target in meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap())
+    {
+        if target["test"] == false || target["doctest"] == false {
+            skipped += 1;
+            unseen.extend(unseen_tests(target));
+        }
+    }
+    assert!(
+        skipped >= 8,
+        "only {skipped} targets skip tests: did the manifests change?"
+    );
+    assert!(unseen.is_empty(), "tests that cargo test would never run (remove `test = false` / `doctest = false` from the target):\n{}", unseen.join("\n"));
+}

@@ -2,8 +2,6 @@
 //! started it (the tests hold their stack in a static and start it from
 //! whichever test comes first) and end when stopped.
 
-mod support;
-
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -19,8 +17,8 @@ fn answers(port: u16) -> bool {
 
 #[test]
 fn moto_outlives_the_thread_that_started_it_and_ends_when_stopped() {
-    let exe = support::tools().moto_server().unwrap();
-    let logs = support::scratch("moto");
+    let exe = crate::support::tools().moto_server().unwrap();
+    let logs = crate::support::scratch("moto");
     // Started on a thread that ends right after.
     let mut moto = std::thread::spawn(move || Moto::launch(&exe, &logs, 0).unwrap())
         .join()

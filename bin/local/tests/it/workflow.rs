@@ -8,11 +8,10 @@
 //! The jail holds no tar, gzip, curl, ffprobe, fonts or GL libraries, so a
 //! function that needs one fails here as it would on Lambda.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::support::{serial, test_stack, TestStack};
 use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_local::lambda::{Fault, FaultKind, Record};
 use hyperframes_render::cli::TargetArgs;
@@ -21,7 +20,6 @@ use hyperframes_render::pricing::Prices;
 use hyperframes_render::progress::{Progress, State};
 use hyperframes_render::render::{self, RemoteRender};
 use serde_json::{json, Value};
-use support::{serial, test_stack, TestStack};
 
 fn target(s: &TestStack) -> TargetArgs {
     TargetArgs {
@@ -39,7 +37,8 @@ fn fixture_project(dir: &Path, fixture: &str) -> PathBuf {
     let project = dir.join(format!("project-{fixture}"));
     std::fs::create_dir_all(&project).unwrap();
     std::fs::copy(
-        support::workspace().join(format!("producer/tests/fixtures/{fixture}/compiled.html")),
+        crate::support::workspace()
+            .join(format!("producer/tests/fixtures/{fixture}/compiled.html")),
         project.join("index.html"),
     )
     .unwrap();
@@ -86,7 +85,7 @@ fn wait(s: &TestStack, render_id: &str) -> Progress {
             return p;
         }
         assert!(
-            t.elapsed() < support::EXECUTION_LIMIT,
+            t.elapsed() < crate::support::EXECUTION_LIMIT,
             "{render_id} still running"
         );
         std::thread::sleep(Duration::from_millis(500));
@@ -153,6 +152,9 @@ fn history(s: &TestStack, render_id: &str) -> Vec<Value> {
 /// The same project, with the same config as the workflow's render,
 /// rendered locally with the host's Chromium and ffmpeg.
 fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
+    // The producer's settings from this run's environment, as a program's
+    // edge installs them (the library reads no variable itself).
+    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
     let config =
         hyperframes_render::render::config(&remote(project, "local", format, None)).unwrap();
     let plan_dir = dir.join(format!("local-plan-{format}"));
@@ -227,7 +229,7 @@ fn fixtures_render_through_the_whole_workflow_in_the_jail() {
         ("webm-vp9", "webm", "webm"),
         ("png-sequence", "png-sequence", "tar.gz"),
     ] {
-        let dir = support::scratch(&format!("render-{format}"));
+        let dir = crate::support::scratch(&format!("render-{format}"));
         let project = fixture_project(&dir, fixture);
         let id = format!("wf-{format}");
         let out = dir.join(format!("lambda.{ext}"));
@@ -289,7 +291,7 @@ fn fixtures_render_through_the_whole_workflow_in_the_jail() {
 
 /// Starts a render of a fixture and returns once it ended.
 fn run_to_end(s: &TestStack, fixture: &str, id: &str) -> Progress {
-    let dir = support::scratch(id);
+    let dir = crate::support::scratch(id);
     let project = fixture_project(&dir, fixture);
     s.rt.block_on(render::run(&target(s), remote(&project, id, "mp4", None)))
         .unwrap_or_else(|e| panic!("{id}: {e:#}"));
@@ -298,14 +300,14 @@ fn run_to_end(s: &TestStack, fixture: &str, id: &str) -> Progress {
 
 #[test]
 fn without_a_memory_controller_a_render_succeeds_and_reports_unenforced_memory() {
-    support::require_root();
+    crate::support::require_root();
     let _g = serial();
     let none = hyperframes_local::cgroup::CgroupBackend::None {
         reason: "forced by the test".into(),
     };
-    let s = support::start_test_stack("stack-none", none);
+    let s = crate::support::start_test_stack("stack-none", none);
     let id = "wf-none";
-    let project = fixture_project(&support::scratch(id), "mp4-h264-sdr");
+    let project = fixture_project(&crate::support::scratch(id), "mp4-h264-sdr");
     // One chunk: the path differs from the others only in the cgroup.
     let mut r = remote(&project, id, "mp4", None);
     r.config.chunk_size = Some(60);
@@ -314,7 +316,7 @@ fn without_a_memory_controller_a_render_succeeds_and_reports_unenforced_memory()
     let p = wait(&s, id);
     let recs = invocations(&s, id);
     let log_path = s.stack.lambda.function_log_path();
-    let support::TestStack { rt, stack, .. } = s;
+    let crate::support::TestStack { rt, stack, .. } = s;
     rt.block_on(stack.shutdown());
     let log = std::fs::read_to_string(log_path).unwrap();
     assert_eq!(p.state, State::Succeeded, "{recs:#?}");
@@ -372,7 +374,7 @@ fn a_throwing_composition_fails_with_its_contract_error_after_one_invocation() {
     let s = test_stack();
     let _g = serial();
     let id = "wf-throws";
-    let dir = support::scratch(id);
+    let dir = crate::support::scratch(id);
     let project = dir.join("project");
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(
@@ -444,7 +446,7 @@ fn a_project_in_a_foreign_bucket_is_refused() {
     let id = "wf-foreign";
     let s3 = s.s3();
     let body = {
-        let dir = support::scratch(id);
+        let dir = crate::support::scratch(id);
         let project = fixture_project(&dir, "mp4-h264-sdr");
         let tarball = dir.join("project.tar.gz");
         hyperframes_handler::archive::create_tar_gz(&project, &tarball).unwrap();
@@ -490,7 +492,7 @@ fn a_cancelled_render_is_aborted() {
     let s = test_stack();
     let _g = serial();
     let id = "wf-cancel";
-    let dir = support::scratch(id);
+    let dir = crate::support::scratch(id);
     let project = fixture_project(&dir, "mp4-h264-sdr");
     s.rt.block_on(render::run(&target(s), remote(&project, id, "mp4", None)))
         .unwrap();
@@ -553,7 +555,7 @@ fn a_broken_package_or_environment_fails_at_init_without_retries() {
     let s = test_stack();
     let _g = serial();
     let name = s.stack.resolved.function_name.clone();
-    let dir = support::scratch("wf-init");
+    let dir = crate::support::scratch("wf-init");
     let project = fixture_project(&dir, "mp4-h264-sdr");
     let manifest = "payload/manifest.json";
     type Edit = Box<dyn Fn(&Path, &mut Vec<(String, String)>)>;

@@ -33,17 +33,20 @@ pub fn browser_lock() -> MutexGuard<'static, ()> {
     BROWSER_LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+/// The producer's settings from this run's environment (scripts/test.sh
+/// sets `HF_ALLOW_NETWORK=0` and `HF_TOOLS_DIR`), installed once, as a
+/// program's edge installs them: the library reads no variable itself.
+pub fn install_settings() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse")
+    });
 }
 
-pub fn tools_dir() -> PathBuf {
-    std::env::var("HF_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo_root().join(".tools"))
-}
+pub use hyperframes_testkit::tools_dir;
 
 pub fn fixtures_dir() -> PathBuf {
+    install_settings();
     if let Ok(d) = std::env::var("HF_FIXTURES_DIR") {
         return PathBuf::from(d);
     }
@@ -63,6 +66,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// Fails (with the install command) unless Chromium, ffmpeg and the npm assets exist.
 pub fn require_tools() {
+    install_settings();
     let chrome = hyperframes_producer::capture::browser::chrome_path();
     assert!(chrome.is_ok(), "{}; {INSTALL_HINT}", chrome.unwrap_err());
     for tool in ["ffmpeg", "ffprobe"] {

@@ -1,0 +1,152 @@
+//! The cost estimate's counts against a real render, and `render
+//! --estimate` without AWS. A fixture is rendered stage by stage through
+//! the real handler (`Handler::handle`, moto S3 on 127.0.0.1): the S3
+//! requests moto served must equal the estimate's count for the same plan.
+//! The billed GB-seconds against the estimate's range are timings on a
+//! shared host, so they are read in `hyperframes bench estimate`, not
+//! asserted here.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use hyperframes_bench::estimate::{estimate_here, Rig};
+use hyperframes_producer::{AssetMap, RenderConfig};
+use hyperframes_render::estimate::calibration::Calibration;
+use hyperframes_render::estimate::facts::plan_locally;
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    hyperframes_testkit::workspace_root()
+}
+
+fn tools() -> PathBuf {
+    hyperframes_testkit::tools_dir()
+}
+
+fn asset_map() -> AssetMap {
+    let p = tools().join("asset-map.json");
+    assert!(
+        p.is_file(),
+        "{} is missing; run scripts/test.sh --install-only",
+        p.display()
+    );
+    AssetMap::load(&p).expect("asset map loads")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = root().join("target/test-scratch").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn fixture() -> PathBuf {
+    root().join("producer/tests/fixtures/mp4-h264-sdr")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_estimated_s3_requests_are_the_requests_a_render_makes() {
+    // The producer's settings from this run's environment, as a program's
+    // edge installs them (the library reads no variable itself).
+    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
+    let work = scratch("estimate-requests");
+    let project = work.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::copy(fixture().join("index.html"), project.join("index.html")).unwrap();
+    let rig = Rig::start(&work).await.unwrap();
+    // Small chunks, so the count covers several chunk invocations.
+    let config = RenderConfig::from_json(
+        &json!({"fps": 30, "format": "mp4", "runtimeCap": "lambda", "chunkSize": 20}),
+    )
+    .unwrap();
+    let facts_dir = work.join("facts");
+    std::fs::create_dir_all(&facts_dir).unwrap();
+    let facts = plan_locally(&project, &config, Some(asset_map()), &facts_dir).unwrap();
+    let e = estimate_here(&Calibration::shipped(), &facts, 5.0, 10240, "mp4").unwrap();
+    assert!(e.chunks >= 2, "{} chunks: the test wants several", e.chunks);
+    let billed = rig
+        .render(&project, &config, "requests", 10240)
+        .await
+        .unwrap();
+    // The site upload (HEAD + PUT) is the client's, done by the rig.
+    assert_eq!(
+        billed.requests,
+        e.s3_gets + e.s3_puts - 2,
+        "S3 requests served vs estimated"
+    );
+    assert!(billed.gb_seconds > 0.0);
+}
+
+#[test]
+fn render_estimate_prints_a_price_without_aws() {
+    let _ = asset_map();
+    let project = scratch("estimate-cli");
+    std::fs::copy(fixture().join("index.html"), project.join("index.html")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .arg("render")
+        .arg(&project)
+        .args([
+            "--estimate",
+            "--chunk-size",
+            "15",
+            "--concurrency",
+            "2",
+            "--json",
+        ])
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/nonexistent")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("HF_ASSET_MAP", tools().join("asset-map.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["frames"], 60);
+    assert_eq!(e["chunks"], 4);
+    // 7 fixed states + one per chunk.
+    assert_eq!(e["stateTransitions"], 11);
+    let total = &e["totalUsd"];
+    assert!(total["low"].as_f64().unwrap() < total["expected"].as_f64().unwrap());
+    assert!(total["expected"].as_f64().unwrap() < total["high"].as_f64().unwrap());
+    assert!(total["expected"].as_f64().unwrap() > 0.0);
+    let warnings = e["warnings"].to_string();
+    assert!(
+        warnings.contains("4 chunks but only 2 can run at once"),
+        "{warnings}"
+    );
+    assert!(e["calibration"]
+        .as_str()
+        .unwrap()
+        .starts_with("shipped default"));
+
+    // The human form, without --json.
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .arg("render")
+        .arg(&project)
+        .arg("--estimate")
+        .env("HF_ASSET_MAP", tools().join("asset-map.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "GB-s at 10240 MB",
+        "state transitions (exact",
+        "GET/HEAD",
+        "total",
+        "wall time",
+        "calibration: shipped default",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let _ = std::fs::remove_dir_all(&project);
+}

@@ -1,0 +1,9 @@
+//! The package's integration tests, one module per topic, in one test
+//! binary: each binary links the whole dependency tree again, so one per
+//! package keeps the suite's compile and link time down.
+
+mod cli;
+mod estimate;
+mod invoke;
+mod remote;
+mod render_local;
