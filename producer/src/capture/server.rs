@@ -3,50 +3,65 @@
 //! The page is loaded over http://127.0.0.1 rather than file:// so it gets a
 //! real origin (fonts, fetch, media range requests behave as in production),
 //! and the server serves nothing outside the plan's `compiled/` directory.
+//! HTTP is hyper's, on a single-threaded runtime of the server's own
+//! thread (the producer is synchronous; its callers need no runtime); what
+//! is ours is which file a path names and which bytes a `Range` asks for.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::io::SeekFrom;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::oneshot;
+use tokio_util::io::ReaderStream;
 
 use crate::errors::{ProducerError, Result};
 use crate::plan::assets::mime_for;
 
+type Body = BoxBody<Bytes, std::io::Error>;
+
 pub struct FileServer {
     pub port: u16,
-    stop: Arc<AtomicBool>,
+    stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl FileServer {
     pub fn start(root: &Path) -> Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| {
-            ProducerError::RenderFailed(format!("cannot bind a loopback port: {e}"))
-        })?;
+        let failed = |what: &str, e: std::io::Error| {
+            ProducerError::RenderFailed(format!("page server: {what}: {e}"))
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| failed("cannot bind a loopback port", e))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| failed("cannot make the socket non-blocking", e))?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-        let stop = Arc::new(AtomicBool::new(false));
-        let root = root.to_path_buf();
-        let stop2 = stop.clone();
-        let handle = thread::spawn(move || {
-            for conn in listener.incoming() {
-                if stop2.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = conn {
-                    let root = root.clone();
-                    thread::spawn(move || {
-                        let _ = serve(stream, &root);
-                    });
-                }
-            }
-        });
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| failed("cannot start its runtime", e))?;
+        let (stop, stopped) = oneshot::channel();
+        let root = Arc::new(root.to_path_buf());
+        let handle = thread::Builder::new()
+            .name("page-server".into())
+            .spawn(move || rt.block_on(accept(listener, root, stopped)))
+            .map_err(|e| failed("cannot start its thread", e))?;
         Ok(FileServer {
             port,
-            stop,
+            stop: Some(stop),
             handle: Some(handle),
         })
     }
@@ -61,14 +76,123 @@ impl FileServer {
 }
 
 impl Drop for FileServer {
+    /// Stops accepting; connections still open end with the runtime.
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
     }
+}
+
+/// Accepts until `stopped`, one task per connection.
+async fn accept(
+    listener: std::net::TcpListener,
+    root: Arc<PathBuf>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        let stream = tokio::select! {
+            _ = &mut stopped => return,
+            conn = listener.accept() => match conn {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+        };
+        let root = root.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let root = root.clone();
+                async move { Ok::<_, Infallible>(respond(&root, req).await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// The response to one request. Files are streamed from disk, a `Range`
+/// request reads only its bytes (media elements seek through large videos
+/// that way), so memory stays flat whatever the file size. hyper sends no
+/// body for a HEAD request.
+async fn respond(root: &Path, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return short(StatusCode::METHOD_NOT_ALLOWED, "");
+    }
+    let Some(path) = resolve(root, req.uri().path()) else {
+        return short(StatusCode::FORBIDDEN, "forbidden");
+    };
+    let opened = match tokio::fs::File::open(&path).await {
+        Ok(f) => f.metadata().await.map(|m| (f, m.len())),
+        Err(e) => Err(e),
+    };
+    let Ok((file, total)) = opened else {
+        return short(StatusCode::NOT_FOUND, "not found");
+    };
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    let mime = mime_for(&path.to_string_lossy());
+    match send_file(file, total, mime, range).await {
+        Ok(r) => r,
+        Err(_) => short(StatusCode::INTERNAL_SERVER_ERROR, "read failed"),
+    }
+}
+
+/// A response with the headers every answer carries.
+fn response(status: StatusCode, length: u64, body: Body) -> Response<Body> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn short(status: StatusCode, body: &'static str) -> Response<Body> {
+    let full = Full::new(Bytes::from_static(body.as_bytes())).map_err(|e| match e {});
+    response(status, body.len() as u64, full.boxed())
+}
+
+async fn send_file(
+    mut file: tokio::fs::File,
+    total: u64,
+    mime: &'static str,
+    range: Option<&str>,
+) -> std::io::Result<Response<Body>> {
+    let (status, start, len) = match range.map_or(Span::Whole, |r| parse_range(r, total)) {
+        Span::Whole => (StatusCode::OK, 0, total),
+        Span::Part(start, end) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
+        Span::Unsatisfiable => {
+            let empty = Empty::new().map_err(|e| match e {}).boxed();
+            let mut r = response(StatusCode::RANGE_NOT_SATISFIABLE, 0, empty);
+            let unsatisfied = HeaderValue::try_from(format!("bytes */{total}")).expect("ASCII");
+            r.headers_mut().insert(header::CONTENT_RANGE, unsatisfied);
+            return Ok(r);
+        }
+    };
+    file.seek(SeekFrom::Start(start)).await?;
+    let frames = ReaderStream::new(file.take(len)).map_ok(Frame::data);
+    let mut r = response(status, len, StreamBody::new(frames).boxed());
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let end = start + len - 1;
+        let value = format!("bytes {start}-{end}/{total}");
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::try_from(value).expect("ASCII"),
+        );
+    }
+    Ok(r)
 }
 
 /// Maps a URL path to a file under root, refusing anything that escapes it.
@@ -105,110 +229,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The request line's method and target, and the `Range` header if any.
-struct Request {
-    method: String,
-    target: String,
-    range: Option<String>,
-}
-
-fn read_request(reader: &mut impl BufRead) -> std::io::Result<Request> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("/").to_string();
-    let mut range = None;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("range") {
-                range = Some(v.trim().to_string());
-            }
-        }
-    }
-    Ok(Request {
-        method,
-        target,
-        range,
-    })
-}
-
-fn head(out: &mut TcpStream, status: &str, length: u64, headers: &str) -> std::io::Result<()> {
-    write!(
-        out,
-        "HTTP/1.1 {status}\r\nContent-Length: {length}\r\nConnection: close\r\nCache-Control: no-store\r\n{headers}\r\n"
-    )
-}
-
-fn short(out: &mut TcpStream, status: &str, body: &[u8], head_only: bool) -> std::io::Result<()> {
-    head(out, status, body.len() as u64, "")?;
-    if !head_only {
-        out.write_all(body)?;
-    }
-    Ok(())
-}
-
-/// Serves one request. Files are streamed from disk, a `Range` request
-/// reads only its bytes (media elements seek through large videos that
-/// way), so memory stays flat whatever the file size.
-fn serve(stream: TcpStream, root: &Path) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let req = read_request(&mut BufReader::new(stream.try_clone()?))?;
-    let mut out = stream;
-    let head_only = req.method == "HEAD";
-    if req.method != "GET" && !head_only {
-        short(&mut out, "405 Method Not Allowed", b"", false)?;
-    } else if let Some(path) = resolve(root, &req.target) {
-        match File::open(&path).and_then(|f| Ok((f.metadata()?.len(), f))) {
-            Ok((total, file)) => {
-                let mime = mime_for(&path.to_string_lossy());
-                send_file(&mut out, file, total, mime, req.range.as_deref(), head_only)?;
-            }
-            Err(_) => short(&mut out, "404 Not Found", b"not found", head_only)?,
-        }
-    } else {
-        short(&mut out, "403 Forbidden", b"forbidden", head_only)?;
-    }
-    out.flush()?;
-    let _ = out.shutdown(Shutdown::Write);
-    Ok(())
-}
-
-fn send_file(
-    out: &mut TcpStream,
-    mut file: File,
-    total: u64,
-    mime: &str,
-    range: Option<&str>,
-    head_only: bool,
-) -> std::io::Result<()> {
-    let (status, start, len, extra) = match range.map_or(Span::Whole, |r| parse_range(r, total)) {
-        Span::Whole => ("200 OK", 0, total, String::new()),
-        Span::Part(start, end) => (
-            "206 Partial Content",
-            start,
-            end - start + 1,
-            format!("Content-Range: bytes {start}-{end}/{total}\r\n"),
-        ),
-        Span::Unsatisfiable => {
-            let headers = format!("Content-Range: bytes */{total}\r\n");
-            head(out, "416 Range Not Satisfiable", 0, &headers)?;
-            return Ok(());
-        }
-    };
-    let headers = format!("Content-Type: {mime}\r\nAccept-Ranges: bytes\r\n{extra}");
-    head(out, status, len, &headers)?;
-    if !head_only {
-        file.seek(SeekFrom::Start(start))?;
-        std::io::copy(&mut file.take(len), out)?;
-    }
-    Ok(())
 }
 
 /// What a `Range` header asks of a file.
@@ -259,6 +279,9 @@ fn parse_range(r: &str, total: u64) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
 
     fn get(port: u16, path: &str, extra: &str) -> String {
         String::from_utf8_lossy(&get_bytes(port, path, extra)).into_owned()
@@ -266,7 +289,11 @@ mod tests {
 
     fn get_bytes(port: u16, path: &str, extra: &str) -> Vec<u8> {
         let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n").unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n"
+        )
+        .unwrap();
         let mut out = Vec::new();
         s.read_to_end(&mut out).unwrap();
         out
@@ -305,7 +332,10 @@ mod tests {
         assert!(get(srv.port, "/missing.js", "").starts_with("HTTP/1.1 404"));
         let r = get(srv.port, "/index.html", "Range: bytes=50-60\r\n");
         assert!(r.starts_with("HTTP/1.1 416"), "{r}");
-        assert!(r.contains("Content-Range: bytes */11"), "{r}");
+        assert!(
+            r.to_ascii_lowercase().contains("content-range: bytes */11"),
+            "{r}"
+        );
     }
 
     /// A 48 MiB video: a Range request gets exactly its bytes and headers,
