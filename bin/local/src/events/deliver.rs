@@ -55,7 +55,7 @@ impl LoopbackUrl {
     }
 }
 
-/// One request; the status and the start of the body.
+/// One request; the status and the body.
 async fn send(
     url: &LoopbackUrl,
     method: &str,
@@ -84,9 +84,13 @@ async fn send(
         .await?;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await?.to_bytes();
-    let mut text = String::from_utf8_lossy(&bytes).into_owned();
-    text.truncate(300);
-    Ok((status, text))
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The start of an answer, for an error message.
+fn start(text: &str) -> &str {
+    let end = text.char_indices().nth(300).map_or(text.len(), |(i, _)| i);
+    &text[..end]
 }
 
 /// Calls a webhook as an EventBridge API destination does: the input as
@@ -112,7 +116,7 @@ pub async fn call_webhook(
         .await
         .map_err(|_| anyhow!("no answer from {} within {WEBHOOK_TIMEOUT:?}", url.text))??;
     if !(200..300).contains(&status) {
-        bail!("{} answered HTTP {status}: {text}", url.text);
+        bail!("{} answered HTTP {status}: {}", url.text, start(&text));
     }
     Ok(())
 }
@@ -147,7 +151,7 @@ impl Moto {
         ];
         let (status, text) = send(&self.endpoint, "POST", &headers, body.to_string()).await?;
         if status != 200 {
-            bail!("moto SQS {op}: HTTP {status}: {text}");
+            bail!("moto SQS {op}: HTTP {status}: {}", start(&text));
         }
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
     }
@@ -172,7 +176,7 @@ impl Moto {
         ];
         let (status, text) = send(&self.endpoint, "POST", &headers, body).await?;
         if status != 200 {
-            bail!("moto SNS {}: HTTP {status}: {text}", form[0].1);
+            bail!("moto SNS {}: HTTP {status}: {}", form[0].1, start(&text));
         }
         Ok(())
     }
@@ -218,6 +222,24 @@ impl Moto {
             req["MessageAttributes"][*k] = json!({"DataType": "String", "StringValue": v});
         }
         self.sqs("SendMessage", req).await.map(drop)
+    }
+
+    /// Takes up to 10 messages (with their attributes) off a queue: how a
+    /// test watches what a notification delivered. `wait_s` is SQS's long
+    /// poll, which moto's server does not honour: poll instead.
+    pub async fn receive_messages(&self, queue: &str, wait_s: u32) -> Result<Vec<Value>> {
+        let req = json!({
+            "QueueUrl": self.queue_url(queue), "MaxNumberOfMessages": 10,
+            "WaitTimeSeconds": wait_s, "MessageAttributeNames": ["All"],
+        });
+        let got = self.sqs("ReceiveMessage", req).await?;
+        let messages = got["Messages"].as_array().cloned().unwrap_or_default();
+        for m in &messages {
+            let handle =
+                json!({"QueueUrl": self.queue_url(queue), "ReceiptHandle": m["ReceiptHandle"]});
+            self.sqs("DeleteMessage", handle).await?;
+        }
+        Ok(messages)
     }
 
     pub async fn publish(&self, topic: &str, message: &str) -> Result<()> {

@@ -15,6 +15,9 @@ pub mod pattern;
 pub mod rules;
 pub mod transform;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

@@ -141,8 +141,8 @@ fn rule(ctx: &Ctx<'_>, id: &str, p: &Value) -> Result<Rule, Vec<String>> {
 }
 
 fn target(ctx: &Ctx<'_>, t: &Value) -> Result<Target, String> {
-    let keys = t.as_object().ok_or("a target is an object")?.keys();
-    if let Some(k) = keys.filter(|k| !TARGET_KEYS.contains(&k.as_str())).next() {
+    let mut keys = t.as_object().ok_or("a target is an object")?.keys();
+    if let Some(k) = keys.find(|k| !TARGET_KEYS.contains(&k.as_str())) {
         return Err(format!("{k} is not rehearsed by the local event bus"));
     }
     let delivery = delivery(ctx, &t["Arn"], &t["HttpParameters"])?;

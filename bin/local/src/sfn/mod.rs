@@ -8,7 +8,7 @@
 //! `cancel` and the AWS CLI's equivalents use.
 
 mod history;
-mod status_event;
+pub(crate) mod status_event;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
