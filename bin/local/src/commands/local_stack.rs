@@ -120,7 +120,7 @@ fn notify_problems(args: &UpArgs) -> Vec<String> {
     let mut out = Vec::new();
     if args.template.is_some() && !notify.given().is_empty() {
         out.push(format!(
-            "{} shape the template local-stack synthesizes; with --template FILE, give them to `synth` when you make FILE",
+            "{}: notification flags shape the template local-stack synthesizes; with --template FILE, give them to `synth` when you make FILE",
             notify.given().join(", ")
         ));
     }
