@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 
 /// EventBridge gives an API destination call 5 seconds.
 pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(5);
+/// moto answers in milliseconds; this only bounds a stuck server.
+const MOTO_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An `http://` URL on this machine: what the rehearsal may call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,13 +145,21 @@ impl Moto {
         )
     }
 
+    /// One POST to moto, bounded so a stuck server holds up one delivery
+    /// for a while, not for ever.
+    async fn call(&self, headers: &[(String, String)], body: String) -> Result<(u16, String)> {
+        tokio::time::timeout(MOTO_TIMEOUT, send(&self.endpoint, "POST", headers, body))
+            .await
+            .map_err(|_| anyhow!("moto did not answer within {MOTO_TIMEOUT:?}"))?
+    }
+
     async fn sqs(&self, op: &str, body: Value) -> Result<Value> {
         let headers = [
             self.auth("sqs"),
             ("content-type".into(), "application/x-amz-json-1.0".into()),
             ("x-amz-target".into(), format!("AmazonSQS.{op}")),
         ];
-        let (status, text) = send(&self.endpoint, "POST", &headers, body.to_string()).await?;
+        let (status, text) = self.call(&headers, body.to_string()).await?;
         if status != 200 {
             bail!("moto SQS {op}: HTTP {status}: {}", start(&text));
         }
@@ -174,7 +184,7 @@ impl Moto {
                 "application/x-www-form-urlencoded".into(),
             ),
         ];
-        let (status, text) = send(&self.endpoint, "POST", &headers, body).await?;
+        let (status, text) = self.call(&headers, body).await?;
         if status != 200 {
             bail!("moto SNS {}: HTTP {status}: {}", form[0].1, start(&text));
         }

@@ -1,5 +1,6 @@
 //! The bus at work against a real moto and loopback webhooks: a status
-//! event reaches an SQS queue and a webhook, a failing webhook is retried,
+//! event reaches an SQS queue, an SNS topic (moto's Publish accepts it only
+//! when the stand-in topic exists) and a webhook, a failing webhook is retried,
 //! one that never answers ends in its dead-letter queue, and nothing else
 //! is delivered.
 
@@ -29,6 +30,8 @@ fn template(flaky: &str, down: &str) -> Value {
     let mut stack = HyperframesRenderStack::default();
     let queue = "arn:aws:sqs:us-east-1:123456789012:render-events";
     stack.notify_on_completion("ToQueue", Destination::ExistingQueue(queue.into()));
+    let topic = "arn:aws:sns:us-east-1:123456789012:ops-renders";
+    stack.notify_on_completion("ToTopic", Destination::ExistingTopic(topic.into()));
     for (name, url) in [("Flaky", flaky), ("Down", down)] {
         let twin = url.replace("http://", "https://");
         stack.notify_on_completion(name, Destination::webhook(twin, "X-Api-Key"));
@@ -148,6 +151,7 @@ async fn events_reach_queue_and_webhooks_with_retries_and_a_dead_letter_queue() 
         .collect();
     for want in [
         serde_json::json!(["ToQueueRule", "delivered", 1]),
+        serde_json::json!(["ToTopicRule", "delivered", 1]),
         serde_json::json!(["FlakyRule", "retrying", 1]),
         serde_json::json!(["FlakyRule", "delivered", 3]),
         serde_json::json!(["DownRule", "failed", 3]),
