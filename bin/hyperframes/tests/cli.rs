@@ -93,6 +93,27 @@ fn notification_flags_the_rehearsal_cannot_honour_are_refused_with_what_to_do() 
 }
 
 #[test]
+fn a_webhook_without_its_key_is_refused_before_the_package_is_built() {
+    require_root();
+    let dir = scratch("up-no-key");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .args(["local-stack", "up", "--stack-name", "nokey"])
+        .args(["--notify-webhook", "http://127.0.0.1:9/hooks/render"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().last().is_some_and(|l| l.contains(
+            "parameter NotifyWebhookApiKey has no default; pass --parameter-overrides NotifyWebhookApiKey=VALUE"
+        )),
+        "{err}"
+    );
+    assert!(!dir.join(".hyperframes/local/nokey/handler.zip").exists());
+}
+
+#[test]
 fn bad_settings_in_the_environment_are_named_before_anything_runs() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
         .args(["render", "/nonexistent", "--out", "/nonexistent/out.mp4"])

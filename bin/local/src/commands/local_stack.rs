@@ -298,6 +298,9 @@ async fn up(args: UpArgs, jail: Jail) -> Result<()> {
     std::fs::create_dir_all(&state_dir)?;
     let state_dir = state_dir.canonicalize()?;
     let template = template(&args)?;
+    // A parameter without a value (a webhook's key) fails here, not after
+    // the package build.
+    hyperframes_deploy::deploy::parameters(&template, &args.parameter_overrides)?;
     let package = package(&args, &state_dir, &tools)?;
     let (layer, extra_env) = match &args.asset_map {
         Some(map) => (
