@@ -5,7 +5,9 @@
 //! service's Invoke API. Implemented: StartExecution, DescribeExecution,
 //! GetExecutionHistory, StopExecution, ListExecutions,
 //! DescribeStateMachine, ListStateMachines — what `render`, `progress`,
-//! `cancel` and the AWS CLI's equivalents use.
+//! `cancel` and the AWS CLI's equivalents use. Each execution's start and
+//! ending go to the local event bus as Step Functions' EventBridge status
+//! events ([`status_event`]), which is what notification rules match.
 
 mod history;
 pub(crate) mod status_event;
