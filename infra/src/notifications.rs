@@ -139,6 +139,13 @@ pub enum Destination {
     ExistingTopic(String),
     /// A queue in this template; the method adds its queue policy.
     Queue(Handle<Queue>),
+    /// A queue outside this template, by ARN. Its access policy must let
+    /// `events.amazonaws.com` call `sqs:SendMessage` (scoped with
+    /// `aws:SourceArn` to the rule's ARN), and a queue encrypted with a
+    /// customer KMS key must let EventBridge use that key: the stack cannot
+    /// add to a policy it does not own. Failed deliveries land in the
+    /// dead-letter queue.
+    ExistingQueue(String),
     /// A function in this template; the method adds its invoke permission.
     Function(Handle<Function>),
     /// An HTTPS webhook with an API-key header.
@@ -399,7 +406,9 @@ impl HyperframesRenderStack {
                 target.arn = topic.arn();
                 self.allow_topic_publish(topic, &rule);
             }
-            Destination::ExistingTopic(arn) => target.arn = Value::from(arn.as_str()),
+            Destination::ExistingTopic(arn) | Destination::ExistingQueue(arn) => {
+                target.arn = Value::from(arn.as_str())
+            }
             Destination::Queue(queue) => {
                 target.arn = queue.arn();
                 self.allow_queue_send(queue, &rule);

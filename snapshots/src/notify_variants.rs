@@ -40,6 +40,12 @@ pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
         .on([ExecutionStatus::Failed, ExecutionStatus::TimedOut]),
     );
 
+    let mut existing_queue = HyperframesRenderStack::default();
+    existing_queue.notify_on_completion(
+        "RenderEvents",
+        Destination::ExistingQueue("arn:aws:sqs:us-east-1:123456789012:render-events".into()),
+    );
+
     let mut queue = HyperframesRenderStack::default();
     let q = queue.add("RenderResults", Queue::default());
     let properties = queue.get_mut(&q);
@@ -89,6 +95,7 @@ pub fn notification_variants() -> Vec<(&'static str, HyperframesRenderStack)> {
         ("notify_topic", topic),
         ("notify_existing_topic", existing),
         ("notify_queue", queue),
+        ("notify_existing_queue", existing_queue),
         ("notify_function", function),
         ("notify_webhook", webhook_stack()),
         ("notify_webhook_secrets_manager", secret),

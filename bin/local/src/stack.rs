@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::cgroup::CgroupBackend;
+use crate::events::{self, EventBus};
 use crate::lambda::{FunctionSpec, LambdaConfig, LambdaService};
 use crate::moto::Moto;
 use crate::rootfs;
@@ -117,6 +118,8 @@ pub struct LocalStack {
     pub moto_endpoint: String,
     pub lambda: LambdaService,
     pub sfn: SfnService,
+    /// The template's notification rules at work, when it has any.
+    pub events: Option<EventBus>,
     pub region: String,
     moto: Moto,
 }
@@ -162,9 +165,11 @@ impl LocalStack {
         let moto_endpoint = moto.endpoint.clone();
         create_bucket(&moto_endpoint, &o.region, &bucket).await?;
 
+        let events = start_events(&o, &resolved, &moto_endpoint).await?;
         let function = function_spec(&o, &resolved, task_dir);
         let lambda = start_lambda(&o, root.dir, function, &moto_endpoint).await?;
-        let sfn = match start_sfn(&o, &resolved, interpreter, &lambda.endpoint).await {
+        let sender = events.as_ref().map(EventBus::sender);
+        let sfn = match start_sfn(&o, &resolved, interpreter, &lambda.endpoint, sender).await {
             Ok(sfn) => sfn,
             Err(e) => {
                 lambda.shutdown().await;
@@ -177,6 +182,7 @@ impl LocalStack {
             moto_endpoint,
             lambda,
             sfn,
+            events,
             region: o.region,
             moto,
         })
@@ -203,6 +209,9 @@ impl LocalStack {
     pub async fn shutdown(mut self) {
         self.sfn.shutdown().await;
         self.lambda.shutdown().await;
+        if let Some(bus) = &self.events {
+            bus.shutdown();
+        }
         self.moto.stop();
     }
 }
@@ -258,13 +267,35 @@ async fn start_lambda(
     .await
 }
 
+/// The local event bus, when the template has notification rules: their
+/// queues and topics in moto, the log in `logs/events.log`.
+async fn start_events(
+    o: &StackOptions,
+    resolved: &Resolved,
+    moto_endpoint: &str,
+) -> Result<Option<EventBus>> {
+    if resolved.rules.is_empty() {
+        return Ok(None);
+    }
+    let moto = events::deliver::Moto {
+        endpoint: events::deliver::LoopbackUrl::parse(moto_endpoint).map_err(anyhow::Error::msg)?,
+        region: o.region.clone(),
+        account: ACCOUNT.into(),
+    };
+    let log = o.state_dir.join("logs").join("events.log");
+    let bus = EventBus::start(resolved.rules.clone(), moto, &log, o.echo_reports).await?;
+    Ok(Some(bus))
+}
+
 /// The Step Functions API serving the synthesized state machine, its Task
-/// states invoking the local Lambda service instead of Lambda.
+/// states invoking the local Lambda service instead of Lambda, its status
+/// changes sent to the event bus.
 async fn start_sfn(
     o: &StackOptions,
     resolved: &Resolved,
     interpreter: Interpreter,
     lambda_endpoint: &str,
+    events: Option<events::EventSender>,
 ) -> Result<SfnService> {
     SfnService::start(
         SfnConfig {
@@ -272,6 +303,8 @@ async fn start_sfn(
             region: o.region.clone(),
             lambda_endpoint: lambda_endpoint.to_string(),
             work_dir: o.state_dir.join("executions"),
+            account: ACCOUNT.into(),
+            events,
         },
         vec![StateMachineSpec {
             arn: resolved.state_machine_arn.clone(),

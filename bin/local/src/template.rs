@@ -30,10 +30,14 @@ pub struct Resolved {
     pub state_machine_role_arn: String,
     /// Substitutions applied.
     pub definition: Value,
+    /// The EventBridge rules the local event bus runs (none without notifications).
+    pub rules: Vec<crate::events::rules::Rule>,
 }
 
-struct Ctx<'a> {
-    template: &'a Value,
+/// The template with its parameters and the local physical names: what
+/// intrinsics resolve against.
+pub(crate) struct Ctx<'a> {
+    pub(crate) template: &'a Value,
     params: HashMap<String, String>,
     names: &'a Names,
     function: String,
@@ -68,6 +72,37 @@ fn parameters(t: &Value, overrides: &[(String, String)]) -> Result<HashMap<Strin
 }
 
 impl Ctx<'_> {
+    pub(crate) fn names(&self) -> &Names {
+        self.names
+    }
+
+    /// `v` resolved to text (a string as it is, anything else as JSON).
+    pub(crate) fn eval_text(&self, v: &Value) -> Result<String> {
+        Ok(text(&self.eval(v)?))
+    }
+
+    /// `v` with every intrinsic inside it resolved.
+    pub(crate) fn eval_deep(&self, v: &Value) -> Result<Value> {
+        match v {
+            Value::Object(o)
+                if o.len() == 1 && o.keys().all(|k| k == "Ref" || k.starts_with("Fn::")) =>
+            {
+                self.eval(v)
+            }
+            Value::Object(o) => o
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), self.eval_deep(v)?)))
+                .collect::<Result<serde_json::Map<_, _>>>()
+                .map(Value::Object),
+            Value::Array(a) => a
+                .iter()
+                .map(|v| self.eval_deep(v))
+                .collect::<Result<_>>()
+                .map(Value::Array),
+            other => Ok(other.clone()),
+        }
+    }
+
     fn reference(&self, name: &str) -> Result<String> {
         let n = self.names;
         Ok(match name {
@@ -246,7 +281,9 @@ pub fn resolve(
         Some(v) => text(&ctx.eval(v)?),
         None => format!("arn:aws:iam::{}:role/{}-states", names.account, names.stack),
     };
+    let rules = crate::events::rules::resolve(&ctx)?;
     Ok(Resolved {
+        rules,
         function_arn: ctx.get_att(&ctx.function, "Arn")?,
         function_name: ctx.function_name.clone(),
         memory_mb,

@@ -11,6 +11,31 @@ use hyperframes_infra::resources::sns::{Endpoint, Subscription, Topic};
 use hyperframes_infra::HyperframesRenderStack;
 use hyperframes_infra::Stack;
 
+/// `arn:<partition>:<service>:<region>:<account>:<name>`, or why not.
+fn parse_arn(s: &str, service: &str, what: &str) -> Result<String, String> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == service
+        && parts[3..].iter().all(|p| !p.is_empty());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not an {what} ARN; expected arn:aws:{service}:REGION:ACCOUNT:NAME"
+        ))
+    }
+}
+
+fn parse_topic_arn(s: &str) -> Result<String, String> {
+    parse_arn(s, "sns", "SNS topic")
+}
+
+fn parse_queue_arn(s: &str) -> Result<String, String> {
+    parse_arn(s, "sqs", "SQS queue")
+}
+
 /// An execution ending, as the flags spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Ending {
@@ -40,8 +65,13 @@ pub struct NotifyArgs {
     pub notify_email: Option<String>,
     /// Publish to this existing SNS topic (its access policy must let
     /// events.amazonaws.com call sns:Publish).
-    #[arg(long, value_name = "ARN")]
+    #[arg(long, value_name = "ARN", value_parser = parse_topic_arn)]
     pub notify_topic_arn: Option<String>,
+    /// Send to this existing SQS queue (its access policy must let
+    /// events.amazonaws.com call sqs:SendMessage; a queue with a customer
+    /// KMS key must also let EventBridge use the key).
+    #[arg(long, value_name = "ARN", value_parser = parse_queue_arn)]
+    pub notify_queue_arn: Option<String>,
     /// POST the completion payload to this https:// URL.
     #[arg(long, value_name = "URL")]
     pub notify_webhook: Option<String>,
@@ -82,6 +112,9 @@ impl NotifyArgs {
         if self.notify_topic_arn.is_some() {
             v.push("--notify-topic-arn");
         }
+        if self.notify_queue_arn.is_some() {
+            v.push("--notify-queue-arn");
+        }
         if self.notify_webhook.is_some() {
             v.push("--notify-webhook");
         }
@@ -114,6 +147,12 @@ impl NotifyArgs {
             stack.notify_on_completion(
                 "NotifyTopic",
                 self.notification(Destination::ExistingTopic(arn.clone())),
+            );
+        }
+        if let Some(arn) = &self.notify_queue_arn {
+            stack.notify_on_completion(
+                "NotifyQueue",
+                self.notification(Destination::ExistingQueue(arn.clone())),
             );
         }
         if let Some(url) = &self.notify_webhook {

@@ -109,6 +109,14 @@ fn bad_flag_values_exit_2_with_the_rule() {
         ),
         (vec!["--alarm-threshold", "0"], "every invocation"),
         (vec!["--format", "xml"], "xml"),
+        (
+            vec!["--notify-queue-arn", "arn:aws:sns:us-east-1:123456789012:t"],
+            "not an SQS queue ARN; expected arn:aws:sqs:REGION:ACCOUNT:NAME",
+        ),
+        (
+            vec!["--notify-topic-arn", "ops-topic"],
+            "not an SNS topic ARN",
+        ),
         (vec!["--no-such-flag"], "--no-such-flag"),
     ] {
         let o = synth(&args);
@@ -138,4 +146,31 @@ fn invalid_props_exit_1_and_write_nothing() {
         std::fs::read_to_string(&path).unwrap(),
         "previous good template"
     );
+}
+
+#[test]
+fn notify_queue_arn_sends_the_chosen_endings_to_that_queue() {
+    let arn = "arn:aws:sqs:eu-west-1:111122223333:render-events";
+    let o = synth(&["--notify-queue-arn", arn, "--notify-on", "succeeded,failed"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rule = &t["Resources"]["NotifyQueueRule"]["Properties"];
+    assert_eq!(rule["Targets"][0]["Arn"], arn);
+    assert_eq!(
+        rule["EventPattern"]["detail"]["status"],
+        serde_json::json!(["SUCCEEDED", "FAILED"])
+    );
+    assert!(rule["Targets"][0]["InputTransformer"].is_object());
+    assert_eq!(
+        rule["Targets"][0]["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0],
+        "NotifyQueueDeadLetterQueue"
+    );
+    // The queue is not ours: no policy on it, only the dead-letter queue's.
+    let policies: Vec<&serde_json::Value> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::SQS::QueuePolicy")
+        .collect();
+    assert_eq!(policies.len(), 1, "{policies:?}");
 }

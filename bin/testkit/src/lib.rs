@@ -2,12 +2,14 @@
 //! the moto launcher ([`moto`]), the Lambda Runtime API on hyper
 //! ([`runtime_api`], with a blocking face for tests that drive one
 //! `bootstrap`), the loopback HTTP server loop the local services share
-//! ([`http`]), and the `bootstrap` the package tests build.
+//! ([`http`]), the `bootstrap` the package tests build, and a webhook
+//! receiver that records what it is sent ([`webhook`]).
 
 pub mod bootstrap;
 pub mod http;
 pub mod moto;
 pub mod runtime_api;
+pub mod webhook;
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! The `hyperframes` command as a user runs it: settings it refuses, and
-//! `local-stack up` without root or with flags it cannot honour.
+//! `local-stack up` without root or with notification flags it cannot honour.
 
 use std::path::{Path, PathBuf};
 
@@ -57,24 +57,60 @@ fn without_root_up_says_what_root_would_add_and_goes_on() {
 }
 
 #[test]
-fn notification_flags_are_refused_not_dropped() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
-        .args([
-            "local-stack",
-            "up",
-            "--notify-email",
-            "ops@example.com",
-            "--notify-on",
-            "failed",
-        ])
-        .output()
-        .unwrap();
+fn notification_flags_the_rehearsal_cannot_honour_are_refused_with_what_to_do() {
+    // Notifications are rehearsed (it/notify.rs); what cannot be is refused
+    // before anything is built, every problem at once.
+    let up = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+            .args(["local-stack", "up"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = up(&[
+        "--notify-webhook",
+        "https://hooks.example.com/renders",
+        "--notify-webhook-secret",
+        "hooks/key",
+    ]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("--notify-email, --notify-on not rehearsed yet"),
+        err.contains("--notify-webhook `https://hooks.example.com/renders` is not a plain-HTTP URL on this machine; the rehearsal calls only http://127.0.0.1"),
         "{err}"
     );
+    assert!(
+        err.contains("--notify-webhook-secret: the rehearsal cannot read Secrets Manager; leave it out and give the key with --parameter-overrides NotifyWebhookApiKey=KEY"),
+        "{err}"
+    );
+    let out = up(&["--template", "t.json", "--notify-email", "ops@example.com"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--notify-email: notification flags shape the template local-stack synthesizes; with --template FILE, give them to `synth`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_webhook_without_its_key_is_refused_before_the_package_is_built() {
+    require_root();
+    let dir = scratch("up-no-key");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .args(["local-stack", "up", "--stack-name", "nokey"])
+        .args(["--notify-webhook", "http://127.0.0.1:9/hooks/render"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.lines().last().is_some_and(|l| l.contains(
+            "parameter NotifyWebhookApiKey has no default; pass --parameter-overrides NotifyWebhookApiKey=VALUE"
+        )),
+        "{err}"
+    );
+    assert!(!dir.join(".hyperframes/local/nokey/handler.zip").exists());
 }
 
 #[test]

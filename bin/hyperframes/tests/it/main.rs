@@ -5,5 +5,6 @@
 mod cli;
 mod estimate;
 mod invoke;
+mod notify;
 mod remote;
 mod render_local;

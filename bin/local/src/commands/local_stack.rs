@@ -22,6 +22,8 @@ use hyperframes_deploy::package::Bootstrap;
 use hyperframes_infra::HyperframesRenderStack;
 use hyperframes_synth::StackArgs;
 
+use crate::events::deliver::LoopbackUrl;
+
 #[derive(Debug, Parser)]
 #[command(version, about = "Rehearse a render stack deployment offline")]
 pub struct Args {
@@ -84,14 +86,11 @@ struct UpArgs {
 pub fn run(cli: Args) -> ExitCode {
     match cli.command {
         Command::Up(args) => {
-            // Accepted by synth's flags but not rehearsed: refused, not dropped.
-            let notify = args.stack.notify.given();
-            if !notify.is_empty() {
-                eprintln!(
-                    "local-stack: {} not rehearsed yet: the local Step Functions service emits no EventBridge events, so no notification would be sent; leave {} out here and try notifications on a deployed stack",
-                    notify.join(", "),
-                    if notify.len() == 1 { "it" } else { "them" }
-                );
+            let problems = notify_problems(&args);
+            if !problems.is_empty() {
+                for p in problems {
+                    eprintln!("local-stack: {p}");
+                }
                 return ExitCode::from(2);
             }
             // Before any thread starts: the check forks.
@@ -114,6 +113,66 @@ pub fn run(cli: Args) -> ExitCode {
     }
 }
 
+/// The notification flags the rehearsal cannot honour, each with what to
+/// do instead (all at once, before anything is built).
+fn notify_problems(args: &UpArgs) -> Vec<String> {
+    let notify = &args.stack.notify;
+    let mut out = Vec::new();
+    if args.template.is_some() && !notify.given().is_empty() {
+        out.push(format!(
+            "{}: notification flags shape the template local-stack synthesizes; with --template FILE, give them to `synth` when you make FILE",
+            notify.given().join(", ")
+        ));
+    }
+    if let Some(url) = &notify.notify_webhook {
+        if let Err(e) = LoopbackUrl::parse(url) {
+            out.push(format!("--notify-webhook {e}"));
+        }
+    }
+    if notify.notify_webhook_secret.is_some() {
+        out.push("--notify-webhook-secret: the rehearsal cannot read Secrets Manager; leave it out and give the key with --parameter-overrides NotifyWebhookApiKey=KEY".into());
+    }
+    out
+}
+
+/// The template as `synth` makes it from the same flags. EventBridge calls
+/// only https:// endpoints, and synth refuses any other webhook URL; a
+/// rehearsal's webhook is a listener on this machine, usually without TLS.
+/// So a plain-HTTP loopback URL (the only kind [`notify_problems`] lets
+/// through) is validated as its https:// twin and then put back into the
+/// API destination: here only, since the local bus calls nothing else.
+fn synthesize(args: &StackArgs) -> Result<serde_json::Value> {
+    let mut notify = args.notify.clone();
+    let plain = notify
+        .notify_webhook
+        .clone()
+        .filter(|u| u.starts_with("http://"));
+    let twin = plain
+        .as_ref()
+        .map(|u| format!("https://{}", &u["http://".len()..]));
+    if twin.is_some() {
+        notify.notify_webhook = twin.clone();
+    }
+    let mut stack = HyperframesRenderStack::new(args.props());
+    notify.apply(&mut stack);
+    let mut t = match stack.synth() {
+        Ok(t) => t.into_json(),
+        Err(problems) => bail!("the template does not validate:\n{problems}"),
+    };
+    if let (Some(plain), Some(twin)) = (plain, twin) {
+        let resources = t["Resources"]
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|r| r.values_mut());
+        for r in resources.filter(|r| r["Type"] == "AWS::Events::ApiDestination") {
+            if r["Properties"]["InvocationEndpoint"] == twin.as_str() {
+                r["Properties"]["InvocationEndpoint"] = plain.clone().into();
+            }
+        }
+    }
+    Ok(t)
+}
+
 fn template(args: &UpArgs) -> Result<serde_json::Value> {
     if let Some(path) = &args.template {
         let text = std::fs::read_to_string(path)
@@ -125,10 +184,7 @@ fn template(args: &UpArgs) -> Result<serde_json::Value> {
             )
         });
     }
-    match HyperframesRenderStack::new(args.stack.props()).synth() {
-        Ok(t) => Ok(t.into_json()),
-        Err(problems) => bail!("the template does not validate:\n{problems}"),
-    }
+    synthesize(&args.stack)
 }
 
 fn package(args: &UpArgs, state_dir: &std::path::Path, tools: &Tools) -> Result<PathBuf> {
@@ -188,6 +244,29 @@ fn isolation(jail: Jail, choice: CgroupChoice) -> Result<CgroupBackend> {
     Ok(backend)
 }
 
+/// Where each notification goes and how to watch it.
+fn notifications_summary(bus: &crate::events::EventBus, args: &UpArgs) {
+    for line in bus.summary() {
+        println!("  notification    {line}");
+    }
+    if let Some(address) = &args.stack.notify.notify_email {
+        println!("  email           {address}: not sent (moto sends no email); its topic receives each notice");
+    }
+    if args
+        .stack
+        .notify
+        .notify_webhook
+        .as_deref()
+        .is_some_and(|u| u.starts_with("http://"))
+    {
+        println!("  note            plain HTTP is allowed for this rehearsal's loopback webhook only: EventBridge calls https:// endpoints, so deploy with an https URL");
+    }
+    println!(
+        "  events log      {} (every status event and delivery, one JSON line each)",
+        bus.log_path().display()
+    );
+}
+
 /// Lambda's CPU share for the function's memory, against this host's cores.
 fn cpu_line(memory_mb: u32, backend: &CgroupBackend) -> String {
     let share = cgroup::vcpus(memory_mb);
@@ -219,6 +298,9 @@ async fn up(args: UpArgs, jail: Jail) -> Result<()> {
     std::fs::create_dir_all(&state_dir)?;
     let state_dir = state_dir.canonicalize()?;
     let template = template(&args)?;
+    // A parameter without a value (a webhook's key) fails here, not after
+    // the package build.
+    hyperframes_deploy::deploy::parameters(&template, &args.parameter_overrides)?;
     let package = package(&args, &state_dir, &tools)?;
     let (layer, extra_env) = match &args.asset_map {
         Some(map) => (
@@ -277,6 +359,9 @@ async fn up(args: UpArgs, jail: Jail) -> Result<()> {
     println!("  Step Functions  {}", local.sfn.endpoint);
     println!("  outputs file    {}", outputs_file.display());
     println!("  logs            {}", state_dir.join("logs").display());
+    if let Some(bus) = &local.events {
+        notifications_summary(bus, &args);
+    }
     println!(
         "render on it:   hyperframes render PROJECT_DIR --stack-name {} --wait --download out.mp4",
         args.stack_name

@@ -5,9 +5,12 @@
 //! service's Invoke API. Implemented: StartExecution, DescribeExecution,
 //! GetExecutionHistory, StopExecution, ListExecutions,
 //! DescribeStateMachine, ListStateMachines — what `render`, `progress`,
-//! `cancel` and the AWS CLI's equivalents use.
+//! `cancel` and the AWS CLI's equivalents use. Each execution's start and
+//! ending go to the local event bus as Step Functions' EventBridge status
+//! events ([`status_event`]), which is what notification rules match.
 
 mod history;
+pub(crate) mod status_event;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -20,8 +23,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 use tokio::task::JoinHandle;
 
+use crate::events::EventSender;
 use crate::http::{self, Req, Resp};
 pub use history::{History, Terminal};
+use status_event::StatusChange;
 
 /// The interpreter's driver, written next to each execution's input.
 const DRIVER: &str = include_str!("driver.mjs");
@@ -53,6 +58,11 @@ pub struct SfnConfig {
     pub lambda_endpoint: String,
     /// Per-execution inputs and interpreter logs go here.
     pub work_dir: PathBuf,
+    /// The account in ARNs and events.
+    pub account: String,
+    /// Where execution status-change events go (the local event bus), if
+    /// anything listens.
+    pub events: Option<EventSender>,
 }
 
 struct Execution {
@@ -83,11 +93,43 @@ pub struct SfnService {
     server: JoinHandle<()>,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// `2026-01-01T12:01:01Z`: an event's `time`.
+pub(crate) fn iso_time(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Sends `e`'s status-change event to the event bus, if there is one.
+fn emit(shared: &Shared, e: &Execution) {
+    let Some(events) = &shared.config.events else {
+        return;
+    };
+    let change = StatusChange {
+        execution_arn: &e.arn,
+        state_machine_arn: &e.state_machine_arn,
+        name: &e.name,
+        status: e.status,
+        start_ms: e.start_ms,
+        stop_ms: e.stop_ms,
+        input: &e.input,
+        output: e.output.as_deref(),
+        error: e.error.as_ref(),
+    };
+    let c = &shared.config;
+    // The bus gone (shutting down) is no reason to fail the execution.
+    let _ = events.send(change.event(&c.region, &c.account, now_ms()));
 }
 
 fn secs(ms: i64) -> Value {
@@ -265,20 +307,26 @@ async fn start_execution(shared: &Arc<Shared>, req: &Value) -> Resp {
     let start_ms = now_ms();
     let mut history = History::new(&shared.config.region);
     history.started(&input, &machine.role_arn, start_ms);
-    shared.lock().push(Execution {
-        arn: arn.clone(),
-        name: name.clone(),
-        state_machine_arn: machine.arn.clone(),
-        input: input.clone(),
-        start_ms,
-        stop_ms: None,
-        status: "RUNNING",
-        output: None,
-        error: None,
-        history,
-        stdin: None,
-        stop: None,
-    });
+    {
+        let mut execs = shared.lock();
+        execs.push(Execution {
+            arn: arn.clone(),
+            name: name.clone(),
+            state_machine_arn: machine.arn.clone(),
+            input: input.clone(),
+            start_ms,
+            stop_ms: None,
+            status: "RUNNING",
+            output: None,
+            error: None,
+            history,
+            stdin: None,
+            stop: None,
+        });
+        if let Some(e) = execs.last() {
+            emit(shared, e);
+        }
+    }
     let context = json!({
         "Execution": {"Id": arn, "Name": name, "RoleArn": machine.role_arn},
         "StateMachine": {"Id": machine.arn, "Name": machine.name}
@@ -464,6 +512,7 @@ fn finish(shared: &Shared, arn: &str, t: Terminal) {
             e.error = Some((error, cause));
         }
     }
+    emit(shared, e);
 }
 
 fn with_execution<T>(

@@ -71,7 +71,8 @@ pub fn handler_zip() -> &'static PathBuf {
         let d = scratch("zip");
         let args = PayloadArgs {
             payload_dir: None,
-            payload_cache: Some(d.join("cache")),
+            // Shared with the hyperframes package's tests: the pins key it.
+            payload_cache: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("payload-cache")),
         };
         stack::handler_package(
             &Bootstrap::Prebuilt(
