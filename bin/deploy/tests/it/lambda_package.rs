@@ -69,14 +69,17 @@ fn bootstrap() -> &'static PathBuf {
     hyperframes_testkit::bootstrap::bootstrap(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
-/// The package every test here uses, built once.
+/// The package every test here uses, built once. Its payload comes from
+/// the suite's shared cache (the local-stack tests stage the same pins
+/// there; compressing ffmpeg takes about a minute), while the determinism
+/// test below stages from scratch in a cache of its own.
 fn handler_zip() -> &'static (PathBuf, Built) {
     static ZIP: OnceLock<(PathBuf, Built)> = OnceLock::new();
     ZIP.get_or_init(|| {
         let d = scratch("zip");
         let args = PayloadArgs {
             payload_dir: Some(payload_dir()),
-            payload_cache: Some(d.join("cache")),
+            payload_cache: Some(Path::new(env!("CARGO_TARGET_TMPDIR")).join("payload-cache")),
         };
         let out = d.join("handler.zip");
         let built =
