@@ -2,9 +2,11 @@
 //! the moto launcher ([`moto`]), the Lambda Runtime API on hyper
 //! ([`runtime_api`], with a blocking face for tests that drive one
 //! `bootstrap`), the loopback HTTP server loop the local services share
-//! ([`http`]), and the `bootstrap` the package tests build.
+//! ([`http`]), the `bootstrap` the package tests build, and an S3 proxy
+//! that answers 500 to a share of requests ([`fault_proxy`]).
 
 pub mod bootstrap;
+pub mod fault_proxy;
 pub mod http;
 pub mod moto;
 pub mod runtime_api;
