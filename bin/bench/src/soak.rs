@@ -264,6 +264,8 @@ pub struct Soaked {
     pub s3: Counts,
     pub clean_wall: Duration,
     pub soak_wall: Duration,
+    /// The bucket's keys at the end, by first path segment.
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// The function's S3 calls go through a fault proxy in front of moto (the
@@ -328,6 +330,7 @@ async fn soak(
     let soaked = renders::finish_all(&target, &["soak-a1", "soak-a2", "soak-b1"], dir).await?;
     let soak_wall = t.elapsed();
     let after = proxy.counts();
+    let keys = renders::bucket_keys(&target).await?;
     Ok(Soaked {
         clean,
         soaked,
@@ -339,6 +342,7 @@ async fn soak(
         },
         clean_wall,
         soak_wall,
+        keys,
     })
 }
 

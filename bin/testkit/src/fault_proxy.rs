@@ -7,7 +7,13 @@
 //! request never reached the store (nothing changed), and the store did
 //! the work but the caller heard a failure (a retried write then finds its
 //! own object there, which write-once uploads must accept). Which request
-//! fails is decided by count, not by chance, so a run is repeatable.
+//! fails is decided by count, not by chance.
+//!
+//! Several requests in flight at once make a retry's place in the count
+//! a matter of timing, so an SDK operation can fail on every attempt, as
+//! on S3. A test that needs every operation to succeed in the end spares
+//! the SDK's last attempt ([`FaultProxy::spare_last_attempts`]; the AWS
+//! SDKs say which attempt a request is in `amz-sdk-request`).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -41,6 +47,8 @@ pub struct Counts {
 struct Control {
     /// Fail one request in this many (0: no faults).
     one_in: AtomicU32,
+    /// Never fail an SDK operation's last attempt.
+    spare_last: std::sync::atomic::AtomicBool,
     /// When the fault window closes.
     until: Mutex<Option<Instant>>,
     in_window: AtomicU64,
@@ -58,8 +66,11 @@ enum Fate {
 }
 
 impl Control {
-    fn fate(&self) -> Fate {
+    fn fate(&self, headers: &hyper::HeaderMap) -> Fate {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        if self.spare_last.load(Ordering::Relaxed) && last_attempt(headers) {
+            return Fate::Forward;
+        }
         let n = self.one_in.load(Ordering::Relaxed);
         let open = self
             .until
@@ -81,6 +92,19 @@ impl Control {
             Fate::FailBefore
         }
     }
+}
+
+/// Whether `amz-sdk-request: attempt=N; max=M` says this is the last
+/// attempt the SDK will make.
+fn last_attempt(headers: &hyper::HeaderMap) -> bool {
+    let Some(v) = headers.get("amz-sdk-request").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let field = |name: &str| {
+        v.split(';')
+            .find_map(|kv| kv.trim().strip_prefix(name)?.parse::<u32>().ok())
+    };
+    matches!((field("attempt="), field("max=")), (Some(a), Some(m)) if a >= m)
 }
 
 /// The running proxy; it stops when dropped.
@@ -113,6 +137,12 @@ impl FaultProxy {
             Some(Instant::now() + window);
     }
 
+    /// Whether every SDK operation's last attempt goes through, so each
+    /// one succeeds in the end, however the requests in flight interleave.
+    pub fn spare_last_attempts(&self, spare: bool) {
+        self.control.spare_last.store(spare, Ordering::Relaxed);
+    }
+
     pub fn counts(&self) -> Counts {
         let c = &self.control;
         Counts {
@@ -140,7 +170,7 @@ fn internal_error() -> Resp {
 /// One request: read whole (a request failed before the store is still
 /// read to its end, as a server does), then forwarded or failed.
 async fn handle(control: Arc<Control>, upstream: SocketAddr, req: Req) -> Resp {
-    let fate = control.fate();
+    let fate = control.fate(req.headers());
     let (parts, body) = req.into_parts();
     let Ok(body) = body.collect().await.map(|c| c.to_bytes()) else {
         return http::response(StatusCode::BAD_REQUEST, &[], "request body broken");

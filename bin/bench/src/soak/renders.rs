@@ -228,3 +228,32 @@ async fn wait_for_strays(local: &LocalStack, id: &str, since_ms: u128) -> Option
         .max()
         .map(|end| Duration::from_millis(end.saturating_sub(since_ms) as u64))
 }
+
+/// Every key in the render bucket, by its first path segment (`sites`,
+/// `outputs`, `renders`, ...).
+pub async fn bucket_keys(
+    target: &TargetArgs,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    let (aws, st) = target.connect().await?;
+    let mut by_top = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut pages = aws
+        .s3
+        .list_objects_v2()
+        .bucket(&st.bucket)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot list s3://{}: {}",
+                st.bucket,
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+        for key in page.contents().iter().filter_map(|o| o.key()) {
+            let top = key.split('/').next().unwrap_or_default().to_string();
+            by_top.entry(top).or_default().push(key.to_string());
+        }
+    }
+    Ok(by_top)
+}

@@ -56,6 +56,7 @@ pub fn print(r: &Report) -> bool {
         cancel(r),
         retries(r),
         outputs(r),
+        bucket(r),
         leftovers(r),
         tmp_space(r),
         wall(r),
@@ -246,6 +247,42 @@ fn outputs(r: &Report) -> Row {
         ));
     }
     row("outputs compared (sha256)", parts.join(", "), Some(ok))
+}
+
+/// Outside `renders/` (whose intermediates the bucket expires) the
+/// bucket holds the uploaded projects under `sites/` and exactly one
+/// output per render that succeeded: none for the cancelled render, none
+/// twice, nothing elsewhere.
+fn bucket(r: &Report) -> Row {
+    let s = &r.soaked;
+    let keys = &s.keys;
+    let mut expected: Vec<String> = s
+        .clean
+        .iter()
+        .chain(&s.soaked)
+        .filter(|f| f.progress.state == State::Succeeded)
+        .map(|f| format!("outputs/{}.mp4", f.id))
+        .collect();
+    expected.sort();
+    let mut outputs = keys.get("outputs").cloned().unwrap_or_default();
+    outputs.sort();
+    let others: Vec<&String> = keys
+        .keys()
+        .filter(|k| !["outputs", "renders", "sites"].contains(&k.as_str()))
+        .collect();
+    let count = |k: &str| keys.get(k).map_or(0, Vec::len);
+    row(
+        "objects in the bucket",
+        format!(
+            "outputs/: {} ({}); sites/: {}; renders/: {} (intermediates, expired by the bucket's rule); elsewhere: {}",
+            outputs.len(),
+            outputs.join(", "),
+            count("sites"),
+            count("renders"),
+            others.len()
+        ),
+        Some(outputs == expected && others.is_empty()),
+    )
 }
 
 fn leftovers(r: &Report) -> Row {
