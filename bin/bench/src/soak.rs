@@ -95,12 +95,26 @@ pub fn run(args: Args) -> ExitCode {
 /// Every bad flag at once, before the minutes the stack takes.
 fn check_args(a: &Args) -> Result<()> {
     let mut bad = Vec::new();
-    let shape = Shape {
-        fps: a.fps,
-        chunk_size: a.chunk_size,
-    };
-    if let Err(e) = renders::config(shape).validate() {
-        bad.push(format!("--fps/--chunk-size: {e}"));
+    // Each flag on its own beside a valid other, so both are reported.
+    for (flag, shape) in [
+        (
+            "--fps",
+            Shape {
+                fps: a.fps,
+                chunk_size: 16,
+            },
+        ),
+        (
+            "--chunk-size",
+            Shape {
+                fps: 24,
+                chunk_size: a.chunk_size,
+            },
+        ),
+    ] {
+        if let Err(e) = renders::config(shape).validate() {
+            bad.push(format!("{flag}: {e}"));
+        }
     }
     if a.concurrency == 0 {
         bad.push("--concurrency must be at least 1".to_string());
