@@ -63,7 +63,7 @@ pub struct Args {
     /// How long the S3 fault window stays open, in seconds from the start of the four renders.
     #[arg(long, default_value_t = 40)]
     s3_fault_secs: u64,
-    /// How far into its chunk (ms) the instance of render A1 is killed.
+    /// How far into its chunk (ms) the instance running the first chunk of render A1 to start is killed (when it answers, if that is sooner).
     #[arg(long, default_value_t = 1000)]
     kill_after_ms: u64,
     /// A handler ZIP [default: one built from --bootstrap, else from a release build].
