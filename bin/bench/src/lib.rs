@@ -7,6 +7,8 @@
 //!   HyperFrames' own CLI ([`peer`]);
 //! - [`local`]: one render through the local stack beside the same render
 //!   in process;
+//! - [`soak`]: four renders at once through the local stack with an
+//!   instance killed, S3 500s and a cancel, checked for losses and leftovers;
 //! - [`synth`]: how long synthesizing the stack takes;
 //! - [`estimate`]: the cost estimate against what the same renders bill.
 
@@ -14,4 +16,5 @@ pub mod estimate;
 pub mod local;
 pub mod peer;
 pub mod render;
+pub mod soak;
 pub mod synth;

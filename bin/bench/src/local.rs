@@ -126,7 +126,7 @@ fn check_project(project: &Path) -> Result<()> {
 
 /// Canonical, so the paths handed to the stack and written into
 /// outputs.json do not depend on the directory the bench was started from.
-fn work_dir(given: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) fn work_dir(given: Option<PathBuf>) -> Result<PathBuf> {
     let dir = given.unwrap_or_else(|| workspace_root().join("target/local-bench"));
     std::fs::create_dir_all(&dir)?;
     Ok(dir.canonicalize()?)
@@ -134,7 +134,7 @@ fn work_dir(given: Option<PathBuf>) -> Result<PathBuf> {
 
 /// Without `--package`, a ZIP built from the release bootstrap, so the
 /// bench measures the function as it would ship rather than a debug build.
-fn handler_zip(given: Option<&PathBuf>, tools: &Tools, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn handler_zip(given: Option<&PathBuf>, tools: &Tools, dir: &Path) -> Result<PathBuf> {
     if let Some(p) = given {
         return Ok(p.clone());
     }
@@ -149,7 +149,7 @@ fn handler_zip(given: Option<&PathBuf>, tools: &Tools, dir: &Path) -> Result<Pat
 
 /// The jail has no network, so when the tools hold an asset map the
 /// function gets a layer with just the files it maps (bound at `/opt`).
-fn offline_layer(tools: &Tools, dir: &Path) -> Result<Option<PathBuf>> {
+pub(crate) fn offline_layer(tools: &Tools, dir: &Path) -> Result<Option<PathBuf>> {
     let asset_map = tools.dir.join("asset-map.json");
     asset_map
         .is_file()
@@ -160,7 +160,7 @@ fn offline_layer(tools: &Tools, dir: &Path) -> Result<Option<PathBuf>> {
 /// The stack as deploy would create it (the synthesized template, no
 /// parameters); built inside the start-up timing, as the synth is part of
 /// bringing a stack up.
-fn stack_options(
+pub(crate) fn stack_options(
     tools: Tools,
     package: PathBuf,
     layer: Option<PathBuf>,
@@ -278,7 +278,7 @@ fn render_and_follow(
 
 /// The render tools find the local stack only through its outputs file,
 /// as with `render --outputs-file`; no profile or region is involved.
-fn outputs_target(outputs: PathBuf) -> TargetArgs {
+pub(crate) fn outputs_target(outputs: PathBuf) -> TargetArgs {
     TargetArgs {
         stack_name: None,
         outputs_file: Some(outputs),

@@ -14,7 +14,9 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use hyperframes_bench::{local as local_bench, render as render_bench, synth as synth_bench};
+use hyperframes_bench::{
+    local as local_bench, render as render_bench, soak as soak_bench, synth as synth_bench,
+};
 use hyperframes_deploy::{deploy::DeployArgs, destroy::DestroyArgs};
 use hyperframes_local::commands::local_stack;
 use hyperframes_render::commands::{cancel, policies, progress, render, sites};
@@ -63,6 +65,9 @@ enum Bench {
     Render(Box<render_bench::Args>),
     /// A render through the local stack beside the same render in process.
     Local(local_bench::Args),
+    /// Four renders at once through the local stack with an instance
+    /// killed, S3 500s and a cancel: nothing lost, nothing left.
+    Soak(soak_bench::Args),
     /// How long synthesizing the stack takes.
     Synth(synth_bench::Args),
     /// The cost estimate against the GB-seconds the same renders bill.
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
         Command::Bench(Bench::Render(a)) => render_bench::run(*a),
         Command::Bench(Bench::Local(a)) => local_bench::run(a),
         Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
+        Command::Bench(Bench::Soak(a)) => soak_bench::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);
             ExitCode::SUCCESS

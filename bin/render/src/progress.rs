@@ -75,6 +75,21 @@ pub struct Cost {
     pub excludes: &'static str,
 }
 
+/// Task attempts that failed (a crashed or timed-out instance, an S3
+/// error the function gave up on): the workflow retries each, except the
+/// one that ends a failed render. Their Lambda time is part of
+/// [`Cost`]; this says how much of it went on attempts that did not count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retries {
+    pub failed_attempts: u32,
+    /// Billed Lambda time of those attempts (ms).
+    pub lambda_ms: u64,
+    pub lambda_usd: f64,
+    /// Error name -> attempts, in name order.
+    pub errors: std::collections::BTreeMap<String, u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum State {
@@ -97,8 +112,13 @@ pub struct Progress {
     pub frames_done: u64,
     pub frames_total: Option<u64>,
     pub lambda_invocations: u32,
+    /// Invocations scheduled that have not ended. After a stop these
+    /// still run to their end (Lambda does not stop them) and may write
+    /// under the render's prefix.
+    pub invocations_running: u32,
     pub elapsed_ms: u64,
     pub cost: Cost,
+    pub retries: Retries,
     pub output_s3_uri: Option<String>,
     pub output_bytes: Option<u64>,
     /// The estimate `render` made before it started, when it made one.
@@ -137,6 +157,7 @@ fn round6(x: f64) -> f64 {
 struct Tally {
     transitions: u64,
     invocations: u32,
+    ended: u32,
     lambda_ms: u64,
     frames_done: u64,
     chunks_done: u32,
@@ -145,6 +166,7 @@ struct Tally {
     output_s3_uri: Option<String>,
     output_bytes: Option<u64>,
     failure: Option<(String, String)>,
+    retries: Retries,
 }
 
 /// An execution history, indexed by event id.
@@ -200,14 +222,20 @@ impl<'a> History<'a> {
     /// A task's end: its duration, and what its stage reports on success
     /// (or the first failure).
     fn task_ended(&self, e: &Event, t: &mut Tally) {
-        if let Some(started) = self
+        let ms = self
             .by_id
             .get(&e.previous_id)
             .filter(|s| s.kind.ends_with("Started"))
-        {
-            t.lambda_ms += (e.timestamp_ms - started.timestamp_ms).max(0) as u64;
-        }
+            .map_or(0, |started| {
+                (e.timestamp_ms - started.timestamp_ms).max(0) as u64
+            });
+        t.lambda_ms += ms;
+        t.ended += 1;
         if !e.kind.ends_with("Succeeded") {
+            t.retries.failed_attempts += 1;
+            t.retries.lambda_ms += ms;
+            let name = e.error.clone().unwrap_or_else(|| e.kind.clone());
+            *t.retries.errors.entry(name).or_default() += 1;
             if t.failure.is_none() {
                 t.failure = Some(error_and_cause(e));
             }
@@ -285,8 +313,12 @@ pub fn compute(
     events: &[Event],
     prices: Prices,
 ) -> Progress {
-    let t = History::new(events).tally(events);
+    let mut t = History::new(events).tally(events);
     let cost = cost(&t, prices);
+    t.retries.lambda_usd = round6(
+        prices.memory_mb as f64 / 1024.0 * t.retries.lambda_ms as f64 / 1000.0
+            * prices.lambda_gb_second,
+    );
     let state = state_of_execution(status, t.failure);
     Progress {
         fraction: fraction(&state, t.frames_done, t.frames_total),
@@ -296,8 +328,10 @@ pub fn compute(
         frames_done: t.frames_done,
         frames_total: t.frames_total,
         lambda_invocations: t.invocations,
+        invocations_running: t.invocations.saturating_sub(t.ended),
         elapsed_ms: (stopped_ms.unwrap_or(now_ms) - started_ms).max(0) as u64,
         cost,
+        retries: t.retries,
         output_s3_uri: t.output_s3_uri,
         output_bytes: t.output_bytes,
         estimate: None,
@@ -323,8 +357,16 @@ pub fn line(p: &Progress) -> String {
         ),
         _ => String::new(),
     };
+    let retries = match p.retries.failed_attempts {
+        0 => String::new(),
+        n => format!(
+            ", {n} failed attempt{} ${:.4}",
+            if n == 1 { "" } else { "s" },
+            p.retries.lambda_usd
+        ),
+    };
     format!(
-        "[{state}] {:>3.0}% {}/{chunks} chunks {}/{frames} frames {:.1}s ${:.4}{estimate}",
+        "[{state}] {:>3.0}% {}/{chunks} chunks {}/{frames} frames {:.1}s ${:.4}{retries}{estimate}",
         p.fraction * 100.0,
         p.chunks_done,
         p.frames_done,
@@ -432,6 +474,7 @@ mod tests {
         assert_eq!((p.chunks_done, p.chunks_total), (2, Some(2)));
         assert_eq!((p.frames_done, p.frames_total), (60, Some(60)));
         assert_eq!(p.lambda_invocations, 4);
+        assert_eq!(p.invocations_running, 0);
         assert_eq!(p.elapsed_ms, 12_100);
         // 2 + 4 + 6 + 1 s at 10 GB = 130 GB-s.
         assert_eq!(p.cost.lambda_ms, 13_000);
@@ -442,6 +485,7 @@ mod tests {
         assert_eq!(p.cost.total_usd, 0.002392);
         assert_eq!(p.output_s3_uri.as_deref(), Some("s3://b/outputs/r.mp4"));
         assert_eq!(p.output_bytes, Some(4321));
+        assert_eq!(p.retries, Retries::default());
         assert_eq!(
             line(&p),
             "[SUCCEEDED] 100% 2/2 chunks 60/60 frames 12.1s $0.0024"
@@ -507,6 +551,7 @@ mod tests {
         let p = compute("RUNNING", 0, None, 9_000, &events[..17], Prices::default());
         assert!((p.fraction - 0.5).abs() < 1e-9, "{}", p.fraction);
         assert_eq!(p.chunks_done, 1);
+        assert_eq!(p.invocations_running, 1, "the second chunk");
         assert_eq!(p.elapsed_ms, 9_000);
     }
 
@@ -539,6 +584,10 @@ mod tests {
             }
         );
         assert_eq!(p.cost.lambda_ms, 3_000, "failed invocations are billed too");
+        assert_eq!(p.retries.failed_attempts, 1);
+        assert_eq!(p.retries.lambda_ms, 3_000);
+        assert_eq!(p.retries.errors["FONT_FETCH_FAILED"], 1);
         assert!(line(&p).starts_with("[FAILED FONT_FETCH_FAILED]"));
+        assert!(line(&p).contains(", 1 failed attempt $"), "{}", line(&p));
     }
 }

@@ -2,10 +2,12 @@
 //! the moto launcher ([`moto`]), the Lambda Runtime API on hyper
 //! ([`runtime_api`], with a blocking face for tests that drive one
 //! `bootstrap`), the loopback HTTP server loop the local services share
-//! ([`http`]), the `bootstrap` the package tests build, and a webhook
-//! receiver that records what it is sent ([`webhook`]).
+//! ([`http`]), the `bootstrap` the package tests build, a webhook
+//! receiver that records what it is sent ([`webhook`]), and an S3 proxy
+//! that answers 500 to a share of requests ([`fault_proxy`]).
 
 pub mod bootstrap;
+pub mod fault_proxy;
 pub mod http;
 pub mod moto;
 pub mod runtime_api;

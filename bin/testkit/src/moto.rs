@@ -192,11 +192,17 @@ impl Moto {
     /// An S3 client for this server: fixed test credentials, path-style
     /// addressing (one host serves every bucket).
     pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        self.s3_client_via(&self.endpoint)
+    }
+
+    /// The same client sent through `endpoint` instead, a proxy in front
+    /// of this server (e.g. a [`crate::fault_proxy::FaultProxy`]).
+    pub fn s3_client_via(&self, endpoint: &str) -> aws_sdk_s3::Client {
         use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
-                .endpoint_url(&self.endpoint)
+                .endpoint_url(endpoint)
                 .region(Region::new("us-east-1"))
                 .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
                 .force_path_style(true)

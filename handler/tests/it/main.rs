@@ -8,5 +8,6 @@
 mod support;
 
 mod contract;
+mod s3_faults;
 mod s3_stages;
 mod source_rules;

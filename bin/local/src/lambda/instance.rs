@@ -34,6 +34,25 @@ pub enum RunEnd {
     Exited(i32),
 }
 
+/// An injected fault that changes how a run ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Twist {
+    None,
+    /// The answer does not count; the instance times out.
+    Overrun,
+    /// The runtime is killed (SIGKILL) this long in, or when it answers
+    /// if that is sooner.
+    KillAfter(Duration),
+}
+
+/// What ended the wait for an answer.
+enum Waited {
+    Answer(Result<Outcome, oneshot::error::RecvError>),
+    Exit(i32),
+    Limit,
+    Kill,
+}
+
 pub struct Instance {
     /// The CloudWatch-style log stream name.
     pub stream: String,
@@ -145,7 +164,7 @@ impl Instance {
         event: bytes::Bytes,
         function_arn: &str,
         limit: Duration,
-        overrun: bool,
+        twist: Twist,
     ) -> RunEnd {
         let started = tokio::time::Instant::now();
         self.invocations += 1;
@@ -165,20 +184,47 @@ impl Instance {
         if self.api.deliver.send(delivery).await.is_err() {
             return RunEnd::Exited(125);
         }
-        tokio::select! {
-            a = answer => match a {
-                // An injected overrun: the answer does not count; the
-                // instance is killed at its deadline as Lambda would.
-                Ok(_) if overrun => {
-                    tokio::time::sleep_until(started + limit).await;
-                    RunEnd::TimedOut
-                }
-                Ok(o) => RunEnd::Done(o),
-                Err(_) => RunEnd::Exited(125),
-            },
-            status = self.child.wait() => RunEnd::Exited(status.ok().and_then(|s| s.code()).unwrap_or(125)),
-            _ = tokio::time::sleep(limit) => RunEnd::TimedOut,
+        let kill_at = match twist {
+            Twist::KillAfter(d) => Some(started + d),
+            _ => None,
+        };
+        let waited = tokio::select! {
+            a = answer => Waited::Answer(a),
+            status = self.child.wait() => Waited::Exit(status.ok().and_then(|s| s.code()).unwrap_or(125)),
+            _ = tokio::time::sleep(limit) => Waited::Limit,
+            _ = tokio::time::sleep_until(kill_at.unwrap_or(started)), if kill_at.is_some() => Waited::Kill,
+        };
+        match (waited, twist) {
+            // An injected overrun: the answer does not count; the
+            // instance is killed at its deadline as Lambda would.
+            (Waited::Answer(Ok(_)), Twist::Overrun) => {
+                tokio::time::sleep_until(started + limit).await;
+                RunEnd::TimedOut
+            }
+            (Waited::Answer(Ok(_)), Twist::KillAfter(_)) | (Waited::Kill, _) => {
+                self.kill_runtime().await
+            }
+            (Waited::Answer(Ok(o)), _) => RunEnd::Done(o),
+            (Waited::Answer(Err(_)), _) => RunEnd::Exited(125),
+            (Waited::Exit(code), _) => RunEnd::Exited(code),
+            (Waited::Limit, _) => RunEnd::TimedOut,
         }
+    }
+
+    /// An injected crash: SIGKILL to the runtime process (found among the
+    /// helper's descendants), then its exit as the jail reports it.
+    async fn kill_runtime(&mut self) -> RunEnd {
+        match self.child.id().and_then(runtime_pid) {
+            // SAFETY: kill has no memory effects.
+            Some(pid) => unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            },
+            None => {
+                let _ = self.child.start_kill();
+            }
+        }
+        let status = self.child.wait().await;
+        RunEnd::Exited(status.ok().and_then(|s| s.code()).unwrap_or(125))
     }
 
     /// The instance's peak memory so far (MB).
@@ -215,6 +261,38 @@ impl Drop for Instance {
             s.abort();
         }
     }
+}
+
+/// The jailed `bootstrap` among `helper`'s descendants (the helper forks
+/// the jail's PID 1, which forks the program).
+fn runtime_pid(helper: u32) -> Option<i32> {
+    let procs: Vec<(i32, i32, String)> = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| {
+            let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // `pid (comm) state ppid ...`; comm may hold spaces.
+            let (head, tail) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_string();
+            let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid, comm))
+        })
+        .collect();
+    let mut family = vec![helper as i32];
+    let mut i = 0;
+    while i < family.len() {
+        let parent = family[i];
+        for (pid, ppid, comm) in &procs {
+            if *ppid == parent {
+                if comm == "bootstrap" {
+                    return Some(*pid);
+                }
+                family.push(*pid);
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 fn log_stream(id: u64) -> String {

@@ -95,6 +95,11 @@ pub enum FaultKind {
     /// up, and an answer that comes earlier is held back until then, so the
     /// fault fires however fast the invocation would have been.
     Timeout(Duration),
+    /// The runtime process is killed with SIGKILL this long into the
+    /// invocation, as a crash or an out-of-memory kill would end it; an
+    /// answer that comes earlier is dropped and the kill happens then, so
+    /// the fault fires however fast the invocation is.
+    Kill(Duration),
 }
 
 pub(crate) struct Function {
@@ -111,6 +116,8 @@ pub(crate) struct Shared {
     next_instance: AtomicU64,
     next_request: AtomicU64,
     faults: Mutex<Vec<Fault>>,
+    /// Request id -> event of each invocation an instance is running.
+    running: Mutex<HashMap<String, Value>>,
     pub log: Arc<Log>,
 }
 
@@ -164,6 +171,7 @@ impl LambdaService {
             next_instance: AtomicU64::new(1),
             next_request: AtomicU64::new(1),
             faults: Mutex::new(Vec::new()),
+            running: Mutex::new(HashMap::new()),
             log,
         });
         let s = shared.clone();
@@ -207,7 +215,21 @@ impl LambdaService {
         self.shared.log.records()
     }
 
-    /// Test-only fault injection; no command or HTTP path reaches it.
+    /// The events of the invocations running in an instance now, so a
+    /// caller can act while a given chunk is mid-render (cancel it, kill
+    /// it).
+    pub fn in_flight(&self) -> Vec<Value> {
+        self.shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Fault injection for tests and `bench soak`; no command or HTTP
+    /// path reaches it.
     #[doc(hidden)]
     pub fn inject(&self, fault: Fault) {
         self.shared
@@ -298,6 +320,14 @@ impl Shared {
             .position(|f| f.times > 0 && f.action == action && text.contains(&f.matching))?;
         faults[i].times -= 1;
         Some(faults[i].kind.clone())
+    }
+
+    fn set_running(&self, request_id: &str, event: Option<&Value>) {
+        let mut r = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            Some(e) => r.insert(request_id.to_string(), e.clone()),
+            None => r.remove(request_id),
+        };
     }
 
     fn request_id(&self) -> String {
@@ -420,8 +450,17 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
     rec.delivered();
     shared.log.start(&f.spec.name, &rec);
     let t = Instant::now();
-    let overrun = matches!(fault, Some(FaultKind::Timeout(_)));
-    let end = inst.run(&request_id, event, &f.arn, limit, overrun).await;
+    let twist = match fault {
+        Some(FaultKind::Timeout(_)) => instance::Twist::Overrun,
+        Some(FaultKind::Kill(after)) => {
+            rec.injected = true;
+            instance::Twist::KillAfter(after)
+        }
+        _ => instance::Twist::None,
+    };
+    shared.set_running(&request_id, Some(&rec.event));
+    let end = inst.run(&request_id, event, &f.arn, limit, twist).await;
+    shared.set_running(&request_id, None);
     rec.duration = t.elapsed();
     rec.max_memory_mb = inst.max_memory_mb();
     rec.memory_enforced = inst.memory_enforced();

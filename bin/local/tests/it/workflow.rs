@@ -367,6 +367,8 @@ fn a_retryable_chunk_failure_is_retried_and_the_render_succeeds() {
         "{h:#?}"
     );
     assert_eq!(p.lambda_invocations, 6, "the retry is a scheduled task too");
+    assert_eq!(p.retries.failed_attempts, 1, "{:?}", p.retries);
+    assert_eq!(p.retries.errors["RENDER_FAILED"], 1);
 }
 
 #[test]

@@ -30,6 +30,16 @@ pub fn run(cli: Args) -> ExitCode {
             execution::render_prefix(id),
             execution::INTERMEDIATES_EXPIRY_DAYS
         );
+        let running = execution::progress(&aws.sfn, &arn, Default::default())
+            .await?
+            .invocations_running;
+        if running > 0 {
+            println!(
+                "{running} invocation{} still running at the stop: Lambda lets {} finish, so more objects may appear under that prefix",
+                if running == 1 { " was" } else { "s were" },
+                if running == 1 { "it" } else { "them" }
+            );
+        }
         match execution::output_written(&aws.sfn, &aws.s3, &arn).await? {
             Some(uri) => println!("the output was already written before the stop: {uri}"),
             None => println!("no output was written"),

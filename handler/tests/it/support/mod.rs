@@ -18,7 +18,7 @@ use serde_json::Value;
 pub const BUCKET: &str = "renders";
 
 pub struct Env {
-    _moto: moto::Moto,
+    pub moto: moto::Moto,
     pub client: Client,
     pub handler: Handler,
     pub work_root: PathBuf,
@@ -56,7 +56,7 @@ pub async fn env(name: &str) -> Env {
         producer: Arc::new(LocalProducer),
     };
     Env {
-        _moto: moto,
+        moto,
         client,
         handler,
         work_root,
