@@ -61,6 +61,8 @@ pub struct Instance {
     api: RuntimeApi,
     memory: Memory,
     sampler: Option<tokio::task::JoinHandle<()>>,
+    /// The tasks copying the runtime's stdout and stderr into the log.
+    output: Vec<tokio::task::JoinHandle<()>>,
     pub invocations: u32,
 }
 
@@ -113,11 +115,12 @@ impl Instance {
         };
         let sampler = memory.sampler();
         let prefix = format!("[{}]", short_stream(&stream));
+        let mut output = Vec::new();
         if let Some(out) = child.stdout.take() {
-            pipe_lines(shared, &f.spec.name, prefix.clone(), out);
+            output.push(pipe_lines(shared, &f.spec.name, prefix.clone(), out));
         }
         if let Some(err) = child.stderr.take() {
-            pipe_lines(shared, &f.spec.name, prefix, err);
+            output.push(pipe_lines(shared, &f.spec.name, prefix, err));
         }
         Ok(Instance {
             stream,
@@ -126,8 +129,23 @@ impl Instance {
             api,
             memory,
             sampler,
+            output,
             invocations: 0,
         })
+    }
+
+    /// Once the runtime has exited: waits (at most `within`, since a
+    /// process it left behind may hold the pipes) until what it printed is
+    /// in the log, so its last lines come before END and REPORT, as in
+    /// CloudWatch, and a reader of the log after the invocation sees them.
+    pub async fn drain_output(&mut self, within: Duration) {
+        let copies = std::mem::take(&mut self.output);
+        let _ = tokio::time::timeout(within, async {
+            for c in copies {
+                let _ = c.await;
+            }
+        })
+        .await;
     }
 
     /// Waits until the runtime asks for its first event.
@@ -319,7 +337,7 @@ fn pipe_lines(
     function: &str,
     prefix: String,
     from: impl tokio::io::AsyncRead + Unpin + Send + 'static,
-) {
+) -> tokio::task::JoinHandle<()> {
     let log = shared.log.clone();
     let function = function.to_string();
     tokio::spawn(async move {
@@ -327,5 +345,5 @@ fn pipe_lines(
         while let Ok(Some(line)) = lines.next_line().await {
             log.function_line(&function, &format!("{prefix} {line}"));
         }
-    });
+    })
 }

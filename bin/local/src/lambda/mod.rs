@@ -415,6 +415,9 @@ fn timestamp() -> String {
         .unwrap_or_default()
 }
 
+/// How long an exited runtime's last output may take to reach the log.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(2);
+
 /// One invocation, start to REPORT.
 async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoked {
     let request_id = shared.request_id();
@@ -460,6 +463,9 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
     };
     shared.set_running(&request_id, Some(&rec.event));
     let end = inst.run(&request_id, event, &f.arn, limit, twist).await;
+    if matches!(end, RunEnd::Exited(_)) {
+        inst.drain_output(OUTPUT_DRAIN).await;
+    }
     shared.set_running(&request_id, None);
     rec.duration = t.elapsed();
     rec.max_memory_mb = inst.max_memory_mb();
@@ -577,6 +583,9 @@ async fn cold_start(
     };
     rec.instance = inst.stream.clone();
     let end = inst.wait_ready(f.spec.timeout).await;
+    if matches!(end, InitEnd::Exited(_)) {
+        inst.drain_output(OUTPUT_DRAIN).await;
+    }
     rec.init = Some(inst.started.elapsed());
     rec.max_memory_mb = inst.max_memory_mb();
     rec.memory_enforced = inst.memory_enforced();
