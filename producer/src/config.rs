@@ -271,7 +271,8 @@ pub struct RenderConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_dir_size_limit_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The composition's variable values (an object keyed by variable id).
+    pub variables: Option<crate::variables::Variables>,
     /// Plans never fetch a font that is not in the asset map or reachable;
     /// a failed font fetch always fails the plan here, which is this
     /// setting's `true`. `false` is refused rather than ignored.
@@ -753,7 +754,7 @@ mod tests {
         c.hdr_mode = Some("auto".into());
         c.entry_file = Some("a.html".into());
         c.plan_dir_size_limit_bytes = Some(1);
-        c.variables = Some(serde_json::Map::new());
+        c.variables = Some(Default::default());
         c.fail_closed_font_fetch = Some(true);
         let v = serde_json::to_value(&c).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

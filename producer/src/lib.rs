@@ -28,6 +28,7 @@ pub mod process;
 pub mod runner;
 pub mod runtime;
 pub mod settings;
+pub mod variables;
 pub(crate) mod staging;
 
 /// The page-side bridge: virtual clock, seeded randomness and `window.__hf.seek`.

@@ -14,6 +14,7 @@ pub mod digest;
 pub(crate) mod fetch;
 pub(crate) mod files;
 pub(crate) mod html;
+pub(crate) mod mount;
 pub mod tarball;
 pub mod v2;
 
@@ -58,6 +59,10 @@ pub struct PlanOutcome {
     /// Gzipped tar of the v1 execution dir (deterministic bytes).
     pub tarball: PathBuf,
     pub v2: v2::ManifestSummary,
+    /// What is wrong with the render's variables and the mounts' values
+    /// (warnings: the render goes on with the values as given, as the
+    /// reference's does; callers that want strictness check first).
+    pub variable_problems: Vec<crate::variables::Problem>,
 }
 
 /// Options outside the wire `Config`: where remote assets come from.
@@ -228,6 +233,7 @@ struct PlanInputs<'a> {
     compiled: compile::Compiled,
     total_frames: u64,
     ffmpeg_version: String,
+    variable_problems: Vec<crate::variables::Problem>,
 }
 
 impl<'a> PlanInputs<'a> {
@@ -253,7 +259,8 @@ impl<'a> PlanInputs<'a> {
                     ),
                 )
             })?;
-            let html = compile::inline_subcompositions(&html, project_dir, &entry)?;
+            let mounted = mount::mount(&html, project_dir, &entry)?;
+            let html = mounted.html;
             let comp = compile::find_root(&html, &entry)?;
             config.output_size((comp.width, comp.height))?;
             let map = match &options.asset_map {
@@ -261,7 +268,14 @@ impl<'a> PlanInputs<'a> {
                 None => AssetMap::discover()?,
             };
             let compiled = compile::compile(&html, &entry, &map)?;
+            let mut variable_problems = mounted.problems;
+            if let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) {
+                let schema = crate::variables::schema_for_html(&fs::read_to_string(&entry).unwrap_or_default(), config.entry_file());
+                let urls = crate::variables::UrlCheck { project_dir: Some(project_dir), assets: Some(&map) };
+                variable_problems.extend(crate::variables::validate(&schema, values, urls));
+            }
             Ok(PlanInputs {
+                variable_problems,
                 project_dir,
                 config,
                 total_frames: duration_to_frames(comp.duration, config.fps),
@@ -392,6 +406,7 @@ fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
         composition_id: comp.id.clone(),
         tarball,
         v2,
+        variable_problems: inputs.variable_problems.clone(),
     })
 }
 
