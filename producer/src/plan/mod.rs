@@ -245,6 +245,12 @@ impl<'a> PlanInputs<'a> {
         options: &PlanOptions,
     ) -> Result<Self> {
         config.validate()?;
+        if let Some(uri) = &config.variables_s3_uri {
+            return Err(ProducerError::config(
+                "variablesS3Uri",
+                format!("{uri} must be read into variables before planning (the Lambda plan stage does this); pass the values inline to a local plan"),
+            ));
+        }
         // ffmpeg's start (a quarter second for a dynamically linked build)
         // overlaps the compile.
         std::thread::scope(|scope| {

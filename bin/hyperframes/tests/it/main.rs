@@ -1,0 +1,3 @@
+//! `hyperframes` integration tests, one module per topic.
+
+mod variables;
