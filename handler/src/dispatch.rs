@@ -182,7 +182,10 @@ impl Handler {
             })
             .await?;
         let config = phases
-            .time(Phase::Download, self.inline_variables(&e.config, &work.join("variables.json")))
+            .time(
+                Phase::Download,
+                self.inline_variables(&e.config, &work.join("variables.json")),
+            )
             .await?;
         let plan_dir = work.join("plan");
         let info = {

@@ -473,7 +473,10 @@ mod tests {
         let e = input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("131072") && e.contains("300008 of them variables"), "{e}");
+        assert!(
+            e.contains("131072") && e.contains("300008 of them variables"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -65,7 +65,16 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         .output_key
         .clone()
         .unwrap_or_else(|| execution::default_output_key(&render_id, config.format.as_str()));
-    let input = input_with_variables(&aws, &stack, &project_uri, &render_id, &output_key, &config, r.protocol).await?;
+    let input = input_with_variables(
+        &aws,
+        &stack,
+        &project_uri,
+        &render_id,
+        &output_key,
+        &config,
+        r.protocol,
+    )
+    .await?;
     let input = match &estimate {
         Some(e) => crate::estimate::attach(input, e, execution::MAX_INPUT_BYTES)?,
         None => input,
@@ -130,7 +139,14 @@ async fn input_with_variables(
     by_reference.variables = None;
     by_reference.variables_s3_uri = Some(format!("s3://{}/{key}", stack.bucket));
     eprintln!("the variables ({size} bytes) are too large for the execution input; they travel as s3://{}/{key}", stack.bucket);
-    execution::input(stack, project_uri, render_id, output_key, &by_reference, protocol)
+    execution::input(
+        stack,
+        project_uri,
+        render_id,
+        output_key,
+        &by_reference,
+        protocol,
+    )
 }
 
 /// `--estimate` with a project: the price, printed before anything is

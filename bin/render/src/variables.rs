@@ -27,14 +27,20 @@ impl VariableArgs {
     /// The values the flags give, if any.
     pub fn values(&self) -> Result<Option<Variables>> {
         match (&self.variables, &self.variables_file) {
-            (Some(_), Some(_)) => bail!("--variables and --variables-file conflict; pass one of them"),
-            (Some(text), None) => Ok(Some(Variables::parse(text, "--variables").map_err(|e| anyhow!(e))?)),
+            (Some(_), Some(_)) => {
+                bail!("--variables and --variables-file conflict; pass one of them")
+            }
+            (Some(text), None) => Ok(Some(
+                Variables::parse(text, "--variables").map_err(|e| anyhow!(e))?,
+            )),
             (None, Some(path)) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     anyhow!("could not read --variables-file {}: {e}", path.display())
                 })?;
                 let source = format!("--variables-file {}", path.display());
-                Ok(Some(Variables::parse(&text, &source).map_err(|e| anyhow!(e))?))
+                Ok(Some(
+                    Variables::parse(&text, &source).map_err(|e| anyhow!(e))?,
+                ))
             }
             (None, None) => Ok(None),
         }
@@ -119,7 +125,11 @@ pub fn check(
             list.join("\n")
         );
     }
-    eprintln!("warning: {} variable problem(s); rendering with the values as given:\n{}", problems.len(), list.join("\n"));
+    eprintln!(
+        "warning: {} variable problem(s); rendering with the values as given:\n{}",
+        problems.len(),
+        list.join("\n")
+    );
     Ok(values)
 }
 
@@ -147,36 +157,85 @@ mod tests {
 
     #[test]
     fn strict_lists_every_problem_in_one_error() {
-        let dir = project(r#"[{"id":"t","type":"string","label":"T","default":"x"},{"id":"c","type":"color","label":"C","default":"red"}]"#);
-        let e = check(&args(r#"{"t":1,"c":"nope","x":2}"#, true), Some(dir.path()), "index.html", None)
-            .unwrap_err()
-            .to_string();
+        let dir = project(
+            r#"[{"id":"t","type":"string","label":"T","default":"x"},{"id":"c","type":"color","label":"C","default":"red"}]"#,
+        );
+        let e = check(
+            &args(r#"{"t":1,"c":"nope","x":2}"#, true),
+            Some(dir.path()),
+            "index.html",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("3 problem(s)"), "{e}");
         for path in ["variables.t:", "variables.c:", "variables.x:"] {
             assert!(e.contains(path), "{e}");
         }
         // Not strict: the same values pass through, unchanged.
-        let v = check(&args(r#"{"t":1,"c":"nope","x":2}"#, false), Some(dir.path()), "index.html", None).unwrap().unwrap();
+        let v = check(
+            &args(r#"{"t":1,"c":"nope","x":2}"#, false),
+            Some(dir.path()),
+            "index.html",
+            None,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(v.len(), 3);
     }
 
     #[test]
     fn strict_refuses_an_empty_or_unreadable_schema() {
         let dir = project("not json");
-        let e = check(&args(r#"{"t":1}"#, true), Some(dir.path()), "index.html", None).unwrap_err().to_string();
-        assert!(e.contains("declares no variables") && e.contains("not JSON"), "{e}");
-        let e = check(&args(r#"{"t":1}"#, true), Some(Path::new("/nonexistent")), "index.html", None).unwrap_err().to_string();
+        let e = check(
+            &args(r#"{"t":1}"#, true),
+            Some(dir.path()),
+            "index.html",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("declares no variables") && e.contains("not JSON"),
+            "{e}"
+        );
+        let e = check(
+            &args(r#"{"t":1}"#, true),
+            Some(Path::new("/nonexistent")),
+            "index.html",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("cannot read /nonexistent/index.html"), "{e}");
-        let e = check(&args(r#"{"t":1}"#, true), None, "index.html", None).unwrap_err().to_string();
+        let e = check(&args(r#"{"t":1}"#, true), None, "index.html", None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--site-id"), "{e}");
     }
 
     #[test]
     fn the_value_flags_exclude_each_other_and_name_their_errors() {
-        let both = VariableArgs { variables: Some("{}".into()), variables_file: Some("x".into()), strict_variables: false };
+        let both = VariableArgs {
+            variables: Some("{}".into()),
+            variables_file: Some("x".into()),
+            strict_variables: false,
+        };
         assert!(both.values().unwrap_err().to_string().contains("conflict"));
-        let file = VariableArgs { variables: None, variables_file: Some("/nonexistent.json".into()), strict_variables: false };
-        assert!(file.values().unwrap_err().to_string().contains("could not read --variables-file /nonexistent.json"));
-        assert!(args("[1]", false).values().unwrap_err().to_string().contains("got array"));
+        let file = VariableArgs {
+            variables: None,
+            variables_file: Some("/nonexistent.json".into()),
+            strict_variables: false,
+        };
+        assert!(file
+            .values()
+            .unwrap_err()
+            .to_string()
+            .contains("could not read --variables-file /nonexistent.json"));
+        assert!(args("[1]", false)
+            .values()
+            .unwrap_err()
+            .to_string()
+            .contains("got array"));
     }
 }

@@ -82,7 +82,10 @@ pub fn with_session<T>(
     };
     let mut script = String::new();
     if let Some(vars) = &spec.variables {
-        script.push_str(&format!("window.__hfVariables = {};\n", vars.canonical_json()));
+        script.push_str(&format!(
+            "window.__hfVariables = {};\n",
+            vars.canonical_json()
+        ));
     }
     script.push_str(&bridge_script(spec.fps, &spec.composition_id));
     cap.page.prepare(&script, spec.transparent)?;

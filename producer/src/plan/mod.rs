@@ -276,8 +276,14 @@ impl<'a> PlanInputs<'a> {
             let compiled = compile::compile(&html, &entry, &map)?;
             let mut variable_problems = mounted.problems;
             if let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) {
-                let schema = crate::variables::schema_for_html(&fs::read_to_string(&entry).unwrap_or_default(), config.entry_file());
-                let urls = crate::variables::UrlCheck { project_dir: Some(project_dir), assets: Some(&map) };
+                let schema = crate::variables::schema_for_html(
+                    &fs::read_to_string(&entry).unwrap_or_default(),
+                    config.entry_file(),
+                );
+                let urls = crate::variables::UrlCheck {
+                    project_dir: Some(project_dir),
+                    assets: Some(&map),
+                };
                 variable_problems.extend(crate::variables::validate(&schema, values, urls));
             }
             Ok(PlanInputs {

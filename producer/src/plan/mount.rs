@@ -64,7 +64,8 @@ struct Inliner {
 pub fn mount(html: &str, project_dir: &Path, file: &Path) -> Result<Mounted> {
     let mut inliner = Inliner::default();
     let body = inliner.inline(html, project_dir, file, 0)?;
-    let mounted = !inliner.scripts.is_empty() || !inliner.styles.is_empty() || !inliner.by_comp.is_empty();
+    let mounted =
+        !inliner.scripts.is_empty() || !inliner.styles.is_empty() || !inliner.by_comp.is_empty();
     let problems = std::mem::take(&mut inliner.problems);
     let html = if mounted || uses_variables(&body) {
         inliner.finish(body)
@@ -77,13 +78,24 @@ pub fn mount(html: &str, project_dir: &Path, file: &Path) -> Result<Mounted> {
 /// Whether a page needs the variables runtime. Pages that do not are left
 /// byte for byte as they were.
 fn uses_variables(html: &str) -> bool {
-    ["data-composition-variables", "data-var-", "data-variable-values", "__hyperframes"]
-        .iter()
-        .any(|m| html.contains(m))
+    [
+        "data-composition-variables",
+        "data-var-",
+        "data-variable-values",
+        "__hyperframes",
+    ]
+    .iter()
+    .any(|m| html.contains(m))
 }
 
 impl Inliner {
-    fn inline(&mut self, html: &str, project_dir: &Path, file: &Path, depth: usize) -> Result<String> {
+    fn inline(
+        &mut self,
+        html: &str,
+        project_dir: &Path,
+        file: &Path,
+        depth: usize,
+    ) -> Result<String> {
         let hosts: Vec<Tag> = html::scan(html)
             .into_iter()
             .filter(|t| t.attr("data-composition-src").is_some())
@@ -102,7 +114,10 @@ impl Inliner {
             let (src, path, text) = read_component(host, project_dir, file)?;
             let content = template_content(&text);
             let content = self.inline(content, project_dir, &path, depth + 1)?;
-            let comp_id = host.attr("data-composition-id").map(str::trim).filter(|s| !s.is_empty());
+            let comp_id = host
+                .attr("data-composition-id")
+                .map(str::trim)
+                .filter(|s| !s.is_empty());
             let mounted = self.mount_one(host, comp_id, &src, &text, &content, file);
             out.replace_range(host.start..host.end, &mounted.0);
             out.insert_str(host.start + mounted.0.len(), &mounted.1);
@@ -121,11 +136,18 @@ impl Inliner {
         file: &Path,
     ) -> (String, String) {
         let tags = html::scan(content);
-        let inner = tags.iter().find(|t| t.attr("data-composition-id").is_some());
-        let scope_id = comp_id
-            .map(str::to_string)
-            .or_else(|| inner.and_then(|t| t.attr("data-composition-id")).map(|s| s.trim().to_string()));
-        let authored = inner.and_then(|t| t.attr("id")).map(str::trim).filter(|s| !s.is_empty());
+        let inner = tags
+            .iter()
+            .find(|t| t.attr("data-composition-id").is_some());
+        let scope_id = comp_id.map(str::to_string).or_else(|| {
+            inner
+                .and_then(|t| t.attr("data-composition-id"))
+                .map(|s| s.trim().to_string())
+        });
+        let authored = inner
+            .and_then(|t| t.attr("id"))
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
         if let Some(id) = &scope_id {
             self.variables(host, id, src, text, file);
         }
@@ -166,7 +188,10 @@ impl Inliner {
     fn variables(&mut self, host: &Tag, comp_id: &str, src: &str, text: &str, file: &Path) {
         let schema = variables::schema_for_html(text, src);
         let mut merged = schema.defaults();
-        let at = format!("{} [data-composition-id={comp_id:?}] data-variable-values", file_name(file));
+        let at = format!(
+            "{} [data-composition-id={comp_id:?}] data-variable-values",
+            file_name(file)
+        );
         if let Some(raw) = host.attr("data-variable-values") {
             match Variables::parse(raw, &at) {
                 Ok(values) => {
@@ -189,7 +214,8 @@ impl Inliner {
             self.problems.extend(schema.problems.iter().cloned());
         }
         if !merged.is_empty() {
-            self.by_comp.insert(comp_id.to_string(), Value::Object(merged));
+            self.by_comp
+                .insert(comp_id.to_string(), Value::Object(merged));
         }
     }
 
@@ -215,27 +241,54 @@ impl Inliner {
     /// `<head>`, and the mounts' scripts last in `<body>`.
     fn finish(self, html: String) -> String {
         let tags = html::scan(&html);
-        let existing: Vec<&str> = tags.iter().filter(|t| t.name == "script").filter_map(|t| t.attr("src")).map(str::trim).collect();
+        let existing: Vec<&str> = tags
+            .iter()
+            .filter(|t| t.name == "script")
+            .filter_map(|t| t.attr("src"))
+            .map(str::trim)
+            .collect();
         let mut tail = String::new();
-        for src in self.external_scripts.iter().filter(|s| !existing.contains(&s.as_str())) {
-            tail.push_str(&format!("<script src=\"{}\"></script>", html::escape_attr(src)));
+        for src in self
+            .external_scripts
+            .iter()
+            .filter(|s| !existing.contains(&s.as_str()))
+        {
+            tail.push_str(&format!(
+                "<script src=\"{}\"></script>",
+                html::escape_attr(src)
+            ));
         }
         if !self.scripts.is_empty() {
-            tail.push_str(&format!("<script data-hf-mounted-scripts>\n{}\n</script>", self.scripts.join("\n;\n")));
+            tail.push_str(&format!(
+                "<script data-hf-mounted-scripts>\n{}\n</script>",
+                self.scripts.join("\n;\n")
+            ));
         }
         let runtime = variables::RUNTIME_JS
             .replace("__HF_BY_COMP__", &js_literal(&Value::Object(self.by_comp)))
-            .replace("__HF_AUTHORED__", &js_literal(&Value::from(authored_slugs(&html))));
-        let head_start = tags.iter().find(|t| t.name == "head").or_else(|| tags.iter().find(|t| t.name == "html")).map_or(0, |t| t.end);
+            .replace(
+                "__HF_AUTHORED__",
+                &js_literal(&Value::from(authored_slugs(&html))),
+            );
+        let head_start = tags
+            .iter()
+            .find(|t| t.name == "head")
+            .or_else(|| tags.iter().find(|t| t.name == "html"))
+            .map_or(0, |t| t.end);
         let lower = html.to_ascii_lowercase();
         let head_end = lower.find("</head>").unwrap_or(head_start);
         let body_end = lower.rfind("</body>").unwrap_or(html.len());
         let mut out = String::with_capacity(html.len() + runtime.len() + tail.len());
         out.push_str(&html[..head_start]);
-        out.push_str(&format!("<script data-hf-variables-runtime>\n{runtime}</script>"));
+        out.push_str(&format!(
+            "<script data-hf-variables-runtime>\n{runtime}</script>"
+        ));
         out.push_str(&html[head_start..head_end.max(head_start)]);
         if !self.styles.is_empty() {
-            out.push_str(&format!("<style data-hf-mounted-styles>\n{}\n</style>", self.styles.join("\n\n")));
+            out.push_str(&format!(
+                "<style data-hf-mounted-styles>\n{}\n</style>",
+                self.styles.join("\n\n")
+            ));
         }
         out.push_str(&html[head_end.max(head_start)..body_end.max(head_end.max(head_start))]);
         out.push_str(&tail);
@@ -245,7 +298,10 @@ impl Inliner {
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 /// The custom properties the page's own `<style>`s define (`--name:`), which
@@ -258,7 +314,9 @@ fn authored_slugs(html: &str) -> Vec<String> {
         let mut rest = css;
         while let Some(p) = rest.find("--") {
             let after = &rest[p + 2..];
-            let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).unwrap_or(after.len());
+            let len = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .unwrap_or(after.len());
             let name = format!("--{}", &after[..len]);
             if after[len..].trim_start().starts_with(':') && !out.contains(&name) {
                 out.push(name);
@@ -275,9 +333,17 @@ fn js_literal(v: &Value) -> String {
     v.to_string().replace('<', "\\u003c")
 }
 
-fn read_component(host: &Tag, project_dir: &Path, file: &Path) -> Result<(String, std::path::PathBuf, String)> {
+fn read_component(
+    host: &Tag,
+    project_dir: &Path,
+    file: &Path,
+) -> Result<(String, std::path::PathBuf, String)> {
     let src = host.attr("data-composition-src").unwrap_or("");
-    let rel = src.split(['?', '#']).next().unwrap_or("").trim_start_matches("./");
+    let rel = src
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("./");
     if rel.is_empty() || rel.contains("..") || rel.starts_with('/') || assets::is_remote(src) {
         return Err(ProducerError::composition(
             file,
@@ -288,7 +354,10 @@ fn read_component(host: &Tag, project_dir: &Path, file: &Path) -> Result<(String
     let text = std::fs::read_to_string(&path).map_err(|e| {
         ProducerError::composition(
             file,
-            format!("data-composition-src={src:?}: cannot read {} ({e})", path.display()),
+            format!(
+                "data-composition-src={src:?}: cannot read {} ({e})",
+                path.display()
+            ),
         )
     })?;
     Ok((src.to_string(), path, text))
@@ -301,7 +370,10 @@ pub(crate) fn template_content(text: &str) -> &str {
         if let Some(start) = lower.find(open) {
             if let Some(gt) = lower[start..].find('>') {
                 let from = start + gt + 1;
-                let to = lower.rfind(close).filter(|&e| e >= from).unwrap_or(text.len());
+                let to = lower
+                    .rfind(close)
+                    .filter(|&e| e >= from)
+                    .unwrap_or(text.len());
                 return &text[from..to];
             }
         }
@@ -324,7 +396,9 @@ fn flatten_root(inner: &Tag, keep_comp_id: bool) -> String {
     let mut attrs: Vec<(String, String)> = inner
         .attrs
         .iter()
-        .filter(|(k, _)| !(STRIP.contains(&k.as_str()) && !(keep_comp_id && k == "data-composition-id")))
+        .filter(|(k, _)| {
+            !(STRIP.contains(&k.as_str()) && !(keep_comp_id && k == "data-composition-id"))
+        })
         .filter(|(k, _)| k != "id")
         .cloned()
         .collect();
@@ -332,7 +406,11 @@ fn flatten_root(inner: &Tag, keep_comp_id: bool) -> String {
         attrs.push(("data-hf-authored-id".into(), id.to_string()));
     }
     attrs.push(("data-hf-inner-root".into(), "true".into()));
-    let px = |k: &str| inner.attr(k).map_or("100%".to_string(), |v| format!("{v}px"));
+    let px = |k: &str| {
+        inner
+            .attr(k)
+            .map_or("100%".to_string(), |v| format!("{v}px"))
+    };
     let fill = format!("width:{};height:{}", px("data-width"), px("data-height"));
     match attrs.iter_mut().find(|(k, _)| k == "style") {
         Some((_, v)) if !v.trim().is_empty() => *v = format!("{};{fill}", v.trim()),
@@ -362,7 +440,11 @@ fn host_tag(host: &Tag, inner: Option<&Tag>, src: &str) -> String {
             .map(|(k, v)| format!("{k}:{v}px"))
             .collect();
         if !adds.is_empty() {
-            let style = if existing.is_empty() { adds.join(";") } else { format!("{existing};{}", adds.join(";")) };
+            let style = if existing.is_empty() {
+                adds.join(";")
+            } else {
+                format!("{existing};{}", adds.join(";"))
+            };
             attrs.retain(|(k, _)| k != "style");
             attrs.push(("style".into(), style));
         }
@@ -373,7 +455,10 @@ fn host_tag(host: &Tag, inner: Option<&Tag>, src: &str) -> String {
 }
 
 fn scope_selector(comp_id: &str) -> String {
-    format!("[data-composition-id=\"{}\"]", comp_id.replace('\\', "\\\\").replace('"', "\\\""))
+    format!(
+        "[data-composition-id=\"{}\"]",
+        comp_id.replace('\\', "\\\\").replace('"', "\\\"")
+    )
 }
 
 /// Scopes every top-level rule of a component's CSS to its mount (rules in
@@ -398,7 +483,11 @@ pub fn scope_css(css: &str, scope: &str, authored_root: Option<&str>) -> String 
         let (lead, rest) = split_leading_comments(prelude);
         out.push_str(lead);
         if let Some(at) = rest.strip_prefix('@') {
-            let name: String = at.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-').collect::<String>().to_ascii_lowercase();
+            let name: String = at
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect::<String>()
+                .to_ascii_lowercase();
             out.push_str(rest);
             out.push('{');
             if ["media", "supports", "container", "layer", "document"].contains(&name.as_str()) {
@@ -407,7 +496,10 @@ pub fn scope_css(css: &str, scope: &str, authored_root: Option<&str>) -> String 
                 out.push_str(body);
             }
         } else {
-            let list: Vec<String> = split_selectors(rest).iter().map(|s| scope_one(s, scope, authored_root)).collect();
+            let list: Vec<String> = split_selectors(rest)
+                .iter()
+                .map(|s| scope_one(s, scope, authored_root))
+                .collect();
             out.push_str(&list.join(","));
             out.push('{');
             out.push_str(body);
@@ -585,13 +677,28 @@ mod tests {
     fn scopes_selectors_as_the_reference() {
         let css = "*, *::before { box-sizing: border-box; }\n#root { position: absolute; }\n.a, #root .b { color: red }\n@media (min-width: 1px) { .c { x: y } }\n@keyframes k { from { opacity: 0 } }\nbody { margin: 0 }";
         let out = scope_css(css, SCOPE, Some("root"));
-        assert!(out.contains("*, [data-composition-id=\"ad\"] *::before {"), "{out}");
-        assert!(out.contains("[data-composition-id=\"ad\"] [data-hf-authored-id=\"root\"] { position"), "{out}");
+        assert!(
+            out.contains("*, [data-composition-id=\"ad\"] *::before {"),
+            "{out}"
+        );
+        assert!(
+            out.contains("[data-composition-id=\"ad\"] [data-hf-authored-id=\"root\"] { position"),
+            "{out}"
+        );
         assert!(out.contains("[data-composition-id=\"ad\"] .a, [data-composition-id=\"ad\"] [data-hf-authored-id=\"root\"] .b {"), "{out}");
-        assert!(out.contains("@media (min-width: 1px) { [data-composition-id=\"ad\"] .c {"), "{out}");
-        assert!(out.contains("@keyframes k { from { opacity: 0 } }"), "{out}");
+        assert!(
+            out.contains("@media (min-width: 1px) { [data-composition-id=\"ad\"] .c {"),
+            "{out}"
+        );
+        assert!(
+            out.contains("@keyframes k { from { opacity: 0 } }"),
+            "{out}"
+        );
         assert!(out.contains("[data-composition-id=\"ad\"]:not(:has([data-hf-inner-root])), [data-composition-id=\"ad\"] > [data-hf-inner-root] { margin"), "{out}");
-        assert_eq!(replace_root_id("#rooted, #root:hover, [x='#root']", "root"), "#rooted, [data-hf-authored-id=\"root\"]:hover, [x='#root']");
+        assert_eq!(
+            replace_root_id("#rooted, #root:hover, [x='#root']", "root"),
+            "#rooted, [data-hf-authored-id=\"root\"]:hover, [x='#root']"
+        );
     }
 
     #[test]
@@ -606,15 +713,27 @@ mod tests {
         let m = mount(page, dir.path(), &dir.path().join("index.html")).unwrap();
         let h = &m.html;
         assert!(h.contains(r#"<div data-hf-authored-id="root" data-hf-inner-root="true" style="width:100%;height:100%"><p>x</p>"#), "{h}");
-        assert!(h.contains(r#"style="width:100px;height:50px" data-composition-file="./c.html""#), "{h}");
-        assert!(h.contains(r#"[data-composition-id="c"] [data-hf-authored-id="root"] { inset: 0 }"#), "{h}");
+        assert!(
+            h.contains(r#"style="width:100px;height:50px" data-composition-file="./c.html""#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"[data-composition-id="c"] [data-hf-authored-id="root"] { inset: 0 }"#),
+            "{h}"
+        );
         assert_eq!(h.matches("https://cdn/gsap.js").count(), 1, "{h}");
         assert!(h.contains(r#"__hfRunScoped("c", "root", function"#), "{h}");
-        assert!(h.contains(r#""c":{"accent":"violet","mood":"bright"}"#), "{h}");
+        assert!(
+            h.contains(r#""c":{"accent":"violet","mood":"bright"}"#),
+            "{h}"
+        );
         assert!(h.find("data-hf-variables-runtime").unwrap() < h.find("<title>").unwrap());
         // mood "bright" is not an option: a warning with its place.
         assert_eq!(m.problems.len(), 1, "{:?}", m.problems);
-        assert_eq!(m.problems[0].path, r#"index.html [data-composition-id="c"] data-variable-values.mood"#);
+        assert_eq!(
+            m.problems[0].path,
+            r#"index.html [data-composition-id="c"] data-variable-values.mood"#
+        );
     }
 
     #[test]

@@ -47,8 +47,8 @@ impl Variables {
     /// Parses the text of `--variables` or a variables file; `source` names
     /// it in the error ("--variables", "--variables-file x.json").
     pub fn parse(text: &str, source: &str) -> std::result::Result<Self, String> {
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| format!("invalid JSON in {source}: {e}"))?;
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| format!("invalid JSON in {source}: {e}"))?;
         match v {
             Value::Object(m) => Ok(Variables(m)),
             other => Err(format!(
@@ -98,7 +98,11 @@ fn sorted(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
         other => other.clone(),
@@ -126,7 +130,10 @@ mod tests {
         let a = Variables::parse(r#"{"b":1,"a":{"z":1,"y":2}}"#, "x").unwrap();
         let b = Variables::parse(r#"{"a":{"y":2,"z":1},"b":1}"#, "x").unwrap();
         assert_eq!(a.canonical_json(), b.canonical_json());
-        assert_eq!(serde_json::to_string(&a).unwrap(), r#"{"a":{"y":2,"z":1},"b":1}"#);
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            r#"{"a":{"y":2,"z":1},"b":1}"#
+        );
         assert_eq!(a.canonical_json(), r#"{"a":{"y":2,"z":1},"b":1}"#);
     }
 

@@ -20,7 +20,9 @@ pub fn schema_for_html(text: &str, file: &str) -> Schema {
         };
         let at = match (tag.name.as_str(), tag.attr("data-composition-id")) {
             ("html", _) => format!("{file} <html> data-composition-variables"),
-            (_, Some(id)) => format!("{file} [data-composition-id={id:?}] data-composition-variables"),
+            (_, Some(id)) => {
+                format!("{file} [data-composition-id={id:?}] data-composition-variables")
+            }
             (name, None) => format!("{file} <{name}> data-composition-variables"),
         };
         schema.extend_from(raw, &at);
@@ -32,8 +34,12 @@ pub fn schema_for_html(text: &str, file: &str) -> Schema {
 /// An unreadable file is an error naming it.
 pub fn schema_for_project(project_dir: &Path, entry: &str) -> Result<Schema, String> {
     let path = project_dir.join(entry);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {} to check the variables against its declarations: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "cannot read {} to check the variables against its declarations: {e}",
+            path.display()
+        )
+    })?;
     Ok(schema_for_html(&text, entry))
 }
 

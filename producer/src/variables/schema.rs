@@ -148,12 +148,12 @@ pub fn parse_declarations(raw: &str, at: &str) -> (Vec<Declaration>, Vec<Problem
 /// One entry, or why the reference would drop it.
 fn declaration(entry: &Value) -> std::result::Result<Declaration, String> {
     let Value::Object(o) = entry else {
-        return Err(format!(
-            "is a {}, not an object",
-            super::json_type(entry)
-        ));
+        return Err(format!("is a {}, not an object", super::json_type(entry)));
     };
-    let id = o.get("id").and_then(Value::as_str).ok_or("has no string `id`")?;
+    let id = o
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or("has no string `id`")?;
     let label = o
         .get("label")
         .and_then(Value::as_str)
@@ -219,8 +219,14 @@ mod tests {
         assert_eq!(decls[4].options, vec![Value::from("a")]);
         let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(paths, ["dcv[7]", "dcv[8]", "dcv[9]", "dcv[10]", "dcv[11]"]);
-        assert!(problems[1].message.contains("default is a number"), "{}", problems[1].message);
-        assert!(problems.iter().all(|p| p.kind == ProblemKind::DroppedDeclaration));
+        assert!(
+            problems[1].message.contains("default is a number"),
+            "{}",
+            problems[1].message
+        );
+        assert!(problems
+            .iter()
+            .all(|p| p.kind == ProblemKind::DroppedDeclaration));
     }
 
     #[test]

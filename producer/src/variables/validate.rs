@@ -70,7 +70,11 @@ pub fn validate(schema: &Schema, values: &Variables, urls: UrlCheck) -> Vec<Prob
                     format!(
                         "variable not declared in data-composition-variables of {} (declared: {})",
                         display_origin(schema),
-                        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     ),
                 ));
             }
@@ -159,10 +163,18 @@ fn check_length(d: &Declaration, s: &str, path: &str, out: &mut Vec<Problem>) {
 
 fn check_range(d: &Declaration, n: f64, path: &str, out: &mut Vec<Problem>) {
     if let Some(min) = d.min.filter(|&m| n < m) {
-        out.push(problem(path, ProblemKind::BelowMin, format!("{n} is below the declared min {min}")));
+        out.push(problem(
+            path,
+            ProblemKind::BelowMin,
+            format!("{n} is below the declared min {min}"),
+        ));
     }
     if let Some(max) = d.max.filter(|&m| n > m) {
-        out.push(problem(path, ProblemKind::AboveMax, format!("{n} is above the declared max {max}")));
+        out.push(problem(
+            path,
+            ProblemKind::AboveMax,
+            format!("{n} is above the declared max {max}"),
+        ));
     }
 }
 
@@ -184,10 +196,20 @@ fn check_image(v: &Value, path: &str, urls: UrlCheck, out: &mut Vec<Problem>) {
     match v {
         Value::String(url) => check_url(url, path, UrlUse::Image, urls, out),
         Value::Object(o) => match o.get("url") {
-            Some(Value::String(url)) => check_url(url, &format!("{path}.url"), UrlUse::Image, urls, out),
-            _ => out.push(mismatch(path, "an image URL string or {\"url\": string}", v)),
+            Some(Value::String(url)) => {
+                check_url(url, &format!("{path}.url"), UrlUse::Image, urls, out)
+            }
+            _ => out.push(mismatch(
+                path,
+                "an image URL string or {\"url\": string}",
+                v,
+            )),
         },
-        _ => out.push(mismatch(path, "an image URL string or {\"url\": string}", v)),
+        _ => out.push(mismatch(
+            path,
+            "an image URL string or {\"url\": string}",
+            v,
+        )),
     }
 }
 
@@ -198,9 +220,17 @@ fn check_font(v: &Value, path: &str, urls: UrlCheck, out: &mut Vec<Problem>) {
             (Some(Value::String(_)), Some(Value::String(src))) => {
                 check_url(src, &format!("{path}.source"), UrlUse::Font, urls, out)
             }
-            _ => out.push(mismatch(path, "a font family string or {\"name\": string, \"source\": string}", v)),
+            _ => out.push(mismatch(
+                path,
+                "a font family string or {\"name\": string, \"source\": string}",
+                v,
+            )),
         },
-        _ => out.push(mismatch(path, "a font family string or {\"name\": string, \"source\": string}", v)),
+        _ => out.push(mismatch(
+            path,
+            "a font family string or {\"name\": string, \"source\": string}",
+            v,
+        )),
     }
 }
 
@@ -243,7 +273,10 @@ fn scheme(lower: &str) -> Option<&str> {
     let colon = lower.find(':')?;
     let s = &lower[..colon];
     let first_ok = s.starts_with(|c: char| c.is_ascii_alphabetic());
-    (first_ok && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))).then_some(s)
+    (first_ok
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)))
+    .then_some(s)
 }
 
 fn check_url(url: &str, path: &str, what: UrlUse, urls: UrlCheck, out: &mut Vec<Problem>) {
@@ -278,15 +311,26 @@ fn unreachable(url: &str, urls: UrlCheck) -> Option<String> {
     }
     if assets::is_remote(url) {
         let map = urls.assets?;
-        if map.get(&assets::join_url("https://invalid/", url)).is_some() || map.allow_network {
+        if map
+            .get(&assets::join_url("https://invalid/", url))
+            .is_some()
+            || map.allow_network
+        {
             return None;
         }
         return Some(format!("{url:?} is not in the offline asset map and this plan may not fetch (HF_ALLOW_NETWORK=0); add it to the map or put the file in the project"));
     }
     let dir = urls.project_dir?;
-    let rel = url.split(['?', '#']).next().unwrap_or("").trim_start_matches("./");
+    let rel = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("./");
     if rel.contains("..") || rel.starts_with('/') || !dir.join(rel).is_file() {
-        return Some(format!("{url:?} is not a file in the project directory {}", dir.display()));
+        return Some(format!(
+            "{url:?} is not a file in the project directory {}",
+            dir.display()
+        ));
     }
     None
 }
@@ -326,47 +370,85 @@ mod tests {
 
     #[test]
     fn valid_values_have_no_problem() {
-        assert!(one(json!({"title":"abc","count":3,"bg":"rgb(1 2 3 / 50%)","on":false,"accent":"b",
-            "font":{"name":"Inter","source":"https://x/f.css"},"logo":{"url":"https://x/l.png"}})).is_empty());
+        assert!(one(
+            json!({"title":"abc","count":3,"bg":"rgb(1 2 3 / 50%)","on":false,"accent":"b",
+            "font":{"name":"Inter","source":"https://x/f.css"},"logo":{"url":"https://x/l.png"}})
+        )
+        .is_empty());
     }
 
     #[test]
     fn undeclared() {
-        assert_eq!(one(json!({"nope": 1})), [("variables.nope".into(), ProblemKind::Undeclared)]);
+        assert_eq!(
+            one(json!({"nope": 1})),
+            [("variables.nope".into(), ProblemKind::Undeclared)]
+        );
         assert_eq!(one(json!({"a b": 1}))[0].0, r#"variables["a b"]"#);
     }
 
     #[test]
     fn type_mismatch_for_each_type() {
-        let p = one(json!({"title":1,"count":"1","bg":2,"on":"yes","accent":1,"font":{"name":"x"},"logo":[1]}));
+        let p = one(
+            json!({"title":1,"count":"1","bg":2,"on":"yes","accent":1,"font":{"name":"x"},"logo":[1]}),
+        );
         assert_eq!(p.len(), 7);
-        assert!(p.iter().all(|(_, k)| *k == ProblemKind::TypeMismatch), "{p:?}");
+        assert!(
+            p.iter().all(|(_, k)| *k == ProblemKind::TypeMismatch),
+            "{p:?}"
+        );
     }
 
     #[test]
     fn enum_out_of_range() {
-        assert_eq!(one(json!({"accent":"c"})), [("variables.accent".into(), ProblemKind::EnumOutOfRange)]);
+        assert_eq!(
+            one(json!({"accent":"c"})),
+            [("variables.accent".into(), ProblemKind::EnumOutOfRange)]
+        );
     }
 
     #[test]
     fn min_max_and_max_length() {
-        assert_eq!(one(json!({"count": -1})), [("variables.count".into(), ProblemKind::BelowMin)]);
-        assert_eq!(one(json!({"count": 11})), [("variables.count".into(), ProblemKind::AboveMax)]);
-        assert_eq!(one(json!({"title": "toolong"})), [("variables.title".into(), ProblemKind::TooLong)]);
+        assert_eq!(
+            one(json!({"count": -1})),
+            [("variables.count".into(), ProblemKind::BelowMin)]
+        );
+        assert_eq!(
+            one(json!({"count": 11})),
+            [("variables.count".into(), ProblemKind::AboveMax)]
+        );
+        assert_eq!(
+            one(json!({"title": "toolong"})),
+            [("variables.title".into(), ProblemKind::TooLong)]
+        );
     }
 
     #[test]
     fn colours_css_cannot_parse() {
-        assert_eq!(one(json!({"bg": "not-a-colour"})), [("variables.bg".into(), ProblemKind::InvalidColor)]);
-        assert_eq!(one(json!({"bg": "#12345"})), [("variables.bg".into(), ProblemKind::InvalidColor)]);
+        assert_eq!(
+            one(json!({"bg": "not-a-colour"})),
+            [("variables.bg".into(), ProblemKind::InvalidColor)]
+        );
+        assert_eq!(
+            one(json!({"bg": "#12345"})),
+            [("variables.bg".into(), ProblemKind::InvalidColor)]
+        );
     }
 
     #[test]
     fn unsafe_urls() {
-        assert_eq!(one(json!({"logo": "javascript:alert(1)"})), [("variables.logo".into(), ProblemKind::UnsafeUrl)]);
-        assert_eq!(one(json!({"logo": {"url":"data:text/html,<b>"}})), [("variables.logo.url".into(), ProblemKind::UnsafeUrl)]);
-        assert_eq!(one(json!({"font": {"name":"x","source":"file:///etc/passwd"}})), [("variables.font.source".into(), ProblemKind::UnsafeUrl)]);
-        assert!(is_safe_media_url("java\tscript:x") == false);
+        assert_eq!(
+            one(json!({"logo": "javascript:alert(1)"})),
+            [("variables.logo".into(), ProblemKind::UnsafeUrl)]
+        );
+        assert_eq!(
+            one(json!({"logo": {"url":"data:text/html,<b>"}})),
+            [("variables.logo.url".into(), ProblemKind::UnsafeUrl)]
+        );
+        assert_eq!(
+            one(json!({"font": {"name":"x","source":"file:///etc/passwd"}})),
+            [("variables.font.source".into(), ProblemKind::UnsafeUrl)]
+        );
+        assert!(!is_safe_media_url("java\tscript:x"));
     }
 
     #[test]
@@ -374,30 +456,53 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("logo.png"), b"png").unwrap();
         let mut map = AssetMap::default();
-        map.insert("https://cdn.example/mapped.png", dir.path().join("logo.png"));
-        let urls = UrlCheck { project_dir: Some(dir.path()), assets: Some(&map) };
+        map.insert(
+            "https://cdn.example/mapped.png",
+            dir.path().join("logo.png"),
+        );
+        let urls = UrlCheck {
+            project_dir: Some(dir.path()),
+            assets: Some(&map),
+        };
         let check = |v: Value| kinds(&validate(&schema(DECLS), &vars(v), urls));
         assert!(check(json!({"logo": "logo.png"})).is_empty());
         assert!(check(json!({"logo": "https://cdn.example/mapped.png"})).is_empty());
         assert!(check(json!({"logo": "data:image/png;base64,AAAA"})).is_empty());
-        assert_eq!(check(json!({"logo": "https://cdn.example/other.png"})), [("variables.logo".into(), ProblemKind::UnreachableUrl)]);
-        assert_eq!(check(json!({"logo": "missing.png"})), [("variables.logo".into(), ProblemKind::UnreachableUrl)]);
-        assert_eq!(check(json!({"logo": "blob:https://x/1"})), [("variables.logo".into(), ProblemKind::UnreachableUrl)]);
+        assert_eq!(
+            check(json!({"logo": "https://cdn.example/other.png"})),
+            [("variables.logo".into(), ProblemKind::UnreachableUrl)]
+        );
+        assert_eq!(
+            check(json!({"logo": "missing.png"})),
+            [("variables.logo".into(), ProblemKind::UnreachableUrl)]
+        );
+        assert_eq!(
+            check(json!({"logo": "blob:https://x/1"})),
+            [("variables.logo".into(), ProblemKind::UnreachableUrl)]
+        );
     }
 
     #[test]
     fn dropped_declarations_are_problems_too() {
         let s = schema(r#"[{"id":"x","type":"string","label":"X","default":1}]"#);
         let p = validate(&s, &vars(json!({"x": "v"})), UrlCheck::default());
-        assert_eq!(kinds(&p), [
-            ("index.html <html> data-composition-variables[0]".into(), ProblemKind::DroppedDeclaration),
-            ("variables.x".into(), ProblemKind::Undeclared),
-        ]);
+        assert_eq!(
+            kinds(&p),
+            [
+                (
+                    "index.html <html> data-composition-variables[0]".into(),
+                    ProblemKind::DroppedDeclaration
+                ),
+                ("variables.x".into(), ProblemKind::Undeclared),
+            ]
+        );
     }
 
     #[test]
     fn all_problems_at_once() {
-        let p = one(json!({"nope":1,"accent":"z","bg":"nah","count":99,"title":"123456","logo":"javascript:x"}));
+        let p = one(
+            json!({"nope":1,"accent":"z","bg":"nah","count":99,"title":"123456","logo":"javascript:x"}),
+        );
         assert_eq!(p.len(), 6, "{p:?}");
     }
 }

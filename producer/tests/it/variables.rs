@@ -24,7 +24,8 @@ struct Frame {
 
 impl Frame {
     fn load(path: &Path) -> Frame {
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
         let mut reader = decoder.read_info().unwrap();
         let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
@@ -33,7 +34,10 @@ impl Frame {
             .chunks(channels)
             .flat_map(|p| [p[0], p[1], p[2]])
             .collect();
-        Frame { width: info.width as usize, rgb }
+        Frame {
+            width: info.width as usize,
+            rgb,
+        }
     }
 
     fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
@@ -43,14 +47,19 @@ impl Frame {
 
     /// The region's pixels, row by row.
     fn region(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Vec<[u8; 3]> {
-        (y0..y1).flat_map(|y| (x0..x1).map(move |x| (x, y))).map(|(x, y)| self.pixel(x, y)).collect()
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .map(|(x, y)| self.pixel(x, y))
+            .collect()
     }
 
     /// Mean R, G, B over a region.
     fn mean(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> [f64; 3] {
         let px = self.region(x0, y0, x1, y1);
         let n = px.len() as f64;
-        let sum = px.iter().fold([0.0; 3], |a, p| [a[0] + p[0] as f64, a[1] + p[1] as f64, a[2] + p[2] as f64]);
+        let sum = px.iter().fold([0.0; 3], |a, p| {
+            [a[0] + p[0] as f64, a[1] + p[1] as f64, a[2] + p[2] as f64]
+        });
         [sum[0] / n, sum[1] / n, sum[2] / n]
     }
 }
@@ -97,7 +106,9 @@ fn regex_durations(text: &str, seconds: &str) -> String {
 fn plan_options(scratch: &Path) -> PlanOptions {
     let mut map = asset_map(scratch);
     map.insert(JSDELIVR_GSAP, gsap_path());
-    PlanOptions { asset_map: Some(map) }
+    PlanOptions {
+        asset_map: Some(map),
+    }
 }
 
 /// png-sequence (lossless frames); `chunk_size` 1 gives each frame its own
@@ -110,15 +121,25 @@ fn png_config(fps: u32, values: Option<&str>, chunk_size: Option<u32>) -> Render
 }
 
 /// plan -> every chunk -> assembled frames.
-fn render_frames(project: &Path, config: &RenderConfig, work: &Path, name: &str) -> (PlanOutcome, Vec<Frame>) {
+fn render_frames(
+    project: &Path,
+    config: &RenderConfig,
+    work: &Path,
+    name: &str,
+) -> (PlanOutcome, Vec<Frame>) {
     let plan_dir = work.join(format!("{name}-plan"));
     let plan = hyperframes_producer::plan_with(project, config, &plan_dir, &plan_options(work))
         .unwrap_or_else(|e| panic!("plan of {name} failed [{}]: {e}", e.name()));
     let chunks: Vec<PathBuf> = (0..plan.chunk_count)
         .map(|i| {
-            render_chunk_with(&plan.plan_dir, i, &work.join(format!("{name}-chunks")), &ChunkOptions::default())
-                .unwrap_or_else(|e| panic!("{name} chunk {i} failed [{}]: {e}", e.name()))
-                .path
+            render_chunk_with(
+                &plan.plan_dir,
+                i,
+                &work.join(format!("{name}-chunks")),
+                &ChunkOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{name} chunk {i} failed [{}]: {e}", e.name()))
+            .path
         })
         .collect();
     let out = work.join(format!("{name}-out"));
@@ -127,7 +148,8 @@ fn render_frames(project: &Path, config: &RenderConfig, work: &Path, name: &str)
     (plan, frames)
 }
 
-const OVERRIDES: &str = r##"{"title":"Override Title","subtitle":"Override subtitle","bgColor":"#0a3d62"}"##;
+const OVERRIDES: &str =
+    r##"{"title":"Override Title","subtitle":"Override subtitle","bgColor":"#0a3d62"}"##;
 
 #[test]
 fn variables_prod_renders_its_defaults_and_the_render_values() {
@@ -135,32 +157,96 @@ fn variables_prod_renders_its_defaults_and_the_render_values() {
     let _g = browser_lock();
     let work = tempfile::tempdir().unwrap();
     let project = shortened("variables-prod", work.path(), "0.08", |t| t);
-    let (_, defaults) = render_frames(&project, &png_config(24, None, None), work.path(), "defaults");
-    let (plan, overridden) = render_frames(&project, &png_config(24, Some(OVERRIDES), Some(1)), work.path(), "overrides");
-    let (_, title_only) =
-        render_frames(&project, &png_config(24, Some(r#"{"title":"Another Title"}"#), None), work.path(), "title");
+    let (_, defaults) = render_frames(
+        &project,
+        &png_config(24, None, None),
+        work.path(),
+        "defaults",
+    );
+    let (plan, overridden) = render_frames(
+        &project,
+        &png_config(24, Some(OVERRIDES), Some(1)),
+        work.path(),
+        "overrides",
+    );
+    let (_, title_only) = render_frames(
+        &project,
+        &png_config(24, Some(r#"{"title":"Another Title"}"#), None),
+        work.path(),
+        "title",
+    );
     assert!(overridden.len() >= 2, "{} frames", overridden.len());
     // Each frame came from its own chunk (its own browser): all saw the same values.
-    assert!(overridden.iter().all(|f| f.rgb == overridden[0].rgb), "chunks of one plan rendered different pictures");
+    assert!(
+        overridden.iter().all(|f| f.rgb == overridden[0].rgb),
+        "chunks of one plan rendered different pictures"
+    );
     let (d, o, t) = (&defaults[0], &overridden[0], &title_only[0]);
     // The background is the declared default, or the render's colour.
-    assert!(close(d.pixel(40, 40), [0x0b, 0x0b, 0x0d], 2), "{:?}", d.pixel(40, 40));
-    assert!(close(o.pixel(40, 40), [0x0a, 0x3d, 0x62], 2), "{:?}", o.pixel(40, 40));
+    assert!(
+        close(d.pixel(40, 40), [0x0b, 0x0b, 0x0d], 2),
+        "{:?}",
+        d.pixel(40, 40)
+    );
+    assert!(
+        close(o.pixel(40, 40), [0x0a, 0x3d, 0x62], 2),
+        "{:?}",
+        o.pixel(40, 40)
+    );
     // The title is drawn (white) in both; a different title changes only the title.
     let title = (200, 370, 1720, 530);
-    let white = |f: &Frame| f.region(title.0, title.1, title.2, title.3).iter().filter(|p| p.iter().all(|&c| c > 200)).count();
-    assert!(white(d) > 1000 && white(t) > 1000, "no title text: {} {}", white(d), white(t));
-    assert_ne!(d.region(title.0, title.1, title.2, title.3), t.region(title.0, title.1, title.2, title.3), "the title did not change");
-    assert_eq!(d.region(0, 590, 1920, 680), t.region(0, 590, 1920, 680), "the subtitle changed though its value did not");
-    assert_eq!(d.region(0, 0, 1920, 300), t.region(0, 0, 1920, 300), "the background changed though its value did not");
+    let white = |f: &Frame| {
+        f.region(title.0, title.1, title.2, title.3)
+            .iter()
+            .filter(|p| p.iter().all(|&c| c > 200))
+            .count()
+    };
+    assert!(
+        white(d) > 1000 && white(t) > 1000,
+        "no title text: {} {}",
+        white(d),
+        white(t)
+    );
+    assert_ne!(
+        d.region(title.0, title.1, title.2, title.3),
+        t.region(title.0, title.1, title.2, title.3),
+        "the title did not change"
+    );
+    assert_eq!(
+        d.region(0, 590, 1920, 680),
+        t.region(0, 590, 1920, 680),
+        "the subtitle changed though its value did not"
+    );
+    assert_eq!(
+        d.region(0, 0, 1920, 300),
+        t.region(0, 0, 1920, 300),
+        "the background changed though its value did not"
+    );
 
     // The values are in the plan hash, in canonical order; the site is not.
-    let reordered = r##"{"bgColor":"#0a3d62","subtitle":"Override subtitle","title":"Override Title"}"##;
-    let again = hyperframes_producer::plan_with(&project, &png_config(24, Some(reordered), Some(1)), &work.path().join("re-plan"), &plan_options(work.path())).unwrap();
+    let reordered =
+        r##"{"bgColor":"#0a3d62","subtitle":"Override subtitle","title":"Override Title"}"##;
+    let again = hyperframes_producer::plan_with(
+        &project,
+        &png_config(24, Some(reordered), Some(1)),
+        &work.path().join("re-plan"),
+        &plan_options(work.path()),
+    )
+    .unwrap();
     assert_eq!(again.plan_hash, plan.plan_hash);
-    let none = hyperframes_producer::plan_with(&project, &png_config(24, None, Some(1)), &work.path().join("none-plan"), &plan_options(work.path())).unwrap();
+    let none = hyperframes_producer::plan_with(
+        &project,
+        &png_config(24, None, Some(1)),
+        &work.path().join("none-plan"),
+        &plan_options(work.path()),
+    )
+    .unwrap();
     assert_ne!(none.plan_hash, plan.plan_hash);
-    assert!(plan.variable_problems.is_empty(), "{:?}", plan.variable_problems);
+    assert!(
+        plan.variable_problems.is_empty(),
+        "{:?}",
+        plan.variable_problems
+    );
 }
 
 #[test]
@@ -168,26 +254,57 @@ fn nested_variables_follow_the_host_values_inside_the_host_box() {
     require_tools();
     let _g = browser_lock();
     let work = tempfile::tempdir().unwrap();
-    let with = |values: &'static str| move |t: String| t.replace(r#"{"accent":"violet","mood":"bright"}"#, values);
+    let with = |values: &'static str| {
+        move |t: String| t.replace(r#"{"accent":"violet","mood":"bright"}"#, values)
+    };
     let violet_bright = shortened("nested-variables", &work.path().join("a"), "0.05", |t| t);
-    let violet_deep = shortened("nested-variables", &work.path().join("b"), "0.05", with(r#"{"accent":"violet"}"#));
-    let defaults = shortened("nested-variables", &work.path().join("c"), "0.05", with("{}"));
+    let violet_deep = shortened(
+        "nested-variables",
+        &work.path().join("b"),
+        "0.05",
+        with(r#"{"accent":"violet"}"#),
+    );
+    let defaults = shortened(
+        "nested-variables",
+        &work.path().join("c"),
+        "0.05",
+        with("{}"),
+    );
     let cfg = png_config(30, None, None);
-    let vb = render_frames(&violet_bright, &cfg, work.path(), "vb").1.remove(0);
-    let vd = render_frames(&violet_deep, &cfg, work.path(), "vd").1.remove(0);
-    let gd = render_frames(&defaults, &cfg, work.path(), "gd").1.remove(0);
+    let vb = render_frames(&violet_bright, &cfg, work.path(), "vb")
+        .1
+        .remove(0);
+    let vd = render_frames(&violet_deep, &cfg, work.path(), "vd")
+        .1
+        .remove(0);
+    let gd = render_frames(&defaults, &cfg, work.path(), "gd")
+        .1
+        .remove(0);
     // Inside the card (1440x756 at 240,162): violet is bluer than green, green greener.
     let card = (300, 220, 1620, 860);
     let m = |f: &Frame| f.mean(card.0, card.1, card.2, card.3);
     let (vb_m, vd_m, gd_m) = (m(&vb), m(&vd), m(&gd));
-    assert!(vb_m[2] > vb_m[1] && vd_m[2] > vd_m[1], "violet is not violet: {vb_m:?} {vd_m:?}");
-    assert!(gd_m[1] > gd_m[0] && gd_m[1] > gd_m[2] - 4.0, "green default is not green: {gd_m:?}");
+    assert!(
+        vb_m[2] > vb_m[1] && vd_m[2] > vd_m[1],
+        "violet is not violet: {vb_m:?} {vd_m:?}"
+    );
+    assert!(
+        gd_m[1] > gd_m[0] && gd_m[1] > gd_m[2] - 4.0,
+        "green default is not green: {gd_m:?}"
+    );
     // Bright is brighter than deep.
     let luma = |m: [f64; 3]| 0.2126 * m[0] + 0.7152 * m[1] + 0.0722 * m[2];
-    assert!(luma(vb_m) > luma(vd_m) + 2.0, "bright {vb_m:?} vs deep {vd_m:?}");
+    assert!(
+        luma(vb_m) > luma(vd_m) + 2.0,
+        "bright {vb_m:?} vs deep {vd_m:?}"
+    );
     // Outside the card nothing depends on the values: the component stays in its host's box.
     for (x0, y0, x1, y1) in [(0, 0, 1920, 120), (0, 0, 200, 1080), (1720, 0, 1920, 1080)] {
-        assert_eq!(vb.region(x0, y0, x1, y1), gd.region(x0, y0, x1, y1), "region {x0},{y0}-{x1},{y1} changed with the values");
+        assert_eq!(
+            vb.region(x0, y0, x1, y1),
+            gd.region(x0, y0, x1, y1),
+            "region {x0},{y0}-{x1},{y1} changed with the values"
+        );
     }
 }
 
@@ -201,7 +318,10 @@ fn png_data_url(rgb: [u8; 3]) -> String {
         enc.set_depth(png::BitDepth::Eight);
         enc.write_header().unwrap().write_image_data(&rgb).unwrap();
     }
-    format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 #[test]
@@ -223,16 +343,56 @@ p{{position:absolute;left:0;top:32px;margin:0;font-size:24px;line-height:32px;co
 </div><script>document.getElementById("b").style.background = window.__early;</script></body></html>"##)).unwrap();
     let red = png_data_url([255, 0, 0]);
     let values = serde_json::json!({"accent": "#00ff00", "label": "WWW", "logo": red, "evil": "javascript:alert(1)"}).to_string();
-    let f = render_frames(&dir, &png_config(30, None, None), work.path(), "defaults").1.remove(0);
-    let o = render_frames(&dir, &png_config(30, Some(&values), None), work.path(), "values").1.remove(0);
+    let f = render_frames(&dir, &png_config(30, None, None), work.path(), "defaults")
+        .1
+        .remove(0);
+    let o = render_frames(
+        &dir,
+        &png_config(30, Some(&values), None),
+        work.path(),
+        "values",
+    )
+    .1
+    .remove(0);
     // CSS custom property and getVariables() in a <head> script: the default, then the value.
-    assert!(close(f.pixel(8, 8), [255, 0, 0], 2) && close(f.pixel(24, 8), [255, 0, 0], 2), "{:?} {:?}", f.pixel(8, 8), f.pixel(24, 8));
-    assert!(close(o.pixel(8, 8), [0, 255, 0], 2) && close(o.pixel(24, 8), [0, 255, 0], 2), "{:?} {:?}", o.pixel(8, 8), o.pixel(24, 8));
+    assert!(
+        close(f.pixel(8, 8), [255, 0, 0], 2) && close(f.pixel(24, 8), [255, 0, 0], 2),
+        "{:?} {:?}",
+        f.pixel(8, 8),
+        f.pixel(24, 8)
+    );
+    assert!(
+        close(o.pixel(8, 8), [0, 255, 0], 2) && close(o.pixel(24, 8), [0, 255, 0], 2),
+        "{:?} {:?}",
+        o.pixel(8, 8),
+        o.pixel(24, 8)
+    );
     // data-var-src: a safe URL replaces the authored src, an unsafe one is refused.
-    assert!(close(f.pixel(40, 8), [0, 0, 255], 2), "{:?}", f.pixel(40, 8));
-    assert!(close(o.pixel(40, 8), [255, 0, 0], 2), "{:?}", o.pixel(40, 8));
-    assert!(close(o.pixel(56, 8), [0, 0, 255], 2), "{:?}", o.pixel(56, 8));
+    assert!(
+        close(f.pixel(40, 8), [0, 0, 255], 2),
+        "{:?}",
+        f.pixel(40, 8)
+    );
+    assert!(
+        close(o.pixel(40, 8), [255, 0, 0], 2),
+        "{:?}",
+        o.pixel(40, 8)
+    );
+    assert!(
+        close(o.pixel(56, 8), [0, 0, 255], 2),
+        "{:?}",
+        o.pixel(56, 8)
+    );
     // data-var-text: the text appears where the element was empty.
-    assert!(f.region(0, 32, 64, 64).iter().all(|p| close(*p, [0, 0, 0], 0)));
-    assert!(o.region(0, 32, 64, 64).iter().filter(|p| p.iter().all(|&c| c > 128)).count() > 20);
+    assert!(f
+        .region(0, 32, 64, 64)
+        .iter()
+        .all(|p| close(*p, [0, 0, 0], 0)));
+    assert!(
+        o.region(0, 32, 64, 64)
+            .iter()
+            .filter(|p| p.iter().all(|&c| c > 128))
+            .count()
+            > 20
+    );
 }

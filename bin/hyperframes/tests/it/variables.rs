@@ -18,7 +18,11 @@ struct Stack {
 }
 
 fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 /// The render bucket on moto, and stack outputs naming it and a state
@@ -32,26 +36,44 @@ fn stack(name: &str) -> Stack {
     block(s3.create_bucket().bucket(BUCKET).send()).unwrap();
     let outputs = dir.join("outputs.json");
     let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:missing";
-    std::fs::write(&outputs, json!({"RenderBucketName": BUCKET, "RenderStateMachineArn": arn}).to_string()).unwrap();
-    Stack { moto, dir, outputs, s3 }
+    std::fs::write(
+        &outputs,
+        json!({"RenderBucketName": BUCKET, "RenderStateMachineArn": arn}).to_string(),
+    )
+    .unwrap();
+    Stack {
+        moto,
+        dir,
+        outputs,
+        s3,
+    }
 }
 
 impl Stack {
     fn render(&self, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hyperframes"));
-        cmd.arg("render").args(args).args(["--outputs-file", self.outputs.to_str().unwrap()]);
+        cmd.arg("render")
+            .args(args)
+            .args(["--outputs-file", self.outputs.to_str().unwrap()]);
         self.moto.configure(&mut cmd);
         cmd.output().unwrap()
     }
 
     fn keys(&self) -> Vec<String> {
         let out = block(self.s3.list_objects_v2().bucket(BUCKET).send()).unwrap();
-        out.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
     }
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A project declaring one variable of each kind the checks cover.
@@ -72,7 +94,12 @@ fn strict_variables_fail_before_any_upload_or_start_listing_every_problem() {
     let s = stack("vars-strict");
     let p = project(&s.dir);
     let values = r#"{"title":"far too long a title","bg":"not-a-colour","mood":"bright","logo":"javascript:alert(1)","nope":1}"#;
-    let o = s.render(&[p.to_str().unwrap(), "--variables", values, "--strict-variables"]);
+    let o = s.render(&[
+        p.to_str().unwrap(),
+        "--variables",
+        values,
+        "--strict-variables",
+    ]);
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     for needle in [
@@ -91,11 +118,30 @@ fn strict_variables_fail_before_any_upload_or_start_listing_every_problem() {
     // The two value flags exclude each other; a file is read as the flag is.
     let file = s.dir.join("vars.json");
     std::fs::write(&file, values).unwrap();
-    let both = s.render(&[p.to_str().unwrap(), "--variables", "{}", "--variables-file", file.to_str().unwrap()]);
+    let both = s.render(&[
+        p.to_str().unwrap(),
+        "--variables",
+        "{}",
+        "--variables-file",
+        file.to_str().unwrap(),
+    ]);
     assert_eq!(both.status.code(), Some(2), "{}", text(&both));
-    assert!(text(&both).contains("cannot be used with"), "{}", text(&both));
-    let from_file = s.render(&[p.to_str().unwrap(), "--variables-file", file.to_str().unwrap(), "--strict-variables"]);
-    assert!(text(&from_file).contains("6 problem(s)"), "{}", text(&from_file));
+    assert!(
+        text(&both).contains("cannot be used with"),
+        "{}",
+        text(&both)
+    );
+    let from_file = s.render(&[
+        p.to_str().unwrap(),
+        "--variables-file",
+        file.to_str().unwrap(),
+        "--strict-variables",
+    ]);
+    assert!(
+        text(&from_file).contains("6 problem(s)"),
+        "{}",
+        text(&from_file)
+    );
     assert!(s.keys().is_empty());
 }
 
@@ -106,17 +152,39 @@ fn values_too_large_for_the_input_are_put_next_to_the_plan() {
     let values = json!({"title": "ok", "bg": "#102030", "extra": "y".repeat(200_000)}).to_string();
     let file = s.dir.join("large.json");
     std::fs::write(&file, &values).unwrap();
-    let o = s.render(&[p.to_str().unwrap(), "--variables-file", file.to_str().unwrap(), "--render-id", "r-large"]);
+    let o = s.render(&[
+        p.to_str().unwrap(),
+        "--variables-file",
+        file.to_str().unwrap(),
+        "--render-id",
+        "r-large",
+    ]);
     let out = text(&o);
     // Not strict: the undeclared name is a warning; the start itself fails
     // (the state machine does not exist), after the variables were put.
-    assert!(out.contains("warning: 2 variable problem(s)") && out.contains("variables.extra"), "{out}");
-    assert!(out.contains("too large for the execution input") && out.contains("s3://renders/renders/r-large/variables.json"), "{out}");
+    assert!(
+        out.contains("warning: 2 variable problem(s)") && out.contains("variables.extra"),
+        "{out}"
+    );
+    assert!(
+        out.contains("too large for the execution input")
+            && out.contains("s3://renders/renders/r-large/variables.json"),
+        "{out}"
+    );
     assert!(out.contains("cannot start the render"), "{out}");
     let body = block(async {
-        let got = s.s3.get_object().bucket(BUCKET).key("renders/r-large/variables.json").send().await.unwrap();
+        let got =
+            s.s3.get_object()
+                .bucket(BUCKET)
+                .key("renders/r-large/variables.json")
+                .send()
+                .await
+                .unwrap();
         got.body.collect().await.unwrap().into_bytes()
     });
     let stored: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(stored, serde_json::from_str::<serde_json::Value>(&values).unwrap());
+    assert_eq!(
+        stored,
+        serde_json::from_str::<serde_json::Value>(&values).unwrap()
+    );
 }
