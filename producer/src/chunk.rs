@@ -277,6 +277,7 @@ fn session_spec(
         transparent: plan.format().has_alpha(),
         ready_timeout: opts.ready_timeout,
         variables: plan.encoder.variables.clone(),
+        variable_assets: plan.encoder.variable_assets.clone(),
         extra_flags: opts.browser_flags.clone(),
         screencast: opts.screencast.then_some(image),
     })

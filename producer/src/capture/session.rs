@@ -32,6 +32,9 @@ pub struct SessionSpec {
     /// `window.__hfVariables` before any of them runs (every chunk of a plan
     /// injects the same canonical bytes).
     pub variables: Option<crate::variables::Variables>,
+    /// Remote image URLs among the values -> plan-relative copies
+    /// (`window.__hfVariableAssets`, used by `data-var-src`).
+    pub variable_assets: Option<std::collections::BTreeMap<String, String>>,
     /// Extra browser switches (bench experiments; empty for renders).
     pub extra_flags: Vec<String>,
     /// Deliver frames by screencast in this format (bench experiment).
@@ -86,6 +89,10 @@ pub fn with_session<T>(
             "window.__hfVariables = {};\n",
             vars.canonical_json()
         ));
+    }
+    if let Some(table) = &spec.variable_assets {
+        let json = serde_json::to_string(table).expect("a string map serializes");
+        script.push_str(&format!("window.__hfVariableAssets = {json};\n"));
     }
     script.push_str(&bridge_script(spec.fps, &spec.composition_id));
     cap.page.prepare(&script, spec.transparent)?;

@@ -192,6 +192,10 @@ pub struct EncoderMeta {
     /// so the plan hash does not depend on the order they were written in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variables: Option<crate::variables::Variables>,
+    /// Remote image URLs among the values -> their copies in the plan
+    /// (`compiled/_remote/...`), which the page binds instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_assets: Option<BTreeMap<String, String>>,
 }
 
 impl EncoderMeta {

@@ -17,7 +17,9 @@ pub(crate) mod html;
 pub(crate) mod mount;
 pub mod tarball;
 pub mod v2;
+pub(crate) mod variable_assets;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -234,6 +236,8 @@ struct PlanInputs<'a> {
     total_frames: u64,
     ffmpeg_version: String,
     variable_problems: Vec<crate::variables::Problem>,
+    /// Remote image URLs among the values -> their copies under `compiled/`.
+    variable_assets: BTreeMap<String, String>,
 }
 
 impl<'a> PlanInputs<'a> {
@@ -273,21 +277,14 @@ impl<'a> PlanInputs<'a> {
                 Some(m) => m.clone(),
                 None => AssetMap::discover()?,
             };
-            let compiled = compile::compile(&html, &entry, &map)?;
+            let mut compiled = compile::compile(&html, &entry, &map)?;
+            let (problems, variable_assets) =
+                check_variables(config, project_dir, &entry, &map, &mut compiled)?;
             let mut variable_problems = mounted.problems;
-            if let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) {
-                let schema = crate::variables::schema_for_html(
-                    &fs::read_to_string(&entry).unwrap_or_default(),
-                    config.entry_file(),
-                );
-                let urls = crate::variables::UrlCheck {
-                    project_dir: Some(project_dir),
-                    assets: Some(&map),
-                };
-                variable_problems.extend(crate::variables::validate(&schema, values, urls));
-            }
+            variable_problems.extend(problems);
             Ok(PlanInputs {
                 variable_problems,
+                variable_assets,
                 project_dir,
                 config,
                 total_frames: duration_to_frames(comp.duration, config.fps),
@@ -301,6 +298,30 @@ impl<'a> PlanInputs<'a> {
             })
         })
     }
+}
+
+/// The render's values against the entry file's declarations (warnings),
+/// and the remote images among them fetched into the plan.
+fn check_variables(
+    config: &RenderConfig,
+    project_dir: &Path,
+    entry: &Path,
+    map: &AssetMap,
+    compiled: &mut compile::Compiled,
+) -> Result<(Vec<crate::variables::Problem>, BTreeMap<String, String>)> {
+    let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) else {
+        return Ok(Default::default());
+    };
+    let text = fs::read_to_string(entry).unwrap_or_default();
+    let schema = crate::variables::schema_for_html(&text, config.entry_file());
+    let urls = crate::variables::UrlCheck {
+        project_dir: Some(project_dir),
+        assets: Some(map),
+    };
+    let problems = crate::variables::validate(&schema, values, urls);
+    let (table, files) = variable_assets::localize(&schema, values, map)?;
+    compiled.remote_files.extend(files);
+    Ok((problems, table))
 }
 
 /// `plan_dir` must be new, empty or an earlier plan, and outside the
@@ -533,6 +554,8 @@ fn write_encoder(
         frame_labels,
         frame_input,
         variables: config.variables.clone(),
+        variable_assets: (!inputs.variable_assets.is_empty())
+            .then(|| inputs.variable_assets.clone()),
     };
     write(
         &dir.join("meta/encoder.json"),
@@ -778,6 +801,7 @@ mod tests {
             frame_labels,
             frame_input,
             variables: None,
+            variable_assets: None,
         }
     }
 

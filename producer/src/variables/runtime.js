@@ -164,11 +164,13 @@
       }
       var url = resolveUrl(valuesFor(el, cache)[id]);
       if (url === null) return;
+      // A remote image the plan fetched: bind its copy (chunks stay offline).
+      var local = w.__hfVariableAssets && w.__hfVariableAssets[url];
       if (!safeMediaUrl(url)) {
         console.warn('[hyperframes] Ignoring data-var-src="' + id + '": unsafe URL protocol.');
         return;
       }
-      el.setAttribute("src", url);
+      el.setAttribute("src", local || url);
     });
     document.querySelectorAll("[data-var-text]").forEach(function (el) {
       var id = (el.getAttribute("data-var-text") || "").trim();

@@ -14,6 +14,7 @@ use hyperframes_producer::{ChunkOptions, PlanOptions, PlanOutcome, RenderConfig}
 
 use crate::common::*;
 
+const REMOTE_LOGO: &str = "https://cdn.example/logo.png";
 const JSDELIVR_GSAP: &str = "https://cdn.jsdelivr.net/npm/gsap@3.14.2/dist/gsap.min.js";
 
 /// A decoded RGB frame.
@@ -106,6 +107,8 @@ fn regex_durations(text: &str, seconds: &str) -> String {
 fn plan_options(scratch: &Path) -> PlanOptions {
     let mut map = asset_map(scratch);
     map.insert(JSDELIVR_GSAP, gsap_path());
+    // A remote image a variable may name (the bindings test writes it).
+    map.insert(REMOTE_LOGO, scratch.join("logo.png"));
     PlanOptions {
         asset_map: Some(map),
     }
@@ -311,6 +314,13 @@ fn nested_variables_follow_the_host_values_inside_the_host_box() {
 /// A 1x1 PNG of one colour, as a data URL.
 fn png_data_url(rgb: [u8; 3]) -> String {
     use base64::Engine;
+    format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png_bytes(rgb))
+    )
+}
+
+fn png_bytes(rgb: [u8; 3]) -> Vec<u8> {
     let mut bytes = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut bytes, 1, 1);
@@ -318,10 +328,7 @@ fn png_data_url(rgb: [u8; 3]) -> String {
         enc.set_depth(png::BitDepth::Eight);
         enc.write_header().unwrap().write_image_data(&rgb).unwrap();
     }
-    format!(
-        "data:image/png;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
+    bytes
 }
 
 #[test]
@@ -333,16 +340,20 @@ fn bindings_and_get_variables_before_any_page_script() {
     std::fs::create_dir_all(&dir).unwrap();
     let blue = png_data_url([0, 0, 255]);
     std::fs::write(dir.join("index.html"), format!(r##"<!doctype html>
-<html data-composition-variables='[{{"id":"accent","type":"color","label":"A","default":"#ff0000"}},{{"id":"label","type":"string","label":"L","default":""}},{{"id":"logo","type":"image","label":"I","default":""}},{{"id":"evil","type":"image","label":"E","default":""}}]'>
+<html data-composition-variables='[{{"id":"accent","type":"color","label":"A","default":"#ff0000"}},{{"id":"label","type":"string","label":"L","default":""}},{{"id":"logo","type":"image","label":"I","default":""}},{{"id":"evil","type":"image","label":"E","default":""}},{{"id":"remote","type":"image","label":"R","default":""}}]'>
 <head><script>window.__early = window.__hyperframes.getVariables().accent;</script>
 <style>html,body{{margin:0;width:64px;height:64px;background:#000;overflow:hidden}}
-#a,#b,img{{position:absolute;top:0;width:16px;height:16px}} #a{{left:0;background:var(--accent)}} #b{{left:16px}} #logo{{left:32px}} #evil{{left:48px}}
+#a,#b,img{{position:absolute;top:0;width:16px;height:16px}} #a{{left:0;background:var(--accent)}} #b{{left:16px}} #logo{{left:32px}} #evil{{left:48px}} #remote{{left:0;top:16px}}
 p{{position:absolute;left:0;top:32px;margin:0;font-size:24px;line-height:32px;color:#fff}}</style></head>
 <body><div id="root" data-composition-id="main" data-width="64" data-height="64" data-duration="0.1" data-no-timeline>
-<div id="a"></div><div id="b"></div><img id="logo" data-var-src="logo" src="{blue}"><img id="evil" data-var-src="evil" src="{blue}"><p data-var-text="label"></p>
+<div id="a"></div><div id="b"></div><img id="logo" data-var-src="logo" src="{blue}"><img id="evil" data-var-src="evil" src="{blue}"><img id="remote" data-var-src="remote" src="{blue}"><p data-var-text="label"></p>
 </div><script>document.getElementById("b").style.background = window.__early;</script></body></html>"##)).unwrap();
     let red = png_data_url([255, 0, 0]);
-    let values = serde_json::json!({"accent": "#00ff00", "label": "WWW", "logo": red, "evil": "javascript:alert(1)"}).to_string();
+    // A remote image: fetched into the plan through the asset map (chunks stay offline).
+    std::fs::write(work.path().join("logo.png"), png_bytes([0, 255, 0])).unwrap();
+    let values = serde_json::json!({"accent": "#00ff00", "label": "WWW", "logo": red,
+        "evil": "javascript:alert(1)", "remote": REMOTE_LOGO})
+    .to_string();
     let f = render_frames(&dir, &png_config(30, None, None), work.path(), "defaults")
         .1
         .remove(0);
@@ -382,6 +393,16 @@ p{{position:absolute;left:0;top:32px;margin:0;font-size:24px;line-height:32px;co
         close(o.pixel(56, 8), [0, 0, 255], 2),
         "{:?}",
         o.pixel(56, 8)
+    );
+    assert!(
+        close(f.pixel(8, 24), [0, 0, 255], 2),
+        "{:?}",
+        f.pixel(8, 24)
+    );
+    assert!(
+        close(o.pixel(8, 24), [0, 255, 0], 2),
+        "remote image: {:?}",
+        o.pixel(8, 24)
     );
     // data-var-text: the text appears where the element was empty.
     assert!(f
