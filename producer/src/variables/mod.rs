@@ -150,3 +150,24 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod wire_tests {
+    use crate::RenderConfig;
+    use serde_json::json;
+
+    #[test]
+    fn the_wire_field_is_an_object_and_errors_name_it() {
+        let c = RenderConfig::from_json(
+            &json!({"fps": 30, "format": "mp4", "variables": {"b": 1, "a": "x"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["variables"],
+            json!({"a": "x", "b": 1})
+        );
+        let e = RenderConfig::from_json(&json!({"fps": 30, "format": "mp4", "variables": [1]}))
+            .unwrap_err();
+        assert!(e.to_string().contains("variables"), "{e}");
+    }
+}

@@ -187,4 +187,28 @@ fn values_too_large_for_the_input_are_put_next_to_the_plan() {
         stored,
         serde_json::from_str::<serde_json::Value>(&values).unwrap()
     );
+
+    // The site is the template's: other values reuse the same upload.
+    let small = s.render(&[
+        p.to_str().unwrap(),
+        "--variables",
+        r#"{"title":"b"}"#,
+        "--render-id",
+        "r-small",
+    ]);
+    assert!(
+        text(&small).contains("cannot start the render"),
+        "{}",
+        text(&small)
+    );
+    let sites: Vec<String> = s
+        .keys()
+        .into_iter()
+        .filter(|k| k.starts_with("sites/"))
+        .collect();
+    assert_eq!(sites.len(), 1, "{sites:?}");
+    assert!(
+        !s.keys().iter().any(|k| k.starts_with("renders/r-small/")),
+        "small values need no object"
+    );
 }
