@@ -332,6 +332,15 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
         asset_map,
         keep_work,
     })?;
+    // The values were checked before the plan; what only the plan sees is
+    // a mount's data-variable-values against its component's declarations.
+    for p in summary
+        .variable_problems
+        .iter()
+        .filter(|p| p.path.contains("data-variable-values"))
+    {
+        eprintln!("warning: {p}");
+    }
     if args.json {
         println!(
             "{}",
