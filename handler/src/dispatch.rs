@@ -181,11 +181,17 @@ impl Handler {
                     .await
             })
             .await?;
+        let config = phases
+            .time(
+                Phase::Download,
+                self.inline_variables(&e.config, &work.join("variables.json")),
+            )
+            .await?;
         let plan_dir = work.join("plan");
         let info = {
             let (producer, config, project, plan_dir) = (
                 self.producer.clone(),
-                e.config.clone(),
+                config,
                 project.clone(),
                 plan_dir.clone(),
             );
@@ -212,6 +218,32 @@ impl Handler {
             (info.ffmpeg_version, info.producer_version),
             location,
         ))
+    }
+
+    /// `Config.variablesS3Uri` (values too large for the execution input),
+    /// read into `variables`: the plan sees the same config, and freezes
+    /// the same values, as if they had come inline.
+    async fn inline_variables(
+        &self,
+        config: &hyperframes_producer::RenderConfig,
+        dest: &Path,
+    ) -> Result<hyperframes_producer::RenderConfig, HandlerError> {
+        let Some(raw) = &config.variables_s3_uri else {
+            return Ok(config.clone());
+        };
+        let uri = S3Uri::parse("Config.variablesS3Uri", raw)?;
+        self.transport.download(&uri, dest).await?;
+        let text = std::fs::read_to_string(dest)
+            .map_err(|e| HandlerError::io("the variables object", dest, e))?;
+        let values = hyperframes_producer::variables::Variables::parse(
+            &text,
+            &format!("the variables object {raw}"),
+        )
+        .map_err(HandlerError::invalid_event)?;
+        let mut c = config.clone();
+        c.variables = Some(values);
+        c.variables_s3_uri = None;
+        Ok(c)
     }
 
     async fn publish_v1(

@@ -78,6 +78,11 @@ fn plan_info(
     plan_dir: &Path,
 ) -> Result<PlanInfo, HandlerError> {
     let outcome = hyperframes_producer::plan(project_dir, config, plan_dir)?;
+    // Warnings, as the reference gives them: the render goes on with the
+    // values as given (`render --strict-variables` refuses them before start).
+    for p in &outcome.variable_problems {
+        lambda_runtime::tracing::warn!(path = %p.path, kind = ?p.kind, "variable problem: {}", p.message);
+    }
     let loaded = hyperframes_producer::plan::LoadedPlan::load(plan_dir)?;
     let p = &loaded.plan;
     Ok(PlanInfo {

@@ -276,11 +276,8 @@ fn session_spec(
         mode,
         transparent: plan.format().has_alpha(),
         ready_timeout: opts.ready_timeout,
-        variables: plan
-            .encoder
-            .variables
-            .clone()
-            .map(serde_json::Value::Object),
+        variables: plan.encoder.variables.clone(),
+        variable_assets: plan.encoder.variable_assets.clone(),
         extra_flags: opts.browser_flags.clone(),
         screencast: opts.screencast.then_some(image),
     })

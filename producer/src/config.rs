@@ -271,7 +271,14 @@ pub struct RenderConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_dir_size_limit_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The composition's variable values (an object keyed by variable id).
+    pub variables: Option<crate::variables::Variables>,
+    /// Values too large for the execution input travel as an S3 object
+    /// (`s3://bucket/key`, a JSON object like `variables`) next to the
+    /// plan; the handler's plan stage reads it into `variables` before
+    /// planning, so the plan (and its hash) is the same as inline values'.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables_s3_uri: Option<String>,
     /// Plans never fetch a font that is not in the asset map or reachable;
     /// a failed font fetch always fails the plan here, which is this
     /// setting's `true`. `false` is refused rather than ignored.
@@ -299,6 +306,7 @@ const FIELDS: &[&str] = &[
     "entryFile",
     "planDirSizeLimitBytes",
     "variables",
+    "variablesS3Uri",
     "failClosedFontFetch",
 ];
 
@@ -357,6 +365,7 @@ impl RenderConfig {
             entry_file: None,
             plan_dir_size_limit_bytes: None,
             variables: None,
+            variables_s3_uri: None,
             fail_closed_font_fetch: None,
         }
     }
@@ -536,6 +545,20 @@ impl RenderConfig {
                 "failClosedFontFetch",
                 "false is not supported: a font that cannot be fetched always fails the plan here; remove the field or set true",
             ));
+        }
+        if let Some(uri) = &self.variables_s3_uri {
+            if self.variables.is_some() {
+                return Err(ProducerError::config(
+                    "variablesS3Uri",
+                    "variables and variablesS3Uri are mutually exclusive; give the values inline or as an object",
+                ));
+            }
+            if !uri.starts_with("s3://") || uri.len() <= 5 {
+                return Err(ProducerError::config(
+                    "variablesS3Uri",
+                    format!("{uri:?} is not an s3://bucket/key URI"),
+                ));
+            }
         }
         if let Some(entry) = &self.entry_file {
             if entry.is_empty() || entry.contains("..") || entry.starts_with('/') {
@@ -753,7 +776,8 @@ mod tests {
         c.hdr_mode = Some("auto".into());
         c.entry_file = Some("a.html".into());
         c.plan_dir_size_limit_bytes = Some(1);
-        c.variables = Some(serde_json::Map::new());
+        c.variables = Some(Default::default());
+        c.variables_s3_uri = Some("s3://b/k".into());
         c.fail_closed_font_fetch = Some(true);
         let v = serde_json::to_value(&c).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

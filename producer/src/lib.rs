@@ -29,6 +29,7 @@ pub mod runner;
 pub mod runtime;
 pub mod settings;
 pub(crate) mod staging;
+pub mod variables;
 
 /// The page-side bridge: virtual clock, seeded randomness and `window.__hf.seek`.
 pub const SEEK_BRIDGE_JS: &str = include_str!("capture/seek_bridge.js");

@@ -88,6 +88,8 @@ pub struct RunSummary {
     pub render_time: Duration,
     pub assemble_time: Duration,
     pub chunk_outcomes: Vec<ChunkOutcome>,
+    /// The plan's variable warnings (see [`PlanOutcome::variable_problems`]).
+    pub variable_problems: Vec<crate::variables::Problem>,
 }
 
 impl RunSummary {
@@ -236,6 +238,7 @@ fn run_in(
         render_time,
         assemble_time,
         chunk_outcomes: outcomes,
+        variable_problems: planned.variable_problems,
     })
 }
 

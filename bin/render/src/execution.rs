@@ -196,7 +196,14 @@ pub fn input(
     });
     let text = v.to_string();
     if text.len() > MAX_INPUT_BYTES {
-        bail!("the execution input is {} bytes, over the {MAX_INPUT_BYTES}-byte limit (half of Step Functions' 256 KiB state, the rest is for the render's own results); move large variables into the project files", text.len());
+        let vars = config
+            .variables
+            .as_ref()
+            .map_or(0, |v| serde_json::to_string(v).map_or(0, |t| t.len()));
+        bail!(
+            "the execution input is {} bytes ({vars} of them variables), over the {MAX_INPUT_BYTES}-byte limit (half of Step Functions' 256 KiB input, the rest is for the render's own results); pass large values (long copy, inline data) as files in the project and refer to them by path",
+            text.len()
+        );
     }
     Ok(text)
 }
@@ -457,16 +464,19 @@ mod tests {
         assert_eq!(i["PlanProtocol"], "v2");
         assert_eq!(i["Config"], json!({"fps": 30, "format": "mp4"}));
         let mut huge = config;
-        huge.variables = Some(
+        huge.variables = Some(hyperframes_producer::variables::Variables::new(
             json!({"x": "y".repeat(300_000)})
                 .as_object()
                 .unwrap()
                 .clone(),
-        );
-        assert!(input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
+        ));
+        let e = input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
             .unwrap_err()
-            .to_string()
-            .contains("131072"));
+            .to_string();
+        assert!(
+            e.contains("131072") && e.contains("300008 of them variables"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -13,3 +13,4 @@ pub mod pricing;
 pub mod progress;
 pub mod render;
 pub(crate) mod site;
+pub mod variables;

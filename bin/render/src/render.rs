@@ -65,14 +65,16 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         .output_key
         .clone()
         .unwrap_or_else(|| execution::default_output_key(&render_id, config.format.as_str()));
-    let input = execution::input(
+    let input = input_with_variables(
+        &aws,
         &stack,
         &project_uri,
         &render_id,
         &output_key,
         &config,
         r.protocol,
-    )?;
+    )
+    .await?;
     let input = match &estimate {
         Some(e) => crate::estimate::attach(input, e, execution::MAX_INPUT_BYTES)?,
         None => input,
@@ -94,6 +96,57 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     }
     let p = follow(&aws.sfn, &arn, r.prices, r.json).await?;
     finish(&aws, &stack.bucket, &r, &output_key, &p).await
+}
+
+/// The execution input. Values that would make it too large travel as an
+/// S3 object next to the plan (`renders/<id>/variables.json`), referenced by
+/// `Config.variablesS3Uri`, which the plan stage reads back.
+async fn input_with_variables(
+    aws: &Aws,
+    stack: &execution::StackTarget,
+    project_uri: &str,
+    render_id: &str,
+    output_key: &str,
+    config: &RenderConfig,
+    protocol: PlanProtocol,
+) -> Result<String> {
+    let inline = execution::input(stack, project_uri, render_id, output_key, config, protocol);
+    let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) else {
+        return inline;
+    };
+    if inline.is_ok() {
+        return inline;
+    }
+    let key = format!("{}variables.json", execution::render_prefix(render_id));
+    let body = values.canonical_json();
+    let size = body.len();
+    aws.s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(&key)
+        .content_type("application/json")
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "cannot upload the variables ({size} bytes) to s3://{}/{key}: {}",
+                stack.bucket,
+                aws_sdk_s3::error::DisplayErrorContext(e)
+            )
+        })?;
+    let mut by_reference = config.clone();
+    by_reference.variables = None;
+    by_reference.variables_s3_uri = Some(format!("s3://{}/{key}", stack.bucket));
+    eprintln!("the variables ({size} bytes) are too large for the execution input; they travel as s3://{}/{key}", stack.bucket);
+    execution::input(
+        stack,
+        project_uri,
+        render_id,
+        output_key,
+        &by_reference,
+        protocol,
+    )
 }
 
 /// `--estimate` with a project: the price, printed before anything is

@@ -11,3 +11,4 @@ mod contract;
 mod s3_faults;
 mod s3_stages;
 mod source_rules;
+mod variables;

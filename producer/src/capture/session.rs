@@ -28,8 +28,13 @@ pub struct SessionSpec {
     pub transparent: bool,
     /// How long to wait for the page (bridge, fonts, timeline); None = HF_READY_TIMEOUT_SECS or 30 s.
     pub ready_timeout: Option<Duration>,
-    /// Render-time variable overrides, exposed to page scripts as `window.__hfVariables`.
-    pub variables: Option<serde_json::Value>,
+    /// Render-time variable values, exposed to page scripts as
+    /// `window.__hfVariables` before any of them runs (every chunk of a plan
+    /// injects the same canonical bytes).
+    pub variables: Option<crate::variables::Variables>,
+    /// Remote image URLs among the values -> plan-relative copies
+    /// (`window.__hfVariableAssets`, used by `data-var-src`).
+    pub variable_assets: Option<std::collections::BTreeMap<String, String>>,
     /// Extra browser switches (bench experiments; empty for renders).
     pub extra_flags: Vec<String>,
     /// Deliver frames by screencast in this format (bench experiment).
@@ -80,7 +85,14 @@ pub fn with_session<T>(
     };
     let mut script = String::new();
     if let Some(vars) = &spec.variables {
-        script.push_str(&format!("window.__hfVariables = {vars};\n"));
+        script.push_str(&format!(
+            "window.__hfVariables = {};\n",
+            vars.canonical_json()
+        ));
+    }
+    if let Some(table) = &spec.variable_assets {
+        let json = serde_json::to_string(table).expect("a string map serializes");
+        script.push_str(&format!("window.__hfVariableAssets = {json};\n"));
     }
     script.push_str(&bridge_script(spec.fps, &spec.composition_id));
     cap.page.prepare(&script, spec.transparent)?;

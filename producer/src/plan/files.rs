@@ -188,9 +188,14 @@ pub struct EncoderMeta {
     pub frame_labels: Option<YuvMatrix>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frame_input: Option<FrameInput>,
-    /// The caller's composition variables, as given.
+    /// The caller's composition variables, as given (canonical key order,
+    /// so the plan hash does not depend on the order they were written in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variables: Option<serde_json::Map<String, serde_json::Value>>,
+    pub variables: Option<crate::variables::Variables>,
+    /// Remote image URLs among the values -> their copies in the plan
+    /// (`compiled/_remote/...`), which the page binds instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_assets: Option<BTreeMap<String, String>>,
 }
 
 impl EncoderMeta {

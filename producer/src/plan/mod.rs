@@ -14,9 +14,12 @@ pub mod digest;
 pub(crate) mod fetch;
 pub(crate) mod files;
 pub(crate) mod html;
+pub(crate) mod mount;
 pub mod tarball;
 pub mod v2;
+pub(crate) mod variable_assets;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,6 +61,10 @@ pub struct PlanOutcome {
     /// Gzipped tar of the v1 execution dir (deterministic bytes).
     pub tarball: PathBuf,
     pub v2: v2::ManifestSummary,
+    /// What is wrong with the render's variables and the mounts' values
+    /// (warnings: the render goes on with the values as given, as the
+    /// reference's does; callers that want strictness check first).
+    pub variable_problems: Vec<crate::variables::Problem>,
 }
 
 /// Options outside the wire `Config`: where remote assets come from.
@@ -228,6 +235,9 @@ struct PlanInputs<'a> {
     compiled: compile::Compiled,
     total_frames: u64,
     ffmpeg_version: String,
+    variable_problems: Vec<crate::variables::Problem>,
+    /// Remote image URLs among the values -> their copies under `compiled/`.
+    variable_assets: BTreeMap<String, String>,
 }
 
 impl<'a> PlanInputs<'a> {
@@ -239,6 +249,12 @@ impl<'a> PlanInputs<'a> {
         options: &PlanOptions,
     ) -> Result<Self> {
         config.validate()?;
+        if let Some(uri) = &config.variables_s3_uri {
+            return Err(ProducerError::config(
+                "variablesS3Uri",
+                format!("{uri} must be read into variables before planning (the Lambda plan stage does this); pass the values inline to a local plan"),
+            ));
+        }
         // ffmpeg's start (a quarter second for a dynamically linked build)
         // overlaps the compile.
         std::thread::scope(|scope| {
@@ -253,15 +269,22 @@ impl<'a> PlanInputs<'a> {
                     ),
                 )
             })?;
-            let html = compile::inline_subcompositions(&html, project_dir, &entry)?;
+            let mounted = mount::mount(&html, project_dir, &entry)?;
+            let html = mounted.html;
             let comp = compile::find_root(&html, &entry)?;
             config.output_size((comp.width, comp.height))?;
             let map = match &options.asset_map {
                 Some(m) => m.clone(),
                 None => AssetMap::discover()?,
             };
-            let compiled = compile::compile(&html, &entry, &map)?;
+            let mut compiled = compile::compile(&html, &entry, &map)?;
+            let (problems, variable_assets) =
+                check_variables(config, project_dir, &entry, &map, &mut compiled)?;
+            let mut variable_problems = mounted.problems;
+            variable_problems.extend(problems);
             Ok(PlanInputs {
+                variable_problems,
+                variable_assets,
                 project_dir,
                 config,
                 total_frames: duration_to_frames(comp.duration, config.fps),
@@ -275,6 +298,30 @@ impl<'a> PlanInputs<'a> {
             })
         })
     }
+}
+
+/// The render's values against the entry file's declarations (warnings),
+/// and the remote images among them fetched into the plan.
+fn check_variables(
+    config: &RenderConfig,
+    project_dir: &Path,
+    entry: &Path,
+    map: &AssetMap,
+    compiled: &mut compile::Compiled,
+) -> Result<(Vec<crate::variables::Problem>, BTreeMap<String, String>)> {
+    let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) else {
+        return Ok(Default::default());
+    };
+    let text = fs::read_to_string(entry).unwrap_or_default();
+    let schema = crate::variables::schema_for_html(&text, config.entry_file());
+    let urls = crate::variables::UrlCheck {
+        project_dir: Some(project_dir),
+        assets: Some(map),
+    };
+    let problems = crate::variables::validate(&schema, values, urls);
+    let (table, files) = variable_assets::localize(&schema, values, map)?;
+    compiled.remote_files.extend(files);
+    Ok((problems, table))
 }
 
 /// `plan_dir` must be new, empty or an earlier plan, and outside the
@@ -392,6 +439,7 @@ fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
         composition_id: comp.id.clone(),
         tarball,
         v2,
+        variable_problems: inputs.variable_problems.clone(),
     })
 }
 
@@ -506,6 +554,8 @@ fn write_encoder(
         frame_labels,
         frame_input,
         variables: config.variables.clone(),
+        variable_assets: (!inputs.variable_assets.is_empty())
+            .then(|| inputs.variable_assets.clone()),
     };
     write(
         &dir.join("meta/encoder.json"),
@@ -751,6 +801,7 @@ mod tests {
             frame_labels,
             frame_input,
             variables: None,
+            variable_assets: None,
         }
     }
 

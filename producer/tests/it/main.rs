@@ -10,3 +10,4 @@ mod plan;
 mod probe;
 mod render;
 mod reuse;
+mod variables;

@@ -8,3 +8,4 @@ mod invoke;
 mod notify;
 mod remote;
 mod render_local;
+mod variables;

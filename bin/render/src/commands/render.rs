@@ -12,10 +12,12 @@ use std::process::ExitCode;
 use crate::cli::{PriceArgs, TargetArgs};
 use crate::estimate::{self, EstimateArgs};
 use crate::render::RemoteRender;
+use crate::variables::VariableArgs;
 use clap::Parser;
 use hyperframes_cli::bars;
 use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_producer::runner::{self, Progress, ProgressSink, RunOptions};
+use hyperframes_producer::variables::Variables;
 use hyperframes_producer::{AssetMap, Codec, Format, Preset, Quality, RenderConfig};
 
 #[derive(Parser, Debug)]
@@ -64,9 +66,14 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
+    vars: VariableArgs,
+    #[command(flatten)]
     lambda: LambdaArgs,
     #[command(flatten)]
     estimate: EstimateArgs,
+    /// The checked variable values (from `vars`), set before dispatch.
+    #[arg(skip)]
+    values: Option<Variables>,
 }
 
 /// Rendering on a deployed stack instead of this machine.
@@ -109,7 +116,15 @@ impl LambdaArgs {
 }
 
 /// `hyperframes render`.
-pub fn run(args: Args) -> ExitCode {
+pub fn run(mut args: Args) -> ExitCode {
+    // Before anything is planned, uploaded or started.
+    match check_variables(&args) {
+        Ok(values) => args.values = values,
+        Err(e) => {
+            eprintln!("render: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    }
     if args.estimate.estimate {
         return estimate_only(args);
     }
@@ -129,6 +144,24 @@ pub fn run(args: Args) -> ExitCode {
     }
 }
 
+/// The variable values, checked against the project's declarations: a
+/// local render checks image and font URLs against its asset map too; a
+/// stack's plan has its own map, so only project files are checked there.
+fn check_variables(args: &Args) -> anyhow::Result<Option<Variables>> {
+    let local = !args.lambda.requested() && !args.estimate.estimate;
+    let assets = match (&args.asset_map, local) {
+        (Some(p), true) => Some(AssetMap::load(p)?),
+        (None, true) => Some(AssetMap::discover()?),
+        (_, false) => None,
+    };
+    crate::variables::check(
+        &args.vars,
+        args.project.as_deref(),
+        RenderConfig::new(args.fps, Format::Mp4).entry_file(),
+        assets.as_ref(),
+    )
+}
+
 /// The render settings the flags describe: one typed value, the same for
 /// a local render and a stack's (where it is the execution input's
 /// `Config`). `format` is decided by the caller (from `--format` or the
@@ -140,6 +173,7 @@ fn render_config(args: &Args, format: Format) -> RenderConfig {
     config.preset = args.preset;
     config.chunk_size = args.chunk_size;
     config.max_parallel_chunks = args.max_parallel_chunks;
+    config.variables = args.values.clone();
     config
 }
 
@@ -298,6 +332,15 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
         asset_map,
         keep_work,
     })?;
+    // The values were checked before the plan; what only the plan sees is
+    // a mount's data-variable-values against its component's declarations.
+    for p in summary
+        .variable_problems
+        .iter()
+        .filter(|p| p.path.contains("data-variable-values"))
+    {
+        eprintln!("warning: {p}");
+    }
     if args.json {
         println!(
             "{}",

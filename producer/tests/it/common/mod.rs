@@ -196,6 +196,7 @@ pub fn session_spec(
         transparent: false,
         ready_timeout: Some(Duration::from_secs(20)),
         variables: None,
+        variable_assets: None,
         extra_flags: Vec::new(),
         screencast: None,
     }
