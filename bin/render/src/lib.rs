@@ -12,4 +12,6 @@ pub(crate) mod policies;
 pub mod pricing;
 pub mod progress;
 pub mod render;
+// Where the time and money went: `progress --timeline` (issue 26).
 pub(crate) mod site;
+pub mod timeline;
