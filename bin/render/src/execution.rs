@@ -247,7 +247,11 @@ pub fn event(e: &HistoryEvent) -> Event {
         output: None,
         error: None,
         cause: None,
+        parameters: None,
     };
+    if let Some(d) = e.task_scheduled_event_details() {
+        ev.parameters = Some(d.parameters().to_string());
+    }
     if let Some(d) = e.state_entered_event_details() {
         ev.state = Some(d.name().to_string());
     }
@@ -283,12 +287,19 @@ pub fn event(e: &HistoryEvent) -> Event {
     ev
 }
 
-/// Reads an execution's status and whole history and computes progress.
-pub async fn progress(
-    sfn: &aws_sdk_sfn::Client,
-    execution_arn: &str,
-    prices: Prices,
-) -> Result<Progress> {
+/// An execution as DescribeExecution and its whole history give it.
+pub struct Recorded {
+    /// DescribeExecution's status, e.g. `RUNNING`.
+    pub status: String,
+    pub started_ms: i64,
+    pub stopped_ms: Option<i64>,
+    /// The execution input (null when absent or not JSON).
+    pub input: Value,
+    pub events: Vec<Event>,
+}
+
+/// Reads an execution's status, input and whole history.
+pub async fn read(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Recorded> {
     let d = sfn
         .describe_execution()
         .execution_arn(execution_arn)
@@ -318,24 +329,47 @@ pub async fn progress(
         })?;
         events.extend(page.events().iter().map(event));
     }
-    let now = std::time::SystemTime::now()
+    Ok(Recorded {
+        status: d.status().as_str().to_string(),
+        started_ms: millis(d.start_date()),
+        stopped_ms: d.stop_date().map(millis),
+        input: d
+            .input()
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or(Value::Null),
+        events,
+    })
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// Computes the progress of a recorded execution.
+pub fn progress_of(r: &Recorded, prices: Prices) -> Progress {
     let mut p = progress::compute(
-        d.status().as_str(),
-        millis(d.start_date()),
-        d.stop_date().map(millis),
-        now,
-        &events,
+        &r.status,
+        r.started_ms,
+        r.stopped_ms,
+        now_ms(),
+        &r.events,
         prices,
     );
-    let input: Value = d
-        .input()
-        .and_then(|i| serde_json::from_str(i).ok())
-        .unwrap_or(Value::Null);
-    p.set_estimate(crate::estimate::from_input(&input));
-    Ok(p)
+    p.set_estimate(crate::estimate::from_input(&r.input));
+    p
+}
+
+/// Reads an execution's status and whole history and computes progress.
+pub async fn progress(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    prices: Prices,
+) -> Result<Progress> {
+    Ok(progress_of(&read(sfn, execution_arn).await?, prices))
 }
 
 /// Stops a running render.

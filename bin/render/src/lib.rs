@@ -13,4 +13,6 @@ pub mod pricing;
 pub mod progress;
 pub mod render;
 pub(crate) mod site;
+/// Where the time and money went: `progress --timeline`.
+pub mod timeline;
 pub mod variables;

@@ -30,6 +30,9 @@ pub struct Event {
     pub output: Option<String>,
     pub error: Option<String>,
     pub cause: Option<String>,
+    /// A `TaskScheduled`'s parameters (JSON text): the Lambda payload the
+    /// invocation got, which names its chunk even when the attempt fails.
+    pub parameters: Option<String>,
 }
 
 impl Event {
@@ -57,6 +60,7 @@ impl Event {
             output: s("output"),
             error: s("error"),
             cause: s("cause"),
+            parameters: s("parameters"),
         })
     }
 }
@@ -140,7 +144,7 @@ impl Progress {
 }
 
 /// The Lambda payload inside a `lambda:invoke` task output.
-fn payload(output: &str) -> Value {
+pub(crate) fn payload(output: &str) -> Value {
     let v: Value = serde_json::from_str(output).unwrap_or(Value::Null);
     match v.get("Payload") {
         Some(p @ Value::Object(_)) => p.clone(),
@@ -148,7 +152,7 @@ fn payload(output: &str) -> Value {
     }
 }
 
-fn round6(x: f64) -> f64 {
+pub(crate) fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
@@ -170,12 +174,12 @@ struct Tally {
 }
 
 /// An execution history, indexed by event id.
-struct History<'a> {
+pub(crate) struct History<'a> {
     by_id: HashMap<i64, &'a Event>,
 }
 
 impl<'a> History<'a> {
-    fn new(events: &'a [Event]) -> Self {
+    pub(crate) fn new(events: &'a [Event]) -> Self {
         History {
             by_id: events.iter().map(|e| (e.id, e)).collect(),
         }
@@ -183,7 +187,7 @@ impl<'a> History<'a> {
 
     /// The state a task event belongs to: walk back to its *StateEntered.
     /// Event ids strictly decrease along previous ids, so the walk ends.
-    fn state_of(&self, e: &Event) -> Option<String> {
+    pub(crate) fn state_of(&self, e: &Event) -> Option<String> {
         let mut cur = e;
         loop {
             if cur.kind.ends_with("StateEntered") {

@@ -369,6 +369,60 @@ fn a_retryable_chunk_failure_is_retried_and_the_render_succeeds() {
     assert_eq!(p.lambda_invocations, 6, "the retry is a scheduled task too");
     assert_eq!(p.retries.failed_attempts, 1, "{:?}", p.retries);
     assert_eq!(p.retries.errors["RENDER_FAILED"], 1);
+    let scheduled = h.iter().filter(|e| e["type"] == "TaskScheduled").count();
+    timeline_of_the_retried_render(s, id, scheduled);
+}
+
+/// `progress --timeline` on that render: one bar per invocation in the
+/// execution history, the retry named, the slowest chunks marked, the
+/// REPORT records of the local stack matched to every bar.
+fn timeline_of_the_retried_render(s: &TestStack, id: &str, scheduled: usize) {
+    use hyperframes_render::commands::progress;
+    use std::process::ExitCode;
+    let dir = crate::support::scratch("wf-timeline");
+    let svg_path = dir.join("timeline.svg");
+    let jsonl = s
+        .stack
+        .lambda
+        .function_log_path()
+        .with_file_name("invocations.jsonl");
+    let run = |timeline: &Path| {
+        let args = [
+            "progress",
+            id,
+            "--outputs-file",
+            s.outputs_file.to_str().unwrap(),
+            "--timeline",
+            timeline.to_str().unwrap(),
+            "--reports",
+            jsonl.to_str().unwrap(),
+        ];
+        <progress::Args as clap::Parser>::try_parse_from(args).map(progress::run)
+    };
+    assert_eq!(run(&svg_path).unwrap(), ExitCode::SUCCESS);
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert_eq!(scheduled, 6, "plan + 3 chunks + 1 retry + assemble");
+    assert_eq!(svg.matches("<g class=\"bar\">").count(), scheduled, "{svg}");
+    assert_eq!(
+        svg.matches("retry/failed: RENDER_FAILED").count(),
+        1,
+        "{svg}"
+    );
+    assert_eq!(svg.matches("class=\"slowest\"").count(), 3, "{svg}");
+    for frames in ["0, frames 0-19", "1, frames 20-39", "2, frames 40-59"] {
+        assert!(
+            svg.contains(&format!(">renderChunk {frames}</text>")),
+            "{frames}: {svg}"
+        );
+    }
+    assert!(
+        svg.contains("from 6 of "),
+        "every bar has its REPORT: {svg}"
+    );
+    // A path that cannot be written: refused, nothing written.
+    let bad = dir.join("missing/timeline.svg");
+    assert_eq!(run(&bad).unwrap(), ExitCode::from(1));
+    assert!(!bad.parent().unwrap().exists());
 }
 
 #[test]

@@ -1,12 +1,15 @@
 //! `progress RENDER_ID --stack-name S`: how far a render is and what it
 //! has cost so far. Exit 1 when the render failed, timed out or was aborted.
+//! `--timeline FILE.svg` also draws its invocations on a time axis.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use crate::cli::{PriceArgs, TargetArgs};
 use crate::execution;
 use crate::progress::{self, State};
 use crate::render::follow;
+use crate::timeline;
 use clap::Parser;
 use hyperframes_cli::bars;
 
@@ -25,19 +28,87 @@ pub struct Args {
     /// Keep watching until the render ends.
     #[arg(long)]
     watch: bool,
+    /// Also draw the render's invocations on a time axis into FILE.svg:
+    /// one bar per invocation (init, stage, failed attempts, throttles),
+    /// the slowest chunks marked with their frames and cost. With
+    /// --watch, drawn once the render ended.
+    #[arg(long, value_name = "FILE.svg")]
+    timeline: Option<PathBuf>,
+    /// The function's REPORT data, for the timeline's cold starts and
+    /// billed durations: the local stack's `logs/invocations.jsonl` (under
+    /// its state dir), or the JSON of `aws logs filter-log-events
+    /// --log-group-name /aws/lambda/FUNCTION --filter-pattern '"REPORT RequestId"'`.
+    /// Without it, init is not drawn and billed time is the wall time.
+    #[arg(long, value_name = "FILE", requires = "timeline")]
+    reports: Option<PathBuf>,
+}
+
+/// Reads `--reports` and checks `--timeline` can be written, before any
+/// AWS call; every problem at once.
+fn check_timeline_args(cli: &Args) -> anyhow::Result<Option<Vec<timeline::Report>>> {
+    let mut problems = Vec::new();
+    if let Some(path) = &cli.timeline {
+        if let Err(e) = timeline::check_writable(path) {
+            problems.push(format!("{e:#}"));
+        }
+    }
+    let reports = match &cli.reports {
+        Some(path) => match read_reports(path) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                problems.push(format!("{e:#}"));
+                None
+            }
+        },
+        None => None,
+    };
+    if !problems.is_empty() {
+        anyhow::bail!("{}", problems.join("\n"));
+    }
+    Ok(reports)
+}
+
+fn read_reports(path: &Path) -> anyhow::Result<Vec<timeline::Report>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("--reports {}: cannot read it ({e})", path.display()))?;
+    timeline::reports::parse(&text, &path.display().to_string())
+}
+
+/// Builds and writes the timeline of a recorded execution.
+fn draw(
+    path: &Path,
+    r: &execution::Recorded,
+    reports: Option<&[timeline::Report]>,
+    prices: crate::pricing::Prices,
+) -> anyhow::Result<()> {
+    let t = timeline::build(
+        &r.events,
+        (r.started_ms, r.stopped_ms, execution::now_ms()),
+        reports,
+        prices,
+    )?;
+    timeline::write_atomic(path, &timeline::svg::render(&t))?;
+    eprintln!(
+        "timeline: {} ({} invocations)",
+        path.display(),
+        t.bars.len()
+    );
+    Ok(())
 }
 
 /// `hyperframes progress`.
 pub fn run(cli: Args) -> ExitCode {
     let code = std::cell::Cell::new(0u8);
     let status = hyperframes_cli::cli::run("progress", async {
+        let reports = check_timeline_args(&cli)?;
         let (aws, stack) = cli.target.connect().await?;
         let arn = stack.execution_arn(&cli.render_id);
         let prices = cli.prices.prices();
-        let p = if cli.watch {
-            follow(&aws.sfn, &arn, prices, cli.json).await?
+        let (p, recorded) = if cli.watch {
+            (follow(&aws.sfn, &arn, prices, cli.json).await?, None)
         } else {
-            execution::progress(&aws.sfn, &arn, prices).await?
+            let r = execution::read(&aws.sfn, &arn).await?;
+            (execution::progress_of(&r, prices), Some(r))
         };
         if cli.json {
             println!("{}", serde_json::to_string_pretty(&p)?);
@@ -58,6 +129,13 @@ pub fn run(cli: Args) -> ExitCode {
             State::Failed { .. } | State::TimedOut | State::Aborted
         ) {
             code.set(1);
+        }
+        if let Some(path) = &cli.timeline {
+            let r = match recorded {
+                Some(r) => r,
+                None => execution::read(&aws.sfn, &arn).await?,
+            };
+            draw(path, &r, reports.as_deref(), prices)?;
         }
         Ok(())
     });
