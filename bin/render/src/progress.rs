@@ -379,18 +379,20 @@ pub fn line(p: &Progress) -> String {
     )
 }
 
+/// Execution histories built in tests (progress's and the timeline's).
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+pub(crate) mod history_fixture {
+    use super::Event;
+    use serde_json::{json, Value};
 
     /// A history in `aws stepfunctions get-execution-history` shape: each
-    /// entry is (type, previous id, time in s, details).
-    fn history(rows: &[(&str, i64, f64, Value)]) -> Vec<Event> {
+    /// entry is (type, previous id, time in s, details); ids count from 1.
+    pub(crate) fn history(rows: &[(&str, i64, f64, Value)]) -> Vec<Event> {
         rows.iter()
             .enumerate()
             .map(|(i, (kind, prev, t, details))| {
-                let mut v = json!({"id": i as i64 + 1, "previousEventId": prev, "timestamp": t, "type": kind});
+                let mut v =
+                    json!({"id": i as i64 + 1, "previousEventId": prev, "timestamp": t, "type": kind});
                 if !details.is_null() {
                     v["detailsEventDetails"] = details.clone();
                 }
@@ -399,9 +401,17 @@ mod tests {
             .collect()
     }
 
-    fn entered(name: &str) -> Value {
+    pub(crate) fn entered(name: &str) -> Value {
         json!({"name": name})
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    use crate::progress::history_fixture::{entered, history};
 
     fn out(p: Value) -> Value {
         json!({"output": json!({"Payload": p, "StatusCode": 200}).to_string()})

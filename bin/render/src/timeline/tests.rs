@@ -1,25 +1,7 @@
 use super::*;
 use serde_json::json;
 
-/// A history in `aws stepfunctions get-execution-history` shape: each
-/// entry is (type, previous id, time in s, details); ids count from 1.
-fn history(rows: &[(&str, i64, f64, Value)]) -> Vec<Event> {
-    rows.iter()
-        .enumerate()
-        .map(|(i, (kind, prev, t, details))| {
-            let mut v =
-                json!({"id": i as i64 + 1, "previousEventId": prev, "timestamp": t, "type": kind});
-            if !details.is_null() {
-                v["detailsEventDetails"] = details.clone();
-            }
-            Event::from_json(&v).unwrap()
-        })
-        .collect()
-}
-
-fn entered(name: &str) -> Value {
-    json!({"name": name})
-}
+use crate::progress::history_fixture::{entered, history};
 
 fn sched(action: &str, chunk: Option<u32>) -> Value {
     let mut payload = json!({"Action": action});
