@@ -211,7 +211,12 @@ async fn finish(
 
 /// Fetches an object to `dest` through a temporary file, so a broken
 /// transfer never leaves a truncated video under the final name.
-async fn download(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, dest: &Path) -> Result<u64> {
+pub async fn download(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    dest: &Path,
+) -> Result<u64> {
     let o = s3
         .get_object()
         .bucket(bucket)

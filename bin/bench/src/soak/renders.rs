@@ -3,7 +3,7 @@
 //! waiting (so several run at once), followed until they end, their
 //! outputs downloaded and hashed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -101,25 +101,14 @@ async fn wait_for_end(sfn: &aws_sdk_sfn::Client, st: &StackTarget, id: &str) -> 
     }
 }
 
-async fn download(s3: &aws_sdk_s3::Client, uri: &str, dest: &PathBuf) -> Result<String> {
+/// Downloads `uri` (render's own download: whole or not at all) and
+/// returns its SHA-256.
+async fn download(s3: &aws_sdk_s3::Client, uri: &str, dest: &Path) -> Result<String> {
     let (bucket, key) = uri
         .strip_prefix("s3://")
         .and_then(|r| r.split_once('/'))
         .with_context(|| format!("{uri} is not an S3 URI"))?;
-    let o = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot download {uri}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(e)
-            )
-        })?;
-    let bytes = o.body.collect().await?.into_bytes();
-    std::fs::write(dest, &bytes)?;
+    hyperframes_render::render::download(s3, bucket, key, dest).await?;
     Ok(hyperframes_producer::plan::digest::sha256_file(dest)?)
 }
 
