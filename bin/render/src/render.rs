@@ -15,6 +15,7 @@ use hyperframes_infra::contract::PlanProtocol;
 use indicatif::ProgressBar;
 
 use crate::cli::TargetArgs;
+use crate::concurrency;
 use crate::execution;
 use crate::pricing::Prices;
 use crate::progress::{self, Progress, State};
@@ -35,6 +36,9 @@ pub struct RemoteRender {
     pub download: Option<PathBuf>,
     pub json: bool,
     pub prices: Prices,
+    /// `--concurrency`: the most chunks at once, instead of the figure read
+    /// from the account's and the function's Lambda concurrency.
+    pub concurrency: Option<u32>,
     /// Estimate flags: with a local project, the estimate is computed
     /// before the upload, printed, and attached to the execution input.
     pub estimate: Option<crate::estimate::EstimateArgs>,
@@ -65,6 +69,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         .output_key
         .clone()
         .unwrap_or_else(|| execution::default_output_key(&render_id, config.format.as_str()));
+    let concurrency = fan_out(&aws, &stack, &r).await;
     let input = execution::input(
         &stack,
         &project_uri,
@@ -72,6 +77,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         &output_key,
         &config,
         r.protocol,
+        concurrency,
     )?;
     let input = match &estimate {
         Some(e) => crate::estimate::attach(input, e, execution::MAX_INPUT_BYTES)?,
@@ -94,6 +100,25 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     }
     let p = follow(&aws.sfn, &arn, r.prices, r.json).await?;
     finish(&aws, &stack.bucket, &r, &output_key, &p).await
+}
+
+/// The execution input's `Concurrency` ([`crate::concurrency`]), said on
+/// stderr with how it was chosen, and a warning when other renders of the
+/// stack are running and share it.
+async fn fan_out(aws: &Aws, stack: &execution::StackTarget, r: &RemoteRender) -> Option<u32> {
+    let d = concurrency::decide(aws, stack.function_arn.as_deref(), r.concurrency).await;
+    if !r.json {
+        eprintln!("{}", d.note);
+    }
+    match concurrency::others_running(&aws.sfn, &stack.state_machine_arn).await {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "warning: {}",
+            concurrency::shared_budget_warning(n, d.concurrency)
+        ),
+        Err(e) => eprintln!("note: cannot tell whether other renders are running ({e:#})"),
+    }
+    d.concurrency
 }
 
 /// `--estimate` with a project: the price, printed before anything is
