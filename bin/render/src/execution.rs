@@ -459,10 +459,12 @@ mod tests {
                 "outputs/r1.mp4",
                 &config,
                 PlanProtocol::V2,
+                Some(9),
             )
             .unwrap(),
         )
         .unwrap();
+        assert_eq!(i["Concurrency"], 9);
         assert_eq!(i["PlanOutputS3Prefix"], "s3://b/renders/r1/");
         assert_eq!(i["OutputS3Uri"], "s3://b/outputs/r1.mp4");
         assert_eq!(i["PlanProtocol"], "v2");
@@ -474,10 +476,12 @@ mod tests {
                 .unwrap()
                 .clone(),
         );
-        assert!(input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
-            .unwrap_err()
-            .to_string()
-            .contains("131072"));
+        assert!(
+            input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2, None)
+                .unwrap_err()
+                .to_string()
+                .contains("131072")
+        );
     }
 
     #[test]

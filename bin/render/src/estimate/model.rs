@@ -167,8 +167,8 @@ pub struct Inputs<'a> {
     pub calibration_source: &'a str,
     pub target: Target,
     pub prices: Prices,
-    /// Chunks that may run at once; `None` means all of them (the Map's
-    /// MaxConcurrency is the chunk count).
+    /// Chunks that may run at once (the execution input's `Concurrency`);
+    /// `None` means all of them.
     pub concurrency: Option<u32>,
     pub protocol: PlanProtocol,
     /// The render's format, to warn when the calibration's profile differs.
