@@ -182,6 +182,20 @@ pub struct Retrier {
     /// `MaxDelaySeconds`: a cap on the interval however far backoff grows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_delay_seconds: Option<u32>,
+    /// `JitterStrategy`: unset means `NONE`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jitter_strategy: Option<JitterStrategy>,
+}
+
+/// `JitterStrategy` of a Retrier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum JitterStrategy {
+    /// Each wait is the backoff interval exactly.
+    None,
+    /// Each wait is drawn uniformly from 0 to the backoff interval, so
+    /// iterations throttled together do not retry together.
+    Full,
 }
 
 impl Retrier {
@@ -194,6 +208,7 @@ impl Retrier {
             max_attempts: Some(0),
             backoff_rate: None,
             max_delay_seconds: None,
+            jitter_strategy: None,
         }
     }
 
@@ -211,7 +226,14 @@ impl Retrier {
             max_attempts: Some(max_attempts),
             backoff_rate: Some(Number(backoff_rate)),
             max_delay_seconds: Some(max_delay_seconds),
+            jitter_strategy: None,
         }
+    }
+
+    /// The same retrier with this `JitterStrategy`.
+    pub fn jitter(mut self, strategy: JitterStrategy) -> Self {
+        self.jitter_strategy = Some(strategy);
+        self
     }
 }
 

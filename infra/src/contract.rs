@@ -100,6 +100,11 @@ pub mod field {
     /// Execution input, optional: `v1` or `v2`; absent means [`super::PlanProtocol::DEFAULT`].
     /// Sent in every event.
     pub const PLAN_PROTOCOL: &str = "PlanProtocol";
+    /// Execution input, optional: the most chunks rendered at once (the
+    /// Map's MaxConcurrency), a positive integer. `render` sets it from the
+    /// account's and the function's Lambda concurrency, leaving headroom;
+    /// absent means every chunk at once (the chunk count).
+    pub const CONCURRENCY: &str = "Concurrency";
     // Every event.
     /// Every event: which stage to run (`plan`, `renderChunk`, `assemble`).
     pub const ACTION: &str = "Action";
@@ -149,6 +154,9 @@ pub mod state_path {
     pub const ITERATOR: &str = "$.Iterator";
     /// Key of the `0..ChunkCount` index list under [`ITERATOR`]; the Map iterates it.
     pub const CHUNK_INDEXES: &str = "ChunkIndexes";
+    /// Key of the Map's MaxConcurrency under [`ITERATOR`]: the input's
+    /// [`super::field::CONCURRENCY`], or the chunk count when it is absent.
+    pub const MAX_CONCURRENCY: &str = "MaxConcurrency";
     /// The Map's results, one per chunk, in chunk order.
     pub const CHUNKS: &str = "$.Chunks";
     /// The assemble result.
@@ -331,8 +339,39 @@ impl FromStr for ErrorName {
     }
 }
 
-/// The retry policy for everything not listed as non-retryable: Lambda
-/// service errors, throttles, timeouts, and our retryable errors. This is
+/// The errors that mean "Lambda had no room for this invocation now", not
+/// "the invocation failed": the Lambda service integration raises
+/// `Lambda.TooManyRequestsException` (HTTP 429) when the account's or the
+/// function's concurrency is exhausted or the function scales faster than
+/// Lambda adds instances (1,000 per function every 10 s). They get their
+/// own Retrier ([`THROTTLE_INTERVAL_SECONDS`] and below), before the one
+/// for real failures, so waiting for room never uses up those 4 retries.
+///
+/// Not here, on purpose: `Lambda.ServiceException`, `Lambda.AWSLambdaException`
+/// and `Lambda.SdkClientException` are service or network faults, not a
+/// lack of concurrency (they keep the 4 retries); `Lambda.EC2ThrottledException`
+/// is raised only for functions attached to a VPC, which the render function
+/// is not.
+pub const THROTTLE_ERRORS: [&str; 1] = ["Lambda.TooManyRequestsException"];
+/// The throttle Retrier's first wait, in seconds: short, because a burst
+/// throttle clears as soon as Lambda has added instances.
+pub const THROTTLE_INTERVAL_SECONDS: u32 = 1;
+/// Throttle retries after the first attempt. With [`THROTTLE_BACKOFF_RATE`]
+/// and [`THROTTLE_MAX_DELAY_SECONDS`] the waits are capped at 1, 2, 4, 8,
+/// 16, 32, then 60 s: 603 s of caps in all, about 5 minutes on average
+/// with full jitter. That outlasts a scaling burst (10 s per 1,000
+/// instances) many times over, and a render that shares a small account
+/// (10 concurrent) with another gets room as the other's chunks finish
+/// (tens of seconds each). Each retry is 3 history events and a billed
+/// state transition, which bounds how many are worth paying for.
+pub const THROTTLE_MAX_ATTEMPTS: u32 = 15;
+/// Multiplier of the throttle wait per retry.
+pub const THROTTLE_BACKOFF_RATE: f64 = 2.0;
+/// Cap on one throttle wait, in seconds.
+pub const THROTTLE_MAX_DELAY_SECONDS: u32 = 60;
+
+/// The retry policy for everything not listed as non-retryable or as a
+/// throttle: Lambda service errors, timeouts, and our retryable errors. This is
 /// the wait before the first retry, in seconds; the next three complete it.
 pub const RETRY_INTERVAL_SECONDS: u32 = 2;
 /// Retries after the first attempt.

@@ -139,10 +139,11 @@ mod tests {
 
     #[test]
     fn one_fan_out_state_per_chunk_on_top_of_the_fixed_path() {
-        // SelectPlanProtocol, PlanV2, AssertChunkCount, BuildChunkList,
-        // SelectWorkerProtocol, RenderChunksV2, AssembleV2 + one RenderChunkV2 each.
+        // SelectPlanProtocol, PlanV2, AssertChunkCount, SelectConcurrency,
+        // BuildChunkList(WithConcurrency), SelectWorkerProtocol,
+        // RenderChunksV2, AssembleV2 + one RenderChunkV2 each.
         let base = for_render(1, PlanProtocol::V2).unwrap() - 1;
-        assert_eq!(base, 7);
+        assert_eq!(base, 8);
         for n in [2, 10, 1000] {
             assert_eq!(
                 for_render(n, PlanProtocol::V2).unwrap(),

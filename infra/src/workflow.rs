@@ -3,12 +3,13 @@
 //! Retry lists come from one place.
 
 use crate::asl::{
-    Choice, Definition, Fail, Graph, ItemProcessor, Map, MaxConcurrency, Pass, Payload,
-    ProcessorConfig, ProcessorMode, Retrier, Rule, Task, Transition,
+    Choice, Definition, Fail, Graph, ItemProcessor, JitterStrategy, Map, MaxConcurrency, Pass,
+    Payload, ProcessorConfig, ProcessorMode, Retrier, Rule, Task, Transition,
 };
 use crate::contract::{
     field, plan_location_fields, state_path, Action, ErrorName, PlanProtocol, RETRY_BACKOFF_RATE,
-    RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS, RETRY_MAX_DELAY_SECONDS,
+    RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS, RETRY_MAX_DELAY_SECONDS, THROTTLE_BACKOFF_RATE,
+    THROTTLE_ERRORS, THROTTLE_INTERVAL_SECONDS, THROTTLE_MAX_ATTEMPTS, THROTTLE_MAX_DELAY_SECONDS,
 };
 use crate::value::Number;
 
@@ -29,8 +30,13 @@ pub mod states {
     pub const PLAN_PRODUCED_ZERO_CHUNKS: &str = "PlanProducedZeroChunks";
     /// Fail with `PLAN_TOO_LARGE`: more than 1000 chunks, the most one Map can list.
     pub const PLAN_EXCEEDS_CHUNK_LIMIT: &str = "PlanExceedsChunkLimit";
-    /// Pass: builds the `0..ChunkCount` index list the Map iterates.
+    /// Choice: whether the execution input sets `Concurrency`.
+    pub const SELECT_CONCURRENCY: &str = "SelectConcurrency";
+    /// Pass: builds the `0..ChunkCount` index list the Map iterates, with
+    /// every chunk at once (the input sets no `Concurrency`).
     pub const BUILD_CHUNK_LIST: &str = "BuildChunkList";
+    /// Pass: the same list, with the input's `Concurrency` as the Map's limit.
+    pub const BUILD_CHUNK_LIST_WITH_CONCURRENCY: &str = "BuildChunkListWithConcurrency";
     /// Choice: picks the v1 or v2 fan-out from the plan result's protocol.
     pub const SELECT_WORKER_PROTOCOL: &str = "SelectWorkerProtocol";
     /// Map: the v1 fan-out, one iteration per chunk.
@@ -69,8 +75,9 @@ fn payload_result(f: &str) -> String {
     format!("$.Payload.{f}")
 }
 
-/// The stage's Retry list: first what it must never retry, then backoff
-/// for everything else.
+/// The stage's Retry list: first what it must never retry, then Lambda's
+/// throttles (long backoff with full jitter, its own attempt count), then
+/// backoff for everything else (the 4 retries of a real failure).
 pub fn retry_for(stage: Action) -> Vec<Retrier> {
     vec![
         Retrier::never(
@@ -78,6 +85,14 @@ pub fn retry_for(stage: Action) -> Vec<Retrier> {
                 .into_iter()
                 .map(ErrorName::as_str),
         ),
+        Retrier::backoff(
+            THROTTLE_ERRORS,
+            THROTTLE_INTERVAL_SECONDS,
+            THROTTLE_MAX_ATTEMPTS,
+            THROTTLE_BACKOFF_RATE,
+            THROTTLE_MAX_DELAY_SECONDS,
+        )
+        .jitter(JitterStrategy::Full),
         Retrier::backoff(
             ["States.ALL"],
             RETRY_INTERVAL_SECONDS,
@@ -181,7 +196,11 @@ fn render_chunks_state(p: PlanProtocol) -> Map {
             },
             graph: Graph::new(chunk_state).state(chunk_state, task),
         },
-        max_concurrency: Some(MaxConcurrency::Path(plan_result(field::CHUNK_COUNT))),
+        max_concurrency: Some(MaxConcurrency::Path(format!(
+            "{}.{}",
+            state_path::ITERATOR,
+            state_path::MAX_CONCURRENCY
+        ))),
         result_selector: None,
         result_path: Some(state_path::CHUNKS.into()),
         retry: Vec::new(),
@@ -260,7 +279,15 @@ pub fn render_workflow() -> Definition {
                 "Plan returned more than 1000 chunks, the most one Map fan-out can list; raise chunkSize.",
             ),
         )
-        .state(states::BUILD_CHUNK_LIST, build_chunk_list())
+        .state(states::SELECT_CONCURRENCY, select_concurrency())
+        .state(
+            states::BUILD_CHUNK_LIST,
+            build_chunk_list(&plan_result(field::CHUNK_COUNT)),
+        )
+        .state(
+            states::BUILD_CHUNK_LIST_WITH_CONCURRENCY,
+            build_chunk_list(&input(field::CONCURRENCY)),
+        )
         .state(states::SELECT_WORKER_PROTOCOL, select_worker_protocol())
         .state(states::RENDER_CHUNKS_V1, render_chunks_state(PlanProtocol::V1))
         .state(states::RENDER_CHUNKS_V2, render_chunks_state(PlanProtocol::V2))
@@ -316,22 +343,40 @@ fn assert_chunk_count() -> Choice {
         )
         .when(
             Rule::NumericGreaterThan(chunk_count, Number(0.0)),
-            states::BUILD_CHUNK_LIST,
+            states::SELECT_CONCURRENCY,
         )
         .otherwise(states::PLAN_PRODUCED_ZERO_CHUNKS)
 }
 
-/// The `0..ChunkCount` index list the Map iterates.
-fn build_chunk_list() -> Pass {
+/// The execution input's `Concurrency` limits the fan-out when it is set
+/// (`render` always sets it); a direct StartExecution without it runs
+/// every chunk at once, as before the field existed. Absence is tested
+/// with `Not(IsPresent: true)`, see [`select_plan_protocol`].
+fn select_concurrency() -> Choice {
+    Choice::new()
+        .when(
+            Rule::Not(Box::new(Rule::IsPresent(input(field::CONCURRENCY), true))),
+            states::BUILD_CHUNK_LIST,
+        )
+        .otherwise(states::BUILD_CHUNK_LIST_WITH_CONCURRENCY)
+}
+
+/// The `0..ChunkCount` index list the Map iterates, and the Map's
+/// MaxConcurrency, read from `concurrency` (a path).
+fn build_chunk_list(concurrency: &str) -> Pass {
     Pass {
         comment: None,
-        parameters: Some(Payload::new().path(
-            state_path::CHUNK_INDEXES,
-            &format!(
-                "States.ArrayRange(0, States.MathAdd({}, -1), 1)",
-                plan_result(field::CHUNK_COUNT)
-            ),
-        )),
+        parameters: Some(
+            Payload::new()
+                .path(
+                    state_path::CHUNK_INDEXES,
+                    &format!(
+                        "States.ArrayRange(0, States.MathAdd({}, -1), 1)",
+                        plan_result(field::CHUNK_COUNT)
+                    ),
+                )
+                .path(state_path::MAX_CONCURRENCY, concurrency),
+        ),
         result_path: Some(state_path::ITERATOR.into()),
         transition: Transition::next(states::SELECT_WORKER_PROTOCOL),
     }
@@ -364,7 +409,8 @@ mod tests {
         let d = render_workflow().to_json();
         let plan = &d["States"]["PlanV2"]["Retry"];
         assert_eq!(plan[0]["MaxAttempts"], 0);
-        assert_eq!(plan[1]["ErrorEquals"][0], "States.ALL");
+        assert_eq!(plan[1]["ErrorEquals"], serde_json::json!(THROTTLE_ERRORS));
+        assert_eq!(plan[2]["ErrorEquals"][0], "States.ALL");
         let names: Vec<&str> = plan[0]["ErrorEquals"]
             .as_array()
             .unwrap()
@@ -376,5 +422,62 @@ mod tests {
             .map(ErrorName::as_str)
             .collect();
         assert_eq!(names, expected);
+    }
+
+    /// Every Task, the ones inside the Maps included, waits out throttles
+    /// with its own long, jittered Retrier before the 4 retries of a real
+    /// failure, and no Task retries a throttle with those.
+    #[test]
+    fn every_task_waits_out_throttles_before_counting_failures() {
+        let d = render_workflow().to_json();
+        let mut tasks = Vec::new();
+        for (name, s) in d["States"].as_object().unwrap() {
+            if s["Type"] == "Task" {
+                tasks.push((name.clone(), s.clone()));
+            }
+            if let Some(inner) = s["ItemProcessor"]["States"].as_object() {
+                tasks.extend(inner.iter().map(|(n, s)| (n.clone(), s.clone())));
+            }
+        }
+        assert_eq!(tasks.len(), 6, "{tasks:?}");
+        for (name, t) in tasks {
+            let r = &t["Retry"];
+            assert_eq!(r.as_array().unwrap().len(), 3, "{name}");
+            assert_eq!(
+                r[1]["ErrorEquals"],
+                serde_json::json!(["Lambda.TooManyRequestsException"]),
+                "{name}"
+            );
+            assert_eq!(r[1]["JitterStrategy"], "FULL", "{name}");
+            assert_eq!(r[1]["MaxAttempts"], THROTTLE_MAX_ATTEMPTS, "{name}");
+            assert_eq!(
+                r[1]["MaxDelaySeconds"], THROTTLE_MAX_DELAY_SECONDS,
+                "{name}"
+            );
+            assert_eq!(r[2]["MaxAttempts"], RETRY_MAX_ATTEMPTS, "{name}");
+            assert!(r[2].get("JitterStrategy").is_none(), "{name}");
+        }
+    }
+
+    /// The Maps' limit comes from the Iterator, which takes the input's
+    /// Concurrency when it is there and the chunk count otherwise.
+    #[test]
+    fn the_fan_out_is_limited_by_the_input_concurrency_when_given() {
+        let d = render_workflow().to_json();
+        let s = &d["States"];
+        for map in [states::RENDER_CHUNKS_V1, states::RENDER_CHUNKS_V2] {
+            assert_eq!(s[map]["MaxConcurrencyPath"], "$.Iterator.MaxConcurrency");
+        }
+        assert_eq!(
+            s[states::ASSERT_CHUNK_COUNT]["Choices"][1]["Next"],
+            states::SELECT_CONCURRENCY
+        );
+        let with = &s[states::BUILD_CHUNK_LIST_WITH_CONCURRENCY]["Parameters"];
+        assert_eq!(with["MaxConcurrency.$"], "$.Concurrency");
+        let without = &s[states::BUILD_CHUNK_LIST]["Parameters"];
+        assert_eq!(without["MaxConcurrency.$"], "$.Plan.ChunkCount");
+        let choice = &s[states::SELECT_CONCURRENCY];
+        assert_eq!(choice["Choices"][0]["Next"], states::BUILD_CHUNK_LIST);
+        assert_eq!(choice["Default"], states::BUILD_CHUNK_LIST_WITH_CONCURRENCY);
     }
 }

@@ -304,6 +304,7 @@ fn remote_render(project: &Path, id: &str, out: PathBuf) -> RemoteRender {
         download: Some(out),
         json: true,
         prices: Prices::default(),
+        concurrency: None,
         estimate: None,
     }
 }

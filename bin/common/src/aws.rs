@@ -36,6 +36,8 @@ pub struct LocalEndpoints {
     /// S3 and STS (moto).
     pub endpoint_url: String,
     pub step_functions_endpoint_url: String,
+    /// The local Lambda service (older outputs files lack it).
+    pub lambda_endpoint_url: Option<String>,
     pub region: String,
     pub access_key_id: String,
     pub secret_access_key: String,
@@ -47,6 +49,11 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     /// Step Functions, for starting and following renders.
     pub sfn: aws_sdk_sfn::Client,
+    /// The loaded configuration, for clients of other services (endpoint
+    /// and credentials included).
+    pub sdk_config: aws_config::SdkConfig,
+    /// A local stack's Lambda service, when it has one.
+    pub lambda_endpoint: Option<String>,
     pub account: String,
     pub region: String,
     /// Set when `AWS_ENDPOINT_URL` (or the profile's `endpoint_url`) points the
@@ -129,6 +136,8 @@ impl Aws {
                 ),
                 None => aws_sdk_sfn::Client::new(&conf),
             },
+            lambda_endpoint: local.and_then(|l| l.lambda_endpoint_url.clone()),
+            sdk_config: conf,
             account,
             region,
             endpoint,

@@ -27,6 +27,9 @@ pub const MAX_INPUT_BYTES: usize = 131_072;
 pub struct StackTarget {
     pub bucket: String,
     pub state_machine_arn: String,
+    /// The render function (its concurrency sizes the fan-out); outputs
+    /// files written before it was recorded lack it.
+    pub function_arn: Option<String>,
     /// Set for a local stack (`local-stack up`): where its APIs are.
     pub local: Option<hyperframes_cli::aws::LocalEndpoints>,
 }
@@ -50,6 +53,7 @@ impl StackTarget {
             Some(endpoint) => Some(hyperframes_cli::aws::LocalEndpoints {
                 endpoint_url: endpoint.to_string(),
                 step_functions_endpoint_url: get("StepFunctionsEndpointUrl")?,
+                lambda_endpoint_url: v["LambdaEndpointUrl"].as_str().map(str::to_string),
                 region: get("Region")?,
                 access_key_id: get("AccessKeyId")?,
                 secret_access_key: get("SecretAccessKey")?,
@@ -59,6 +63,7 @@ impl StackTarget {
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            function_arn: v["RenderFunctionArn"].as_str().map(str::to_string),
             local,
         })
     }
@@ -94,6 +99,7 @@ impl StackTarget {
         Ok(StackTarget {
             bucket: get("RenderBucketName")?,
             state_machine_arn: get("RenderStateMachineArn")?,
+            function_arn: get("RenderFunctionArn").ok(),
             local: None,
         })
     }
@@ -186,14 +192,18 @@ pub fn input(
     output_key: &str,
     config: &hyperframes_producer::RenderConfig,
     protocol: PlanProtocol,
+    concurrency: Option<u32>,
 ) -> Result<String> {
-    let v = json!({
+    let mut v = json!({
         field::PROJECT_S3_URI: project_s3_uri,
         field::PLAN_OUTPUT_S3_PREFIX: format!("s3://{}/{}", target.bucket, render_prefix(render_id)),
         field::OUTPUT_S3_URI: format!("s3://{}/{output_key}", target.bucket),
         field::CONFIG: config,
         field::PLAN_PROTOCOL: protocol.as_str(),
     });
+    if let Some(n) = concurrency {
+        v[field::CONCURRENCY] = json!(n);
+    }
     let text = v.to_string();
     if text.len() > MAX_INPUT_BYTES {
         let vars = config
@@ -465,6 +475,7 @@ mod tests {
         let t = StackTarget {
             bucket: "b".into(),
             state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:hyperframes-render".into(),
+            function_arn: None,
             local: None,
         };
         assert_eq!(
@@ -489,10 +500,12 @@ mod tests {
                 "outputs/r1.mp4",
                 &config,
                 PlanProtocol::V2,
+                Some(9),
             )
             .unwrap(),
         )
         .unwrap();
+        assert_eq!(i["Concurrency"], 9);
         assert_eq!(i["PlanOutputS3Prefix"], "s3://b/renders/r1/");
         assert_eq!(i["OutputS3Uri"], "s3://b/outputs/r1.mp4");
         assert_eq!(i["PlanProtocol"], "v2");
@@ -504,7 +517,7 @@ mod tests {
                 .unwrap()
                 .clone(),
         ));
-        let e = input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2)
+        let e = input(&t, "s3://b/p", "r1", "o", &huge, PlanProtocol::V2, None)
             .unwrap_err()
             .to_string();
         assert!(

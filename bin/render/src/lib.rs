@@ -5,6 +5,8 @@
 
 pub mod cli;
 pub mod commands;
+// How many chunks run at once on a stack (issue 26 item 3).
+pub mod concurrency;
 // Cost estimates before a render (issue 15).
 pub mod estimate;
 pub mod execution;

@@ -40,6 +40,12 @@ impl Scope {
 fn identity(_: &Scope) -> Vec<Statement> {
     vec![
         allow("IdentityCheck", &["sts:GetCallerIdentity"], ["*".into()]),
+        // `render` sizes the fan-out from the account's Lambda concurrency.
+        allow(
+            "ReadLambdaConcurrency",
+            &["lambda:GetAccountSettings"],
+            ["*".into()],
+        ),
         allow(
             "ReadTemplates",
             &[
@@ -160,6 +166,8 @@ fn roles_and_function(s: &Scope) -> Vec<Statement> {
                 "lambda:UpdateFunctionConfiguration",
                 "lambda:PutFunctionConcurrency",
                 "lambda:DeleteFunctionConcurrency",
+                // `render` reads the reserved concurrency to size the fan-out.
+                "lambda:GetFunctionConcurrency",
                 "lambda:TagResource",
                 "lambda:UntagResource",
                 "lambda:ListTags",
@@ -440,7 +448,13 @@ mod tests {
             if s["Resource"] == "*" {
                 let sid = s["Sid"].as_str().unwrap();
                 assert!(
-                    ["IdentityCheck", "ReadTemplates", "StateMachineLogDelivery"].contains(&sid),
+                    [
+                        "IdentityCheck",
+                        "ReadLambdaConcurrency",
+                        "ReadTemplates",
+                        "StateMachineLogDelivery"
+                    ]
+                    .contains(&sid),
                     "{sid}"
                 );
             }

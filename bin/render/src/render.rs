@@ -15,6 +15,7 @@ use hyperframes_infra::contract::PlanProtocol;
 use indicatif::ProgressBar;
 
 use crate::cli::TargetArgs;
+use crate::concurrency;
 use crate::execution;
 use crate::pricing::Prices;
 use crate::progress::{self, Progress, State};
@@ -35,6 +36,9 @@ pub struct RemoteRender {
     pub download: Option<PathBuf>,
     pub json: bool,
     pub prices: Prices,
+    /// `--concurrency`: the most chunks at once, instead of the figure read
+    /// from the account's and the function's Lambda concurrency.
+    pub concurrency: Option<u32>,
     /// Estimate flags: with a local project, the estimate is computed
     /// before the upload, printed, and attached to the execution input.
     pub estimate: Option<crate::estimate::EstimateArgs>,
@@ -65,15 +69,18 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         .output_key
         .clone()
         .unwrap_or_else(|| execution::default_output_key(&render_id, config.format.as_str()));
-    let input = input_with_variables(
-        &aws,
-        &stack,
-        &project_uri,
-        &render_id,
-        &output_key,
-        &config,
-        r.protocol,
-    )
+    let concurrency = fan_out(&aws, &stack, &r).await;
+    let input = input_with_variables(&aws, &stack.bucket, &render_id, &config, |c| {
+        execution::input(
+            &stack,
+            &project_uri,
+            &render_id,
+            &output_key,
+            c,
+            r.protocol,
+            concurrency,
+        )
+    })
     .await?;
     let input = match &estimate {
         Some(e) => crate::estimate::attach(input, e, execution::MAX_INPUT_BYTES)?,
@@ -100,17 +107,16 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
 
 /// The execution input. Values that would make it too large travel as an
 /// S3 object next to the plan (`renders/<id>/variables.json`), referenced by
-/// `Config.variablesS3Uri`, which the plan stage reads back.
+/// `Config.variablesS3Uri`, which the plan stage reads back. `input`
+/// builds the execution input for a config.
 async fn input_with_variables(
     aws: &Aws,
-    stack: &execution::StackTarget,
-    project_uri: &str,
+    bucket: &str,
     render_id: &str,
-    output_key: &str,
     config: &RenderConfig,
-    protocol: PlanProtocol,
+    input: impl Fn(&RenderConfig) -> Result<String>,
 ) -> Result<String> {
-    let inline = execution::input(stack, project_uri, render_id, output_key, config, protocol);
+    let inline = input(config);
     let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) else {
         return inline;
     };
@@ -122,7 +128,7 @@ async fn input_with_variables(
     let size = body.len();
     aws.s3
         .put_object()
-        .bucket(&stack.bucket)
+        .bucket(bucket)
         .key(&key)
         .content_type("application/json")
         .body(body.into_bytes().into())
@@ -130,23 +136,34 @@ async fn input_with_variables(
         .await
         .map_err(|e| {
             anyhow!(
-                "cannot upload the variables ({size} bytes) to s3://{}/{key}: {}",
-                stack.bucket,
+                "cannot upload the variables ({size} bytes) to s3://{bucket}/{key}: {}",
                 aws_sdk_s3::error::DisplayErrorContext(e)
             )
         })?;
     let mut by_reference = config.clone();
     by_reference.variables = None;
-    by_reference.variables_s3_uri = Some(format!("s3://{}/{key}", stack.bucket));
-    eprintln!("the variables ({size} bytes) are too large for the execution input; they travel as s3://{}/{key}", stack.bucket);
-    execution::input(
-        stack,
-        project_uri,
-        render_id,
-        output_key,
-        &by_reference,
-        protocol,
-    )
+    by_reference.variables_s3_uri = Some(format!("s3://{bucket}/{key}"));
+    eprintln!("the variables ({size} bytes) are too large for the execution input; they travel as s3://{bucket}/{key}");
+    input(&by_reference)
+}
+
+/// The execution input's `Concurrency` ([`crate::concurrency`]), said on
+/// stderr with how it was chosen, and a warning when other renders of the
+/// stack are running and share it.
+async fn fan_out(aws: &Aws, stack: &execution::StackTarget, r: &RemoteRender) -> Option<u32> {
+    let d = concurrency::decide(aws, stack.function_arn.as_deref(), r.concurrency).await;
+    if !r.json {
+        eprintln!("{}", d.note);
+    }
+    match concurrency::others_running(&aws.sfn, &stack.state_machine_arn).await {
+        Ok(0) => {}
+        Ok(n) => eprintln!(
+            "warning: {}",
+            concurrency::shared_budget_warning(n, d.concurrency)
+        ),
+        Err(e) => eprintln!("note: cannot tell whether other renders are running ({e:#})"),
+    }
+    d.concurrency
 }
 
 /// `--estimate` with a project: the price, printed before anything is

@@ -479,6 +479,12 @@ fn asl_next_that_does_not_exist() {
         "Definition.States.BuildChunkList.Next",
         json!("Nowhere"),
     );
+    // Its sibling leads there too, so that SelectWorkerProtocol is cut off.
+    s.add_property_override(
+        &sm,
+        "Definition.States.BuildChunkListWithConcurrency.Next",
+        json!("BuildChunkList"),
+    );
     let ps = problems(&s);
     let dangling = ps
         .iter()

@@ -24,6 +24,11 @@
 //!    the state (capped at 256 KiB) holds every chunk result to the end.
 //! 8. The definition is a `Definition` object (cfn-lint validates it), not a
 //!    `Fn::Join`ed `DefinitionString`; one substitution instead of six.
+//! 9. Concurrency (issue 26): every Task retries `Lambda.TooManyRequestsException`
+//!    with its own jittered Retrier before the reference's catch-all one,
+//!    and the Maps' MaxConcurrencyPath is `$.Iterator.MaxConcurrency`: the
+//!    input's `Concurrency` (`SelectConcurrency` picks
+//!    `BuildChunkListWithConcurrency`), else the chunk count.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -226,7 +231,14 @@ fn same_states_and_transitions_except_the_documented_fixes() {
         .filter(|k| !rs.contains_key(*k))
         .map(String::as_str)
         .collect();
-    assert_eq!(added, BTreeSet::from(["PlanExceedsChunkLimit"]));
+    assert_eq!(
+        added,
+        BTreeSet::from([
+            "PlanExceedsChunkLimit",
+            "SelectConcurrency",
+            "BuildChunkListWithConcurrency"
+        ])
+    );
     assert!(
         rs.keys().all(|k| os.contains_key(k)),
         "a reference state is missing"
@@ -257,7 +269,7 @@ fn same_states_and_transitions_except_the_documented_fixes() {
                 assert_eq!(
                     ot,
                     s(&[
-                        "BuildChunkList",
+                        "SelectConcurrency",
                         "PlanProducedZeroChunks",
                         "PlanExceedsChunkLimit"
                     ])
@@ -269,9 +281,10 @@ fn same_states_and_transitions_except_the_documented_fixes() {
             assert_eq!(ostate["Error"], rstate["Error"], "{name}.Error");
         }
         if rstate["Type"] == "Map" {
-            for k in ["ItemsPath", "MaxConcurrencyPath", "ResultPath"] {
+            for k in ["ItemsPath", "ResultPath"] {
                 assert_eq!(ostate[k], rstate[k], "{name}.{k}");
             }
+            assert_eq!(ostate["MaxConcurrencyPath"], "$.Iterator.MaxConcurrency");
             assert_eq!(
                 ostate["ItemSelector"]
                     .as_object()
@@ -364,7 +377,13 @@ fn retry_lists_cover_the_reference_with_one_name_per_error() {
                 .map(String::from)
             )
         );
-        assert_eq!(ours["Retry"][1], json!(reference["Retry"][1]));
+        // Fix 9: throttles get their own Retrier before the reference's
+        // catch-all one, which is unchanged.
+        assert_eq!(
+            ours["Retry"][1]["ErrorEquals"],
+            json!(["Lambda.TooManyRequestsException"])
+        );
+        assert_eq!(ours["Retry"][2], json!(reference["Retry"][1]));
     }
     // The reference's v1 lists are subsets of its v2 lists, so ours cover both.
     for (v1, v2) in [("Plan", "PlanV2"), ("Assemble", "AssembleV2")] {

@@ -361,6 +361,8 @@ fn workflow_states_and_transitions() {
         "Plan",
         "PlanV2",
         "BuildChunkList",
+        "BuildChunkListWithConcurrency",
+        "SelectConcurrency",
         "AssertChunkCount",
         "PlanProducedZeroChunks",
         "SelectWorkerProtocol",
@@ -391,11 +393,24 @@ fn workflow_states_and_transitions() {
         "States.ArrayRange(0, States.MathAdd($.Plan.ChunkCount, -1), 1)"
     );
     assert_eq!(s["BuildChunkList"]["ResultPath"], "$.Iterator");
+    // The Maps' limit: the input's Concurrency, else every chunk at once.
+    assert_eq!(
+        s["SelectConcurrency"]["Choices"][0],
+        json!({"Not": {"Variable": "$.Concurrency", "IsPresent": true}, "Next": "BuildChunkList"})
+    );
+    assert_eq!(
+        s["BuildChunkList"]["Parameters"]["MaxConcurrency.$"],
+        "$.Plan.ChunkCount"
+    );
+    assert_eq!(
+        s["BuildChunkListWithConcurrency"]["Parameters"]["MaxConcurrency.$"],
+        "$.Concurrency"
+    );
     for map in ["RenderChunks", "RenderChunksV2"] {
         let m = &s[map];
         assert_eq!(m["Type"], "Map");
         assert_eq!(m["ItemsPath"], "$.Iterator.ChunkIndexes");
-        assert_eq!(m["MaxConcurrencyPath"], "$.Plan.ChunkCount");
+        assert_eq!(m["MaxConcurrencyPath"], "$.Iterator.MaxConcurrency");
         assert_eq!(m["ItemSelector"]["ChunkIndex.$"], "$$.Map.Item.Value");
         assert_eq!(m["ItemProcessor"]["ProcessorConfig"]["Mode"], "INLINE");
         assert_eq!(m["ResultPath"], "$.Chunks");
@@ -426,15 +441,21 @@ fn every_task_retries_per_the_contract_in_order() {
             .parse()
             .unwrap();
         let retry = task["Retry"].as_array().unwrap();
-        assert_eq!(retry.len(), 2, "{name}");
+        assert_eq!(retry.len(), 3, "{name}");
         let expected: Vec<&str> = ErrorName::non_retryable(action)
             .into_iter()
             .map(ErrorName::as_str)
             .collect();
         assert_eq!(retry[0]["ErrorEquals"], json!(expected), "{name}");
         assert_eq!(retry[0]["MaxAttempts"], 0, "{name}");
+        // Throttles: their own long, jittered retries, before the 4 for failures.
         assert_eq!(
             retry[1],
+            json!({"ErrorEquals": ["Lambda.TooManyRequestsException"], "IntervalSeconds": 1, "MaxAttempts": 15, "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL"}),
+            "{name}"
+        );
+        assert_eq!(
+            retry[2],
             json!({"ErrorEquals": ["States.ALL"], "IntervalSeconds": 2, "MaxAttempts": 4, "BackoffRate": 2, "MaxDelaySeconds": 60}),
             "{name}"
         );

@@ -51,6 +51,7 @@ pub async fn start(target: &TargetArgs, project: &Path, id: &str, shape: Shape) 
         download: None,
         json: true,
         prices: Prices::default(),
+        concurrency: None,
         estimate: None,
     };
     if !render::run(target, r).await? {

@@ -108,8 +108,8 @@ fn render_estimate_prints_a_price_without_aws() {
     let e: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(e["frames"], 60);
     assert_eq!(e["chunks"], 4);
-    // 7 fixed states + one per chunk.
-    assert_eq!(e["stateTransitions"], 11);
+    // 8 fixed states (SelectConcurrency among them) + one per chunk.
+    assert_eq!(e["stateTransitions"], 12);
     let total = &e["totalUsd"];
     assert!(total["low"].as_f64().unwrap() < total["expected"].as_f64().unwrap());
     assert!(total["expected"].as_f64().unwrap() < total["high"].as_f64().unwrap());

@@ -3,15 +3,17 @@
 //! `bootstrap` processes, each on its own Runtime API port.
 //!
 //! As on Lambda: a warm instance is reused; a new one starts (cold, with
-//! its init timed) when none is free, up to a concurrency cap, beyond which
-//! invocations wait for a free instance (Lambda would throttle them with a
-//! 429 instead; waiting keeps a rehearsal on a small machine from failing
-//! for want of cores, and the wait is not billed). The function's Timeout
+//! its init timed) when none is free, up to the account's concurrency (and
+//! the function's reserved concurrency, when set), beyond which a
+//! synchronous invocation is throttled with a 429 `TooManyRequestsException`
+//! as on Lambda ([`concurrency`]); the workflow's Retry waits it out. The
+//! function's Timeout
 //! is enforced by killing the instance; function errors come back as
 //! `200` + `X-Amz-Function-Error: Unhandled`; every invocation gets START,
 //! END and REPORT lines in the function's log and one JSON record in
 //! `invocations.jsonl`.
 
+mod concurrency;
 mod instance;
 mod log;
 mod memory;
@@ -32,6 +34,7 @@ use tokio::task::JoinHandle;
 
 use crate::cgroup::CgroupBackend;
 use crate::http::{self, Req, Resp};
+pub use concurrency::Throttle;
 use instance::{InitEnd, Instance, RunEnd};
 pub use log::{Log, Record};
 
@@ -67,7 +70,9 @@ pub struct LambdaConfig {
     pub secret_access_key: String,
     /// Where the function's AWS SDK calls go (moto), as `AWS_ENDPOINT_URL`.
     pub aws_endpoint: Option<String>,
-    /// Most instances running at once.
+    /// Most instances running at once: the account's concurrency, as
+    /// `GetAccountSettings` reports it; more synchronous invocations at
+    /// once are throttled.
     pub concurrency: usize,
     pub log_dir: PathBuf,
     /// Also print START/END/REPORT lines on stderr.
@@ -112,7 +117,11 @@ pub(crate) struct Shared {
     pub config: LambdaConfig,
     /// Replaced whole by [`LambdaService::update_function`].
     functions: RwLock<HashMap<String, Arc<Function>>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
+    /// Reserved concurrency by function name (`PutFunctionConcurrency`).
+    reserved: Mutex<concurrency::Reserved>,
+    /// Invocations holding a slot, by function name.
+    busy: Mutex<HashMap<String, usize>>,
     next_instance: AtomicU64,
     next_request: AtomicU64,
     faults: Mutex<Vec<Fault>>,
@@ -165,7 +174,9 @@ impl LambdaService {
             })
             .collect();
         let shared = Arc::new(Shared {
-            permits: Semaphore::new(config.concurrency.max(1)),
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            reserved: Mutex::new(HashMap::new()),
+            busy: Mutex::new(HashMap::new()),
             config,
             functions: RwLock::new(functions),
             next_instance: AtomicU64::new(1),
@@ -188,13 +199,28 @@ impl LambdaService {
         self.shared.lookup(name).map(|f| f.arn.clone())
     }
 
-    /// Invokes in process (what the HTTP API does).
+    /// Invokes in process (what the HTTP API does for a synchronous
+    /// invocation), throttled the same way when there is no room.
     pub async fn invoke(&self, function: &str, event: Bytes) -> Result<Invoked, String> {
         let f = self
             .shared
             .lookup(function)
             .ok_or_else(|| format!("Function not found: {function}"))?;
-        Ok(invoke(&self.shared, &f, event).await)
+        let slot = concurrency::try_enter(&self.shared, &f.spec.name)
+            .map_err(|t| format!("TooManyRequestsException: Rate Exceeded. ({})", t.reason()))?;
+        Ok(invoke(&self.shared, &f, event, slot).await)
+    }
+
+    /// Sets (or, with `None`, removes) a function's reserved concurrency,
+    /// as PutFunctionConcurrency / DeleteFunctionConcurrency do: at most
+    /// that many of its invocations run at once, the rest are throttled.
+    pub fn set_reserved_concurrency(&self, function: &str, n: Option<u32>) -> Result<(), String> {
+        let f = self
+            .shared
+            .lookup(function)
+            .ok_or_else(|| format!("Function not found: {function}"))?;
+        self.shared.set_reserved_concurrency(&f.spec.name, n);
+        Ok(())
     }
 
     /// The log file of the (first) function: its own lines and
@@ -299,6 +325,22 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .get(name)
             .cloned()
+    }
+
+    fn lock_reserved(&self) -> std::sync::MutexGuard<'_, concurrency::Reserved> {
+        self.reserved.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_busy(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.busy.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_reserved_concurrency(&self, function: &str, n: Option<u32>) {
+        let mut r = self.lock_reserved();
+        match n {
+            Some(n) => r.insert(function.to_string(), n),
+            None => r.remove(function),
+        };
     }
 
     fn functions(&self) -> Vec<Arc<Function>> {
@@ -418,8 +460,13 @@ fn timestamp() -> String {
 /// How long an exited runtime's last output may take to reach the log.
 const OUTPUT_DRAIN: Duration = Duration::from_secs(2);
 
-/// One invocation, start to REPORT.
-async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoked {
+/// One invocation, start to REPORT, in the room `_slot` holds until it ends.
+async fn invoke(
+    shared: &Arc<Shared>,
+    f: &Arc<Function>,
+    event: Bytes,
+    _slot: concurrency::Slot,
+) -> Invoked {
     let request_id = shared.request_id();
     let parsed = serde_json::from_slice::<Value>(&event).unwrap_or(Value::Null);
     let fault = shared.take_fault(&event);
@@ -436,12 +483,6 @@ async fn invoke(shared: &Arc<Shared>, f: &Arc<Function>, event: Bytes) -> Invoke
         return unhandled(request_id, function_error(error_type, message));
     }
     let limit = time_limit(fault.as_ref(), f, &mut rec);
-    let Ok(_permit) = shared.permits.acquire().await else {
-        return unhandled(
-            request_id,
-            function_error("Lambda.ServiceException", "the service is stopping"),
-        );
-    };
     let mut inst = match warm_or_cold(shared, f, &mut rec).await {
         Ok(i) => i,
         Err(payload) => {
@@ -699,6 +740,10 @@ fn aws_error(status: StatusCode, ty: &str, message: &str) -> Resp {
 
 /// `POST /2015-03-31/functions/{name}/invocations`.
 async fn invoke_api(shared: Arc<Shared>, req: Req) -> Resp {
+    let req = match concurrency::api(&shared, req).await {
+        Ok(resp) => return resp,
+        Err(req) => req,
+    };
     let path = req.uri().path().to_string();
     let name = path
         .strip_prefix("/2015-03-31/functions/")
@@ -707,7 +752,7 @@ async fn invoke_api(shared: Arc<Shared>, req: Req) -> Resp {
         return aws_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
-            "this local service implements only Invoke",
+            "this local service implements Invoke, GetAccountSettings and the function concurrency APIs",
         );
     };
     let name = percent_encoding::percent_decode_str(name)
@@ -749,15 +794,22 @@ async fn invoke_api(shared: Arc<Shared>, req: Req) -> Resp {
         "DryRun" => return http::response(StatusCode::NO_CONTENT, &[], Bytes::new()),
         "Event" => {
             let s = shared.clone();
-            tokio::spawn(async move { invoke(&s, &f, event).await });
+            tokio::spawn(async move {
+                let slot = concurrency::enter_when_free(&s, &f.spec.name).await;
+                invoke(&s, &f, event, slot).await
+            });
             return http::response(StatusCode::ACCEPTED, &[], Bytes::new());
         }
         _ => {}
     }
+    let slot = match concurrency::try_enter(&shared, &f.spec.name) {
+        Ok(slot) => slot,
+        Err(t) => return concurrency::throttled(t),
+    };
     // In its own task: a caller that goes away (a stopped execution) does
     // not stop the invocation, as on Lambda.
     let s = shared.clone();
-    let Ok(r) = tokio::spawn(async move { invoke(&s, &f, event).await }).await else {
+    let Ok(r) = tokio::spawn(async move { invoke(&s, &f, event, slot).await }).await else {
         return aws_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ServiceException",

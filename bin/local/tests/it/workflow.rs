@@ -68,6 +68,7 @@ fn remote(
         download,
         json: true,
         prices: Prices::default(),
+        concurrency: None,
         estimate: None,
     }
 }
@@ -530,6 +531,7 @@ fn a_project_in_a_foreign_bucket_is_refused() {
         "outputs/wf-foreign.mp4",
         &hyperframes_producer::RenderConfig::new(30, hyperframes_producer::Format::Mp4),
         PlanProtocol::V2,
+        None,
     )
     .unwrap();
     s.rt.block_on(execution::start(&s.sfn(), &stack, id, input))
@@ -696,5 +698,82 @@ fn a_broken_package_or_environment_fails_at_init_without_retries() {
     eprintln!(
         "[measure] 4 broken functions, each a render that failed at init: {:.1} s",
         t.elapsed().as_secs_f64()
+    );
+}
+
+/// Puts the function's reserved concurrency back when a case ends.
+struct Unreserve<'a>(&'a TestStack, String);
+
+impl Drop for Unreserve<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.stack.lambda.set_reserved_concurrency(&self.1, None);
+    }
+}
+
+/// Issue 26 item 3: a fan-out wider than Lambda allows still renders.
+/// The function may run 1 instance (reserved concurrency 1) while the
+/// execution input asks for 4 chunks at once: the local Lambda service
+/// throttles the other 3 with a 429, Step Functions raises
+/// `Lambda.TooManyRequestsException`, and the throttle Retrier waits them
+/// out (1 s, 2 s, ... with full jitter) without touching the 4 retries of
+/// real failures.
+#[test]
+fn a_fan_out_wider_than_the_concurrency_is_throttled_and_retried_to_success() {
+    let s = test_stack();
+    let _g = serial();
+    let id = "wf-throttle";
+    let (aws, stack) = s.rt.block_on(target(s).connect()).unwrap();
+    let function = stack
+        .function_arn
+        .clone()
+        .expect("the outputs name the function");
+    s.stack
+        .lambda
+        .set_reserved_concurrency(&function, Some(1))
+        .unwrap();
+    let _restore = Unreserve(s, function.clone());
+    // What `render` reads to size a fan-out, from the local Lambda service.
+    let limits =
+        s.rt.block_on(hyperframes_render::concurrency::read(&aws, &function))
+            .unwrap();
+    assert_eq!(
+        (limits.account, limits.unreserved, limits.reserved),
+        (3, 2, Some(1))
+    );
+    assert_eq!(hyperframes_render::concurrency::choose(limits), 1);
+
+    let project = fixture_project(&crate::support::scratch(id), "mp4-h264-sdr");
+    let mut r = remote(&project, id, "mp4", None);
+    r.config.chunk_size = Some(15); // 60 frames: 4 chunks
+    r.concurrency = Some(4); // deliberately above the function's 1
+    s.rt.block_on(render::run(&target(s), r))
+        .unwrap_or_else(|e| panic!("{id}: {e:#}"));
+    let p = wait(s, id);
+    let recs = invocations(s, id);
+    assert_eq!(p.state, State::Succeeded, "{recs:#?}");
+    assert_eq!(
+        count(&recs, "renderChunk"),
+        4,
+        "a throttled attempt never runs: {recs:#?}"
+    );
+    assert_eq!(max_overlap(&recs, "renderChunk"), 1, "{recs:#?}");
+    let h = history(s, id);
+    let throttled = h
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed" && e["error"] == "Lambda.TooManyRequestsException")
+        .count();
+    assert!(
+        throttled >= 3,
+        "the 3 chunks beyond the first were throttled: {h:#?}"
+    );
+    assert!(
+        !h.iter()
+            .any(|e| e["type"] == "TaskFailed" && e["error"] != "Lambda.TooManyRequestsException"),
+        "only throttles failed: {h:#?}"
+    );
+    assert_eq!(
+        p.retries.errors["Lambda.TooManyRequestsException"], throttled as u32,
+        "{:?}",
+        p.retries
     );
 }

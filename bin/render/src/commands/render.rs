@@ -206,6 +206,7 @@ fn remote_render(args: Args) -> (RemoteRender, LambdaArgs) {
         download: l.download.clone(),
         json: args.json,
         prices: l.prices.prices(),
+        concurrency: args.estimate.concurrency,
         estimate: None,
     };
     (remote, l)

@@ -34,8 +34,10 @@ pub struct EstimateArgs {
     /// uploads nothing, needs no AWS credentials.
     #[arg(long)]
     pub estimate: bool,
-    /// Lambda concurrency available to the render (e.g. your account's
-    /// quota): sets the wall time, and warns when the chunks exceed it.
+    /// Lambda concurrency available to the render: sets the estimate's wall
+    /// time; on a stack, also the most chunks run at once (default: read
+    /// from the account's and the function's Lambda concurrency, less a
+    /// tenth of the account's pool for headroom).
     #[arg(long, value_name = "N")]
     pub concurrency: Option<u32>,
     /// Calibration file from `hyperframes bench render --calibrate` (default:

@@ -167,8 +167,8 @@ pub struct Inputs<'a> {
     pub calibration_source: &'a str,
     pub target: Target,
     pub prices: Prices,
-    /// Chunks that may run at once; `None` means all of them (the Map's
-    /// MaxConcurrency is the chunk count).
+    /// Chunks that may run at once (the execution input's `Concurrency`);
+    /// `None` means all of them.
     pub concurrency: Option<u32>,
     pub protocol: PlanProtocol,
     /// The render's format, to warn when the calibration's profile differs.
@@ -258,7 +258,7 @@ fn warnings(n: u32, i: &Inputs) -> Vec<String> {
     if let Some(k) = i.concurrency {
         if n > k {
             warnings.push(format!(
-                "the plan has {n} chunks but only {k} can run at once: Step Functions starts all {n} together, Lambda throttles the rest and the tasks retry (up to 4 times with backoff), which can fail the render. Ask AWS to raise the account's Lambda concurrency quota, or render with --max-parallel-chunks {k} (or a larger --chunk-size)"
+                "the plan has {n} chunks but only {k} can run at once: the render runs them {k} at a time (the wall time above counts the waves), and a chunk Lambda throttles anyway is retried until there is room. For fewer waves, ask AWS to raise the account's Lambda concurrency quota, or render with --max-parallel-chunks {k} (or a larger --chunk-size)"
             ));
         }
     }
