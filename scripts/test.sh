@@ -40,7 +40,9 @@ SPARTICUZ_CHROMIUM_SHA256=20e5656fcdcf4118ede85edfb9d6bb9cc1bbb7ffb8b75622fffbcf
 IMAGEIO_FFMPEG_VERSION=0.8.1
 IMAGEIO_FFMPEG_SHA256=050d6850601c3b3890bd2b28306f3b842b3daea390a561101174375a1c460bda
 
-log() { printf '[test.sh] %s\n' "$*" >&2; }
+# Each line carries the seconds since the start, so a CI log shows where
+# the time went (installs, the compile; cargo prints each test binary's).
+log() { printf '[test.sh +%ss] %s\n' "$SECONDS" "$*" >&2; }
 
 install_debian() {
   local missing=()
@@ -171,8 +173,8 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 build=""
 if [ "$install_only" -eq 0 ]; then
   mkdir -p "$root/target"
-  log "compiling the tests in the background (target/test-build.log)"
-  ( cd "$root" && exec cargo test --workspace --no-run >"$root/target/test-build.log" 2>&1 ) &
+  log "compiling the tests in the background (target/test-build.log, timings in target/cargo-timings/)"
+  ( cd "$root" && exec cargo test --workspace --no-run --timings >"$root/target/test-build.log" 2>&1 ) &
   build=$!
   trap '[ -z "$build" ] || kill "$build" 2>/dev/null || true' EXIT
 fi
@@ -189,12 +191,14 @@ for p in "${pids[@]}"; do wait "$p" || failed=1; done
 [ "$failed" -eq 0 ] || { log "installing the test tools failed (see above)"; exit 1; }
 install_cargo_insta
 write_asset_map
+log "tools ready"
 
 [ "$install_only" -eq 1 ] && { log "tools ready in $tools"; exit 0; }
 
 # A failed compile is reported by the run below, with cargo's own output.
 wait "$build" || log "the background compile failed; cargo test below says why"
 build=""
+log "tests compiled; running them"
 
 cd "$root"
 exec cargo test --workspace --no-fail-fast "${cargo_args[@]}"
