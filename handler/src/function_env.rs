@@ -27,7 +27,7 @@ pub struct FunctionEnv {
 
 impl FunctionEnv {
     /// Reads every variable through `get` (the edge passes
-    /// `|k| std::env::var(k).ok()`; tests pass a map).
+    /// the process environment; tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> FunctionEnv {
         FunctionEnv {
             render_bucket: get(env::RENDER_BUCKET),

@@ -1,7 +1,8 @@
 //! The producer's settings from the environment (`HF_*`), read in one place.
 //!
-//! The programs read them once at their edge ([`Settings::from_env`] at the
-//! start of `hyperframes` and of the Lambda handler's init) and
+//! The programs read them once at their edge ([`Settings::from_lookup`]
+//! over the process environment, at the start of `hyperframes` and of the
+//! Lambda handler's init) and
 //! [`install`] them; the library then asks [`current`] and never reads an
 //! `HF_*` variable itself. A value that does not parse is an error naming
 //! the variable (every bad one at once), where it used to be ignored.
@@ -66,12 +67,8 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Reads every `HF_*` variable the producer knows.
-    pub fn from_env() -> Result<Settings> {
-        Settings::from_lookup(&|k| std::env::var(k).ok())
-    }
-
-    /// [`Settings::from_env`] over any lookup (tests pass a map).
+    /// Reads every `HF_*` variable the producer knows through `get`: the
+    /// edge passes the process environment, tests a map.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Settings> {
         let mut problems = Vec::new();
         let mut s = Settings::default();
@@ -129,13 +126,6 @@ static DEFAULT: LazyLock<Arc<Settings>> = LazyLock::new(|| Arc::new(Settings::de
 /// this once; a test may call it again to change one setting).
 pub fn install(settings: Settings) {
     *INSTALLED.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(settings));
-}
-
-/// Reads the environment once and installs it: what a program's edge does
-/// (a test binary is such an edge too). The error names every bad variable.
-pub fn install_from_env() -> Result<()> {
-    install(Settings::from_env()?);
-    Ok(())
 }
 
 /// The installed settings, or the defaults when nothing was installed.

@@ -84,9 +84,12 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     // The producer's `HF_*` settings, read once here (every bad one named).
-    if let Err(e) = hyperframes_producer::settings::install_from_env() {
-        eprintln!("hyperframes: {e}");
-        return ExitCode::from(2);
+    match hyperframes_producer::settings::Settings::from_lookup(&|k| std::env::var(k).ok()) {
+        Ok(s) => hyperframes_producer::settings::install(s),
+        Err(e) => {
+            eprintln!("hyperframes: {e}");
+            return ExitCode::from(2);
+        }
     }
     match cli.command {
         Command::Render(a) => render::run(*a),

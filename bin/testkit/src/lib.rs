@@ -24,3 +24,12 @@ pub fn tools_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join(".tools"))
 }
+
+/// The producer's settings from this run's environment (scripts/test.sh
+/// sets `HF_ALLOW_NETWORK=0` and `HF_TOOLS_DIR`), installed as a program's
+/// edge installs them: the library reads no variable itself.
+pub fn install_producer_settings() {
+    let env = |k: &str| std::env::var(k).ok();
+    let settings = hyperframes_producer::settings::Settings::from_lookup(&env);
+    hyperframes_producer::settings::install(settings.expect("the HF_* settings parse"));
+}

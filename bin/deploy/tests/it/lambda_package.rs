@@ -305,7 +305,7 @@ fn fixture_project(d: &Path) -> PathBuf {
 fn local_render(d: &Path, project: &Path) -> (PathBuf, f64, u64) {
     // The producer's settings from this run's environment, as a program's
     // edge installs them (the library reads no variable itself).
-    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
+    hyperframes_testkit::install_producer_settings();
     let config =
         hyperframes_producer::RenderConfig::from_json(&serde_json::from_str(CONFIG).unwrap())
             .unwrap();

@@ -48,7 +48,7 @@ fn fixture() -> PathBuf {
 async fn the_estimated_s3_requests_are_the_requests_a_render_makes() {
     // The producer's settings from this run's environment, as a program's
     // edge installs them (the library reads no variable itself).
-    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
+    hyperframes_testkit::install_producer_settings();
     let work = scratch("estimate-requests");
     let project = work.join("project");
     std::fs::create_dir_all(&project).unwrap();

@@ -16,7 +16,7 @@ static RENDERS: Mutex<()> = Mutex::new(());
 fn setup() -> MutexGuard<'static, ()> {
     // The producer's settings from this run's environment, as a program's
     // edge installs them (the library reads no variable itself).
-    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
+    hyperframes_testkit::install_producer_settings();
     if let Err(e) = hyperframes_producer::capture::browser::chrome_path() {
         panic!("{e}; {INSTALL_HINT}");
     }

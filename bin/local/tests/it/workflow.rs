@@ -155,7 +155,7 @@ fn history(s: &TestStack, render_id: &str) -> Vec<Value> {
 fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
     // The producer's settings from this run's environment, as a program's
     // edge installs them (the library reads no variable itself).
-    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
+    hyperframes_testkit::install_producer_settings();
     let config =
         hyperframes_render::render::config(&remote(project, "local", format, None)).unwrap();
     let plan_dir = dir.join(format!("local-plan-{format}"));

@@ -42,7 +42,7 @@ pub fn fixture(name: &str) -> PathBuf {
 pub async fn env(name: &str) -> Env {
     // The producer's settings from this run's environment, as a program's
     // edge installs them (the library reads no variable itself).
-    hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse");
+    hyperframes_testkit::install_producer_settings();
     let scratch = scratch(name);
     let moto = moto::Moto::start(&scratch.join("moto"));
     let client = moto.s3_client();

@@ -39,7 +39,9 @@ pub fn browser_lock() -> MutexGuard<'static, ()> {
 pub fn install_settings() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        hyperframes_producer::settings::install_from_env().expect("the HF_* settings parse")
+        let env = |k: &str| std::env::var(k).ok();
+        let settings = hyperframes_producer::settings::Settings::from_lookup(&env);
+        hyperframes_producer::settings::install(settings.expect("the HF_* settings parse"));
     });
 }
 
