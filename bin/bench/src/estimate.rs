@@ -215,7 +215,6 @@ pub fn estimate_here(
     facts: &PlanFacts,
     request_ms: f64,
     memory_mb: u32,
-    format: &str,
 ) -> Result<Estimate> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     estimate(
@@ -236,7 +235,6 @@ pub fn estimate_here(
             },
             concurrency: None,
             protocol: PlanProtocol::V2,
-            format: format.into(),
         },
     )
 }
@@ -283,12 +281,12 @@ async fn bench(args: Args) -> Result<()> {
         let facts_dir = work.join(format!("facts-{id}"));
         std::fs::create_dir_all(&facts_dir)?;
         let facts = plan_locally(&sized, &config, map.clone(), &facts_dir)?;
-        let before = estimate_here(&cal_before, &facts, request_ms, args.memory_mb, "mp4")?;
+        let before = estimate_here(&cal_before, &facts, request_ms, args.memory_mb)?;
         let billed = rig.render(&sized, &config, id, args.memory_mb).await?;
         // The host's speed drifts: the range is the union of the estimates
         // from a calibration just before the render and one just after it.
         let cal_after = calibrate_now(&format!("calibrate-{}", n + 1))?;
-        let after = estimate_here(&cal_after, &facts, request_ms, args.memory_mb, "mp4")?;
+        let after = estimate_here(&cal_after, &facts, request_ms, args.memory_mb)?;
         cal_before = cal_after;
         let mut range = before.lambda_gb_seconds;
         range.low = range.low.min(after.lambda_gb_seconds.low);

@@ -208,7 +208,7 @@ fn calibrate(args: &Args) -> ExitCode {
         reps: args.reps,
         asset_map,
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        notes: "mp4-h264-sdr fixture scaled with CSS zoom and stretched so every frame differs; mp4 h264 at the default quality (veryfast, CRF 19), one capture page per chunk".into(),
+        notes: "mp4-h264-sdr fixture scaled with CSS zoom and stretched so every frame differs; the producer's default settings for mp4 (see the profile), capture pages as a chunk chooses them".into(),
     });
     let _ = std::fs::remove_dir_all(&work);
     match result.and_then(|c| c.save(&args.out).map(|()| c)) {

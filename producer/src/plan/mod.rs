@@ -15,6 +15,7 @@ pub(crate) mod fetch;
 pub(crate) mod files;
 pub(crate) mod html;
 pub(crate) mod mount;
+pub mod profile;
 pub mod tarball;
 pub mod v2;
 pub(crate) mod variable_assets;

@@ -62,7 +62,7 @@ async fn the_estimated_s3_requests_are_the_requests_a_render_makes() {
     let facts_dir = work.join("facts");
     std::fs::create_dir_all(&facts_dir).unwrap();
     let facts = plan_locally(&project, &config, Some(asset_map()), &facts_dir).unwrap();
-    let e = estimate_here(&Calibration::shipped(), &facts, 5.0, 10240, "mp4").unwrap();
+    let e = estimate_here(&Calibration::shipped(), &facts, 5.0, 10240).unwrap();
     assert!(e.chunks >= 2, "{} chunks: the test wants several", e.chunks);
     let billed = rig
         .render(&project, &config, "requests", 10240)
@@ -123,6 +123,57 @@ fn render_estimate_prints_a_price_without_aws() {
         .as_str()
         .unwrap()
         .starts_with("shipped default"));
+    // The same plan at other memory sizes: fewer vCPUs, slower chunks.
+    let sizes = e["atMemory"].as_array().unwrap();
+    let mb: Vec<u64> = sizes
+        .iter()
+        .map(|m| m["memoryMb"].as_u64().unwrap())
+        .collect();
+    assert_eq!(mb, [1769, 3538, 5307, 7076, 10240]);
+    let wall = |i: usize| sizes[i]["wallSeconds"]["expected"].as_f64().unwrap();
+    assert!(
+        wall(0) > wall(4),
+        "1 vCPU {} s vs 5.8 vCPUs {} s",
+        wall(0),
+        wall(4)
+    );
+    assert_eq!(
+        sizes[4]["totalUsd"], e["totalUsd"],
+        "the 10240 MB row is this render"
+    );
+    // The shipped calibration measured the producer's defaults, so a
+    // default render is not warned about its settings.
+    assert!(
+        !warnings.contains("the calibration measured mp4"),
+        "{warnings}"
+    );
+
+    // Other settings than the calibration measured are named, both values.
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .arg("render")
+        .arg(&project)
+        .args(["--estimate", "--quality", "draft", "--json"])
+        .env("HF_ASSET_MAP", tools().join("asset-map.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = e["warnings"].to_string();
+    for needle in [
+        "the calibration measured mp4 libx264-software veryfast CRF 19",
+        "preset ultrafast vs veryfast",
+        "crf 28 vs 19",
+        "--calibrate --out FILE",
+    ] {
+        assert!(
+            warnings.contains(needle),
+            "missing {needle:?} in {warnings}"
+        );
+    }
 
     // The human form, without --json.
     let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
@@ -145,6 +196,8 @@ fn render_estimate_prints_a_price_without_aws() {
         "total",
         "wall time",
         "calibration: shipped default",
+        "at other memory sizes",
+        "10240 MB   5.79",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

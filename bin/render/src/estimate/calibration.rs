@@ -19,8 +19,17 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+/// Which capture and encoder settings the frame costs hold for: read from
+/// the calibration's own plans when it is measured, and compared with the
+/// render's plan by every estimate.
+pub use hyperframes_producer::plan::profile::CostProfile as Profile;
+
 /// The file format version this build reads and writes.
-pub const VERSION: u32 = 1;
+///
+/// Version 2 records the whole [`Profile`] (capture path and CRF besides
+/// the format and preset), so an estimate can say when the render's
+/// settings are not the ones measured.
+pub const VERSION: u32 = 2;
 
 /// The calibration the project ships (measured on its development machine).
 pub const SHIPPED: &str = include_str!("../../calibration/default.json");
@@ -58,15 +67,6 @@ pub struct Provenance {
     pub producer: String,
     /// Free text: what was rendered, caveats.
     pub notes: String,
-}
-
-/// Which encoder settings the frame costs hold for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Profile {
-    pub format: String,
-    pub codec: String,
-    pub preset: String,
 }
 
 /// Chunk rendering: browser boot and per-frame capture + encode.
@@ -223,7 +223,8 @@ mod tests {
         let c = Calibration::shipped();
         assert_eq!(c.version, VERSION);
         assert!(!c.provenance.measured_at.is_empty());
-        assert!(c.provenance.command.contains("render-bench"));
+        assert!(c.provenance.command.contains("--calibrate"));
+        assert!(!c.profile.capture.is_empty() && c.profile.crf.is_some());
         assert!(c.measured_cores.contains(&1));
         // More cores never make a chunk slower, and more pixels never faster.
         let a = c.chunk_ms(60, 2.07, 1.0);

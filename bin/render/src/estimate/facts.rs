@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use anyhow::{anyhow, Result};
 
+use hyperframes_producer::plan::profile::CostProfile;
 use hyperframes_producer::plan::v2::{self, Role};
+use hyperframes_producer::plan::LoadedPlan;
 use hyperframes_producer::{AssetMap, Format, PlanOptions, RenderConfig};
 
 /// Objects and bytes one invocation reads or writes.
@@ -55,6 +57,8 @@ pub struct PlanFacts {
     pub assemble_plan_traffic: Traffic,
     /// Bytes of the plan kept under renders/ (expires with the intermediates).
     pub plan_bytes: u64,
+    /// The capture and encoder settings the plan's chunks will use.
+    pub profile: CostProfile,
 }
 
 impl PlanFacts {
@@ -89,6 +93,9 @@ pub fn plan_locally(
         hyperframes_producer::plan_with(project, rc, &plan_dir, &PlanOptions { asset_map })
             .map_err(|e| anyhow!("planning failed [{}]: {e}", e.name()))?;
     let plan_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let profile = LoadedPlan::load(&outcome.plan_dir)
+        .map_err(|e| anyhow!("cannot read back the local plan: {e}"))?
+        .cost_profile();
     let manifest = &outcome.v2.manifest_path;
     let manifest_bytes = file_len(manifest);
     let mut unique: Vec<(&str, u64)> = outcome
@@ -134,5 +141,6 @@ pub fn plan_locally(
         chunk_plan_traffic,
         assemble_plan_traffic: read(Role::Assembler)?,
         plan_bytes: blob_bytes + manifest_bytes,
+        profile,
     })
 }

@@ -11,10 +11,11 @@ use anyhow::{anyhow, Context, Result};
 use hyperframes_producer::bench::{load_average, median, prepare_project};
 use hyperframes_producer::chunk::{render_chunk, render_chunk_with, ChunkOptions};
 use hyperframes_producer::plan::v2::{self, Role};
-use hyperframes_producer::{AssetMap, Format, PlanOptions, Quality, RenderConfig};
+use hyperframes_producer::plan::LoadedPlan;
+use hyperframes_producer::{AssetMap, Format, PlanOptions, RenderConfig};
 
 use super::calibration::{
-    AssembleModel, Calibration, ChunkModel, PerMegapixel, Platform, Profile, Provenance, VERSION,
+    AssembleModel, Calibration, ChunkModel, PerMegapixel, Platform, Provenance, VERSION,
 };
 
 /// What to measure.
@@ -160,6 +161,7 @@ pub fn calibrate(opts: &MeasureOptions) -> Result<Calibration> {
     let seconds = opts.frames[1].div_ceil(30) + 1;
     let mut rows = Vec::new();
     let mut plan_ms = Vec::new();
+    let mut profile = None;
     for (w, h) in opts.resolutions {
         let project = prepare_project(
             &opts.fixture,
@@ -174,6 +176,11 @@ pub fn calibrate(opts: &MeasureOptions) -> Result<Calibration> {
             config.chunk_size = Some(frames);
             let dir = opts.work.join(format!("plan-{w}x{h}-{frames}"));
             plan_ms.push(plan(&project, &config, &dir, &opts.asset_map)?);
+            if profile.is_none() {
+                let loaded = LoadedPlan::load(&dir)
+                    .map_err(|e| anyhow!("cannot read the calibration's plan: {e}"))?;
+                profile = Some(loaded.cost_profile());
+            }
             for &cores in &core_counts {
                 let mut wall = Vec::new();
                 let mut bytes = 0;
@@ -205,12 +212,7 @@ pub fn calibrate(opts: &MeasureOptions) -> Result<Calibration> {
             producer: hyperframes_producer::plan::PRODUCER_VERSION.into(),
             notes: opts.notes.clone(),
         },
-        profile: Profile {
-            format: "mp4".into(),
-            codec: "h264".into(),
-            // RenderConfig::new leaves quality and preset at their defaults.
-            preset: Quality::default().default_preset().as_str().into(),
-        },
+        profile: profile.context("the calibration planned nothing")?,
         measured_cores: core_counts.iter().map(|&c| c as u32).collect(),
         chunk,
         assemble,

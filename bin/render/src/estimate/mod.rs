@@ -81,7 +81,7 @@ pub fn for_project(
     let map = AssetMap::discover().ok();
     let facts = facts::plan_locally(project, config, map, work.path())?;
     let target = Target::lambda(prices.memory_mb, &cal);
-    model::estimate(
+    model::estimate_with_sizes(
         &facts,
         &Inputs {
             calibration: &cal,
@@ -90,7 +90,6 @@ pub fn for_project(
             prices,
             concurrency: args.concurrency,
             protocol,
-            format: config.format.as_str().to_string(),
         },
     )
 }

@@ -42,7 +42,7 @@ impl Target {
     /// A Lambda function with `memory_mb`, the platform numbers from the calibration.
     pub fn lambda(memory_mb: u32, c: &Calibration) -> Target {
         Target {
-            cores: (f64::from(memory_mb) / MB_PER_VCPU).min(6.0),
+            cores: vcpus(memory_mb),
             cold_start_ms: c.platform.cold_start_ms,
             s3_mb_per_second: c.platform.s3_mb_per_second,
             s3_request_ms: c.platform.s3_request_ms,
@@ -111,6 +111,26 @@ pub struct Estimate {
     pub warnings: Vec<String>,
     pub calibration: String,
     pub excludes: String,
+    /// The same render at other memory sizes ([`MEMORY_SIZES`]), so the
+    /// user sees the trade: fewer vCPUs make each chunk slower, while a
+    /// vCPU-second costs about the same at every size.
+    #[serde(default)]
+    pub at_memory: Vec<AtMemory>,
+}
+
+/// Memory sizes an estimate is also shown at: whole vCPUs (Lambda gives
+/// one per 1,769 MB) and the largest size.
+pub const MEMORY_SIZES: [u32; 5] = [1769, 3538, 5307, 7076, 10240];
+
+/// One row of the memory comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AtMemory {
+    pub memory_mb: u32,
+    pub vcpus: f64,
+    pub lambda_gb_seconds: Range,
+    pub total_usd: Range,
+    pub wall_seconds: Range,
 }
 
 fn transfer_ms(t: &Traffic, target: &Target) -> f64 {
@@ -171,8 +191,39 @@ pub struct Inputs<'a> {
     /// `None` means all of them.
     pub concurrency: Option<u32>,
     pub protocol: PlanProtocol,
-    /// The render's format, to warn when the calibration's profile differs.
-    pub format: String,
+}
+
+/// Estimates a render from its plan, and the same render at each of
+/// [`MEMORY_SIZES`] (the model only: the plan is the same at every size).
+pub fn estimate_with_sizes(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
+    let mut e = estimate(f, i)?;
+    for memory_mb in MEMORY_SIZES {
+        let at = Inputs {
+            target: Target {
+                cores: vcpus(memory_mb),
+                ..i.target.clone()
+            },
+            prices: Prices {
+                memory_mb,
+                ..i.prices
+            },
+            ..i.clone()
+        };
+        let x = estimate(f, &at)?;
+        e.at_memory.push(AtMemory {
+            memory_mb,
+            vcpus: at.target.cores,
+            lambda_gb_seconds: x.lambda_gb_seconds,
+            total_usd: x.total_usd,
+            wall_seconds: x.wall_seconds,
+        });
+    }
+    Ok(e)
+}
+
+/// Lambda's vCPUs at `memory_mb`.
+pub fn vcpus(memory_mb: u32) -> f64 {
+    (f64::from(memory_mb) / MB_PER_VCPU).min(6.0)
 }
 
 /// Estimates a render from its plan.
@@ -217,7 +268,7 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
     }
     .scale(0.001);
 
-    let warnings = warnings(n, i);
+    let warnings = warnings(f, i);
     Ok(Estimate {
         frames: f.frames,
         chunks: n,
@@ -247,13 +298,14 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
             i.calibration_source, c.provenance.measured_at, c.provenance.host, c.provenance.command
         ),
         excludes: "data transfer out of AWS, CloudWatch, KMS, retries after errors".into(),
+        at_memory: Vec::new(),
     })
 }
 
 /// What the user should know before trusting the numbers: too few
 /// concurrent slots for the plan, or a calibration unlike this render.
-fn warnings(n: u32, i: &Inputs) -> Vec<String> {
-    let c = i.calibration;
+fn warnings(f: &PlanFacts, i: &Inputs) -> Vec<String> {
+    let (c, n) = (i.calibration, f.chunks());
     let mut warnings = Vec::new();
     if let Some(k) = i.concurrency {
         if n > k {
@@ -262,10 +314,13 @@ fn warnings(n: u32, i: &Inputs) -> Vec<String> {
             ));
         }
     }
-    if i.format != c.profile.format {
+    let differences = f.profile.differences(&c.profile);
+    if !differences.is_empty() {
         warnings.push(format!(
-            "the calibration is for {} {} {}, this render is {}: frame costs may differ a lot; recalibrate with `hyperframes bench render --calibrate` for this format",
-            c.profile.format, c.profile.codec, c.profile.preset, i.format
+            "the calibration measured {}; this render is {} ({}): frame costs may differ a lot. Recalibrate for these settings with `hyperframes bench render --calibrate --out FILE` and pass `--calibration FILE`",
+            c.profile,
+            f.profile,
+            differences.join(", ")
         ));
     }
     let measured = c.measured_cores.iter().copied().max().unwrap_or(1);
@@ -360,10 +415,36 @@ pub fn render_text(e: &Estimate) -> String {
         mb(e.output_bytes),
         usd(e.output_usd_per_month)
     );
+    s += &memory_table(e);
     for w in &e.warnings {
         s += &format!("warning: {w}\n");
     }
     s += &format!("calibration: {}\nexcludes: {}\n", e.calibration, e.excludes);
+    s
+}
+
+/// The memory comparison, one row per size, the render's own marked.
+fn memory_table(e: &Estimate) -> String {
+    if e.at_memory.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("  at other memory sizes (same plan):\n");
+    s += "      memory  vCPUs      GB-s    total      wall time\n";
+    for m in &e.at_memory {
+        let mark = if m.memory_mb == e.memory_mb {
+            " <- this render"
+        } else {
+            ""
+        };
+        s += &format!(
+            "    {:>6} MB  {:>5.2}  {:>8.0}  {:>9}  {:>6.0} s{mark}\n",
+            m.memory_mb,
+            m.vcpus,
+            m.lambda_gb_seconds.expected,
+            usd(m.total_usd.expected),
+            m.wall_seconds.expected
+        );
+    }
     s
 }
 
