@@ -237,7 +237,7 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
     // First render: every concurrent chunk needs an environment of its
     // own (one is the plan's); a warm stack reuses them all.
     let seconds = Range {
-        low: warm * (1.0 - u),
+        low: warm * (1.0 - u).max(0.0),
         expected: warm + f64::from(n) * cold,
         high: warm * (1.0 + u) + f64::from(n + 1) * cold,
     }
@@ -262,7 +262,7 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
     let critical = f64::from(8) * STATE_LATENCY_MS;
     let wall_ms = plan + schedule(&chunks, slots) + assemble + critical;
     let wall = Range {
-        low: wall_ms * (1.0 - u),
+        low: wall_ms * (1.0 - u).max(0.0),
         expected: wall_ms + cold,
         high: wall_ms * (1.0 + u) + 2.0 * cold,
     }
