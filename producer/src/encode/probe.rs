@@ -91,6 +91,8 @@ struct InputInfo {
     fps: String,
     has_video: bool,
     has_audio: bool,
+    /// The first audio stream has one channel.
+    audio_mono: bool,
 }
 
 fn indent(line: &str) -> usize {
@@ -160,8 +162,13 @@ fn parse_input(stderr: &str) -> InputInfo {
                         .trim()
                         .to_string();
                 }
-            } else if t.contains(": Audio: ") {
-                info.has_audio = true;
+            } else if let Some((_, desc)) = t.split_once(": Audio: ") {
+                if !info.has_audio {
+                    info.has_audio = true;
+                    info.audio_mono = desc
+                        .split(", ")
+                        .any(|p| p == "mono" || p.starts_with("1 channels"));
+                }
             }
         }
     }
@@ -222,8 +229,22 @@ pub fn probe_video(path: &Path) -> Result<VideoProbe> {
     })
 }
 
+/// The first audio stream of a file.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AudioProbe {
+    pub duration: f64,
+    /// One channel: the mix maps it into both stereo channels at its own
+    /// level (ffmpeg's default upmix lowers it by 3 dB).
+    pub mono: bool,
+}
+
 /// Duration of the first audio stream, None when the file has no audio.
 pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
+    Ok(probe_audio(path)?.map(|a| a.duration))
+}
+
+/// The first audio stream, None when the file has no audio.
+pub fn probe_audio(path: &Path) -> Result<Option<AudioProbe>> {
     let out = framecrc(path, "0:a:0")?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     let info = parse_input(&stderr);
@@ -244,9 +265,10 @@ pub fn probe_audio_duration(path: &Path) -> Result<Option<f64>> {
             out.stderr_tail()
         )));
     }
-    Ok(Some(
-        parse_framecrc(&String::from_utf8_lossy(&out.stdout)).duration,
-    ))
+    Ok(Some(AudioProbe {
+        duration: parse_framecrc(&String::from_utf8_lossy(&out.stdout)).duration,
+        mono: info.audio_mono,
+    }))
 }
 
 /// The container's format and duration; a file ffmpeg cannot open as

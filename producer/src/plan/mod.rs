@@ -677,6 +677,19 @@ fn local_media_path(compiled_dir: &Path, src: &str) -> Result<PathBuf> {
     Ok(p)
 }
 
+/// The filter that makes a source stereo. A mono source goes into both
+/// channels at its own level, as the reference mixes it: ffmpeg's default
+/// upmix spreads it at -3 dB per channel, so the mix came out 3 dB quieter
+/// than the page plays it. Stereo passes through; more channels get
+/// ffmpeg's default downmix, as in the reference.
+fn to_stereo(mono: bool) -> &'static str {
+    if mono {
+        "pan=stereo|FL=c0|FR=c0"
+    } else {
+        "aformat=channel_layouts=stereo"
+    }
+}
+
 /// Mixes every audible media element into one 48 kHz stereo AAC track of exactly
 /// the composition's length; returns false when nothing is audible.
 fn mix_audio(
@@ -690,9 +703,9 @@ fn mix_audio(
     let mut n = 0;
     for m in media.iter().filter(|m| m.has_audio) {
         let path = local_media_path(compiled_dir, &m.src)?;
-        if probe::probe_audio_duration(&path)?.is_none() {
+        let Some(audio) = probe::probe_audio(&path)? else {
             continue;
-        }
+        };
         cmd.args(["-ss", &format!("{:.6}", m.media_start)]);
         if let Some(d) = m.duration {
             cmd.args(["-t", &format!("{d:.6}")]);
@@ -700,7 +713,8 @@ fn mix_audio(
         cmd.arg("-i").arg(&path);
         let delay = (m.start * 1000.0).round() as u64;
         filters.push(format!(
-            "[{n}:a]aresample=48000,aformat=channel_layouts=stereo,volume={:.4},adelay={delay}|{delay}[a{n}]",
+            "[{n}:a]aresample=48000,{},volume={:.4},adelay={delay}|{delay}[a{n}]",
+            to_stereo(audio.mono),
             m.volume
         ));
         n += 1;

@@ -280,6 +280,35 @@ fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
     );
     let v = crate::common::ffprobe::probe_video(&out).unwrap();
     assert_eq!(v.frames, 60);
+    // The mono tone plays at its own level in both channels, as the page
+    // plays it: ffmpeg's default upmix would make it 3 dB quieter.
+    let source = mean_volume_db(&project.join("tone.m4a"), 0.1, 1.4);
+    let mixed = mean_volume_db(&out, 0.35, 1.65);
+    assert!(
+        (mixed - source).abs() < 0.5,
+        "the mix is {mixed:.2} dB, its mono source {source:.2} dB"
+    );
+}
+
+/// Mean volume (dB) of a file's audio from `from` to `to` seconds.
+fn mean_volume_db(path: &std::path::Path, from: f64, to: f64) -> f64 {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-i"])
+        .arg(path)
+        .args([
+            "-af",
+            &format!("atrim={from}:{to},volumedetect"),
+            "-f",
+            "null",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .find_map(|l| l.split("mean_volume:").nth(1))
+        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no mean_volume for {}: {text}", path.display()))
 }
 
 #[test]
