@@ -286,6 +286,11 @@ pub struct RenderConfig {
     pub fail_closed_font_fetch: Option<bool>,
 }
 
+/// Frame rates a render may use: the reference's renderer takes any whole
+/// number from 1 to 240 (its regression suite has a 10 fps case); only its
+/// Lambda adapter narrowed that to 24, 30 and 60, which nothing here needs.
+pub const FPS_RANGE: std::ops::RangeInclusive<u32> = 1..=240;
+
 /// The wire names of [`RenderConfig`]'s fields (checked against serde's
 /// own list by a test), for refusing every unknown one at once.
 const FIELDS: &[&str] = &[
@@ -416,10 +421,15 @@ impl RenderConfig {
 
     /// Checks every rule, first violation wins, in the reference's order.
     pub fn validate(&self) -> Result<()> {
-        if ![24, 30, 60].contains(&self.fps) {
+        if !FPS_RANGE.contains(&self.fps) {
             return Err(ProducerError::config(
                 "fps",
-                format!("{} is not supported; use 24, 30 or 60", self.fps),
+                format!(
+                    "{} is outside {}-{}; use a whole number of frames per second in that range",
+                    self.fps,
+                    FPS_RANGE.start(),
+                    FPS_RANGE.end()
+                ),
             ));
         }
         for (field, v) in [("width", self.width), ("height", self.height)] {
@@ -662,7 +672,7 @@ mod tests {
     #[test]
     fn rejects_each_rule_with_its_field() {
         let mut v = base();
-        v["fps"] = json!(25);
+        v["fps"] = json!(241);
         assert_eq!(err_field(v), "config.fps");
         for (field, bad) in [
             ("width", 1921),

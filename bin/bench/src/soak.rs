@@ -48,7 +48,7 @@ pub struct Args {
     /// The two projects, A and B [default: the producer's mp4-h264-sdr and gsap-boundary test fixtures].
     #[arg(long, num_args = 2, value_names = ["A", "B"])]
     projects: Option<Vec<PathBuf>>,
-    /// Frames per second of every render: 24, 30 or 60 (the fixtures last 2 s).
+    /// Frames per second of every render, 1 to 240 (the fixtures last 2 s).
     #[arg(long, default_value_t = 24)]
     fps: u32,
     /// Frames per chunk.

@@ -530,7 +530,7 @@ mod tests {
     fn config_errors_are_the_producers() {
         let parse = hyperframes_producer::RenderConfig::from_json;
         let e =
-            parse(&json!({"fps": 25, "width": 640, "height": 360, "format": "mp4"})).unwrap_err();
+            parse(&json!({"fps": 300, "width": 640, "height": 360, "format": "mp4"})).unwrap_err();
         assert!(e.to_string().contains("fps"), "{e}");
         parse(&json!({"fps": 30, "width": 640, "height": 360, "format": "mp4"})).unwrap();
     }

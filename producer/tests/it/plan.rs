@@ -225,7 +225,7 @@ fn bad_projects_and_configs_give_named_errors() {
     assert_eq!(e.name(), "INVALID_COMPOSITION");
 
     let mut bad = config("mp4", None);
-    bad.fps = 25;
+    bad.fps = 0;
     let e = plan_with(&zero, &bad, &work.path().join("p3"), &options(work.path())).unwrap_err();
     assert_eq!(e.name(), "INVALID_CONFIG");
     assert!(e.to_string().contains("config.fps"));
@@ -288,6 +288,26 @@ fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
         (mixed - source).abs() < 0.5,
         "the mix is {mixed:.2} dB, its mono source {source:.2} dB"
     );
+}
+
+#[test]
+fn any_whole_frame_rate_the_reference_renders_is_rendered() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = write_project(
+        &work.path().join("fps10"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="2""#,
+        r#"const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl}; tl.to('#box', {x: 40, duration: 2}, 0);"#,
+    );
+    let mut c = config("mp4", Some(10));
+    c.fps = 10;
+    let (p, chunks, out) = render_all(&project, &c, work.path(), "fps10");
+    assert_eq!((p.total_frames, chunks.len()), (20, 2));
+    let v = crate::common::ffprobe::probe_video(&out).unwrap();
+    assert_eq!(v.frames, 20);
+    assert_eq!(v.r_frame_rate, "10/1");
+    assert!((v.duration - 2.0).abs() < 0.01, "{} s", v.duration);
 }
 
 /// Mean volume (dB) of a file's audio from `from` to `to` seconds.

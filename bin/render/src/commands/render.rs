@@ -34,7 +34,7 @@ pub struct Args {
     /// mp4 only.
     #[arg(long, value_enum)]
     codec: Option<Codec>,
-    /// 24, 30 or 60.
+    /// Frames per second, a whole number from 1 to 240.
     #[arg(long, default_value_t = 30)]
     fps: u32,
     /// Frames per chunk (default: automatic).
