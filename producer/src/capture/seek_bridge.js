@@ -13,6 +13,10 @@
   var ROOT_ID = __HF_ROOT_ID__;
   var w = window;
   if (w.__hf && w.__hf.__installed) return;
+  // The reference's runtime creates the registry before page scripts, and
+  // compositions rely on it: `window.__timelines["id"] = tl` without
+  // creating the object first.
+  if (!w.__timelines) w.__timelines = {};
 
   var errors = [];
   w.addEventListener("error", function (ev) {

@@ -291,6 +291,23 @@ fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
 }
 
 #[test]
+fn the_timeline_registry_exists_before_page_scripts_run() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    // Registers into window.__timelines without creating it, as the
+    // reference's compositions may.
+    let project = write_project(
+        &work.path().join("registry"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1""#,
+        r#"const tl = gsap.timeline({paused: true}); window.__timelines["c"] = tl; tl.to('#box', {x: 40, duration: 1}, 0);"#,
+    );
+    let (p, _, out) = render_all(&project, &config("mp4", None), work.path(), "registry");
+    assert_eq!(p.total_frames, 30);
+    assert_eq!(crate::common::ffprobe::probe_video(&out).unwrap().frames, 30);
+}
+
+#[test]
 fn any_whole_frame_rate_the_reference_renders_is_rendered() {
     require_tools();
     let _g = browser_lock();
