@@ -20,6 +20,7 @@ pub mod bench;
 pub mod capture;
 pub mod chunk;
 pub mod compare;
+pub mod compat;
 pub(crate) mod config;
 pub mod encode;
 pub mod errors;

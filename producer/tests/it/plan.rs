@@ -304,7 +304,10 @@ fn the_timeline_registry_exists_before_page_scripts_run() {
     );
     let (p, _, out) = render_all(&project, &config("mp4", None), work.path(), "registry");
     assert_eq!(p.total_frames, 30);
-    assert_eq!(crate::common::ffprobe::probe_video(&out).unwrap().frames, 30);
+    assert_eq!(
+        crate::common::ffprobe::probe_video(&out).unwrap().frames,
+        30
+    );
 }
 
 #[test]

@@ -203,3 +203,58 @@ fn render_estimate_prints_a_price_without_aws() {
     }
     let _ = std::fs::remove_dir_all(&project);
 }
+
+#[test]
+fn reference_features_not_rendered_here_are_warned_about_or_refused_with_strict() {
+    let project = scratch("compat-cli");
+    let html = std::fs::read_to_string(fixture().join("index.html")).unwrap();
+    let marked = html.replacen("</body>", "<p data-hidden>gone</p></body>", 1);
+    assert_ne!(marked, html, "the fixture has a </body>");
+    std::fs::write(project.join("index.html"), marked).unwrap();
+    std::fs::create_dir_all(project.join("js")).unwrap();
+    std::fs::write(
+        project.join("js/lottie-setup.js"),
+        "// players\nwindow.__hfLottie = window.__hfLottie || [];\n",
+    )
+    .unwrap();
+    let html_line = std::fs::read_to_string(project.join("index.html"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("data-hidden"))
+        .unwrap()
+        + 1;
+    let out_file = project.join("out.mp4");
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .arg("render")
+        .arg(&project)
+        .arg("--out")
+        .arg(&out_file)
+        .arg("--strict")
+        .env("HF_ASSET_MAP", tools().join("asset-map.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!out_file.exists(), "nothing is rendered under --strict");
+    for needle in [
+        "2 feature(s)",
+        &format!("index.html:{html_line}: the attribute data-hidden is not implemented"),
+        "js/lottie-setup.js:2: the runtime hook __hfLottie is not implemented",
+        "render without --strict",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+
+    // Without --strict the same findings are warnings and the command goes on.
+    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
+        .arg("render")
+        .arg(&project)
+        .args(["--estimate", "--json"])
+        .env("HF_ASSET_MAP", tools().join("asset-map.json"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches("render: warning: ").count(), 2, "{stderr}");
+    let _ = std::fs::remove_dir_all(&project);
+}

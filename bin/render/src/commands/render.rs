@@ -18,7 +18,7 @@ use hyperframes_cli::bars;
 use hyperframes_infra::contract::PlanProtocol;
 use hyperframes_producer::runner::{self, Progress, ProgressSink, RunOptions};
 use hyperframes_producer::variables::Variables;
-use hyperframes_producer::{AssetMap, Codec, Format, Preset, Quality, RenderConfig};
+use hyperframes_producer::{AssetMap, Codec, Format, Preset, ProducerError, Quality, RenderConfig};
 
 #[derive(Parser, Debug)]
 #[command(about = "Render a HyperFrames project to video (chunked, like the distributed pipeline)")]
@@ -65,6 +65,11 @@ pub struct Args {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Refuse a composition that uses an attribute or runtime hook of the
+    /// reference this renderer does not implement (without it, each is a
+    /// warning and the render goes on).
+    #[arg(long)]
+    strict: bool,
     #[command(flatten)]
     vars: VariableArgs,
     #[command(flatten)]
@@ -125,6 +130,12 @@ pub fn run(mut args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if let Some(project) = args.project.as_deref() {
+        if let Err(e) = check_compat(project, args.strict) {
+            eprintln!("render: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if args.estimate.estimate {
         return estimate_only(args);
     }
@@ -142,6 +153,20 @@ pub fn run(mut args: Args) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The reference features the project uses and this renderer does not
+/// implement: warnings, or with `--strict` one error listing them all.
+/// Read from the project's files, before anything is planned or uploaded.
+fn check_compat(project: &std::path::Path, strict: bool) -> Result<(), ProducerError> {
+    let findings = hyperframes_producer::compat::check_project(project)?;
+    if strict && !findings.is_empty() {
+        return Err(hyperframes_producer::compat::refuse(project, &findings));
+    }
+    for f in &findings {
+        eprintln!("render: warning: {f}");
+    }
+    Ok(())
 }
 
 /// The variable values, checked against the project's declarations: a
@@ -294,7 +319,7 @@ fn progress_bar() -> ProgressSink {
     })
 }
 
-fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
+fn render(args: Args) -> Result<(), ProducerError> {
     let (Some(project), Some(out)) = (args.project.clone(), args.out.clone()) else {
         unreachable!("main checks project and out");
     };
@@ -312,7 +337,7 @@ fn render(args: Args) -> Result<(), hyperframes_producer::ProducerError> {
         let dir = tempfile::Builder::new()
             .prefix("hf-render-")
             .tempdir()
-            .map_err(|e| hyperframes_producer::ProducerError::io(std::env::temp_dir(), e))?
+            .map_err(|e| ProducerError::io(std::env::temp_dir(), e))?
             .keep();
         eprintln!("the plan and chunks are kept in {}", dir.display());
         Some(dir)
