@@ -212,6 +212,10 @@
         local = Math.max(0, q - numAttr(host, "data-start", 0));
       }
       tl.pause();
+      // GSAP renders nothing when the time equals the timeline's current
+      // one, so the first seek to 0 would skip a set() at 0. Nudged first,
+      // as the reference's runtime does (events suppressed).
+      if (tl.totalTime() === local) tl.totalTime(local + 0.001, true);
       tl.totalTime(local, false);
     }
   }

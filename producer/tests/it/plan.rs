@@ -311,6 +311,39 @@ fn the_timeline_registry_exists_before_page_scripts_run() {
 }
 
 #[test]
+fn a_set_at_time_zero_is_on_frame_zero() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    // The box starts hidden; the timeline shows it at 0 and moves it later.
+    let project = write_project(
+        &work.path().join("set0"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1""#,
+        r#"document.getElementById('box').style.opacity = 0; const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl}; tl.set('#box', {opacity: 1}, 0); tl.to('#box', {x: 40, duration: 0.5}, 0.5);"#,
+    );
+    let (_, _, out) = render_all(&project, &config("png-sequence", None), work.path(), "set0");
+    let mut frames: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    frames.sort();
+    let first = frames.first().expect("frames");
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(first).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    // The box's centre (8, 8): orange #f80, not the background #123.
+    let i = (8 * info.width as usize + 8) * channels;
+    let px = &buf[i..i + 3];
+    assert!(
+        px[0] > 200 && px[1] > 100 && px[2] < 60,
+        "frame 0 at the box is {px:?}; the set() at 0 is missing"
+    );
+}
+
+#[test]
 fn any_whole_frame_rate_the_reference_renders_is_rendered() {
     require_tools();
     let _g = browser_lock();
