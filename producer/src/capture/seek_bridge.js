@@ -199,17 +199,29 @@
       }
     }
   }
+  // A GSAP timeline, or any object with a seek method (the reference
+  // accepts hand-written timeline objects too).
+  function seekable(tl) {
+    return !!tl && (typeof tl.totalTime === "function" || typeof tl.seek === "function");
+  }
   function seekTimelines(q) {
     var tls = w.__timelines || {};
     var root = tls[ROOT_ID];
     for (var id in tls) {
       if (!Object.prototype.hasOwnProperty.call(tls, id)) continue;
       var tl = tls[id];
-      if (!tl || typeof tl.totalTime !== "function") continue;
+      if (!seekable(tl)) continue;
       var local = q;
       if (tl !== root) {
         var host = document.querySelector('[data-composition-id="' + id + '"]');
         local = Math.max(0, q - numAttr(host, "data-start", 0));
+      }
+      if (typeof tl.totalTime !== "function") {
+        // A hand-written timeline object (seek and pause, no totalTime):
+        // driven through its own seek, as the reference drives it.
+        if (typeof tl.pause === "function") tl.pause();
+        tl.seek(local, false);
+        continue;
       }
       tl.pause();
       // GSAP renders nothing when the time equals the timeline's current
@@ -386,7 +398,7 @@
     },
     hasTimeline: function () {
       var tl = (w.__timelines || {})[ROOT_ID];
-      return !!(tl && typeof tl.totalTime === "function");
+      return seekable(tl);
     },
     // Seeks to t and reports whether the picture may differ from the
     // previous seekFrame on this page: {errors, changed: "" | reason}.

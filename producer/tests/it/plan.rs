@@ -322,25 +322,57 @@ fn a_set_at_time_zero_is_on_frame_zero() {
         r#"document.getElementById('box').style.opacity = 0; const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl}; tl.set('#box', {opacity: 1}, 0); tl.to('#box', {x: 40, duration: 0.5}, 0.5);"#,
     );
     let (_, _, out) = render_all(&project, &config("png-sequence", None), work.path(), "set0");
-    let mut frames: Vec<_> = std::fs::read_dir(&out)
+    // The box's centre (8, 8): orange #f80, not the background #123.
+    let px = pixel(&png_frames(&out)[0], 8, 8);
+    assert!(
+        is_orange(px),
+        "frame 0 at the box is {px:?}; the set() at 0 is missing"
+    );
+}
+
+#[test]
+fn a_hand_written_timeline_object_is_driven_through_its_seek() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = write_project(
+        &work.path().join("handwritten"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1""#,
+        r#"const box = document.getElementById('box'); window.__timelines = window.__timelines || {}; window.__timelines.c = { duration: function () { return 1; }, pause: function () {}, seek: function (t) { box.style.transform = 'translateX(' + Math.round(t * 40) + 'px)'; } };"#,
+    );
+    let (_, _, out) = render_all(&project, &config("png-sequence", None), work.path(), "hw");
+    let frames = png_frames(&out);
+    assert_eq!(frames.len(), 30);
+    // t = 0: the box at x 0-16; t = 0.5 (frame 15): moved 20 px right.
+    assert!(is_orange(pixel(&frames[0], 8, 8)));
+    assert!(!is_orange(pixel(&frames[15], 8, 8)));
+    assert!(is_orange(pixel(&frames[15], 28, 8)));
+}
+
+/// A png-sequence render's frames, in order.
+fn png_frames(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut frames: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "png"))
         .collect();
     frames.sort();
-    let first = frames.first().expect("frames");
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(first).unwrap()));
+    frames
+}
+
+/// The RGB of pixel (x, y) of a PNG.
+fn pixel(path: &std::path::Path, x: usize, y: usize) -> [u8; 3] {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut buf).unwrap();
-    let channels = info.color_type.samples();
-    // The box's centre (8, 8): orange #f80, not the background #123.
-    let i = (8 * info.width as usize + 8) * channels;
-    let px = &buf[i..i + 3];
-    assert!(
-        px[0] > 200 && px[1] > 100 && px[2] < 60,
-        "frame 0 at the box is {px:?}; the set() at 0 is missing"
-    );
+    let i = (y * info.width as usize + x) * info.color_type.samples();
+    [buf[i], buf[i + 1], buf[i + 2]]
+}
+
+/// The test page's box colour, #f80 (the background is #123).
+fn is_orange(px: [u8; 3]) -> bool {
+    px[0] > 200 && px[1] > 100 && px[2] < 60
 }
 
 #[test]
