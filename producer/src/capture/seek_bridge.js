@@ -231,6 +231,41 @@
       tl.totalTime(local, false);
     }
   }
+  // Instances the page registers for the reference's adapters: anime.js
+  // (window.__hfAnime, seek in ms) and Lottie (window.__hfLottie:
+  // lottie-web's goToAndStop in ms, or a dotLottie player's frame setter).
+  function registered(name) {
+    var list = w[name];
+    return list && typeof list.length === "number" ? list : [];
+  }
+  function seekRegistered(q) {
+    var anime = registered("__hfAnime");
+    for (var i = 0; i < anime.length; i++) {
+      var a = anime[i];
+      try {
+        if (typeof a.pause === "function") a.pause();
+        if (typeof a.seek === "function") a.seek(q * 1000);
+      } catch (e) {
+        errors.push({ message: "anime.js instance " + i + " failed to seek: " + e, file: "", line: 0, column: 0 });
+      }
+    }
+    var lottie = registered("__hfLottie");
+    for (var j = 0; j < lottie.length; j++) {
+      var l = lottie[j];
+      try {
+        if (typeof l.goToAndStop === "function") {
+          l.goToAndStop(q * 1000, false);
+        } else if (typeof l.setCurrentRawFrameValue === "function") {
+          var total = l.totalFrames || 0;
+          if (total > 0) l.setCurrentRawFrameValue(Math.min(q * (l.frameRate || 30), total - 1));
+        } else if (typeof l.seek === "function") {
+          l.seek(Math.min(100, (q / (l.duration || 1)) * 100));
+        }
+      } catch (e) {
+        errors.push({ message: "Lottie player " + j + " failed to seek: " + e, file: "", line: 0, column: 0 });
+      }
+    }
+  }
   function seekAnimations(q) {
     if (!document.getAnimations) return;
     var anims = document.getAnimations();
@@ -398,7 +433,7 @@
     },
     hasTimeline: function () {
       var tl = (w.__timelines || {})[ROOT_ID];
-      return seekable(tl);
+      return seekable(tl) || registered("__hfAnime").length > 0 || registered("__hfLottie").length > 0;
     },
     // Seeks to t and reports whether the picture may differ from the
     // previous seekFrame on this page: {errors, changed: "" | reason}.
@@ -418,6 +453,7 @@
       reseed(nowMs);
       applyClips(q);
       seekTimelines(q);
+      seekRegistered(q);
       seekAnimations(q);
       seekMedia(q);
       flushRaf();

@@ -349,6 +349,38 @@ fn a_hand_written_timeline_object_is_driven_through_its_seek() {
     assert!(is_orange(pixel(&frames[15], 28, 8)));
 }
 
+#[test]
+fn anime_and_lottie_instances_registered_for_the_reference_are_seeked() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    // No GSAP timeline: an anime.js-like instance (seek in ms) moves the
+    // box, a lottie-web-like player (goToAndStop in ms) its colour, each
+    // registered as the reference's adapters expect.
+    let project = write_project(
+        &work.path().join("adapters"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1""#,
+        r#"const box = document.getElementById('box');
+window.__hfAnime = window.__hfAnime || [];
+window.__hfAnime.push({ pause: function () {}, seek: function (ms) { box.style.transform = 'translateX(' + Math.round(ms / 25) + 'px)'; } });
+window.__hfLottie = window.__hfLottie || [];
+window.__hfLottie.push({ goToAndStop: function (ms, isFrame) { if (!isFrame) box.style.background = ms >= 500 ? '#0f0' : '#f80'; } });"#,
+    );
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "adapters",
+    );
+    let frames = png_frames(&out);
+    assert_eq!(frames.len(), 30);
+    assert!(is_orange(pixel(&frames[0], 8, 8)));
+    // Frame 15 is 500 ms: moved 20 px, and green.
+    let px = pixel(&frames[15], 28, 8);
+    assert!(px[1] > 200 && px[0] < 60, "frame 15 at x 28 is {px:?}");
+    assert!(!is_orange(pixel(&frames[15], 8, 8)));
+}
+
 /// A png-sequence render's frames, in order.
 fn png_frames(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut frames: Vec<_> = std::fs::read_dir(dir)

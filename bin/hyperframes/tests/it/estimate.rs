@@ -213,8 +213,8 @@ fn reference_features_not_rendered_here_are_warned_about_or_refused_with_strict(
     std::fs::write(project.join("index.html"), marked).unwrap();
     std::fs::create_dir_all(project.join("js")).unwrap();
     std::fs::write(
-        project.join("js/lottie-setup.js"),
-        "// players\nwindow.__hfLottie = window.__hfLottie || [];\n",
+        project.join("js/d3-setup.js"),
+        "// transitions\nwindow.__hfD3 = window.__hfD3 || [];\n",
     )
     .unwrap();
     let html_line = std::fs::read_to_string(project.join("index.html"))
@@ -239,7 +239,7 @@ fn reference_features_not_rendered_here_are_warned_about_or_refused_with_strict(
     for needle in [
         "2 feature(s)",
         &format!("index.html:{html_line}: the attribute data-hidden is not implemented"),
-        "js/lottie-setup.js:2: the runtime hook __hfLottie is not implemented",
+        "js/d3-setup.js:2: the runtime hook __hfD3 is not implemented",
         "render without --strict",
     ] {
         assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
