@@ -131,7 +131,7 @@ pub const FEATURES: &[Feature] = &[
     missing(A, "data-loop", "the reference overrides an animated GIF's looping; here the GIF loops as the browser plays it"),
     missing(A, "data-hf-3d", "the reference draws the element with a 3D projection; here it is drawn flat"),
     missing(A, "data-requires-webgpu", "the reference renders the WebGPU (TypeGPU) scene; here the software GL has no WebGPU, so the canvas stays empty"),
-    missing(E, "iframe", "the reference drives animations inside same-origin iframes with its clock; here an iframe's animations run on wall time, so frames differ from run to run"),
+    rendered(E, "iframe"),
     missing(S, "__hfThreeTime", "the reference publishes each frame's time here for three.js scenes; here it stays undefined (scenes driven by requestAnimationFrame still follow the frame clock)"),
     missing(S, "__hfTypegpuTime", "the reference publishes each frame's time here for TypeGPU scenes; here it stays undefined"),
     missing(S, "__hfD3", "the reference seeks the d3 transitions registered here; here they are not seeked"),
@@ -341,14 +341,14 @@ mod tests {
 
     #[test]
     fn a_page_lists_each_gap_once_at_its_first_use() {
-        let page = "<html><body>\n<div data-composition-id=\"c\" data-width=\"64\" data-timeline-label=\"x\">\n<p data-hidden>a</p><p data-hidden>b</p>\n<iframe src=\"x.html\"></iframe>\n<script>\nconst tl = gsap.timeline(); window.__timelines.c = tl;\nwindow.__hfD3 = [t];\nwindow.__hfD3X = 1;\n</script></div></body></html>";
+        let page = "<html><body>\n<div data-composition-id=\"c\" data-width=\"64\" data-timeline-label=\"x\">\n<p data-hidden>a</p><p data-hidden>b</p>\n<video data-hf-3d></video>\n<script>\nconst tl = gsap.timeline(); window.__timelines.c = tl;\nwindow.__hfD3 = [t];\nwindow.__hfD3X = 1;\n</script></div></body></html>";
         let found: Vec<(&str, usize)> = check_html(page)
             .into_iter()
             .map(|(f, at)| (f.name, line_of(page, at)))
             .collect();
         assert_eq!(
             found,
-            vec![("data-hidden", 3), ("iframe", 4), ("__hfD3", 7)]
+            vec![("data-hidden", 3), ("data-hf-3d", 4), ("__hfD3", 7)]
         );
     }
 

@@ -266,6 +266,19 @@
       }
     }
   }
+  // Same-origin iframes get this bridge too (it is injected into every
+  // new document); their clocks, timelines and animations follow the
+  // page's, as the reference drives them. Cross-origin ones cannot be
+  // reached and keep wall time.
+  function seekFrames(q) {
+    var frames = document.querySelectorAll("iframe, frame");
+    for (var i = 0; i < frames.length; i++) {
+      try {
+        var cw = frames[i].contentWindow;
+        if (cw && cw.__hf && typeof cw.__hf.seek === "function") cw.__hf.seek(q);
+      } catch (e) {}
+    }
+  }
   function seekAnimations(q) {
     if (!document.getAnimations) return;
     var anims = document.getAnimations();
@@ -459,6 +472,7 @@
       flushRaf();
       // rAF callbacks may have started new CSS animations or moved timelines.
       seekAnimations(q);
+      seekFrames(q);
       return q;
     },
     // True once every media element has finished its seek (checked between seeks).

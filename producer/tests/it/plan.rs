@@ -381,6 +381,41 @@ window.__hfLottie.push({ goToAndStop: function (ms, isFrame) { if (!isFrame) box
     assert!(!is_orange(pixel(&frames[15], 8, 8)));
 }
 
+#[test]
+fn animations_inside_an_iframe_follow_the_frame_clock() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = write_project(
+        &work.path().join("iframe"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1" data-no-timeline"#,
+        "",
+    );
+    // A same-origin frame whose script moves its box 40 px a second, on
+    // requestAnimationFrame and performance.now (CSS animations in frames
+    // already follow the compositor's frame time).
+    let inner = r#"<!doctype html><html><head><style>html,body{margin:0;background:#123}#b{width:16px;height:16px;background:#f80}</style></head><body><div id="b"></div><script>const b = document.getElementById('b'); function f() { b.style.transform = 'translateX(' + Math.round(performance.now() / 25) + 'px)'; requestAnimationFrame(f); } f();</script></body></html>"#;
+    std::fs::write(project.join("inner.html"), inner).unwrap();
+    let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+    let html = html.replace(
+        r#"<div id="box" style="width:16px;height:16px;background:#f80"></div>"#,
+        r#"<iframe src="inner.html" style="border:0;width:64px;height:64px;display:block"></iframe>"#,
+    );
+    std::fs::write(project.join("index.html"), html).unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "iframe",
+    );
+    let frames = png_frames(&out);
+    assert_eq!(frames.len(), 30);
+    assert!(is_orange(pixel(&frames[0], 8, 8)), "frame 0");
+    // 0.5 s in: 20 px along, whatever the wall clock did.
+    assert!(is_orange(pixel(&frames[15], 28, 8)), "frame 15 at x 28");
+    assert!(!is_orange(pixel(&frames[15], 8, 8)), "frame 15 at x 8");
+}
+
 /// A png-sequence render's frames, in order.
 fn png_frames(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut frames: Vec<_> = std::fs::read_dir(dir)
