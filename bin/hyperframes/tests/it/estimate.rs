@@ -129,11 +129,11 @@ fn render_estimate_prints_a_price_without_aws() {
         .iter()
         .map(|m| m["memoryMb"].as_u64().unwrap())
         .collect();
-    assert_eq!(mb, [1769, 3538, 5307, 7076, 10240]);
+    assert_eq!(mb, [2048, 4096, 6144, 8192, 10240]);
     let wall = |i: usize| sizes[i]["wallSeconds"]["expected"].as_f64().unwrap();
     assert!(
         wall(0) > wall(4),
-        "1 vCPU {} s vs 5.8 vCPUs {} s",
+        "1.2 vCPUs {} s vs 5.8 vCPUs {} s",
         wall(0),
         wall(4)
     );

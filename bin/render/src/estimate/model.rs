@@ -118,9 +118,9 @@ pub struct Estimate {
     pub at_memory: Vec<AtMemory>,
 }
 
-/// Memory sizes an estimate is also shown at: whole vCPUs (Lambda gives
-/// one per 1,769 MB) and the largest size.
-pub const MEMORY_SIZES: [u32; 5] = [1769, 3538, 5307, 7076, 10240];
+/// Memory sizes an estimate is also shown at: the sizes the stack takes
+/// (`LambdaMemory`: 2,048 to 10,240 MB in 1,024 MB steps), every other one.
+pub const MEMORY_SIZES: [u32; 5] = [2048, 4096, 6144, 8192, 10240];
 
 /// One row of the memory comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
