@@ -14,6 +14,7 @@
 
 pub mod estimate;
 pub mod local;
+pub mod memory;
 pub mod peer;
 pub mod render;
 pub mod soak;

@@ -64,7 +64,7 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-fn default_project() -> PathBuf {
+pub(crate) fn default_project() -> PathBuf {
     std::env::var("HF_REF_WORK")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
@@ -114,7 +114,7 @@ fn bench(args: Args) -> Result<()> {
 
 /// Fails before the minutes a stack takes to come up: the default project
 /// exists only once the peer bench script has prepared it.
-fn check_project(project: &Path) -> Result<()> {
+pub(crate) fn check_project(project: &Path) -> Result<()> {
     if !project.join("index.html").is_file() {
         bail!(
             "{} has no index.html; pass --project DIR, a HyperFrames project (the 300-frame 1080p bench project is the one the peer bench script prepares with PREPARE_ONLY=1)",
@@ -211,20 +211,20 @@ fn enforcing_cgroups() -> Result<CgroupBackend> {
 }
 
 /// What the stack's render leaves for the table.
-struct StackRun {
-    wall: Duration,
+pub(crate) struct StackRun {
+    pub(crate) wall: Duration,
     /// The render config the stack got, for the local render to reuse.
-    config: hyperframes_producer::RenderConfig,
-    progress: Progress,
-    records: Vec<Record>,
-    log: String,
+    pub(crate) config: hyperframes_producer::RenderConfig,
+    pub(crate) progress: Progress,
+    pub(crate) records: Vec<Record>,
+    pub(crate) log: String,
 }
 
 /// Renders through the stack as a user would (`render --wait --download`,
 /// timed end to end), then shuts the stack down, whether the render
 /// worked or not. The invocation records and the function log are read
 /// first because they go with the stack.
-fn render_on_stack(
+pub(crate) fn render_on_stack(
     rt: &tokio::runtime::Runtime,
     local: LocalStack,
     project: &Path,
@@ -415,7 +415,7 @@ fn print_comparison(b: &Bench) {
 
 /// From the REPORT lines themselves, to check the GB-s `progress` derives
 /// from the execution history.
-fn billed_gb_seconds(records: &[Record]) -> f64 {
+pub(crate) fn billed_gb_seconds(records: &[Record]) -> f64 {
     records
         .iter()
         .map(|r| r.billed_ms as f64 / 1000.0 * r.memory_size_mb as f64 / 1024.0)

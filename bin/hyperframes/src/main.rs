@@ -65,6 +65,9 @@ enum Bench {
     Render(Box<render_bench::Args>),
     /// A render through the local stack beside the same render in process.
     Local(local_bench::Args),
+    /// One render through the local stack at several Lambda memory sizes:
+    /// billed GB-s and cost per rendered minute at each.
+    Memory(hyperframes_bench::memory::Args),
     /// Four renders at once through the local stack with an instance
     /// killed, S3 500s and a cancel: nothing lost, nothing left.
     Soak(soak_bench::Args),
@@ -101,6 +104,7 @@ fn main() -> ExitCode {
         Command::LocalStack(a) => local_stack::run(a),
         Command::Bench(Bench::Render(a)) => render_bench::run(*a),
         Command::Bench(Bench::Local(a)) => local_bench::run(a),
+        Command::Bench(Bench::Memory(a)) => hyperframes_bench::memory::run(a),
         Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
         Command::Bench(Bench::Soak(a)) => soak_bench::run(a),
         Command::Bench(Bench::Synth(a)) => {
