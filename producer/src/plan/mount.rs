@@ -15,8 +15,10 @@
 //! - the mount's values (its own declared defaults, then the host's
 //!   `data-variable-values`) go into `window.__hfVariablesByComp`.
 //!
-//! Two mounts of one component share an id here (the reference renames
-//! them); their variables are the last mount's.
+//! Two or more mounts of one component among the same host's children get
+//! runtime ids of their own (`card__hf1`, `card__hf2`, as the reference
+//! names them): each has its own scope, variables and timeline key, so the
+//! last mount's values no longer win for all of them.
 
 use std::path::Path;
 
@@ -47,6 +49,64 @@ pub struct Mounted {
     pub html: String,
     /// Host values that do not fit a component's declarations (warnings).
     pub problems: Vec<Problem>,
+}
+
+/// One host to mount: its authored id, the runtime id it gets when the
+/// same component is mounted more than once beside it, and its source.
+#[derive(Clone, Copy)]
+struct Mount<'a> {
+    host: &'a Tag,
+    comp_id: Option<&'a str>,
+    runtime_id: Option<&'a str>,
+    src: &'a str,
+}
+
+/// The ids a mounted script runs under.
+#[derive(Clone, Copy)]
+struct ScriptIds<'a> {
+    /// The mount's scope (its runtime id when renamed).
+    scope: Option<&'a str>,
+    /// The component root's own `id` (`#root`).
+    authored_root: Option<&'a str>,
+    /// The composition id the component was written with.
+    authored_comp: Option<&'a str>,
+}
+
+/// For each host, a runtime id when its composition id is mounted more
+/// than once among these hosts (`id__hf1`, `id__hf2`, ... in document
+/// order); None keeps the authored id.
+fn runtime_ids(
+    hosts: &[Tag],
+    read: &[(String, std::path::PathBuf, String)],
+) -> Vec<Option<String>> {
+    let ids: Vec<Option<String>> = hosts
+        .iter()
+        .zip(read)
+        .map(|(host, (_, _, text))| {
+            host.attr("data-composition-id")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .or_else(|| {
+                    html::scan(template_content(text))
+                        .iter()
+                        .find_map(|t| t.attr("data-composition-id"))
+                        .map(|s| s.trim().to_string())
+                })
+        })
+        .collect();
+    let mut seen: std::collections::HashMap<&str, usize> = Default::default();
+    ids.iter()
+        .map(|id| {
+            let id = id.as_deref()?;
+            if ids.iter().flatten().filter(|o| *o == id).count() < 2 {
+                return None;
+            }
+            let n = seen.entry(id).or_insert(0);
+            *n += 1;
+            Some(format!("{id}__hf{n}"))
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -109,16 +169,25 @@ impl Inliner {
                 "data-composition-src nesting deeper than 8; is there a cycle?",
             ));
         }
+        let mut read = Vec::with_capacity(hosts.len());
+        for host in &hosts {
+            read.push(read_component(host, project_dir, file)?);
+        }
+        let ids = runtime_ids(&hosts, &read);
         let mut out = html.to_string();
-        for host in hosts.iter().rev() {
-            let (src, path, text) = read_component(host, project_dir, file)?;
-            let content = template_content(&text);
-            let content = self.inline(content, project_dir, &path, depth + 1)?;
-            let comp_id = host
-                .attr("data-composition-id")
-                .map(str::trim)
-                .filter(|s| !s.is_empty());
-            let mounted = self.mount_one(host, comp_id, &src, &text, &content, file);
+        for ((host, (src, path, text)), runtime) in hosts.iter().zip(&read).zip(ids).rev() {
+            let content = template_content(text);
+            let content = self.inline(content, project_dir, path, depth + 1)?;
+            let mount = Mount {
+                host,
+                comp_id: host
+                    .attr("data-composition-id")
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty()),
+                runtime_id: runtime.as_deref(),
+                src,
+            };
+            let mounted = self.mount_one(&mount, text, &content, file);
             out.replace_range(host.start..host.end, &mounted.0);
             out.insert_str(host.start + mounted.0.len(), &mounted.1);
         }
@@ -128,22 +197,27 @@ impl Inliner {
     /// The host's new opening tag and the content to put inside it.
     fn mount_one(
         &mut self,
-        host: &Tag,
-        comp_id: Option<&str>,
-        src: &str,
+        mount: &Mount,
         text: &str,
         content: &str,
         file: &Path,
     ) -> (String, String) {
+        let Mount {
+            host,
+            comp_id,
+            runtime_id,
+            src,
+        } = *mount;
         let tags = html::scan(content);
         let inner = tags
             .iter()
             .find(|t| t.attr("data-composition-id").is_some());
-        let scope_id = comp_id.map(str::to_string).or_else(|| {
+        let authored_comp = comp_id.map(str::to_string).or_else(|| {
             inner
                 .and_then(|t| t.attr("data-composition-id"))
                 .map(|s| s.trim().to_string())
         });
+        let scope_id = runtime_id.map(str::to_string).or(authored_comp.clone());
         let authored = inner
             .and_then(|t| t.attr("id"))
             .map(str::trim)
@@ -165,14 +239,20 @@ impl Inliner {
                 }
                 "script" => {
                     let (b0, b1, close) = tag.body.expect("script tags carry a body span");
-                    self.script(tag, &content[b0..b1], scope_id.as_deref(), authored);
+                    let ids = ScriptIds {
+                        scope: scope_id.as_deref(),
+                        authored_root: authored,
+                        authored_comp: authored_comp.as_deref(),
+                    };
+                    self.script(tag, &content[b0..b1], ids);
                     edits.push((tag.start, close, String::new()));
                 }
                 _ => {}
             }
         }
         if let Some(inner) = inner {
-            let keep_id = comp_id.is_none();
+            // The host carries the id when it has one or gets a runtime id.
+            let keep_id = comp_id.is_none() && runtime_id.is_none();
             edits.push((inner.start, inner.end, flatten_root(inner, keep_id)));
         }
         edits.sort_by_key(|e| std::cmp::Reverse(e.0));
@@ -180,7 +260,7 @@ impl Inliner {
         for (s, e, r) in edits {
             body.replace_range(s..e, &r);
         }
-        (host_tag(host, inner, src), body)
+        (host_tag(host, inner, src, runtime_id), body)
     }
 
     /// Records the mount's values and checks the host's against the
@@ -219,7 +299,7 @@ impl Inliner {
         }
     }
 
-    fn script(&mut self, tag: &Tag, body: &str, scope_id: Option<&str>, authored: Option<&str>) {
+    fn script(&mut self, tag: &Tag, body: &str, ids: ScriptIds) {
         if let Some(src) = tag.attr("src").map(str::trim).filter(|s| !s.is_empty()) {
             if !self.external_scripts.iter().any(|s| s == src) {
                 self.external_scripts.push(src.to_string());
@@ -227,13 +307,21 @@ impl Inliner {
             return;
         }
         let body = body.replace("</script", "<\\/script");
-        self.scripts.push(match scope_id {
-            Some(id) => format!(
+        let renamed = ids.authored_comp.filter(|a| Some(*a) != ids.scope);
+        self.scripts.push(match (ids.scope, renamed) {
+            (Some(id), None) => format!(
                 "__hfRunScoped({}, {}, function (document, window, __hyperframes) {{\n{body}\n}});",
                 js_literal(&Value::from(id)),
-                js_literal(&authored.map_or(Value::Null, Value::from)),
+                js_literal(&ids.authored_root.map_or(Value::Null, Value::from)),
             ),
-            None => body,
+            // A renamed mount: its timeline key follows the runtime id.
+            (Some(id), Some(authored)) => format!(
+                "__hfRunScoped({}, {}, function (document, window, __hyperframes) {{\n{body}\n}}, {});",
+                js_literal(&Value::from(id)),
+                js_literal(&ids.authored_root.map_or(Value::Null, Value::from)),
+                js_literal(&Value::from(authored)),
+            ),
+            (None, _) => body,
         });
     }
 
@@ -422,8 +510,12 @@ fn flatten_root(inner: &Tag, keep_comp_id: bool) -> String {
 
 /// The host's opening tag: the component's size when it has none, that
 /// size as pixels, and the file it came from.
-fn host_tag(host: &Tag, inner: Option<&Tag>, src: &str) -> String {
+fn host_tag(host: &Tag, inner: Option<&Tag>, src: &str, runtime_id: Option<&str>) -> String {
     let mut attrs = host.attrs.clone();
+    if let Some(id) = runtime_id {
+        attrs.retain(|(k, _)| k != "data-composition-id");
+        attrs.push(("data-composition-id".into(), id.to_string()));
+    }
     for k in ["data-width", "data-height"] {
         if host.attr(k).is_none() {
             if let Some(v) = inner.and_then(|t| t.attr(k)) {

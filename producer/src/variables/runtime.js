@@ -204,7 +204,21 @@
   // and querySelector(All) search inside the mount first (the mount's own
   // root id, e.g. #root, names its flattened root), and getVariables()
   // returns the mount's values.
-  w.__hfRunScoped = function (compId, authoredRootId, run) {
+  // A renamed mount (the same component mounted twice) registers its
+  // timeline under the id it was written with; the registry it sees maps
+  // that key to its runtime id, so each mount keeps its own timeline.
+  function renamedTimelines(authoredCompId, compId) {
+    if (!w.__timelines) w.__timelines = {};
+    var key = function (k) { return k === authoredCompId ? compId : k; };
+    return new Proxy(w.__timelines, {
+      get: function (t, k) { return Reflect.get(t, key(k)); },
+      set: function (t, k, v) { return Reflect.set(t, key(k), v); },
+      has: function (t, k) { return Reflect.has(t, key(k)); },
+      deleteProperty: function (t, k) { return Reflect.deleteProperty(t, key(k)); },
+    });
+  }
+  w.__hfRunScoped = function (compId, authoredRootId, run, authoredCompId) {
+    var timelines = authoredCompId ? renamedTimelines(authoredCompId, compId) : null;
     var rootSel = '[data-composition-id="' + compId.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"]';
     var authoredSel = authoredRootId
       ? '[data-hf-authored-id="' + authoredRootId.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"]'
@@ -253,10 +267,21 @@
       get: function (target, prop) {
         if (prop === "__hyperframes") return scopedHf;
         if (prop === "document") return doc;
+        if (prop === "__timelines" && timelines) return timelines;
         var v = Reflect.get(target, prop, target);
         return typeof v === "function" && v.prototype === undefined ? v.bind(target) : v;
       },
-      set: function (target, prop, value) { return Reflect.set(target, prop, value, target); },
+      set: function (target, prop, value) {
+        // `window.__timelines = window.__timelines || {}` hands the mapped
+        // registry back: the page's registry stays the one object.
+        if (prop === "__timelines" && timelines) {
+          if (value !== timelines && value && typeof value === "object") {
+            Object.keys(value).forEach(function (k) { timelines[k] = value[k]; });
+          }
+          return true;
+        }
+        return Reflect.set(target, prop, value, target);
+      },
     });
     run.call(w, doc, win, scopedHf);
   };

@@ -416,6 +416,63 @@ fn animations_inside_an_iframe_follow_the_frame_clock() {
     assert!(!is_orange(pixel(&frames[15], 8, 8)), "frame 15 at x 8");
 }
 
+#[test]
+fn two_mounts_of_one_component_keep_their_own_values_and_timelines() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("twice");
+    std::fs::create_dir_all(&project).unwrap();
+    let gsap = crate::common::GSAP_URL;
+    let host = |left: u32, color: &str| {
+        format!(
+            r#"<div data-composition-src="card.html" data-variable-values='{{"color":"{color}"}}' data-start="0" data-duration="1" style="position:absolute;left:{left}px;top:0;width:32px;height:32px"></div>"#
+        )
+    };
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;background:#123}}</style><script src="{gsap}"></script></head>
+<body><div id="root" data-composition-id="main" data-width="64" data-height="32" data-duration="1">{}{}</div>
+<script>const tl = gsap.timeline({{paused: true}}); window.__timelines = {{main: tl}}; tl.to({{}}, {{duration: 1}});</script></body></html>"#,
+            host(0, "#ff0000"),
+            host(32, "#0000ff")
+        ),
+    )
+    .unwrap();
+    // Both mounts declare `const tl`, use #root, and register as "card".
+    std::fs::write(
+        project.join("card.html"),
+        r##"<template><div id="root" data-composition-id="card" data-width="32" data-height="32" data-composition-variables='[{"id":"color","type":"color","label":"Color","default":"#00ff00"}]'>
+<div class="fill" style="width:32px;height:32px"></div>
+<style>#root { background: #000; }</style>
+<script>const tl = gsap.timeline({paused: true}); const v = window.__hyperframes.getVariables(); document.querySelector('.fill').style.background = v.color; window.__timelines = window.__timelines || {}; window.__timelines["card"] = tl; tl.to({}, {duration: 1});</script>
+</div></template>"##,
+    )
+    .unwrap();
+    let (p, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "twice",
+    );
+    let compiled = std::fs::read_to_string(p.plan_dir.join("compiled/index.html")).unwrap();
+    assert!(
+        compiled.contains("card__hf1") && compiled.contains("card__hf2"),
+        "each mount has a runtime id of its own"
+    );
+    let first = &png_frames(&out)[0];
+    let (left, right) = (pixel(first, 16, 16), pixel(first, 48, 16));
+    assert!(
+        left[0] > 200 && left[2] < 60,
+        "left mount is {left:?}, not its red"
+    );
+    assert!(
+        right[2] > 200 && right[0] < 60,
+        "right mount is {right:?}, not its blue"
+    );
+}
+
 /// A png-sequence render's frames, in order.
 fn png_frames(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut frames: Vec<_> = std::fs::read_dir(dir)
