@@ -108,6 +108,25 @@ impl AssetMap {
         self.entries.get(url).map(|p| p.as_path())
     }
 
+    /// What the map answers, for a template's cache key: each URL with
+    /// its file's path, size and modification time (a file replaced in
+    /// place changes the key without the map being read whole).
+    pub fn fingerprint(&self) -> Vec<(String, String, u64, u64)> {
+        self.entries
+            .iter()
+            .map(|(url, p)| {
+                let meta = std::fs::metadata(p).ok();
+                let mtime = meta
+                    .as_ref()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos() as u64);
+                let len = meta.map_or(0, |m| m.len());
+                (url.clone(), p.display().to_string(), len, mtime)
+            })
+            .collect()
+    }
+
     /// Bytes of a remote URL: the map first, then (if allowed) the network.
     pub fn fetch(&self, url: &str) -> std::result::Result<Vec<u8>, String> {
         if let Some(p) = self.get(url) {
