@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use hyperframes_infra::contract::result::{
-    AssembleResult, ChunkResult, PlanResult, PlanResultLocation, StageResult,
+    AssembleResult, ChunkResult, PlanResult, PlanResultLocation, StageResult, TemplateReused,
 };
 use hyperframes_infra::contract::{ErrorName, PlanProtocol};
 use hyperframes_producer::plan::template::{self, TemplateCache};
@@ -240,7 +240,12 @@ impl Handler {
             info.has_audio,
             (info.ffmpeg_version, info.producer_version),
             location,
-        ))
+        )
+        .with_template(TemplateReused {
+            compile: info.template.compile,
+            assets: info.template.assets as u32,
+            variable_assets: info.template.variable_assets as u32,
+        }))
     }
 
     /// Brings the project's cached template (if the bucket has one) into

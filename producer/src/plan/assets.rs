@@ -109,20 +109,16 @@ impl AssetMap {
     }
 
     /// What the map answers, for a template's cache key: each URL with
-    /// its file's path, size and modification time (a file replaced in
-    /// place changes the key without the map being read whole).
-    pub fn fingerprint(&self) -> Vec<(String, String, u64, u64)> {
+    /// the SHA-256 of its file ("unreadable" when it cannot be read, so
+    /// the plan's own fetch reports it). By content, not path or time: a
+    /// map rewritten with the same files keeps the key.
+    pub fn fingerprint(&self) -> Vec<(String, String)> {
         self.entries
             .iter()
             .map(|(url, p)| {
-                let meta = std::fs::metadata(p).ok();
-                let mtime = meta
-                    .as_ref()
-                    .and_then(|m| m.modified().ok())
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos() as u64);
-                let len = meta.map_or(0, |m| m.len());
-                (url.clone(), p.display().to_string(), len, mtime)
+                let digest = crate::plan::digest::sha256_file(p)
+                    .unwrap_or_else(|_| "unreadable".to_string());
+                (url.clone(), digest)
             })
             .collect()
     }

@@ -11,3 +11,4 @@ mod probe;
 mod render;
 mod reuse;
 mod variables;
+mod template_cache;
