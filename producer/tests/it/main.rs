@@ -10,5 +10,5 @@ mod plan;
 mod probe;
 mod render;
 mod reuse;
-mod variables;
 mod template_cache;
+mod variables;

@@ -61,11 +61,7 @@ fn options(scratch: &Path, cache: Option<&TemplateCache>) -> PlanOptions {
 fn row(title: &str, logo: &str) -> RenderConfig {
     let mut c = RenderConfig::new(30, hyperframes_producer::Format::PngSequence);
     c.variables = Some(
-        Variables::parse(
-            &format!(r#"{{"title":"{title}","logo":"{logo}"}}"#),
-            "test",
-        )
-        .unwrap(),
+        Variables::parse(&format!(r#"{{"title":"{title}","logo":"{logo}"}}"#), "test").unwrap(),
     );
     c
 }
@@ -104,15 +100,33 @@ fn a_second_plan_of_a_template_reuses_it_and_plans_the_same_bytes_as_a_fresh_one
     let project = project(w);
     let cache = TemplateCache::new(w.join("cache"));
 
-    let first = plan(&project, &row("One", LOGO_A), &w.join("p1"), w, Some(&cache));
+    let first = plan(
+        &project,
+        &row("One", LOGO_A),
+        &w.join("p1"),
+        w,
+        Some(&cache),
+    );
     let t = &first.template;
     assert!(!t.compile && t.key.is_some(), "{t:?}");
-    let entry = t.stored.clone().expect("the first plan stores the template");
+    let entry = t
+        .stored
+        .clone()
+        .expect("the first plan stores the template");
     assert!(first.has_audio, "the audio mix is part of the template");
 
-    let second = plan(&project, &row("Two", LOGO_B), &w.join("p2"), w, Some(&cache));
+    let second = plan(
+        &project,
+        &row("Two", LOGO_B),
+        &w.join("p2"),
+        w,
+        Some(&cache),
+    );
     let t = &second.template;
-    assert!(t.compile && t.stored.is_none() && t.refused.is_none(), "{t:?}");
+    assert!(
+        t.compile && t.stored.is_none() && t.refused.is_none(),
+        "{t:?}"
+    );
     assert_eq!(t.key, first.template.key, "variables are not in the key");
     assert_eq!(t.variable_assets, 1, "{t:?}");
     assert!(t.describe().contains("reused"), "{}", t.describe());
@@ -143,13 +157,9 @@ fn a_second_plan_of_a_template_reuses_it_and_plans_the_same_bytes_as_a_fresh_one
     let chunk = |p: &PlanOutcome, name: &str| {
         let _g = browser_lock();
         let out = w.join(name);
-        let c = hyperframes_producer::render_chunk_with(
-            &p.plan_dir,
-            0,
-            &out,
-            &ChunkOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("chunk of {name} [{}]: {e}", e.name()));
+        let c =
+            hyperframes_producer::render_chunk_with(&p.plan_dir, 0, &out, &ChunkOptions::default())
+                .unwrap_or_else(|e| panic!("chunk of {name} [{}]: {e}", e.name()));
         sorted_pngs(&c.path)
             .iter()
             .map(|f| sha256_file(f).unwrap())
@@ -164,7 +174,13 @@ fn a_second_plan_of_a_template_reuses_it_and_plans_the_same_bytes_as_a_fresh_one
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x20;
     std::fs::write(&entry, &bytes).unwrap();
-    let again = plan(&project, &row("Two", LOGO_B), &w.join("p4"), w, Some(&cache));
+    let again = plan(
+        &project,
+        &row("Two", LOGO_B),
+        &w.join("p4"),
+        w,
+        Some(&cache),
+    );
     let t = &again.template;
     assert!(!t.compile, "{t:?}");
     assert!(
@@ -173,7 +189,13 @@ fn a_second_plan_of_a_template_reuses_it_and_plans_the_same_bytes_as_a_fresh_one
     );
     assert_eq!(t.stored.as_deref(), Some(entry.as_path()));
     assert_eq!(again.plan_hash, fresh.plan_hash);
-    let after = plan(&project, &row("Three", LOGO_A), &w.join("p5"), w, Some(&cache));
+    let after = plan(
+        &project,
+        &row("Three", LOGO_A),
+        &w.join("p5"),
+        w,
+        Some(&cache),
+    );
     assert!(after.template.compile, "{:?}", after.template);
     assert_eq!(after.plan_hash, {
         let f = plan(&project, &row("Three", LOGO_A), &w.join("p6"), w, None);
@@ -186,7 +208,13 @@ fn a_second_plan_of_a_template_reuses_it_and_plans_the_same_bytes_as_a_fresh_one
         "a file the plan copies changes the template",
     )
     .unwrap();
-    let other = plan(&project, &row("One", LOGO_A), &w.join("p7"), w, Some(&cache));
+    let other = plan(
+        &project,
+        &row("One", LOGO_A),
+        &w.join("p7"),
+        w,
+        Some(&cache),
+    );
     assert!(!other.template.compile);
     assert_ne!(other.template.key, first.template.key);
 }
