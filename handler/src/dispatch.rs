@@ -217,7 +217,7 @@ impl Handler {
             compileReused = info.template.compile,
             assetsReused = info.template.assets,
             variableAssets = info.template.variable_assets,
-            "{}",
+            "template {}",
             info.template.describe()
         );
         if let (Some(uri), Some(stored)) = (entry, &info.template.stored) {

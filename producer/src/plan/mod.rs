@@ -342,7 +342,12 @@ impl<'a> PlanInputs<'a> {
                 ))
             })?;
             clock.lap("ffmpeg version");
-            let (template, media_ready, store_in, mut reuse) = template_for(
+            let Chosen {
+                template,
+                media_ready,
+                store_in,
+                mut reuse,
+            } = template_for(
                 project_dir,
                 config,
                 options.template_cache.as_ref(),
@@ -401,12 +406,7 @@ fn template_for(
     cache: Option<&TemplateCache>,
     (html, entry, map, ffmpeg_version): (&str, &Path, &AssetMap, &str),
     clock: &mut PhaseClock,
-) -> Result<(
-    Template,
-    bool,
-    Option<(TemplateCache, String)>,
-    TemplateReuse,
-)> {
+) -> Result<Chosen> {
     let mut reuse = TemplateReuse::default();
     let mut store_in = None;
     if let Some(cache) = cache {
@@ -418,7 +418,12 @@ fn template_for(
             template::Lookup::Hit(t) => {
                 reuse.compile = true;
                 reuse.assets = t.remote_files.len();
-                return Ok((t, true, None, reuse));
+                return Ok(Chosen {
+                    template: t,
+                    media_ready: true,
+                    store_in: None,
+                    reuse,
+                });
             }
             template::Lookup::Refused(why) => reuse.refused = Some(why),
             template::Lookup::Missing => {}
@@ -434,23 +439,41 @@ fn template_for(
         videos_json: Vec::new(),
         audio: None,
     };
-    Ok((template, false, store_in, reuse))
+    Ok(Chosen {
+        template,
+        media_ready: false,
+        store_in,
+        reuse,
+    })
 }
+
+/// The template a plan is built from, and what the cache did.
+struct Chosen {
+    template: Template,
+    /// `videos_json` and `audio` are filled (a cache hit).
+    media_ready: bool,
+    /// Where to store the template once complete (after a miss).
+    store_in: Option<(TemplateCache, String)>,
+    reuse: TemplateReuse,
+}
+
+/// What [`check_variables`] gives: the problems, the URL -> plan file
+/// table of the images the values name, and those files.
+type CheckedVariables = (
+    Vec<crate::variables::Problem>,
+    BTreeMap<String, String>,
+    Vec<(String, Vec<u8>)>,
+);
 
 /// The render's values against the entry file's declarations (warnings),
 /// and the remote images among them fetched for the plan (the URL -> file
 /// table and the files).
-#[allow(clippy::type_complexity)]
 fn check_variables(
     config: &RenderConfig,
     project_dir: &Path,
     entry: &Path,
     map: &AssetMap,
-) -> Result<(
-    Vec<crate::variables::Problem>,
-    BTreeMap<String, String>,
-    Vec<(String, Vec<u8>)>,
-)> {
+) -> Result<CheckedVariables> {
     let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) else {
         return Ok(Default::default());
     };

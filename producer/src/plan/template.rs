@@ -271,17 +271,17 @@ impl TemplateReuse {
     pub fn describe(&self) -> String {
         let Some(key) = &self.key else {
             return format!(
-                "template not cached (no cache directory); {} variable asset(s) fetched",
+                "not cached (no cache directory); {} variable asset(s) fetched",
                 self.variable_assets
             );
         };
         let mut s = if self.compile {
             format!(
-                "template {key} reused: compile, media and audio, {} asset(s)",
+                "{key} reused: compile, media and audio, {} asset(s)",
                 self.assets
             )
         } else {
-            format!("template {key} planned")
+            format!("{key} planned")
         };
         if let Some(why) = &self.refused {
             s.push_str(&format!(" (cached entry refused: {why})"));
