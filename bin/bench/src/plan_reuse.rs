@@ -83,6 +83,7 @@ fn bench(args: &Args) -> Result<bool> {
     });
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
+    let work = work.canonicalize()?;
     let fixture = args.fixtures.join("variables-prod");
     let project = template_project(&fixture, &work)?;
     let map = AssetMap::discover().map_err(|e| anyhow!("{e}"))?;
