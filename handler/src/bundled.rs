@@ -250,9 +250,19 @@ impl Producer for BundledProducer {
         project_dir: &Path,
         config: &hyperframes_producer::RenderConfig,
         plan_dir: &Path,
+        template_cache: Option<&hyperframes_producer::TemplateCache>,
     ) -> Result<PlanInfo, HandlerError> {
         self.wait()?;
-        LocalProducer.plan(project_dir, config, plan_dir)
+        LocalProducer.plan(project_dir, config, plan_dir, template_cache)
+    }
+
+    fn template_key(
+        &self,
+        project_dir: &Path,
+        config: &hyperframes_producer::RenderConfig,
+    ) -> Result<String, HandlerError> {
+        self.wait()?;
+        LocalProducer.template_key(project_dir, config)
     }
 
     fn render_chunk(

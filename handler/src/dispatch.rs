@@ -13,9 +13,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use hyperframes_infra::contract::result::{
-    AssembleResult, ChunkResult, PlanResult, PlanResultLocation, StageResult,
+    AssembleResult, ChunkResult, PlanResult, PlanResultLocation, StageResult, TemplateReused,
 };
 use hyperframes_infra::contract::{ErrorName, PlanProtocol};
+use hyperframes_producer::plan::template::{self, TemplateCache};
 use hyperframes_producer::plan::v2::{self, Role};
 use hyperframes_producer::Format;
 
@@ -188,20 +189,42 @@ impl Handler {
             )
             .await?;
         let plan_dir = work.join("plan");
+        let cache = TemplateCache::new(work.join("template-cache"));
+        let entry = phases
+            .time(
+                Phase::Download,
+                self.fetch_template(e, &project, &config, &cache),
+            )
+            .await;
         let info = {
-            let (producer, config, project, plan_dir) = (
+            let (producer, config, project, plan_dir, cache) = (
                 self.producer.clone(),
                 config,
                 project.clone(),
                 plan_dir.clone(),
+                cache.clone(),
             );
             phases
                 .time(
                     Phase::Render,
-                    blocking(move || producer.plan(&project, &config, &plan_dir)),
+                    blocking(move || producer.plan(&project, &config, &plan_dir, Some(&cache))),
                 )
                 .await?
         };
+        tracing::info!(
+            event = "template",
+            key = info.template.key.as_deref(),
+            compileReused = info.template.compile,
+            assetsReused = info.template.assets,
+            variableAssets = info.template.variable_assets,
+            "template {}",
+            info.template.describe()
+        );
+        if let (Some(uri), Some(stored)) = (entry, &info.template.stored) {
+            phases
+                .time(Phase::Upload, self.store_template(&uri, stored))
+                .await;
+        }
         let publish = async {
             match e.protocol {
                 PlanProtocol::V1 => self.publish_v1(e, &plan_dir, &info).await,
@@ -217,7 +240,67 @@ impl Handler {
             info.has_audio,
             (info.ffmpeg_version, info.producer_version),
             location,
-        ))
+        )
+        .with_template(TemplateReused {
+            compile: info.template.compile,
+            assets: info.template.assets as u32,
+            variable_assets: info.template.variable_assets as u32,
+        }))
+    }
+
+    /// Brings the project's cached template (if the bucket has one) into
+    /// `cache`; returns where it lives in S3: `templates/<key>.hft` beside
+    /// the project archive (`sites/<id>/templates/`). Best effort: a
+    /// failure is logged and the plan compiles the template itself.
+    async fn fetch_template(
+        &self,
+        e: &PlanEvent,
+        project: &Path,
+        config: &hyperframes_producer::RenderConfig,
+        cache: &TemplateCache,
+    ) -> Option<S3Uri> {
+        let (producer, p, c) = (self.producer.clone(), project.to_path_buf(), config.clone());
+        let key = match blocking(move || producer.template_key(&p, &c)).await {
+            Ok(k) => k,
+            Err(err) => {
+                tracing::warn!(event = "template", "no template key: {err}");
+                return None;
+            }
+        };
+        let dir = match e.project.key.rsplit_once('/') {
+            Some((dir, _)) => format!("{dir}/"),
+            None => String::new(),
+        };
+        let uri = S3Uri {
+            bucket: e.project.bucket.clone(),
+            key: format!("{dir}templates/{key}.{}", template::ENTRY_EXTENSION),
+        };
+        if let Err(err) = self
+            .transport
+            .download_if_present(&uri, &cache.entry_path(&key))
+            .await
+        {
+            tracing::warn!(
+                event = "template",
+                "cannot read the cached template {uri}: {err}"
+            );
+        }
+        Some(uri)
+    }
+
+    /// Uploads a template entry the plan wrote (one PUT: readers see the
+    /// old object or the whole new one). Best effort, as the read.
+    async fn store_template(&self, uri: &S3Uri, entry: &Path) {
+        if let Err(err) = self
+            .transport
+            .upload(entry, uri, Some("application/octet-stream"))
+            .await
+        {
+            tracing::warn!(
+                event = "template",
+                "cannot cache the template in {uri}: {err}"
+            );
+        }
     }
 
     /// `Config.variablesS3Uri` (values too large for the execution input),

@@ -22,6 +22,8 @@ pub struct PlanInfo {
     /// The plan's v1 tarball (the execution dir without its transport
     /// copies), written by the producer's deterministic writer.
     pub tarball: PathBuf,
+    /// What the plan took from the template cache, and what it stored.
+    pub template: hyperframes_producer::TemplateReuse,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +45,22 @@ pub struct AssembleInfo {
 /// The three render stages over local paths. Blocking: the handler runs
 /// them on a blocking thread.
 pub trait Producer: Send + Sync + 'static {
+    /// `template_cache`: plan the template once (see
+    /// `hyperframes_producer::PlanOptions::template_cache`).
     fn plan(
         &self,
         project_dir: &Path,
         config: &hyperframes_producer::RenderConfig,
         plan_dir: &Path,
+        template_cache: Option<&hyperframes_producer::TemplateCache>,
     ) -> Result<PlanInfo, HandlerError>;
+    /// The cache key of the project's template (what [`Producer::plan`]
+    /// looks up in `template_cache`).
+    fn template_key(
+        &self,
+        project_dir: &Path,
+        config: &hyperframes_producer::RenderConfig,
+    ) -> Result<String, HandlerError>;
     fn render_chunk(
         &self,
         plan_dir: &Path,
@@ -76,8 +88,13 @@ fn plan_info(
     project_dir: &Path,
     config: &hyperframes_producer::RenderConfig,
     plan_dir: &Path,
+    template_cache: Option<&hyperframes_producer::TemplateCache>,
 ) -> Result<PlanInfo, HandlerError> {
-    let outcome = hyperframes_producer::plan(project_dir, config, plan_dir)?;
+    let options = hyperframes_producer::PlanOptions {
+        asset_map: None,
+        template_cache: template_cache.cloned(),
+    };
+    let outcome = hyperframes_producer::plan_with(project_dir, config, plan_dir, &options)?;
     // Warnings, as the reference gives them: the render goes on with the
     // values as given (`render --strict-variables` refuses them before start).
     for p in &outcome.variable_problems {
@@ -97,6 +114,7 @@ fn plan_info(
         ffmpeg_version: p.ffmpeg_version.clone(),
         producer_version: p.producer_version.clone(),
         tarball: outcome.tarball,
+        template: outcome.template,
     })
 }
 
@@ -106,8 +124,21 @@ impl Producer for LocalProducer {
         project_dir: &Path,
         config: &hyperframes_producer::RenderConfig,
         plan_dir: &Path,
+        template_cache: Option<&hyperframes_producer::TemplateCache>,
     ) -> Result<PlanInfo, HandlerError> {
-        plan_info(project_dir, config, plan_dir)
+        plan_info(project_dir, config, plan_dir, template_cache)
+    }
+
+    fn template_key(
+        &self,
+        project_dir: &Path,
+        config: &hyperframes_producer::RenderConfig,
+    ) -> Result<String, HandlerError> {
+        Ok(hyperframes_producer::plan::template_key(
+            project_dir,
+            config,
+            &hyperframes_producer::PlanOptions::default(),
+        )?)
     }
 
     fn render_chunk(

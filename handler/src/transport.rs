@@ -106,6 +106,18 @@ impl S3Transport {
         Ok(n)
     }
 
+    /// Streams an object to `dest` if it exists; `None` when it does not.
+    pub async fn download_if_present(
+        &self,
+        uri: &S3Uri,
+        dest: &Path,
+    ) -> Result<Option<u64>, HandlerError> {
+        match self.inspect(uri).await? {
+            None => Ok(None),
+            Some(_) => self.download(uri, dest).await.map(Some),
+        }
+    }
+
     /// Downloads a digest-named object and checks its bytes: a blob that
     /// does not hash to its name is deleted and reported, never used.
     pub async fn download_verified(

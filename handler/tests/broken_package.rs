@@ -36,7 +36,7 @@ fn a_package_without_ffmpeg_fails_every_stage_without_retries() {
     let config = hyperframes_producer::RenderConfig::new(30, hyperframes_producer::Format::Mp4)
         .with_size(64, 64);
     let err = LocalProducer
-        .plan(&project, &config, &d.path().join("plan"))
+        .plan(&project, &config, &d.path().join("plan"), None)
         .unwrap_err();
     assert_eq!(err.name, ErrorName::ToolUnavailable, "{err}");
     for stage in Action::ALL {

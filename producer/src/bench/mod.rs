@@ -186,6 +186,7 @@ pub fn local_render(
         single_pass: false,
         on_progress: None,
         asset_map,
+        template_cache: None,
         keep_work: None,
     })
 }
@@ -198,7 +199,15 @@ pub fn plan_fresh(
     asset_map: Option<AssetMap>,
 ) -> Result<PlanOutcome> {
     let _ = std::fs::remove_dir_all(plan_dir);
-    plan_with(project, config, plan_dir, &PlanOptions { asset_map })
+    plan_with(
+        project,
+        config,
+        plan_dir,
+        &PlanOptions {
+            asset_map,
+            ..Default::default()
+        },
+    )
 }
 
 /// Renders every chunk of a plan one after the other: one worker with the

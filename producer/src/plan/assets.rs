@@ -108,6 +108,21 @@ impl AssetMap {
         self.entries.get(url).map(|p| p.as_path())
     }
 
+    /// What the map answers, for a template's cache key: each URL with
+    /// the SHA-256 of its file ("unreadable" when it cannot be read, so
+    /// the plan's own fetch reports it). By content, not path or time: a
+    /// map rewritten with the same files keeps the key.
+    pub fn fingerprint(&self) -> Vec<(String, String)> {
+        self.entries
+            .iter()
+            .map(|(url, p)| {
+                let digest = crate::plan::digest::sha256_file(p)
+                    .unwrap_or_else(|_| "unreadable".to_string());
+                (url.clone(), digest)
+            })
+            .collect()
+    }
+
     /// Bytes of a remote URL: the map first, then (if allowed) the network.
     pub fn fetch(&self, url: &str) -> std::result::Result<Vec<u8>, String> {
         if let Some(p) = self.get(url) {

@@ -345,6 +345,40 @@ fn copy_dir(src: &Path, dest: &Path, top: bool) -> Result<()> {
     Ok(())
 }
 
+/// The files [`copy_project`] copies (relative POSIX path, source path), in
+/// copy order: what a template's cache key hashes.
+pub fn project_files(src: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut out = Vec::new();
+    list_dir(src, "", true, &mut out)?;
+    Ok(out)
+}
+
+fn list_dir(dir: &Path, prefix: &str, top: bool, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| ProducerError::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if top && SKIPPED_TOP_LEVEL.contains(&name.as_str()) {
+            continue;
+        }
+        let meta = std::fs::metadata(&path).map_err(|e| ProducerError::io(&path, e))?;
+        let rel = format!("{prefix}{name}");
+        if meta.is_dir() {
+            list_dir(&path, &format!("{rel}/"), false, out)?;
+        } else if meta.is_file() {
+            out.push((rel, path));
+        }
+    }
+    Ok(())
+}
+
 /// Raster files a page can paint: photographs, frames of video.
 const RASTER_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "pjpeg", "png", "apng", "webp", "gif", "avif", "jxl", "bmp",

@@ -17,6 +17,7 @@ pub(crate) mod html;
 pub(crate) mod mount;
 pub mod profile;
 pub mod tarball;
+pub mod template;
 pub mod v2;
 pub(crate) mod variable_assets;
 
@@ -39,6 +40,7 @@ use crate::{encode::probe, process, staging, SEEK_BRIDGE_JS};
 use compile::{Composition, MediaElement};
 use digest::{canonical_json, sha256_hex, PlanHashInputs};
 use files::EncoderName;
+use template::{Template, TemplateCache, TemplateReuse};
 
 pub const PRODUCER_VERSION: &str = concat!("hyperframes-producer-rs/", env!("CARGO_PKG_VERSION"));
 pub const WARMUP_TICKS: u32 = 60;
@@ -66,13 +68,23 @@ pub struct PlanOutcome {
     /// (warnings: the render goes on with the values as given, as the
     /// reference's does; callers that want strictness check first).
     pub variable_problems: Vec<crate::variables::Problem>,
+    /// What came from the template cache ([`TemplateReuse::describe`] is
+    /// the log line).
+    pub template: TemplateReuse,
+    /// Wall time of each step of the plan, in order.
+    pub phases: Vec<PlanPhase>,
 }
 
-/// Options outside the wire `Config`: where remote assets come from.
+/// Options outside the wire `Config`: where remote assets come from, and
+/// where templates are cached.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     /// None = [`AssetMap::discover`].
     pub asset_map: Option<AssetMap>,
+    /// Plan the template once: its compiled page, media metadata and audio
+    /// mix are kept here and reused by later plans of the same project
+    /// (whatever their variables). None = compile every time.
+    pub template_cache: Option<TemplateCache>,
 }
 
 /// A plan read back from disk by `render_chunk` and `assemble`.
@@ -206,12 +218,13 @@ pub fn plan_with(
     plan_dir: &Path,
     options: &PlanOptions,
 ) -> Result<PlanOutcome> {
-    let inputs = PlanInputs::compile(project_dir, config, options)?;
+    let mut clock = PhaseClock::start();
+    let mut inputs = PlanInputs::compile(project_dir, config, options, &mut clock)?;
     check_plan_dir(project_dir, plan_dir)?;
     // Dropped (with whatever a failed build left in it) on every path.
     let staging = staging::beside(plan_dir, "staging")?;
     let built = staging.path().join("plan");
-    let outcome = build_plan(&inputs, &built)?;
+    let outcome = build_plan(&mut inputs, &built, &mut clock)?;
     if plan_dir.exists() {
         fs::remove_dir_all(plan_dir).map_err(|e| ProducerError::io(plan_dir, e))?;
     }
@@ -223,31 +236,77 @@ pub fn plan_with(
             manifest_path: plan_dir.join(TRANSPORT_DIR).join("v2/plan.json"),
             ..outcome.v2
         },
+        template: inputs.reuse.clone(),
+        phases: clock.phases,
         ..outcome
     })
 }
 
-/// What a plan is built from: the project compiled into one hermetic page,
-/// its root composition, and the ffmpeg build chunks must be encoded with.
+/// One step of a plan and its wall time (in [`PlanOutcome::phases`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanPhase {
+    pub name: &'static str,
+    pub ms: f64,
+}
+
+/// Times the steps of one plan, each from the end of the one before.
+struct PhaseClock {
+    last: std::time::Instant,
+    phases: Vec<PlanPhase>,
+}
+
+impl PhaseClock {
+    fn start() -> Self {
+        PhaseClock {
+            last: std::time::Instant::now(),
+            phases: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.phases.push(PlanPhase {
+            name,
+            ms: (now - self.last).as_secs_f64() * 1000.0,
+        });
+        self.last = now;
+    }
+}
+
+/// What a plan is built from: the project compiled into one hermetic page
+/// (from the template cache or compiled now), its root composition, the
+/// render's variables and the ffmpeg build chunks must be encoded with.
 struct PlanInputs<'a> {
     project_dir: &'a Path,
     config: &'a RenderConfig,
     comp: Composition,
-    compiled: compile::Compiled,
+    /// The variable-independent artifacts; `media_ready` says whether
+    /// `videos_json` and `audio` are filled (from the cache) or still to
+    /// be computed by [`build_plan`].
+    template: Template,
+    media_ready: bool,
+    /// Where to keep the template after a miss: the cache and the key.
+    store_in: Option<(TemplateCache, String)>,
+    reuse: TemplateReuse,
     total_frames: u64,
     ffmpeg_version: String,
     variable_problems: Vec<crate::variables::Problem>,
     /// Remote image URLs among the values -> their copies under `compiled/`.
     variable_assets: BTreeMap<String, String>,
+    /// Those copies (relative path under `compiled/`, bytes).
+    variable_files: Vec<(String, Vec<u8>)>,
 }
 
 impl<'a> PlanInputs<'a> {
-    /// Reads and compiles the entry file (remote assets resolved through
-    /// the asset map) and pins the ffmpeg version. Writes nothing.
+    /// Reads the entry file, takes the template from the cache or compiles
+    /// it (remote assets resolved through the asset map), checks the
+    /// variables and pins the ffmpeg version. Writes nothing but the
+    /// cache's own files.
     fn compile(
         project_dir: &'a Path,
         config: &'a RenderConfig,
         options: &PlanOptions,
+        clock: &mut PhaseClock,
     ) -> Result<Self> {
         config.validate()?;
         if let Some(uri) = &config.variables_s3_uri {
@@ -257,7 +316,7 @@ impl<'a> PlanInputs<'a> {
             ));
         }
         // ffmpeg's start (a quarter second for a dynamically linked build)
-        // overlaps the compile.
+        // overlaps reading the project.
         std::thread::scope(|scope| {
             let version = scope.spawn(ffmpeg::ffmpeg_version);
             let entry = project_dir.join(config.entry_file());
@@ -271,45 +330,151 @@ impl<'a> PlanInputs<'a> {
                 )
             })?;
             let mounted = mount::mount(&html, project_dir, &entry)?;
-            let html = mounted.html;
-            let comp = compile::find_root(&html, &entry)?;
+            let comp = compile::find_root(&mounted.html, &entry)?;
             config.output_size((comp.width, comp.height))?;
             let map = match &options.asset_map {
                 Some(m) => m.clone(),
                 None => AssetMap::discover()?,
             };
-            let mut compiled = compile::compile(&html, &entry, &map)?;
-            let (problems, variable_assets) =
-                check_variables(config, project_dir, &entry, &map, &mut compiled)?;
+            clock.lap("read and mount");
+            let ffmpeg_version = version.join().unwrap_or_else(|_| {
+                Err(ProducerError::RenderFailed(
+                    "the ffmpeg version check panicked".into(),
+                ))
+            })?;
+            clock.lap("ffmpeg version");
+            let Chosen {
+                template,
+                media_ready,
+                store_in,
+                mut reuse,
+            } = template_for(
+                project_dir,
+                config,
+                options.template_cache.as_ref(),
+                (&mounted.html, &entry, &map, &ffmpeg_version),
+                clock,
+            )?;
+            let (problems, variable_assets, variable_files) =
+                check_variables(config, project_dir, &entry, &map)?;
+            clock.lap("variables");
+            reuse.variable_assets = variable_files.len();
             let mut variable_problems = mounted.problems;
             variable_problems.extend(problems);
             Ok(PlanInputs {
                 variable_problems,
                 variable_assets,
+                variable_files,
                 project_dir,
                 config,
                 total_frames: duration_to_frames(comp.duration, config.fps),
                 comp,
-                compiled,
-                ffmpeg_version: version.join().unwrap_or_else(|_| {
-                    Err(ProducerError::RenderFailed(
-                        "the ffmpeg version check panicked".into(),
-                    ))
-                })?,
+                template,
+                media_ready,
+                store_in,
+                reuse,
+                ffmpeg_version,
             })
         })
     }
 }
 
+/// The cache key [`plan_with`] looks the project's template up by, for a
+/// caller that brings the entry in first (the Lambda plan stage reads it
+/// from S3): see [`template::key`].
+pub fn template_key(
+    project_dir: &Path,
+    config: &RenderConfig,
+    options: &PlanOptions,
+) -> Result<String> {
+    let map = match &options.asset_map {
+        Some(m) => m.clone(),
+        None => AssetMap::discover()?,
+    };
+    template::key(
+        project_dir,
+        config.entry_file(),
+        &map,
+        &ffmpeg::ffmpeg_version()?,
+    )
+}
+
+/// The template of this plan: from the cache when it holds a sound entry,
+/// else compiled now (and to be stored once its media is known).
+fn template_for(
+    project_dir: &Path,
+    config: &RenderConfig,
+    cache: Option<&TemplateCache>,
+    (html, entry, map, ffmpeg_version): (&str, &Path, &AssetMap, &str),
+    clock: &mut PhaseClock,
+) -> Result<Chosen> {
+    let mut reuse = TemplateReuse::default();
+    let mut store_in = None;
+    if let Some(cache) = cache {
+        let key = template::key(project_dir, config.entry_file(), map, ffmpeg_version)?;
+        let found = cache.load(&key);
+        clock.lap("template lookup");
+        reuse.key = Some(key.clone());
+        match found {
+            template::Lookup::Hit(t) => {
+                reuse.compile = true;
+                reuse.assets = t.remote_files.len();
+                return Ok(Chosen {
+                    template: t,
+                    media_ready: true,
+                    store_in: None,
+                    reuse,
+                });
+            }
+            template::Lookup::Refused(why) => reuse.refused = Some(why),
+            template::Lookup::Missing => {}
+        }
+        store_in = Some((cache.clone(), key));
+    }
+    let compiled = compile::compile(html, entry, map)?;
+    clock.lap("compile");
+    let template = Template {
+        fonts: compiled.inline_log.fonts,
+        html: compiled.html,
+        remote_files: compiled.remote_files,
+        videos_json: Vec::new(),
+        audio: None,
+    };
+    Ok(Chosen {
+        template,
+        media_ready: false,
+        store_in,
+        reuse,
+    })
+}
+
+/// The template a plan is built from, and what the cache did.
+struct Chosen {
+    template: Template,
+    /// `videos_json` and `audio` are filled (a cache hit).
+    media_ready: bool,
+    /// Where to store the template once complete (after a miss).
+    store_in: Option<(TemplateCache, String)>,
+    reuse: TemplateReuse,
+}
+
+/// What [`check_variables`] gives: the problems, the URL -> plan file
+/// table of the images the values name, and those files.
+type CheckedVariables = (
+    Vec<crate::variables::Problem>,
+    BTreeMap<String, String>,
+    Vec<(String, Vec<u8>)>,
+);
+
 /// The render's values against the entry file's declarations (warnings),
-/// and the remote images among them fetched into the plan.
+/// and the remote images among them fetched for the plan (the URL -> file
+/// table and the files).
 fn check_variables(
     config: &RenderConfig,
     project_dir: &Path,
     entry: &Path,
     map: &AssetMap,
-    compiled: &mut compile::Compiled,
-) -> Result<(Vec<crate::variables::Problem>, BTreeMap<String, String>)> {
+) -> Result<CheckedVariables> {
     let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) else {
         return Ok(Default::default());
     };
@@ -321,8 +486,7 @@ fn check_variables(
     };
     let problems = crate::variables::validate(&schema, values, urls);
     let (table, files) = variable_assets::localize(&schema, values, map)?;
-    compiled.remote_files.extend(files);
-    Ok((problems, table))
+    Ok((problems, table, files))
 }
 
 /// `plan_dir` must be new, empty or an earlier plan, and outside the
@@ -402,13 +566,20 @@ fn check_size(staging: &Path, limit: u64, stage: &str) -> Result<()> {
 
 /// Writes the execution dir into `dir`, step by step, then its transport
 /// copies (v1 tarball, v2 blobs and manifest).
-fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
-    let (config, comp) = (inputs.config, &inputs.comp);
+fn build_plan(inputs: &mut PlanInputs, dir: &Path, clock: &mut PhaseClock) -> Result<PlanOutcome> {
+    let config = inputs.config;
     let limit = config.plan_size_limit();
     write_compiled(inputs, dir)?;
+    clock.lap("copy project");
     check_size(dir, limit, "pre-extract")?;
-    let media = compile::media_elements(&inputs.compiled.html);
+    let media = compile::media_elements(&inputs.template.html);
     let has_audio = write_media(inputs, &media, dir)?;
+    clock.lap(if inputs.media_ready {
+        "media (cached)"
+    } else {
+        "media probe and audio mix"
+    });
+    keep_template(inputs, dir)?;
     let chunk_plan = plan_chunks(
         inputs.total_frames,
         config.chunk_size,
@@ -420,11 +591,16 @@ fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
     let raster = compile::raster_content(&dir.join("compiled"))?;
     write_encoder(inputs, &chunk_plan, raster.as_deref(), dir)?;
     check_size(dir, limit, "pre-freeze")?;
+    clock.lap("metadata");
     let plan_json = freeze(inputs, chunk_plan.chunks.len() as u32, has_audio, dir)?;
     check_size(dir, limit, "post-freeze")?;
+    clock.lap("hash");
     let tarball = dir.join(TRANSPORT_DIR).join("plan.tar.gz");
     write_plan_tarball(dir, &tarball)?;
+    clock.lap("v1 tarball");
     let v2 = v2::publish(dir, &plan_json, &dir.join(TRANSPORT_DIR).join("v2"))?;
+    clock.lap("v2 blobs");
+    let comp = &inputs.comp;
     Ok(PlanOutcome {
         plan_dir: dir.to_path_buf(),
         plan_hash: plan_json.plan_hash,
@@ -441,27 +617,59 @@ fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
         tarball,
         v2,
         variable_problems: inputs.variable_problems.clone(),
+        template: TemplateReuse::default(),
+        phases: Vec::new(),
     })
 }
 
-/// `compiled/`: the project's files, the compiled page over its entry, and
-/// the remote media the compile fetched.
+/// After a miss: the media the plan just computed completes the template,
+/// which is stored for the next plan. A failed store is recorded, not
+/// fatal: the plan is sound without it.
+fn keep_template(inputs: &mut PlanInputs, dir: &Path) -> Result<()> {
+    let Some((cache, key)) = inputs.store_in.take() else {
+        return Ok(());
+    };
+    let read = |rel: &str| fs::read(dir.join(rel)).map_err(|e| ProducerError::io(dir.join(rel), e));
+    inputs.template.videos_json = read("meta/videos.json")?;
+    inputs.template.audio = match dir.join("audio.m4a").is_file() {
+        true => Some(read("audio.m4a")?),
+        false => None,
+    };
+    inputs.media_ready = true;
+    match cache.store(&key, &inputs.template) {
+        Ok(path) => inputs.reuse.stored = Some(path),
+        Err(e) => inputs.reuse.store_failed = Some(e.to_string()),
+    }
+    Ok(())
+}
+
+/// `compiled/`: the project's files, the compiled page over its entry, the
+/// remote media the compile fetched and the images the variables name.
 fn write_compiled(inputs: &PlanInputs, dir: &Path) -> Result<()> {
     let compiled_dir = dir.join("compiled");
     compile::copy_project(inputs.project_dir, &compiled_dir)?;
     write(
         &compiled_dir.join("index.html"),
-        inputs.compiled.html.as_bytes(),
+        inputs.template.html.as_bytes(),
     )?;
-    for (rel, bytes) in &inputs.compiled.remote_files {
+    let files = inputs.template.remote_files.iter();
+    for (rel, bytes) in files.chain(&inputs.variable_files) {
         write(&compiled_dir.join(rel), bytes)?;
     }
     Ok(())
 }
 
 /// `meta/videos.json` (every media element checked and windowed) and
-/// `audio.m4a` (their mix); returns whether there is audio.
+/// `audio.m4a` (their mix), or their cached bytes; returns whether there
+/// is audio.
 fn write_media(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Result<bool> {
+    if inputs.media_ready {
+        write(&dir.join("meta/videos.json"), &inputs.template.videos_json)?;
+        if let Some(audio) = &inputs.template.audio {
+            write(&dir.join("audio.m4a"), audio)?;
+        }
+        return Ok(inputs.template.audio.is_some());
+    }
     let compiled_dir = dir.join("compiled");
     let videos = media_metadata(&compiled_dir, media, inputs.comp.duration)?;
     write_pretty(&dir.join("meta/videos.json"), &VideosMeta { videos })?;
@@ -477,7 +685,7 @@ fn write_media(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Resul
 fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) -> Result<()> {
     let comp = &inputs.comp;
     let count = |tag: &str| media.iter().filter(|m| m.tag == tag).count();
-    let image_count = crate::plan::html::scan(&inputs.compiled.html)
+    let image_count = crate::plan::html::scan(&inputs.template.html)
         .iter()
         .filter(|t| t.name == "img")
         .count();
@@ -567,7 +775,7 @@ fn write_encoder(
 /// Hashes what is on disk and writes `plan.json`, which names the hash.
 fn freeze(inputs: &PlanInputs, chunk_count: u32, has_audio: bool, dir: &Path) -> Result<PlanJson> {
     let (config, comp) = (inputs.config, &inputs.comp);
-    let font_snapshot = serde_json::to_value(&inputs.compiled.inline_log.fonts)?;
+    let font_snapshot = serde_json::to_value(&inputs.template.fonts)?;
     let font_snapshot_sha = sha256_hex(canonical_json(&font_snapshot).as_bytes());
     let hash_inputs = PlanHashInputs {
         font_snapshot_sha: &font_snapshot_sha,

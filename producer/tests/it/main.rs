@@ -10,4 +10,5 @@ mod plan;
 mod probe;
 mod render;
 mod reuse;
+mod template_cache;
 mod variables;

@@ -319,6 +319,19 @@ fn progress_bar() -> ProgressSink {
     })
 }
 
+/// Where local renders keep planned templates (see the README's "Plan the
+/// template once"): `$XDG_CACHE_HOME/hyperframes/templates`, else
+/// `~/.cache/hyperframes/templates`; none without a home directory.
+fn template_cache() -> Option<hyperframes_producer::TemplateCache> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))?;
+    Some(hyperframes_producer::TemplateCache::new(
+        base.join("hyperframes/templates"),
+    ))
+}
+
 fn render(args: Args) -> Result<(), ProducerError> {
     let (Some(project), Some(out)) = (args.project.clone(), args.out.clone()) else {
         unreachable!("main checks project and out");
@@ -356,6 +369,7 @@ fn render(args: Args) -> Result<(), ProducerError> {
         single_pass: args.single_pass,
         on_progress: (!args.json).then(progress_bar),
         asset_map,
+        template_cache: template_cache(),
         keep_work,
     })?;
     // The values were checked before the plan; what only the plan sees is

@@ -100,6 +100,7 @@ fn plan(project: &Path, config: &RenderConfig, dir: &Path, map: &Option<AssetMap
         dir,
         &PlanOptions {
             asset_map: map.clone(),
+            ..Default::default()
         },
     )
     .map_err(|e| anyhow!("plan failed [{}]: {e}", e.name()))?;
