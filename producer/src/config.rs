@@ -284,6 +284,12 @@ pub struct RenderConfig {
     /// setting's `true`. `false` is refused rather than ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_closed_font_fetch: Option<bool>,
+    /// Text that would be drawn with a host font (a family neither
+    /// embedded nor given an `@font-face`): `true` fails the plan, `false`
+    /// warns. Unset, distributed plans fail and local plans warn, as the
+    /// reference's `rejectOnSystemFonts` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_on_system_fonts: Option<bool>,
 }
 
 /// The wire names of [`RenderConfig`]'s fields (checked against serde's
@@ -308,6 +314,7 @@ const FIELDS: &[&str] = &[
     "variables",
     "variablesS3Uri",
     "failClosedFontFetch",
+    "rejectOnSystemFonts",
 ];
 
 /// Fields of the reference's `Config` that this renderer does not
@@ -325,10 +332,6 @@ const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     (
         "videoFrameFormat",
         "the capture format is chosen per plan (lossless PNG or JPEG q100); remove it",
-    ),
-    (
-        "rejectOnSystemFonts",
-        "remove it; fonts come from the plan's asset map",
     ),
     ("cfr", "output is always constant frame rate; remove it"),
     (
@@ -367,6 +370,7 @@ impl RenderConfig {
             variables: None,
             variables_s3_uri: None,
             fail_closed_font_fetch: None,
+            reject_on_system_fonts: None,
         }
     }
 

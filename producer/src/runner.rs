@@ -90,6 +90,8 @@ pub struct RunSummary {
     pub chunk_outcomes: Vec<ChunkOutcome>,
     /// The plan's variable warnings (see [`PlanOutcome::variable_problems`]).
     pub variable_problems: Vec<crate::variables::Problem>,
+    /// Text drawn with a host font (see [`PlanOutcome::host_fonts`]).
+    pub host_fonts: Vec<crate::plan::fonts::HostFallback>,
 }
 
 impl RunSummary {
@@ -177,6 +179,7 @@ fn run_in(
     let t_plan = Instant::now();
     let plan_options = PlanOptions {
         asset_map: opts.asset_map.clone(),
+        distributed: false,
     };
     let mut planned: PlanOutcome = plan_with(&opts.project_dir, config, &plan_dir, &plan_options)?;
     let longest = planned.chunks.iter().map(|c| c.frames()).max().unwrap_or(0);
@@ -239,6 +242,7 @@ fn run_in(
         assemble_time,
         chunk_outcomes: outcomes,
         variable_problems: planned.variable_problems,
+        host_fonts: planned.host_fonts,
     })
 }
 

@@ -198,7 +198,11 @@ pub fn plan_fresh(
     asset_map: Option<AssetMap>,
 ) -> Result<PlanOutcome> {
     let _ = std::fs::remove_dir_all(plan_dir);
-    plan_with(project, config, plan_dir, &PlanOptions { asset_map })
+    let options = PlanOptions {
+        asset_map,
+        distributed: false,
+    };
+    plan_with(project, config, plan_dir, &options)
 }
 
 /// Renders every chunk of a plan one after the other: one worker with the

@@ -13,6 +13,7 @@ pub(crate) mod compile;
 pub mod digest;
 pub(crate) mod fetch;
 pub(crate) mod files;
+pub mod fonts;
 pub(crate) mod html;
 pub(crate) mod mount;
 pub mod tarball;
@@ -65,6 +66,9 @@ pub struct PlanOutcome {
     /// (warnings: the render goes on with the values as given, as the
     /// reference's does; callers that want strictness check first).
     pub variable_problems: Vec<crate::variables::Problem>,
+    /// Text drawn with a host font (warnings; a plan that refuses them
+    /// fails instead, see [`PlanOptions::distributed`]).
+    pub host_fonts: Vec<fonts::HostFallback>,
 }
 
 /// Options outside the wire `Config`: where remote assets come from.
@@ -72,6 +76,21 @@ pub struct PlanOutcome {
 pub struct PlanOptions {
     /// None = [`AssetMap::discover`].
     pub asset_map: Option<AssetMap>,
+    /// A distributed render's plan (the Lambda plan stage): text that would
+    /// be drawn with a host font fails the plan unless the config's
+    /// `rejectOnSystemFonts` is false, as in the reference. Locally it is a
+    /// warning unless `rejectOnSystemFonts` is true.
+    pub distributed: bool,
+}
+
+impl PlanOptions {
+    /// What this plan does about host fonts, from the config's setting.
+    pub fn host_fonts(&self, config: &RenderConfig) -> fonts::HostFonts {
+        match config.reject_on_system_fonts.unwrap_or(self.distributed) {
+            true => fonts::HostFonts::Reject,
+            false => fonts::HostFonts::Warn,
+        }
+    }
 }
 
 /// A plan read back from disk by `render_chunk` and `assemble`.
@@ -236,6 +255,7 @@ struct PlanInputs<'a> {
     total_frames: u64,
     ffmpeg_version: String,
     variable_problems: Vec<crate::variables::Problem>,
+    host_fonts: Vec<fonts::HostFallback>,
     /// Remote image URLs among the values -> their copies under `compiled/`.
     variable_assets: BTreeMap<String, String>,
 }
@@ -280,10 +300,13 @@ impl<'a> PlanInputs<'a> {
             let mut compiled = compile::compile(&html, &entry, &map)?;
             let (problems, variable_assets) =
                 check_variables(config, project_dir, &entry, &map, &mut compiled)?;
+            let host_fonts = fonts::embed(&mut compiled, &entry, project_dir);
+            check_host_fonts(&host_fonts, options.host_fonts(config), &entry)?;
             let mut variable_problems = mounted.problems;
             variable_problems.extend(problems);
             Ok(PlanInputs {
                 variable_problems,
+                host_fonts,
                 variable_assets,
                 project_dir,
                 config,
@@ -298,6 +321,27 @@ impl<'a> PlanInputs<'a> {
             })
         })
     }
+}
+
+/// Text drawn with a host font fails a plan that refuses it, every place
+/// named at once.
+fn check_host_fonts(
+    found: &[fonts::HostFallback],
+    policy: fonts::HostFonts,
+    entry: &Path,
+) -> Result<()> {
+    if found.is_empty() || policy == fonts::HostFonts::Warn {
+        return Ok(());
+    }
+    let places: Vec<String> = found.iter().map(|f| f.to_string()).collect();
+    Err(ProducerError::composition(
+        entry,
+        format!(
+            "text would be drawn with host fonts, which differ between this machine and the render workers: {}; {}, or allow host fonts (rejectOnSystemFonts: false in the render config, `render --allow-host-fonts`)",
+            places.join("; "),
+            fonts::advice()
+        ),
+    ))
 }
 
 /// The render's values against the entry file's declarations (warnings),
@@ -440,6 +484,7 @@ fn build_plan(inputs: &PlanInputs, dir: &Path) -> Result<PlanOutcome> {
         tarball,
         v2,
         variable_problems: inputs.variable_problems.clone(),
+        host_fonts: inputs.host_fonts.clone(),
     })
 }
 

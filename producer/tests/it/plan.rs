@@ -163,6 +163,7 @@ fn unmapped_font_fails_closed_and_nothing_is_written() {
         &plan_dir,
         &PlanOptions {
             asset_map: Some(map),
+            distributed: false,
         },
     )
     .unwrap_err();

@@ -111,6 +111,7 @@ fn plan_options(scratch: &Path) -> PlanOptions {
     map.insert(REMOTE_LOGO, scratch.join("logo.png"));
     PlanOptions {
         asset_map: Some(map),
+        distributed: false,
     }
 }
 

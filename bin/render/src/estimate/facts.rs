@@ -85,9 +85,16 @@ pub fn plan_locally(
         .map_err(|e| anyhow!("cannot archive {}: {e}", project.display()))?;
     let plan_dir = work.join("plan");
     let started = Instant::now();
-    let outcome =
-        hyperframes_producer::plan_with(project, rc, &plan_dir, &PlanOptions { asset_map })
-            .map_err(|e| anyhow!("planning failed [{}]: {e}", e.name()))?;
+    let outcome = hyperframes_producer::plan_with(
+        project,
+        rc,
+        &plan_dir,
+        &PlanOptions {
+            asset_map,
+            distributed: false,
+        },
+    )
+    .map_err(|e| anyhow!("planning failed [{}]: {e}", e.name()))?;
     let plan_ms = started.elapsed().as_secs_f64() * 1000.0;
     let manifest = &outcome.v2.manifest_path;
     let manifest_bytes = file_len(manifest);

@@ -99,6 +99,7 @@ fn plan(project: &Path, config: &RenderConfig, dir: &Path, map: &Option<AssetMap
         dir,
         &PlanOptions {
             asset_map: map.clone(),
+            distributed: false,
         },
     )
     .map_err(|e| anyhow!("plan failed [{}]: {e}", e.name()))?;

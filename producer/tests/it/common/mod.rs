@@ -115,6 +115,7 @@ pub fn asset_map(scratch: &Path) -> AssetMap {
 pub fn options(scratch: &Path) -> PlanOptions {
     PlanOptions {
         asset_map: Some(asset_map(scratch)),
+        distributed: false,
     }
 }
 
