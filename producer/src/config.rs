@@ -783,6 +783,7 @@ mod tests {
         c.variables = Some(Default::default());
         c.variables_s3_uri = Some("s3://b/k".into());
         c.fail_closed_font_fetch = Some(true);
+        c.reject_on_system_fonts = Some(false);
         let v = serde_json::to_value(&c).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, FIELDS);
