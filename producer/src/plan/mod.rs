@@ -300,7 +300,8 @@ impl<'a> PlanInputs<'a> {
             let mut compiled = compile::compile(&html, &entry, &map)?;
             let (problems, variable_assets) =
                 check_variables(config, project_dir, &entry, &map, &mut compiled)?;
-            let host_fonts = fonts::embed(&mut compiled, &entry, project_dir);
+            let runtime = font_variables(config, &entry);
+            let host_fonts = fonts::embed(&mut compiled, &entry, project_dir, &runtime);
             check_host_fonts(&host_fonts, options.host_fonts(config), &entry)?;
             let mut variable_problems = mounted.problems;
             variable_problems.extend(problems);
@@ -321,6 +322,35 @@ impl<'a> PlanInputs<'a> {
             })
         })
     }
+}
+
+/// The families the entry file's font variables name (the render's value,
+/// else the declared default): the page's script applies them, so no
+/// stylesheet names them. A value with its own `source` brings its face.
+fn font_variables(config: &RenderConfig, entry: &Path) -> Vec<fonts::RuntimeFamily> {
+    use crate::variables::VarType;
+    use serde_json::Value;
+    let text = fs::read_to_string(entry).unwrap_or_default();
+    let schema = crate::variables::schema_for_html(&text, config.entry_file());
+    let value_of = |id: &str| config.variables.as_ref().and_then(|v| v.get(id)).cloned();
+    schema
+        .declarations
+        .iter()
+        .filter(|d| d.kind == VarType::Font)
+        .filter_map(|d| {
+            let value = match value_of(&d.id).unwrap_or_else(|| d.default.clone()) {
+                Value::String(s) => s,
+                Value::Object(o) if !o.contains_key("source") => {
+                    o.get("name")?.as_str()?.to_string()
+                }
+                _ => return None,
+            };
+            Some(fonts::RuntimeFamily {
+                value,
+                label: format!("font variable {:?}", d.id),
+            })
+        })
+        .collect()
 }
 
 /// Text drawn with a host font fails a plan that refuses it, every place

@@ -90,10 +90,23 @@ enum SourceKind<'t> {
     File { rel: String },
 }
 
+/// A family a page script applies at run time (a font variable's value),
+/// which no stylesheet names: `label` says where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeFamily {
+    pub value: String,
+    pub label: String,
+}
+
 /// Embeds the faces `compiled` uses into its page (and gives generic
 /// primaries Inter, rewriting the project's local stylesheets in the
 /// plan's copy); returns where text still falls back to a host font.
-pub fn embed(compiled: &mut Compiled, entry: &Path, project_dir: &Path) -> Vec<HostFallback> {
+pub fn embed(
+    compiled: &mut Compiled,
+    entry: &Path,
+    project_dir: &Path,
+    runtime: &[RuntimeFamily],
+) -> Vec<HostFallback> {
     let tags = html::scan(&compiled.html);
     let entry_name = entry
         .strip_prefix(project_dir)
@@ -101,7 +114,8 @@ pub fn embed(compiled: &mut Compiled, entry: &Path, project_dir: &Path) -> Vec<H
         .display()
         .to_string();
     let mut sources = collect_sources(&compiled.html, &tags, entry, project_dir);
-    let found = analyse(&mut sources, &entry_name);
+    let mut found = analyse(&mut sources, &entry_name);
+    add_runtime(&mut found, &sources, runtime, &entry_name);
     let used = used_weights(&sources, &tags, &compiled.html);
     let face_css = face_rules(&found.requested, &used, &mut compiled.inline_log.fonts);
     apply(compiled, &tags, sources, &face_css);
@@ -232,6 +246,27 @@ fn analyse(sources: &mut [Source], entry_name: &str) -> Found {
     }
     found.fallbacks.dedup();
     found
+}
+
+/// Font variables' families: embedded like the stylesheets' (under the
+/// value's own names); one that would be a host font is reported.
+fn add_runtime(found: &mut Found, sources: &[Source], runtime: &[RuntimeFamily], entry_name: &str) {
+    let faces: BTreeSet<String> = all_decls(sources)
+        .filter(|d| d.in_font_face() && d.prop == "font-family")
+        .flat_map(|d| css::families(&d.value))
+        .map(|f| f.to_ascii_lowercase())
+        .collect();
+    for r in runtime {
+        let names = css::families(&r.value);
+        if let Some(family) = first_host_family(&names, &faces, &mut found.requested) {
+            found.fallbacks.push(HostFallback {
+                family,
+                element: format!("the text that {} styles", r.label),
+                declaration: r.value.clone(),
+                file: entry_name.to_string(),
+            });
+        }
+    }
 }
 
 fn all_decls<'a>(sources: &'a [Source]) -> impl Iterator<Item = &'a Decl> {

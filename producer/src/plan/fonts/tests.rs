@@ -12,7 +12,7 @@ fn compiled(html: &str) -> Compiled {
 fn run(html: &str) -> (Compiled, Vec<HostFallback>) {
     let mut c = compiled(html);
     let dir = Path::new("/nonexistent-project");
-    let found = embed(&mut c, &dir.join("index.html"), dir);
+    let found = embed(&mut c, &dir.join("index.html"), dir, &[]);
     (c, found)
 }
 
@@ -183,4 +183,35 @@ fn the_embedded_bytes_are_the_pinned_files_from_the_pinned_packages() {
     }
     assert_eq!(files, sums.lines().count());
     assert_eq!(catalog::FAMILIES.len(), 18);
+}
+
+#[test]
+fn font_variables_are_embedded_or_reported_by_name() {
+    let html =
+        "<html><head><style>.t{color:red}</style></head><body><h1 class=\"t\">x</h1></body></html>";
+    let mut c = compiled(html);
+    let dir = Path::new("/nonexistent-project");
+    let runtime = [
+        RuntimeFamily {
+            value: "Montserrat, sans-serif".into(),
+            label: "font variable \"headline\"".into(),
+        },
+        RuntimeFamily {
+            value: "Wingdings".into(),
+            label: "font variable \"body\"".into(),
+        },
+    ];
+    let found = embed(&mut c, &dir.join("index.html"), dir, &runtime);
+    // h1 is bold: 400 for other text, 700 for the heading.
+    assert_eq!(
+        faces(&c.html),
+        [("Montserrat".into(), 400), ("Montserrat".into(), 700)]
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].family, "Wingdings");
+    assert!(
+        found[0].to_string().contains("font variable \"body\""),
+        "{}",
+        found[0]
+    );
 }
