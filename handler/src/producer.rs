@@ -90,11 +90,17 @@ fn plan_info(
     plan_dir: &Path,
     template_cache: Option<&hyperframes_producer::TemplateCache>,
 ) -> Result<PlanInfo, HandlerError> {
+    // A distributed plan: text drawn with a host font fails it unless the
+    // config's rejectOnSystemFonts is false (then each place is logged).
     let options = hyperframes_producer::PlanOptions {
         asset_map: None,
         template_cache: template_cache.cloned(),
+        distributed: true,
     };
     let outcome = hyperframes_producer::plan_with(project_dir, config, plan_dir, &options)?;
+    for f in &outcome.host_fonts {
+        lambda_runtime::tracing::warn!(family = %f.family, "host font: {f}");
+    }
     // Warnings, as the reference gives them: the render goes on with the
     // values as given (`render --strict-variables` refuses them before start).
     for p in &outcome.variable_problems {

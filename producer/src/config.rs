@@ -284,6 +284,12 @@ pub struct RenderConfig {
     /// setting's `true`. `false` is refused rather than ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_closed_font_fetch: Option<bool>,
+    /// Text that would be drawn with a host font (a family neither
+    /// embedded nor given an `@font-face`): `true` fails the plan, `false`
+    /// warns. Unset, distributed plans fail and local plans warn, as the
+    /// reference's `rejectOnSystemFonts` does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_on_system_fonts: Option<bool>,
 }
 
 /// Frame rates a render may use: the reference's renderer takes any whole
@@ -313,6 +319,7 @@ const FIELDS: &[&str] = &[
     "variables",
     "variablesS3Uri",
     "failClosedFontFetch",
+    "rejectOnSystemFonts",
 ];
 
 /// Fields of the reference's `Config` that this renderer does not
@@ -330,10 +337,6 @@ const NOT_IMPLEMENTED: &[(&str, &str)] = &[
     (
         "videoFrameFormat",
         "the capture format is chosen per plan (lossless PNG or JPEG q100); remove it",
-    ),
-    (
-        "rejectOnSystemFonts",
-        "remove it; fonts come from the plan's asset map",
     ),
     ("cfr", "output is always constant frame rate; remove it"),
     (
@@ -372,6 +375,7 @@ impl RenderConfig {
             variables: None,
             variables_s3_uri: None,
             fail_closed_font_fetch: None,
+            reject_on_system_fonts: None,
         }
     }
 
@@ -789,6 +793,7 @@ mod tests {
         c.variables = Some(Default::default());
         c.variables_s3_uri = Some("s3://b/k".into());
         c.fail_closed_font_fetch = Some(true);
+        c.reject_on_system_fonts = Some(false);
         let v = serde_json::to_value(&c).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, FIELDS);

@@ -94,6 +94,8 @@ pub struct RunSummary {
     pub variable_problems: Vec<crate::variables::Problem>,
     /// What the (last) plan took from the template cache.
     pub template: crate::plan::template::TemplateReuse,
+    /// Text drawn with a host font (see [`PlanOutcome::host_fonts`]).
+    pub host_fonts: Vec<crate::plan::fonts::HostFallback>,
 }
 
 impl RunSummary {
@@ -183,6 +185,7 @@ fn run_in(
     let plan_options = PlanOptions {
         asset_map: opts.asset_map.clone(),
         template_cache: opts.template_cache.clone(),
+        distributed: false,
     };
     let mut planned: PlanOutcome = plan_with(&opts.project_dir, config, &plan_dir, &plan_options)?;
     let longest = planned.chunks.iter().map(|c| c.frames()).max().unwrap_or(0);
@@ -246,6 +249,7 @@ fn run_in(
         chunk_outcomes: outcomes,
         variable_problems: planned.variable_problems,
         template: planned.template,
+        host_fonts: planned.host_fonts,
     })
 }
 

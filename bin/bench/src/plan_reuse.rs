@@ -247,6 +247,7 @@ fn plan(
     let options = PlanOptions {
         asset_map: Some(map.clone()),
         template_cache: cache.cloned(),
+        ..Default::default()
     };
     let t = Instant::now();
     let out = hyperframes_producer::plan_with(project, config, dir, &options)

@@ -13,6 +13,7 @@ pub(crate) mod compile;
 pub mod digest;
 pub(crate) mod fetch;
 pub(crate) mod files;
+pub mod fonts;
 pub(crate) mod html;
 pub(crate) mod mount;
 pub mod profile;
@@ -73,6 +74,9 @@ pub struct PlanOutcome {
     pub template: TemplateReuse,
     /// Wall time of each step of the plan, in order.
     pub phases: Vec<PlanPhase>,
+    /// Text drawn with a host font (warnings; a plan that refuses them
+    /// fails instead, see [`PlanOptions::distributed`]).
+    pub host_fonts: Vec<fonts::HostFallback>,
 }
 
 /// Options outside the wire `Config`: where remote assets come from, and
@@ -85,6 +89,21 @@ pub struct PlanOptions {
     /// mix are kept here and reused by later plans of the same project
     /// (whatever their variables). None = compile every time.
     pub template_cache: Option<TemplateCache>,
+    /// A distributed render's plan (the Lambda plan stage): text that would
+    /// be drawn with a host font fails the plan unless the config's
+    /// `rejectOnSystemFonts` is false, as in the reference. Locally it is a
+    /// warning unless `rejectOnSystemFonts` is true.
+    pub distributed: bool,
+}
+
+impl PlanOptions {
+    /// What this plan does about host fonts, from the config's setting.
+    pub fn host_fonts(&self, config: &RenderConfig) -> fonts::HostFonts {
+        match config.reject_on_system_fonts.unwrap_or(self.distributed) {
+            true => fonts::HostFonts::Reject,
+            false => fonts::HostFonts::Warn,
+        }
+    }
 }
 
 /// A plan read back from disk by `render_chunk` and `assemble`.
@@ -284,6 +303,11 @@ struct PlanInputs<'a> {
     /// `videos_json` and `audio` are filled (from the cache) or still to
     /// be computed by [`build_plan`].
     template: Template,
+    /// This render's page: the template's with the font faces it uses
+    /// embedded (the font variables are this render's, so the template
+    /// itself is stored without them); `remote_files` holds only the
+    /// stylesheets the embedding rewrote.
+    page: compile::Compiled,
     media_ready: bool,
     /// Where to keep the template after a miss: the cache and the key.
     store_in: Option<(TemplateCache, String)>,
@@ -291,6 +315,7 @@ struct PlanInputs<'a> {
     total_frames: u64,
     ffmpeg_version: String,
     variable_problems: Vec<crate::variables::Problem>,
+    host_fonts: Vec<fonts::HostFallback>,
     /// Remote image URLs among the values -> their copies under `compiled/`.
     variable_assets: BTreeMap<String, String>,
     /// Those copies (relative path under `compiled/`, bytes).
@@ -359,10 +384,13 @@ impl<'a> PlanInputs<'a> {
                 check_variables(config, project_dir, &entry, &map)?;
             clock.lap("variables");
             reuse.variable_assets = variable_files.len();
+            let (page, host_fonts) = embed_fonts(&template, config, project_dir, &entry, options)?;
+            clock.lap("fonts");
             let mut variable_problems = mounted.problems;
             variable_problems.extend(problems);
             Ok(PlanInputs {
                 variable_problems,
+                host_fonts,
                 variable_assets,
                 variable_files,
                 project_dir,
@@ -370,6 +398,7 @@ impl<'a> PlanInputs<'a> {
                 total_frames: duration_to_frames(comp.duration, config.fps),
                 comp,
                 template,
+                page,
                 media_ready,
                 store_in,
                 reuse,
@@ -377,6 +406,29 @@ impl<'a> PlanInputs<'a> {
             })
         })
     }
+}
+
+/// This render's page from the template: the faces its families and font
+/// variables use, embedded ([`fonts::embed`]); text left to a host font is
+/// refused or listed as the options say.
+fn embed_fonts(
+    template: &Template,
+    config: &RenderConfig,
+    project_dir: &Path,
+    entry: &Path,
+    options: &PlanOptions,
+) -> Result<(compile::Compiled, Vec<fonts::HostFallback>)> {
+    let mut page = compile::Compiled {
+        html: template.html.clone(),
+        inline_log: assets::InlineLog {
+            fonts: template.fonts.clone(),
+        },
+        remote_files: Vec::new(),
+    };
+    let runtime = font_variables(config, entry);
+    let host_fonts = fonts::embed(&mut page, entry, project_dir, &runtime);
+    check_host_fonts(&host_fonts, options.host_fonts(config), entry)?;
+    Ok((page, host_fonts))
 }
 
 /// The cache key [`plan_with`] looks the project's template up by, for a
@@ -465,6 +517,56 @@ type CheckedVariables = (
     BTreeMap<String, String>,
     Vec<(String, Vec<u8>)>,
 );
+
+/// The families the entry file's font variables name (the render's value,
+/// else the declared default): the page's script applies them, so no
+/// stylesheet names them. A value with its own `source` brings its face.
+fn font_variables(config: &RenderConfig, entry: &Path) -> Vec<fonts::RuntimeFamily> {
+    use crate::variables::VarType;
+    use serde_json::Value;
+    let text = fs::read_to_string(entry).unwrap_or_default();
+    let schema = crate::variables::schema_for_html(&text, config.entry_file());
+    let value_of = |id: &str| config.variables.as_ref().and_then(|v| v.get(id)).cloned();
+    schema
+        .declarations
+        .iter()
+        .filter(|d| d.kind == VarType::Font)
+        .filter_map(|d| {
+            let value = match value_of(&d.id).unwrap_or_else(|| d.default.clone()) {
+                Value::String(s) => s,
+                Value::Object(o) if !o.contains_key("source") => {
+                    o.get("name")?.as_str()?.to_string()
+                }
+                _ => return None,
+            };
+            Some(fonts::RuntimeFamily {
+                value,
+                label: format!("font variable {:?}", d.id),
+            })
+        })
+        .collect()
+}
+
+/// Text drawn with a host font fails a plan that refuses it, every place
+/// named at once.
+fn check_host_fonts(
+    found: &[fonts::HostFallback],
+    policy: fonts::HostFonts,
+    entry: &Path,
+) -> Result<()> {
+    if found.is_empty() || policy == fonts::HostFonts::Warn {
+        return Ok(());
+    }
+    let places: Vec<String> = found.iter().map(|f| f.to_string()).collect();
+    Err(ProducerError::composition(
+        entry,
+        format!(
+            "text would be drawn with host fonts, which differ between this machine and the render workers: {}; {}, or allow host fonts (rejectOnSystemFonts: false in the render config, `render --allow-host-fonts`)",
+            places.join("; "),
+            fonts::advice()
+        ),
+    ))
+}
 
 /// The render's values against the entry file's declarations (warnings),
 /// and the remote images among them fetched for the plan (the URL -> file
@@ -619,6 +721,7 @@ fn build_plan(inputs: &mut PlanInputs, dir: &Path, clock: &mut PhaseClock) -> Re
         variable_problems: inputs.variable_problems.clone(),
         template: TemplateReuse::default(),
         phases: Vec::new(),
+        host_fonts: inputs.host_fonts.clone(),
     })
 }
 
@@ -650,10 +753,11 @@ fn write_compiled(inputs: &PlanInputs, dir: &Path) -> Result<()> {
     compile::copy_project(inputs.project_dir, &compiled_dir)?;
     write(
         &compiled_dir.join("index.html"),
-        inputs.template.html.as_bytes(),
+        inputs.page.html.as_bytes(),
     )?;
     let files = inputs.template.remote_files.iter();
-    for (rel, bytes) in files.chain(&inputs.variable_files) {
+    let rewritten = inputs.page.remote_files.iter();
+    for (rel, bytes) in files.chain(rewritten).chain(&inputs.variable_files) {
         write(&compiled_dir.join(rel), bytes)?;
     }
     Ok(())
@@ -775,7 +879,7 @@ fn write_encoder(
 /// Hashes what is on disk and writes `plan.json`, which names the hash.
 fn freeze(inputs: &PlanInputs, chunk_count: u32, has_audio: bool, dir: &Path) -> Result<PlanJson> {
     let (config, comp) = (inputs.config, &inputs.comp);
-    let font_snapshot = serde_json::to_value(&inputs.template.fonts)?;
+    let font_snapshot = serde_json::to_value(&inputs.page.inline_log.fonts)?;
     let font_snapshot_sha = sha256_hex(canonical_json(&font_snapshot).as_bytes());
     let hash_inputs = PlanHashInputs {
         font_snapshot_sha: &font_snapshot_sha,

@@ -75,6 +75,7 @@ pub fn key(
     let inputs = serde_json::json!({
         "layout": MAGIC.trim_end(),
         "producer": crate::plan::PRODUCER_VERSION,
+        "compiler": compiler_digest(),
         "ffmpeg": ffmpeg_version,
         "entry": entry_file,
         "project": project_digest(project_dir)?,
@@ -83,6 +84,33 @@ pub fn key(
     });
     let digest = Sha256::digest(canonical_json(&inputs).as_bytes());
     Ok(hex(&digest)[..32].to_string())
+}
+
+/// SHA-256 of the code that makes a template (compile, mount, asset
+/// inlining, the variables runtime, the media probe and audio mix): the
+/// producer's version string does not change with every build, and an
+/// entry written by other code must not be reused, on this machine or in a
+/// stack's bucket after a redeploy.
+fn compiler_digest() -> &'static str {
+    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DIGEST.get_or_init(|| {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("compile.rs"),
+            include_str!("mount.rs"),
+            include_str!("assets.rs"),
+            include_str!("html.rs"),
+            include_str!("template.rs"),
+            include_str!("../variables/runtime.js"),
+            include_str!("../encode/probe.rs"),
+        ];
+        let mut h = Sha256::new();
+        for s in sources {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        }
+        hex(&h.finalize())
+    })
 }
 
 /// SHA-256 over the files the plan copies from the project (path, NUL,

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod fonts;
 mod plan;
 mod probe;
 mod render;

@@ -55,6 +55,7 @@ fn options(scratch: &Path, cache: Option<&TemplateCache>) -> PlanOptions {
     PlanOptions {
         asset_map: Some(map),
         template_cache: cache.cloned(),
+        ..Default::default()
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod cli;
 mod estimate;
+mod fonts;
 mod invoke;
 mod notify;
 mod remote;

@@ -214,6 +214,7 @@ fn sites_render_progress_and_cancel() {
             "30",
             "--output-key",
             "outputs/r.mp4",
+            "--allow-host-fonts",
             "--wait",
             "--download",
             download.to_str().unwrap(),
@@ -243,8 +244,9 @@ fn sites_render_progress_and_cancel() {
     );
     assert_eq!(
         input["Config"],
-        json!({"fps": 30, "format": "mp4", "runtimeCap": "lambda", "chunkSize": 30}),
-        "the composition decides the size"
+        json!({"fps": 30, "format": "mp4", "runtimeCap": "lambda", "chunkSize": 30,
+               "rejectOnSystemFonts": false}),
+        "the composition decides the size; --allow-host-fonts reaches the plan stage"
     );
     assert_eq!(input["PlanProtocol"], "v2");
     // A config the producer would refuse is refused before anything starts.

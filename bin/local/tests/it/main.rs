@@ -4,6 +4,7 @@
 
 mod support;
 
+mod fonts;
 mod jail;
 mod moto;
 mod workflow;

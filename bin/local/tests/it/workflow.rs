@@ -21,7 +21,7 @@ use hyperframes_render::progress::{Progress, State};
 use hyperframes_render::render::{self, RemoteRender};
 use serde_json::{json, Value};
 
-fn target(s: &TestStack) -> TargetArgs {
+pub(crate) fn target(s: &TestStack) -> TargetArgs {
     TargetArgs {
         stack_name: None,
         outputs_file: Some(s.outputs_file.clone()),
@@ -45,7 +45,7 @@ fn fixture_project(dir: &Path, fixture: &str) -> PathBuf {
     project
 }
 
-fn remote(
+pub(crate) fn remote(
     project: &Path,
     render_id: &str,
     format: &str,
@@ -74,7 +74,7 @@ fn remote(
 }
 
 /// Follows an execution to its end; returns its final progress.
-fn wait(s: &TestStack, render_id: &str) -> Progress {
+pub(crate) fn wait(s: &TestStack, render_id: &str) -> Progress {
     let (aws, stack) = s.rt.block_on(target(s).connect()).unwrap();
     let arn = stack.execution_arn(render_id);
     let t = Instant::now();
@@ -94,7 +94,7 @@ fn wait(s: &TestStack, render_id: &str) -> Progress {
 }
 
 /// The service's records of one render's invocations.
-fn invocations(s: &TestStack, render_id: &str) -> Vec<Record> {
+pub(crate) fn invocations(s: &TestStack, render_id: &str) -> Vec<Record> {
     s.stack
         .lambda
         .records()
@@ -152,7 +152,7 @@ fn history(s: &TestStack, render_id: &str) -> Vec<Value> {
 
 /// The same project, with the same config as the workflow's render,
 /// rendered locally with the host's Chromium and ffmpeg.
-fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
+pub(crate) fn local_render(dir: &Path, project: &Path, format: &str) -> PathBuf {
     // The producer's settings from this run's environment, as a program's
     // edge installs them (the library reads no variable itself).
     hyperframes_testkit::install_producer_settings();
@@ -205,7 +205,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Per-frame PSNR of the Lambda output against the local one.
-fn psnr(dir: &Path, lambda_out: &Path, local_out: &Path, format: &str) -> Vec<f64> {
+pub(crate) fn psnr(dir: &Path, lambda_out: &Path, local_out: &Path, format: &str) -> Vec<f64> {
     if format != "png-sequence" {
         return hyperframes_producer::compare::psnr_per_frame(lambda_out, local_out).unwrap();
     }

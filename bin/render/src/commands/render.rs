@@ -62,6 +62,12 @@ pub struct Args {
     /// Keep the plan and chunks (in a temp dir, printed) for inspection.
     #[arg(long)]
     keep_work: bool,
+    /// Render text whose font is neither embedded nor given an @font-face
+    /// with the host's fonts (`rejectOnSystemFonts: false`). A render on a
+    /// stack refuses such text without it: Lambda's fonts are not this
+    /// machine's. Locally it is a warning either way.
+    #[arg(long)]
+    allow_host_fonts: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -199,6 +205,7 @@ fn render_config(args: &Args, format: Format) -> RenderConfig {
     config.chunk_size = args.chunk_size;
     config.max_parallel_chunks = args.max_parallel_chunks;
     config.variables = args.values.clone();
+    config.reject_on_system_fonts = args.allow_host_fonts.then_some(false);
     config
 }
 
@@ -380,6 +387,9 @@ fn render(args: Args) -> Result<(), ProducerError> {
         .filter(|p| p.path.contains("data-variable-values"))
     {
         eprintln!("warning: {p}");
+    }
+    for f in &summary.host_fonts {
+        eprintln!("warning: {f}; on a stack this fails the render unless --allow-host-fonts");
     }
     if args.json {
         println!(

@@ -1,0 +1,139 @@
+//! Deterministic fonts at plan time: the faces a composition uses are in
+//! the plan's page (so the plan hash covers them), and text that would be
+//! drawn with a host font is a warning locally and an error in a
+//! distributed plan unless the config allows it, naming family and element.
+
+use std::path::Path;
+
+use base64::Engine;
+use hyperframes_producer::plan::fonts::catalog::FAMILIES;
+use hyperframes_producer::plan::LoadedPlan;
+use hyperframes_producer::{plan_with, PlanOptions, RenderConfig};
+
+use crate::common::{self, config};
+
+fn encoded(slug: &str, weight: u16) -> String {
+    let family = FAMILIES.iter().find(|f| f.slug == slug).unwrap();
+    let face = family.faces.iter().find(|f| f.weight == weight).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(face.bytes)
+}
+
+fn options(distributed: bool) -> PlanOptions {
+    PlanOptions {
+        asset_map: Some(Default::default()),
+        distributed,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_plan_holds_the_used_faces_and_its_hash_covers_them() {
+    let work = tempfile::tempdir().unwrap();
+    let plan_dir = work.path().join("plan");
+    let out = plan_with(
+        &common::fixture("fonts"),
+        &config("mp4", None),
+        &plan_dir,
+        &options(true),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.host_fonts.is_empty(), "{:?}", out.host_fonts);
+    let page_path = plan_dir.join("compiled/index.html");
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    // Space Mono and Inter (named, and for the generics).
+    for (slug, weight) in [
+        ("space-mono", 400),
+        ("space-mono", 700),
+        ("inter", 400),
+        ("inter", 700),
+        ("inter", 900),
+    ] {
+        assert!(
+            page.contains(&encoded(slug, weight)),
+            "{slug} {weight} is not embedded"
+        );
+    }
+    // Weights are the page's (400, 700, 900), matched in each family:
+    // Space Mono has no 900, so its 700 serves it; no family the page
+    // does not name is embedded.
+    assert_eq!(page.matches("@font-face{font-family:\"").count(), 5);
+    assert!(
+        !page.contains(&encoded("jetbrains-mono", 400)),
+        "no JetBrains Mono is named"
+    );
+    assert!(
+        page.contains("font-family: Inter, monospace;"),
+        "the generic primary gets Inter"
+    );
+    let loaded = LoadedPlan::load(&plan_dir).unwrap();
+    loaded.verify_hash().unwrap();
+    // Other font data (one byte of the embedded Space Mono changed) is
+    // another plan: the worker's hash check refuses it.
+    let face = encoded("space-mono", 700);
+    let other = format!(
+        "{}{}",
+        &face[..100],
+        if &face[100..101] == "A" { "B" } else { "A" }
+    );
+    std::fs::write(&page_path, page.replacen(&face[..101], &other, 1)).unwrap();
+    let err = loaded.verify_hash().unwrap_err();
+    assert_eq!(err.name(), "PLAN_HASH_MISMATCH", "{err}");
+}
+
+fn project_with_unknown_font(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        r#"<html><head><style>.title { font-family: "Comic Neue", cursive }</style></head>
+<body><div id="main" data-composition-id="main" data-width="320" data-height="180" data-duration="1" data-no-timeline>
+<h1 class="title">hi</h1><p id="note" style="font-family: Papyrus">x</p></div></body></html>"#,
+    )
+    .unwrap();
+}
+
+#[test]
+fn host_fonts_warn_locally_and_fail_a_distributed_plan_unless_allowed() {
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    project_with_unknown_font(&project);
+    let cfg = config("mp4", None);
+    let local = plan_with(&project, &cfg, &work.path().join("p1"), &options(false)).unwrap();
+    let named: Vec<(&str, &str)> = local
+        .host_fonts
+        .iter()
+        .map(|f| (f.family.as_str(), f.element.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("Comic Neue", "the text of `.title`"),
+            ("Papyrus", "<p id=\"note\">")
+        ]
+    );
+
+    let err = plan_with(&project, &cfg, &work.path().join("p2"), &options(true)).unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(err.name(), "INVALID_COMPOSITION", "{msg}");
+    for part in [
+        "\"Comic Neue\"",
+        ".title",
+        "\"Papyrus\"",
+        "<p id=\"note\">",
+        "rejectOnSystemFonts: false",
+        "--allow-host-fonts",
+    ] {
+        assert!(msg.contains(part), "{part} missing from: {msg}");
+    }
+    assert!(
+        !work.path().join("p2").exists(),
+        "a refused plan leaves nothing behind"
+    );
+
+    let mut allowed: RenderConfig = cfg.clone();
+    allowed.reject_on_system_fonts = Some(false);
+    let ok = plan_with(&project, &allowed, &work.path().join("p3"), &options(true)).unwrap();
+    assert_eq!(ok.host_fonts.len(), 2);
+    let mut strict = cfg;
+    strict.reject_on_system_fonts = Some(true);
+    assert!(plan_with(&project, &strict, &work.path().join("p4"), &options(false)).is_err());
+}
