@@ -259,6 +259,13 @@ pub struct RenderConfig {
     pub max_parallel_chunks: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_chunk_frames: Option<u32>,
+    /// Chunks that can run at once (`render` sets the execution input's
+    /// `Concurrency` here too): without chunking settings, the plan makes
+    /// no more chunks than this ([`crate::plan::fan_out`]). Ignored when
+    /// `chunkSize`, `maxParallelChunks` or `targetChunkFrames` decide the
+    /// chunks, which the validation refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
     /// Recorded and validated as the reference records it (which runtime
     /// caps a render); neither enforces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -301,6 +308,7 @@ const FIELDS: &[&str] = &[
     "chunkSize",
     "maxParallelChunks",
     "targetChunkFrames",
+    "concurrency",
     "runtimeCap",
     "hdrMode",
     "entryFile",
@@ -360,6 +368,7 @@ impl RenderConfig {
             chunk_size: None,
             max_parallel_chunks: None,
             target_chunk_frames: None,
+            concurrency: None,
             runtime_cap: None,
             hdr_mode: None,
             entry_file: None,
@@ -511,6 +520,30 @@ impl RenderConfig {
                     ));
                 }
             }
+        }
+        self.validate_concurrency()
+    }
+
+    /// `concurrency` caps the automatic chunk count only: with a chunking
+    /// setting it would be accepted and ignored, so that is refused.
+    fn validate_concurrency(&self) -> Result<()> {
+        let Some(k) = self.concurrency else {
+            return Ok(());
+        };
+        if k == 0 {
+            return Err(ProducerError::config(
+                "concurrency",
+                "0 is out of range; use a positive integer (chunks that can run at once)",
+            ));
+        }
+        if self.chunk_size.is_some()
+            || self.max_parallel_chunks.is_some()
+            || self.target_chunk_frames.is_some()
+        {
+            return Err(ProducerError::config(
+                "concurrency",
+                "it caps the automatic chunk count, which chunkSize, maxParallelChunks or targetChunkFrames replace; drop one or the other",
+            ));
         }
         Ok(())
     }
