@@ -805,6 +805,7 @@ mod tests {
         c.chunk_size = Some(10);
         c.max_parallel_chunks = Some(2);
         c.target_chunk_frames = Some(10);
+        c.concurrency = Some(4);
         c.runtime_cap = Some("lambda".into());
         c.hdr_mode = Some("auto".into());
         c.entry_file = Some("a.html".into());
@@ -815,6 +816,25 @@ mod tests {
         let v = serde_json::to_value(&c).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, FIELDS);
+    }
+
+    /// `concurrency` caps the automatic chunk count: 0, or together with
+    /// a setting that replaces that count, is refused rather than ignored.
+    #[test]
+    fn concurrency_is_refused_where_it_would_be_ignored() {
+        let mut c = RenderConfig::new(30, Format::Mp4);
+        c.concurrency = Some(8);
+        assert!(c.validate().is_ok());
+        c.concurrency = Some(0);
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("concurrency"));
+        c.concurrency = Some(8);
+        c.chunk_size = Some(30);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("concurrency") && e.contains("chunkSize"), "{e}");
     }
 
     #[test]

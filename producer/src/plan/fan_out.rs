@@ -91,7 +91,7 @@ mod tests {
             assert_eq!(chunk_count(frames, 1920, 1080, None), want, "{frames}");
         }
         assert_eq!(min_chunk_frames(1920.0 * 1080.0 / 1e6), 79);
-        assert_eq!(target_chunk_frames(1920.0 * 1080.0 / 1e6), 358);
+        assert_eq!(target_chunk_frames(1920.0 * 1080.0 / 1e6), 357);
     }
 
     /// Fewer concurrent slots than the work wants: one wave of longer
