@@ -323,6 +323,28 @@ pub async fn read(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Reco
                 anyhow!("cannot read render {execution_arn}: {text}")
             }
         })?;
+    let mut events = history(sfn, execution_arn).await?;
+    if events.iter().any(|e| e.kind == "MapRunStarted") {
+        let mut children = Vec::new();
+        for child in map_run_children(sfn, execution_arn, false).await? {
+            children.push(history(sfn, &child).await?);
+        }
+        events = merge_children(events, children);
+    }
+    Ok(Recorded {
+        status: d.status().as_str().to_string(),
+        started_ms: millis(d.start_date()),
+        stopped_ms: d.stop_date().map(millis),
+        input: d
+            .input()
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or(Value::Null),
+        events,
+    })
+}
+
+/// One execution's whole history, page by page.
+async fn history(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Vec<Event>> {
     let mut events = Vec::new();
     let mut pages = sfn
         .get_execution_history()
@@ -339,16 +361,86 @@ pub async fn read(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Reco
         })?;
         events.extend(page.events().iter().map(event));
     }
-    Ok(Recorded {
-        status: d.status().as_str().to_string(),
-        started_ms: millis(d.start_date()),
-        stopped_ms: d.stop_date().map(millis),
-        input: d
-            .input()
-            .and_then(|i| serde_json::from_str(i).ok())
-            .unwrap_or(Value::Null),
-        events,
-    })
+    Ok(events)
+}
+
+/// The child executions of every Map Run the execution started (the chunk
+/// fan-out is a Distributed Map: each chunk's invocations are in its
+/// child's history, not in the render's); `running_only` keeps those
+/// still running.
+pub async fn map_run_children(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    running_only: bool,
+) -> Result<Vec<String>> {
+    let sdk = |what: &str, e: &dyn std::fmt::Display| {
+        anyhow!("cannot list the {what} of {execution_arn}: {e} (the caller needs states:ListMapRuns and states:ListExecutions; `hyperframes policies` prints them)")
+    };
+    let mut runs = Vec::new();
+    let mut pages = sfn
+        .list_map_runs()
+        .execution_arn(execution_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| sdk("Map Runs", &aws_sdk_sfn::error::DisplayErrorContext(e)))?;
+        runs.extend(page.map_runs().iter().map(|r| r.map_run_arn().to_string()));
+    }
+    let mut children = Vec::new();
+    for run in runs {
+        let mut req = sfn.list_executions().map_run_arn(&run);
+        if running_only {
+            req = req.status_filter(aws_sdk_sfn::types::ExecutionStatus::Running);
+        }
+        let mut pages = req.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                sdk(
+                    "Map Run's children",
+                    &aws_sdk_sfn::error::DisplayErrorContext(e),
+                )
+            })?;
+            children.extend(
+                page.executions()
+                    .iter()
+                    .map(|e| e.execution_arn().to_string()),
+            );
+        }
+    }
+    // Oldest first, so a merged history reads in the order chunks started.
+    children.reverse();
+    Ok(children)
+}
+
+/// The render's history with its Map Run children's histories in it, as
+/// one history: each child's event ids move past every id before it (so
+/// the previous-event links stay within the child), and the children go
+/// where the Map Run ends in the parent (or before the parent's end, or
+/// at the end while it runs), ahead of the parent's own failure.
+pub fn merge_children(parent: Vec<Event>, children: Vec<Vec<Event>>) -> Vec<Event> {
+    let run_end = |e: &Event| {
+        matches!(
+            e.kind.as_str(),
+            "MapRunSucceeded" | "MapRunFailed" | "MapRunAborted"
+        ) || e.kind.starts_with("Execution") && e.kind != "ExecutionStarted"
+    };
+    let at = parent.iter().position(run_end).unwrap_or(parent.len());
+    let mut offset = parent.iter().map(|e| e.id).max().unwrap_or(0);
+    let mut merged: Vec<Event> = parent[..at].to_vec();
+    for child in children {
+        let top = child.iter().map(|e| e.id).max().unwrap_or(0);
+        merged.extend(child.into_iter().map(|mut e| {
+            e.id += offset;
+            if e.previous_id > 0 {
+                e.previous_id += offset;
+            }
+            e
+        }));
+        offset += top;
+    }
+    merged.extend_from_slice(&parent[at..]);
+    merged
 }
 
 /// Milliseconds since the epoch, now.
@@ -382,8 +474,20 @@ pub async fn progress(
     Ok(progress_of(&read(sfn, execution_arn).await?, prices))
 }
 
-/// Stops a running render.
+/// Stops a running render, and its chunks' child executions (Step
+/// Functions stops a Map Run's children with it; stopping them too makes
+/// sure none is left, whatever the order the service does it in).
 pub async fn cancel(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()> {
+    let children = map_run_children(sfn, execution_arn, true).await?;
+    stop(sfn, execution_arn).await?;
+    for child in children {
+        // A child that ended meanwhile is no error.
+        let _ = stop(sfn, &child).await;
+    }
+    Ok(())
+}
+
+async fn stop(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()> {
     sfn.stop_execution()
         .execution_arn(execution_arn)
         .error("CANCELLED")
