@@ -574,6 +574,75 @@ pub async fn leftovers(
 mod tests {
     use super::*;
 
+    /// A render whose one chunk failed in its child execution: merged,
+    /// the chunk's task is counted, linked to its own state, and its error
+    /// is the one reported, not the Map Run's.
+    #[test]
+    fn child_histories_merge_into_the_renders() {
+        use crate::progress::history_fixture::{entered, history};
+        use serde_json::json;
+        let parent = history(&[
+            ("ExecutionStarted", 0, 1.0, Value::Null),
+            ("MapStateEntered", 1, 2.0, entered("RenderChunksV2")),
+            ("MapStateStarted", 2, 2.0, Value::Null),
+            ("MapRunStarted", 3, 2.1, Value::Null),
+            ("MapRunFailed", 4, 9.0, Value::Null),
+            ("MapStateFailed", 5, 9.0, Value::Null),
+            (
+                "ExecutionFailed",
+                6,
+                9.1,
+                json!({"error": "States.ExceedToleratedFailureThreshold", "cause": "x"}),
+            ),
+        ]);
+        let child = history(&[
+            ("ExecutionStarted", 0, 2.2, Value::Null),
+            ("TaskStateEntered", 1, 2.3, entered("RenderChunkV2")),
+            ("TaskScheduled", 2, 2.3, Value::Null),
+            ("TaskStarted", 3, 2.4, Value::Null),
+            (
+                "TaskFailed",
+                4,
+                8.4,
+                json!({"error": "PLAN_HASH_MISMATCH", "cause": "y"}),
+            ),
+            (
+                "ExecutionFailed",
+                5,
+                8.5,
+                json!({"error": "PLAN_HASH_MISMATCH", "cause": "y"}),
+            ),
+        ]);
+        let merged = merge_children(parent, vec![child.clone(), child]);
+        assert_eq!(merged.len(), 7 + 12);
+        // The children sit between MapRunStarted and the Map Run's end.
+        assert_eq!(merged[3].kind, "MapRunStarted");
+        assert_eq!(merged[4].kind, "ExecutionStarted");
+        assert_eq!(merged[16].kind, "MapRunFailed");
+        let mut ids: Vec<i64> = merged.iter().map(|e| e.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), merged.len(), "ids stay unique");
+        assert_eq!(
+            merged[11].previous_id, merged[10].id,
+            "links stay in the child"
+        );
+        let p = crate::progress::compute(
+            "FAILED",
+            1000,
+            Some(9100),
+            9100,
+            &merged,
+            Default::default(),
+        );
+        assert_eq!(p.lambda_invocations, 2);
+        assert_eq!(p.cost.lambda_ms, 2 * 6000);
+        match p.state {
+            crate::progress::State::Failed { error, .. } => assert_eq!(error, "PLAN_HASH_MISMATCH"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn ids_arns_and_keys() {
         let t = StackTarget {

@@ -278,6 +278,11 @@ async function forward(ex, exec) {
       case 'ExecutionStarted':
         break;
       default:
+        // A Map Run still open when the execution ends ends first, as the
+        // parent's last event is its own end on Step Functions.
+        if (!exec && e.type.startsWith('Execution')) {
+          for (const name of [...mapRuns.keys()]) endMapRun(name, parentAborted ? 'MapRunAborted' : 'MapRunFailed');
+        }
         emit({ type: e.type, exec, timestamp: e.timestamp, output: e.output, error: e.Error, cause: e.Cause });
     }
   }
