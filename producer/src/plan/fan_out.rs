@@ -124,7 +124,7 @@ mod tests {
             for total in [1u64, 10, 79, 80, 500, 4_001, 18_000, 200_000] {
                 for limit in [None, Some(1), Some(8), Some(300)] {
                     let n = chunk_count(total, w, h, limit);
-                    assert!(n >= 1 && n <= MAX_FAN_OUT && n <= limit.unwrap_or(n).max(1));
+                    assert!((1..=MAX_FAN_OUT).contains(&n) && n <= limit.unwrap_or(n));
                     let p = plan_chunks(total, None, Some(n), None);
                     assert!(p.chunks.len() as u32 <= n, "{w}x{h} {total} {limit:?}");
                     let full = &p.chunks[..p.chunks.len() - 1];
