@@ -339,12 +339,48 @@ pub enum ProcessorMode {
     Distributed,
 }
 
-/// `ProcessorConfig`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ProcessorConfig {
-    /// `Mode`.
-    pub mode: ProcessorMode,
+/// What a Distributed Map's child workflows are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ExecutionType {
+    /// Exactly-once, no duration cap, billed per state transition; its
+    /// history can be read with GetExecutionHistory.
+    Standard,
+    /// At-least-once, at most 5 minutes, billed per request and duration;
+    /// its history is only in CloudWatch Logs.
+    Express,
+}
+
+/// `ProcessorConfig`: `Mode`, and for a distributed Map the child
+/// workflows' `ExecutionType`, which Step Functions requires there and
+/// refuses on an inline Map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProcessorConfig {
+    /// `{"Mode": "INLINE"}`.
+    Inline,
+    /// `{"Mode": "DISTRIBUTED", "ExecutionType": ...}`.
+    Distributed(ExecutionType),
+}
+
+impl ProcessorConfig {
+    /// The `Mode` this config serializes.
+    pub fn mode(self) -> ProcessorMode {
+        match self {
+            ProcessorConfig::Inline => ProcessorMode::Inline,
+            ProcessorConfig::Distributed(_) => ProcessorMode::Distributed,
+        }
+    }
+}
+
+impl Serialize for ProcessorConfig {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("Mode", &self.mode())?;
+        if let ProcessorConfig::Distributed(t) = self {
+            m.serialize_entry("ExecutionType", t)?;
+        }
+        m.end()
+    }
 }
 
 /// A Map's `ItemProcessor`: the states run for each item.
@@ -619,9 +655,7 @@ mod tests {
             items_path: Some("$.xs".into()),
             item_selector: None,
             item_processor: ItemProcessor {
-                processor_config: ProcessorConfig {
-                    mode: ProcessorMode::Inline,
-                },
+                processor_config: ProcessorConfig::Inline,
                 graph: Graph::new("S").state("S", Succeed::default()),
             },
             max_concurrency: Some(MaxConcurrency::Path("$.n".into())),
@@ -636,6 +670,22 @@ mod tests {
         assert!(j.get("MaxConcurrency").is_none());
         assert_eq!(j["End"], true);
         assert_eq!(j["ItemProcessor"]["StartAt"], "S");
+    }
+
+    /// `ExecutionType` is written for a distributed Map (where Step
+    /// Functions requires it) and never for an inline one.
+    #[test]
+    fn processor_config_carries_execution_type_only_when_distributed() {
+        let j = |c| serde_json::to_value(c).unwrap();
+        assert_eq!(j(ProcessorConfig::Inline), json!({"Mode": "INLINE"}));
+        assert_eq!(
+            j(ProcessorConfig::Distributed(ExecutionType::Standard)),
+            json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
+        );
+        assert_eq!(
+            j(ProcessorConfig::Distributed(ExecutionType::Express))["ExecutionType"],
+            "EXPRESS"
+        );
     }
 
     #[test]

@@ -451,8 +451,38 @@ fn add_state_machine_role(
             [Value::from("*")],
         ),
     );
+    let (machine, children) = own_child_executions(k);
+    role.add_to_policy(
+        "RunChunkChildExecutions",
+        Statement::allow(["states:StartExecution"], [machine]),
+    );
+    role.add_to_policy(
+        "ManageChunkChildExecutions",
+        Statement::allow(
+            ["states:DescribeExecution", "states:StopExecution"],
+            [children],
+        ),
+    );
     role.tags = k.tags();
     t.add(ids::RENDER_STATE_MACHINE_ROLE, role)
+}
+
+/// What the chunk fan-out (a Distributed Map) needs to reach: the state
+/// machine itself, which it starts a child execution of per chunk, and
+/// those children, `execution:<name>/<Map Run>:<id>`. Built from the
+/// machine's name with `Fn::Sub` rather than `Ref`/`GetAtt` of the
+/// machine: the role is a property of the machine, so referring back to it
+/// would be a circular dependency. Nothing else is reachable: not another
+/// state machine, nor the parent renders' own executions
+/// (`execution:<name>:<id>`, no `/`).
+fn own_child_executions(k: &KnobValues) -> (Value<String>, Value<String>) {
+    let arn = |kind: &str, tail: &str| {
+        Value::sub_with(
+            format!("arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:{kind}:${{MachineName}}{tail}"),
+            [("MachineName", k.name("", "-render"))],
+        )
+    };
+    (arn("stateMachine", ""), arn("execution", "/*"))
 }
 
 /// The render workflow, its function ARN substituted in, logging errors

@@ -3,8 +3,8 @@
 //! Retry lists come from one place.
 
 use crate::asl::{
-    Choice, Definition, Fail, Graph, ItemProcessor, JitterStrategy, Map, MaxConcurrency, Pass,
-    Payload, ProcessorConfig, ProcessorMode, Retrier, Rule, Task, Transition,
+    Choice, Definition, ExecutionType, Fail, Graph, ItemProcessor, JitterStrategy, Map,
+    MaxConcurrency, Pass, Payload, ProcessorConfig, Retrier, Rule, Task, Transition,
 };
 use crate::contract::{
     field, plan_location_fields, state_path, Action, ErrorName, PlanProtocol, RETRY_BACKOFF_RATE,
@@ -56,6 +56,17 @@ pub mod states {
 /// `States.ArrayRange` returns at most 1000 items; a plan with more chunks
 /// must fail with a named error instead of a `States.Runtime` one.
 pub const MAX_CHUNKS: u32 = 1000;
+
+/// The chunk fan-out is a Distributed Map: each chunk is a child
+/// workflow execution, so more than inline Map's 40 run at once (up to
+/// the execution input's `Concurrency`). Its children are STANDARD:
+/// exactly-once (a chunk is never rendered twice at once by the service),
+/// no 5-minute cap (a long chunk at a small memory size may take longer),
+/// billed per transition like the parent (3 per chunk), and their
+/// histories are readable with GetExecutionHistory, which `progress`,
+/// `cancel` and the cost accounting use. EXPRESS children would cost a
+/// duration charge for the whole chunk and leave no history to read.
+pub const CHILD_EXECUTION_TYPE: ExecutionType = ExecutionType::Standard;
 
 /// Execution timeout of the whole render.
 pub const TIMEOUT_SECONDS: u32 = 3600;
@@ -191,9 +202,7 @@ fn render_chunks_state(p: PlanProtocol) -> Map {
         )),
         item_selector: Some(selector),
         item_processor: ItemProcessor {
-            processor_config: ProcessorConfig {
-                mode: ProcessorMode::Inline,
-            },
+            processor_config: ProcessorConfig::Distributed(CHILD_EXECUTION_TYPE),
             graph: Graph::new(chunk_state).state(chunk_state, task),
         },
         max_concurrency: Some(MaxConcurrency::Path(format!(

@@ -259,6 +259,13 @@ pub struct RenderConfig {
     pub max_parallel_chunks: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_chunk_frames: Option<u32>,
+    /// Chunks that can run at once (`render` sets the execution input's
+    /// `Concurrency` here too): without chunking settings, the plan makes
+    /// no more chunks than this ([`crate::plan::fan_out`]). Ignored when
+    /// `chunkSize`, `maxParallelChunks` or `targetChunkFrames` decide the
+    /// chunks, which the validation refuses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
     /// Recorded and validated as the reference records it (which runtime
     /// caps a render); neither enforces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -312,6 +319,7 @@ const FIELDS: &[&str] = &[
     "chunkSize",
     "maxParallelChunks",
     "targetChunkFrames",
+    "concurrency",
     "runtimeCap",
     "hdrMode",
     "entryFile",
@@ -368,6 +376,7 @@ impl RenderConfig {
             chunk_size: None,
             max_parallel_chunks: None,
             target_chunk_frames: None,
+            concurrency: None,
             runtime_cap: None,
             hdr_mode: None,
             entry_file: None,
@@ -525,6 +534,30 @@ impl RenderConfig {
                     ));
                 }
             }
+        }
+        self.validate_concurrency()
+    }
+
+    /// `concurrency` caps the automatic chunk count only: with a chunking
+    /// setting it would be accepted and ignored, so that is refused.
+    fn validate_concurrency(&self) -> Result<()> {
+        let Some(k) = self.concurrency else {
+            return Ok(());
+        };
+        if k == 0 {
+            return Err(ProducerError::config(
+                "concurrency",
+                "0 is out of range; use a positive integer (chunks that can run at once)",
+            ));
+        }
+        if self.chunk_size.is_some()
+            || self.max_parallel_chunks.is_some()
+            || self.target_chunk_frames.is_some()
+        {
+            return Err(ProducerError::config(
+                "concurrency",
+                "it caps the automatic chunk count, which chunkSize, maxParallelChunks or targetChunkFrames replace; drop one or the other",
+            ));
         }
         Ok(())
     }
@@ -786,6 +819,7 @@ mod tests {
         c.chunk_size = Some(10);
         c.max_parallel_chunks = Some(2);
         c.target_chunk_frames = Some(10);
+        c.concurrency = Some(4);
         c.runtime_cap = Some("lambda".into());
         c.hdr_mode = Some("auto".into());
         c.entry_file = Some("a.html".into());
@@ -797,6 +831,25 @@ mod tests {
         let v = serde_json::to_value(&c).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys, FIELDS);
+    }
+
+    /// `concurrency` caps the automatic chunk count: 0, or together with
+    /// a setting that replaces that count, is refused rather than ignored.
+    #[test]
+    fn concurrency_is_refused_where_it_would_be_ignored() {
+        let mut c = RenderConfig::new(30, Format::Mp4);
+        c.concurrency = Some(8);
+        assert!(c.validate().is_ok());
+        c.concurrency = Some(0);
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("concurrency"));
+        c.concurrency = Some(8);
+        c.chunk_size = Some(30);
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("concurrency") && e.contains("chunkSize"), "{e}");
     }
 
     #[test]

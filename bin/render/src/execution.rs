@@ -323,6 +323,35 @@ pub async fn read(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Reco
                 anyhow!("cannot read render {execution_arn}: {text}")
             }
         })?;
+    let mut events = history(sfn, execution_arn).await?;
+    if events.iter().any(|e| e.kind == "MapRunStarted") {
+        match map_run_children(sfn, execution_arn, false).await {
+            Ok(arns) => {
+                let mut children = Vec::new();
+                for child in arns {
+                    children.push(history(sfn, &child).await?);
+                }
+                events = merge_children(events, children);
+            }
+            // The render's own history still says how it ended; only the
+            // chunks' counts and costs are missing, and the note says why.
+            Err(e) => eprintln!("note: {e:#}; chunk counts and costs are left out"),
+        }
+    }
+    Ok(Recorded {
+        status: d.status().as_str().to_string(),
+        started_ms: millis(d.start_date()),
+        stopped_ms: d.stop_date().map(millis),
+        input: d
+            .input()
+            .and_then(|i| serde_json::from_str(i).ok())
+            .unwrap_or(Value::Null),
+        events,
+    })
+}
+
+/// One execution's whole history, page by page.
+async fn history(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Vec<Event>> {
     let mut events = Vec::new();
     let mut pages = sfn
         .get_execution_history()
@@ -339,16 +368,110 @@ pub async fn read(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<Reco
         })?;
         events.extend(page.events().iter().map(event));
     }
-    Ok(Recorded {
-        status: d.status().as_str().to_string(),
-        started_ms: millis(d.start_date()),
-        stopped_ms: d.stop_date().map(millis),
-        input: d
-            .input()
-            .and_then(|i| serde_json::from_str(i).ok())
-            .unwrap_or(Value::Null),
-        events,
-    })
+    Ok(events)
+}
+
+/// The child executions of every Map Run the execution started (the chunk
+/// fan-out is a Distributed Map: each chunk's invocations are in its
+/// child's history, not in the render's); `running_only` keeps those
+/// still running.
+pub async fn map_run_children(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    running_only: bool,
+) -> Result<Vec<String>> {
+    let sdk = |what: &str, e: &dyn std::fmt::Display| {
+        anyhow!("cannot list the {what} of {execution_arn}: {e} (the caller needs states:ListMapRuns and states:ListExecutions; `hyperframes policies` prints them)")
+    };
+    let mut runs = Vec::new();
+    let mut pages = sfn
+        .list_map_runs()
+        .execution_arn(execution_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| sdk("Map Runs", &aws_sdk_sfn::error::DisplayErrorContext(e)))?;
+        runs.extend(page.map_runs().iter().map(|r| {
+            (
+                r.map_run_arn().to_string(),
+                r.state_machine_arn().to_string(),
+            )
+        }));
+    }
+    let mut children = Vec::new();
+    for (run, machine) in runs {
+        let listed = match list_children(sfn, Some(&run), None, running_only).await {
+            Ok(c) => c,
+            // moto answers ListExecutions by mapRunArn with a 500; it
+            // lists the children by the Map Run's state machine ARN.
+            Err(first) => list_children(sfn, None, Some(&machine), running_only)
+                .await
+                .map_err(|_| sdk("Map Run's children", &first))?,
+        };
+        children.extend(listed);
+    }
+    // Oldest first, so a merged history reads in the order chunks started.
+    children.reverse();
+    Ok(children)
+}
+
+/// ListExecutions of one Map Run's children, by its ARN or by its state
+/// machine's.
+async fn list_children(
+    sfn: &aws_sdk_sfn::Client,
+    map_run: Option<&str>,
+    machine: Option<&str>,
+    running_only: bool,
+) -> std::result::Result<Vec<String>, String> {
+    let mut req = sfn
+        .list_executions()
+        .set_map_run_arn(map_run.map(str::to_string))
+        .set_state_machine_arn(machine.map(str::to_string));
+    if running_only {
+        req = req.status_filter(aws_sdk_sfn::types::ExecutionStatus::Running);
+    }
+    let mut pages = req.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_sdk_sfn::error::DisplayErrorContext(e).to_string())?;
+        out.extend(
+            page.executions()
+                .iter()
+                .map(|e| e.execution_arn().to_string()),
+        );
+    }
+    Ok(out)
+}
+
+/// The render's history with its Map Run children's histories in it, as
+/// one history: each child's event ids move past every id before it (so
+/// the previous-event links stay within the child), and the children go
+/// where the Map Run ends in the parent (or before the parent's end, or
+/// at the end while it runs), ahead of the parent's own failure.
+pub fn merge_children(parent: Vec<Event>, children: Vec<Vec<Event>>) -> Vec<Event> {
+    let run_end = |e: &Event| {
+        matches!(
+            e.kind.as_str(),
+            "MapRunSucceeded" | "MapRunFailed" | "MapRunAborted"
+        ) || e.kind.starts_with("Execution") && e.kind != "ExecutionStarted"
+    };
+    let at = parent.iter().position(run_end).unwrap_or(parent.len());
+    let mut offset = parent.iter().map(|e| e.id).max().unwrap_or(0);
+    let mut merged: Vec<Event> = parent[..at].to_vec();
+    for child in children {
+        let top = child.iter().map(|e| e.id).max().unwrap_or(0);
+        merged.extend(child.into_iter().map(|mut e| {
+            e.id += offset;
+            if e.previous_id > 0 {
+                e.previous_id += offset;
+            }
+            e
+        }));
+        offset += top;
+    }
+    merged.extend_from_slice(&parent[at..]);
+    merged
 }
 
 /// Milliseconds since the epoch, now.
@@ -382,8 +505,38 @@ pub async fn progress(
     Ok(progress_of(&read(sfn, execution_arn).await?, prices))
 }
 
-/// Stops a running render.
-pub async fn cancel(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()> {
+/// Stops a running render, and its chunks' child executions (Step
+/// Functions stops a Map Run's children with it; stopping them too makes
+/// sure none is left, whatever the order the service does it in).
+pub async fn cancel(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<ChildrenStopped> {
+    stop(sfn, execution_arn).await?;
+    let children = match map_run_children(sfn, execution_arn, true).await {
+        Ok(c) => c,
+        Err(e) => return Ok(ChildrenStopped::NotListed(format!("{e:#}"))),
+    };
+    let mut stopped = 0;
+    for child in children {
+        // A child that ended meanwhile (Step Functions stops them with
+        // the render) is no error.
+        if stop(sfn, &child).await.is_ok() {
+            stopped += 1;
+        }
+    }
+    Ok(ChildrenStopped::Stopped(stopped))
+}
+
+/// What `cancel` did with the render's chunk executions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChildrenStopped {
+    /// This many were still running and were stopped.
+    Stopped(usize),
+    /// They could not be listed (a permission, an emulator without Map
+    /// Runs): Step Functions stops them with the render, but this could
+    /// not check.
+    NotListed(String),
+}
+
+async fn stop(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()> {
     sfn.stop_execution()
         .execution_arn(execution_arn)
         .error("CANCELLED")
@@ -469,6 +622,75 @@ pub async fn leftovers(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A render whose one chunk failed in its child execution: merged,
+    /// the chunk's task is counted, linked to its own state, and its error
+    /// is the one reported, not the Map Run's.
+    #[test]
+    fn child_histories_merge_into_the_renders() {
+        use crate::progress::history_fixture::{entered, history};
+        use serde_json::json;
+        let parent = history(&[
+            ("ExecutionStarted", 0, 1.0, Value::Null),
+            ("MapStateEntered", 1, 2.0, entered("RenderChunksV2")),
+            ("MapStateStarted", 2, 2.0, Value::Null),
+            ("MapRunStarted", 3, 2.1, Value::Null),
+            ("MapRunFailed", 4, 9.0, Value::Null),
+            ("MapStateFailed", 5, 9.0, Value::Null),
+            (
+                "ExecutionFailed",
+                6,
+                9.1,
+                json!({"error": "States.ExceedToleratedFailureThreshold", "cause": "x"}),
+            ),
+        ]);
+        let child = history(&[
+            ("ExecutionStarted", 0, 2.2, Value::Null),
+            ("TaskStateEntered", 1, 2.3, entered("RenderChunkV2")),
+            ("TaskScheduled", 2, 2.3, Value::Null),
+            ("TaskStarted", 3, 2.4, Value::Null),
+            (
+                "TaskFailed",
+                4,
+                8.4,
+                json!({"error": "PLAN_HASH_MISMATCH", "cause": "y"}),
+            ),
+            (
+                "ExecutionFailed",
+                5,
+                8.5,
+                json!({"error": "PLAN_HASH_MISMATCH", "cause": "y"}),
+            ),
+        ]);
+        let merged = merge_children(parent, vec![child.clone(), child]);
+        assert_eq!(merged.len(), 7 + 12);
+        // The children sit between MapRunStarted and the Map Run's end.
+        assert_eq!(merged[3].kind, "MapRunStarted");
+        assert_eq!(merged[4].kind, "ExecutionStarted");
+        assert_eq!(merged[16].kind, "MapRunFailed");
+        let mut ids: Vec<i64> = merged.iter().map(|e| e.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), merged.len(), "ids stay unique");
+        assert_eq!(
+            merged[11].previous_id, merged[10].id,
+            "links stay in the child"
+        );
+        let p = crate::progress::compute(
+            "FAILED",
+            1000,
+            Some(9100),
+            9100,
+            &merged,
+            Default::default(),
+        );
+        assert_eq!(p.lambda_invocations, 2);
+        assert_eq!(p.cost.lambda_ms, 2 * 6000);
+        match p.state {
+            crate::progress::State::Failed { error, .. } => assert_eq!(error, "PLAN_HASH_MISMATCH"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn ids_arns_and_keys() {

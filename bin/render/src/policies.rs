@@ -204,10 +204,30 @@ fn workflow(s: &Scope) -> Vec<Statement> {
                 "states:DescribeExecution",
                 "states:GetExecutionHistory",
                 "states:StopExecution",
+                // The chunk fan-out's Map Runs (`progress`, `cancel`).
+                "states:ListMapRuns",
             ],
             [format!(
                 "arn:aws:states:{r}:{a}:execution:{project}-render:*"
             )],
+        ),
+        // Each chunk is a child execution of a Map Run: `progress` reads
+        // their histories, `cancel` stops them.
+        allow(
+            "FollowAndCancelChunks",
+            &[
+                "states:DescribeExecution",
+                "states:GetExecutionHistory",
+                "states:StopExecution",
+            ],
+            [format!(
+                "arn:aws:states:{r}:{a}:execution:{project}-render/*"
+            )],
+        ),
+        allow(
+            "ListChunkExecutions",
+            &["states:ListExecutions", "states:DescribeMapRun"],
+            [format!("arn:aws:states:{r}:{a}:mapRun:{project}-render/*")],
         ),
         allow(
             "ManageTheLogGroup",

@@ -15,6 +15,9 @@ use serde_json::Value;
 
 use hyperframes_infra::contract::field;
 
+/// The error a Distributed Map fails with when its children failed.
+pub const MAP_RUN_FAILED: &str = "States.ExceedToleratedFailureThreshold";
+
 /// One history event, reduced to what progress needs. Built from the SDK's
 /// `HistoryEvent` or from JSON (tests).
 #[derive(Debug, Clone, PartialEq)]
@@ -216,6 +219,11 @@ impl<'a> History<'a> {
                 | "LambdaFunctionSucceeded"
                 | "LambdaFunctionFailed"
                 | "LambdaFunctionTimedOut" => self.task_ended(e, &mut t),
+                // A Distributed Map fails the render with this name when a
+                // chunk's child execution failed; that chunk's error, merged
+                // in from the child's history, is the one to report.
+                "ExecutionFailed"
+                    if e.error.as_deref() == Some(MAP_RUN_FAILED) && t.failure.is_some() => {}
                 "ExecutionFailed" => t.failure = Some(error_and_cause(e)),
                 _ => {}
             }

@@ -53,6 +53,20 @@ pub fn config(r: &RemoteRender) -> Result<RenderConfig> {
     Ok(c)
 }
 
+/// The config with `concurrency` as the cap of the automatic chunk count
+/// ([`hyperframes_producer::plan::fan_out`]), unless the chunking flags
+/// decide the chunks: then the plan has the chunks they say, and the
+/// Map runs them `concurrency` at a time.
+pub fn cap_fan_out(mut config: RenderConfig, concurrency: Option<u32>) -> RenderConfig {
+    let automatic = config.chunk_size.is_none()
+        && config.max_parallel_chunks.is_none()
+        && config.target_chunk_frames.is_none();
+    if automatic {
+        config.concurrency = concurrency;
+    }
+    config
+}
+
 /// Starts the render; with `wait`, follows it to the end (and downloads
 /// the output). Returns whether the render succeeded (or was started).
 pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
@@ -62,14 +76,15 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     if let Some(p) = &r.project {
         site::site_id(p)?;
     }
-    let estimate = estimate_first(&r, &config)?;
     let (aws, stack) = target.connect().await?;
+    let concurrency = fan_out(&aws, &stack, &r).await;
+    let config = cap_fan_out(config, concurrency);
+    let estimate = estimate_first(&r, &config)?;
     let project_uri = project_uri(&aws, &stack.bucket, &r).await?;
     let output_key = r
         .output_key
         .clone()
         .unwrap_or_else(|| execution::default_output_key(&render_id, config.format.as_str()));
-    let concurrency = fan_out(&aws, &stack, &r).await;
     let input = input_with_variables(&aws, &stack.bucket, &render_id, &config, |c| {
         execution::input(
             &stack,

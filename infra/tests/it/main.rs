@@ -3,4 +3,5 @@
 //! package keeps the suite's compile and link time down.
 
 mod extend;
+mod fan_out;
 mod validation;

@@ -11,6 +11,7 @@ pub(crate) mod assets;
 pub(crate) mod chunks;
 pub(crate) mod compile;
 pub mod digest;
+pub mod fan_out;
 pub(crate) mod fetch;
 pub(crate) mod files;
 pub mod fonts;
@@ -666,6 +667,33 @@ fn check_size(staging: &Path, limit: u64, stage: &str) -> Result<()> {
     Ok(())
 }
 
+/// The chunks: as the caller's chunking settings say, or, without any,
+/// as many as the fan-out rule ([`fan_out::chunk_count`]) chooses for the
+/// video's length and size and the caller's `concurrency`.
+fn plan_chunks_for(inputs: &PlanInputs) -> chunks::ChunkPlan {
+    let c = inputs.config;
+    let automatic = c.chunk_size.is_none()
+        && c.max_parallel_chunks.is_none()
+        && c.target_chunk_frames.is_none();
+    let max_parallel = if automatic {
+        let (w, h) = (inputs.comp.width, inputs.comp.height);
+        Some(fan_out::chunk_count(
+            inputs.total_frames,
+            w,
+            h,
+            c.concurrency,
+        ))
+    } else {
+        c.max_parallel_chunks
+    };
+    plan_chunks(
+        inputs.total_frames,
+        c.chunk_size,
+        max_parallel,
+        c.target_chunk_frames,
+    )
+}
+
 /// Writes the execution dir into `dir`, step by step, then its transport
 /// copies (v1 tarball, v2 blobs and manifest).
 fn build_plan(inputs: &mut PlanInputs, dir: &Path, clock: &mut PhaseClock) -> Result<PlanOutcome> {
@@ -682,12 +710,7 @@ fn build_plan(inputs: &mut PlanInputs, dir: &Path, clock: &mut PhaseClock) -> Re
         "media probe and audio mix"
     });
     keep_template(inputs, dir)?;
-    let chunk_plan = plan_chunks(
-        inputs.total_frames,
-        config.chunk_size,
-        config.max_parallel_chunks,
-        config.target_chunk_frames,
-    );
+    let chunk_plan = plan_chunks_for(inputs);
     write_pretty(&dir.join("meta/chunks.json"), &chunk_plan.chunks)?;
     write_composition(inputs, &media, dir)?;
     let raster = compile::raster_content(&dir.join("compiled"))?;

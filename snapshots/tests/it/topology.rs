@@ -412,7 +412,12 @@ fn workflow_states_and_transitions() {
         assert_eq!(m["ItemsPath"], "$.Iterator.ChunkIndexes");
         assert_eq!(m["MaxConcurrencyPath"], "$.Iterator.MaxConcurrency");
         assert_eq!(m["ItemSelector"]["ChunkIndex.$"], "$$.Map.Item.Value");
-        assert_eq!(m["ItemProcessor"]["ProcessorConfig"]["Mode"], "INLINE");
+        // Beyond the reference (INLINE, at most 40 at once): a Distributed
+        // Map of STANDARD child executions, fed the same way (ItemsPath).
+        assert_eq!(
+            m["ItemProcessor"]["ProcessorConfig"],
+            json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"})
+        );
         assert_eq!(m["ResultPath"], "$.Chunks");
     }
     assert_eq!(

@@ -223,8 +223,18 @@ fn sites_render_progress_and_cancel() {
     assert!(r.status.success(), "{}", text(&r));
     let out = text(&r);
     assert!(out.contains(&format!("render started: {id}")), "{out}");
+    // moto runs the Distributed Map, but answers ListExecutions by
+    // mapRunArn (how a Map Run's children are listed) with a 500: the
+    // chunks' events, which are in the children's histories, are not
+    // read, and progress says why. The local stack's workflow tests count
+    // the children (bin/local/tests/it/workflow.rs).
     assert!(
-        out.contains("[SUCCEEDED] 100% 2/2 chunks 60/60 frames"),
+        out.contains("[SUCCEEDED] 100% 0/2 chunks 0/60 frames"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cannot list the Map Run's children")
+            && out.contains("chunk counts and costs are left out"),
         "{out}"
     );
     assert_eq!(std::fs::read(&download).unwrap(), b"rendered video");
@@ -268,20 +278,22 @@ fn sites_render_progress_and_cancel() {
     let p: Value = serde_json::from_slice(&p.stdout).unwrap();
     assert_eq!(p["state"], "succeeded", "{p}");
     assert_eq!(p["fraction"], 1.0);
-    assert_eq!(p["chunksDone"], 2);
+    // The render's own tasks (plan, assemble); the chunks are in the
+    // children moto cannot list (above).
+    assert_eq!(p["chunksDone"], 0);
     assert_eq!(p["chunksTotal"], 2);
-    assert_eq!(p["framesDone"], 60);
+    assert_eq!(p["framesDone"], 0);
     assert_eq!(p["framesTotal"], 60);
-    assert_eq!(p["lambdaInvocations"], 4);
+    assert_eq!(p["lambdaInvocations"], 2);
     assert_eq!(p["outputS3Uri"], format!("s3://{BUCKET}/outputs/r.mp4"));
     let transitions = p["cost"]["stateTransitions"].as_u64().unwrap();
-    assert!(transitions >= 9, "{p}");
+    assert!(transitions >= 7, "{p}");
     let sfn_usd = p["cost"]["stepFunctionsUsd"].as_f64().unwrap();
     assert!((sfn_usd - transitions as f64 * 0.000025).abs() < 1e-6);
     let human = s.run("progress", &[&id, "--outputs-file", outputs]);
     assert!(
         String::from_utf8_lossy(&human.stdout)
-            .starts_with("[SUCCEEDED] 100% 2/2 chunks 60/60 frames"),
+            .starts_with("[SUCCEEDED] 100% 0/2 chunks 0/60 frames"),
         "{}",
         text(&human)
     );

@@ -4,12 +4,15 @@
 //! per execution, `driver.mjs`). Its Task states call the local Lambda
 //! service's Invoke API. Implemented: StartExecution, DescribeExecution,
 //! GetExecutionHistory, StopExecution, ListExecutions,
-//! DescribeStateMachine, ListStateMachines — what `render`, `progress`,
-//! `cancel` and the AWS CLI's equivalents use. Each execution's start and
+//! DescribeStateMachine, ListStateMachines, ListMapRuns, DescribeMapRun —
+//! what `render`, `progress`, `cancel` and the AWS CLI's equivalents use.
+//! A Distributed Map's children are executions of their own, with their
+//! own histories, as on Step Functions ([`map_runs`]). Each execution's start and
 //! ending go to the local event bus as Step Functions' EventBridge status
 //! events ([`status_event`]), which is what notification rules match.
 
 mod history;
+mod map_runs;
 pub(crate) mod status_event;
 
 use std::path::{Path, PathBuf};
@@ -78,6 +81,18 @@ struct Execution {
     history: History,
     stdin: Option<ChildStdin>,
     stop: Option<(String, String)>,
+    /// A Distributed Map child: its Map Run, its parent's ARN and its key
+    /// in the parent's interpreter (for StopExecution).
+    child_of: Option<ChildOf>,
+    /// The Map Runs this execution started ([`map_runs`]).
+    map_runs: Vec<map_runs::MapRun>,
+}
+
+#[derive(Debug, Clone)]
+struct ChildOf {
+    map_run_arn: String,
+    parent_arn: String,
+    key: String,
 }
 
 struct Shared {
@@ -233,6 +248,8 @@ async fn api(shared: Arc<Shared>, req: Req) -> Resp {
         "GetExecutionHistory" => get_history(&shared, &input),
         "StopExecution" => stop_execution(&shared, &input).await,
         "ListExecutions" => list_executions(&shared, &input),
+        "ListMapRuns" => map_runs::list(&shared, &input),
+        "DescribeMapRun" => map_runs::describe(&shared, &input),
         "DescribeStateMachine" => describe_state_machine(&shared, &input),
         "ListStateMachines" => ok(
             json!({"stateMachines": shared.machines.iter().map(|m| json!({
@@ -322,6 +339,8 @@ async fn start_execution(shared: &Arc<Shared>, req: &Value) -> Resp {
             history,
             stdin: None,
             stop: None,
+            child_of: None,
+            map_runs: Vec::new(),
         });
         if let Some(e) = execs.last() {
             emit(shared, e);
@@ -425,6 +444,10 @@ async fn apply_events(s: &Shared, arn: &str, stdout: ChildStdout) {
         let Ok(raw) = serde_json::from_str::<Value>(&line) else {
             continue;
         };
+        if map_runs::is_distributed(&raw) {
+            map_runs::apply(s, arn, &raw);
+            continue;
+        }
         let terminal = {
             let mut execs = s.lock();
             let Some(e) = execs.iter_mut().find(|e| e.arn == arn) else {
@@ -512,7 +535,11 @@ fn finish(shared: &Shared, arn: &str, t: Terminal) {
             e.error = Some((error, cause));
         }
     }
-    emit(shared, e);
+    // Status events are sent for the render, not for each chunk's child
+    // execution (nothing here subscribes to those).
+    if e.child_of.is_none() {
+        emit(shared, e);
+    }
 }
 
 fn with_execution<T>(
@@ -607,8 +634,12 @@ async fn stop_execution(shared: &Arc<Shared>, req: &Value) -> Resp {
         if e.status == "RUNNING" {
             e.stop = Some((error, cause));
         }
-        (e.stdin.take(), e.stop_ms)
+        (e.stdin.take(), e.stop_ms, e.child_of.clone())
     });
+    if let Ok((_, stop, Some(child))) = &r {
+        return map_runs::stop_child(shared, child, *stop).await;
+    }
+    let r = r.map(|(stdin, stop, _)| (stdin, stop));
     match r {
         Err(resp) => *resp,
         Ok((Some(mut stdin), _)) => {
@@ -622,12 +653,20 @@ async fn stop_execution(shared: &Arc<Shared>, req: &Value) -> Resp {
 
 fn list_executions(shared: &Shared, req: &Value) -> Resp {
     let sm = str_field(req, "stateMachineArn");
+    let map_run = str_field(req, "mapRunArn");
+    if sm.is_some() == map_run.is_some() {
+        return aws_error(
+            "ValidationException",
+            "give exactly one of stateMachineArn and mapRunArn",
+        );
+    }
     let status = str_field(req, "statusFilter");
     let execs = shared.lock();
     let list: Vec<Value> = execs
         .iter()
         .rev()
         .filter(|e| sm.is_none_or(|a| a == e.state_machine_arn))
+        .filter(|e| map_run.is_none_or(|m| e.child_of.as_ref().is_some_and(|c| c.map_run_arn == m)))
         .filter(|e| status.is_none_or(|s| s == e.status))
         .map(summary)
         .collect();

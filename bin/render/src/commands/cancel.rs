@@ -20,8 +20,17 @@ pub fn run(cli: Args) -> ExitCode {
     hyperframes_cli::cli::run("cancel", async move {
         let (aws, stack) = cli.target.connect().await?;
         let arn = stack.execution_arn(&cli.render_id);
-        execution::cancel(&aws.sfn, &arn).await?;
+        let children = execution::cancel(&aws.sfn, &arn).await?;
         println!("cancelled {}", cli.render_id);
+        match children {
+            execution::ChildrenStopped::Stopped(0) => {}
+            execution::ChildrenStopped::Stopped(n) => {
+                println!("stopped {n} chunk execution(s) still running")
+            }
+            execution::ChildrenStopped::NotListed(e) => println!(
+                "note: the chunks' child executions could not be listed, so only the render was stopped (Step Functions stops its Map Run's children with it): {e}"
+            ),
+        }
         let id = arn.rsplit(':').next().unwrap_or(&cli.render_id);
         let (n, bytes) = execution::leftovers(&aws.s3, &stack.bucket, id).await?;
         println!(

@@ -40,7 +40,9 @@ pub struct Args {
     /// Frames per chunk (default: automatic).
     #[arg(long)]
     chunk_size: Option<u32>,
-    /// Upper bound on the number of chunks (default 16).
+    /// Upper bound on the number of chunks. Default: on a stack (and for
+    /// --estimate) the fan-out rule picks the count for the video's length
+    /// and size (see the README); locally, one chunk per worker.
     #[arg(long)]
     max_parallel_chunks: Option<u32>,
     /// Parallel chunk workers (default: one per core).
@@ -273,6 +275,7 @@ fn estimate_only(args: Args) -> ExitCode {
     let json = args.json;
     let (remote, _) = remote_render(args);
     let result = crate::render::config(&remote).and_then(|config| {
+        let config = crate::render::cap_fan_out(config, estimate_args.concurrency);
         let project = remote.project.as_deref().expect("checked above");
         estimate::for_project(
             project,
