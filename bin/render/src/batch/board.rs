@@ -74,7 +74,8 @@ impl Board {
     }
 
     pub fn cost_usd(&self) -> f64 {
-        self.entries.iter().filter_map(|e| e.cost_usd).sum()
+        // `+ 0.0`: an empty sum is -0.0, printed as "$-0.0000".
+        self.entries.iter().filter_map(|e| e.cost_usd).sum::<f64>() + 0.0
     }
 
     /// `rows 3/6 done (1 from an earlier run), 2 running, 1 failed, 0 waiting; frames 90/180; $0.0123 of ~$0.0500 estimated`
