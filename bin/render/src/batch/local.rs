@@ -56,7 +56,7 @@ pub fn render_all(
                     return;
                 };
                 let e = render_row(l, &rows[i], entries[i].clone(), i, &tx);
-                let _ = tx.send(Update::Row(i, e));
+                let _ = tx.send(Update::Row(i, Box::new(e)));
             });
         }
     });
@@ -66,7 +66,7 @@ pub fn render_all(
 fn render_row(l: &Local, row: &BatchRow, mut e: Entry, i: usize, tx: &Sender<Update>) -> Entry {
     e.status = Status::Running;
     (e.error, e.cause, e.output_bytes, e.output_sha256) = (None, None, None, None);
-    let _ = tx.send(Update::Row(i, e.clone()));
+    let _ = tx.send(Update::Row(i, Box::new(e.clone())));
     let out: PathBuf = l.out_dir.join(&row.output_key);
     if let Some(dir) = out.parent() {
         if let Err(err) = std::fs::create_dir_all(dir) {

@@ -206,7 +206,7 @@ pub async fn resolve(ctx: &Ctx, row: &BatchRow, prev: Option<&Entry>) -> Result<
 
 /// A row's news for the board and the manifest.
 pub enum Update {
-    Row(usize, Entry),
+    Row(usize, Box<Entry>),
     Frames(usize, u64, u64),
 }
 
@@ -235,13 +235,13 @@ pub async fn drive(
             Ok(arn) => e.execution_arn = Some(arn),
             Err(err) => {
                 e.fail("START_FAILED", format!("{err:#}"));
-                let _ = tx.send(Update::Row(i, e));
+                let _ = tx.send(Update::Row(i, Box::new(e)));
                 return;
             }
         }
     }
     e.status = Status::Running;
-    let _ = tx.send(Update::Row(i, e.clone()));
+    let _ = tx.send(Update::Row(i, Box::new(e.clone())));
     let arn = e.execution_arn.clone().expect("set above");
     follow(&ctx, i, &row, e, &arn, &tx).await;
 }
@@ -300,7 +300,7 @@ async fn follow(
                 errors += 1;
                 if errors >= 5 {
                     e.fail("FOLLOW_FAILED", format!("cannot read the execution ({err:#}); re-run the batch to follow it again"));
-                    let _ = tx.send(Update::Row(i, e));
+                    let _ = tx.send(Update::Row(i, Box::new(e)));
                     return;
                 }
                 tokio::time::sleep(POLL).await;
@@ -317,7 +317,7 @@ async fn follow(
         e.cost_usd = Some(p.cost.total_usd);
         match p.state {
             State::Running => {
-                let _ = tx.send(Update::Row(i, e.clone()));
+                let _ = tx.send(Update::Row(i, Box::new(e.clone())));
                 tokio::time::sleep(POLL).await;
                 continue;
             }
@@ -340,7 +340,7 @@ async fn follow(
             State::TimedOut => e.fail("TIMED_OUT", "the execution timed out".into()),
             State::Aborted => e.fail("ABORTED", "the execution was stopped".into()),
         }
-        let _ = tx.send(Update::Row(i, e));
+        let _ = tx.send(Update::Row(i, Box::new(e)));
         return;
     }
 }

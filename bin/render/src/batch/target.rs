@@ -196,7 +196,7 @@ async fn run_rows(
                 Some(Update::Frames(i, d, n)) => board.frames(i, d, n),
                 Some(Update::Row(i, e)) => {
                     let ended = e.status != board.entries[i].status && matches!(e.status, Status::Succeeded | Status::Failed);
-                    if board.set(i, e) {
+                    if board.set(i, *e) {
                         manifest::write_atomic(&path, &board.entries)?;
                     }
                     if ended {
@@ -292,7 +292,7 @@ pub fn locally(args: &Args, rows: Vec<BatchRow>) -> Result<bool> {
             match u {
                 Update::Frames(i, d, n) => board.frames(i, d, n),
                 Update::Row(i, e) => {
-                    if board.set(i, e) {
+                    if board.set(i, *e) {
                         manifest::write_atomic(&path, &board.entries)?;
                     }
                 }
