@@ -9,9 +9,12 @@
 //!   in process;
 //! - [`soak`]: four renders at once through the local stack with an
 //!   instance killed, S3 500s and a cancel, checked for losses and leftovers;
+//! - [`batch`]: a render-batch beside the same renders one by one, and
+//!   the plan's billed time for the first row against the rest;
 //! - [`synth`]: how long synthesizing the stack takes;
 //! - [`estimate`]: the cost estimate against what the same renders bill.
 
+pub mod batch;
 pub mod estimate;
 pub mod local;
 pub mod peer;

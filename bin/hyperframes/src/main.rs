@@ -72,6 +72,8 @@ enum Bench {
     Soak(soak_bench::Args),
     /// How long synthesizing the stack takes.
     Synth(synth_bench::Args),
+    /// A render-batch beside the same renders one by one (local stack).
+    Batch(hyperframes_bench::batch::Args),
     /// The cost estimate against the GB-seconds the same renders bill.
     Estimate(hyperframes_bench::estimate::Args),
 }
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
         Command::Bench(Bench::Local(a)) => local_bench::run(a),
         Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
         Command::Bench(Bench::Soak(a)) => soak_bench::run(a),
+        Command::Bench(Bench::Batch(a)) => hyperframes_bench::batch::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);
             ExitCode::SUCCESS
