@@ -380,6 +380,41 @@ mod tests {
     }
 
     #[test]
+    fn values_too_large_for_the_input_are_offloaded_next_to_the_plan() {
+        let stack = StackTarget {
+            bucket: "b".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:sm".into(),
+            function_arn: None,
+            local: None,
+        };
+        let mut r = row("v/a.mp4");
+        r.config.variables = Some(hyperframes_producer::variables::Variables::new(
+            serde_json::json!({"t": "small"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ));
+        let small = input(&stack, "s3://b/p", "n", &r, PlanProtocol::V2, Some(2), None).unwrap();
+        assert!(small.offload.is_none() && small.text.contains("\"small\""));
+        r.config.variables = Some(hyperframes_producer::variables::Variables::new(
+            serde_json::json!({"t": "y".repeat(200_000)})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ));
+        let big = input(&stack, "s3://b/p", "n", &r, PlanProtocol::V2, Some(2), None).unwrap();
+        let (key, body) = big.offload.expect("offloaded");
+        assert_eq!(key, "renders/n/variables.json");
+        assert_eq!(body.len(), 200_008);
+        assert!(big.text.len() < execution::MAX_INPUT_BYTES);
+        assert!(
+            big.text.contains("s3://b/renders/n/variables.json"),
+            "{}",
+            big.text
+        );
+    }
+
+    #[test]
     fn the_manifest_goes_to_the_outputs_common_directory() {
         let m = "rows.manifest.jsonl";
         assert_eq!(
