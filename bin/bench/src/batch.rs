@@ -52,6 +52,9 @@ pub struct Args {
     /// The batch only, without the single renders.
     #[arg(long)]
     no_singles: bool,
+    /// Without the warm-up render (then the batch pays the stack's cold starts).
+    #[arg(long)]
+    no_warmup: bool,
 }
 
 /// `hyperframes bench batch`.
@@ -121,6 +124,19 @@ fn both(
     let outputs = dir.join("outputs.json");
     hyperframes_cli::outputs::write_file(&outputs, &local.outputs("bench"))?;
     let rows = rows_file(dir, args.rows)?;
+    // Both sides start on warm instances: the stack's first renders pay
+    // the payload unpack and Chromium's first start, whichever side runs first.
+    if !args.no_warmup {
+        let t = Instant::now();
+        single(
+            rt,
+            &outputs,
+            project,
+            &format!("warmup-{}", std::process::id()),
+            0,
+        )?;
+        eprintln!("warm-up render: {:.1} s", t.elapsed().as_secs_f64());
+    }
     let batch = run_batch(args, project, &rows, &outputs)?;
     let singles = if args.no_singles {
         Side::default()
@@ -230,6 +246,35 @@ fn run_batch(args: &Args, project: &Path, rows: &Path, outputs: &Path) -> Result
     })
 }
 
+/// One `render --wait` of row `i`'s values as `id`; whether it succeeded.
+fn single(
+    rt: &tokio::runtime::Runtime,
+    outputs: &Path,
+    project: &Path,
+    id: &str,
+    i: usize,
+) -> Result<bool> {
+    let mut config = RenderConfig::new(30, Format::Mp4);
+    config.variables = Some(Variables::new(
+        values(i).as_object().cloned().unwrap_or_default(),
+    ));
+    let remote = RemoteRender {
+        project: Some(project.to_path_buf()),
+        site_id: None,
+        config,
+        protocol: PlanProtocol::V2,
+        render_id: Some(id.to_string()),
+        output_key: Some(format!("singles/{id}.mp4")),
+        wait: true,
+        download: None,
+        json: true,
+        prices: Prices::default(),
+        concurrency: None,
+        estimate: None,
+    };
+    rt.block_on(render::run(&outputs_target(outputs.to_path_buf()), remote))
+}
+
 /// The same rows, one `render --wait` after another.
 fn run_singles(
     rt: &tokio::runtime::Runtime,
@@ -242,25 +287,7 @@ fn run_singles(
     let t = Instant::now();
     for i in 1..=n {
         let id = format!("single-{}-{i}", std::process::id());
-        let mut config = RenderConfig::new(30, Format::Mp4);
-        config.variables = Some(Variables::new(
-            values(i).as_object().cloned().unwrap_or_default(),
-        ));
-        let remote = RemoteRender {
-            project: Some(project.to_path_buf()),
-            site_id: None,
-            config,
-            protocol: PlanProtocol::V2,
-            render_id: Some(id.clone()),
-            output_key: Some(format!("singles/v{i}.mp4")),
-            wait: true,
-            download: None,
-            json: true,
-            prices: Prices::default(),
-            concurrency: None,
-            estimate: None,
-        };
-        if !rt.block_on(render::run(&target, remote))? {
+        if !single(rt, outputs, project, &id, i)? {
             side.failed += 1;
         }
         side.ids.push(id);
