@@ -9,11 +9,14 @@
 //!   in process;
 //! - [`soak`]: four renders at once through the local stack with an
 //!   instance killed, S3 500s and a cancel, checked for losses and leftovers;
+//! - [`batch`]: a render-batch beside the same renders one by one, and
+//!   the plan's billed time for the first row against the rest;
 //! - [`synth`]: how long synthesizing the stack takes;
 //! - [`estimate`]: the cost estimate against what the same renders bill;
 //! - [`plan_reuse`]: plan time with the template planned once against
 //!   compiling it every time, and variables against the peer CLI.
 
+pub mod batch;
 pub mod estimate;
 pub mod local;
 pub mod memory;

@@ -19,7 +19,7 @@ use hyperframes_bench::{
 };
 use hyperframes_deploy::{deploy::DeployArgs, destroy::DestroyArgs};
 use hyperframes_local::commands::local_stack;
-use hyperframes_render::commands::{cancel, policies, progress, render, sites};
+use hyperframes_render::commands::{cancel, policies, progress, render, render_batch, sites};
 use hyperframes_synth::commands::synth;
 
 /// HyperFrames' distributed video rendering on AWS.
@@ -34,6 +34,8 @@ struct Cli {
 enum Command {
     /// Render a project to video, on this machine or on a deployed stack.
     Render(Box<render::Args>),
+    /// Render one template once per row of a JSONL file (resumable).
+    RenderBatch(Box<render_batch::Args>),
     /// Upload a project once as a content-addressed site.
     Sites(sites::Args),
     /// A render's state, progress and accrued cost.
@@ -73,6 +75,8 @@ enum Bench {
     Soak(soak_bench::Args),
     /// How long synthesizing the stack takes.
     Synth(synth_bench::Args),
+    /// A render-batch beside the same renders one by one (local stack).
+    Batch(hyperframes_bench::batch::Args),
     /// The cost estimate against the GB-seconds the same renders bill.
     Estimate(hyperframes_bench::estimate::Args),
     /// Plan time with the template planned once against compiling it
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Command::Render(a) => render::run(*a),
+        Command::RenderBatch(a) => render_batch::run(*a),
         Command::Sites(a) => sites::run(a),
         Command::Progress(a) => progress::run(a),
         Command::Cancel(a) => cancel::run(a),
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
         Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
         Command::Bench(Bench::Soak(a)) => soak_bench::run(a),
         Command::Bench(Bench::PlanReuse(a)) => hyperframes_bench::plan_reuse::run(a),
+        Command::Bench(Bench::Batch(a)) => hyperframes_bench::batch::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);
             ExitCode::SUCCESS

@@ -3,6 +3,8 @@
 //! functions first; the `render`, `sites`, `progress`, `cancel`, `policies`
 //! and `bench render` subcommands of `hyperframes` are in [`commands`].
 
+/// `render-batch`: one render per row of a JSONL file, resumable (issue 25 item 4).
+pub mod batch;
 pub mod cli;
 pub mod commands;
 // How many chunks run at once on a stack (issue 26 item 3).

@@ -2,6 +2,7 @@
 //! binary: each binary links the whole dependency tree again, so one per
 //! package keeps the suite's compile and link time down.
 
+mod batch;
 mod cli;
 mod estimate;
 mod fonts;

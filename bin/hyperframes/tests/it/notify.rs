@@ -29,7 +29,7 @@ fn scratch(name: &str) -> PathBuf {
 /// payloads. Their compressed stage is kept in target/tmp/payload-cache
 /// (shared with the local package's tests): brotli takes most of a minute
 /// once, and nothing the second time.
-fn handler_zip(dir: &Path) -> PathBuf {
+pub(crate) fn handler_zip(dir: &Path) -> PathBuf {
     let tools = hyperframes_local::stack::Tools::discover();
     let args = PayloadArgs {
         payload_dir: None,
@@ -47,13 +47,32 @@ fn handler_zip(dir: &Path) -> PathBuf {
 }
 
 /// `local-stack up`, stopped (SIGTERM, as Ctrl-C would) when dropped.
-struct Up {
+pub(crate) struct Up {
     child: Child,
     dir: PathBuf,
 }
 
 impl Up {
     fn start(dir: &Path, zip: &Path, webhook: &str) -> Up {
+        let api_key = format!("NotifyWebhookApiKey={API_KEY}");
+        Up::launch(
+            dir,
+            zip,
+            "notify",
+            &[
+                "--notify-queue-arn",
+                QUEUE_ARN,
+                "--notify-webhook",
+                webhook,
+                "--parameter-overrides",
+                &api_key,
+            ],
+        )
+    }
+
+    /// `local-stack up --stack-name NAME --concurrency 2` with the test
+    /// tools' asset map, the state and outputs under `dir`, and `extra` flags.
+    pub(crate) fn launch(dir: &Path, zip: &Path, name: &str, extra: &[&str]) -> Up {
         let map = hyperframes_testkit::tools_dir().join("asset-map.json");
         assert!(
             map.is_file(),
@@ -65,7 +84,7 @@ impl Up {
                 "local-stack",
                 "up",
                 "--stack-name",
-                "notify",
+                name,
                 "--concurrency",
                 "2",
             ])
@@ -77,11 +96,7 @@ impl Up {
             .arg(dir.join("state"))
             .arg("--outputs-file")
             .arg(dir.join("outputs.json"))
-            .args(["--notify-queue-arn", QUEUE_ARN, "--notify-webhook", webhook])
-            .args([
-                "--parameter-overrides",
-                &format!("NotifyWebhookApiKey={API_KEY}"),
-            ])
+            .args(extra)
             .current_dir(dir)
             .stdout(std::fs::File::create(dir.join("up.stdout")).unwrap())
             .stderr(std::fs::File::create(dir.join("up.stderr")).unwrap())
@@ -96,7 +111,7 @@ impl Up {
         up
     }
 
-    fn log(&self, name: &str) -> String {
+    pub(crate) fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.join(name)).unwrap_or_default()
     }
 
@@ -118,12 +133,12 @@ impl Up {
         }
     }
 
-    fn outputs(&self) -> Value {
+    pub(crate) fn outputs(&self) -> Value {
         serde_json::from_str(&self.log("outputs.json")).unwrap()
     }
 
     /// SIGTERM and the exit status.
-    fn stop(&mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(&mut self) -> std::process::ExitStatus {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         self.child.wait().unwrap()
     }

@@ -5,4 +5,5 @@ pub mod cancel;
 pub mod policies;
 pub mod progress;
 pub mod render;
+pub mod render_batch;
 pub mod sites;

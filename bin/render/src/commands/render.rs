@@ -166,7 +166,7 @@ pub fn run(mut args: Args) -> ExitCode {
 /// The reference features the project uses and this renderer does not
 /// implement: warnings, or with `--strict` one error listing them all.
 /// Read from the project's files, before anything is planned or uploaded.
-fn check_compat(project: &std::path::Path, strict: bool) -> Result<(), ProducerError> {
+pub(crate) fn check_compat(project: &std::path::Path, strict: bool) -> Result<(), ProducerError> {
     let findings = hyperframes_producer::compat::check_project(project)?;
     if strict && !findings.is_empty() {
         return Err(hyperframes_producer::compat::refuse(project, &findings));
@@ -332,7 +332,7 @@ fn progress_bar() -> ProgressSink {
 /// Where local renders keep planned templates (see the README's "Plan the
 /// template once"): `$XDG_CACHE_HOME/hyperframes/templates`, else
 /// `~/.cache/hyperframes/templates`; none without a home directory.
-fn template_cache() -> Option<hyperframes_producer::TemplateCache> {
+pub(crate) fn template_cache() -> Option<hyperframes_producer::TemplateCache> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|v| !v.is_empty())
         .map(std::path::PathBuf::from)
