@@ -366,7 +366,7 @@ fn validation_starts_nothing(dir: &Path, tpl: &Path, outputs: &str) {
             "",
             r#"{"outputKey":"videos/b.mp4","variables":{"title":"much too long a title","mood":"angry"}}"#,
             r#"{"outputKey":"videos/a.mp4","colour":"red"}"#,
-            r#"{"outputKey":"videos/c.mp4","variables":{"bg":"not a colour"},"fps":25}"#,
+            r#"{"outputKey":"videos/c.mp4","variables":{"bg":"not a colour"},"fps":300}"#,
         ]
         .join("\n"),
     )

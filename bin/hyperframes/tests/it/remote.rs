@@ -267,7 +267,7 @@ fn sites_render_progress_and_cancel() {
             "--outputs-file",
             outputs,
             "--fps",
-            "25",
+            "300",
         ],
     );
     assert_eq!(bad.status.code(), Some(1));

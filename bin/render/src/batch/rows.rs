@@ -342,14 +342,14 @@ mod tests {
             assets: None,
             strict: true,
         };
-        let text = "{\"outputKey\":\"a.mp4\",\"variables\":{\"t\":\"ok\"}}\n\n{\"outputKey\":\"b.mp4\",\"colour\":1}\n{\"outputKey\":\"a.mp4\"}\n{\"outputKey\":\"c.mp4\",\"variables\":{\"t\":\"too long\"},\"fps\":25}\n{\"outputKey\":\"d\"}\nnot json\n{\"outputKey\":\"/e.mp4\",\"renderId\":\"x y\"}\n";
+        let text = "{\"outputKey\":\"a.mp4\",\"variables\":{\"t\":\"ok\"}}\n\n{\"outputKey\":\"b.mp4\",\"colour\":1}\n{\"outputKey\":\"a.mp4\"}\n{\"outputKey\":\"c.mp4\",\"variables\":{\"t\":\"too long\"},\"fps\":300}\n{\"outputKey\":\"d\"}\nnot json\n{\"outputKey\":\"/e.mp4\",\"renderId\":\"x y\"}\n";
         let e = check(text, "site", &defaults(), &vars).unwrap_err();
         let all = e.join("\n");
         for needle in [
             "line 3: unknown field `colour`",
             "line 4: outputKey \"a.mp4\" is also line 1's",
             "line 5: variables.t: is 8 characters, over the declared maxLength 5",
-            "line 5: invalid render config: config.fps: 25 is not supported",
+            "line 5: invalid render config: config.fps: 300 is outside 1-240",
             "line 6: outputKey \"d\": cannot tell the format",
             "line 7: expected ident",
             "line 8: outputKey \"/e.mp4\" must be a relative path",

@@ -114,9 +114,11 @@ pub fn plan_locally(
     unique.sort_unstable();
     unique.dedup();
     let blob_bytes: u64 = unique.iter().map(|(_, n)| n).sum();
+    // Besides the site and the blobs: the template cache's lookup (a miss
+    // on a first render) and the entry the plan then stores.
     let plan_traffic = Traffic {
-        gets: 1 + unique.len() as u64 + 1,
-        puts: unique.len() as u64 + 1,
+        gets: 1 + unique.len() as u64 + 1 + 1,
+        puts: unique.len() as u64 + 1 + 1,
         bytes_down: file_len(&site),
         bytes_up: blob_bytes + manifest_bytes,
     };
