@@ -315,45 +315,42 @@ pub const SKIPPED_TOP_LEVEL: &[&str] = &[
 
 /// Copies the project into `dest`, dereferencing symlinks and skipping build dirs.
 pub fn copy_project(src: &Path, dest: &Path) -> Result<()> {
-    copy_dir(src, dest, true)
-}
-
-fn copy_dir(src: &Path, dest: &Path, top: bool) -> Result<()> {
     std::fs::create_dir_all(dest).map_err(|e| ProducerError::io(dest, e))?;
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(src)
-        .map_err(|e| ProducerError::io(src, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if top && SKIPPED_TOP_LEVEL.contains(&name.as_str()) {
-            continue;
+    walk(src, "", true, &mut |rel, path, is_dir| {
+        let target = dest.join(rel);
+        if is_dir {
+            std::fs::create_dir_all(&target).map_err(|e| ProducerError::io(&target, e))
+        } else {
+            std::fs::copy(path, &target)
+                .map(drop)
+                .map_err(|e| ProducerError::io(path, e))
         }
-        let meta = std::fs::metadata(&path).map_err(|e| ProducerError::io(&path, e))?;
-        let target = dest.join(&name);
-        if meta.is_dir() {
-            copy_dir(&path, &target, false)?;
-        } else if meta.is_file() {
-            std::fs::copy(&path, &target).map_err(|e| ProducerError::io(&path, e))?;
-        }
-    }
-    Ok(())
+    })
 }
 
 /// The files [`copy_project`] copies (relative POSIX path, source path), in
 /// copy order: what a template's cache key hashes.
 pub fn project_files(src: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
-    list_dir(src, "", true, &mut out)?;
+    walk(src, "", true, &mut |rel, path, is_dir| {
+        if !is_dir {
+            out.push((rel.to_string(), path.to_path_buf()));
+        }
+        Ok(())
+    })?;
     Ok(out)
 }
 
-fn list_dir(dir: &Path, prefix: &str, top: bool, out: &mut Vec<(String, PathBuf)>) -> Result<()> {
+/// Visits the project as the plan copies it: entries sorted by name, a
+/// directory before what it holds, symlinks followed, the build
+/// directories at the top skipped. `visit` gets the relative POSIX path,
+/// the source path and whether it is a directory.
+fn walk(
+    dir: &Path,
+    prefix: &str,
+    top: bool,
+    visit: &mut dyn FnMut(&str, &Path, bool) -> Result<()>,
+) -> Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| ProducerError::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -371,9 +368,10 @@ fn list_dir(dir: &Path, prefix: &str, top: bool, out: &mut Vec<(String, PathBuf)
         let meta = std::fs::metadata(&path).map_err(|e| ProducerError::io(&path, e))?;
         let rel = format!("{prefix}{name}");
         if meta.is_dir() {
-            list_dir(&path, &format!("{rel}/"), false, out)?;
+            visit(&rel, &path, true)?;
+            walk(&path, &format!("{rel}/"), false, visit)?;
         } else if meta.is_file() {
-            out.push((rel, path));
+            visit(&rel, &path, false)?;
         }
     }
     Ok(())

@@ -77,22 +77,14 @@ async fn the_estimated_s3_requests_are_the_requests_a_render_makes() {
     assert!(billed.gb_seconds > 0.0);
 }
 
-#[test]
-fn render_estimate_prints_a_price_without_aws() {
-    let _ = asset_map();
-    let project = scratch("estimate-cli");
-    std::fs::copy(fixture().join("index.html"), project.join("index.html")).unwrap();
+/// `render PROJECT --estimate --json ARGS` with no AWS configuration at
+/// all; it must succeed, and its JSON is returned.
+fn estimate_json(project: &std::path::Path, args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
         .arg("render")
-        .arg(&project)
-        .args([
-            "--estimate",
-            "--chunk-size",
-            "15",
-            "--concurrency",
-            "2",
-            "--json",
-        ])
+        .arg(project)
+        .args(["--estimate", "--json"])
+        .args(args)
         .env_remove("AWS_PROFILE")
         .env("AWS_CONFIG_FILE", "/nonexistent")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
@@ -105,7 +97,15 @@ fn render_estimate_prints_a_price_without_aws() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn render_estimate_prints_a_price_without_aws() {
+    let _ = asset_map();
+    let project = scratch("estimate-cli");
+    std::fs::copy(fixture().join("index.html"), project.join("index.html")).unwrap();
+    let e = estimate_json(&project, &["--chunk-size", "15", "--concurrency", "2"]);
     assert_eq!(e["frames"], 60);
     assert_eq!(e["chunks"], 4);
     // 8 fixed states (SelectConcurrency among them) + one per chunk.
@@ -149,19 +149,7 @@ fn render_estimate_prints_a_price_without_aws() {
     );
 
     // Other settings than the calibration measured are named, both values.
-    let out = Command::new(env!("CARGO_BIN_EXE_hyperframes"))
-        .arg("render")
-        .arg(&project)
-        .args(["--estimate", "--quality", "draft", "--json"])
-        .env("HF_ASSET_MAP", tools().join("asset-map.json"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = estimate_json(&project, &["--quality", "draft"]);
     let warnings = e["warnings"].to_string();
     for needle in [
         "the calibration measured mp4 libx264-software veryfast CRF 19",
