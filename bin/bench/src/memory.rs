@@ -18,6 +18,7 @@ use hyperframes_infra::stack::ids::PARAM_MEMORY;
 use hyperframes_infra::LambdaMemory;
 use hyperframes_local::lambda::Record;
 use hyperframes_local::stack::{LocalStack, Tools};
+use hyperframes_render::estimate::model::vcpus;
 use hyperframes_render::pricing::Prices;
 
 use crate::local::{self, StackRun};
@@ -152,7 +153,7 @@ fn print(rows: &[Row], cores: usize, project: &std::path::Path) {
         println!(
             "| {} | {:.2} | {:.1} | {:.1} | {:.5} | {:.5} | {} | {} |",
             r.memory_mb,
-            f64::from(r.memory_mb) / 1769.0,
+            vcpus(r.memory_mb),
             r.wall_s,
             r.gb_seconds,
             r.usd,

@@ -381,11 +381,15 @@ impl<'a> PlanInputs<'a> {
                 (&mounted.html, &entry, &map, &ffmpeg_version),
                 clock,
             )?;
+            // The entry's declarations, read once for the checks and the fonts.
+            let schema = crate::variables::schema_for_html(&html, config.entry_file());
             let (problems, variable_assets, variable_files) =
-                check_variables(config, project_dir, &entry, &map)?;
+                check_variables(config, &schema, project_dir, &map)?;
             clock.lap("variables");
             reuse.variable_assets = variable_files.len();
-            let (page, host_fonts) = embed_fonts(&template, config, project_dir, &entry, options)?;
+            let runtime = font_variables(config, &schema);
+            let (page, host_fonts) =
+                embed_fonts(&template, (config, &runtime), project_dir, &entry, options)?;
             clock.lap("fonts");
             let mut variable_problems = mounted.problems;
             variable_problems.extend(problems);
@@ -414,7 +418,7 @@ impl<'a> PlanInputs<'a> {
 /// refused or listed as the options say.
 fn embed_fonts(
     template: &Template,
-    config: &RenderConfig,
+    (config, runtime): (&RenderConfig, &[fonts::RuntimeFamily]),
     project_dir: &Path,
     entry: &Path,
     options: &PlanOptions,
@@ -426,8 +430,7 @@ fn embed_fonts(
         },
         remote_files: Vec::new(),
     };
-    let runtime = font_variables(config, entry);
-    let host_fonts = fonts::embed(&mut page, entry, project_dir, &runtime);
+    let host_fonts = fonts::embed(&mut page, entry, project_dir, runtime);
     check_host_fonts(&host_fonts, options.host_fonts(config), entry)?;
     Ok((page, host_fonts))
 }
@@ -522,11 +525,12 @@ type CheckedVariables = (
 /// The families the entry file's font variables name (the render's value,
 /// else the declared default): the page's script applies them, so no
 /// stylesheet names them. A value with its own `source` brings its face.
-fn font_variables(config: &RenderConfig, entry: &Path) -> Vec<fonts::RuntimeFamily> {
+fn font_variables(
+    config: &RenderConfig,
+    schema: &crate::variables::Schema,
+) -> Vec<fonts::RuntimeFamily> {
     use crate::variables::VarType;
     use serde_json::Value;
-    let text = fs::read_to_string(entry).unwrap_or_default();
-    let schema = crate::variables::schema_for_html(&text, config.entry_file());
     let value_of = |id: &str| config.variables.as_ref().and_then(|v| v.get(id)).cloned();
     schema
         .declarations
@@ -574,21 +578,19 @@ fn check_host_fonts(
 /// table and the files).
 fn check_variables(
     config: &RenderConfig,
+    schema: &crate::variables::Schema,
     project_dir: &Path,
-    entry: &Path,
     map: &AssetMap,
 ) -> Result<CheckedVariables> {
     let Some(values) = config.variables.as_ref().filter(|v| !v.is_empty()) else {
         return Ok(Default::default());
     };
-    let text = fs::read_to_string(entry).unwrap_or_default();
-    let schema = crate::variables::schema_for_html(&text, config.entry_file());
     let urls = crate::variables::UrlCheck {
         project_dir: Some(project_dir),
         assets: Some(map),
     };
-    let problems = crate::variables::validate(&schema, values, urls);
-    let (table, files) = variable_assets::localize(&schema, values, map)?;
+    let problems = crate::variables::validate(schema, values, urls);
+    let (table, files) = variable_assets::localize(schema, values, map)?;
     Ok((problems, table, files))
 }
 

@@ -324,7 +324,7 @@ fn a_set_at_time_zero_is_on_frame_zero() {
     );
     let (_, _, out) = render_all(&project, &config("png-sequence", None), work.path(), "set0");
     // The box's centre (8, 8): orange #f80, not the background #123.
-    let px = pixel(&png_frames(&out)[0], 8, 8);
+    let px = pixel(&sorted_pngs(&out)[0], 8, 8);
     assert!(
         is_orange(px),
         "frame 0 at the box is {px:?}; the set() at 0 is missing"
@@ -342,7 +342,7 @@ fn a_hand_written_timeline_object_is_driven_through_its_seek() {
         r#"const box = document.getElementById('box'); window.__timelines = window.__timelines || {}; window.__timelines.c = { duration: function () { return 1; }, pause: function () {}, seek: function (t) { box.style.transform = 'translateX(' + Math.round(t * 40) + 'px)'; } };"#,
     );
     let (_, _, out) = render_all(&project, &config("png-sequence", None), work.path(), "hw");
-    let frames = png_frames(&out);
+    let frames = sorted_pngs(&out);
     assert_eq!(frames.len(), 30);
     // t = 0: the box at x 0-16; t = 0.5 (frame 15): moved 20 px right.
     assert!(is_orange(pixel(&frames[0], 8, 8)));
@@ -373,7 +373,7 @@ window.__hfLottie.push({ goToAndStop: function (ms, isFrame) { if (!isFrame) box
         work.path(),
         "adapters",
     );
-    let frames = png_frames(&out);
+    let frames = sorted_pngs(&out);
     assert_eq!(frames.len(), 30);
     assert!(is_orange(pixel(&frames[0], 8, 8)));
     // Frame 15 is 500 ms: moved 20 px, and green.
@@ -409,7 +409,7 @@ fn animations_inside_an_iframe_follow_the_frame_clock() {
         work.path(),
         "iframe",
     );
-    let frames = png_frames(&out);
+    let frames = sorted_pngs(&out);
     assert_eq!(frames.len(), 30);
     assert!(is_orange(pixel(&frames[0], 8, 8)), "frame 0");
     // 0.5 s in: 20 px along, whatever the wall clock did.
@@ -462,7 +462,7 @@ fn two_mounts_of_one_component_keep_their_own_values_and_timelines() {
         compiled.contains("card__hf1") && compiled.contains("card__hf2"),
         "each mount has a runtime id of its own"
     );
-    let first = &png_frames(&out)[0];
+    let first = &sorted_pngs(&out)[0];
     let (left, right) = (pixel(first, 16, 16), pixel(first, 48, 16));
     assert!(
         left[0] > 200 && left[2] < 60,
@@ -474,25 +474,9 @@ fn two_mounts_of_one_component_keep_their_own_values_and_timelines() {
     );
 }
 
-/// A png-sequence render's frames, in order.
-fn png_frames(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut frames: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "png"))
-        .collect();
-    frames.sort();
-    frames
-}
-
-/// The RGB of pixel (x, y) of a PNG.
+/// The RGB of pixel (x, y) of a PNG frame.
 fn pixel(path: &std::path::Path, x: usize, y: usize) -> [u8; 3] {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    let i = (y * info.width as usize + x) * info.color_type.samples();
-    [buf[i], buf[i + 1], buf[i + 2]]
+    crate::common::Frame::load(path).pixel(x, y)
 }
 
 /// The test page's box colour, #f80 (the background is #123).

@@ -17,54 +17,6 @@ use crate::common::*;
 const REMOTE_LOGO: &str = "https://cdn.example/logo.png";
 const JSDELIVR_GSAP: &str = "https://cdn.jsdelivr.net/npm/gsap@3.14.2/dist/gsap.min.js";
 
-/// A decoded RGB frame.
-struct Frame {
-    width: usize,
-    rgb: Vec<u8>,
-}
-
-impl Frame {
-    fn load(path: &Path) -> Frame {
-        let decoder =
-            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut buf).unwrap();
-        let channels = info.color_type.samples();
-        let rgb = buf[..info.buffer_size()]
-            .chunks(channels)
-            .flat_map(|p| [p[0], p[1], p[2]])
-            .collect();
-        Frame {
-            width: info.width as usize,
-            rgb,
-        }
-    }
-
-    fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
-        let i = (y * self.width + x) * 3;
-        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
-    }
-
-    /// The region's pixels, row by row.
-    fn region(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> Vec<[u8; 3]> {
-        (y0..y1)
-            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
-            .map(|(x, y)| self.pixel(x, y))
-            .collect()
-    }
-
-    /// Mean R, G, B over a region.
-    fn mean(&self, x0: usize, y0: usize, x1: usize, y1: usize) -> [f64; 3] {
-        let px = self.region(x0, y0, x1, y1);
-        let n = px.len() as f64;
-        let sum = px.iter().fold([0.0; 3], |a, p| {
-            [a[0] + p[0] as f64, a[1] + p[1] as f64, a[2] + p[2] as f64]
-        });
-        [sum[0] / n, sum[1] / n, sum[2] / n]
-    }
-}
-
 fn close(a: [u8; 3], b: [u8; 3], tol: u8) -> bool {
     a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= tol)
 }
