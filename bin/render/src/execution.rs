@@ -416,6 +416,13 @@ pub async fn map_run_children(
     Ok(children)
 }
 
+/// Attempts at listing a Map Run's children. The listing only adds chunk
+/// counts and costs to a progress view that is polled: a failure is
+/// reported as left out and the next poll tries again, so it must not hold
+/// the display through the client's long backoff (8 attempts, about a
+/// minute on a persistent 500).
+const CHILD_LIST_ATTEMPTS: u32 = 3;
+
 /// ListExecutions of one Map Run's children, by its ARN or by its state
 /// machine's.
 async fn list_children(
@@ -424,6 +431,15 @@ async fn list_children(
     machine: Option<&str>,
     running_only: bool,
 ) -> std::result::Result<Vec<String>, String> {
+    let sfn = aws_sdk_sfn::Client::from_conf(
+        sfn.config()
+            .to_builder()
+            .retry_config(
+                aws_sdk_sfn::config::retry::RetryConfig::standard()
+                    .with_max_attempts(CHILD_LIST_ATTEMPTS),
+            )
+            .build(),
+    );
     let mut req = sfn
         .list_executions()
         .set_map_run_arn(map_run.map(str::to_string))
