@@ -147,6 +147,68 @@ install_cargo_insta() {
 }
 
 install_only=0
+# The test binaries, two at a time. `cargo test` runs them one after
+# another, and most of the suite waits (on a local stack's instances, on
+# moto, on Chromium's startup) while the other core idles; each binary keeps
+# its own tests' threads and shared fixtures (one local stack, one moto per
+# binary), as under cargo. The heaviest start first (LANE_ORDER), each
+# binary's output is printed whole when it ends, with its seconds, and the
+# run fails if any binary failed, after all of them ran (--no-fail-fast).
+LANES=${HF_TEST_LANES:-2}
+LANE_ORDER="producer:it local:it hyperframes:it deploy:it snapshots:it handler:it"
+
+list_test_binaries() {  # lines: RANK<TAB>NAME<TAB>PACKAGE_DIR<TAB>EXECUTABLE
+  cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c '
+import json, os, sys
+order = sys.argv[1].split()
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") != "compiler-artifact" or not m.get("executable") or not m["profile"]["test"]:
+        continue
+    pkg_dir = os.path.dirname(m["manifest_path"])
+    name = "%s:%s" % (os.path.basename(pkg_dir), m["target"]["name"])
+    rank = order.index(name) if name in order else len(order)
+    print("%03d\t%s\t%s\t%s" % (rank, name, pkg_dir, m["executable"]))
+' "$LANE_ORDER" | sort
+}
+
+run_binary() {  # NAME DIR COMMAND...
+  local name=$1 dir=$2 start=$SECONDS rc=0
+  shift 2
+  (cd "$dir" && exec "$@") >"$LOGS/$name.log" 2>&1 || rc=$?
+  {
+    flock 9
+    printf '\n     Running %s: %s\n' "$name" "$*"
+    cat "$LOGS/$name.log"
+    log "$name: exit $rc after $((SECONDS - start)) s"
+  } 9>"$LOGS/.lock"
+  [ "$rc" -eq 0 ] || echo "$name" >>"$LOGS/failed"
+}
+
+run_in_lanes() {
+  local bins running=0 rank name dir exe
+  LOGS="$root/target/test-logs"
+  rm -rf "$LOGS" && mkdir -p "$LOGS"
+  bins=$(list_test_binaries)
+  [ -n "$bins" ] || { log "no test binaries: the compile failed"; exec cargo test --workspace --no-run; }
+  log "running $(wc -l <<<"$bins") test binaries and the doctests, $LANES at a time (logs in target/test-logs/)"
+  while IFS=$'\t' read -r rank name dir exe; do
+    if [ "$running" -ge "$LANES" ]; then wait -n || true; running=$((running - 1)); fi
+    if [ "$name" = doctests ]; then
+      run_binary doctests "$root" cargo test --workspace --doc --quiet &
+    else
+      run_binary "$name" "$dir" "$exe" &
+    fi
+    running=$((running + 1))
+  done <<<"$(printf '%s\n999\tdoctests\t\t\n' "$bins")"
+  wait
+  if [ -s "$LOGS/failed" ]; then
+    log "FAILED: $(tr '\n' ' ' <"$LOGS/failed")(their output is above and in target/test-logs/)"
+    exit 101
+  fi
+  log "all test binaries and the doctests passed"
+}
+
 cargo_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -201,4 +263,6 @@ build=""
 log "tests compiled; running them"
 
 cd "$root"
-exec cargo test --workspace --no-fail-fast "${cargo_args[@]}"
+# With arguments (a filter, -p ...), cargo runs them as it always does.
+[ ${#cargo_args[@]} -eq 0 ] || exec cargo test --workspace --no-fail-fast "${cargo_args[@]}"
+run_in_lanes
