@@ -1,9 +1,10 @@
 //! S3 transport: streamed downloads and uploads, digest-verified
 //! downloads, and write-once uploads of content-addressed blobs.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
@@ -25,6 +26,13 @@ pub struct Traffic {
 pub struct S3Transport {
     client: Client,
     pub traffic: Arc<Traffic>,
+    /// Content-addressed blobs this instance stored or found, with their
+    /// digest. The transport lives as long as the warm instance, so the
+    /// plans of a batch's rows skip the HEAD and re-hash of the blobs an
+    /// earlier row confirmed (the template's fonts, scripts and images).
+    /// A confirmation stays true: blobs are write-once, and no rule of the
+    /// stack expires them within an instance's lifetime of hours.
+    confirmed: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// What a content-addressed upload did.
@@ -49,6 +57,7 @@ impl S3Transport {
         S3Transport {
             client,
             traffic: Arc::default(),
+            confirmed: Arc::default(),
         }
     }
 
@@ -195,10 +204,33 @@ impl S3Transport {
         }
     }
 
-    /// Writes a content-addressed blob once. The local file is re-hashed
-    /// first; an existing object with the same size and recorded digest is
-    /// reused; a different one is never overwritten.
+    /// Writes a content-addressed blob once. A blob this instance already
+    /// confirmed is reused without a request. Otherwise the local file is
+    /// re-hashed first; an existing object with the same size and recorded
+    /// digest is reused; a different one is never overwritten.
     pub async fn put_content_addressed(
+        &self,
+        src: &Path,
+        uri: &S3Uri,
+        sha256: &str,
+        content_type: Option<&str>,
+    ) -> Result<Stored, HandlerError> {
+        let key = uri.to_string();
+        let known = |m: &HashMap<String, String>| m.get(&key).is_some_and(|d| d == sha256);
+        if known(&self.confirmed.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(Stored::Reused);
+        }
+        let stored = self
+            .store_content_addressed(src, uri, sha256, content_type)
+            .await?;
+        self.confirmed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, sha256.to_string());
+        Ok(stored)
+    }
+
+    async fn store_content_addressed(
         &self,
         src: &Path,
         uri: &S3Uri,

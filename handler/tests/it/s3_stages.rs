@@ -336,4 +336,38 @@ async fn content_addressed_puts_are_write_once() {
         .unwrap_err();
     assert_eq!(err.name, ErrorName::PlanArtifactDigestMismatch);
     assert_eq!(e.get(&uri.to_string()).await, b"hello blob");
+
+    // A warm instance confirms a blob once: with the object gone behind its
+    // back, the same transport still answers Reused without a request, and
+    // a fresh instance (a cold start) looks and uploads it again.
+    e.client
+        .delete_object()
+        .bucket(BUCKET)
+        .key(&uri.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        t.put_content_addressed(&file, &uri, &sha, None)
+            .await
+            .unwrap(),
+        Stored::Reused
+    );
+    let cold = hyperframes_handler::transport::S3Transport::new(e.client.clone());
+    assert_eq!(
+        cold.put_content_addressed(&file, &uri, &sha, None)
+            .await
+            .unwrap(),
+        Stored::Uploaded
+    );
+    assert_eq!(e.get(&uri.to_string()).await, b"hello blob");
+    // Another instance finds it by its size and recorded digest.
+    let other_instance = hyperframes_handler::transport::S3Transport::new(e.client.clone());
+    assert_eq!(
+        other_instance
+            .put_content_addressed(&file, &uri, &sha, None)
+            .await
+            .unwrap(),
+        Stored::Reused
+    );
 }
