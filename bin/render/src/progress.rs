@@ -469,10 +469,9 @@ fn billed_vs_estimate(p: &Progress, e: &crate::estimate::Summary) -> String {
     let r = e.lambda_gb_seconds;
     let b = &p.billed;
     let source = match (b.source, b.cold_starts) {
-        ("reports", Some(n)) => format!(
-            " (REPORT, {n} cold start{})",
-            if n == 1 { "" } else { "s" }
-        ),
+        ("reports", Some(n)) => {
+            format!(" (REPORT, {n} cold start{})", if n == 1 { "" } else { "s" })
+        }
         _ => String::new(),
     };
     let outside = match b.within_estimate {

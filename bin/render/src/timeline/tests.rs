@@ -237,7 +237,10 @@ fn with_reports_progress_bills_the_report_lines_and_compares_them_with_the_estim
     // REPORT: 2 + 4 + 1 + 5 + 6 + 1 s billed (init included) at 10 GB.
     assert_eq!(p.billed.source, "reports");
     assert_eq!(p.billed.lambda_gb_seconds, 190.0);
-    assert_eq!((p.billed.cold_starts, p.billed.init_ms), (Some(3), Some(3751)));
+    assert_eq!(
+        (p.billed.cold_starts, p.billed.init_ms),
+        (Some(3), Some(3751))
+    );
     assert_eq!(p.billed.within_estimate, Some(true));
     assert_eq!(p.billed_vs_estimate, Some(0.95));
     assert_eq!(p.cost.lambda_ms, 19_000);
