@@ -278,10 +278,13 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
     let slots = i.concurrency.unwrap_or(n).min(n).max(1);
     let cold = cold_starts(n, slots);
     let cold_ms = i.target.cold_start_ms;
+    // The cold start is a platform figure, not fitted: it carries the
+    // calibration's own error at these cores (not the frame-size part).
+    let u_cold = c.uncertainty_for(i.target.cores);
     let seconds = Range {
-        low: warm * (1.0 - u).max(0.0) + f64::from(cold.low) * cold_ms,
+        low: warm * (1.0 - u).max(0.0) + f64::from(cold.low) * cold_ms * (1.0 - u_cold).max(0.0),
         expected: warm + f64::from(cold.expected) * cold_ms,
-        high: warm * (1.0 + u) + f64::from(cold.high) * cold_ms,
+        high: warm * (1.0 + u) + f64::from(cold.high) * cold_ms * (1.0 + u_cold),
     }
     .scale(0.001);
     let gb = f64::from(i.prices.memory_mb) / 1024.0;
