@@ -18,6 +18,18 @@ use anyhow::{bail, Context, Result};
 pub const MB_PER_VCPU: u32 = 1769;
 /// The most vCPUs a Lambda function gets (at 10,240 MB it is 5.79).
 pub const MAX_VCPUS: f64 = 6.0;
+/// The parent's CPU weight against the host's other work, v1
+/// (`cpu.shares`, the kernel's maximum) and v2 (`cpu.weight`, its
+/// maximum). On Lambda an environment's vCPUs are its own; on a shared
+/// host the instances' group would otherwise weigh as much as *one* other
+/// process (v1 puts the host's processes in the root group, each weighted
+/// like a whole child group), so a busy host (other builds) gave every
+/// instance a sliver of a core, and a cold start's unpack took 28-60 s
+/// instead of ~2 s. With the most weight the instances get the host's
+/// cores when they want them, up to each one's quota.
+const PARENT_SHARES_V1: &str = "262144";
+/// See [`PARENT_SHARES_V1`].
+const PARENT_WEIGHT_V2: &str = "10000";
 /// The CFS period the quota is expressed in (the kernel's default).
 const PERIOD_US: u64 = 100_000;
 /// The directory every instance's cgroup goes under, per hierarchy.
@@ -159,6 +171,7 @@ impl CgroupBackend {
         sweep(&dir);
         if let Some(c) = &cpu {
             sweep(c);
+            write(&c.join("cpu.shares"), PARENT_SHARES_V1)?;
         }
         Ok(CgroupBackend::V1 { memory: dir, cpu })
     }
@@ -194,6 +207,9 @@ impl CgroupBackend {
         control(&parent)?;
         can_make_children(&parent)?;
         sweep(&parent);
+        if has("cpu") {
+            write(&parent.join("cpu.weight"), PARENT_WEIGHT_V2)?;
+        }
         Ok(CgroupBackend::V2 {
             parent,
             cpu: has("cpu"),

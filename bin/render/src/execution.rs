@@ -512,6 +512,22 @@ pub fn progress_of(r: &Recorded, prices: Prices) -> Progress {
     p
 }
 
+/// Bills a recorded render's Lambda time from the function's REPORT data
+/// (`progress --reports`), each matched to its invocation in the history:
+/// see [`Progress::use_reports`]. A render that has not invoked anything
+/// yet has nothing to bill, and keeps its history's figures.
+pub fn bill_from_reports(
+    p: &mut Progress,
+    r: &Recorded,
+    reports: &[crate::timeline::Report],
+    prices: Prices,
+) {
+    let span = (r.started_ms, r.stopped_ms, now_ms());
+    if let Ok(t) = crate::timeline::build(&r.events, span, Some(reports), prices) {
+        p.use_reports(&t, prices);
+    }
+}
+
 /// Reads an execution's status and whole history and computes progress.
 pub async fn progress(
     sfn: &aws_sdk_sfn::Client,

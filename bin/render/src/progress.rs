@@ -4,8 +4,11 @@
 //!
 //! Cost is what the render accrued so far: every Lambda invocation's wall
 //! time (TaskStarted to its completion, successes *and* failures, since
-//! both are billed) at the function's memory, plus state transitions. It
-//! leaves out S3, CloudWatch and cold-start init, and says so.
+//! both are billed; a cold start's init happens inside that span) at the
+//! function's memory, plus state transitions. With the function's REPORT
+//! data ([`Progress::use_reports`]) the Lambda part is the REPORT lines'
+//! Billed Duration instead, which on `provided.al2023` includes the Init
+//! Duration of a cold start. It leaves out S3 and CloudWatch, and says so.
 
 use crate::pricing::Prices;
 use std::collections::HashMap;
@@ -134,6 +137,33 @@ pub struct Progress {
     /// Accrued cost over the expected estimate (1.0 = as estimated).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost_vs_estimate: Option<f64>,
+    /// The billed Lambda GB-seconds, and whether the estimate's range holds them.
+    pub billed: Billed,
+    /// Billed GB-seconds over the estimate's expected GB-seconds (1.0 = as estimated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub billed_vs_estimate: Option<f64>,
+}
+
+/// What Lambda billed for the render so far, in GB-seconds: the figure the
+/// estimate's `lambdaGbSeconds` range predicts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Billed {
+    pub lambda_gb_seconds: f64,
+    /// `reports`: each invocation's REPORT Billed Duration (Init Duration
+    /// included, as Lambda bills `provided.al2023`) at its Memory Size;
+    /// `history`: each invocation's span in the execution history, which
+    /// holds a cold start's init too, at `--memory-mb`.
+    pub source: &'static str,
+    /// Invocations whose REPORT has an Init Duration (cold starts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cold_starts: Option<u32>,
+    /// Their Init Duration, summed (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_ms: Option<u64>,
+    /// Whether the billed GB-seconds lie within the estimate's range.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within_estimate: Option<bool>,
 }
 
 impl Progress {
@@ -142,7 +172,38 @@ impl Progress {
         self.cost_vs_estimate = estimate
             .filter(|e| e.total_usd.expected > 0.0)
             .map(|e| round6(self.cost.total_usd / e.total_usd.expected));
+        let gb_s = estimate.map(|e| e.lambda_gb_seconds);
+        let billed = self.billed.lambda_gb_seconds;
+        self.billed_vs_estimate = gb_s
+            .filter(|r| r.expected > 0.0)
+            .map(|r| round6(billed / r.expected));
+        // Compared at the printed precision, so a bill shown equal to an
+        // end of the range is inside it.
+        self.billed.within_estimate =
+            gb_s.map(|r| round6(r.low) <= billed && billed <= round6(r.high));
         self.estimate = estimate;
+    }
+
+    /// Bills Lambda from the function's REPORT data, matched to the
+    /// history's invocations in `t` (`progress --reports`): the Lambda cost
+    /// and the billed GB-seconds become the REPORT lines' Billed Duration,
+    /// cold starts' init included; the ratios to the estimate follow.
+    pub fn use_reports(&mut self, t: &crate::timeline::Timeline, prices: Prices) {
+        let gb_seconds: f64 = t.bars.iter().map(|b| b.gb_seconds).sum();
+        let inits: Vec<u64> = t.bars.iter().filter_map(|b| b.init_ms).collect();
+        let lambda_usd = gb_seconds * prices.lambda_gb_second;
+        self.cost.lambda_ms = t.billed_ms();
+        self.cost.lambda_gb_seconds = round6(gb_seconds);
+        self.cost.lambda_usd = round6(lambda_usd);
+        self.cost.total_usd = round6(lambda_usd + self.cost.step_functions_usd);
+        self.billed = Billed {
+            lambda_gb_seconds: round6(gb_seconds),
+            source: "reports",
+            cold_starts: Some(inits.len() as u32),
+            init_ms: Some(inits.iter().sum()),
+            within_estimate: None,
+        };
+        self.set_estimate(self.estimate);
     }
 }
 
@@ -311,7 +372,7 @@ fn cost(t: &Tally, prices: Prices) -> Cost {
         lambda_ms: t.lambda_ms,
         lambda_gb_seconds: round6(gb_seconds),
         state_transitions: t.transitions,
-        excludes: "S3 storage and requests, data transfer, CloudWatch, Lambda init time",
+        excludes: "S3 storage and requests, data transfer, CloudWatch",
     }
 }
 
@@ -332,6 +393,13 @@ pub fn compute(
             * prices.lambda_gb_second,
     );
     let state = state_of_execution(status, t.failure);
+    let billed = Billed {
+        lambda_gb_seconds: cost.lambda_gb_seconds,
+        source: "history",
+        cold_starts: None,
+        init_ms: None,
+        within_estimate: None,
+    };
     Progress {
         fraction: fraction(&state, t.frames_done, t.frames_total),
         state,
@@ -348,6 +416,8 @@ pub fn compute(
         output_bytes: t.output_bytes,
         estimate: None,
         cost_vs_estimate: None,
+        billed,
+        billed_vs_estimate: None,
     }
 }
 
@@ -364,8 +434,11 @@ pub fn line(p: &Progress) -> String {
     let frames = p.frames_total.map_or("?".to_string(), |t| t.to_string());
     let estimate = match (&p.estimate, p.cost_vs_estimate) {
         (Some(e), Some(ratio)) => format!(
-            " (estimate ${:.4}, ${:.4}-${:.4}; {ratio:.2}x)",
-            e.total_usd.expected, e.total_usd.low, e.total_usd.high
+            " (estimate ${:.4}, ${:.4}-${:.4}; {ratio:.2}x{})",
+            e.total_usd.expected,
+            e.total_usd.low,
+            e.total_usd.high,
+            billed_vs_estimate(p, e)
         ),
         _ => String::new(),
     };
@@ -384,6 +457,30 @@ pub fn line(p: &Progress) -> String {
         p.frames_done,
         p.elapsed_ms as f64 / 1000.0,
         p.cost.total_usd
+    )
+}
+
+/// `; billed 130.0 GB-s = 0.87x the estimated 150.0 GB-s (100.0-200.0)`,
+/// with where the billed figure comes from and whether the range holds it.
+fn billed_vs_estimate(p: &Progress, e: &crate::estimate::Summary) -> String {
+    let Some(ratio) = p.billed_vs_estimate else {
+        return String::new();
+    };
+    let r = e.lambda_gb_seconds;
+    let b = &p.billed;
+    let source = match (b.source, b.cold_starts) {
+        ("reports", Some(n)) => {
+            format!(" (REPORT, {n} cold start{})", if n == 1 { "" } else { "s" })
+        }
+        _ => String::new(),
+    };
+    let outside = match b.within_estimate {
+        Some(false) => ", outside its range",
+        _ => "",
+    };
+    format!(
+        "; billed {:.1} GB-s{source} = {ratio:.2}x the estimated {:.1} GB-s ({:.1}-{:.1}){outside}",
+        b.lambda_gb_seconds, r.expected, r.low, r.high
     )
 }
 
@@ -539,11 +636,14 @@ mod tests {
         assert_eq!(p.cost_vs_estimate, Some(0.797333));
         assert_eq!(
             line(&p),
-            "[SUCCEEDED] 100% 2/2 chunks 60/60 frames 12.1s $0.0024 (estimate $0.0030, $0.0020-$0.0040; 0.80x)"
+            "[SUCCEEDED] 100% 2/2 chunks 60/60 frames 12.1s $0.0024 (estimate $0.0030, $0.0020-$0.0040; 0.80x; billed 130.0 GB-s = 0.87x the estimated 150.0 GB-s (100.0-200.0))"
         );
         let json = serde_json::to_value(&p).unwrap();
         assert_eq!(json["estimate"]["stateTransitions"], 9);
         assert_eq!(json["costVsEstimate"], 0.797333);
+        assert_eq!(json["billedVsEstimate"], 0.866667);
+        assert_eq!(json["billed"]["source"], "history");
+        assert_eq!(json["billed"]["withinEstimate"], true);
         // Without an estimate nothing changes.
         p.set_estimate(None);
         assert!(!line(&p).contains("estimate"));

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod bill;
 mod fonts;
 mod jail;
 mod moto;

@@ -34,12 +34,15 @@ pub struct Args {
     /// --watch, drawn once the render ended.
     #[arg(long, value_name = "FILE.svg")]
     timeline: Option<PathBuf>,
-    /// The function's REPORT data, for the timeline's cold starts and
-    /// billed durations: the local stack's `logs/invocations.jsonl` (under
-    /// its state dir), or the JSON of `aws logs filter-log-events
-    /// --log-group-name /aws/lambda/FUNCTION --filter-pattern '"REPORT RequestId"'`.
-    /// Without it, init is not drawn and billed time is the wall time.
-    #[arg(long, value_name = "FILE", requires = "timeline")]
+    /// The function's REPORT data: the local stack's
+    /// `logs/invocations.jsonl` (under its state dir), or the JSON of `aws
+    /// logs filter-log-events --log-group-name /aws/lambda/FUNCTION
+    /// --filter-pattern '"REPORT RequestId"'`. The Lambda cost and the
+    /// billed GB-seconds (set beside the estimate) then come from each
+    /// invocation's Billed Duration, cold starts' Init Duration included,
+    /// and the timeline draws init. Without it, billed time is each
+    /// invocation's wall time in the history.
+    #[arg(long, value_name = "FILE")]
     reports: Option<PathBuf>,
 }
 
@@ -104,17 +107,26 @@ pub fn run(cli: Args) -> ExitCode {
         let (aws, stack) = cli.target.connect().await?;
         let arn = stack.execution_arn(&cli.render_id);
         let prices = cli.prices.prices();
-        let (p, recorded) = if cli.watch {
+        let (mut p, mut recorded) = if cli.watch {
             (follow(&aws.sfn, &arn, prices, cli.json).await?, None)
         } else {
             let r = execution::read(&aws.sfn, &arn).await?;
             (execution::progress_of(&r, prices), Some(r))
         };
+        if let Some(reports) = &reports {
+            let r = match recorded.take() {
+                Some(r) => r,
+                None => execution::read(&aws.sfn, &arn).await?,
+            };
+            execution::bill_from_reports(&mut p, &r, reports, prices);
+            recorded = Some(r);
+        }
         if cli.json {
             println!("{}", serde_json::to_string_pretty(&p)?);
         } else {
-            // Without a bar, `follow` already printed the last line.
-            if !cli.watch || bars::interactive() {
+            // Without a bar, `follow` already printed the last line (but
+            // not the REPORT figures).
+            if !cli.watch || bars::interactive() || reports.is_some() {
                 println!("{}", progress::line(&p));
             }
             if let State::Failed { error, cause } = &p.state {

@@ -116,6 +116,12 @@ pub struct Calibration {
     pub profile: Profile,
     /// The core counts measured (1 and the machine's).
     pub measured_cores: Vec<u32>,
+    /// The frame sizes measured, in megapixels (smallest first). A render
+    /// outside them is extrapolated along the fitted lines, so its range is
+    /// wider ([`Calibration::uncertainty_at`]). Files written before this
+    /// field lack it: no widening then.
+    #[serde(default)]
+    pub measured_megapixels: Vec<f64>,
     pub chunk: ChunkModel,
     pub assemble: AssembleModel,
     /// Plan time when no local plan was timed (site renders), ms.
@@ -209,6 +215,38 @@ impl Calibration {
         self.uncertainty.max(0.15) + extra
     }
 
+    /// [`Calibration::uncertainty_for`] `cores`, plus 10% for every
+    /// doubling of the frame size beyond the sizes measured, either way:
+    /// the per-frame lines are fitted through two sizes, and the local
+    /// stack billed a 64x64 render at half of their value and a 4K one at
+    /// about three times it (see the README's estimate section).
+    pub fn uncertainty_at(&self, cores: f64, megapixels: f64) -> f64 {
+        let base = self.uncertainty_for(cores);
+        let (Some(lo), Some(hi)) = (
+            self.measured_megapixels.iter().copied().reduce(f64::min),
+            self.measured_megapixels.iter().copied().reduce(f64::max),
+        ) else {
+            return base;
+        };
+        let m = megapixels.max(1e-6);
+        let doublings = if m < lo {
+            (lo / m).log2()
+        } else if m > hi {
+            (m / hi).log2()
+        } else {
+            0.0
+        };
+        base + 0.10 * doublings
+    }
+
+    /// Whether `megapixels` lies outside the sizes measured.
+    pub fn extrapolates_size(&self, megapixels: f64) -> bool {
+        let v = &self.measured_megapixels;
+        !v.is_empty()
+            && (v.iter().all(|&m| megapixels < m * 0.999)
+                || v.iter().all(|&m| megapixels > m * 1.001))
+    }
+
     fn chunk_ref(&self) -> &ChunkModel {
         &self.chunk
     }
@@ -230,6 +268,19 @@ mod tests {
         let a = c.chunk_ms(60, 2.07, 1.0);
         assert!(c.chunk_ms(60, 2.07, 6.0) <= a);
         assert!(c.chunk_ms(60, 0.23, 1.0) <= a);
+    }
+
+    #[test]
+    fn sizes_outside_the_measured_ones_widen_the_range() {
+        let c = Calibration::shipped();
+        assert_eq!(c.measured_megapixels, [0.2304, 2.0736]);
+        let base = c.uncertainty_for(2.0);
+        assert_eq!(c.uncertainty_at(2.0, 1.0), base);
+        assert!(!c.extrapolates_size(2.0736) && !c.extrapolates_size(0.5));
+        // 4K is two doublings past 1080p; 160x90 two below 640x360.
+        assert!((c.uncertainty_at(2.0, 8.2944) - base - 0.2).abs() < 1e-9);
+        assert!((c.uncertainty_at(2.0, 0.0144) - base - 0.4).abs() < 1e-9);
+        assert!(c.extrapolates_size(8.2944) && c.extrapolates_size(0.0041));
     }
 
     #[test]

@@ -215,6 +215,11 @@ pub fn calibrate(opts: &MeasureOptions) -> Result<Calibration> {
         },
         profile: profile.context("the calibration planned nothing")?,
         measured_cores: core_counts.iter().map(|&c| c as u32).collect(),
+        measured_megapixels: opts
+            .resolutions
+            .iter()
+            .map(|&(w, h)| f64::from(w * h) / 1e6)
+            .collect(),
         chunk,
         assemble,
         plan_ms: median(plan_ms),

@@ -178,6 +178,35 @@ pub fn invocation_ms(f: &PlanFacts, c: &Calibration, target: &Target) -> (f64, V
     (plan, chunks, assemble)
 }
 
+/// How many of a render's invocations start a cold environment, each
+/// billed its init as Lambda bills `provided.al2023`: the REPORT's Billed
+/// Duration is Duration + Init Duration (for this function, the runtime's
+/// start; the payload unpack it begins runs on into the first invocation's
+/// Duration, which is billed too, so the calibration's cold start is the
+/// two together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColdStarts {
+    /// A stack that rendered as wide a moment ago: every environment warm.
+    pub low: u32,
+    /// The first render on an idle stack: one environment per chunk
+    /// running at once (the plan's environment takes a chunk, and the
+    /// assembler reuses one), so `slots` of them.
+    pub expected: u32,
+    /// Every invocation in a new environment (plan, each chunk, assemble):
+    /// Lambda may scale out rather than reuse an environment that has
+    /// just become free.
+    pub high: u32,
+}
+
+/// The cold starts of a render of `chunks` chunks run `slots` at a time.
+pub fn cold_starts(chunks: u32, slots: u32) -> ColdStarts {
+    ColdStarts {
+        low: 0,
+        expected: slots.clamp(1, chunks.max(1)),
+        high: chunks + 2,
+    }
+}
+
 /// Wall time of `durations` run `slots` at a time, longest first.
 fn schedule(durations: &[f64], slots: u32) -> f64 {
     let mut sorted = durations.to_vec();
@@ -245,14 +274,17 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
     let n = f.chunks();
     let (plan, chunks, assemble) = invocation_ms(f, c, &i.target);
     let warm: f64 = plan + chunks.iter().sum::<f64>() + assemble;
-    let u = c.uncertainty_for(i.target.cores);
-    let cold = i.target.cold_start_ms;
-    // First render: every concurrent chunk needs an environment of its
-    // own (one is the plan's); a warm stack reuses them all.
+    let u = c.uncertainty_at(i.target.cores, f.megapixels());
+    let slots = i.concurrency.unwrap_or(n).min(n).max(1);
+    let cold = cold_starts(n, slots);
+    let cold_ms = i.target.cold_start_ms;
+    // The cold start is a platform figure, not fitted: it carries the
+    // calibration's own error at these cores (not the frame-size part).
+    let u_cold = c.uncertainty_for(i.target.cores);
     let seconds = Range {
-        low: warm * (1.0 - u).max(0.0),
-        expected: warm + f64::from(n) * cold,
-        high: warm * (1.0 + u) + f64::from(n + 1) * cold,
+        low: warm * (1.0 - u).max(0.0) + f64::from(cold.low) * cold_ms * (1.0 - u_cold).max(0.0),
+        expected: warm + f64::from(cold.expected) * cold_ms,
+        high: warm * (1.0 + u) + f64::from(cold.high) * cold_ms * (1.0 + u_cold),
     }
     .scale(0.001);
     let gb = f64::from(i.prices.memory_mb) / 1024.0;
@@ -271,13 +303,12 @@ pub fn estimate(f: &PlanFacts, i: &Inputs) -> Result<Estimate> {
     let storage_usd = intermediate_bytes as f64 / 1e9 * S3_GB_MONTH * months;
     let total = lambda_usd.plus(sfn_usd + s3_usd + storage_usd);
 
-    let slots = i.concurrency.unwrap_or(n).min(n).max(1);
     let critical = f64::from(8) * STATE_LATENCY_MS + map_run_overhead_ms(n);
     let wall_ms = plan + schedule(&chunks, slots) + assemble + critical;
     let wall = Range {
         low: wall_ms * (1.0 - u).max(0.0),
-        expected: wall_ms + cold,
-        high: wall_ms * (1.0 + u) + 2.0 * cold,
+        expected: wall_ms + cold_ms,
+        high: wall_ms * (1.0 + u) + 2.0 * cold_ms,
     }
     .scale(0.001);
 
@@ -334,6 +365,19 @@ fn warnings(f: &PlanFacts, i: &Inputs) -> Vec<String> {
             c.profile,
             f.profile,
             differences.join(", ")
+        ));
+    }
+    if c.extrapolates_size(f.megapixels()) {
+        warnings.push(format!(
+            "{}x{} ({:.2} megapixels) is outside the frame sizes the calibration measured ({} megapixels): its per-frame cost is extrapolated from them, so the range is wider",
+            f.width,
+            f.height,
+            f.megapixels(),
+            c.measured_megapixels
+                .iter()
+                .map(|m| format!("{m:.2}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
         ));
     }
     let measured = c.measured_cores.iter().copied().max().unwrap_or(1);
@@ -465,6 +509,23 @@ fn memory_table(e: &Estimate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cold_starts_are_one_per_environment_the_render_needs() {
+        // 6 chunks all at once: 6 environments (the plan's takes a chunk,
+        // the assembler reuses one); at worst all 8 invocations are cold.
+        assert_eq!(
+            cold_starts(6, 6),
+            ColdStarts {
+                low: 0,
+                expected: 6,
+                high: 8
+            }
+        );
+        // 6 chunks 2 at a time: 2 environments, reused by the waves.
+        assert_eq!(cold_starts(6, 2).expected, 2);
+        assert_eq!(cold_starts(1, 1).expected, 1);
+    }
 
     #[test]
     fn schedule_packs_longest_first() {

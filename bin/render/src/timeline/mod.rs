@@ -89,6 +89,8 @@ pub struct Bar {
     pub frames: Option<(u64, u64)>,
     /// Billed ms: the REPORT's Billed Duration (init included), else the wall time.
     pub billed_ms: u64,
+    /// `billed_ms` at the REPORT's Memory Size (else the price's memory).
+    pub gb_seconds: f64,
     /// Whether `billed_ms` and `init_ms` come from a REPORT.
     pub reported: bool,
     pub cost_usd: f64,
@@ -186,6 +188,7 @@ pub fn build(
             stage: d.stage,
             chunk: d.chunk,
             billed_ms,
+            gb_seconds: gb_s,
             reported: report.is_some(),
             cost_usd: round6(gb_s * prices.lambda_gb_second),
             outcome,

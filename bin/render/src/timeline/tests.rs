@@ -207,6 +207,64 @@ fn reports_give_init_and_billed_duration() {
 }
 
 #[test]
+fn with_reports_progress_bills_the_report_lines_and_compares_them_with_the_estimate() {
+    use crate::estimate::model::Range;
+    let reports = reports::parse(&jsonl(), "invocations.jsonl").unwrap();
+    let t = built(Some(&reports));
+    let mut p = crate::progress::compute(
+        "SUCCEEDED",
+        0,
+        Some(13_300),
+        0,
+        &recorded(),
+        Prices::default(),
+    );
+    let r = |low, expected, high| Range {
+        low,
+        expected,
+        high,
+    };
+    p.set_estimate(Some(crate::estimate::Summary {
+        total_usd: r(0.001, 0.003, 0.004),
+        lambda_gb_seconds: r(150.0, 200.0, 300.0),
+        state_transitions: 9,
+    }));
+    // From the history: 19.1 s of wall time at 10 GB.
+    assert_eq!(p.billed.source, "history");
+    assert_eq!(p.billed.lambda_gb_seconds, 191.0);
+    assert_eq!(p.billed_vs_estimate, Some(0.955));
+    p.use_reports(&t, Prices::default());
+    // REPORT: 2 + 4 + 1 + 5 + 6 + 1 s billed (init included) at 10 GB.
+    assert_eq!(p.billed.source, "reports");
+    assert_eq!(p.billed.lambda_gb_seconds, 190.0);
+    assert_eq!(
+        (p.billed.cold_starts, p.billed.init_ms),
+        (Some(3), Some(3751))
+    );
+    assert_eq!(p.billed.within_estimate, Some(true));
+    assert_eq!(p.billed_vs_estimate, Some(0.95));
+    assert_eq!(p.cost.lambda_ms, 19_000);
+    assert_eq!(p.cost.lambda_usd, 0.003167);
+    let line = crate::progress::line(&p);
+    assert!(
+        line.ends_with("; billed 190.0 GB-s (REPORT, 3 cold starts) = 0.95x the estimated 200.0 GB-s (150.0-300.0))"),
+        "{line}"
+    );
+    let json = serde_json::to_value(&p).unwrap();
+    assert_eq!(json["billedVsEstimate"], 0.95);
+    assert_eq!(json["billed"]["lambdaGbSeconds"], 190.0);
+    assert_eq!(json["billed"]["withinEstimate"], true);
+    // Outside the range, the line says so.
+    p.set_estimate(Some(crate::estimate::Summary {
+        total_usd: r(0.001, 0.002, 0.003),
+        lambda_gb_seconds: r(50.0, 100.0, 150.0),
+        state_transitions: 9,
+    }));
+    assert_eq!(p.billed.within_estimate, Some(false));
+    assert!(crate::progress::line(&p).ends_with(", outside its range)"));
+}
+
+#[test]
 fn cloudwatch_report_lines_are_read() {
     let text = json!({"events": [
         {"timestamp": 2_300, "message": "START RequestId: a Version: $LATEST\n"},
