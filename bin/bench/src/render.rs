@@ -68,7 +68,7 @@ pub struct Args {
     /// Frames per chunk for the chunked rows.
     #[arg(long, default_value_t = 60)]
     chunk_size: u32,
-    /// Comma-separated WxH list (throughput).
+    /// Comma-separated WxH list (throughput; with --calibrate, the two sizes fitted).
     #[arg(long, default_value = "640x360,1920x1080")]
     resolutions: String,
     /// Comma-separated x264 presets: one capture+encode row each (throughput).
@@ -112,6 +112,19 @@ fn parse_sizes(list: &str) -> Result<Vec<(u32, u32)>, String> {
                 .ok_or_else(|| format!("--resolutions entry {r:?} is not WxH (e.g. 1920x1080)"))
         })
         .collect()
+}
+
+/// The two sizes a calibration fits its per-megapixel line through,
+/// smaller first.
+fn calibration_sizes(list: &str) -> Result<[(u32, u32); 2], String> {
+    match parse_sizes(list)?.as_slice() {
+        &[a, b] if a.0 * a.1 < b.0 * b.1 => Ok([a, b]),
+        &[a, b] if a.0 * a.1 > b.0 * b.1 => Ok([b, a]),
+        sizes => Err(format!(
+            "--calibrate fits a line through two frame sizes of different areas; --resolutions {list:?} gives {}: pass two, e.g. --resolutions 640x360,1920x1080",
+            sizes.len()
+        )),
+    }
 }
 
 fn heading(title: &str, meter: &CpuMeter) {
@@ -199,11 +212,18 @@ fn calibrate(args: &Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let resolutions = match calibration_sizes(&args.resolutions) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("bench render: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let work = std::env::temp_dir().join(format!("hf-calibrate-{}", std::process::id()));
     let result = calibrate(&MeasureOptions {
         fixture: args.fixtures.join("mp4-h264-sdr"),
         work: work.clone(),
-        resolutions: [(640, 360), (1920, 1080)],
+        resolutions,
         frames: [15, 75],
         reps: args.reps,
         asset_map,
@@ -375,5 +395,19 @@ mod tests {
             vec![(640, 360), (1920, 1080)]
         );
         assert!(parse_sizes("1080p").unwrap_err().contains("1080p"));
+    }
+
+    #[test]
+    fn calibrate_fits_the_two_sizes_given_smaller_first() {
+        assert_eq!(
+            calibration_sizes("3840x2160,320x180").unwrap(),
+            [(320, 180), (3840, 2160)]
+        );
+        for bad in ["640x360", "640x360,1280x720,1920x1080", "640x360,360x640"] {
+            assert!(
+                calibration_sizes(bad).unwrap_err().contains("pass two"),
+                "{bad}"
+            );
+        }
     }
 }
