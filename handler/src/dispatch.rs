@@ -31,6 +31,15 @@ use crate::workdir::WorkDir;
 /// Concurrent blob transfers per invocation.
 const TRANSFER_CONCURRENCY: usize = 16;
 
+/// The templates this instance planned or fetched, under the work root,
+/// kept between invocations: a warm instance planning a batch's rows
+/// takes the template from here instead of from the bucket. It holds the
+/// newest [`TEMPLATES_KEPT`] entries (a few hundred KB each).
+pub const TEMPLATE_CACHE_DIR: &str = "hf-template-cache";
+
+/// How many templates an instance keeps in [`TEMPLATE_CACHE_DIR`].
+pub const TEMPLATES_KEPT: usize = 16;
+
 /// The function: where it may read and write, how it moves bytes, what renders.
 #[derive(Clone)]
 pub struct Handler {
@@ -189,7 +198,7 @@ impl Handler {
             )
             .await?;
         let plan_dir = work.join("plan");
-        let cache = TemplateCache::new(work.join("template-cache"));
+        let cache = TemplateCache::new(self.work_root.join(TEMPLATE_CACHE_DIR));
         let entry = phases
             .time(
                 Phase::Download,
@@ -211,6 +220,7 @@ impl Handler {
                 )
                 .await?
         };
+        cache.keep_newest(TEMPLATES_KEPT);
         tracing::info!(
             event = "template",
             key = info.template.key.as_deref(),
@@ -275,11 +285,14 @@ impl Handler {
             bucket: e.project.bucket.clone(),
             key: format!("{dir}templates/{key}.{}", template::ENTRY_EXTENSION),
         };
-        if let Err(err) = self
-            .transport
-            .download_if_present(&uri, &cache.entry_path(&key))
-            .await
-        {
+        let local = cache.entry_path(&key);
+        if local.is_file() {
+            // This instance planned the template before: the key covers
+            // every input, so its entry is the bucket's (the plan checks
+            // it again on load and rebuilds a damaged one).
+            return Some(uri);
+        }
+        if let Err(err) = self.transport.download_if_present(&uri, &local).await {
             tracing::warn!(
                 event = "template",
                 "cannot read the cached template {uri}: {err}"

@@ -21,7 +21,7 @@ pub mod s3uri;
 pub mod transport;
 pub(crate) mod workdir;
 
-pub use dispatch::Handler;
+pub use dispatch::{Handler, TEMPLATE_CACHE_DIR};
 pub use error::HandlerError;
 pub use event::Event;
 pub use function_env::FunctionEnv;

@@ -50,10 +50,11 @@ async fn a_second_plan_of_a_site_reuses_its_template_from_the_bucket() {
     assert!(entries[0].ends_with(".hft"), "{entries:?}");
     let stored = e.get(&format!("s3://{BUCKET}/{}", entries[0])).await;
 
+    // Another instance (a cold one: nothing kept) reads it from the bucket.
+    e.forget_templates();
     let second = e.call(plan(&project, "r2", "Two")).await.unwrap();
     assert_eq!(second["Template"]["Compile"], true, "{second}");
     assert_ne!(second["PlanHash"], first["PlanHash"]);
-    // What a plan without the entry publishes for the same values.
     e.client
         .delete_object()
         .bucket(BUCKET)
@@ -61,6 +62,12 @@ async fn a_second_plan_of_a_site_reuses_its_template_from_the_bucket() {
         .send()
         .await
         .unwrap();
+    // The same (warm) instance keeps it: no bucket read is needed.
+    let warm = e.call(plan(&project, "r2w", "Two")).await.unwrap();
+    assert_eq!(warm["Template"]["Compile"], true, "{warm}");
+    assert_eq!(warm["PlanHash"], second["PlanHash"]);
+    // What a plan without the entry publishes for the same values.
+    e.forget_templates();
     let fresh = e.call(plan(&project, "r3", "Two")).await.unwrap();
     assert_eq!(fresh["Template"]["Compile"], false, "{fresh}");
     assert_eq!(second["PlanHash"], fresh["PlanHash"]);
@@ -73,6 +80,7 @@ async fn a_second_plan_of_a_site_reuses_its_template_from_the_bucket() {
     // A truncated entry is refused, the plan compiles, and the entry is replaced.
     e.put(&entries[0], stored[..stored.len() / 2].to_vec())
         .await;
+    e.forget_templates();
     let rebuilt = e.call(plan(&project, "r4", "Two")).await.unwrap();
     assert_eq!(rebuilt["Template"]["Compile"], false, "{rebuilt}");
     assert_eq!(rebuilt["PlanHash"], fresh["PlanHash"]);
@@ -80,6 +88,7 @@ async fn a_second_plan_of_a_site_reuses_its_template_from_the_bucket() {
         e.get(&format!("s3://{BUCKET}/{}", entries[0])).await,
         stored
     );
+    e.forget_templates();
     let after = e.call(plan(&project, "r5", "Three")).await.unwrap();
     assert_eq!(after["Template"]["Compile"], true, "{after}");
     assert_eq!(e.work_dirs_left(), 0);

@@ -256,6 +256,30 @@ impl TemplateCache {
         }
     }
 
+    /// Removes all but the `n` most recently written entries (and any
+    /// temporary file a crash left), so a long-lived cache stays bounded.
+    /// Best effort: what cannot be listed or removed is left.
+    pub fn keep_newest(&self, n: usize) {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut entries: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+        for e in dir.flatten() {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                let _ = std::fs::remove_file(&path);
+            } else if name.ends_with(&format!(".{ENTRY_EXTENSION}")) {
+                let written = e.metadata().and_then(|m| m.modified());
+                entries.push((written.unwrap_or(std::time::UNIX_EPOCH), path));
+            }
+        }
+        entries.sort_by(|a, b| b.cmp(a));
+        for (_, path) in entries.into_iter().skip(n) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
     /// Writes the entry through a temporary file renamed into place.
     pub(crate) fn store(&self, key: &str, template: &Template) -> Result<PathBuf> {
         std::fs::create_dir_all(&self.dir).map_err(|e| ProducerError::io(&self.dir, e))?;
@@ -340,6 +364,33 @@ mod tests {
             videos_json: b"{\"videos\": []}\n".to_vec(),
             audio: Some(vec![9; 5]),
         }
+    }
+
+    #[test]
+    fn an_instance_keeps_only_its_newest_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = TemplateCache::new(dir.path());
+        let t = sample();
+        for (i, key) in ["a", "b", "c"].iter().enumerate() {
+            let path = cache.store(key, &t).unwrap();
+            let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000 + i as u64);
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_modified(when)
+                .unwrap();
+        }
+        std::fs::write(dir.path().join(".d.x.tmp"), b"torn").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"not ours").unwrap();
+        cache.keep_newest(2);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["b.hft", "c.hft", "notes.txt"]);
+        assert!(matches!(cache.load("c"), Lookup::Hit(_)));
     }
 
     #[test]

@@ -123,8 +123,20 @@ impl Env {
         keys
     }
 
+    /// Drops the templates this instance kept, as a new (cold) instance
+    /// would start without them.
+    pub fn forget_templates(&self) {
+        let _ =
+            std::fs::remove_dir_all(self.work_root.join(hyperframes_handler::TEMPLATE_CACHE_DIR));
+    }
+
+    /// The invocations' work directories left behind (the instance's
+    /// template cache is kept on purpose).
     pub fn work_dirs_left(&self) -> usize {
-        std::fs::read_dir(&self.work_root).unwrap().count()
+        std::fs::read_dir(&self.work_root)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name() != hyperframes_handler::TEMPLATE_CACHE_DIR)
+            .count()
     }
 
     /// One invocation; the result as the function's JSON.
