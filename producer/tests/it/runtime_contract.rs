@@ -80,3 +80,113 @@ fn gsap_string_selectors_in_a_mount_reach_only_that_mount() {
         assert!(near(px, want), "frame 29: {what} at x {at} is {px:?}");
     }
 }
+
+/// The test page's box colour, #f80 (the background is #123).
+fn is_orange(px: [u8; 3]) -> bool {
+    px[0] > 200 && px[1] > 100 && px[2] < 60
+}
+
+#[test]
+fn a_root_without_data_duration_runs_as_long_as_its_timeline() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = write_project(
+        &work.path().join("no-duration"),
+        r#"data-composition-id="c" data-width="64" data-height="64""#,
+        r#"const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl}; tl.to('#box', {x: 40, duration: 0.5, ease: 'none'}, 0);"#,
+    );
+    let (p, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "no-duration",
+    );
+    assert_eq!((p.duration, p.total_frames), (0.5, 15));
+    let from = p.duration_from.to_string();
+    assert!(
+        from.contains(r#"window.__timelines["c"]"#) && from.contains("no data-duration"),
+        "{from}"
+    );
+    let frames = sorted_pngs(&out);
+    assert_eq!(frames.len(), 15);
+    // Frame 14 (t = 0.467): 37 px along.
+    assert!(is_orange(frame(&frames[14]).pixel(45, 8)));
+}
+
+#[test]
+fn a_page_without_any_timeline_renders_with_the_references_warning() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    // No timeline, no data-duration: a 0.5 s CSS animation moves the box
+    // and sets the length, as the reference's CSS adapter infers it.
+    let project = write_project(
+        &work.path().join("css-only"),
+        r#"data-composition-id="c" data-width="64" data-height="64""#,
+        "",
+    );
+    let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+    let html = html.replace(
+        "</style>",
+        "@keyframes m{from{transform:translateX(0)}to{transform:translateX(40px)}} #box{animation:m 0.5s linear both}</style>",
+    );
+    std::fs::write(project.join("index.html"), html).unwrap();
+    let (p, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "css-only",
+    );
+    assert_eq!(p.total_frames, 15);
+    assert!(p.duration_from.to_string().contains("CSS animation"));
+    assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+    assert!(
+        p.warnings[0].contains("Missing `window.__timelines` registration")
+            && p.warnings[0].contains(r#"window.__timelines["c"]"#),
+        "{}",
+        p.warnings[0]
+    );
+    let frames = sorted_pngs(&out);
+    assert!(is_orange(frame(&frames[0]).pixel(8, 8)));
+    // Frame 7 (t = 0.233): 18.7 px along.
+    let mid = frame(&frames[7]);
+    assert!(is_orange(mid.pixel(30, 8)) && !is_orange(mid.pixel(8, 8)));
+}
+
+#[test]
+fn no_length_anywhere_names_the_root_and_what_to_add() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    for (name, script, says) in [
+        ("none", "", "registers no timeline"),
+        (
+            "empty",
+            "window.__timelines = {c: gsap.timeline({paused: true})};",
+            r#"window.__timelines["c"] has no length"#,
+        ),
+    ] {
+        let project = write_project(
+            &work.path().join(name),
+            r#"id="root" data-composition-id="c" data-width="64" data-height="64""#,
+            script,
+        );
+        let plan_dir = work.path().join(format!("{name}-plan"));
+        let e = hyperframes_producer::plan_with(
+            &project,
+            &config("mp4", None),
+            &plan_dir,
+            &options(work.path()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains(says)
+                && e.contains(r#"<div id="root" data-composition-id="c">"#)
+                && e.contains(r#"add data-duration="<seconds>" to the root element"#),
+            "{e}"
+        );
+        assert!(!plan_dir.exists(), "a failed plan leaves nothing");
+    }
+}
