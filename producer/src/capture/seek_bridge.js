@@ -18,6 +18,20 @@
   // creating the object first.
   if (!w.__timelines) w.__timelines = {};
 
+  // The reference's runtime resets html and body at init (margin, padding,
+  // overflow), so the browser's default 8 px body margin never offsets a
+  // composition. Only the top page: an iframe's document is the author's.
+  if (w.top === w) {
+    document.addEventListener("DOMContentLoaded", function () {
+      [document.documentElement, document.body].forEach(function (el) {
+        if (!el) return;
+        el.style.margin = "0";
+        el.style.padding = "0";
+        el.style.overflow = "hidden";
+      });
+    });
+  }
+
   var errors = [];
   w.addEventListener("error", function (ev) {
     errors.push({

@@ -190,3 +190,61 @@ fn no_length_anywhere_names_the_root_and_what_to_add() {
         assert!(!plan_dir.exists(), "a failed plan leaves nothing");
     }
 }
+
+#[test]
+fn a_host_without_an_id_holds_its_component_over_the_whole_frame() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("anonymous-host");
+    std::fs::create_dir_all(project.join("compositions")).unwrap();
+    // The reference's missing-host-comp-id case, 64 px: no margin reset on
+    // the page (whose white would show in the browser's 8 px body margin),
+    // a host with neither id nor size, a component whose own CSS fills its
+    // root.
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"><style>html {{ background: #fff; }}</style><script src="{GSAP_URL}"></script></head><body>
+<div id="main-comp" data-composition-id="master" data-width="64" data-height="64" data-duration="0.1">
+<div id="scoped-text-host" data-composition-src="compositions/scoped-text.html" data-start="0" data-duration="0.1" data-track-index="1"></div>
+</div>
+<script>const masterTl = gsap.timeline({{paused: true}}); masterTl.to({{}}, {{duration: 0.1}}); window.__timelines = window.__timelines || {{}}; window.__timelines["master"] = masterTl;</script>
+</body></html>"#
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("compositions/scoped-text.html"),
+        r#"<template id="scoped-text-template"><div data-composition-id="scoped-text" data-width="64" data-height="64" data-duration="0.1">
+<div class="label"></div>
+<style>[data-composition-id="scoped-text"] { width: 100%; height: 100%; display: flex; align-items: center; justify-content: center; background: rgb(12, 12, 12); }
+[data-composition-id="scoped-text"] .label { width: 32px; height: 32px; background: rgb(255, 214, 10); }</style>
+<script>const tl = gsap.timeline({ paused: true }); tl.to({}, { duration: 0.1 }); window.__timelines = window.__timelines || {}; window.__timelines["scoped-text"] = tl;</script>
+</div></template>"#,
+    )
+    .unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "anonymous-host",
+    );
+    let f = frame(&sorted_pngs(&out)[0]);
+    let (dark, yellow) = ([12, 12, 12], [255, 214, 10]);
+    for (x, y) in [(0, 0), (63, 63), (0, 63), (63, 0), (15, 15), (48, 48)] {
+        assert!(
+            near(f.pixel(x, y), dark),
+            "({x}, {y}) is {:?}",
+            f.pixel(x, y)
+        );
+    }
+    // The label centred: 16..48 on both axes.
+    for (x, y) in [(16, 16), (47, 47), (32, 32)] {
+        assert!(
+            near(f.pixel(x, y), yellow),
+            "({x}, {y}) is {:?}",
+            f.pixel(x, y)
+        );
+    }
+}
