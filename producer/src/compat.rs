@@ -81,6 +81,7 @@ pub const FEATURES: &[Feature] = &[
     rendered(A, "data-width"),
     rendered(A, "data-height"),
     rendered(A, "data-duration"),
+    rendered(A, "data-composition-duration"),
     rendered(A, "data-start"),
     rendered(A, "data-end"),
     rendered(A, "data-track-index"),
@@ -121,7 +122,6 @@ pub const FEATURES: &[Feature] = &[
     editor("data-thumbnail-url"),
     // Not implemented.
     missing(A, "data-fps", "the reference's CLI renders at the root's data-fps when --fps is not given; here the frame rate is --fps (default 30)"),
-    missing(A, "data-composition-duration", "the reference takes the root's length from it when data-duration is absent; here the root needs data-duration"),
     missing(A, "data-playback-start", "the reference starts a rate-changed clip at this media time; here the clip starts at data-media-start"),
     missing(A, "data-layer", "the reference reads it as data-track-index; here it orders nothing"),
     missing(A, "data-hidden", "the reference hides the clip and mutes its audio; here it is drawn and heard"),

@@ -68,7 +68,12 @@ pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
     let width = dim("data-width")?;
     let height = dim("data-height")?;
     let element = describe(root, &id);
-    let Some(raw) = root.attr("data-duration") else {
+    // data-composition-duration is the reference's second source, written
+    // by its generators on <html>-rooted compositions.
+    let raw = root
+        .attr("data-duration")
+        .or_else(|| root.attr("data-composition-duration"));
+    let Some(raw) = raw else {
         // The reference takes the length from the timeline.
         return Ok(Composition {
             id,
@@ -522,6 +527,12 @@ mod tests {
         )
         .unwrap();
         assert!(c.duration_from_page && c.duration == 0.0);
+        let c = find_root(
+            &root(r#"data-composition-id="m" data-width="64" data-height="64" data-composition-duration="1.5""#),
+            Path::new("index.html"),
+        )
+        .unwrap();
+        assert!(!c.duration_from_page && c.duration == 1.5);
         assert_eq!(c.element, r#"<div id="root" data-composition-id="m">"#);
     }
 
