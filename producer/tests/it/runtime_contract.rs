@@ -248,3 +248,27 @@ fn a_host_without_an_id_holds_its_component_over_the_whole_frame() {
         );
     }
 }
+
+#[test]
+fn gsap_draws_2d_transforms_as_under_the_references_runtime() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    // Mid-tween, GSAP's default (force3D "auto") writes translate3d; the
+    // reference's runtime configures it to write 2D transforms. A
+    // requestAnimationFrame callback (run after each seek) paints the box
+    // red when it sees a 3D one.
+    let project = write_project(
+        &work.path().join("flat"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="0.5""#,
+        r#"const box = document.getElementById('box'); const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl}; tl.to(box, {x: 40, duration: 0.5, ease: 'none'}, 0);
+function paint() { box.style.background = /3d/.test(box.style.transform) ? '#f00' : '#f80'; requestAnimationFrame(paint); } requestAnimationFrame(paint);"#,
+    );
+    let (_, _, out) = render_all(&project, &config("png-sequence", None), work.path(), "flat");
+    // Frame 7 (t = 0.233): 18.7 px along, mid-tween.
+    let px = frame(&sorted_pngs(&out)[7]).pixel(26, 8);
+    assert!(
+        is_orange(px),
+        "the box mid-tween is {px:?}: drawn on a 3D transform"
+    );
+}
