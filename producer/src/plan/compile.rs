@@ -527,13 +527,13 @@ mod tests {
         )
         .unwrap();
         assert!(c.duration_from_page && c.duration == 0.0);
+        assert_eq!(c.element, r#"<div id="root" data-composition-id="m">"#);
         let c = find_root(
             &root(r#"data-composition-id="m" data-width="64" data-height="64" data-composition-duration="1.5""#),
             Path::new("index.html"),
         )
         .unwrap();
         assert!(!c.duration_from_page && c.duration == 1.5);
-        assert_eq!(c.element, r#"<div id="root" data-composition-id="m">"#);
     }
 
     #[test]
