@@ -106,6 +106,15 @@ fn plan_info(
     for p in &outcome.variable_problems {
         lambda_runtime::tracing::warn!(path = %p.path, kind = ?p.kind, "variable problem: {}", p.message);
     }
+    for w in &outcome.warnings {
+        lambda_runtime::tracing::warn!("{w}");
+    }
+    lambda_runtime::tracing::info!(
+        duration = outcome.duration,
+        "composition length {:.3} s, from {}",
+        outcome.duration,
+        outcome.duration_from
+    );
     let loaded = hyperframes_producer::plan::LoadedPlan::load(plan_dir)?;
     let p = &loaded.plan;
     Ok(PlanInfo {

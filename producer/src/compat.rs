@@ -81,6 +81,7 @@ pub const FEATURES: &[Feature] = &[
     rendered(A, "data-width"),
     rendered(A, "data-height"),
     rendered(A, "data-duration"),
+    rendered(A, "data-composition-duration"),
     rendered(A, "data-start"),
     rendered(A, "data-end"),
     rendered(A, "data-track-index"),
@@ -121,7 +122,6 @@ pub const FEATURES: &[Feature] = &[
     editor("data-thumbnail-url"),
     // Not implemented.
     missing(A, "data-fps", "the reference's CLI renders at the root's data-fps when --fps is not given; here the frame rate is --fps (default 30)"),
-    missing(A, "data-composition-duration", "the reference takes the root's length from it when data-duration is absent; here the root needs data-duration"),
     missing(A, "data-playback-start", "the reference starts a rate-changed clip at this media time; here the clip starts at data-media-start"),
     missing(A, "data-layer", "the reference reads it as data-track-index; here it orders nothing"),
     missing(A, "data-hidden", "the reference hides the clip and mutes its audio; here it is drawn and heard"),
@@ -185,9 +185,7 @@ pub fn lookup(kind: Kind, name: &str) -> Option<&'static Feature> {
 /// hidden directories) and lists each unimplemented feature once per
 /// file, at its first use, in file order.
 pub fn check_project(dir: &Path) -> Result<Vec<Finding>> {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files)?;
-    files.sort();
+    let files = project_sources(dir)?;
     let mut findings = Vec::new();
     for rel in files {
         let path = dir.join(&rel);
@@ -214,6 +212,15 @@ pub fn check_project(dir: &Path) -> Result<Vec<Finding>> {
         }));
     }
     Ok(findings)
+}
+
+/// The project's `.html`, `.htm`, `.js` and `.mjs` files (not under
+/// `node_modules` or hidden directories), relative to `dir`, sorted.
+pub(crate) fn project_sources(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files)?;
+    files.sort();
+    Ok(files)
 }
 
 /// The project's `.html`, `.htm`, `.js` and `.mjs` files, relative to `root`.
@@ -283,7 +290,7 @@ fn note(found: &mut Vec<(&'static Feature, usize)>, f: &'static Feature, at: usi
 
 /// The first occurrence of `word` not inside a longer identifier
 /// (`__hfAnime` is not found in `__hfAnimeX`).
-fn find_word(text: &str, word: &str) -> Option<usize> {
+pub(crate) fn find_word(text: &str, word: &str) -> Option<usize> {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '-';
     let mut from = 0;
     while let Some(p) = text[from..].find(word) {

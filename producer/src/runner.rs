@@ -96,13 +96,18 @@ pub struct RunSummary {
     pub template: crate::plan::template::TemplateReuse,
     /// Text drawn with a host font (see [`PlanOutcome::host_fonts`]).
     pub host_fonts: Vec<crate::plan::fonts::HostFallback>,
+    /// The composition's length and where it came from.
+    pub duration: f64,
+    pub duration_from: crate::plan::timing::DurationFrom,
+    /// The plan's warnings (see [`PlanOutcome::warnings`]).
+    pub warnings: Vec<String>,
 }
 
 impl RunSummary {
     pub fn render(&self) -> String {
         let fps = self.frames as f64 / self.render_time.as_secs_f64().max(1e-9);
         format!(
-            "wrote {}\n  frames     {}\n  size       {} bytes\n  chunks     {} on {} worker(s)\n  wall time  {:.2} s ({:.1} frames/s end to end)\n  plan       {:.2} s\n  render     {:.2} s ({:.1} frames/s)\n  assemble   {:.2} s\n  plan hash  {}\n  template   {}",
+            "wrote {}\n  frames     {}\n  size       {} bytes\n  chunks     {} on {} worker(s)\n  wall time  {:.2} s ({:.1} frames/s end to end)\n  plan       {:.2} s\n  render     {:.2} s ({:.1} frames/s)\n  assemble   {:.2} s\n  plan hash  {}\n  template   {}\n  duration   {:.3} s, from {}",
             self.output.display(),
             self.frames,
             self.file_size,
@@ -116,6 +121,8 @@ impl RunSummary {
             self.assemble_time.as_secs_f64(),
             self.plan_hash,
             self.template.describe(),
+            self.duration,
+            self.duration_from,
         )
     }
 }
@@ -250,6 +257,9 @@ fn run_in(
         variable_problems: planned.variable_problems,
         template: planned.template,
         host_fonts: planned.host_fonts,
+        duration: planned.duration,
+        duration_from: planned.duration_from,
+        warnings: planned.warnings,
     })
 }
 

@@ -18,6 +18,45 @@
   // creating the object first.
   if (!w.__timelines) w.__timelines = {};
 
+  // The reference's runtime resets html and body at init (margin, padding,
+  // overflow), so the browser's default 8 px body margin never offsets a
+  // composition. Only the top page: an iframe's document is the author's.
+  if (w.top === w) {
+    document.addEventListener("DOMContentLoaded", function () {
+      [document.documentElement, document.body].forEach(function (el) {
+        if (!el) return;
+        el.style.margin = "0";
+        el.style.padding = "0";
+        el.style.overflow = "hidden";
+      });
+    });
+  }
+
+  // The reference's runtime makes every GSAP the page loads draw 2D
+  // transforms (gsap.config({force3D: false}), now and whenever
+  // window.gsap is assigned). GSAP's default puts a tweening element on a
+  // 3D layer, composited apart, whose semi-transparent pixels came out up
+  // to 43 levels off the reference's frames.
+  if (w.top === w) {
+    var flat = function (g) {
+      try { if (g && typeof g.config === "function") g.config({ force3D: false }); } catch (e) {}
+    };
+    var gsapNow = w.gsap;
+    var gsapProp = Object.getOwnPropertyDescriptor(w, "gsap");
+    flat(gsapNow);
+    if (!gsapProp || gsapProp.configurable) {
+      Object.defineProperty(w, "gsap", {
+        configurable: true,
+        enumerable: true,
+        get: function () { return gsapProp && gsapProp.get ? gsapProp.get.call(w) : gsapNow; },
+        set: function (g) {
+          if (gsapProp && gsapProp.set) gsapProp.set.call(w, g); else gsapNow = g;
+          flat(g);
+        },
+      });
+    }
+  }
+
   var errors = [];
   w.addEventListener("error", function (ev) {
     errors.push({

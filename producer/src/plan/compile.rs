@@ -17,8 +17,15 @@ pub struct Composition {
     pub width: u32,
     pub height: u32,
     pub duration: f64,
-    /// `data-no-timeline`: don't wait for `window.__timelines[id]`.
+    /// `data-no-timeline`, or a project that registers no timeline:
+    /// don't wait for `window.__timelines[id]`.
     pub no_timeline: bool,
+    /// The root has no `data-duration`: `duration` is 0 until the plan
+    /// measures the page ([`crate::plan::timing::probe_duration`]).
+    pub duration_from_page: bool,
+    /// The root's opening tag, short (`<div id="root" data-composition-id="c">`),
+    /// for messages about it.
+    pub element: String,
 }
 
 /// Finds the root composition (the first element with `data-composition-id`)
@@ -60,12 +67,24 @@ pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
     };
     let width = dim("data-width")?;
     let height = dim("data-height")?;
-    let raw = root.attr("data-duration").ok_or_else(|| {
-        ProducerError::composition(
-            file,
-            format!("root composition {id:?} has no data-duration; set the length in seconds, e.g. data-duration=\"2\""),
-        )
-    })?;
+    let element = describe(root, &id);
+    // data-composition-duration is the reference's second source, written
+    // by its generators on <html>-rooted compositions.
+    let raw = root
+        .attr("data-duration")
+        .or_else(|| root.attr("data-composition-duration"));
+    let Some(raw) = raw else {
+        // The reference takes the length from the timeline.
+        return Ok(Composition {
+            id,
+            width,
+            height,
+            duration: 0.0,
+            no_timeline: root.attr("data-no-timeline").is_some(),
+            duration_from_page: true,
+            element,
+        });
+    };
     let duration: f64 = raw.trim().parse().map_err(|_| {
         ProducerError::composition(
             file,
@@ -90,7 +109,18 @@ pub fn find_root(html: &str, file: &Path) -> Result<Composition> {
         height,
         duration,
         no_timeline: root.attr("data-no-timeline").is_some(),
+        duration_from_page: false,
+        element,
     })
+}
+
+/// `<tag id="..." data-composition-id="...">` of the root.
+fn describe(root: &Tag, id: &str) -> String {
+    let own = root
+        .attr("id")
+        .map(|v| format!(" id={:?}", v.trim()))
+        .unwrap_or_default();
+    format!("<{}{own} data-composition-id={id:?}>", root.name)
 }
 
 /// Result of compiling the entry HTML.
@@ -485,9 +515,25 @@ mod tests {
                 width: 640,
                 height: 360,
                 duration: 2.0,
-                no_timeline: false
+                no_timeline: false,
+                duration_from_page: false,
+                element: r#"<div data-composition-id="main">"#.into(),
             }
         );
+        // Without data-duration the length is the page's to say.
+        let c = find_root(
+            &root(r#"id="root" data-composition-id="m" data-width="64" data-height="64""#),
+            Path::new("index.html"),
+        )
+        .unwrap();
+        assert!(c.duration_from_page && c.duration == 0.0);
+        assert_eq!(c.element, r#"<div id="root" data-composition-id="m">"#);
+        let c = find_root(
+            &root(r#"data-composition-id="m" data-width="64" data-height="64" data-composition-duration="1.5""#),
+            Path::new("index.html"),
+        )
+        .unwrap();
+        assert!(!c.duration_from_page && c.duration == 1.5);
     }
 
     #[test]
@@ -501,10 +547,6 @@ mod tests {
             (
                 r#"data-composition-id="m" data-width="641" data-height="360" data-duration="1""#,
                 "odd",
-            ),
-            (
-                r#"data-composition-id="m" data-width="640" data-height="360""#,
-                "no data-duration",
             ),
         ] {
             let e = find_root(&root(attrs), Path::new("/p/index.html")).unwrap_err();

@@ -20,6 +20,7 @@ pub(crate) mod mount;
 pub mod profile;
 pub mod tarball;
 pub mod template;
+pub mod timing;
 pub mod v2;
 pub(crate) mod variable_assets;
 
@@ -78,6 +79,11 @@ pub struct PlanOutcome {
     /// Text drawn with a host font (warnings; a plan that refuses them
     /// fails instead, see [`PlanOptions::distributed`]).
     pub host_fonts: Vec<fonts::HostFallback>,
+    /// Where `duration` came from (the plan's log line).
+    pub duration_from: timing::DurationFrom,
+    /// What the plan renders differently from what the page may expect
+    /// (a page with no timeline), as the reference warns about it.
+    pub warnings: Vec<String>,
 }
 
 /// Options outside the wire `Config`: where remote assets come from, and
@@ -319,6 +325,8 @@ struct PlanInputs<'a> {
     host_fonts: Vec<fonts::HostFallback>,
     /// Remote image URLs among the values -> their copies under `compiled/`.
     variable_assets: BTreeMap<String, String>,
+    duration_from: timing::DurationFrom,
+    warnings: Vec<String>,
     /// Those copies (relative path under `compiled/`, bytes).
     variable_files: Vec<(String, Vec<u8>)>,
 }
@@ -356,8 +364,14 @@ impl<'a> PlanInputs<'a> {
                 )
             })?;
             let mounted = mount::mount(&html, project_dir, &entry)?;
-            let comp = compile::find_root(&mounted.html, &entry)?;
+            let mut comp = compile::find_root(&mounted.html, &entry)?;
             config.output_size((comp.width, comp.height))?;
+            let mut warnings = Vec::new();
+            if !comp.no_timeline && !timing::registers_timeline(project_dir)? {
+                // Rendered as the reference renders it, with its warning.
+                comp.no_timeline = true;
+                warnings.push(timing::no_timeline_warning(config.entry_file(), &comp.id));
+            }
             let map = match &options.asset_map {
                 Some(m) => m.clone(),
                 None => AssetMap::discover()?,
@@ -398,6 +412,8 @@ impl<'a> PlanInputs<'a> {
                 host_fonts,
                 variable_assets,
                 variable_files,
+                duration_from: timing::DurationFrom::Attribute,
+                warnings,
                 project_dir,
                 config,
                 total_frames: duration_to_frames(comp.duration, config.fps),
@@ -703,6 +719,10 @@ fn build_plan(inputs: &mut PlanInputs, dir: &Path, clock: &mut PhaseClock) -> Re
     let limit = config.plan_size_limit();
     write_compiled(inputs, dir)?;
     clock.lap("copy project");
+    if inputs.comp.duration_from_page {
+        measure_duration(inputs, dir)?;
+        clock.lap("duration from the page");
+    }
     check_size(dir, limit, "pre-extract")?;
     let media = compile::media_elements(&inputs.template.html);
     let has_audio = write_media(inputs, &media, dir)?;
@@ -747,7 +767,30 @@ fn build_plan(inputs: &mut PlanInputs, dir: &Path, clock: &mut PhaseClock) -> Re
         template: TemplateReuse::default(),
         phases: Vec::new(),
         host_fonts: inputs.host_fonts.clone(),
+        duration_from: inputs.duration_from.clone(),
+        warnings: inputs.warnings.clone(),
     })
+}
+
+/// A root without `data-duration` runs as long as its page says
+/// ([`timing::probe_duration`] on the compiled page just written). Cached
+/// media were cut to some earlier render's length, which variables may
+/// change, so they are computed again.
+fn measure_duration(inputs: &mut PlanInputs, dir: &Path) -> Result<()> {
+    let entry = inputs.project_dir.join(inputs.config.entry_file());
+    let assets = (!inputs.variable_assets.is_empty()).then(|| inputs.variable_assets.clone());
+    let (duration, from) = timing::probe_duration(
+        &dir.join("compiled"),
+        &inputs.comp,
+        inputs.config,
+        assets,
+        &entry,
+    )?;
+    inputs.comp.duration = duration;
+    inputs.total_frames = duration_to_frames(duration, inputs.config.fps);
+    inputs.duration_from = from;
+    inputs.media_ready = false;
+    Ok(())
 }
 
 /// After a miss: the media the plan just computed completes the template,

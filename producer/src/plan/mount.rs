@@ -310,13 +310,13 @@ impl Inliner {
         let renamed = ids.authored_comp.filter(|a| Some(*a) != ids.scope);
         self.scripts.push(match (ids.scope, renamed) {
             (Some(id), None) => format!(
-                "__hfRunScoped({}, {}, function (document, window, __hyperframes) {{\n{body}\n}});",
+                "__hfRunScoped({}, {}, function (document, window, __hyperframes, gsap) {{\n{body}\n}});",
                 js_literal(&Value::from(id)),
                 js_literal(&ids.authored_root.map_or(Value::Null, Value::from)),
             ),
             // A renamed mount: its timeline key follows the runtime id.
             (Some(id), Some(authored)) => format!(
-                "__hfRunScoped({}, {}, function (document, window, __hyperframes) {{\n{body}\n}}, {});",
+                "__hfRunScoped({}, {}, function (document, window, __hyperframes, gsap) {{\n{body}\n}}, {});",
                 js_literal(&Value::from(id)),
                 js_literal(&ids.authored_root.map_or(Value::Null, Value::from)),
                 js_literal(&Value::from(authored)),

@@ -248,6 +248,67 @@
       if (r.id === String(id)) return r;
       try { return r.querySelector('[id="' + String(id).replace(/"/g, '\\"') + '"]'); } catch (e) { return null; }
     }
+    // GSAP string targets ("#root .title", ".title") resolve inside the
+    // mount, as the reference's scoped gsap does: gsap.to/from/fromTo/set,
+    // the same methods of timelines made here, and gsap.utils.toArray and
+    // selector. Otherwise two mounts (and their host) sharing a class
+    // would animate each other's elements.
+    function scopedTarget(t) { return typeof t === "string" ? queryAll(t) : t; }
+    function scopeTimeline(tl) {
+      if (!tl || tl.__hfScoped) return tl;
+      ["to", "from", "fromTo", "set"].forEach(function (m) {
+        var original = tl[m];
+        if (typeof original !== "function") return;
+        tl[m] = function (t) {
+          var args = Array.prototype.slice.call(arguments);
+          args[0] = scopedTarget(t);
+          return original.apply(tl, args);
+        };
+      });
+      try { Object.defineProperty(tl, "__hfScoped", { value: true }); } catch (e) {}
+      return tl;
+    }
+    var baseGsap = w.gsap;
+    var scopedUtils = baseGsap && baseGsap.utils ? new Proxy(baseGsap.utils, {
+      get: function (u, prop) {
+        if (prop === "toArray") {
+          return function (t) {
+            var args = Array.prototype.slice.call(arguments);
+            args[0] = scopedTarget(t);
+            return u.toArray.apply(u, args);
+          };
+        }
+        if (prop === "selector") {
+          return function (base) {
+            var el = typeof base === "string" ? queryOne(base) : base;
+            var r = el || root();
+            return function (sel) {
+              if (!r || typeof sel !== "string") return [];
+              return Array.prototype.filter.call(document.querySelectorAll(normalize(sel)), function (n) {
+                return n === r || r.contains(n);
+              });
+            };
+          };
+        }
+        var v = Reflect.get(u, prop, u);
+        return typeof v === "function" ? v.bind(u) : v;
+      },
+    }) : null;
+    var scopedGsap = !baseGsap ? baseGsap : new Proxy(baseGsap, {
+      get: function (g, prop) {
+        if (prop === "timeline") return function () { return scopeTimeline(g.timeline.apply(g, arguments)); };
+        if (prop === "to" || prop === "from" || prop === "fromTo" || prop === "set") {
+          return function (t) {
+            var args = Array.prototype.slice.call(arguments);
+            args[0] = scopedTarget(t);
+            return g[prop].apply(g, args);
+          };
+        }
+        if (prop === "utils" && scopedUtils) return scopedUtils;
+        var v = Reflect.get(g, prop, g);
+        return typeof v === "function" ? v.bind(g) : v;
+      },
+    });
     var scopedHf = Object.assign({}, w.__hyperframes, {
       getVariables: function () {
         var t = w.__hfVariablesByComp[compId];
@@ -268,6 +329,7 @@
         if (prop === "__hyperframes") return scopedHf;
         if (prop === "document") return doc;
         if (prop === "__timelines" && timelines) return timelines;
+        if (prop === "gsap" && scopedGsap) return scopedGsap;
         var v = Reflect.get(target, prop, target);
         return typeof v === "function" && v.prototype === undefined ? v.bind(target) : v;
       },
@@ -283,7 +345,7 @@
         return Reflect.set(target, prop, value, target);
       },
     });
-    run.call(w, doc, win, scopedHf);
+    run.call(w, doc, win, scopedHf, scopedGsap);
   };
 
   // The reference runtime's clip layout (init.ts applyClipLayout): the root

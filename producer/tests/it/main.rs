@@ -11,5 +11,6 @@ mod plan;
 mod probe;
 mod render;
 mod reuse;
+mod runtime_contract;
 mod template_cache;
 mod variables;

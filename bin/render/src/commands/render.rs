@@ -394,6 +394,9 @@ fn render(args: Args) -> Result<(), ProducerError> {
     for f in &summary.host_fonts {
         eprintln!("warning: {f}; on a stack this fails the render unless --allow-host-fonts");
     }
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
     if args.json {
         println!(
             "{}",
@@ -402,6 +405,7 @@ fn render(args: Args) -> Result<(), ProducerError> {
                 "chunks": summary.chunks, "workers": summary.workers, "planHash": summary.plan_hash,
                 "wallSeconds": summary.wall.as_secs_f64(), "planSeconds": summary.plan_time.as_secs_f64(),
                 "renderSeconds": summary.render_time.as_secs_f64(), "assembleSeconds": summary.assemble_time.as_secs_f64(),
+                "duration": summary.duration, "durationFrom": summary.duration_from.to_string(), "warnings": summary.warnings,
                 "captureModes": summary.chunk_outcomes.iter().map(|c| c.capture_mode).collect::<Vec<_>>(),
             })
         );
