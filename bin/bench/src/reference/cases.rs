@@ -322,8 +322,9 @@ fn remote_urls(text: &str) -> Vec<String> {
                 .find(['"', '\'', ')', ' ', '>', '\n', '`', '<'])
                 .unwrap_or(tail.len());
             let url = &tail[..end];
-            let host = &url[scheme.len()..];
-            if host.len() > 3 && !NOT_FETCHED.iter().any(|h| host.starts_with(h)) {
+            let host = url[scheme.len()..].split('/').next().unwrap_or("");
+            let named = |h: &&str| host.starts_with(*h) || host.ends_with(&format!(".{h}"));
+            if host.len() > 3 && !NOT_FETCHED.iter().any(named) {
                 urls.push(url.to_string());
             }
             rest = &tail[end.max(1)..];
@@ -423,5 +424,6 @@ body{}</style><img src="https://example.org/a.png">"#;
             vec!["https://example.org/a.png".to_string()]
         );
         assert!(remote_urls(r#"<svg xmlns="http://www.w3.org/2000/svg">"#).is_empty());
+        assert!(remote_urls("/* see https://html2canvas.hertzen.com */").is_empty());
     }
 }
