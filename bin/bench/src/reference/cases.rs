@@ -333,6 +333,8 @@ fn remote_urls(text: &str) -> Vec<String> {
     urls
 }
 
+/// The files a page loads as text (a registry item's JSON is its catalogue
+/// entry, with preview URLs nothing renders).
 fn text_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(walk(dir)?
         .into_iter()
@@ -340,9 +342,8 @@ fn text_files(dir: &Path) -> Result<Vec<PathBuf>> {
             p.is_file()
                 && matches!(
                     p.extension().and_then(|e| e.to_str()),
-                    Some("html" | "htm" | "css" | "js" | "mjs" | "json" | "svg")
+                    Some("html" | "htm" | "css" | "js" | "mjs" | "svg")
                 )
-                && p.file_name().and_then(|n| n.to_str()) != Some("meta.json")
         })
         .collect())
 }
