@@ -216,9 +216,10 @@ fn registry(args: &Args, repo: &Repo, peer: &Peer, work: &Path) -> Result<Vec<Ro
         format: None,
         hdr: false,
     };
-    let mut rows = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     for name in names {
-        if args.limit.is_some_and(|l| rows.len() >= l) {
+        let rendered = rows.iter().filter(|r| r.verdict != Verdict::Skip).count();
+        if args.limit.is_some_and(|l| rendered >= l) {
             break;
         }
         let mut row = Row::new(&name);
