@@ -14,7 +14,9 @@
 //! - [`synth`]: how long synthesizing the stack takes;
 //! - [`estimate`]: the cost estimate against what the same renders bill;
 //! - [`plan_reuse`]: plan time with the template planned once against
-//!   compiling it every time, and variables against the peer CLI.
+//!   compiling it every time, and variables against the peer CLI;
+//! - [`reference`]: the reference's own regression cases and registry
+//!   demos, ours against the peer CLI with each case's thresholds.
 
 pub mod batch;
 pub mod estimate;
@@ -24,6 +26,7 @@ pub mod peer;
 pub mod plan_reuse;
 mod plan_reuse_handler;
 mod plan_reuse_peer;
+pub mod reference;
 pub mod render;
 pub mod soak;
 pub mod synth;

@@ -197,6 +197,11 @@ pub fn render_with_peer(
             std::env::var("PRODUCER_HEADLESS_SHELL_PATH")
                 .unwrap_or_else(|_| hyperframes_producer::capture::browser::DEFAULT_CHROME.into()),
         )
+        // The peer polls its ancestor processes and cancels the render
+        // (`render_cancelled_parent_exited`) when one's identity changes,
+        // which a bench run from a job wrapper or `nice` saw mid-render;
+        // detached, it renders to the end as it does from a terminal.
+        .env("HYPERFRAMES_RENDER_DETACHED", "1")
         .arg(node_dir.join("node_modules/hyperframes/bin/hyperframes.mjs"))
         .args(["render", "--quiet", "-o"])
         .arg(out)

@@ -82,6 +82,8 @@ enum Bench {
     /// Plan time with the template planned once against compiling it
     /// every time (and variables against the peer CLI).
     PlanReuse(hyperframes_bench::plan_reuse::Args),
+    /// The reference's regression cases (or registry demos) against its own renderer.
+    Reference(hyperframes_bench::reference::Args),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +118,7 @@ fn main() -> ExitCode {
         Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
         Command::Bench(Bench::Soak(a)) => soak_bench::run(a),
         Command::Bench(Bench::PlanReuse(a)) => hyperframes_bench::plan_reuse::run(a),
+        Command::Bench(Bench::Reference(a)) => hyperframes_bench::reference::run(a),
         Command::Bench(Bench::Batch(a)) => hyperframes_bench::batch::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);

@@ -647,9 +647,13 @@ impl<'b> Page<'b> {
                 .map_err(|e| {
                     ProducerError::RenderFailed(format!("screenshot is not base64: {e}"))
                 })?,
-            // No damage since the last frame: the previous image is still correct.
+            // No damage since the last frame: the previous image is still
+            // correct. With no previous image (a chunk's first frame, seen on
+            // a 1080x1920 page holding only a video), BeginFrame gave nothing
+            // to start from: a BeginFrame failure, which the chunk retries
+            // in screenshot mode rather than failing the render.
             None => self.last_frame.clone().ok_or_else(|| {
-                ProducerError::RenderFailed("first BeginFrame produced no screenshot".into())
+                ProducerError::BeginFrameFailed("first BeginFrame produced no screenshot".into())
             })?,
         };
         self.last_frame = Some(bytes.clone());

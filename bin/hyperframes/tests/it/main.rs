@@ -8,6 +8,7 @@ mod estimate;
 mod fonts;
 mod invoke;
 mod notify;
+mod reference;
 mod remote;
 mod render_local;
 mod variables;
