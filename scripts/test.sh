@@ -192,15 +192,17 @@ run_in_lanes() {
   bins=$(list_test_binaries)
   [ -n "$bins" ] || { log "no test binaries: the compile failed"; exec cargo test --workspace --no-run; }
   log "running $(wc -l <<<"$bins") test binaries and the doctests, $LANES at a time (logs in target/test-logs/)"
-  while IFS=$'\t' read -r rank name dir exe; do
+  # The list is read on fd 3 and every job's stdin is /dev/null: a test
+  # that reads its standard input must not eat the rest of the list.
+  while IFS=$'\t' read -r -u 3 rank name dir exe; do
     if [ "$running" -ge "$LANES" ]; then wait -n || true; running=$((running - 1)); fi
     if [ "$name" = doctests ]; then
-      run_binary doctests "$root" cargo test --workspace --doc --quiet &
+      run_binary doctests "$root" cargo test --workspace --doc --quiet </dev/null &
     else
-      run_binary "$name" "$dir" "$exe" &
+      run_binary "$name" "$dir" "$exe" </dev/null &
     fi
     running=$((running + 1))
-  done <<<"$(printf '%s\n999\tdoctests\t\t\n' "$bins")"
+  done 3<<<"$(printf '%s\n999\tdoctests\t\t\n' "$bins")"
   wait
   if [ -s "$LOGS/failed" ]; then
     log "FAILED: $(tr '\n' ' ' <"$LOGS/failed")(their output is above and in target/test-logs/)"

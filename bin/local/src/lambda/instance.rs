@@ -66,6 +66,17 @@ pub struct Instance {
     pub invocations: u32,
 }
 
+/// A name for an instance's cgroup, unique on the host: the process id
+/// (the sweep removes the cgroups of processes that are gone) and a
+/// process-wide sequence. An instance id is only unique within its
+/// service, and one process may run several services (the tests do), whose
+/// first instances would otherwise both be `<pid>-1`.
+fn cgroup_name() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
 impl Instance {
     /// Starts a jailed `bootstrap` for `f`.
     pub async fn start(shared: &Shared, f: &Function, id: u64) -> Result<Instance> {
@@ -75,7 +86,7 @@ impl Instance {
         let cgroup = shared
             .config
             .cgroups
-            .create(&format!("{}-{id}", std::process::id()), f.spec.memory_mb)?
+            .create(&cgroup_name(), f.spec.memory_mb)?
             .map(Arc::new);
         let spec = JailSpec {
             root: shared.config.rootfs.clone(),
@@ -346,4 +357,16 @@ fn pipe_lines(
             log.function_line(&function, &format!("{prefix} {line}"));
         }
     })
+}
+
+#[cfg(test)]
+mod cgroup_name_tests {
+    #[test]
+    fn cgroup_names_are_unique_across_the_services_of_one_process() {
+        let (a, b) = (super::cgroup_name(), super::cgroup_name());
+        assert_ne!(a, b);
+        for n in [&a, &b] {
+            assert!(n.starts_with(&format!("{}-", std::process::id())), "{n}");
+        }
+    }
 }
