@@ -1,6 +1,6 @@
 //! `hyperframes bench batch`: a batch of N rows of a 5-s 1080p template
 //! (text, colour, enum and image variables; GSAP and a web font from the
-//! asset map, so the plan has assets to inline) through the local stack with
+//! asset map, so the plan has assets to inline; a music track, so it mixes audio) through the local stack with
 //! `render-batch`, beside the same N rows rendered one `render --wait`
 //! after another. Prints the wall times and costs, and the plan
 //! invocations' billed time (the local Lambda service's REPORT records):
@@ -59,13 +59,7 @@ pub struct Args {
 
 /// `hyperframes bench batch`.
 pub fn run(args: Args) -> ExitCode {
-    match bench(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench batch: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit("batch", bench(args).map(|()| true))
 }
 
 fn bench(args: Args) -> Result<()> {
@@ -125,13 +119,17 @@ fn both(
     hyperframes_cli::outputs::write_file(&outputs, &local.outputs("bench"))?;
     let rows = rows_file(dir, args.rows)?;
     // Both sides start on warm instances: the stack's first renders pay
-    // the payload unpack and Chromium's first start, whichever side runs first.
+    // the payload unpack and Chromium's first start, whichever side runs
+    // first. The warm-up and the singles each render a variant of the
+    // template (another template key), so the batch's first row, and the
+    // first single, compile their template as a user's first render would
+    // instead of finding the one an earlier side planned.
     if !args.no_warmup {
         let t = Instant::now();
         single(
             rt,
             &outputs,
-            project,
+            &variant(project, dir, "warmup")?,
             &format!("warmup-{}", std::process::id()),
             0,
         )?;
@@ -141,13 +139,57 @@ fn both(
     let singles = if args.no_singles {
         Side::default()
     } else {
-        run_singles(rt, args.rows, project, &outputs)?
+        run_singles(rt, args.rows, &variant(project, dir, "singles")?, &outputs)?
     };
     Ok((batch, singles))
 }
 
+/// A copy of `project` whose entry ends with a comment naming `label`:
+/// the same pixels under another template key.
+fn variant(project: &Path, dir: &Path, label: &str) -> Result<PathBuf> {
+    let copy = dir.join(format!("template-{label}"));
+    let _ = std::fs::remove_dir_all(&copy);
+    crate::reference::cases::copy_tree(project, &copy)?;
+    let entry = copy.join("index.html");
+    let mut html = std::fs::read_to_string(&entry)
+        .with_context(|| format!("{} has no index.html to vary", project.display()))?;
+    html.push_str(&format!("\n<!-- {label} -->\n"));
+    std::fs::write(&entry, html)?;
+    Ok(copy)
+}
+
+/// `seconds` of a 440 Hz tone, 48 kHz stereo 16-bit PCM: the template's
+/// music, so its first plan probes and mixes audio as a real template's
+/// does, and the plans after it take the mix from the template.
+fn tone_wav(seconds: u32) -> Vec<u8> {
+    let (rate, channels) = (48_000u32, 2u16);
+    let frames = rate * seconds;
+    let data_len = frames * u32::from(channels) * 2;
+    let mut w = Vec::with_capacity(44 + data_len as usize);
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(36 + data_len).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&16u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&channels.to_le_bytes());
+    w.extend_from_slice(&rate.to_le_bytes());
+    w.extend_from_slice(&(rate * u32::from(channels) * 2).to_le_bytes());
+    w.extend_from_slice(&(channels * 2).to_le_bytes());
+    w.extend_from_slice(&16u16.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data_len.to_le_bytes());
+    for i in 0..frames {
+        let t = f64::from(i) / f64::from(rate);
+        let v = ((t * 440.0 * std::f64::consts::TAU).sin() * 8_000.0) as i16;
+        for _ in 0..channels {
+            w.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    w
+}
+
 /// The generated template: 5 s at 1920x1080, a title, a background
-/// colour, a mood and a logo as variables.
+/// colour, a mood and a logo as variables, and a music track.
 fn template(dir: &Path) -> Result<PathBuf> {
     let p = dir.join("template");
     std::fs::create_dir_all(&p)?;
@@ -155,6 +197,7 @@ fn template(dir: &Path) -> Result<PathBuf> {
         p.join("logo.svg"),
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="160" height="160"><circle cx="80" cy="80" r="70" fill="#fc0"/></svg>"##,
     )?;
+    std::fs::write(p.join("music.wav"), tone_wav(5))?;
     std::fs::write(
         p.join("index.html"),
         r##"<!doctype html><html data-composition-variables='[{"id":"title","type":"string","label":"Title","default":"Hello"},{"id":"bg","type":"color","label":"Background","default":"#202040"},{"id":"mood","type":"enum","label":"Mood","default":"calm","options":[{"value":"calm","label":"Calm"},{"value":"loud","label":"Loud"}]},{"id":"logo","type":"image","label":"Logo","default":"logo.svg"}]'>
@@ -168,7 +211,8 @@ html,body{margin:0;width:1920px;height:1080px;overflow:hidden}
 .box{position:absolute;left:0;top:800px;width:200px;height:200px;background:#f80}
 </style></head>
 <body><div id="root" data-composition-id="main" data-start="0" data-duration="5" data-width="1920" data-height="1080">
-<h1 class="t" data-var-text="title"></h1><img data-var-src="logo" style="position:absolute;left:60px;top:60px;width:160px;height:160px"><div class="box"></div></div>
+<h1 class="t" data-var-text="title"></h1><img data-var-src="logo" style="position:absolute;left:60px;top:60px;width:160px;height:160px"><div class="box"></div>
+<audio id="music" src="music.wav" data-start="0" data-duration="5" data-track-index="0"></audio></div>
 <script>
 document.getElementById("root").dataset.mood = window.__hyperframes.getVariables().mood;
 window.__timelines = window.__timelines || {};

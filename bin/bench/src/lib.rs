@@ -30,3 +30,17 @@ pub mod reference;
 pub mod render;
 pub mod soak;
 pub mod synth;
+
+/// A bench's exit status: 0 when it ran and met its checks, 1 when a check
+/// missed (its table says which) or it could not run (the error is
+/// printed with the bench's name).
+pub fn exit(name: &str, outcome: anyhow::Result<bool>) -> std::process::ExitCode {
+    match outcome {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench {name}: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

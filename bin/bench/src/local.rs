@@ -49,13 +49,7 @@ pub struct Args {
 
 /// `hyperframes bench local`.
 pub fn run(args: Args) -> ExitCode {
-    match bench(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench local: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit("local", bench(args).map(|()| true))
 }
 
 fn load_average() -> String {

@@ -56,13 +56,7 @@ struct Row {
 
 /// `hyperframes bench memory`.
 pub fn run(args: Args) -> ExitCode {
-    match bench(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("bench memory: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit("memory", bench(args).map(|()| true))
 }
 
 fn bench(args: Args) -> Result<()> {

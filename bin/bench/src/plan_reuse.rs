@@ -61,14 +61,7 @@ pub struct Args {
 
 /// `hyperframes bench plan-reuse`.
 pub fn run(args: Args) -> ExitCode {
-    match bench(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("bench plan-reuse: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit("plan-reuse", bench(&args))
 }
 
 fn bench(args: &Args) -> Result<bool> {

@@ -5,6 +5,7 @@
 //! and empty `PATH`, change process-wide state and keep a process of
 //! their own.
 
+mod audio_v2;
 mod support;
 
 mod contract;

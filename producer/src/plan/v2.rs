@@ -64,11 +64,13 @@ const MARKER: &str = ".hyperframes-plan-v2.json";
 
 fn route(path: &str) -> (ChunkScope, bool) {
     match path {
-        "audio.m4a" => (ChunkScope::Only(Vec::new()), true),
         // LoadedPlan::load reads these four, so every role needs them.
-        "plan.json" | "meta/chunks.json" | "meta/encoder.json" | "meta/videos.json" => {
-            (ChunkScope::ALL, true)
-        }
+        // The audio mix is only encoded by the assembler, but a chunk
+        // verifies the plan hash over every plan file before it renders,
+        // and that hash covers the mix: routed to the assembler alone, it
+        // failed every chunk of a render with audio (PLAN_HASH_MISMATCH).
+        "plan.json" | "meta/chunks.json" | "meta/encoder.json" | "meta/videos.json"
+        | "audio.m4a" => (ChunkScope::ALL, true),
         p if p.starts_with("compiled/") || p == "meta/composition.json" => (ChunkScope::ALL, false),
         _ => (ChunkScope::ALL, true),
     }

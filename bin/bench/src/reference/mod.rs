@@ -61,14 +61,7 @@ pub struct Args {
 
 /// `hyperframes bench reference`.
 pub fn run(args: Args) -> ExitCode {
-    match bench(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("bench reference: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit("reference", bench(&args))
 }
 
 /// The peer install and what every item needs from it.
