@@ -26,12 +26,13 @@ pub struct Traffic {
 pub struct S3Transport {
     client: Client,
     pub traffic: Arc<Traffic>,
-    /// Content-addressed blobs this instance stored or found, with their
-    /// digest. The transport lives as long as the warm instance, so the
-    /// plans of a batch's rows skip the HEAD and re-hash of the blobs an
-    /// earlier row confirmed (the template's fonts, scripts and images).
-    /// A confirmation stays true: blobs are write-once, and no rule of the
-    /// stack expires them within an instance's lifetime of hours.
+    /// Content-addressed blobs this instance stored or found, by URI, with
+    /// their digest. The transport lives as long as the warm instance, so
+    /// a blob it confirmed is not looked up again (a retried plan). The v2
+    /// store is per render today, so rows of a batch do not share URIs; a
+    /// store shared by a site's renders would let them. A confirmation
+    /// stays true: blobs are write-once, and no rule of the stack expires
+    /// them within an instance's lifetime of hours.
     confirmed: Arc<Mutex<HashMap<String, String>>>,
 }
 
