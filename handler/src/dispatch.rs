@@ -16,6 +16,7 @@ use hyperframes_infra::contract::result::{
     AssembleResult, ChunkResult, PlanResult, PlanResultLocation, StageResult, TemplateReused,
 };
 use hyperframes_infra::contract::{ErrorName, PlanProtocol};
+use hyperframes_infra::stack::ARTIFACT_STORE_PREFIX;
 use hyperframes_producer::plan::template::{self, TemplateCache};
 use hyperframes_producer::plan::v2::{self, Role};
 use hyperframes_producer::Format;
@@ -386,7 +387,10 @@ impl Handler {
             })
             .await?
         };
-        let artifacts = e.output_prefix.join("v2/artifacts/sha256");
+        let artifacts = S3Uri {
+            bucket: e.output_prefix.bucket.clone(),
+            key: format!("{ARTIFACT_STORE_PREFIX}/"),
+        };
         let mut blobs: Vec<(String, PathBuf)> = summary
             .artifacts
             .iter()

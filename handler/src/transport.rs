@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
@@ -27,13 +28,47 @@ pub struct S3Transport {
     client: Client,
     pub traffic: Arc<Traffic>,
     /// Content-addressed blobs this instance stored or found, by URI, with
-    /// their digest. The transport lives as long as the warm instance, so
-    /// a blob it confirmed is not looked up again (a retried plan). The v2
-    /// store is per render today, so rows of a batch do not share URIs; a
-    /// store shared by a site's renders would let them. A confirmation
-    /// stays true: blobs are write-once, and no rule of the stack expires
-    /// them within an instance's lifetime of hours.
-    confirmed: Arc<Mutex<HashMap<String, String>>>,
+    /// their digest and when the object was written. The transport lives
+    /// as long as the warm instance, so the rows of a batch that plan on it
+    /// do not look up the blobs they share (fonts, media) again. A
+    /// confirmation holds while the object is younger than
+    /// [`REUSE_WITHIN`], as a lookup's would.
+    confirmed: Arc<Mutex<HashMap<String, (String, SystemTime)>>>,
+    /// [`REUSE_WITHIN`], unless a test shortens it.
+    reuse_within: Duration,
+}
+
+/// How old an identical object may be and still be reused instead of
+/// written again. The blob store lies under the intermediates prefix,
+/// which the bucket expires [`INTERMEDIATES_EXPIRY_DAYS`] days after an
+/// object was written; writing a blob again once it is this old leaves a
+/// render that reads it two days at least, against a workflow timeout of
+/// an hour.
+///
+/// [`INTERMEDIATES_EXPIRY_DAYS`]: hyperframes_infra::stack::INTERMEDIATES_EXPIRY_DAYS
+pub const REUSE_WITHIN: Duration = Duration::from_secs(
+    (hyperframes_infra::stack::INTERMEDIATES_EXPIRY_DAYS as u64 - 2) * 24 * 3600,
+);
+
+/// What a HEAD says about an object.
+struct Head {
+    size: u64,
+    sha256: Option<String>,
+    written: Option<SystemTime>,
+}
+
+impl Head {
+    fn is(&self, size: u64, sha256: &str) -> bool {
+        self.size == size && self.sha256.as_deref() == Some(sha256)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "size {} / sha256 {}",
+            self.size,
+            self.sha256.as_deref().unwrap_or("unrecorded")
+        )
+    }
 }
 
 /// What a content-addressed upload did.
@@ -59,7 +94,22 @@ impl S3Transport {
             client,
             traffic: Arc::default(),
             confirmed: Arc::default(),
+            reuse_within: REUSE_WITHIN,
         }
+    }
+
+    /// Reuses identical objects only while younger than `age` (tests use
+    /// zero to see an old blob written again).
+    pub fn with_reuse_within(mut self, age: Duration) -> Self {
+        self.reuse_within = age;
+        self
+    }
+
+    /// Whether an object written at `written` may still be reused.
+    fn fresh(&self, written: SystemTime) -> bool {
+        SystemTime::now()
+            .duration_since(written)
+            .map_or(true, |age| age < self.reuse_within)
     }
 
     /// The standard credential chain and region; path-style addressing
@@ -182,7 +232,7 @@ impl S3Transport {
     }
 
     /// Size and recorded digest of an existing object, or `None`.
-    async fn inspect(&self, uri: &S3Uri) -> Result<Option<(u64, Option<String>)>, HandlerError> {
+    async fn inspect(&self, uri: &S3Uri) -> Result<Option<Head>, HandlerError> {
         match self
             .client
             .head_object()
@@ -191,10 +241,13 @@ impl S3Transport {
             .send()
             .await
         {
-            Ok(h) => Ok(Some((
-                h.content_length().unwrap_or(0).max(0) as u64,
-                h.metadata().and_then(|m| m.get("sha256")).cloned(),
-            ))),
+            Ok(h) => Ok(Some(Head {
+                size: h.content_length().unwrap_or(0).max(0) as u64,
+                sha256: h.metadata().and_then(|m| m.get("sha256")).cloned(),
+                written: h
+                    .last_modified()
+                    .and_then(|t| SystemTime::try_from(*t).ok()),
+            })),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
             Err(e) => Err(transport_error(
@@ -208,7 +261,8 @@ impl S3Transport {
     /// Writes a content-addressed blob once. A blob this instance already
     /// confirmed is reused without a request. Otherwise the local file is
     /// re-hashed first; an existing object with the same size and recorded
-    /// digest is reused; a different one is never overwritten.
+    /// digest is reused, or written again when it is older than
+    /// [`REUSE_WITHIN`]; a different one is never overwritten.
     pub async fn put_content_addressed(
         &self,
         src: &Path,
@@ -217,27 +271,31 @@ impl S3Transport {
         content_type: Option<&str>,
     ) -> Result<Stored, HandlerError> {
         let key = uri.to_string();
-        let known = |m: &HashMap<String, String>| m.get(&key).is_some_and(|d| d == sha256);
+        let known = |m: &HashMap<String, (String, SystemTime)>| {
+            m.get(&key)
+                .is_some_and(|(d, t)| d == sha256 && self.fresh(*t))
+        };
         if known(&self.confirmed.lock().unwrap_or_else(|e| e.into_inner())) {
             return Ok(Stored::Reused);
         }
-        let stored = self
+        let (stored, written) = self
             .store_content_addressed(src, uri, sha256, content_type)
             .await?;
         self.confirmed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(key, sha256.to_string());
+            .insert(key, (sha256.to_string(), written));
         Ok(stored)
     }
 
+    /// Returns what it did and when the object it leaves was written.
     async fn store_content_addressed(
         &self,
         src: &Path,
         uri: &S3Uri,
         sha256: &str,
         content_type: Option<&str>,
-    ) -> Result<Stored, HandlerError> {
+    ) -> Result<(Stored, SystemTime), HandlerError> {
         let local = sha256_file(src)?;
         if local != sha256 {
             return Err(HandlerError::new(
@@ -251,20 +309,24 @@ impl S3Transport {
         let size = std::fs::metadata(src)
             .map_err(|e| HandlerError::io("cannot read", src, e))?
             .len();
-        let conflict = |found: String| {
+        let conflict = |found: &Head| {
             HandlerError::new(
                 ErrorName::PlanArtifactDigestMismatch,
-                format!("immutable object {uri} already exists with {found}, not size {size} / sha256 {sha256}; refusing to overwrite"),
+                format!(
+                    "immutable object {uri} already exists with {}, not size {size} / sha256 {sha256}; refusing to overwrite",
+                    found.describe()
+                ),
             )
         };
+        // An identical object too old to reuse is written again (without
+        // the condition), which restarts its expiry.
+        let mut refresh = false;
         match self.inspect(uri).await? {
-            Some((n, Some(d))) if n == size && d == sha256 => return Ok(Stored::Reused),
-            Some((n, d)) => {
-                return Err(conflict(format!(
-                    "size {n} / sha256 {}",
-                    d.unwrap_or_else(|| "unrecorded".into())
-                )))
-            }
+            Some(h) if h.is(size, sha256) => match h.written.filter(|t| self.fresh(*t)) {
+                Some(t) => return Ok((Stored::Reused, t)),
+                None => refresh = true,
+            },
+            Some(h) => return Err(conflict(&h)),
             None => {}
         }
         let body = ByteStream::from_path(src)
@@ -278,23 +340,22 @@ impl S3Transport {
             .set_content_type(content_type.map(str::to_string))
             .content_length(size as i64)
             .metadata("sha256", sha256)
-            .if_none_match("*")
+            .set_if_none_match((!refresh).then(|| "*".to_string()))
             .body(body)
             .send()
             .await;
         match put {
             Ok(_) => {
                 self.traffic.up.fetch_add(size, Ordering::Relaxed);
-                Ok(Stored::Uploaded)
+                Ok((Stored::Uploaded, SystemTime::now()))
             }
             // Another writer won the race: fine if it wrote the same blob.
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 412) => {
                 match self.inspect(uri).await? {
-                    Some((n, Some(d))) if n == size && d == sha256 => Ok(Stored::Reused),
-                    Some((n, d)) => Err(conflict(format!(
-                        "size {n} / sha256 {}",
-                        d.unwrap_or_default()
-                    ))),
+                    Some(h) if h.is(size, sha256) => {
+                        Ok((Stored::Reused, h.written.unwrap_or_else(SystemTime::now)))
+                    }
+                    Some(h) => Err(conflict(&h)),
                     None => Err(transport_error(
                         "conditional put failed and the object vanished:",
                         uri,

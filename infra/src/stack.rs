@@ -99,6 +99,14 @@ pub mod env {
 pub const INTERMEDIATES_PREFIX: &str = "renders/";
 /// Days after creation S3 deletes objects under [`INTERMEDIATES_PREFIX`].
 pub const INTERMEDIATES_EXPIRY_DAYS: u32 = 7;
+/// Where plans keep their content-addressed blobs
+/// (`<prefix>/<sha[0:2]>/<sha>`): one store for every render in the
+/// bucket, so the rows of a batch, and renders of one site, store a
+/// template's fonts, media and scripts once instead of once per render.
+/// It lies under [`INTERMEDIATES_PREFIX`], so the same rule expires it
+/// (the function writes a blob again before it gets near that age); the
+/// `.` keeps it apart from render ids, which cannot hold one.
+pub const ARTIFACT_STORE_PREFIX: &str = "renders/.artifacts/sha256";
 /// Days CloudWatch Logs keeps the state machine's execution logs.
 pub const STATE_MACHINE_LOG_RETENTION_DAYS: u32 = 30;
 /// Size of the function's `/tmp` in MB: Lambda's maximum, for frames and chunks.

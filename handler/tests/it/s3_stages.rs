@@ -49,10 +49,17 @@ async fn v2_renders_a_fixture_through_s3() {
     let manifest_uri = plan["PlanV2ManifestS3Uri"].as_str().unwrap().to_string();
     assert_eq!(manifest_uri, format!("{prefix}v2/manifest.json"));
     let artifact_prefix = plan["PlanV2ArtifactS3Prefix"].as_str().unwrap().to_string();
-    assert_eq!(artifact_prefix, format!("{prefix}v2/artifacts/sha256"));
+    assert_eq!(
+        artifact_prefix,
+        format!(
+            "s3://{BUCKET}/{}",
+            hyperframes_infra::stack::ARTIFACT_STORE_PREFIX
+        )
+    );
 
     // Every blob is stored under its own digest, with the digest recorded.
-    let blobs = e.keys("renders/r-v2/v2/artifacts/sha256/").await;
+    let store = format!("{}/", hyperframes_infra::stack::ARTIFACT_STORE_PREFIX);
+    let blobs = e.keys(&store).await;
     assert!(!blobs.is_empty());
     for key in &blobs {
         let sha = key.rsplit('/').next().unwrap();
@@ -67,6 +74,7 @@ async fn v2_renders_a_fixture_through_s3() {
             .unwrap();
         assert_eq!(head.metadata().unwrap()["sha256"], sha);
     }
+    shares_the_blob_store(&e, &project, &blobs).await;
 
     let plan_hash = plan["PlanHash"].as_str().unwrap().to_string();
     let mut chunk_uris = Vec::new();
@@ -297,6 +305,59 @@ async fn refusals_before_and_during_io() {
     assert_eq!(e.work_dirs_left(), 0);
 }
 
+/// A second render of the same project, on an instance that has not seen
+/// it (a cold start), writes no blob: it finds every one in the shared
+/// store, and its chunk renders from them.
+async fn shares_the_blob_store(e: &crate::support::Env, project: &str, blobs: &[String]) {
+    let written = |keys: Vec<String>| async move {
+        let mut out = Vec::new();
+        for key in keys {
+            let head = e
+                .client
+                .head_object()
+                .bucket(BUCKET)
+                .key(&key)
+                .send()
+                .await
+                .unwrap();
+            out.push((key, head.last_modified().copied()));
+        }
+        out
+    };
+    let before = written(blobs.to_vec()).await;
+    let cold = e.cold_handler("again");
+    let call = |event: Value| {
+        let cold = &cold;
+        async move { serde_json::to_value(cold.handle(event).await.unwrap()).unwrap() }
+    };
+    let prefix = format!("s3://{BUCKET}/renders/r-v2-again/");
+    let plan = call(json!({"Action": "plan", "ProjectS3Uri": project, "PlanOutputS3Prefix": prefix,
+                           "Config": {"fps": 30, "width": 640, "height": 360, "format": "mp4", "chunkSize": 15}}))
+        .await;
+    let store = format!("{}/", hyperframes_infra::stack::ARTIFACT_STORE_PREFIX);
+    assert_eq!(
+        written(e.keys(&store).await).await,
+        before,
+        "the second plan wrote blobs"
+    );
+    assert_eq!(
+        cold.transport
+            .traffic
+            .up
+            .load(std::sync::atomic::Ordering::Relaxed) as usize,
+        e.get(plan["PlanV2ManifestS3Uri"].as_str().unwrap())
+            .await
+            .len(),
+        "the second plan uploaded more than its manifest"
+    );
+    let chunk = call(json!({"Action": "renderChunk", "PlanProtocol": "v2", "ChunkIndex": 1,
+                            "PlanV2ManifestS3Uri": plan["PlanV2ManifestS3Uri"],
+                            "PlanV2ArtifactS3Prefix": plan["PlanV2ArtifactS3Prefix"], "PlanHash": plan["PlanHash"],
+                            "ChunkOutputS3Prefix": prefix, "Format": "mp4"}))
+        .await;
+    assert_eq!(chunk["FramesEncoded"], 15, "{chunk}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn content_addressed_puts_are_write_once() {
     let e = env("cas").await;
@@ -370,4 +431,37 @@ async fn content_addressed_puts_are_write_once() {
             .unwrap(),
         Stored::Reused
     );
+    // An identical object older than the reuse window is written again,
+    // which restarts the bucket's expiry of it; its bytes stay the same.
+    let before = e
+        .client
+        .head_object()
+        .bucket(BUCKET)
+        .key(&uri.key)
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let strict = hyperframes_handler::transport::S3Transport::new(e.client.clone())
+        .with_reuse_within(std::time::Duration::ZERO);
+    assert_eq!(
+        strict
+            .put_content_addressed(&file, &uri, &sha, None)
+            .await
+            .unwrap(),
+        Stored::Uploaded
+    );
+    let after = e
+        .client
+        .head_object()
+        .bucket(BUCKET)
+        .key(&uri.key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        after.last_modified() > before.last_modified(),
+        "{before:?} -> {after:?}"
+    );
+    assert_eq!(e.get(&uri.to_string()).await, b"hello blob");
 }

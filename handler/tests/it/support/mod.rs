@@ -139,6 +139,19 @@ impl Env {
             .count()
     }
 
+    /// A handler on the same bucket as a new instance would start: its own
+    /// `/tmp` (no kept templates) and a transport that has confirmed nothing.
+    pub fn cold_handler(&self, name: &str) -> Handler {
+        let work_root = self.scratch.join(format!("tmp-{name}"));
+        std::fs::create_dir_all(&work_root).unwrap();
+        Handler {
+            render_bucket: BUCKET.into(),
+            work_root,
+            transport: S3Transport::new(self.client.clone()),
+            producer: Arc::new(LocalProducer),
+        }
+    }
+
     /// One invocation; the result as the function's JSON.
     pub async fn call(&self, event: Value) -> Result<Value, hyperframes_handler::HandlerError> {
         let result = self.handler.handle(event).await?;
