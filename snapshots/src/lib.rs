@@ -48,10 +48,12 @@ pub fn cfn_lint() -> PathBuf {
     tool("venv/bin/cfn-lint")
 }
 
-/// cfn-lint with informational checks on: its exit code and everything it printed.
-pub fn lint(path: &Path) -> (i32, String) {
+/// cfn-lint over templates in one run, informational checks on: its exit
+/// code and everything it printed (each finding names its file). A run's
+/// time is mostly cfn-lint loading its specs, so tests lint together.
+pub fn lint_all(paths: &[PathBuf]) -> (i32, String) {
     let out = std::process::Command::new(cfn_lint())
-        .arg(path)
+        .args(paths)
         .args(["--include-checks", "I"])
         .output()
         .expect("run cfn-lint");

@@ -1,6 +1,7 @@
 //! A project with its own audio file, planned and rendered through S3 (v2):
-//! the chunk rebuilds the plan from the blobs its role needs and the plan
-//! hash still holds.
+//! the chunk rebuilds the plan from the blobs its role needs (not the audio
+//! mix, which only the assembler encodes) and the plan hash still holds;
+//! the assembler muxes the mix.
 
 use serde_json::json;
 
@@ -54,10 +55,66 @@ async fn a_project_with_an_audio_file_plans_and_renders_its_chunks_through_s3() 
         .await
         .unwrap();
     assert_eq!(plan["HasAudio"], true, "{plan}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&e.get(plan["PlanV2ManifestS3Uri"].as_str().unwrap()).await)
+            .unwrap();
+    let mix = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "audio.m4a")
+        .unwrap_or_else(|| panic!("no audio.m4a in {manifest}"));
+    assert_eq!(mix["chunks"], json!([]), "{mix}");
+    let down = || {
+        e.handler
+            .transport
+            .traffic
+            .down
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = down();
     let chunk = e
         .call(json!({"Action": "renderChunk", "PlanProtocol": "v2", "ChunkIndex": 0,
                      "PlanV2ManifestS3Uri": plan["PlanV2ManifestS3Uri"], "PlanV2ArtifactS3Prefix": plan["PlanV2ArtifactS3Prefix"],
                      "PlanHash": plan["PlanHash"], "ChunkOutputS3Prefix": prefix, "Format": "mp4"}))
-        .await;
-    assert!(chunk.is_ok(), "{chunk:?}");
+        .await
+        .unwrap_or_else(|err| panic!("{err:?}"));
+    let fetched = down() - before;
+    let others: u64 = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["path"] != "audio.m4a")
+        .map(|a| a["sizeBytes"].as_u64().unwrap())
+        .sum();
+    assert!(
+        fetched <= others + manifest.to_string().len() as u64 * 2,
+        "the chunk fetched {fetched} bytes; the plan without its mix is {others}"
+    );
+    let output = format!("s3://{BUCKET}/outputs/r-audio.mp4");
+    e.call(json!({"Action": "assemble", "PlanProtocol": "v2", "PlanV2ManifestS3Uri": plan["PlanV2ManifestS3Uri"],
+                  "PlanV2ArtifactS3Prefix": plan["PlanV2ArtifactS3Prefix"], "PlanHash": plan["PlanHash"],
+                  "ChunkS3Uris": [chunk["ChunkS3Uri"]], "AudioS3Uri": null, "OutputS3Uri": output, "Format": "mp4"}))
+        .await
+        .unwrap_or_else(|err| panic!("{err:?}"));
+    let local = e.scratch.join("out.mp4");
+    std::fs::write(&local, e.get(&output).await).unwrap();
+    let streams = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&local)
+        .output()
+        .unwrap();
+    let streams = String::from_utf8_lossy(&streams.stdout);
+    assert_eq!(
+        streams.split_whitespace().collect::<Vec<_>>(),
+        ["video", "audio"],
+        "{streams}"
+    );
 }

@@ -142,11 +142,18 @@ pub fn compute_plan_hash(plan_dir: &Path, inputs: &PlanHashInputs) -> Result<Str
     h.update(b"hyperframes-plan-hash-v1\0");
     h.update(&index_bytes);
     h.update(b"\0");
+    // Files on disk by their bytes; the ones a worker's role did not fetch
+    // by the digest the verified manifest gave them (see v2::absent_digests).
+    let mut digests = crate::plan::v2::absent_digests(plan_dir)?;
     for (rel, path) in list_files(plan_dir)? {
+        if !is_hash_excluded(&rel) {
+            digests.insert(rel, sha256_file(&path)?);
+        }
+    }
+    for (rel, digest) in digests {
         if is_hash_excluded(&rel) {
             continue;
         }
-        let digest = sha256_file(&path)?;
         h.update(rel.as_bytes());
         h.update(b"\0");
         h.update(digest.as_bytes());

@@ -62,15 +62,39 @@ pub struct ManifestSummary {
 
 const MARKER: &str = ".hyperframes-plan-v2.json";
 
+/// The digests of the plan files a role did not fetch, by relative path,
+/// as [`materialize`] recorded them from the verified manifest: the plan
+/// hash covers every file, and a worker hashes these without their bytes.
+/// Empty for a plan dir that was not materialized from a manifest.
+pub fn absent_digests(plan_dir: &Path) -> Result<std::collections::BTreeMap<String, String>> {
+    let path = plan_dir.join(MARKER);
+    let Ok(text) = fs::read(&path) else {
+        return Ok(Default::default());
+    };
+    let marker: Value = serde_json::from_slice(&text).map_err(|e| {
+        ProducerError::PlanV2Integrity(format!("{}: not JSON: {e}", path.display()))
+    })?;
+    match marker.get("absent") {
+        None => Ok(Default::default()),
+        Some(a) => serde_json::from_value(a.clone()).map_err(|e| {
+            ProducerError::PlanV2Integrity(format!(
+                "{}: absent files unreadable: {e}",
+                path.display()
+            ))
+        }),
+    }
+}
+
 fn route(path: &str) -> (ChunkScope, bool) {
     match path {
         // LoadedPlan::load reads these four, so every role needs them.
-        // The audio mix is only encoded by the assembler, but a chunk
-        // verifies the plan hash over every plan file before it renders,
-        // and that hash covers the mix: routed to the assembler alone, it
-        // failed every chunk of a render with audio (PLAN_HASH_MISMATCH).
-        "plan.json" | "meta/chunks.json" | "meta/encoder.json" | "meta/videos.json"
-        | "audio.m4a" => (ChunkScope::ALL, true),
+        "plan.json" | "meta/chunks.json" | "meta/encoder.json" | "meta/videos.json" => {
+            (ChunkScope::ALL, true)
+        }
+        // Only the assembler encodes the mix (about 1 MB a minute). A
+        // chunk still checks the plan hash over it, by the digest that
+        // [`materialize`] records for the files a role did not fetch.
+        "audio.m4a" => (ChunkScope::Only(Vec::new()), true),
         p if p.starts_with("compiled/") || p == "meta/composition.json" => (ChunkScope::ALL, false),
         _ => (ChunkScope::ALL, true),
     }
@@ -224,8 +248,10 @@ pub fn materialize(
 ) -> Result<PathBuf> {
     let integrity = |m: String| ProducerError::PlanV2Integrity(m);
     let (claimed, artifacts) = read_manifest(manifest_path)?;
+    let mut absent = std::collections::BTreeMap::new();
     for a in &artifacts {
         if !role.needs(a) {
+            absent.insert(a.path.clone(), a.sha256.clone());
             continue;
         }
         if a.path.contains("..") || a.path.starts_with('/') {
@@ -250,7 +276,7 @@ pub fn materialize(
     }
     fs::write(
         dest.join(MARKER),
-        canonical_json(&json!({"planHash": claimed})),
+        canonical_json(&json!({"planHash": claimed, "absent": absent})),
     )
     .map_err(|e| ProducerError::io(dest, e))?;
     Ok(dest.to_path_buf())

@@ -11,7 +11,7 @@ use hyperframes_infra::notifications::{
 use hyperframes_infra::resources::sns::Topic;
 use hyperframes_infra::HyperframesRenderStack;
 use hyperframes_infra::Stack;
-use hyperframes_snapshots::{lint, notification_variants, venv_python, webhook_stack, Scratch};
+use hyperframes_snapshots::{lint_all, notification_variants, venv_python, webhook_stack, Scratch};
 use serde_json::{json, Value};
 
 fn settings() -> insta::Settings {
@@ -34,17 +34,16 @@ fn resources_of_type<'a>(t: &'a Value, ty: &str) -> Vec<&'a str> {
 #[test]
 fn every_destination_kind_matches_its_snapshot_and_lints_clean() {
     let dir = Scratch::new("notify-lint");
+    let mut paths = Vec::new();
     for (name, stack) in notification_variants() {
         let t = stack.synth().unwrap_or_else(|e| panic!("{name}: {e}"));
         settings().bind(|| insta::assert_json_snapshot!(name, t.as_json()));
         let path = dir.path(&format!("{name}.json"));
         std::fs::write(&path, t.to_json_pretty()).unwrap();
-        let (code, report) = lint(&path);
-        assert!(
-            code == 0 && report.trim().is_empty(),
-            "cfn-lint on {name}:\n{report}"
-        );
+        paths.push(path);
     }
+    let (code, report) = lint_all(&paths);
+    assert!(code == 0 && report.trim().is_empty(), "cfn-lint:\n{report}");
 }
 
 #[test]
