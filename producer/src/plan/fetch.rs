@@ -231,12 +231,14 @@ mod tests {
     fn a_server_that_trickles_hits_the_overall_timeout() {
         let base = serve(|_, s| {
             let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
-            // A byte every 300 ms: each read is within the read timeout.
+            // A byte every 100 ms: each read is within the read timeout,
+            // with room for a loaded machine (at 300 ms, a late wake-up
+            // once hit the read timeout instead).
             for _ in 0..100 {
                 if s.write_all(b"x").is_err() {
                     return;
                 }
-                std::thread::sleep(Duration::from_millis(300));
+                std::thread::sleep(Duration::from_millis(100));
             }
         });
         let t = Instant::now();
