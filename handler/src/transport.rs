@@ -115,7 +115,16 @@ impl S3Transport {
     /// The standard credential chain and region; path-style addressing
     /// when an endpoint override (moto, MinIO, LocalStack) needs it.
     pub async fn connect(path_style: bool) -> Self {
-        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        // rustls on ring, as the programs use: the SDK's default TLS
+        // (aws-lc) is a slow C build and nothing here needs it.
+        use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+        let https = aws_smithy_http_client::Builder::new()
+            .tls_provider(Provider::Rustls(CryptoMode::Ring))
+            .build_https();
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https)
+            .load()
+            .await;
         let mut b = aws_sdk_s3::config::Builder::from(&conf);
         if path_style {
             b = b.force_path_style(true);

@@ -18,6 +18,17 @@ use clap::Args;
 /// off exponentially with jitter between attempts.
 const MAX_ATTEMPTS: u32 = 8;
 
+/// The HTTPS client of every SDK config the programs and their tests make:
+/// rustls on ring with the system's CA certificates. The SDK's default
+/// client is rustls on aws-lc, whose C build was the slowest crate of a
+/// fresh build; the SDK takes any client, so the choice is made here once.
+pub fn https_client() -> aws_sdk_s3::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// Flags that choose the account and region, shared by deploy and destroy.
 #[derive(Debug, Clone, Args)]
 pub struct AwsArgs {
@@ -74,6 +85,7 @@ impl Aws {
     /// stack's endpoints with its credentials (profiles are not read).
     pub async fn connect_to(args: &AwsArgs, local: Option<&LocalEndpoints>) -> Result<Aws> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
             .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
         if let Some(l) = local {
             loader = loader

@@ -374,6 +374,7 @@ pub fn s3_client(endpoint: &str, region: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(hyperframes_cli::aws::https_client())
             .endpoint_url(endpoint)
             .region(Region::new(region.to_string()))
             .credentials_provider(Credentials::new(

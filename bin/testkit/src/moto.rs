@@ -202,6 +202,7 @@ impl Moto {
         aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
+                .http_client(hyperframes_cli::aws::https_client())
                 .endpoint_url(endpoint)
                 .region(Region::new("us-east-1"))
                 .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))

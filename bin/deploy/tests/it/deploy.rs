@@ -132,12 +132,14 @@ impl Api {
         let creds = Credentials::new("testing", "testing", None, None, "tests");
         let cfn = aws_sdk_cloudformation::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(hyperframes_cli::aws::https_client())
             .region(Region::new("us-east-1"))
             .endpoint_url(&moto.endpoint)
             .credentials_provider(creds.clone())
             .build();
         let s3 = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .http_client(hyperframes_cli::aws::https_client())
             .region(aws_sdk_s3::config::Region::new("us-east-1"))
             .endpoint_url(&moto.endpoint)
             .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -36,6 +36,7 @@ fn setup() -> Setup {
     let sfn = aws_sdk_sfn::Client::from_conf(
         aws_sdk_sfn::Config::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(hyperframes_cli::aws::https_client())
             .endpoint_url(&moto.endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(creds)

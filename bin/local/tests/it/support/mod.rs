@@ -105,6 +105,7 @@ impl TestStack {
         aws_sdk_sfn::Client::from_conf(
             aws_sdk_sfn::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
+                .http_client(hyperframes_cli::aws::https_client())
                 .endpoint_url(&self.stack.sfn.endpoint)
                 .region(Region::new(self.stack.region.clone()))
                 .credentials_provider(Credentials::new(
