@@ -312,15 +312,8 @@ async fn shares_the_blob_store(e: &crate::support::Env, project: &str, blobs: &[
     let written = |keys: Vec<String>| async move {
         let mut out = Vec::new();
         for key in keys {
-            let head = e
-                .client
-                .head_object()
-                .bucket(BUCKET)
-                .key(&key)
-                .send()
-                .await
-                .unwrap();
-            out.push((key, head.last_modified().copied()));
+            let at = e.written(&key).await;
+            out.push((key, at));
         }
         out
     };
@@ -433,14 +426,7 @@ async fn content_addressed_puts_are_write_once() {
     );
     // An identical object older than the reuse window is written again,
     // which restarts the bucket's expiry of it; its bytes stay the same.
-    let before = e
-        .client
-        .head_object()
-        .bucket(BUCKET)
-        .key(&uri.key)
-        .send()
-        .await
-        .unwrap();
+    let before = e.written(&uri.key).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let strict = hyperframes_handler::transport::S3Transport::new(e.client.clone())
         .with_reuse_within(std::time::Duration::ZERO);
@@ -451,17 +437,7 @@ async fn content_addressed_puts_are_write_once() {
             .unwrap(),
         Stored::Uploaded
     );
-    let after = e
-        .client
-        .head_object()
-        .bucket(BUCKET)
-        .key(&uri.key)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        after.last_modified() > before.last_modified(),
-        "{before:?} -> {after:?}"
-    );
+    let after = e.written(&uri.key).await;
+    assert!(after > before, "{before:?} -> {after:?}");
     assert_eq!(e.get(&uri.to_string()).await, b"hello blob");
 }

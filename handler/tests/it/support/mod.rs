@@ -139,6 +139,18 @@ impl Env {
             .count()
     }
 
+    /// When the object at `key` was last written.
+    pub async fn written(&self, key: &str) -> Option<aws_sdk_s3::primitives::DateTime> {
+        let head = self
+            .client
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await;
+        head.unwrap().last_modified().copied()
+    }
+
     /// A handler on the same bucket as a new instance would start: its own
     /// `/tmp` (no kept templates) and a transport that has confirmed nothing.
     pub fn cold_handler(&self, name: &str) -> Handler {
