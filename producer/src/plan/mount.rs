@@ -451,19 +451,22 @@ fn read_component(
     Ok((src.to_string(), path, text))
 }
 
-/// The part of a sub-composition file that belongs inside its host.
+/// The part of a sub-composition file that belongs inside its host: the
+/// first `<template>` element's content, else `<body>`'s. The opening tag
+/// is found by the tag scanner, so a comment that mentions `<template>`
+/// (the registry's components describe their own structure in one) is
+/// not taken for it.
 pub(crate) fn template_content(text: &str) -> &str {
+    let tags = html::scan(text);
     let lower = text.to_ascii_lowercase();
-    for (open, close) in [("<template", "</template>"), ("<body", "</body>")] {
-        if let Some(start) = lower.find(open) {
-            if let Some(gt) = lower[start..].find('>') {
-                let from = start + gt + 1;
-                let to = lower
-                    .rfind(close)
-                    .filter(|&e| e >= from)
-                    .unwrap_or(text.len());
-                return &text[from..to];
-            }
+    for (open, close) in [("template", "</template>"), ("body", "</body>")] {
+        if let Some(tag) = tags.iter().find(|t| t.name == open) {
+            let from = tag.end;
+            let to = lower
+                .rfind(close)
+                .filter(|&e| e >= from)
+                .unwrap_or(text.len());
+            return &text[from..to];
         }
     }
     text

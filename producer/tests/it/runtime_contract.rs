@@ -272,3 +272,65 @@ function paint() { box.style.background = /3d/.test(box.style.transform) ? '#f00
         "the box mid-tween is {px:?}: drawn on a 3D transform"
     );
 }
+
+/// The registry's components open with a comment that describes their
+/// structure and mentions `<template>`: the mount takes the real element's
+/// content, so the component's scripts run, its variables apply and the
+/// host's timeline registers (before, the comment's tail was mounted and
+/// the render waited 30 s for a timeline).
+#[test]
+fn a_comment_that_mentions_template_does_not_hide_the_component() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("commented-template");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;background:#123}}</style></head><body>
+<div id="root" data-composition-id="demo" data-width="64" data-height="64" data-duration="0.1">
+<div id="mount" data-composition-id="card" data-composition-src="./card.html" data-variable-values='{{"fill":"#ff0000"}}' data-start="0" data-duration="0.1" data-width="64" data-height="64"></div>
+</div>
+<script src="{GSAP_URL}"></script>
+<script>window.__timelines = window.__timelines || {{}}; window.__timelines["demo"] = gsap.timeline({{ paused: true }});</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("card.html"),
+        format!(
+            r##"<!doctype html>
+<!--
+  card: a host mounts the <template> contents below; #root fills the
+  host box. The <body> holds nothing else.
+-->
+<html><head><meta charset="utf-8"></head><body>
+<template><div id="root" data-composition-id="card" data-duration="0.1" data-composition-variables='[{{"id":"fill","type":"color","label":"Fill","default":"#00ff00"}}]'>
+<div class="box"></div>
+<style>#root {{ position: absolute; inset: 0; background: #000; }} #root .box {{ position: absolute; left: 16px; top: 16px; width: 32px; height: 32px; }}</style>
+<script src="{GSAP_URL}"></script>
+<script>(function () {{ var root = document.getElementById("root"); var v = window.__hyperframes.getVariables(); root.querySelector(".box").style.background = v.fill; var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines["card"] = tl; }})();</script>
+</div></template></body></html>"##
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "commented-template",
+    );
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    let f = frame(&sorted_pngs(&out)[0]);
+    for (x, y, want, what) in [
+        (32, 32, [255, 0, 0], "the box in the host's value"),
+        (4, 4, [0, 0, 0], "the component's background"),
+        (60, 60, [0, 0, 0], "the component's background"),
+    ] {
+        let px = f.pixel(x, y);
+        assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
+    }
+}
