@@ -137,3 +137,54 @@ fn host_fonts_warn_locally_and_fail_a_distributed_plan_unless_allowed() {
     strict.reject_on_system_fonts = Some(true);
     assert!(plan_with(&project, &strict, &work.path().join("p4"), &options(false)).is_err());
 }
+
+/// The registry's `var(--font-body, Inter, system-ui, sans-serif)` with no
+/// rule defining `--font-body` draws with the fallback's Inter, as the
+/// reference embeds it; and `var(--font-mono, ui-monospace, monospace)`
+/// gets Inter in its fallback, as the reference promotes generic
+/// primaries. One frame, three 32-px rows of the same word: the two
+/// `var()` rows must be pixel for pixel the row that names Inter.
+#[test]
+fn var_fallbacks_draw_with_the_embedded_face() {
+    common::require_tools();
+    let _g = common::browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("var-fonts");
+    std::fs::create_dir_all(&project).unwrap();
+    let rows = [
+        "Inter",
+        "var(--font-body, Inter, system-ui, sans-serif)",
+        "var(--font-mono, ui-monospace, monospace)",
+    ];
+    let body: String = rows
+        .iter()
+        .map(|f| format!(r#"<p style="font-family: {f}">Hamburg</p>"#))
+        .collect();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;background:#fff}} p{{margin:0;height:32px;font-size:24px;line-height:32px;color:#000}}</style></head>
+<body><div id="root" data-composition-id="t" data-width="96" data-height="96" data-duration="0.034" data-no-timeline>{body}</div></body></html>"#
+        ),
+    )
+    .unwrap();
+    let (_, _, out) = common::render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "var-fonts",
+    );
+    let f = common::Frame::load(&common::sorted_pngs(&out)[0]);
+    let inter = f.region(0, 0, 96, 32);
+    let ink = inter.iter().filter(|p| p[0] < 128).count();
+    assert!(ink > 50, "the text is drawn ({ink} dark pixels)");
+    for (row, family) in rows.iter().enumerate().skip(1) {
+        let got = f.region(0, 32 * row, 96, 32 * (row + 1));
+        let off = got
+            .iter()
+            .zip(&inter)
+            .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 8))
+            .count();
+        assert_eq!(off, 0, "{family}: {off} pixels differ from Inter's row");
+    }
+}

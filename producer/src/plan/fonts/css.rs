@@ -160,15 +160,47 @@ pub fn families(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// The custom property a value starts with (`var(--font, serif)` -> `--font`).
-pub fn leading_var(value: &str) -> Option<String> {
-    let inner = value.trim().strip_prefix("var(")?;
-    let name: String = inner
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    name.starts_with("--").then_some(name)
+/// A value's leading `var(--name[, fallback])`, as the reference's
+/// `primaryCssVariable` reads it: `fallback` is the byte span (in the
+/// value) of everything after the first comma up to the matching `)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VarRef {
+    pub name: String,
+    pub fallback: Option<(usize, usize)>,
+}
+
+pub fn var_ref(value: &str) -> Option<VarRef> {
+    let lead = value.len() - value.trim_start().len();
+    let trimmed = value.trim();
+    if !trimmed.get(..4)?.eq_ignore_ascii_case("var(") {
+        return None;
+    }
+    let mut depth = 0i32;
+    let close = trimmed.char_indices().find_map(|(i, c)| {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        None
+    })?;
+    let inner = &trimmed[4..close];
+    let comma = inner.find(',');
+    let name = inner[..comma.unwrap_or(inner.len())].trim();
+    let valid = name.len() > 2
+        && name.starts_with("--")
+        && name[2..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    valid.then(|| VarRef {
+        name: name.to_string(),
+        fallback: comma.map(|c| (lead + 4 + c + 1, lead + close)),
+    })
 }
 
 #[cfg(test)]
@@ -202,9 +234,19 @@ mod tests {
             ["Space Mono", "A, B", "var(--x, serif)", "monospace"]
         );
         assert_eq!(
-            leading_var("var( --brand-font , Inter)").as_deref(),
+            var_ref("var( --brand-font , Inter)")
+                .map(|v| v.name)
+                .as_deref(),
             Some("--brand-font")
         );
-        assert_eq!(leading_var("Inter"), None);
+        assert_eq!(var_ref("Inter"), None);
+        let v = " var(--f, var(--g, Inter), serif) x";
+        let r = var_ref(v).unwrap();
+        assert_eq!(r.name, "--f");
+        let (a, b) = r.fallback.unwrap();
+        assert_eq!(&v[a..b], " var(--g, Inter), serif");
+        assert_eq!(var_ref("var(--f)").unwrap().fallback, None);
+        assert_eq!(var_ref("var(f, serif)"), None);
+        assert_eq!(var_ref("var(--f, serif"), None);
     }
 }
