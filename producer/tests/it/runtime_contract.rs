@@ -334,3 +334,62 @@ fn a_comment_that_mentions_template_does_not_hide_the_component() {
         assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
     }
 }
+
+/// A component written as a full document (no `<template>`, as the
+/// registry's overlay blocks are) keeps its `<head>`: the styles there
+/// place and colour its layers, and a `<head>` script runs before the
+/// body's (before, both were dropped and the overlay drew nothing).
+#[test]
+fn a_full_document_component_keeps_its_head_styles_and_scripts() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("full-document");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8"><script src="{GSAP_URL}"></script><style>html,body{{margin:0;background:#123}}</style></head><body>
+<div id="root" data-composition-id="demo" data-width="64" data-height="64" data-duration="0.1">
+<div id="overlay" data-composition-id="flash" data-composition-src="flash.html" data-start="0" data-duration="0.1" data-width="64" data-height="64" style="position:absolute;inset:0"></div>
+</div>
+<script>var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines["demo"] = tl;</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("flash.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8">
+<script src="{GSAP_URL}"></script>
+<style>html, body {{ margin: 0; background: transparent; }} #layer {{ position: absolute; left: 0; top: 0; width: 32px; height: 64px; background: #ff0000; }}</style>
+<script>window.__flashColor = "#0000ff";</script>
+</head><body>
+<div id="flash-root" data-composition-id="flash" data-duration="0.1" data-width="64" data-height="64"><div id="layer"></div><div id="dot"></div></div>
+<script>var dot = document.getElementById("dot"); dot.style.cssText = "position:absolute;left:40px;top:0;width:24px;height:64px;background:" + window.__flashColor; var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines["flash"] = tl;</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "full-document",
+    );
+    let f = frame(&sorted_pngs(&out)[0]);
+    for (x, y, want, what) in [
+        (8, 32, [255, 0, 0], "the layer the head's style places"),
+        (52, 32, [0, 0, 255], "the colour the head's script sets"),
+        (
+            36,
+            32,
+            [0x11, 0x22, 0x33],
+            "the host's background between them",
+        ),
+    ] {
+        let px = f.pixel(x, y);
+        assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
+    }
+}
