@@ -393,3 +393,51 @@ fn a_full_document_component_keeps_its_head_styles_and_scripts() {
         assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
     }
 }
+
+/// A sub-composition host before its `data-start` hides its whole
+/// subtree, as the reference renders it, even a descendant whose own CSS
+/// says `visibility: visible` (which escapes an ancestor's
+/// `visibility: hidden`; the reference's static-volume-future-set case).
+#[test]
+fn a_host_before_its_start_hides_descendants_that_say_visible() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("late-host");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8"><script src="{GSAP_URL}"></script><style>html,body{{margin:0;background:#123}} #host{{position:absolute;inset:0}}</style></head><body>
+<div id="root" data-composition-id="main" data-width="64" data-height="64" data-duration="0.1">
+<div id="host" data-composition-id="child" data-composition-src="child.html" data-start="0.05" data-duration="0.05"></div>
+</div>
+<script>var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines.main = tl;</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("child.html"),
+        r##"<template><div id="child-root" data-composition-id="child" data-width="64" data-height="64">
+<div class="box"></div>
+<style>[data-composition-id="child"] .box { position: absolute; left: 16px; top: 16px; width: 32px; height: 32px; background: #ff0000; visibility: visible; }</style>
+<script>window.__timelines = window.__timelines || {}; window.__timelines.child = gsap.timeline({ paused: true });</script>
+</div></template>"##,
+    )
+    .unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "late-host",
+    );
+    let frames = sorted_pngs(&out);
+    // Frame 0 (t = 0) is before the host's start; frame 2 (t = 0.067) inside it.
+    let (before, inside) = (
+        frame(&frames[0]).pixel(32, 32),
+        frame(&frames[2]).pixel(32, 32),
+    );
+    assert!(near(before, [0x11, 0x22, 0x33]), "frame 0: {before:?}");
+    assert!(near(inside, [255, 0, 0]), "frame 2: {inside:?}");
+}
