@@ -188,3 +188,30 @@ fn var_fallbacks_draw_with_the_embedded_face() {
         assert_eq!(off, 0, "{family}: {off} pixels differ from Inter's row");
     }
 }
+
+/// A `font` shorthand whose weight is a `var()` (the registry's
+/// `font: var(--_hf-ui-weight-semibold) 52px/1 ...`) may draw any weight:
+/// the plan embeds every face, as the reference does, instead of 400 only
+/// (which Chromium then thickened into a synthetic bold).
+#[test]
+fn a_shorthand_weight_from_a_variable_embeds_every_face() {
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        r#"<html><head><style>:root { --semibold: 600 } body { font-family: Inter, sans-serif } h1 { font: var(--semibold) 52px/1 Inter, sans-serif }</style></head>
+<body><div id="main" data-composition-id="main" data-width="320" data-height="180" data-duration="1" data-no-timeline><h1>hi</h1></div></body></html>"#,
+    )
+    .unwrap();
+    let plan_dir = work.path().join("plan");
+    plan_with(&project, &config("mp4", None), &plan_dir, &options(false))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let page = std::fs::read_to_string(plan_dir.join("compiled/index.html")).unwrap();
+    for weight in [400, 700, 900] {
+        assert!(
+            page.contains(&encoded("inter", weight)),
+            "Inter {weight} is not embedded"
+        );
+    }
+}
