@@ -215,3 +215,33 @@ fn a_shorthand_weight_from_a_variable_embeds_every_face() {
         );
     }
 }
+
+/// A custom property after a comment that holds a colon (the registry's
+/// `/* ---- mk tokens: override in the host ---- */ --mk-font: "Inter", ...`)
+/// is read, so the family it names is embedded (it was not, and the text
+/// fell back to a host face).
+#[test]
+fn a_font_variable_after_a_comment_with_a_colon_is_embedded() {
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        r#"<html><head><style>#main {
+  /* ---- tokens: override in the host ---- */
+  --mk-font: "Inter", -apple-system, sans-serif;
+}
+.row { font-family: var(--mk-font); }</style></head>
+<body><div id="main" data-composition-id="main" data-width="320" data-height="180" data-duration="1" data-no-timeline><p class="row">hi</p></div></body></html>"#,
+    )
+    .unwrap();
+    let plan_dir = work.path().join("plan");
+    let out = plan_with(&project, &config("mp4", None), &plan_dir, &options(true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.host_fonts.is_empty(), "{:?}", out.host_fonts);
+    let page = std::fs::read_to_string(plan_dir.join("compiled/index.html")).unwrap();
+    assert!(
+        page.contains(&encoded("inter", 400)),
+        "Inter is not embedded"
+    );
+}

@@ -89,7 +89,7 @@ fn skip_string(bytes: &[u8], open: usize, quote: u8) -> usize {
 
 fn push_decl(css: &str, start: usize, end: usize, selector: Option<&String>, out: &mut Vec<Decl>) {
     let text = &css[start..end];
-    let Some(colon) = text.find(':') else {
+    let Some(colon) = colon_outside_comments(text) else {
         return;
     };
     let prop = strip_comments(&text[..colon]).trim().to_string();
@@ -108,6 +108,25 @@ fn push_decl(css: &str, start: usize, end: usize, selector: Option<&String>, out
         value_start: start + colon + 1 + lead,
         selector: selector.cloned().unwrap_or_default(),
     });
+}
+
+/// The first `:` that is not inside a comment (a comment before a
+/// declaration may hold one: `/* tokens: override */ --font: Inter`).
+fn colon_outside_comments(text: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        if rest.starts_with("/*") {
+            i += rest.find("*/").map_or(rest.len(), |p| p + 2);
+            continue;
+        }
+        let c = rest.chars().next()?;
+        if c == ':' {
+            return Some(i);
+        }
+        i += c.len_utf8();
+    }
+    None
 }
 
 fn strip_comments(s: &str) -> String {
@@ -221,6 +240,11 @@ mod tests {
         assert_eq!(
             (var.value.as_str(), var.selector.as_str()),
             ("'Inter'", ":root")
+        );
+        let c = sheet("#r {\n /* tokens: override in the host */\n --f: \"Inter\", sans-serif; }");
+        assert_eq!(
+            (c[0].prop.as_str(), c[0].value.as_str()),
+            ("--f", "\"Inter\", sans-serif")
         );
         let i = inline("color: red; font-family: Foo /* x */ , monospace");
         assert_eq!(i[1].value, "Foo  , monospace");
