@@ -352,6 +352,17 @@
     var dur = numAttr(el, "data-duration", Infinity);
     return { start: start, end: start + dur };
   }
+  // A clip outside its window hides its whole subtree, as the reference
+  // renders it: a descendant whose own CSS says visibility: visible (which
+  // escapes an ancestor's visibility: hidden) stays hidden too.
+  var clipStyle = null;
+  function ensureClipStyle() {
+    if (clipStyle || !document.documentElement) return;
+    clipStyle = document.createElement("style");
+    clipStyle.setAttribute("data-hf-clip-style", "");
+    clipStyle.textContent = "[data-hf-clip-off], [data-hf-clip-off] * { visibility: hidden !important; }";
+    (document.head || document.documentElement).appendChild(clipStyle);
+  }
   function applyClips(q) {
     var clips = document.querySelectorAll(
       ".clip[data-start], .clip[data-duration], [data-composition-src][data-start]"
@@ -363,6 +374,13 @@
       var v = on ? "" : "hidden";
       // Writing an unchanged value would still count as a DOM mutation.
       if (el.style.visibility !== v) el.style.visibility = v;
+      if (on === el.hasAttribute("data-hf-clip-off")) {
+        if (on) el.removeAttribute("data-hf-clip-off");
+        else {
+          ensureClipStyle();
+          el.setAttribute("data-hf-clip-off", "");
+        }
+      }
     }
   }
 

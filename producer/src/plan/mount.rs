@@ -88,7 +88,7 @@ fn runtime_ids(
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .or_else(|| {
-                    html::scan(template_content(text))
+                    html::scan(&template_content(text))
                         .iter()
                         .find_map(|t| t.attr("data-composition-id"))
                         .map(|s| s.trim().to_string())
@@ -177,7 +177,7 @@ impl Inliner {
         let mut out = html.to_string();
         for ((host, (src, path, text)), runtime) in hosts.iter().zip(&read).zip(ids).rev() {
             let content = template_content(text);
-            let content = self.inline(content, project_dir, path, depth + 1)?;
+            let content = self.inline(&content, project_dir, path, depth + 1)?;
             let mount = Mount {
                 host,
                 comp_id: host
@@ -451,22 +451,50 @@ fn read_component(
     Ok((src.to_string(), path, text))
 }
 
-/// The part of a sub-composition file that belongs inside its host.
-pub(crate) fn template_content(text: &str) -> &str {
+/// The part of a sub-composition file that belongs inside its host, as
+/// the reference's `planCompositionAssembly` takes it: the first
+/// `<template>` element's content, else `<body>`'s with the `<head>`'s
+/// styles and scripts in front (a full-document component keeps its
+/// positioning and GSAP there); the `<head>`'s stylesheet links either
+/// way. The tags are found by the tag scanner, so a comment that mentions
+/// `<template>` (the registry's components describe their structure in
+/// one) is not taken for it.
+pub(crate) fn template_content(text: &str) -> String {
+    let tags = html::scan(text);
     let lower = text.to_ascii_lowercase();
-    for (open, close) in [("<template", "</template>"), ("<body", "</body>")] {
-        if let Some(start) = lower.find(open) {
-            if let Some(gt) = lower[start..].find('>') {
-                let from = start + gt + 1;
-                let to = lower
-                    .rfind(close)
-                    .filter(|&e| e >= from)
-                    .unwrap_or(text.len());
-                return &text[from..to];
-            }
+    let Some((tag, templated)) = tags
+        .iter()
+        .find(|t| t.name == "template")
+        .map(|t| (t, true))
+        .or_else(|| tags.iter().find(|t| t.name == "body").map(|t| (t, false)))
+    else {
+        return text.to_string();
+    };
+    let close = if templated { "</template>" } else { "</body>" };
+    let from = tag.end;
+    let to = lower
+        .rfind(close)
+        .filter(|&e| e >= from)
+        .unwrap_or(text.len());
+    let mut out = String::new();
+    let head_end = tags
+        .iter()
+        .find(|t| t.name == "body")
+        .map_or(0, |b| b.start)
+        .min(tag.start);
+    for t in tags.iter().take_while(|t| t.start < head_end) {
+        let link = t.name == "link"
+            && t.attr("rel")
+                .is_some_and(|r| r.trim().eq_ignore_ascii_case("stylesheet"));
+        let asset = !templated && (t.name == "style" || t.name == "script");
+        if link || asset {
+            let stop = t.body.map_or(t.end, |(_, _, close)| close);
+            out.push_str(&text[t.start..stop]);
+            out.push('\n');
         }
     }
-    text
+    out.push_str(&text[from..to]);
+    out
 }
 
 fn write_tag(name: &str, attrs: &[(String, String)], self_closing: bool) -> String {

@@ -137,3 +137,111 @@ fn host_fonts_warn_locally_and_fail_a_distributed_plan_unless_allowed() {
     strict.reject_on_system_fonts = Some(true);
     assert!(plan_with(&project, &strict, &work.path().join("p4"), &options(false)).is_err());
 }
+
+/// The registry's `var(--font-body, Inter, system-ui, sans-serif)` with no
+/// rule defining `--font-body` draws with the fallback's Inter, as the
+/// reference embeds it; and `var(--font-mono, ui-monospace, monospace)`
+/// gets Inter in its fallback, as the reference promotes generic
+/// primaries. One frame, three 32-px rows of the same word: the two
+/// `var()` rows must be pixel for pixel the row that names Inter.
+#[test]
+fn var_fallbacks_draw_with_the_embedded_face() {
+    common::require_tools();
+    let _g = common::browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("var-fonts");
+    std::fs::create_dir_all(&project).unwrap();
+    let rows = [
+        "Inter",
+        "var(--font-body, Inter, system-ui, sans-serif)",
+        "var(--font-mono, ui-monospace, monospace)",
+    ];
+    let body: String = rows
+        .iter()
+        .map(|f| format!(r#"<p style="font-family: {f}">Hamburg</p>"#))
+        .collect();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r#"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;background:#fff}} p{{margin:0;height:32px;font-size:24px;line-height:32px;color:#000}}</style></head>
+<body><div id="root" data-composition-id="t" data-width="96" data-height="96" data-duration="0.034" data-no-timeline>{body}</div></body></html>"#
+        ),
+    )
+    .unwrap();
+    let (_, _, out) = common::render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "var-fonts",
+    );
+    let f = common::Frame::load(&common::sorted_pngs(&out)[0]);
+    let inter = f.region(0, 0, 96, 32);
+    let ink = inter.iter().filter(|p| p[0] < 128).count();
+    assert!(ink > 50, "the text is drawn ({ink} dark pixels)");
+    for (row, family) in rows.iter().enumerate().skip(1) {
+        let got = f.region(0, 32 * row, 96, 32 * (row + 1));
+        let off = got
+            .iter()
+            .zip(&inter)
+            .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 8))
+            .count();
+        assert_eq!(off, 0, "{family}: {off} pixels differ from Inter's row");
+    }
+}
+
+/// A `font` shorthand whose weight is a `var()` (the registry's
+/// `font: var(--_hf-ui-weight-semibold) 52px/1 ...`) may draw any weight:
+/// the plan embeds every face, as the reference does, instead of 400 only
+/// (which Chromium then thickened into a synthetic bold).
+#[test]
+fn a_shorthand_weight_from_a_variable_embeds_every_face() {
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        r#"<html><head><style>:root { --semibold: 600 } body { font-family: Inter, sans-serif } h1 { font: var(--semibold) 52px/1 Inter, sans-serif }</style></head>
+<body><div id="main" data-composition-id="main" data-width="320" data-height="180" data-duration="1" data-no-timeline><h1>hi</h1></div></body></html>"#,
+    )
+    .unwrap();
+    let plan_dir = work.path().join("plan");
+    plan_with(&project, &config("mp4", None), &plan_dir, &options(false))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let page = std::fs::read_to_string(plan_dir.join("compiled/index.html")).unwrap();
+    for weight in [400, 700, 900] {
+        assert!(
+            page.contains(&encoded("inter", weight)),
+            "Inter {weight} is not embedded"
+        );
+    }
+}
+
+/// A custom property after a comment that holds a colon (the registry's
+/// `/* ---- mk tokens: override in the host ---- */ --mk-font: "Inter", ...`)
+/// is read, so the family it names is embedded (it was not, and the text
+/// fell back to a host face).
+#[test]
+fn a_font_variable_after_a_comment_with_a_colon_is_embedded() {
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        r#"<html><head><style>#main {
+  /* ---- tokens: override in the host ---- */
+  --mk-font: "Inter", -apple-system, sans-serif;
+}
+.row { font-family: var(--mk-font); }</style></head>
+<body><div id="main" data-composition-id="main" data-width="320" data-height="180" data-duration="1" data-no-timeline><p class="row">hi</p></div></body></html>"#,
+    )
+    .unwrap();
+    let plan_dir = work.path().join("plan");
+    let out = plan_with(&project, &config("mp4", None), &plan_dir, &options(true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.host_fonts.is_empty(), "{:?}", out.host_fonts);
+    let page = std::fs::read_to_string(plan_dir.join("compiled/index.html")).unwrap();
+    assert!(
+        page.contains(&encoded("inter", 400)),
+        "Inter is not embedded"
+    );
+}

@@ -272,3 +272,172 @@ function paint() { box.style.background = /3d/.test(box.style.transform) ? '#f00
         "the box mid-tween is {px:?}: drawn on a 3D transform"
     );
 }
+
+/// The registry's components open with a comment that describes their
+/// structure and mentions `<template>`: the mount takes the real element's
+/// content, so the component's scripts run, its variables apply and the
+/// host's timeline registers (before, the comment's tail was mounted and
+/// the render waited 30 s for a timeline).
+#[test]
+fn a_comment_that_mentions_template_does_not_hide_the_component() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("commented-template");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8"><style>html,body{{margin:0;background:#123}}</style></head><body>
+<div id="root" data-composition-id="demo" data-width="64" data-height="64" data-duration="0.1">
+<div id="mount" data-composition-id="card" data-composition-src="./card.html" data-variable-values='{{"fill":"#ff0000"}}' data-start="0" data-duration="0.1" data-width="64" data-height="64"></div>
+</div>
+<script src="{GSAP_URL}"></script>
+<script>window.__timelines = window.__timelines || {{}}; window.__timelines["demo"] = gsap.timeline({{ paused: true }});</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("card.html"),
+        format!(
+            r##"<!doctype html>
+<!--
+  card: a host mounts the <template> contents below; #root fills the
+  host box. The <body> holds nothing else.
+-->
+<html><head><meta charset="utf-8"></head><body>
+<template><div id="root" data-composition-id="card" data-duration="0.1" data-composition-variables='[{{"id":"fill","type":"color","label":"Fill","default":"#00ff00"}}]'>
+<div class="box"></div>
+<style>#root {{ position: absolute; inset: 0; background: #000; }} #root .box {{ position: absolute; left: 16px; top: 16px; width: 32px; height: 32px; }}</style>
+<script src="{GSAP_URL}"></script>
+<script>(function () {{ var root = document.getElementById("root"); var v = window.__hyperframes.getVariables(); root.querySelector(".box").style.background = v.fill; var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines["card"] = tl; }})();</script>
+</div></template></body></html>"##
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "commented-template",
+    );
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    let f = frame(&sorted_pngs(&out)[0]);
+    for (x, y, want, what) in [
+        (32, 32, [255, 0, 0], "the box in the host's value"),
+        (4, 4, [0, 0, 0], "the component's background"),
+        (60, 60, [0, 0, 0], "the component's background"),
+    ] {
+        let px = f.pixel(x, y);
+        assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
+    }
+}
+
+/// A component written as a full document (no `<template>`, as the
+/// registry's overlay blocks are) keeps its `<head>`: the styles there
+/// place and colour its layers, and a `<head>` script runs before the
+/// body's (before, both were dropped and the overlay drew nothing).
+#[test]
+fn a_full_document_component_keeps_its_head_styles_and_scripts() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("full-document");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8"><script src="{GSAP_URL}"></script><style>html,body{{margin:0;background:#123}}</style></head><body>
+<div id="root" data-composition-id="demo" data-width="64" data-height="64" data-duration="0.1">
+<div id="overlay" data-composition-id="flash" data-composition-src="flash.html" data-start="0" data-duration="0.1" data-width="64" data-height="64" style="position:absolute;inset:0"></div>
+</div>
+<script>var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines["demo"] = tl;</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("flash.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8">
+<script src="{GSAP_URL}"></script>
+<style>html, body {{ margin: 0; background: transparent; }} #layer {{ position: absolute; left: 0; top: 0; width: 32px; height: 64px; background: #ff0000; }}</style>
+<script>window.__flashColor = "#0000ff";</script>
+</head><body>
+<div id="flash-root" data-composition-id="flash" data-duration="0.1" data-width="64" data-height="64"><div id="layer"></div><div id="dot"></div></div>
+<script>var dot = document.getElementById("dot"); dot.style.cssText = "position:absolute;left:40px;top:0;width:24px;height:64px;background:" + window.__flashColor; var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines["flash"] = tl;</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "full-document",
+    );
+    let f = frame(&sorted_pngs(&out)[0]);
+    for (x, y, want, what) in [
+        (8, 32, [255, 0, 0], "the layer the head's style places"),
+        (52, 32, [0, 0, 255], "the colour the head's script sets"),
+        (
+            36,
+            32,
+            [0x11, 0x22, 0x33],
+            "the host's background between them",
+        ),
+    ] {
+        let px = f.pixel(x, y);
+        assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
+    }
+}
+
+/// A sub-composition host before its `data-start` hides its whole
+/// subtree, as the reference renders it, even a descendant whose own CSS
+/// says `visibility: visible` (which escapes an ancestor's
+/// `visibility: hidden`; the reference's static-volume-future-set case).
+#[test]
+fn a_host_before_its_start_hides_descendants_that_say_visible() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    let project = work.path().join("late-host");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("index.html"),
+        format!(
+            r##"<!doctype html><html><head><meta charset="utf-8"><script src="{GSAP_URL}"></script><style>html,body{{margin:0;background:#123}} #host{{position:absolute;inset:0}}</style></head><body>
+<div id="root" data-composition-id="main" data-width="64" data-height="64" data-duration="0.1">
+<div id="host" data-composition-id="child" data-composition-src="child.html" data-start="0.05" data-duration="0.05"></div>
+</div>
+<script>var tl = gsap.timeline({{ paused: true }}); tl.to({{}}, {{ duration: 0.1 }}); window.__timelines = window.__timelines || {{}}; window.__timelines.main = tl;</script>
+</body></html>"##
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("child.html"),
+        r##"<template><div id="child-root" data-composition-id="child" data-width="64" data-height="64">
+<div class="box"></div>
+<style>[data-composition-id="child"] .box { position: absolute; left: 16px; top: 16px; width: 32px; height: 32px; background: #ff0000; visibility: visible; }</style>
+<script>window.__timelines = window.__timelines || {}; window.__timelines.child = gsap.timeline({ paused: true });</script>
+</div></template>"##,
+    )
+    .unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "late-host",
+    );
+    let frames = sorted_pngs(&out);
+    // Frame 0 (t = 0) is before the host's start; frame 2 (t = 0.067) inside it.
+    let (before, inside) = (
+        frame(&frames[0]).pixel(32, 32),
+        frame(&frames[2]).pixel(32, 32),
+    );
+    assert!(near(before, [0x11, 0x22, 0x33]), "frame 0: {before:?}");
+    assert!(near(inside, [255, 0, 0]), "frame 2: {inside:?}");
+}

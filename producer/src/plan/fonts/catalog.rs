@@ -127,7 +127,7 @@ pub const FAMILIES: &[Family] = &[
     Family {
         slug: "eb-garamond",
         name: "EB Garamond",
-        package: "@fontsource/eb-garamond@5.3.0",
+        package: "@fontsource/eb-garamond@5.2.7",
         faces: &[
             face!(400, "eb-garamond-latin-400-normal.woff2"),
             face!(700, "eb-garamond-latin-700-normal.woff2"),

@@ -89,7 +89,7 @@ fn skip_string(bytes: &[u8], open: usize, quote: u8) -> usize {
 
 fn push_decl(css: &str, start: usize, end: usize, selector: Option<&String>, out: &mut Vec<Decl>) {
     let text = &css[start..end];
-    let Some(colon) = text.find(':') else {
+    let Some(colon) = colon_outside_comments(text) else {
         return;
     };
     let prop = strip_comments(&text[..colon]).trim().to_string();
@@ -108,6 +108,25 @@ fn push_decl(css: &str, start: usize, end: usize, selector: Option<&String>, out
         value_start: start + colon + 1 + lead,
         selector: selector.cloned().unwrap_or_default(),
     });
+}
+
+/// The first `:` that is not inside a comment (a comment before a
+/// declaration may hold one: `/* tokens: override */ --font: Inter`).
+fn colon_outside_comments(text: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < text.len() {
+        let rest = &text[i..];
+        if rest.starts_with("/*") {
+            i += rest.find("*/").map_or(rest.len(), |p| p + 2);
+            continue;
+        }
+        let c = rest.chars().next()?;
+        if c == ':' {
+            return Some(i);
+        }
+        i += c.len_utf8();
+    }
+    None
 }
 
 fn strip_comments(s: &str) -> String {
@@ -160,15 +179,47 @@ pub fn families(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// The custom property a value starts with (`var(--font, serif)` -> `--font`).
-pub fn leading_var(value: &str) -> Option<String> {
-    let inner = value.trim().strip_prefix("var(")?;
-    let name: String = inner
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    name.starts_with("--").then_some(name)
+/// A value's leading `var(--name[, fallback])`, as the reference's
+/// `primaryCssVariable` reads it: `fallback` is the byte span (in the
+/// value) of everything after the first comma up to the matching `)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VarRef {
+    pub name: String,
+    pub fallback: Option<(usize, usize)>,
+}
+
+pub fn var_ref(value: &str) -> Option<VarRef> {
+    let lead = value.len() - value.trim_start().len();
+    let trimmed = value.trim();
+    if !trimmed.get(..4)?.eq_ignore_ascii_case("var(") {
+        return None;
+    }
+    let mut depth = 0i32;
+    let close = trimmed.char_indices().find_map(|(i, c)| {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        None
+    })?;
+    let inner = &trimmed[4..close];
+    let comma = inner.find(',');
+    let name = inner[..comma.unwrap_or(inner.len())].trim();
+    let valid = name.len() > 2
+        && name.starts_with("--")
+        && name[2..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    valid.then(|| VarRef {
+        name: name.to_string(),
+        fallback: comma.map(|c| (lead + 4 + c + 1, lead + close)),
+    })
 }
 
 #[cfg(test)]
@@ -190,6 +241,11 @@ mod tests {
             (var.value.as_str(), var.selector.as_str()),
             ("'Inter'", ":root")
         );
+        let c = sheet("#r {\n /* tokens: override in the host */\n --f: \"Inter\", sans-serif; }");
+        assert_eq!(
+            (c[0].prop.as_str(), c[0].value.as_str()),
+            ("--f", "\"Inter\", sans-serif")
+        );
         let i = inline("color: red; font-family: Foo /* x */ , monospace");
         assert_eq!(i[1].value, "Foo  , monospace");
         assert_eq!(i[1].selector, "");
@@ -202,9 +258,19 @@ mod tests {
             ["Space Mono", "A, B", "var(--x, serif)", "monospace"]
         );
         assert_eq!(
-            leading_var("var( --brand-font , Inter)").as_deref(),
+            var_ref("var( --brand-font , Inter)")
+                .map(|v| v.name)
+                .as_deref(),
             Some("--brand-font")
         );
-        assert_eq!(leading_var("Inter"), None);
+        assert_eq!(var_ref("Inter"), None);
+        let v = " var(--f, var(--g, Inter), serif) x";
+        let r = var_ref(v).unwrap();
+        assert_eq!(r.name, "--f");
+        let (a, b) = r.fallback.unwrap();
+        assert_eq!(&v[a..b], " var(--g, Inter), serif");
+        assert_eq!(var_ref("var(--f)").unwrap().fallback, None);
+        assert_eq!(var_ref("var(f, serif)"), None);
+        assert_eq!(var_ref("var(--f, serif"), None);
     }
 }

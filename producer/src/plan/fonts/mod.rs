@@ -190,47 +190,44 @@ fn analyse(sources: &mut [Source], entry_name: &str) -> Found {
         .flat_map(|d| css::families(&d.value))
         .map(|f| f.to_ascii_lowercase())
         .collect();
-    let font_vars: BTreeSet<String> = all_decls(sources)
-        .filter(|d| d.prop == "font-family" && !d.in_font_face())
-        .filter_map(|d| css::leading_var(&d.value))
+    let defined: BTreeSet<String> = all_decls(sources)
+        .filter(|d| d.prop.starts_with("--") && !d.value.is_empty())
+        .map(|d| d.prop.clone())
         .collect();
     // Generic primaries get the embedded primary in front, in the
-    // declarations and in the custom properties they read.
+    // declarations and in every custom property (as the reference's
+    // `normalizeSystemFontPrimaryFamilies` does), also inside the fallback
+    // of a `var()` whose property no rule defines.
     let mut vars = BTreeMap::new();
-    for s in sources.iter_mut() {
-        for d in &s.decls {
-            let is_font_var = d.prop.starts_with("--") && font_vars.contains(&d.prop);
+    let mut promoted = BTreeMap::new();
+    for (si, s) in sources.iter_mut().enumerate() {
+        for (di, d) in s.decls.iter().enumerate() {
             let is_family = d.prop == "font-family" && !d.in_font_face();
-            let generic = css::families(&d.value)
-                .first()
-                .is_some_and(|f| aliases::is_generic(f));
-            let value = if (is_font_var || is_family) && generic {
-                s.inserts.insert(d.value_start);
-                format!("{}, {}", aliases::GENERIC_PRIMARY, d.value)
-            } else {
-                d.value.clone()
-            };
+            if !(is_family || d.prop.starts_with("--")) {
+                continue;
+            }
+            let mut value = d.value.clone();
+            if let Some(at) = primary_slot(&d.value, &defined) {
+                value.insert_str(at, &format!("{}, ", aliases::GENERIC_PRIMARY));
+                // The value as written has no comment before the slot.
+                if s.text[d.value_start..].starts_with(&d.value[..at]) {
+                    s.inserts.insert(d.value_start + at);
+                }
+            }
             if d.prop.starts_with("--") {
                 vars.insert(d.prop.clone(), value);
+            } else {
+                promoted.insert((si, di), value);
             }
         }
     }
     let mut found = Found::default();
-    for s in sources.iter() {
-        for d in s
-            .decls
-            .iter()
-            .filter(|d| d.prop == "font-family" && !d.in_font_face())
-        {
-            let generic = css::families(&d.value)
-                .first()
-                .is_some_and(|f| aliases::is_generic(f));
-            let value = if generic {
-                format!("{}, {}", aliases::GENERIC_PRIMARY, d.value)
-            } else {
-                d.value.clone()
+    for (si, s) in sources.iter().enumerate() {
+        for (di, d) in s.decls.iter().enumerate() {
+            let Some(value) = promoted.get(&(si, di)) else {
+                continue;
             };
-            let names = resolve_vars(&value, &vars);
+            let names = resolve_vars(value, &vars, 0);
             if let Some(family) = first_host_family(&names, &faces, &mut found.requested) {
                 found.fallbacks.push(HostFallback {
                     family,
@@ -273,16 +270,45 @@ fn all_decls<'a>(sources: &'a [Source]) -> impl Iterator<Item = &'a Decl> {
     sources.iter().flat_map(|s| s.decls.iter())
 }
 
-/// The names of a value whose first is `var(--x)`: the property's, then the rest.
-fn resolve_vars(value: &str, vars: &BTreeMap<String, String>) -> Vec<String> {
-    let names = css::families(value);
-    match css::leading_var(value).and_then(|v| vars.get(&v)) {
-        Some(resolved) => css::families(resolved)
-            .into_iter()
-            .chain(names.into_iter().skip(1))
-            .collect(),
-        None => names,
+/// Where the embedded primary goes in a value (an offset into it), as the
+/// reference's `systemPrimaryReplacement` decides: before a generic first
+/// family, or inside the fallback of a leading `var()` whose property is
+/// not defined.
+fn primary_slot(value: &str, defined: &BTreeSet<String>) -> Option<usize> {
+    if let Some(var) = css::var_ref(value) {
+        if defined.contains(&var.name) {
+            return None;
+        }
+        let (a, b) = var.fallback?;
+        let fallback = &value[a..b];
+        let lead = fallback.len() - fallback.trim_start().len();
+        return primary_slot(fallback.trim(), defined).map(|at| a + lead + at);
     }
+    let lead = value.len() - value.trim_start().len();
+    css::families(value)
+        .first()
+        .is_some_and(|f| aliases::is_generic(f))
+        .then_some(lead)
+}
+
+/// The names a value draws with, as the reference's
+/// `resolveDeclaredFamilies` reads them: a leading `var(--x, fallback)`
+/// becomes the property's families (or the fallback's when no rule
+/// defines it), then the value's other names; eight levels at most.
+fn resolve_vars(value: &str, vars: &BTreeMap<String, String>, depth: usize) -> Vec<String> {
+    let names = css::families(value);
+    let Some(var) = css::var_ref(value).filter(|_| depth < 8) else {
+        return names;
+    };
+    let source = match (vars.get(&var.name).filter(|v| !v.is_empty()), var.fallback) {
+        (Some(defined), _) => defined.as_str(),
+        (None, Some((a, b))) => &value[a..b],
+        (None, None) => return names,
+    };
+    resolve_vars(source, vars, depth + 1)
+        .into_iter()
+        .chain(names.into_iter().skip(1))
+        .collect()
 }
 
 /// Walks a family list as the browser does: the first name that an

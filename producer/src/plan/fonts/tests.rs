@@ -95,14 +95,46 @@ code { font-family: monospace; font-weight: 900 }
         "{}",
         c.html
     );
-    // Not a font variable: untouched.
-    assert!(c.html.contains("--kind: serif }"));
+    // Every custom property, as the reference promotes them.
+    assert!(c.html.contains("--kind: Inter, serif }"));
     assert!(c.html.contains("font-family: Inter, monospace;"));
     assert!(c.html.contains(r#"style="font-family: Inter, sans-serif""#));
     assert_eq!(
         faces(&c.html),
         [("Inter".into(), 400), ("Inter".into(), 900)]
     );
+}
+
+/// The registry's stacks: `var(--font-body, Inter, system-ui, sans-serif)`
+/// with no rule defining `--font-body` draws with the fallback's Inter, so
+/// Inter is embedded; a generic fallback gets Inter in front, inside the
+/// `var()`; a defined property's value decides instead of the fallback.
+#[test]
+fn var_fallbacks_of_undefined_properties_are_resolved_as_the_reference() {
+    let html = r#"<html><head><style>
+.a { font-family: var(--font-body, Inter, system-ui, sans-serif) }
+.m { font-family: var(--font-mono, ui-monospace, "SF Mono", monospace) }
+.n { font-family: var(--outer, var(--inner, monospace)) }
+.d { --brand: "Space Mono", monospace; font-family: var(--brand, serif) }
+</style></head><body><p class="a">x</p></body></html>"#;
+    let (c, found) = run(html);
+    assert!(found.is_empty(), "{found:?}");
+    assert!(
+        c.html
+            .contains(r#"var(--font-mono, Inter, ui-monospace, "SF Mono", monospace)"#),
+        "{}",
+        c.html
+    );
+    assert!(
+        c.html
+            .contains("var(--outer, var(--inner, Inter, monospace))"),
+        "{}",
+        c.html
+    );
+    assert!(c.html.contains("var(--brand, serif)"), "{}", c.html);
+    let named: Vec<String> = faces(&c.html).into_iter().map(|(n, _)| n).collect();
+    assert!(named.contains(&"Inter".to_string()), "{named:?}");
+    assert!(named.contains(&"Space Mono".to_string()), "{named:?}");
 }
 
 #[test]

@@ -47,6 +47,8 @@ impl Used {
             match token.to_ascii_lowercase().as_str() {
                 "bold" => self.add(700),
                 "bolder" | "lighter" => *self = Used::All,
+                // `font: var(--weight) 52px/1 X`: a weight the plan cannot read.
+                t if t.starts_with("var(") || t.starts_with("calc(") => *self = Used::All,
                 t => {
                     if let Ok(w) = t.parse::<u16>() {
                         self.add(w);
@@ -130,5 +132,13 @@ mod tests {
         u.add_value("var(--w)");
         assert_eq!(u, Used::All);
         assert_eq!(u.faces(&[400, 700]), BTreeSet::from([400, 700]));
+        // The registry's `font: var(--_hf-ui-weight-semibold) 52px/1 X`.
+        let mut s = Used::default();
+        s.add_shorthand("var(--_hf-ui-weight-semibold) 52px/1 var(--_hf-ui-font-sans)");
+        assert_eq!(s, Used::All);
+        // A var() after the size is the family, not a weight.
+        let mut f = Used::default();
+        f.add_shorthand("600 52px/1 var(--font)");
+        assert_eq!(f.faces(&[400, 700, 900]), BTreeSet::from([400, 700]));
     }
 }
