@@ -312,7 +312,7 @@ fn single(
         wait: true,
         download: None,
         json: true,
-        prices: Prices::default(),
+        prices: Default::default(),
         concurrency: None,
         estimate: None,
     };

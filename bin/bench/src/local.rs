@@ -297,7 +297,7 @@ fn remote_render(project: &Path, id: &str, out: PathBuf) -> RemoteRender {
         wait: true,
         download: Some(out),
         json: true,
-        prices: Prices::default(),
+        prices: Default::default(),
         concurrency: None,
         estimate: None,
     }

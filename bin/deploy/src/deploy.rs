@@ -487,6 +487,16 @@ async fn delete_and_wait(aws: &Aws, stack_name: &str, stack_id: &str) -> Result<
     Ok(())
 }
 
+/// The function's memory as the deployed template sets it, for a stack
+/// that does not report its parameters (moto) and a deploy that did not
+/// override it: the parameter's default, or the literal of a template
+/// baked without parameters.
+fn template_memory(template: &Json) -> Option<u32> {
+    let from = |v: &Json| v.as_u64().and_then(|n| u32::try_from(n).ok());
+    from(&template["Parameters"][ids::PARAM_MEMORY]["Default"])
+        .or_else(|| from(&template["Resources"][ids::RENDER_FUNCTION]["Properties"]["MemorySize"]))
+}
+
 async fn report_outputs(aws: &Aws, args: &DeployArgs, template: &Json) -> Result<()> {
     let info = stack::describe(aws, &args.stack_name)
         .await?
@@ -508,10 +518,20 @@ async fn report_outputs(aws: &Aws, args: &DeployArgs, template: &Json) -> Result
         .outputs_file
         .clone()
         .unwrap_or_else(|| outputs_file::default_file(&args.stack_name));
-    outputs_file::write_file(
-        &path,
-        &outs.to_json(&args.stack_name, &aws.region, &aws.account),
-    )?;
+    let mut file = outs.to_json(&args.stack_name, &aws.region, &aws.account);
+    let given = args
+        .parameter_overrides
+        .iter()
+        .find(|(k, _)| k == ids::PARAM_MEMORY)
+        .and_then(|(_, v)| v.parse().ok());
+    let memory = info
+        .memory_mb
+        .or(given)
+        .or_else(|| template_memory(template));
+    if let Some(mb) = memory {
+        file[ids::PARAM_MEMORY] = mb.into();
+    }
+    outputs_file::write_file(&path, &file)?;
     println!("outputs written to {}", path.display());
     let missing: Vec<&str> = [
         ids::OUTPUT_BUCKET_NAME,

@@ -104,6 +104,9 @@ pub struct StackInfo {
     pub status: String,
     pub reason: Option<String>,
     pub outputs: Vec<(String, String)>,
+    /// The function's memory (`LambdaMemoryMb`), for the outputs file:
+    /// the CLI prices billed seconds with it.
+    pub memory_mb: Option<u32>,
 }
 
 /// DescribeStacks by name or ID; `None` when there is no such live stack.
@@ -127,6 +130,11 @@ pub async fn describe(aws: &Aws, name_or_id: &str) -> Result<Option<StackInfo>> 
                 .iter()
                 .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
                 .collect(),
+            memory_mb: s
+                .parameters()
+                .iter()
+                .find(|p| p.parameter_key() == Some(hyperframes_infra::stack::ids::PARAM_MEMORY))
+                .and_then(|p| p.parameter_value()?.parse().ok()),
         })),
         Err(e)
             if e.code() == Some("ValidationError")

@@ -198,6 +198,7 @@ impl LocalStack {
             "RenderBucketName": self.bucket,
             "RenderFunctionArn": self.resolved.function_arn,
             "RenderStateMachineArn": self.resolved.state_machine_arn,
+            (hyperframes_infra::stack::ids::PARAM_MEMORY): self.resolved.memory_mb,
             "EndpointUrl": self.moto_endpoint,
             "StepFunctionsEndpointUrl": self.sfn.endpoint,
             "LambdaEndpointUrl": self.lambda.endpoint,

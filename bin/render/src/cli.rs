@@ -69,9 +69,11 @@ impl TargetArgs {
 /// Prices for cost estimates, overridable for other regions or discounts.
 #[derive(Debug, Clone, Args)]
 pub struct PriceArgs {
-    /// The render function's memory in MB (Lambda bills GB-seconds).
-    #[arg(long, default_value_t = 10240)]
-    pub memory_mb: u32,
+    /// The render function's memory in MB (Lambda bills GB-seconds)
+    /// [default: the stack's LambdaMemoryMb; without a stack, the stack's
+    /// default, 3072].
+    #[arg(long)]
+    pub memory_mb: Option<u32>,
     /// USD per Lambda GB-second (x86, on demand; us-east-1 by default).
     #[arg(long, default_value_t = 0.0000166667)]
     pub lambda_gb_second_usd: f64,
@@ -80,12 +82,82 @@ pub struct PriceArgs {
     pub transition_usd: f64,
 }
 
+impl Default for PriceArgs {
+    /// The flags' defaults: us-east-1 prices at the stack's memory.
+    fn default() -> Self {
+        let p = Prices::default();
+        PriceArgs {
+            memory_mb: None,
+            lambda_gb_second_usd: p.lambda_gb_second,
+            transition_usd: p.state_transition,
+        }
+    }
+}
+
 impl PriceArgs {
+    /// The prices without a stack: `--memory-mb`, else the stack's default.
     pub fn prices(&self) -> Prices {
+        self.at_memory(None)
+    }
+
+    /// The prices of a render on `stack`: `--memory-mb`, else the memory
+    /// the stack's function has, else the stack's default.
+    pub fn prices_on(&self, stack: &StackTarget) -> Prices {
+        self.at_memory(stack.memory_mb)
+    }
+
+    fn at_memory(&self, stack_mb: Option<u32>) -> Prices {
         Prices {
             lambda_gb_second: self.lambda_gb_second_usd,
             state_transition: self.transition_usd,
-            memory_mb: self.memory_mb,
+            memory_mb: self
+                .memory_mb
+                .or(stack_mb)
+                .unwrap_or(Prices::default().memory_mb),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execution::StackTarget;
+
+    /// A stack's outputs file, as `deploy --outputs-file` writes it.
+    fn stack(memory: serde_json::Value) -> StackTarget {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("outputs.json");
+        let mut v = serde_json::json!({
+            "RenderBucketName": "b",
+            "RenderStateMachineArn": "arn:aws:states:us-east-1:1:stateMachine:sm",
+        });
+        if !memory.is_null() {
+            v["LambdaMemoryMb"] = memory;
+        }
+        std::fs::write(&path, v.to_string()).unwrap();
+        StackTarget::from_outputs_file(&path).unwrap()
+    }
+
+    #[test]
+    fn billed_seconds_are_priced_at_the_flag_else_the_stacks_memory_else_the_default() {
+        let none = PriceArgs::default();
+        let flag = PriceArgs {
+            memory_mb: Some(2048),
+            ..PriceArgs::default()
+        };
+        // The stack's LambdaMemoryMb, as a number or as CloudFormation's string.
+        for m in [serde_json::json!(6144), serde_json::json!("6144")] {
+            let s = stack(m);
+            assert_eq!(s.memory_mb, Some(6144));
+            assert_eq!(none.prices_on(&s).memory_mb, 6144);
+            assert_eq!(flag.prices_on(&s).memory_mb, 2048);
+        }
+        // An outputs file written before it was recorded: the default.
+        let old = stack(serde_json::Value::Null);
+        assert_eq!(old.memory_mb, None);
+        let default = hyperframes_infra::LambdaMemory::DEFAULT.mb();
+        assert_eq!(none.prices_on(&old).memory_mb, default);
+        assert_eq!(none.prices().memory_mb, default);
+        assert_eq!(flag.prices().memory_mb, 2048);
     }
 }

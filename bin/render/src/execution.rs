@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use hyperframes_infra::contract::{field, PlanProtocol};
+use hyperframes_infra::stack::ids::PARAM_MEMORY;
 pub use hyperframes_infra::stack::{INTERMEDIATES_EXPIRY_DAYS, INTERMEDIATES_PREFIX};
 
 use crate::pricing::Prices;
@@ -32,6 +33,9 @@ pub struct StackTarget {
     pub function_arn: Option<String>,
     /// Set for a local stack (`local-stack up`): where its APIs are.
     pub local: Option<hyperframes_cli::aws::LocalEndpoints>,
+    /// The function's memory (the stack's `LambdaMemoryMb`), which prices
+    /// its billed seconds; `None` when the outputs do not say.
+    pub memory_mb: Option<u32>,
 }
 
 impl StackTarget {
@@ -65,6 +69,7 @@ impl StackTarget {
             state_machine_arn: get("RenderStateMachineArn")?,
             function_arn: v["RenderFunctionArn"].as_str().map(str::to_string),
             local,
+            memory_mb: memory_mb(&v[PARAM_MEMORY]),
         })
     }
 
@@ -101,6 +106,12 @@ impl StackTarget {
             state_machine_arn: get("RenderStateMachineArn")?,
             function_arn: get("RenderFunctionArn").ok(),
             local: None,
+            memory_mb: stack
+                .parameters()
+                .iter()
+                .find(|p| p.parameter_key() == Some(PARAM_MEMORY))
+                .and_then(|p| p.parameter_value())
+                .and_then(|v| v.parse().ok()),
         })
     }
 
@@ -114,6 +125,16 @@ impl StackTarget {
             self.state_machine_arn
                 .replacen(":stateMachine:", ":execution:", 1)
         )
+    }
+}
+
+/// `LambdaMemoryMb` in an outputs file: a number, or a string as
+/// CloudFormation gives parameter values.
+fn memory_mb(v: &Value) -> Option<u32> {
+    match v {
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
     }
 }
 
@@ -731,6 +752,7 @@ mod tests {
             state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:hyperframes-render".into(),
             function_arn: None,
             local: None,
+            memory_mb: None,
         };
         assert_eq!(
             t.execution_arn("r1"),

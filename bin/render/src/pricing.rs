@@ -19,7 +19,7 @@ impl Default for Prices {
         Prices {
             lambda_gb_second: 0.0000166667,
             state_transition: 0.000025,
-            memory_mb: 10240,
+            memory_mb: hyperframes_infra::LambdaMemory::DEFAULT.mb(),
         }
     }
 }

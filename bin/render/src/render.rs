@@ -14,7 +14,7 @@ use hyperframes_cli::bars;
 use hyperframes_infra::contract::PlanProtocol;
 use indicatif::ProgressBar;
 
-use crate::cli::TargetArgs;
+use crate::cli::{PriceArgs, TargetArgs};
 use crate::concurrency;
 use crate::execution;
 use crate::pricing::Prices;
@@ -35,7 +35,8 @@ pub struct RemoteRender {
     pub wait: bool,
     pub download: Option<PathBuf>,
     pub json: bool,
-    pub prices: Prices,
+    /// The price flags; the memory is the stack's unless `--memory-mb`.
+    pub prices: PriceArgs,
     /// `--concurrency`: the most chunks at once, instead of the figure read
     /// from the account's and the function's Lambda concurrency.
     pub concurrency: Option<u32>,
@@ -77,9 +78,10 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
         site::site_id(p)?;
     }
     let (aws, stack) = target.connect().await?;
+    let prices = r.prices.prices_on(&stack);
     let concurrency = fan_out(&aws, &stack, &r).await;
     let config = cap_fan_out(config, concurrency);
-    let estimate = estimate_first(&r, &config)?;
+    let estimate = estimate_first(&r, &config, prices)?;
     let project_uri = project_uri(&aws, &stack.bucket, &r).await?;
     let output_key = r
         .output_key
@@ -116,7 +118,7 @@ pub async fn run(target: &TargetArgs, r: RemoteRender) -> Result<bool> {
     if !r.wait {
         return Ok(true);
     }
-    let p = follow(&aws.sfn, &arn, r.prices, r.json).await?;
+    let p = follow(&aws.sfn, &arn, prices, r.json).await?;
     finish(&aws, &stack.bucket, &r, &output_key, &p).await
 }
 
@@ -186,10 +188,11 @@ async fn fan_out(aws: &Aws, stack: &execution::StackTarget, r: &RemoteRender) ->
 fn estimate_first(
     r: &RemoteRender,
     config: &RenderConfig,
+    prices: Prices,
 ) -> Result<Option<crate::estimate::model::Estimate>> {
     Ok(match (&r.project, &r.estimate) {
         (Some(p), Some(args)) => {
-            let e = crate::estimate::for_project(p, config, r.prices, r.protocol, args)?;
+            let e = crate::estimate::for_project(p, config, prices, r.protocol, args)?;
             if !r.json {
                 println!(
                     "estimate: ${:.4} (${:.4} - ${:.4}), ~{:.0} s",

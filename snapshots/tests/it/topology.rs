@@ -48,7 +48,7 @@ fn parameters_and_condition() {
     let t = template();
     let p = &t["Parameters"];
     assert_eq!(p["ProjectName"]["Default"], "hyperframes");
-    assert_eq!(p["LambdaMemoryMb"]["Default"], 10240);
+    assert_eq!(p["LambdaMemoryMb"]["Default"], 3072);
     assert_eq!(
         p["LambdaMemoryMb"]["AllowedValues"],
         json!([2048, 3072, 4096, 5120, 6144, 7168, 8192, 9216, 10240])
@@ -481,7 +481,7 @@ fn baked_values_replace_parameters() {
             "baked" => {
                 assert!(t.get("Parameters").is_none());
                 assert!(t.get("Conditions").is_none());
-                assert_eq!(f["MemorySize"], 10240);
+                assert_eq!(f["MemorySize"], 3072);
                 assert_eq!(f["Timeout"], 900);
                 assert_eq!(f["FunctionName"], "hyperframes-render");
                 assert!(f.get("ReservedConcurrentExecutions").is_none());

@@ -50,7 +50,7 @@ pub async fn start(target: &TargetArgs, project: &Path, id: &str, shape: Shape) 
         wait: false,
         download: None,
         json: true,
-        prices: Prices::default(),
+        prices: Default::default(),
         concurrency: None,
         estimate: None,
     };

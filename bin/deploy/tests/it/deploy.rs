@@ -293,6 +293,8 @@ fn create_noop_dry_run_update_and_destroy() {
     );
     assert_eq!(outputs["StackName"], "hf-life");
     assert_eq!(outputs["Region"], "us-east-1");
+    // The function's memory, which `render` and `progress` price with.
+    assert_eq!(outputs["LambdaMemoryMb"], 3072);
     assert!(api.bucket_exists(&bucket));
     let sha = first.package_sha();
     let key = format!("handlers/{sha}.zip");
@@ -301,7 +303,7 @@ fn create_noop_dry_run_update_and_destroy() {
         api.template("hf-life")["Resources"]["RenderFunction"]["Properties"]["Code"]["S3Key"],
         key.as_str()
     );
-    assert_eq!(memory_of(&api.template("hf-life")), 10240);
+    assert_eq!(memory_of(&api.template("hf-life")), 3072);
 
     // 2. Same inputs: same package hash, no upload, nothing to change.
     let again = p.deploy(&moto, &base);
@@ -351,7 +353,7 @@ fn create_noop_dry_run_update_and_destroy() {
     );
     assert_eq!(
         memory_of(&api.template("hf-life")),
-        10240,
+        3072,
         "--no-execute must not touch the stack"
     );
     assert_eq!(api.status("hf-life").as_deref(), Some("CREATE_COMPLETE"));

@@ -129,17 +129,17 @@ fn render_estimate_prints_a_price_without_aws() {
         .iter()
         .map(|m| m["memoryMb"].as_u64().unwrap())
         .collect();
-    assert_eq!(mb, [2048, 4096, 6144, 8192, 10240]);
+    assert_eq!(mb, [2048, 3072, 4096, 6144, 8192, 10240]);
     let wall = |i: usize| sizes[i]["wallSeconds"]["expected"].as_f64().unwrap();
     assert!(
-        wall(0) > wall(4),
+        wall(0) > wall(5),
         "1.2 vCPUs {} s vs 5.8 vCPUs {} s",
         wall(0),
-        wall(4)
+        wall(5)
     );
     assert_eq!(
-        sizes[4]["totalUsd"], e["totalUsd"],
-        "the 10240 MB row is this render"
+        sizes[1]["totalUsd"], e["totalUsd"],
+        "the 3072 MB row (the stack's default) is this render"
     );
     // The shipped calibration measured the producer's defaults, so a
     // default render is not warned about its settings.
@@ -178,14 +178,14 @@ fn render_estimate_prints_a_price_without_aws() {
         String::from_utf8_lossy(&out.stderr)
     );
     for needle in [
-        "GB-s at 10240 MB",
+        "GB-s at 3072 MB",
         "state transitions (exact",
         "GET/HEAD",
         "total",
         "wall time",
         "calibration: shipped default",
         "at other memory sizes",
-        "10240 MB   5.79",
+        "3072 MB   1.74",
     ] {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }

@@ -67,7 +67,7 @@ pub(crate) fn remote(
         wait: download.is_some(),
         download,
         json: true,
-        prices: Prices::default(),
+        prices: Default::default(),
         concurrency: None,
         estimate: None,
     }

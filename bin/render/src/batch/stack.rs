@@ -386,6 +386,7 @@ mod tests {
             state_machine_arn: "arn:aws:states:us-east-1:1:stateMachine:sm".into(),
             function_arn: None,
             local: None,
+            memory_mb: None,
         };
         let mut r = row("v/a.mp4");
         r.config.variables = Some(hyperframes_producer::variables::Variables::new(

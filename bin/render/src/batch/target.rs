@@ -20,7 +20,7 @@ pub async fn on_stack(args: &Args, site_id: &str, rows: Vec<BatchRow>) -> Result
     let est = super::estimates(
         &args.project,
         &rows,
-        args.prices.prices(),
+        args.prices.prices_on(&target),
         args.plan_protocol,
         &args.estimate_args(),
     );
@@ -67,7 +67,7 @@ pub async fn on_stack(args: &Args, site_id: &str, rows: Vec<BatchRow>) -> Result
         project_uri,
         protocol: args.plan_protocol,
         concurrency: decided.concurrency,
-        prices: args.prices.prices(),
+        prices: args.prices.prices_on(&target),
     });
     let plans = resolve_all(&ctx, args, &rows).await?;
     if !args.json {

@@ -106,7 +106,7 @@ pub fn run(cli: Args) -> ExitCode {
         let reports = check_timeline_args(&cli)?;
         let (aws, stack) = cli.target.connect().await?;
         let arn = stack.execution_arn(&cli.render_id);
-        let prices = cli.prices.prices();
+        let prices = cli.prices.prices_on(&stack);
         let (mut p, mut recorded) = if cli.watch {
             (follow(&aws.sfn, &arn, prices, cli.json).await?, None)
         } else {

@@ -239,7 +239,7 @@ fn remote_render(args: Args) -> (RemoteRender, LambdaArgs) {
         wait: l.wait,
         download: l.download.clone(),
         json: args.json,
-        prices: l.prices.prices(),
+        prices: l.prices.clone(),
         concurrency: args.estimate.concurrency,
         estimate: None,
     };
@@ -280,7 +280,7 @@ fn estimate_only(args: Args) -> ExitCode {
         estimate::for_project(
             project,
             &config,
-            remote.prices,
+            remote.prices.prices(),
             remote.protocol,
             &estimate_args,
         )

@@ -131,9 +131,10 @@ pub struct Estimate {
     pub at_memory: Vec<AtMemory>,
 }
 
-/// Memory sizes an estimate is also shown at: the sizes the stack takes
-/// (`LambdaMemory`: 2,048 to 10,240 MB in 1,024 MB steps), every other one.
-pub const MEMORY_SIZES: [u32; 5] = [2048, 4096, 6144, 8192, 10240];
+/// Memory sizes an estimate is also shown at: sizes the stack takes
+/// (`LambdaMemory`: 2,048 to 10,240 MB in 1,024 MB steps), the default
+/// (3,072) among them.
+pub const MEMORY_SIZES: [u32; 6] = [2048, 3072, 4096, 6144, 8192, 10240];
 
 /// One row of the memory comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
