@@ -514,6 +514,14 @@ pub(crate) mod history_fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fixed histories' figures are at 10 GB (10,240 MB).
+    fn at_10_gb() -> Prices {
+        Prices {
+            memory_mb: 10240,
+            ..Prices::default()
+        }
+    }
     use serde_json::json;
 
     use crate::progress::history_fixture::{entered, history};
@@ -586,7 +594,7 @@ mod tests {
             Some(12_100),
             99_999,
             &succeeded(),
-            Prices::default(),
+            at_10_gb(),
         );
         assert_eq!(p.state, State::Succeeded);
         assert_eq!(p.fraction, 1.0);
@@ -620,7 +628,7 @@ mod tests {
             Some(12_100),
             99_999,
             &succeeded(),
-            Prices::default(),
+            at_10_gb(),
         );
         let r = |low, expected, high| Range {
             low,
@@ -666,11 +674,11 @@ mod tests {
     fn fraction_while_running() {
         let events = succeeded();
         // Before the plan returns: 0.
-        let p = compute("RUNNING", 0, None, 2_000, &events[..5], Prices::default());
+        let p = compute("RUNNING", 0, None, 2_000, &events[..5], at_10_gb());
         assert_eq!(p.fraction, 0.0);
         assert_eq!(p.frames_total, None);
         // One of two chunks done: 0.1 + 0.8 x 30/60.
-        let p = compute("RUNNING", 0, None, 9_000, &events[..17], Prices::default());
+        let p = compute("RUNNING", 0, None, 9_000, &events[..17], at_10_gb());
         assert!((p.fraction - 0.5).abs() < 1e-9, "{}", p.fraction);
         assert_eq!(p.chunks_done, 1);
         assert_eq!(p.invocations_running, 1, "the second chunk");
@@ -697,7 +705,7 @@ mod tests {
                 json!({"error": "FONT_FETCH_FAILED", "cause": "no font"}),
             ),
         ]);
-        let p = compute("FAILED", 0, Some(4_100), 0, &events, Prices::default());
+        let p = compute("FAILED", 0, Some(4_100), 0, &events, at_10_gb());
         assert_eq!(
             p.state,
             State::Failed {

@@ -13,6 +13,14 @@ fn near(px: [u8; 3], want: [u8; 3]) -> bool {
     px.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 40)
 }
 
+/// Asserts each point of `f` is near its colour, naming what it shows.
+fn assert_pixels(f: &Frame, points: &[(usize, usize, [u8; 3], &str)]) {
+    for &(x, y, want, what) in points {
+        let px = f.pixel(x, y);
+        assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
+    }
+}
+
 #[test]
 fn gsap_string_selectors_in_a_mount_reach_only_that_mount() {
     require_tools();
@@ -325,14 +333,14 @@ fn a_comment_that_mentions_template_does_not_hide_the_component() {
     );
     assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     let f = frame(&sorted_pngs(&out)[0]);
-    for (x, y, want, what) in [
-        (32, 32, [255, 0, 0], "the box in the host's value"),
-        (4, 4, [0, 0, 0], "the component's background"),
-        (60, 60, [0, 0, 0], "the component's background"),
-    ] {
-        let px = f.pixel(x, y);
-        assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
-    }
+    assert_pixels(
+        &f,
+        &[
+            (32, 32, [255, 0, 0], "the box in the host's value"),
+            (4, 4, [0, 0, 0], "the component's background"),
+            (60, 60, [0, 0, 0], "the component's background"),
+        ],
+    );
 }
 
 /// A component written as a full document (no `<template>`, as the
@@ -379,19 +387,19 @@ fn a_full_document_component_keeps_its_head_styles_and_scripts() {
         "full-document",
     );
     let f = frame(&sorted_pngs(&out)[0]);
-    for (x, y, want, what) in [
-        (8, 32, [255, 0, 0], "the layer the head's style places"),
-        (52, 32, [0, 0, 255], "the colour the head's script sets"),
-        (
-            36,
-            32,
-            [0x11, 0x22, 0x33],
-            "the host's background between them",
-        ),
-    ] {
-        let px = f.pixel(x, y);
-        assert!(near(px, want), "({x}, {y}): {what} is {px:?}");
-    }
+    assert_pixels(
+        &f,
+        &[
+            (8, 32, [255, 0, 0], "the layer the head's style places"),
+            (52, 32, [0, 0, 255], "the colour the head's script sets"),
+            (
+                36,
+                32,
+                [0x11, 0x22, 0x33],
+                "the host's background between them",
+            ),
+        ],
+    );
 }
 
 /// A sub-composition host before its `data-start` hides its whole

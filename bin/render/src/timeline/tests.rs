@@ -93,13 +93,7 @@ fn jsonl() -> String {
 }
 
 fn built(reports: Option<&[Report]>) -> Timeline {
-    build(
-        &recorded(),
-        (0, Some(13_300), 99_999),
-        reports,
-        Prices::default(),
-    )
-    .unwrap()
+    build(&recorded(), (0, Some(13_300), 99_999), reports, at_10_gb()).unwrap()
 }
 
 #[test]
@@ -163,14 +157,7 @@ fn one_bar_per_invocation_with_retries_and_throttles() {
 #[test]
 fn without_reports_the_bill_is_progress_wall_time() {
     let t = built(None);
-    let p = crate::progress::compute(
-        "SUCCEEDED",
-        0,
-        Some(13_300),
-        0,
-        &recorded(),
-        Prices::default(),
-    );
+    let p = crate::progress::compute("SUCCEEDED", 0, Some(13_300), 0, &recorded(), at_10_gb());
     // Progress counts the throttled attempt's 100 ms; Lambda bills none.
     assert_eq!(t.billed_ms() + 100, p.cost.lambda_ms);
     assert_eq!(t.billed_ms(), 19_000);
@@ -211,14 +198,7 @@ fn with_reports_progress_bills_the_report_lines_and_compares_them_with_the_estim
     use crate::estimate::model::Range;
     let reports = reports::parse(&jsonl(), "invocations.jsonl").unwrap();
     let t = built(Some(&reports));
-    let mut p = crate::progress::compute(
-        "SUCCEEDED",
-        0,
-        Some(13_300),
-        0,
-        &recorded(),
-        Prices::default(),
-    );
+    let mut p = crate::progress::compute("SUCCEEDED", 0, Some(13_300), 0, &recorded(), at_10_gb());
     let r = |low, expected, high| Range {
         low,
         expected,
@@ -233,7 +213,7 @@ fn with_reports_progress_bills_the_report_lines_and_compares_them_with_the_estim
     assert_eq!(p.billed.source, "history");
     assert_eq!(p.billed.lambda_gb_seconds, 191.0);
     assert_eq!(p.billed_vs_estimate, Some(0.955));
-    p.use_reports(&t, Prices::default());
+    p.use_reports(&t, at_10_gb());
     // REPORT: 2 + 4 + 1 + 5 + 6 + 1 s billed (init included) at 10 GB.
     assert_eq!(p.billed.source, "reports");
     assert_eq!(p.billed.lambda_gb_seconds, 190.0);
@@ -308,7 +288,7 @@ fn a_render_that_has_not_started_is_refused() {
         ("ExecutionStarted", 0, 0.0, N),
         ("TaskStateEntered", 1, 0.1, entered("PlanV2")),
     ]);
-    let e = build(&events, (0, None, 500), None, Prices::default()).unwrap_err();
+    let e = build(&events, (0, None, 500), None, at_10_gb()).unwrap_err();
     assert!(
         e.to_string().contains("has not started any invocation yet"),
         "{e}"
@@ -318,7 +298,7 @@ fn a_render_that_has_not_started_is_refused() {
 #[test]
 fn a_running_invocation_ends_at_now() {
     let events = recorded();
-    let t = build(&events[..14], (0, None, 3_000), None, Prices::default()).unwrap();
+    let t = build(&events[..14], (0, None, 3_000), None, at_10_gb()).unwrap();
     assert_eq!(t.bars.len(), 4);
     assert!(t.bars[1..].iter().all(|b| b.outcome == Outcome::Running));
     // Chunk 2 was scheduled, not started: it counts from its scheduling.
@@ -382,8 +362,8 @@ fn the_svg_has_a_bar_per_invocation_and_marks_the_slowest_chunks() {
 fn the_svg_is_deterministic_and_escapes_text() {
     let mut events = recorded();
     events[16].error = Some("Bad<&>\"'\u{1}Error".into());
-    let a = build(&events, (0, Some(13_300), 1), None, Prices::default()).unwrap();
-    let b = build(&events, (0, Some(13_300), 2), None, Prices::default()).unwrap();
+    let a = build(&events, (0, Some(13_300), 1), None, at_10_gb()).unwrap();
+    let b = build(&events, (0, Some(13_300), 2), None, at_10_gb()).unwrap();
     let svg = svg::render(&a);
     assert_eq!(svg, svg::render(&b), "same history, same bytes");
     assert!(
@@ -417,4 +397,12 @@ fn the_file_is_written_whole_or_not_at_all() {
     assert!(write_atomic(&missing, "x").is_err());
     let e = check_writable(dir.path()).unwrap_err().to_string();
     assert!(e.contains("is a directory"), "{e}");
+}
+
+/// The fixed histories' figures are at 10 GB (10,240 MB).
+fn at_10_gb() -> Prices {
+    Prices {
+        memory_mb: 10240,
+        ..Prices::default()
+    }
 }
