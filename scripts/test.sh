@@ -155,15 +155,16 @@ install_only=0
 # binary's output is printed whole when it ends, with its seconds, and the
 # run fails if any binary failed, after all of them ran (--no-fail-fast).
 #
-# SOLO binaries run alone, after the lanes: the producer's determinism
-# tests (a chunked render equals a single pass, frame reuse changes no
-# byte) have failed, intermittently, only while another binary's Chromium
-# rendered at the same moment (the local stack's; not under CPU burners
-# alone). Issue 24 holds that nondeterminism with these reproducers; until
-# it is fixed, the suite does not provoke it.
+# RETRY: the producer's determinism tests (frame reuse changes no byte; a
+# chunked render equals a single pass) fail intermittently in fresh-clone
+# runs, even alone: a real nondeterminism that issue 24 holds, with these
+# tests (KNOWN_FLAKY) as its reproducers. When only they fail, they run
+# once more; a pass is reported as FLAKY, in the log and at the
+# end, and does not fail the run. A test that fails twice does.
 LANES=${HF_TEST_LANES:-2}
-LANE_ORDER="local:it hyperframes:it deploy:it snapshots:it handler:it"
-SOLO="producer:it"
+LANE_ORDER="producer:it local:it hyperframes:it deploy:it snapshots:it handler:it"
+RETRY="producer:it"
+KNOWN_FLAKY="reuse::hold_frames_are_reused_and_the_output_bytes_do_not_change render::video_elements_are_seeked_per_frame_and_seamless_across_chunks"
 
 list_test_binaries() {  # lines: RANK<TAB>NAME<TAB>PACKAGE_DIR<TAB>EXECUTABLE
   cargo test --workspace --no-run --message-format=json 2>/dev/null | python3 -c '
@@ -193,6 +194,22 @@ run_binary() {  # NAME DIR COMMAND...
   [ "$rc" -eq 0 ] || echo "$name" >>"$LOGS/failed"
 }
 
+retry_flaky() {  # NAME DIR EXE: rerun its failed tests once if all are KNOWN_FLAKY
+  local name=$1 dir=$2 exe=$3 tests t
+  grep -qx "$name" "$LOGS/failed" 2>/dev/null || return 0
+  mapfile -t tests < <(sed -n 's/^test \(.*\) \.\.\. FAILED$/\1/p' "$LOGS/$name.log")
+  [ "${#tests[@]}" -ge 1 ] || return 0
+  for t in "${tests[@]}"; do [[ " $KNOWN_FLAKY " == *" $t "* ]] || return 0; done
+  log "$name: ${tests[*]} failed; running them once more (a known nondeterminism, issue 24)"
+  if (cd "$dir" && exec "$exe" --exact "${tests[@]}") >"$LOGS/$name.retry.log" 2>&1 </dev/null; then
+    log "FLAKY (failed, then passed): ${tests[*]}"
+    echo "${tests[*]}" >>"$LOGS/flaky"
+    sed -i "/^$name\$/d" "$LOGS/failed"
+  else
+    log "$name: failed again (target/test-logs/$name.retry.log)"
+  fi
+}
+
 run_in_lanes() {
   local bins running=0 rank name dir exe
   LOGS="$root/target/test-logs"
@@ -202,9 +219,9 @@ run_in_lanes() {
   log "running $(wc -l <<<"$bins") test binaries and the doctests, $LANES at a time (logs in target/test-logs/)"
   # The list is read on fd 3 and every job's stdin is /dev/null: a test
   # that reads its standard input must not eat the rest of the list.
-  local solo=()
+  local retry=()
   while IFS=$'\t' read -r -u 3 rank name dir exe; do
-    if [[ " $SOLO " == *" $name "* ]]; then solo+=("$name"$'\t'"$dir"$'\t'"$exe"); continue; fi
+    if [[ " $RETRY " == *" $name "* ]]; then retry+=("$name"$'\t'"$dir"$'\t'"$exe"); fi
     if [ "$running" -ge "$LANES" ]; then wait -n || true; running=$((running - 1)); fi
     if [ "$name" = doctests ]; then
       run_binary doctests "$root" cargo test --workspace --doc --quiet </dev/null &
@@ -214,14 +231,16 @@ run_in_lanes() {
     running=$((running + 1))
   done 3<<<"$(printf '%s\n999\tdoctests\t\t\n' "$bins")"
   wait
-  for job in "${solo[@]}"; do
+  for job in "${retry[@]}"; do
     IFS=$'\t' read -r name dir exe <<<"$job"
-    log "$name runs alone"
-    run_binary "$name" "$dir" "$exe" </dev/null
+    retry_flaky "$name" "$dir" "$exe"
   done
   if [ -s "$LOGS/failed" ]; then
     log "FAILED: $(tr '\n' ' ' <"$LOGS/failed")(their output is above and in target/test-logs/)"
     exit 101
+  fi
+  if [ -s "$LOGS/flaky" ]; then
+    log "passed, with FLAKY tests: $(tr '\n' ' ' <"$LOGS/flaky")"
   fi
   log "all test binaries and the doctests passed"
 }
