@@ -10,6 +10,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::Value as Json;
 
+/// The render function's memory (`LambdaMemoryMb`) a stack was deployed
+/// with, from DescribeStacks' parameters: `render` and `progress` price
+/// billed seconds with it, and `deploy` writes it to the outputs file.
+/// `None` when the stack does not report it (moto reports no parameters).
+pub fn stack_memory_mb(stack: &aws_sdk_cloudformation::types::Stack) -> Option<u32> {
+    stack
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some(hyperframes_infra::stack::ids::PARAM_MEMORY))
+        .and_then(|p| p.parameter_value()?.parse().ok())
+}
+
 /// Where `deploy` writes a stack's outputs by default, relative to the
 /// directory it runs in.
 pub fn default_file(stack_name: &str) -> PathBuf {

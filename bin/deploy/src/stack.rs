@@ -130,11 +130,7 @@ pub async fn describe(aws: &Aws, name_or_id: &str) -> Result<Option<StackInfo>> 
                 .iter()
                 .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
                 .collect(),
-            memory_mb: s
-                .parameters()
-                .iter()
-                .find(|p| p.parameter_key() == Some(hyperframes_infra::stack::ids::PARAM_MEMORY))
-                .and_then(|p| p.parameter_value()?.parse().ok()),
+            memory_mb: hyperframes_cli::outputs::stack_memory_mb(s),
         })),
         Err(e)
             if e.code() == Some("ValidationError")

@@ -106,12 +106,7 @@ impl StackTarget {
             state_machine_arn: get("RenderStateMachineArn")?,
             function_arn: get("RenderFunctionArn").ok(),
             local: None,
-            memory_mb: stack
-                .parameters()
-                .iter()
-                .find(|p| p.parameter_key() == Some(PARAM_MEMORY))
-                .and_then(|p| p.parameter_value())
-                .and_then(|v| v.parse().ok()),
+            memory_mb: hyperframes_cli::outputs::stack_memory_mb(stack),
         })
     }
 
