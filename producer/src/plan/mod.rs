@@ -448,6 +448,8 @@ fn embed_fonts(
     };
     let host_fonts = fonts::embed(&mut page, entry, project_dir, runtime);
     check_host_fonts(&host_fonts, options.host_fonts(config), entry)?;
+    let base = entry.parent().unwrap_or(project_dir);
+    fonts::early::load_before_scripts(&mut page, base, project_dir);
     Ok((page, host_fonts))
 }
 

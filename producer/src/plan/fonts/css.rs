@@ -142,6 +142,82 @@ fn strip_comments(s: &str) -> String {
     out
 }
 
+/// Where the family list of a `font` shorthand starts (a byte offset into
+/// `value`): after the size and its optional `/ line-height`. None for a
+/// system font keyword (`caption`, ...) or a value the plan cannot read
+/// (a `var()` before the size).
+pub fn shorthand_family_start(value: &str) -> Option<usize> {
+    const SIZES: [&str; 11] = [
+        "xx-small",
+        "x-small",
+        "small",
+        "medium",
+        "large",
+        "x-large",
+        "xx-large",
+        "xxx-large",
+        "larger",
+        "smaller",
+        "math",
+    ];
+    let b = value.as_bytes();
+    let mut i = 0;
+    let mut after_size = false;
+    while i < b.len() {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        if after_size && b[i] != b'/' {
+            return Some(i);
+        }
+        let start = i;
+        let mut depth = 0i32;
+        while i < b.len() && (depth > 0 || !b[i].is_ascii_whitespace()) {
+            match b[i] {
+                b'(' => depth += 1,
+                b')' => depth -= 1,
+                b'/' if depth == 0 && after_size && i > start => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        let token = value[start..i].to_ascii_lowercase();
+        if token.ends_with('/') && !after_size {
+            // `40px/ 1.2`: the line height is the next token.
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+        }
+        if after_size {
+            // `/ 1.2` or `/1.2`: the line height, then the families.
+            if token == "/" {
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        let size = token.split('/').next().unwrap_or("");
+        let numeric = size.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && !size.chars().all(|c| c.is_ascii_digit());
+        if numeric || size.starts_with("calc(") || SIZES.contains(&size) {
+            after_size = true;
+        } else if size.starts_with("var(") {
+            return None;
+        }
+    }
+    None
+}
+
 /// A `font-family` value's names in order, unquoted; commas inside quotes
 /// or parentheses (`var(--f, serif)`) do not split.
 pub fn families(value: &str) -> Vec<String> {
@@ -225,6 +301,28 @@ pub fn var_ref(value: &str) -> Option<VarRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shorthand_family_list_starts_after_the_size_and_line_height() {
+        fn at(v: &str) -> Option<&str> {
+            shorthand_family_start(v).map(|i| &v[i..])
+        }
+        assert_eq!(
+            at("700 40px \"Space Mono\", monospace"),
+            Some("\"Space Mono\", monospace")
+        );
+        assert_eq!(
+            at("italic bold 12px/30px Georgia, serif"),
+            Some("Georgia, serif")
+        );
+        assert_eq!(at("1.5em / 1.2 Inter"), Some("Inter"));
+        assert_eq!(at("40px /1.2 Inter"), Some("Inter"));
+        assert_eq!(at("40px/ 1.2 Inter"), Some("Inter"));
+        assert_eq!(at("small-caps x-large var(--f)"), Some("var(--f)"));
+        assert_eq!(at("calc(2 * 10px) Lato"), Some("Lato"));
+        assert_eq!(at("caption"), None);
+        assert_eq!(at("var(--size) Inter"), None);
+    }
 
     #[test]
     fn declarations_carry_their_selector_and_value_offset() {

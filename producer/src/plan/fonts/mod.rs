@@ -17,6 +17,7 @@
 pub mod aliases;
 pub mod catalog;
 pub(crate) mod css;
+pub mod early;
 pub(crate) mod weights;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -202,16 +203,15 @@ fn analyse(sources: &mut [Source], entry_name: &str) -> Found {
     let mut promoted = BTreeMap::new();
     for (si, s) in sources.iter_mut().enumerate() {
         for (di, d) in s.decls.iter().enumerate() {
-            let is_family = d.prop == "font-family" && !d.in_font_face();
-            if !(is_family || d.prop.starts_with("--")) {
+            let Some(off) = family_start(d) else {
                 continue;
-            }
-            let mut value = d.value.clone();
-            if let Some(at) = primary_slot(&d.value, &defined) {
+            };
+            let mut value = d.value[off..].to_string();
+            if let Some(at) = primary_slot(&value, &defined) {
                 value.insert_str(at, &format!("{}, ", aliases::GENERIC_PRIMARY));
                 // The value as written has no comment before the slot.
-                if s.text[d.value_start..].starts_with(&d.value[..at]) {
-                    s.inserts.insert(d.value_start + at);
+                if s.text[d.value_start..].starts_with(&d.value[..off + at]) {
+                    s.inserts.insert(d.value_start + off + at);
                 }
             }
             if d.prop.starts_with("--") {
@@ -243,6 +243,20 @@ fn analyse(sources: &mut [Source], entry_name: &str) -> Found {
     }
     found.fallbacks.dedup();
     found
+}
+
+/// Where a declaration's family list starts in its value: all of a
+/// `font-family` or a custom property, the tail of a `font` shorthand.
+fn family_start(d: &Decl) -> Option<usize> {
+    if d.in_font_face() {
+        return None;
+    }
+    match d.prop.as_str() {
+        "font-family" => Some(0),
+        "font" => css::shorthand_family_start(&d.value),
+        p if p.starts_with("--") => Some(0),
+        _ => None,
+    }
 }
 
 /// Font variables' families: embedded like the stylesheets' (under the
