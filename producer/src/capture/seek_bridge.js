@@ -6,11 +6,17 @@
 // every random source (Math.random, crypto.getRandomValues) is virtual and
 // moves only when the producer seeks.
 //
-// The producer replaces __HF_FPS__ and __HF_ROOT_ID__ before injection.
+// The producer replaces __HF_FPS__, __HF_ROOT_ID__ and
+// __HF_WAIT_PRESENTED__ before injection.
 (function () {
   "use strict";
   var FPS = __HF_FPS__;
   var ROOT_ID = __HF_ROOT_ID__;
+  // Screenshot capture draws whenever it is asked, so a seeked video's
+  // new frame may not have reached the compositor yet: wait until the
+  // video presents a frame (requestVideoFrameCallback). BeginFrame capture
+  // presents only on its own frames, so it cannot wait for one.
+  var WAIT_PRESENTED = __HF_WAIT_PRESENTED__;
   var w = window;
   if (w.__hf && w.__hf.__installed) return;
   // The reference's runtime creates the registry before page scripts, and
@@ -232,11 +238,62 @@
       var mediaStart = numAttr(m, "data-media-start", 0);
       var rate = numAttr(m, "data-playback-rate", 1);
       var local = Math.max(0, (q - start) * rate + mediaStart);
+      var first = !m.__hfSeen;
+      m.__hfSeen = true;
       if (Math.abs(m.currentTime - local) > 1e-4) {
+        watchPresented(m, local);
         pendingMedia.push(m);
         m.currentTime = local;
+      } else if (first && (m.readyState < 2 || (m.__hfTracked && !m.__hfEverPresented))) {
+        // A first frame at the element's own time needs no seek, but the
+        // video may not have loaded or drawn it yet: wait (bounded) for
+        // its data and its first presented frame.
+        m.__hfFirstWait = true;
+        m.__hfPolls = 0;
+        pendingMedia.push(m);
       }
     }
+  }
+  // Every video's first presented frame, seen from the moment the element
+  // enters the document (before it can have loaded one).
+  function trackVideos() {
+    var vs = document.getElementsByTagName("video");
+    for (var i = 0; i < vs.length; i++) {
+      var v = vs[i];
+      if (v.__hfTracked || typeof v.requestVideoFrameCallback !== "function") continue;
+      v.__hfTracked = true;
+      (function (v) {
+        v.requestVideoFrameCallback(function () { v.__hfEverPresented = true; });
+      })(v);
+    }
+  }
+  if (WAIT_PRESENTED && typeof MutationObserver === "function") {
+    new MutationObserver(trackVideos).observe(document, { childList: true, subtree: true });
+  }
+  // Polls of mediaSettled a video may wait for its frame to be presented
+  // (each poll is a round trip from the producer): a bound, so a video
+  // that presents nothing new (a seek inside its current frame) cannot
+  // hold the render.
+  var PRESENT_POLLS = 300;
+  // A video still loading may first present the frame it loaded with: a
+  // presented frame counts only when it is the target's (at most 0.25 s
+  // before it, the longest frame of a 4 fps video).
+  function watchPresented(m, target) {
+    if (!WAIT_PRESENTED || m.tagName !== "VIDEO" || typeof m.requestVideoFrameCallback !== "function") return;
+    var gen = (m.__hfGen || 0) + 1;
+    m.__hfGen = gen;
+    m.__hfPresented = false;
+    m.__hfPolls = 0;
+    var onFrame = function (now, md) {
+      if (m.__hfGen !== gen) return;
+      var t = md && typeof md.mediaTime === "number" ? md.mediaTime : target;
+      if (t > target + 1e-3 || t < target - 0.25) {
+        m.requestVideoFrameCallback(onFrame);
+        return;
+      }
+      m.__hfPresented = true;
+    };
+    m.requestVideoFrameCallback(onFrame);
   }
   // A GSAP timeline, or any object with a seek method (the reference
   // accepts hand-written timeline objects too).
@@ -536,7 +593,14 @@
     mediaSettled: function () {
       for (var i = 0; i < pendingMedia.length; i++) {
         var m = pendingMedia[i];
+        if (m.__hfFirstWait) {
+          var loaded = m.readyState >= 2 && (!m.__hfTracked || m.__hfEverPresented);
+          if (!loaded && ++m.__hfPolls < PRESENT_POLLS) return false;
+          m.__hfFirstWait = false;
+          continue;
+        }
         if (m.seeking || m.readyState < 2) return false;
+        if (m.__hfPresented === false && ++m.__hfPolls < PRESENT_POLLS) return false;
       }
       return true;
     },

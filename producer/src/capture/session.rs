@@ -52,10 +52,18 @@ pub struct BootTimes {
     pub ready: Duration,
 }
 
-/// Builds the bridge script for a composition.
-pub fn bridge_script(fps: u32, composition_id: &str) -> String {
+/// Builds the bridge script for a composition captured in `mode`.
+pub fn bridge_script(fps: u32, composition_id: &str, mode: CaptureMode) -> String {
     SEEK_BRIDGE_JS
         .replace("__HF_FPS__", &fps.to_string())
+        .replace(
+            "__HF_WAIT_PRESENTED__",
+            if mode == CaptureMode::Screenshot {
+                "true"
+            } else {
+                "false"
+            },
+        )
         .replace(
             "__HF_ROOT_ID__",
             &serde_json::Value::String(composition_id.to_string()).to_string(),
@@ -94,7 +102,7 @@ pub fn with_session<T>(
         let json = serde_json::to_string(table).expect("a string map serializes");
         script.push_str(&format!("window.__hfVariableAssets = {json};\n"));
     }
-    script.push_str(&bridge_script(spec.fps, &spec.composition_id));
+    script.push_str(&bridge_script(spec.fps, &spec.composition_id, spec.mode));
     cap.page.prepare(&script, spec.transparent)?;
     cap.page.assert_software_gl()?;
     cap.page.navigate(&server.url(&spec.entry))?;
