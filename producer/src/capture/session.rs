@@ -169,6 +169,7 @@ impl Capture<'_> {
                     && s["fontsReady"] == true
                     && s["imagesReady"] == true
                     && s["hasRoot"] == true
+                    && s["adaptersPending"].as_array().is_none_or(|a| a.is_empty())
                     && (self.spec.no_timeline || s["hasTimeline"] == true);
                 self.has_media = s["media"].as_u64().unwrap_or(0) > 0;
                 last = s;
@@ -190,6 +191,18 @@ impl Capture<'_> {
                     )
                 } else if last["hasRoot"] != true {
                     format!("no element with data-composition-id={id:?} after load")
+                } else if let Some(names) =
+                    last["adaptersPending"].as_array().filter(|a| !a.is_empty())
+                {
+                    let names: Vec<String> = names
+                        .iter()
+                        .map(|n| format!("window.{}", n.as_str().unwrap_or("?")))
+                        .collect();
+                    format!(
+                        "a map registered in {} never reported ready (Google Maps: tilesloaded; Mapbox, MapLibre: load; Leaflet: whenReady) within {} s; its tiles or style may need the network, which renders do not have",
+                        names.join(", "),
+                        timeout.as_secs()
+                    )
                 } else if !self.spec.no_timeline && last["hasTimeline"] != true {
                     format!(
                         "composition {id:?} never registered window.__timelines[{id:?}] within {} s; register a paused GSAP timeline under that key, or mark the root element with data-no-timeline",

@@ -7,6 +7,7 @@
 mod common;
 
 mod fonts;
+mod map_cases;
 mod plan;
 mod probe;
 mod render;
