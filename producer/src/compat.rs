@@ -107,6 +107,9 @@ pub const FEATURES: &[Feature] = &[
     rendered(S, "__hfMapbox"),
     rendered(S, "__hfMaplibre"),
     rendered(S, "__hfLeaflet"),
+    // Shader transitions: composited on the page through the hooks
+    // HyperShader installs (see plan::shader).
+    rendered(S, "HyperShader"),
     // The reference's editor (Studio) only.
     editor("data-timeline-label"),
     editor("data-timeline-role"),

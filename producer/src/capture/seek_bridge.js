@@ -596,7 +596,10 @@
       var q = hf.seek(t);
       var anims = document.getAnimations ? document.getAnimations() : [];
       var reason = changeReason(q, mutatedBefore, anims);
-      return { errors: errors.length, changed: reason };
+      // A shader transition's page-side compositor (the reference's
+      // HyperShader, when __HF_PAGE_SIDE_COMPOSITING__ is set) asks the
+      // producer to run its prepare/resolve hooks for this frame.
+      return { errors: errors.length, changed: reason, composite: w.__hf_page_composite_pending === true };
     },
     // Seeks every clock and animation source to time t (seconds), quantized to the frame grid.
     seek: function (t) {
@@ -634,10 +637,15 @@
         hasTimeline: hf.hasTimeline(),
         hasRoot: !!rootEl(),
         adaptersPending: adaptersPending(),
+        // The page-side compositor wraps __hf.seek from a 50 ms interval
+        // after installing its hooks; frames seeked before that would
+        // miss the shader.
+        compositorReady: typeof w.__hf_page_composite_prepare !== "function" || hf.seek !== ownSeek,
         errors: errors.slice(0, 5),
       };
     },
   };
+  var ownSeek = hf.seek;
   w.__hf = hf;
   w.__HF_VIRTUAL_TIME__ = {
     seekToTime: function (ms) { nowMs = ms; reseed(ms); flushRaf(); },

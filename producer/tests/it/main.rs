@@ -13,5 +13,6 @@ mod probe;
 mod render;
 mod reuse;
 mod runtime_contract;
+mod shader_composite;
 mod template_cache;
 mod variables;
