@@ -280,6 +280,7 @@ fn session_spec(
         variable_assets: plan.encoder.variable_assets.clone(),
         extra_flags: opts.browser_flags.clone(),
         screencast: opts.screencast.then_some(image),
+        page_composite: plan.encoder.page_composite,
     })
 }
 

@@ -101,6 +101,15 @@ pub const FEATURES: &[Feature] = &[
     rendered(S, "__hyperframes"),
     rendered(S, "__hfAnime"),
     rendered(S, "__hfLottie"),
+    // Readiness only, as the reference's adapters: the first frame waits
+    // for every registered map (its tiles need the network or the asset map).
+    rendered(S, "__hfGoogleMaps"),
+    rendered(S, "__hfMapbox"),
+    rendered(S, "__hfMaplibre"),
+    rendered(S, "__hfLeaflet"),
+    // Shader transitions: composited on the page through the hooks
+    // HyperShader installs (see plan::shader).
+    rendered(S, "HyperShader"),
     // The reference's editor (Studio) only.
     editor("data-timeline-label"),
     editor("data-timeline-role"),
@@ -135,10 +144,6 @@ pub const FEATURES: &[Feature] = &[
     missing(S, "__hfThreeTime", "the reference publishes each frame's time here for three.js scenes; here it stays undefined (scenes driven by requestAnimationFrame still follow the frame clock)"),
     missing(S, "__hfTypegpuTime", "the reference publishes each frame's time here for TypeGPU scenes; here it stays undefined"),
     missing(S, "__hfD3", "the reference seeks the d3 transitions registered here; here they are not seeked"),
-    missing(S, "__hfLeaflet", "the reference waits for and seeks the Leaflet maps registered here; here it does not, and map tiles need the network"),
-    missing(S, "__hfMapbox", "the reference waits for and seeks the Mapbox maps registered here; here it does not"),
-    missing(S, "__hfMaplibre", "the reference waits for and seeks the MapLibre maps registered here; here it does not"),
-    missing(S, "__hfGoogleMaps", "the reference waits for and seeks the Google Maps registered here; here it does not"),
     missing(S, "hf-seek", "the reference sends an hf-seek event before each frame; here no such event is sent, so listeners never run"),
     missing(S, "__hfWaitForSeekCompletion", "the reference waits for the promise registered here after each seek; here it is not awaited"),
 ];

@@ -551,6 +551,22 @@ impl<'b> Page<'b> {
         Ok(())
     }
 
+    /// Draws one BeginFrame (committed and drawn, no screenshot); see
+    /// [`crate::capture::session::Capture::warm_before`].
+    pub fn warm_frame(&mut self) -> Result<()> {
+        if self.mode != CaptureMode::BeginFrame {
+            return Ok(());
+        }
+        self.tick += 1;
+        let t = self.tick as f64 * self.interval;
+        self.call(
+            "HeadlessExperimental.beginFrame",
+            json!({"frameTimeTicks": t, "interval": self.interval}),
+        )
+        .map_err(|e| ProducerError::BeginFrameFailed(format!("beginFrame failed: {e}")))?;
+        Ok(())
+    }
+
     /// Accounts for a frame whose capture was skipped: the BeginFrame clock
     /// still advances, so later frames get the ticks they would have had.
     pub fn skip(&mut self) {

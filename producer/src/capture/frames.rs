@@ -97,6 +97,7 @@ fn page_loop(
             Ordering::Relaxed,
         );
         let mut frame = slice.start_frame + k as u64;
+        cap.warm_before(frame)?;
         while frame < slice.end_frame && !stop.load(Ordering::Relaxed) {
             if Instant::now() >= plan.deadline {
                 return Err(ProducerError::Timeout(

@@ -35,6 +35,49 @@
         el.style.padding = "0";
         el.style.overflow = "hidden";
       });
+      applyClipLayout();
+    });
+  }
+
+  // The reference runtime's composition sizing and clip layout, applied
+  // to every page at init (init.ts applyCompositionSizing and
+  // applyClipLayout): the root takes its data-width/data-height as pixels
+  // (a root sized only by those attributes, whose children are all
+  // absolutely positioned, would otherwise be 0 px tall and clip them
+  // all), clips, and is a positioning box; its timed children (clips,
+  // mounted compositions) are placed in that box and sized from their own
+  // data-width/data-height or the root's, so a mount's host holds its
+  // component.
+  function px(v) {
+    var n = Number(v);
+    return v != null && v !== "" && isFinite(n) && n > 0 ? n + "px" : null;
+  }
+  function applyClipLayout() {
+    var rootEl = document.querySelector('[data-composition-id="' + ROOT_ID + '"]');
+    if (!rootEl) return;
+    if (!rootEl.style.position) rootEl.style.position = "relative";
+    rootEl.style.overflow = "hidden";
+    var rw = px(rootEl.getAttribute("data-width"));
+    var rh = px(rootEl.getAttribute("data-height"));
+    if (rw) { rootEl.style.width = rw; rootEl.style.setProperty("--comp-width", rw); }
+    if (rh) { rootEl.style.height = rh; rootEl.style.setProperty("--comp-height", rh); }
+    Array.prototype.slice.call(rootEl.children).forEach(function (el) {
+      var tag = el.tagName.toLowerCase();
+      if (tag === "script" || tag === "style" || tag === "link" || tag === "meta") return;
+      if (!el.hasAttribute("data-start")) return;
+      var computed = getComputedStyle(el);
+      if (computed.position !== "absolute" && computed.position !== "fixed") el.style.position = "absolute";
+      if (!el.style.top && !el.style.bottom && computed.top === "auto" && computed.bottom === "auto") el.style.top = "0";
+      if (!el.style.left && !el.style.right && computed.left === "auto" && computed.right === "auto") el.style.left = "0";
+      if (tag === "audio") return;
+      var fw = px(el.getAttribute("data-width"));
+      var fh = px(el.getAttribute("data-height"));
+      var hasW = computed.width !== "0px" && computed.width !== "auto";
+      var hasH = computed.height !== "0px" && computed.height !== "auto";
+      if (fw) { if (!el.style.width && !hasW) el.style.width = fw; }
+      else if (!el.style.width && computed.width === "0px") el.style.width = "100%";
+      if (fh) { if (!el.style.height && !hasH) el.style.height = fh; }
+      else if (!el.style.height && computed.height === "0px") el.style.height = "100%";
     });
   }
 
@@ -362,6 +405,45 @@
       }
     }
   }
+  // The reference's readiness adapters: maps a page registers are waited
+  // for before the first frame (Google Maps' tilesloaded, Mapbox and
+  // MapLibre's load, Leaflet's whenReady), each instance once. A gate
+  // that throws counts as settled, as the reference's allSettled does.
+  var READINESS = {
+    __hfGoogleMaps: function (m, done) {
+      var handle = null, fired = false;
+      handle = m.addListener("tilesloaded", function () {
+        fired = true;
+        if (handle && typeof handle.remove === "function") handle.remove();
+        done();
+      });
+      if (fired && handle && typeof handle.remove === "function") handle.remove();
+    },
+    __hfMapbox: function (m, done) { if (m.loaded()) done(); else m.on("load", done); },
+    __hfMaplibre: function (m, done) { if (m.loaded()) done(); else m.on("load", done); },
+    __hfLeaflet: function (m, done) { m.whenReady(done); },
+  };
+  var gateWaiting = [];
+  var gateSettled = [];
+  // The registries with an instance not ready yet (starting its wait).
+  function adaptersPending() {
+    var pending = [];
+    Object.keys(READINESS).forEach(function (name) {
+      var list = registered(name);
+      for (var i = 0; i < list.length; i++) {
+        var m = list[i];
+        if (!m || (typeof m !== "object" && typeof m !== "function")) continue;
+        if (gateWaiting.indexOf(m) < 0) {
+          gateWaiting.push(m);
+          var settle = function (inst) { return function () { if (gateSettled.indexOf(inst) < 0) gateSettled.push(inst); }; }(m);
+          try { READINESS[name](m, settle); } catch (e) { settle(); }
+        }
+        if (gateSettled.indexOf(m) < 0 && pending.indexOf(name) < 0) pending.push(name);
+      }
+    });
+    return pending;
+  }
+
   // Same-origin iframes get this bridge too (it is injected into every
   // new document); their clocks, timelines and animations follow the
   // page's, as the reference drives them. Cross-origin ones cannot be
@@ -571,7 +653,10 @@
       var q = hf.seek(t);
       var anims = document.getAnimations ? document.getAnimations() : [];
       var reason = changeReason(q, mutatedBefore, anims);
-      return { errors: errors.length, changed: reason };
+      // A shader transition's page-side compositor (the reference's
+      // HyperShader, when __HF_PAGE_SIDE_COMPOSITING__ is set) asks the
+      // producer to run its prepare/resolve hooks for this frame.
+      return { errors: errors.length, changed: reason, composite: w.__hf_page_composite_pending === true };
     },
     // Seeks every clock and animation source to time t (seconds), quantized to the frame grid.
     seek: function (t) {
@@ -615,10 +700,16 @@
         imagesReady: imagesReady,
         hasTimeline: hf.hasTimeline(),
         hasRoot: !!rootEl(),
+        adaptersPending: adaptersPending(),
+        // The page-side compositor wraps __hf.seek from a 50 ms interval
+        // after installing its hooks; frames seeked before that would
+        // miss the shader.
+        compositorReady: typeof w.__hf_page_composite_prepare !== "function" || hf.seek !== ownSeek,
         errors: errors.slice(0, 5),
       };
     },
   };
+  var ownSeek = hf.seek;
   w.__hf = hf;
   w.__HF_VIRTUAL_TIME__ = {
     seekToTime: function (ms) { nowMs = ms; reseed(ms); flushRaf(); },

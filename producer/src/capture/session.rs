@@ -39,7 +39,21 @@ pub struct SessionSpec {
     pub extra_flags: Vec<String>,
     /// Deliver frames by screencast in this format (bench experiment).
     pub screencast: Option<ImageSpec>,
+    /// Drive the page's shader-transition compositor (the plan's
+    /// `pageComposite`, see [`crate::plan::shader`]): the page is told
+    /// before its scripts run, the browser gets `CanvasDrawElement`, and
+    /// each seek inside a transition is followed by the compositor's
+    /// prepare, a paint and its resolve. Needs screenshot capture.
+    pub page_composite: bool,
 }
+
+/// The browser feature the page-side compositor draws scenes with
+/// (`drawElementImage`), switched on as the reference switches it on.
+const DRAW_ELEMENT_FLAG: &str = "--enable-features=CanvasDrawElement";
+
+/// Set before any page script when [`SessionSpec::page_composite`]:
+/// HyperShader then installs its compositor (the reference's pre-head stub).
+const PAGE_COMPOSITE_STUB: &str = "window.__HF_PAGE_SIDE_COMPOSITING__ = true;\n";
 
 fn ready_timeout() -> Duration {
     crate::settings::current().ready_timeout
@@ -78,11 +92,15 @@ pub fn with_session<T>(
 ) -> Result<T> {
     let t0 = Instant::now();
     let server = FileServer::start(&spec.site_root)?;
+    let mut extra_flags = spec.extra_flags.clone();
+    if spec.page_composite {
+        extra_flags.push(DRAW_ELEMENT_FLAG.into());
+    }
     let mut browser = Browser::launch(&LaunchOptions {
         width: spec.width,
         height: spec.height,
         mode: spec.mode,
-        extra_flags: spec.extra_flags.clone(),
+        extra_flags,
     })?;
     let launch = t0.elapsed();
     let page = Page::open(&mut browser, spec.mode, spec.width, spec.height, spec.fps)?;
@@ -92,6 +110,9 @@ pub fn with_session<T>(
         has_media: false,
     };
     let mut script = String::new();
+    if spec.page_composite {
+        script.push_str(PAGE_COMPOSITE_STUB);
+    }
     if let Some(vars) = &spec.variables {
         script.push_str(&format!(
             "window.__hfVariables = {};\n",
@@ -177,6 +198,8 @@ impl Capture<'_> {
                     && s["fontsReady"] == true
                     && s["imagesReady"] == true
                     && s["hasRoot"] == true
+                    && s["compositorReady"] != false
+                    && s["adaptersPending"].as_array().is_none_or(|a| a.is_empty())
                     && (self.spec.no_timeline || s["hasTimeline"] == true);
                 self.has_media = s["media"].as_u64().unwrap_or(0) > 0;
                 last = s;
@@ -198,6 +221,18 @@ impl Capture<'_> {
                     )
                 } else if last["hasRoot"] != true {
                     format!("no element with data-composition-id={id:?} after load")
+                } else if let Some(names) =
+                    last["adaptersPending"].as_array().filter(|a| !a.is_empty())
+                {
+                    let names: Vec<String> = names
+                        .iter()
+                        .map(|n| format!("window.{}", n.as_str().unwrap_or("?")))
+                        .collect();
+                    format!(
+                        "a map registered in {} never reported ready (Google Maps: tilesloaded; Mapbox, MapLibre: load; Leaflet: whenReady) within {} s; its tiles or style may need the network, which renders do not have",
+                        names.join(", "),
+                        timeout.as_secs()
+                    )
                 } else if !self.spec.no_timeline && last["hasTimeline"] != true {
                     format!(
                         "composition {id:?} never registered window.__timelines[{id:?}] within {} s; register a paused GSAP timeline under that key, or mark the root element with data-no-timeline",
@@ -237,11 +272,36 @@ impl Capture<'_> {
         if self.has_media {
             self.wait_media(t)?;
         }
+        if self.spec.page_composite && r["composite"] == true {
+            self.composite()?;
+        }
         Ok(match r["changed"].as_str() {
             Some("") => Change::None,
             Some(reason) => Change::Possible(reason.to_string()),
             None => Change::Possible("unknown".into()),
         })
+    }
+
+    /// The page-side compositor's protocol for a seek inside a shader
+    /// transition, as the reference drives it: prepare (clone both scenes
+    /// into staging canvases), a 1-pixel screenshot that makes the browser
+    /// paint the clones, then resolve (draw them into the shader and show
+    /// its canvas). The frame's own screenshot follows.
+    fn composite(&mut self) -> Result<()> {
+        self.page.eval(
+            "(async () => { const f = window.__hf_page_composite_prepare; if (typeof f === 'function') await f(); })()",
+            Duration::from_secs(10),
+        )?;
+        self.page.call(
+            "Page.captureScreenshot",
+            serde_json::json!({"format": "jpeg", "quality": 1,
+                "clip": {"x": 0, "y": 0, "width": 1, "height": 1, "scale": 1}}),
+        )?;
+        self.page.eval(
+            "(() => { const f = window.__hf_page_composite_resolve; return typeof f === 'function' ? f() : false; })()",
+            Duration::from_secs(10),
+        )?;
+        Ok(())
     }
 
     fn wait_media(&mut self, t: f64) -> Result<()> {
@@ -261,6 +321,31 @@ impl Capture<'_> {
             std::thread::sleep(Duration::from_millis(2));
         }
         Ok(())
+    }
+
+    /// Draws the frame before `first` (without capturing it) before a
+    /// page's first frame, so that frame is drawn after its predecessor as
+    /// in a render from frame 0.
+    ///
+    /// Why: Chromium's raster of a `will-change: transform` layer depends
+    /// on the frames drawn before (its raster scale follows the scale's
+    /// history), so a chunk's fresh page drew text at a different raster
+    /// than the reference's page, which renders from frame 0: in registry
+    /// `components/logo-brand-close` (a wordmark settling from scale 1.04)
+    /// our second chunk had up to 0.16 % of luma more than 48 levels off
+    /// at serif edges in every frame; with its predecessor drawn first,
+    /// none (measured: drawing frame 0 alone does not do it; all 60
+    /// earlier frames do, at 60 frames' cost). One BeginFrame, no
+    /// screenshot; the change tracking is not touched.
+    pub fn warm_before(&mut self, first: u64) -> Result<()> {
+        if first == 0 || self.page.mode != CaptureMode::BeginFrame {
+            return Ok(());
+        }
+        self.page.eval(
+            &format!("void window.__hf.seek({} / {})", first - 1, self.spec.fps),
+            Duration::from_secs(10),
+        )?;
+        self.page.warm_frame()
     }
 
     /// Seeks to absolute frame `frame` and captures it.

@@ -196,6 +196,12 @@ pub struct EncoderMeta {
     /// (`compiled/_remote/...`), which the page binds instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variable_assets: Option<BTreeMap<String, String>>,
+    /// The page's shader transitions are composited on the page: chunks
+    /// set `window.__HF_PAGE_SIDE_COMPOSITING__`, enable the browser's
+    /// `CanvasDrawElement` and drive the compositor's hooks around each
+    /// seek (see `plan::shader`). Absent (false) in other plans.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub page_composite: bool,
 }
 
 impl EncoderMeta {

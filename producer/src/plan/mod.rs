@@ -18,6 +18,7 @@ pub mod fonts;
 pub(crate) mod html;
 pub(crate) mod mount;
 pub mod profile;
+pub(crate) mod shader;
 pub mod tarball;
 pub mod template;
 pub mod timing;
@@ -738,7 +739,8 @@ fn build_plan(inputs: &mut PlanInputs, dir: &Path, clock: &mut PhaseClock) -> Re
     write_pretty(&dir.join("meta/chunks.json"), &chunk_plan.chunks)?;
     write_composition(inputs, &media, dir)?;
     let raster = compile::raster_content(&dir.join("compiled"))?;
-    write_encoder(inputs, &chunk_plan, raster.as_deref(), dir)?;
+    let page_composite = page_composites(dir)?;
+    write_encoder(inputs, &chunk_plan, raster.as_deref(), page_composite, dir)?;
     check_size(dir, limit, "pre-freeze")?;
     clock.lap("metadata");
     let plan_json = freeze(inputs, chunk_plan.chunks.len() as u32, has_audio, dir)?;
@@ -888,10 +890,13 @@ fn write_composition(inputs: &PlanInputs, media: &[MediaElement], dir: &Path) ->
 /// `raster` names what in the page may paint photographic pixels (see
 /// [`compile::raster_content`]); without any, mp4 frames are captured as
 /// PNG and converted in process ([`YuvConversion::Bt709InProcess`]).
+/// `page_composite`: the page's shader transitions are composited on the
+/// page ([`shader`]), which needs screenshot capture.
 fn write_encoder(
     inputs: &PlanInputs,
     chunk_plan: &ChunkPlan,
     raster: Option<&str>,
+    page_composite: bool,
     dir: &Path,
 ) -> Result<()> {
     let config = inputs.config;
@@ -909,7 +914,11 @@ fn write_encoder(
             YuvConversion::Bt709
         },
     };
-    let capture = CaptureMode::for_format(config.format);
+    let capture = if page_composite {
+        CaptureMode::Screenshot
+    } else {
+        CaptureMode::for_format(config.format)
+    };
     let (yuv_matrix, frame_labels, frame_input) = settings.yuv.pin(config.format);
     let encoder = EncoderMeta {
         capture_mode: capture,
@@ -939,11 +948,22 @@ fn write_encoder(
         variables: config.variables.clone(),
         variable_assets: (!inputs.variable_assets.is_empty())
             .then(|| inputs.variable_assets.clone()),
+        page_composite,
     };
     write(
         &dir.join("meta/encoder.json"),
         canonical_json(&serde_json::to_value(&encoder)?).as_bytes(),
     )
+}
+
+/// Whether the compiled page's shader transitions are composited on the
+/// page, as the reference composites them ([`shader`]).
+fn page_composites(dir: &Path) -> Result<bool> {
+    let page = dir.join("compiled/index.html");
+    let html = fs::read(&page).map_err(|e| ProducerError::io(&page, e))?;
+    Ok(shader::uses_shader_transitions(&String::from_utf8_lossy(
+        &html,
+    )))
 }
 
 /// Hashes what is on disk and writes `plan.json`, which names the hash.
@@ -1199,6 +1219,7 @@ mod tests {
             frame_input,
             variables: None,
             variable_assets: None,
+            page_composite: false,
         }
     }
 

@@ -136,6 +136,7 @@ pub fn probe_duration(
         variable_assets,
         extra_flags: Vec::new(),
         screencast: None,
+        page_composite: false,
     };
     let id = serde_json::Value::String(comp.id.clone()).to_string();
     let probe = PROBE_JS.replace("__ID__", &id);

@@ -348,46 +348,10 @@
     run.call(w, doc, win, scopedHf, scopedGsap);
   };
 
-  // The reference runtime's clip layout (init.ts applyClipLayout): the root
-  // clips and keeps its size; its timed children (clips, mounted
-  // compositions) are positioned in the root's box and sized from
-  // data-width/data-height, so a mount's host holds its component.
-  function px(v) {
-    var n = Number(v);
-    return v != null && v !== "" && isFinite(n) && n > 0 ? n + "px" : null;
-  }
-  function applyClipLayout() {
-    var rootEl = document.querySelector("[data-composition-id]");
-    if (!rootEl) return;
-    if (!rootEl.style.position) rootEl.style.position = "relative";
-    rootEl.style.overflow = "hidden";
-    var rw = px(rootEl.getAttribute("data-width"));
-    var rh = px(rootEl.getAttribute("data-height"));
-    if (rw) rootEl.style.width = rw;
-    if (rh) rootEl.style.height = rh;
-    Array.prototype.slice.call(rootEl.children).forEach(function (el) {
-      var tag = el.tagName.toLowerCase();
-      if (tag === "script" || tag === "style" || tag === "link" || tag === "meta") return;
-      if (!el.hasAttribute("data-start")) return;
-      var computed = getComputedStyle(el);
-      if (computed.position !== "absolute" && computed.position !== "fixed") el.style.position = "absolute";
-      if (!el.style.top && !el.style.bottom && computed.top === "auto" && computed.bottom === "auto") el.style.top = "0";
-      if (!el.style.left && !el.style.right && computed.left === "auto" && computed.right === "auto") el.style.left = "0";
-      if (tag === "audio") return;
-      var fw = px(el.getAttribute("data-width"));
-      var fh = px(el.getAttribute("data-height"));
-      var hasW = computed.width !== "0px" && computed.width !== "auto";
-      var hasH = computed.height !== "0px" && computed.height !== "auto";
-      if (fw) { if (!el.style.width && !hasW) el.style.width = fw; }
-      else if (!el.style.width && computed.width === "0px") el.style.width = "100%";
-      if (fh) { if (!el.style.height && !hasH) el.style.height = fh; }
-      else if (!el.style.height && computed.height === "0px") el.style.height = "100%";
-    });
-  }
-
   emitStyles();
+  // The root's size and its timed children's layout are the seek
+  // bridge's (it lays them out on DOMContentLoaded, before this listener).
   document.addEventListener("DOMContentLoaded", function () {
-    applyClipLayout();
     applyBindings();
     injectDeclarerVariables();
   });

@@ -7,10 +7,12 @@
 mod common;
 
 mod fonts;
+mod map_cases;
 mod plan;
 mod probe;
 mod render;
 mod reuse;
 mod runtime_contract;
+mod shader_composite;
 mod template_cache;
 mod variables;

@@ -202,6 +202,7 @@ pub fn session_spec(
         variable_assets: None,
         extra_flags: Vec::new(),
         screencast: None,
+        page_composite: false,
     }
 }
 
