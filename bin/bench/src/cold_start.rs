@@ -85,9 +85,9 @@ fn bench(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// Milliseconds as seconds with two decimals.
+/// Milliseconds as they are (the small stages take a few).
 fn s(ms: u128) -> String {
-    format!("{:.2}", ms as f64 / 1000.0)
+    ms.to_string()
 }
 
 /// One row per chunk, then the medians. "other" is the first frame's time
@@ -95,7 +95,7 @@ fn s(ms: u128) -> String {
 /// (work dir, session spec, threads).
 fn table(outcomes: &[ChunkOutcome]) -> String {
     let mut t = String::from(
-        "| chunk | plan load s | plan hash check s | encoder start s | browser launch s | page ready s | other s | first frame s | chunk s (frames) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        "| chunk | plan load ms | plan hash check ms | encoder start ms | browser launch ms | page ready ms | other ms | first frame ms | chunk ms (frames) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
     );
     let mut columns: Vec<Vec<f64>> = vec![Vec::new(); 8];
     for o in outcomes {
@@ -126,13 +126,13 @@ fn table(outcomes: &[ChunkOutcome]) -> String {
     }
     let med: Vec<String> = columns
         .into_iter()
-        .map(|c| s(hyperframes_producer::bench::median(c) as u128))
+        .map(|c| s(hyperframes_producer::bench::median(c).round() as u128))
         .collect();
     t.push_str(&format!(
         "| median | {} | {} | {} | {} | {} | {} | {} | {} |\n",
         med[0], med[1], med[2], med[3], med[4], med[5], med[6], med[7]
     ));
-    t.push_str("\nBrowser launch and page ready are the slowest capture page's (a 1080p chunk of 30 frames or more captures with two browsers started at once); first frame is from the chunk's start to its first frame in the encoder. Not here, only in the function: the runtime's init, the payload unpack and the plan's download (`bench local`).\n");
+    t.push_str("\nBrowser launch and page ready are the slowest capture page's (a 1080p chunk of 30 frames or more captures with two browsers started at once); first frame is from the chunk's start to its first frame in the encoder. Chunk 0 is the process's first, as in a new instance: it alone pays the ffmpeg version check (in other) and the encoder's first start; later chunks start a fresh browser and encoder but find ffmpeg's version known and its files in the page cache. Not here, only in the function: the runtime's init, the payload unpack and the plan's download (`bench local`).\n");
     t
 }
 
@@ -170,16 +170,16 @@ mod tests {
             outcome(2, None),
         ]);
         assert!(
-            t.contains("| 0 | 0.02 | 0.10 | 0.03 | 0.50 | 1.00 | 0.20 | 1.85 | 9.00 (90) |"),
+            t.contains("| 0 | 20 | 100 | 30 | 500 | 1000 | 200 | 1850 | 9000 (90) |"),
             "{t}"
         );
         // A chunk without a first-frame time shows 0 and no negative rest.
         assert!(
-            t.contains("| 2 | 0.02 | 0.10 | 0.03 | 0.50 | 1.00 | 0.00 | 0.00 |"),
+            t.contains("| 2 | 20 | 100 | 30 | 500 | 1000 | 0 | 0 |"),
             "{t}"
         );
         assert!(
-            t.contains("| median | 0.02 | 0.10 | 0.03 | 0.50 | 1.00 | 0.20 | 1.85 | 9.00 |"),
+            t.contains("| median | 20 | 100 | 30 | 500 | 1000 | 200 | 1850 | 9000 |"),
             "{t}"
         );
     }
