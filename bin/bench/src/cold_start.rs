@@ -132,7 +132,7 @@ fn table(outcomes: &[ChunkOutcome]) -> String {
         "| median | {} | {} | {} | {} | {} | {} | {} | {} |\n",
         med[0], med[1], med[2], med[3], med[4], med[5], med[6], med[7]
     ));
-    t.push_str("\nBrowser launch and page ready are the slowest capture page's (a 1080p chunk of 30 frames or more captures with two browsers started at once); first frame is from the chunk's start to its first frame in the encoder. Chunk 0 is the process's first, as in a new instance: it alone pays the ffmpeg version check (in other) and the encoder's first start; later chunks start a fresh browser and encoder but find ffmpeg's version known and its files in the page cache. Not here, only in the function: the runtime's init, the payload unpack and the plan's download (`bench local`).\n");
+    t.push_str("\nBrowser launch and page ready are the slowest capture page's (a 1080p chunk of 30 frames or more captures with two browsers started at once); first frame is from the chunk's start to its first frame in the encoder. Every chunk starts a fresh browser and encoder, but the plan was made in this process: ffmpeg's version is known (a new instance asks it once, one ffmpeg start, 60-250 ms) and the binaries are in the page cache. Not here, only in the function: the runtime's init, the payload unpack and the plan's download (`bench local`).\n");
     t
 }
 
