@@ -211,3 +211,36 @@ fn table(rows: &[Row]) -> String {
     s.push_str("\nRead and written: bytes through read/write calls of this process and the ffmpeg processes it waited for (/proc/self/io rchar, wchar), page cache included.\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn the_table_has_a_row_per_run_in_megabytes_and_seconds() {
+        let row = |verified| Row {
+            verified,
+            time: Measured {
+                wall: Duration::from_millis(24_660),
+                cpu: Duration::from_millis(27_010),
+            },
+            io: IoCounters {
+                read_bytes: 191_100_000,
+                written_bytes: 93_900_000,
+            },
+            output_bytes: 30_100_000,
+        };
+        let t = table(&[row(true), row(false)]);
+        assert!(
+            t.contains("| as the function runs it (identity probe per chunk) | 24.66 | 27.01 | 191.1 | 93.9 | 30.1 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| without the identity probes (the local render's) | 24.66 |"),
+            "{t}"
+        );
+        assert_eq!(t.lines().filter(|l| l.starts_with("| ")).count(), 4, "{t}");
+    }
+}
