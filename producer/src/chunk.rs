@@ -39,6 +39,15 @@ pub struct ChunkOutcome {
     pub duration_ms: u128,
     pub plan_hash_ms: u128,
     pub session_boot_ms: u128,
+    /// Cold start to first frame, stage by stage (`hyperframes bench
+    /// cold-start`): loading the plan, starting the encoder, the slowest
+    /// page's browser launch and page readiness, and from the chunk's start
+    /// to its first frame in the encoder.
+    pub plan_load_ms: u128,
+    pub encoder_start_ms: u128,
+    pub browser_launch_ms: u128,
+    pub page_ready_ms: u128,
+    pub first_frame_ms: Option<u128>,
     pub capture_ms: u128,
     /// Frames that repeat the previous frame's bytes instead of being captured.
     pub reused_frames: u64,
@@ -93,6 +102,7 @@ pub fn render_chunk_with(
 ) -> Result<ChunkOutcome> {
     let started = Instant::now();
     let plan = LoadedPlan::load(plan_dir)?;
+    let plan_load_ms = started.elapsed().as_millis();
     let slice = renderable_slice(&plan, index)?;
     let t_hash = Instant::now();
     if !opts.trust_plan_hash {
@@ -102,7 +112,8 @@ pub fn render_chunk_with(
     std::fs::create_dir_all(out_dir).map_err(|e| ProducerError::io(out_dir, e))?;
 
     let format = plan.format();
-    let (out, mode, stats) = capture_with_fallback(&plan, slice, index, out_dir, opts)?;
+    let (out, mode, (stats, encoder_start_ms)) =
+        capture_with_fallback(&plan, slice, index, out_dir, opts)?;
     let sha256 = if opts.capture_only {
         String::new()
     } else if format == Format::PngSequence {
@@ -125,6 +136,13 @@ pub fn render_chunk_with(
         duration_ms: started.elapsed().as_millis(),
         plan_hash_ms,
         session_boot_ms: stats.boot_ms,
+        plan_load_ms,
+        encoder_start_ms,
+        browser_launch_ms: stats.launch_ms,
+        page_ready_ms: stats.ready_ms,
+        first_frame_ms: stats
+            .first_frame_at
+            .map(|t| t.saturating_duration_since(started).as_millis()),
         capture_ms: stats.capture_ms,
         reused_frames: stats.reused_frames,
     })
@@ -170,7 +188,7 @@ fn capture_with_fallback(
     index: u32,
     out_dir: &Path,
     opts: &ChunkOptions,
-) -> Result<(PathBuf, CaptureMode, CaptureStats)> {
+) -> Result<(PathBuf, CaptureMode, (CaptureStats, u128))> {
     let mode = opts.force_mode.unwrap_or(plan.encoder.capture_mode);
     match capture_and_encode(plan, slice, index, out_dir, mode, opts) {
         Err(ProducerError::BeginFrameFailed(_)) if mode == CaptureMode::BeginFrame => {
@@ -205,7 +223,7 @@ fn capture_and_encode(
     out_dir: &Path,
     mode: CaptureMode,
     opts: &ChunkOptions,
-) -> Result<(PathBuf, CaptureStats)> {
+) -> Result<(PathBuf, (CaptureStats, u128))> {
     let format = plan.format();
     let final_path = out_dir.join(chunk_file_name(index, format));
     let staging = staging::beside(&final_path, "tmp")?;
@@ -227,12 +245,15 @@ fn capture_and_encode(
         deadline,
         frames_done: opts.frames_done.clone(),
     };
-    let result = (|| -> Result<CaptureStats> {
+    // The encoder's start-up is timed: it is on the way to the first frame.
+    let result = (|| -> Result<(CaptureStats, u128)> {
+        let t_sink = Instant::now();
         let mut sink = open_sink(plan, settings, slice, index, &tmp, &capture, opts)?;
+        let encoder_start_ms = t_sink.elapsed().as_millis();
         match capture_frames(&spec, slice, &capture, sink.as_mut()) {
             Ok(t) => {
                 sink.finish()?;
-                Ok(t)
+                Ok((t, encoder_start_ms))
             }
             Err(e) => {
                 sink.abort();

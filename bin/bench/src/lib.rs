@@ -12,15 +12,21 @@
 //! - [`batch`]: a render-batch beside the same renders one by one, and
 //!   the plan's billed time for the first row against the rest;
 //! - [`synth`]: how long synthesizing the stack takes;
+//! - [`assemble`]: the assemble of a long render's chunks with audio;
+//! - [`cold_start`]: a chunk's start to its first frame, stage by stage;
 //! - [`estimate`]: the cost estimate against what the same renders bill;
 //! - [`plan_reuse`]: plan time with the template planned once against
 //!   compiling it every time, and variables against the peer CLI;
 //! - [`reference`]: the reference's own regression cases and registry
 //!   demos, ours against the peer CLI with each case's thresholds.
 
+pub mod assemble;
 pub mod batch;
+pub mod cold_start;
 pub mod estimate;
+mod io_counters;
 pub mod local;
+mod long_project;
 pub mod memory;
 pub mod peer;
 pub mod plan_reuse;

@@ -84,6 +84,12 @@ enum Bench {
     PlanReuse(hyperframes_bench::plan_reuse::Args),
     /// The reference's regression cases (or registry demos) against its own renderer.
     Reference(hyperframes_bench::reference::Args),
+    /// The assemble of a long render's chunks with audio (200 chunks of
+    /// 1080p30 by default): wall, CPU, bytes read and written.
+    Assemble(hyperframes_bench::assemble::Args),
+    /// A chunk's start to its first frame, stage by stage (plan load,
+    /// encoder start, browser launch, page ready, first capture).
+    ColdStart(hyperframes_bench::cold_start::Args),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +126,8 @@ fn main() -> ExitCode {
         Command::Bench(Bench::PlanReuse(a)) => hyperframes_bench::plan_reuse::run(a),
         Command::Bench(Bench::Reference(a)) => hyperframes_bench::reference::run(a),
         Command::Bench(Bench::Batch(a)) => hyperframes_bench::batch::run(a),
+        Command::Bench(Bench::Assemble(a)) => hyperframes_bench::assemble::run(a),
+        Command::Bench(Bench::ColdStart(a)) => hyperframes_bench::cold_start::run(a),
         Command::Bench(Bench::Synth(a)) => {
             synth_bench::run(a);
             ExitCode::SUCCESS

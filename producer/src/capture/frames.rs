@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::capture::browser::ImageSpec;
-use crate::capture::session::{with_session, Capture, Change, SessionSpec};
+use crate::capture::session::{with_session, BootTimes, Capture, Change, SessionSpec};
 use crate::encode::sink::{FrameBytes, FrameSink};
 use crate::errors::{ProducerError, Result};
 use crate::plan::chunks::ChunkSlice;
@@ -37,6 +37,14 @@ pub struct CapturePlan {
 pub struct CaptureStats {
     /// Slowest page's browser launch + page readiness.
     pub boot_ms: u128,
+    /// That page's browser launch (file server and browser process up).
+    pub launch_ms: u128,
+    /// That page's page readiness after launch (open, navigate, fonts and
+    /// the composition ready).
+    pub ready_ms: u128,
+    /// When the first frame went into the sink (cold start to first frame,
+    /// with the caller's own start instant).
+    pub first_frame_at: Option<Instant>,
     /// From the first browser launch to the last frame delivered.
     pub capture_ms: u128,
     /// Frames whose bytes were the previous frame's, not captured.
@@ -88,14 +96,15 @@ fn page_loop(
     k: usize,
     plan: &CapturePlan,
     stop: &AtomicBool,
-    boot_ms: &AtomicU64,
+    boot: &Mutex<BootTimes>,
     tx: SyncSender<(u64, Result<Shot>)>,
 ) {
-    let r = with_session(spec, |cap, boot| {
-        boot_ms.fetch_max(
-            (boot.launch + boot.ready).as_millis() as u64,
-            Ordering::Relaxed,
-        );
+    let r = with_session(spec, |cap, times| {
+        let mut slowest = boot.lock().unwrap_or_else(|p| p.into_inner());
+        if times.launch + times.ready > slowest.launch + slowest.ready {
+            *slowest = times;
+        }
+        drop(slowest);
         let mut frame = slice.start_frame + k as u64;
         cap.warm_before(frame)?;
         while frame < slice.end_frame && !stop.load(Ordering::Relaxed) {
@@ -127,6 +136,8 @@ struct Orderer<'s> {
     last: Option<FrameBytes>,
     reused: u64,
     frames_done: Option<Arc<AtomicU64>>,
+    /// When the first frame went into the sink.
+    first_at: Option<Instant>,
 }
 
 impl Orderer<'_> {
@@ -147,6 +158,7 @@ impl Orderer<'_> {
             };
             self.last = Some(bytes.clone());
             self.sink.push(bytes)?;
+            self.first_at.get_or_insert_with(Instant::now);
             if let Some(c) = &self.frames_done {
                 c.fetch_add(1, Ordering::Relaxed);
             }
@@ -165,13 +177,13 @@ pub fn capture_frames(
 ) -> Result<CaptureStats> {
     let t_start = Instant::now();
     let stop = AtomicBool::new(false);
-    let boot_ms = AtomicU64::new(0);
+    let boot = Mutex::new(BootTimes::default());
     let (tx, rx) = sync_channel::<(u64, Result<Shot>)>(plan.pages * 4);
     std::thread::scope(|scope| {
         for k in 0..plan.pages {
             let tx = tx.clone();
-            let (stop, boot_ms) = (&stop, &boot_ms);
-            scope.spawn(move || page_loop(spec, slice, k, plan, stop, boot_ms, tx));
+            let (stop, boot) = (&stop, &boot);
+            scope.spawn(move || page_loop(spec, slice, k, plan, stop, boot, tx));
         }
         drop(tx);
         let mut order = Orderer {
@@ -181,6 +193,7 @@ pub fn capture_frames(
             last: None,
             reused: 0,
             frames_done: plan.frames_done.clone(),
+            first_at: None,
         };
         let mut result = Ok(());
         for (frame, r) in rx.iter() {
@@ -199,8 +212,12 @@ pub fn capture_frames(
                 order.next, slice.end_frame
             )));
         }
+        let boot = *boot.lock().unwrap_or_else(|p| p.into_inner());
         Ok(CaptureStats {
-            boot_ms: u128::from(boot_ms.load(Ordering::Relaxed)),
+            boot_ms: (boot.launch + boot.ready).as_millis(),
+            launch_ms: boot.launch.as_millis(),
+            ready_ms: boot.ready.as_millis(),
+            first_frame_at: order.first_at,
             capture_ms: t_start.elapsed().as_millis(),
             reused_frames: order.reused,
         })
