@@ -45,6 +45,10 @@ struct Packets {
     count: u64,
     /// End of the last packet minus start of the first, in seconds.
     duration: f64,
+    /// End of the last packet minus the later of 0 and the first's start:
+    /// what a player presents. An AAC stream's priming packet sits at a
+    /// negative time (-1024 samples) and is not heard.
+    played: f64,
 }
 
 /// Parses `-f framecrc` output: `#tb 0: 1/15360` then
@@ -74,11 +78,19 @@ fn parse_framecrc(text: &str) -> Packets {
         first = Some(first.map_or(pts, |p: i64| p.min(pts)));
         end = end.max(pts + dur);
     }
-    let duration = match first {
-        Some(f) if end > f => (end - f) as f64 * tb.0 / tb.1,
-        _ => 0.0,
+    let span = |from: i64| {
+        if end > from {
+            (end - from) as f64 * tb.0 / tb.1
+        } else {
+            0.0
+        }
     };
-    Packets { count, duration }
+    let (duration, played) = first.map_or((0.0, 0.0), |f| (span(f), span(f.max(0))));
+    Packets {
+        count,
+        duration,
+        played,
+    }
 }
 
 /// The facts ffmpeg prints about an input on stderr.
@@ -266,7 +278,9 @@ pub fn probe_audio(path: &Path) -> Result<Option<AudioProbe>> {
         )));
     }
     Ok(Some(AudioProbe {
-        duration: parse_framecrc(&String::from_utf8_lossy(&out.stdout)).duration,
+        // What is heard: the assemble copies a mix whose played length is
+        // the video's (re-encoding 10 minutes of it cost 10 CPU-s).
+        duration: parse_framecrc(&String::from_utf8_lossy(&out.stdout)).played,
         mono: info.audio_mono,
     }))
 }
@@ -365,5 +379,18 @@ Stream mapping:
         assert_eq!(p.count, 3);
         assert!((p.duration - 1536.0 / 15360.0).abs() < 1e-9, "{p:?}");
         assert_eq!(parse_framecrc("").count, 0);
+    }
+
+    #[test]
+    fn an_aac_priming_packet_before_zero_is_not_played() {
+        let text = "#tb 0: 1/48000
+#media_type 0: audio
+                    0,      -1024,      -1024,     1024,      6, 0x1
+                    0,          0,          0,     1024,    300, 0x2
+                    0,       1024,       1024,     1024,    300, 0x3
+";
+        let p = parse_framecrc(text);
+        assert!((p.duration - 3072.0 / 48000.0).abs() < 1e-9, "{p:?}");
+        assert!((p.played - 2048.0 / 48000.0).abs() < 1e-9, "{p:?}");
     }
 }

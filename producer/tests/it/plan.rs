@@ -281,6 +281,14 @@ fn audio_is_mixed_into_the_plan_and_muxed_at_assemble() {
     );
     let v = crate::common::ffprobe::probe_video(&out).unwrap();
     assert_eq!(v.frames, 60);
+    // The plan's mix is the composition's length, so the assemble copies
+    // it: the output's audio packets are the mix's (re-encoding 10 minutes
+    // of audio cost 10 CPU-s, for a second generation of AAC).
+    assert_eq!(
+        audio_packets(&out),
+        audio_packets(&p.plan_dir.join("audio.m4a")),
+        "the output's audio is not the plan's mix, copied"
+    );
     // The mono tone plays at its own level in both channels, as the page
     // plays it: ffmpeg's default upmix would make it 3 dB quieter.
     let source = mean_volume_db(&project.join("tone.m4a"), 0.1, 1.4);
@@ -694,4 +702,23 @@ fn the_capture_image_follows_what_the_page_can_paint() {
     );
     let e = std::fs::read_to_string(p.plan_dir.join("meta/encoder.json")).unwrap();
     assert!(!e.contains("frameInput"), "{e}");
+}
+
+/// The audio stream's packets (timestamps, sizes, CRCs) as ffmpeg lists them.
+fn audio_packets(file: &std::path::Path) -> String {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0:a", "-c", "copy", "-f", "framecrc", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let packets: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(packets.len() > 10, "{text}");
+    packets.join("\n")
 }
