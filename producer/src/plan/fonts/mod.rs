@@ -207,7 +207,12 @@ fn analyse(sources: &mut [Source], entry_name: &str) -> Found {
                 continue;
             };
             let mut value = d.value[off..].to_string();
-            if let Some(at) = primary_slot(&value, &defined) {
+            // A shorthand's generic primary is left as the reference
+            // leaves it (its normalizer reads `font-family` only).
+            let slot = (d.prop != "font")
+                .then(|| primary_slot(&value, &defined))
+                .flatten();
+            if let Some(at) = slot {
                 value.insert_str(at, &format!("{}, ", aliases::GENERIC_PRIMARY));
                 // The value as written has no comment before the slot.
                 if s.text[d.value_start..].starts_with(&d.value[..off + at]) {
@@ -228,7 +233,11 @@ fn analyse(sources: &mut [Source], entry_name: &str) -> Found {
                 continue;
             };
             let names = resolve_vars(value, &vars, 0);
-            if let Some(family) = first_host_family(&names, &faces, &mut found.requested) {
+            let host = first_host_family(&names, &faces, &mut found.requested);
+            // A shorthand's families are embedded when the catalog has
+            // them; one it leaves to a host font is not reported, as the
+            // reference's check (of `font-family` only) does not.
+            if let Some(family) = host.filter(|_| d.prop != "font") {
                 found.fallbacks.push(HostFallback {
                     family,
                     element: describe(s, d),
