@@ -76,7 +76,7 @@ fn scan(css: &str, inline: bool) -> Vec<Decl> {
 }
 
 /// Index of a string's closing quote (or the end).
-fn skip_string(bytes: &[u8], open: usize, quote: u8) -> usize {
+pub(crate) fn skip_string(bytes: &[u8], open: usize, quote: u8) -> usize {
     let mut j = open + 1;
     while j < bytes.len() && bytes[j] != quote {
         if bytes[j] == b'\\' {

@@ -27,6 +27,7 @@ use std::path::Path;
 
 use base64::Engine;
 
+use super::css::skip_string;
 use crate::plan::compile::Compiled;
 use crate::plan::html::{self, Tag};
 
@@ -299,18 +300,6 @@ fn block_end(bytes: &[u8], open: usize) -> Option<usize> {
         i += 1;
     }
     None
-}
-
-/// Index of a string's closing quote (or the last byte).
-fn skip_string(bytes: &[u8], open: usize, quote: u8) -> usize {
-    let mut j = open + 1;
-    while j < bytes.len() && bytes[j] != quote {
-        if bytes[j] == b'\\' {
-            j += 1;
-        }
-        j += 1;
-    }
-    j.min(bytes.len().saturating_sub(1))
 }
 
 /// `name: value` pairs of a rule body, split at `;` outside strings,
