@@ -112,8 +112,7 @@ pub fn render_chunk_with(
     std::fs::create_dir_all(out_dir).map_err(|e| ProducerError::io(out_dir, e))?;
 
     let format = plan.format();
-    let (out, mode, (stats, encoder_start_ms)) =
-        capture_with_fallback(&plan, slice, index, out_dir, opts)?;
+    let (out, mode, stats) = capture_with_fallback(&plan, slice, index, out_dir, opts)?;
     let sha256 = if opts.capture_only {
         String::new()
     } else if format == Format::PngSequence {
@@ -137,7 +136,7 @@ pub fn render_chunk_with(
         plan_hash_ms,
         session_boot_ms: stats.boot_ms,
         plan_load_ms,
-        encoder_start_ms,
+        encoder_start_ms: stats.encoder_start_ms,
         browser_launch_ms: stats.launch_ms,
         page_ready_ms: stats.ready_ms,
         first_frame_ms: stats
@@ -188,7 +187,7 @@ fn capture_with_fallback(
     index: u32,
     out_dir: &Path,
     opts: &ChunkOptions,
-) -> Result<(PathBuf, CaptureMode, (CaptureStats, u128))> {
+) -> Result<(PathBuf, CaptureMode, CaptureStats)> {
     let mode = opts.force_mode.unwrap_or(plan.encoder.capture_mode);
     match capture_and_encode(plan, slice, index, out_dir, mode, opts) {
         Err(ProducerError::BeginFrameFailed(_)) if mode == CaptureMode::BeginFrame => {
@@ -223,7 +222,7 @@ fn capture_and_encode(
     out_dir: &Path,
     mode: CaptureMode,
     opts: &ChunkOptions,
-) -> Result<(PathBuf, (CaptureStats, u128))> {
+) -> Result<(PathBuf, CaptureStats)> {
     let format = plan.format();
     let final_path = out_dir.join(chunk_file_name(index, format));
     let staging = staging::beside(&final_path, "tmp")?;
@@ -246,14 +245,17 @@ fn capture_and_encode(
         frames_done: opts.frames_done.clone(),
     };
     // The encoder's start-up is timed: it is on the way to the first frame.
-    let result = (|| -> Result<(CaptureStats, u128)> {
+    let result = (|| -> Result<CaptureStats> {
         let t_sink = Instant::now();
         let mut sink = open_sink(plan, settings, slice, index, &tmp, &capture, opts)?;
         let encoder_start_ms = t_sink.elapsed().as_millis();
         match capture_frames(&spec, slice, &capture, sink.as_mut()) {
             Ok(t) => {
                 sink.finish()?;
-                Ok((t, encoder_start_ms))
+                Ok(CaptureStats {
+                    encoder_start_ms,
+                    ..t
+                })
             }
             Err(e) => {
                 sink.abort();

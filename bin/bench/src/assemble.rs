@@ -21,7 +21,6 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use hyperframes_deploy::deploy::workspace_root;
 use hyperframes_producer::bench::cgroup::CpuMeter;
 use hyperframes_producer::bench::Measured;
 use hyperframes_producer::chunk::{chunk_file_name, render_chunk_with};
@@ -68,24 +67,20 @@ struct Row {
 }
 
 fn bench(args: Args) -> Result<()> {
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("target/assemble-bench"));
-    std::fs::create_dir_all(&dir)?;
     let shape = Shape {
         chunks: args.chunks,
         frames_per_chunk: args.frames_per_chunk,
         size: args.size,
         audio: true,
     };
-    let fixtures = args
-        .fixtures
-        .clone()
-        .unwrap_or_else(long_project::default_fixtures);
     let load_before = long_project::load();
     eprintln!("bench assemble: planning {} frames", shape.total_frames());
-    let plan = long_project::plan(&fixtures, &dir, shape)?;
+    let (dir, plan) = long_project::plan_in(
+        args.dir.clone(),
+        "assemble-bench",
+        args.fixtures.clone(),
+        shape,
+    )?;
     eprintln!("bench assemble: rendering chunk 0 and copying it");
     let chunks = chunk_files(&plan, &dir.join("chunks"))?;
     let meter = CpuMeter::start();

@@ -18,7 +18,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Parser;
-use hyperframes_deploy::deploy::workspace_root;
 use hyperframes_producer::{render_chunk_with, ChunkOptions, ChunkOutcome};
 
 use crate::long_project::{self, Shape};
@@ -49,23 +48,19 @@ pub fn run(args: Args) -> ExitCode {
 }
 
 fn bench(args: Args) -> Result<()> {
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("target/cold-start-bench"));
-    std::fs::create_dir_all(&dir)?;
     let shape = Shape {
         chunks: args.chunks,
         frames_per_chunk: args.frames_per_chunk,
         size: args.size,
         audio: false,
     };
-    let fixtures = args
-        .fixtures
-        .clone()
-        .unwrap_or_else(long_project::default_fixtures);
     let load_before = long_project::load();
-    let plan = long_project::plan(&fixtures, &dir, shape)?;
+    let (dir, plan) = long_project::plan_in(
+        args.dir.clone(),
+        "cold-start-bench",
+        args.fixtures.clone(),
+        shape,
+    )?;
     let out = dir.join("chunks");
     let _ = std::fs::remove_dir_all(&out);
     let outcomes = (0..plan.chunk_count)

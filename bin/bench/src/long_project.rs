@@ -59,8 +59,24 @@ pub(crate) fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 /// The test fixtures directory of this checkout.
-pub(crate) fn default_fixtures() -> PathBuf {
+fn default_fixtures() -> PathBuf {
     workspace_root().join("producer/tests/fixtures")
+}
+
+/// A bench's work directory (`dir`, or `target/<default>` in the
+/// workspace), created, and the plan of `shape` in it from `fixtures` (or
+/// the default fixtures).
+pub(crate) fn plan_in(
+    dir: Option<PathBuf>,
+    default: &str,
+    fixtures: Option<PathBuf>,
+    shape: Shape,
+) -> Result<(PathBuf, PlanOutcome)> {
+    let dir = dir.unwrap_or_else(|| workspace_root().join("target").join(default));
+    std::fs::create_dir_all(&dir)?;
+    let fixtures = fixtures.unwrap_or_else(default_fixtures);
+    let plan = plan(&fixtures, &dir, shape)?;
+    Ok((dir, plan))
 }
 
 /// Writes the project under `dir/project` and plans it into `dir/plan`.

@@ -45,6 +45,9 @@ pub struct CaptureStats {
     /// When the first frame went into the sink (cold start to first frame,
     /// with the caller's own start instant).
     pub first_frame_at: Option<Instant>,
+    /// Opening the encoder before the capture (set by the caller that
+    /// opened it: it is on the way to the first frame).
+    pub encoder_start_ms: u128,
     /// From the first browser launch to the last frame delivered.
     pub capture_ms: u128,
     /// Frames whose bytes were the previous frame's, not captured.
@@ -218,6 +221,7 @@ pub fn capture_frames(
             launch_ms: boot.launch.as_millis(),
             ready_ms: boot.ready.as_millis(),
             first_frame_at: order.first_at,
+            encoder_start_ms: 0,
             capture_ms: t_start.elapsed().as_millis(),
             reused_frames: order.reused,
         })
