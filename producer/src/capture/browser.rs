@@ -488,6 +488,13 @@ impl<'b> Page<'b> {
             "Page.addScriptToEvaluateOnNewDocument",
             json!({"source": bridge_js}),
         )?;
+        // The document timeline stands still: the bridge seeks every
+        // animation, and without this a WAAPI or CSS animation started while
+        // the page loads runs on the wall clock until the first seek. One
+        // without fill that ends by then leaves `document.getAnimations()`
+        // and is never drawn, so the output would depend on how long the
+        // page took to load.
+        self.call("Animation.setPlaybackRate", json!({"playbackRate": 0}))?;
         if self.mode == CaptureMode::BeginFrame {
             let s = self.session.clone();
             // Older builds need enable; newer ones dropped it. Either is fine.

@@ -449,3 +449,51 @@ fn a_host_before_its_start_hides_descendants_that_say_visible() {
     assert!(near(before, [0x11, 0x22, 0x33]), "frame 0: {before:?}");
     assert!(near(inside, [255, 0, 0]), "frame 2: {inside:?}");
 }
+
+#[test]
+fn animations_that_end_before_the_first_frame_is_drawn_still_play_from_zero() {
+    require_tools();
+    let _g = browser_lock();
+    let work = tempfile::tempdir().unwrap();
+    // Two 0.3 s animations without fill, started as the page loads: one
+    // WAAPI, one CSS. A map stand-in that reports ready after 0.4 s keeps
+    // the page loading past their end. The page's clock must not run while
+    // it loads, or they end (and leave document.getAnimations()) before
+    // frame 0, and whether they are drawn depends on how long loading took.
+    let project = write_project(
+        &work.path().join("short-animations"),
+        r#"data-composition-id="c" data-width="64" data-height="64" data-duration="1""#,
+        r#"const tl = gsap.timeline({paused: true}); window.__timelines = {c: tl};
+document.getElementById('box').animate([{transform: 'translateX(0px)'}, {transform: 'translateX(40px)'}], {duration: 300});
+window.__hfLeaflet = [{whenReady: (done) => setTimeout(done, 400)}];"#,
+    );
+    let html = std::fs::read_to_string(project.join("index.html")).unwrap();
+    let html = html
+        .replace(
+            "</style>",
+            "@keyframes m{from{transform:translateX(0)}to{transform:translateX(40px)}} #css{position:absolute;top:40px;left:0;width:16px;height:16px;background:#f80;animation:m 0.3s linear}</style>",
+        )
+        .replace(r#"<div id="box""#, r#"<div id="css"></div><div id="box""#);
+    std::fs::write(project.join("index.html"), html).unwrap();
+    let (_, _, out) = render_all(
+        &project,
+        &config("png-sequence", None),
+        work.path(),
+        "short-animations",
+    );
+    let frames = sorted_pngs(&out);
+    for (i, x, what) in [
+        (0, 8, "at 0 px"),
+        (4, 29, "18 px along at 0.133 s"),
+        (12, 8, "back at 0 px after its end"),
+    ] {
+        let f = frame(&frames[i]);
+        for (y, name) in [(8, "the WAAPI box"), (48, "the CSS box")] {
+            assert!(
+                is_orange(f.pixel(x, y)),
+                "frame {i}: {name} should be {what}, ({x}, {y}) is {:?}",
+                f.pixel(x, y)
+            );
+        }
+    }
+}
