@@ -14,6 +14,8 @@
 //! - [`synth`]: how long synthesizing the stack takes;
 //! - [`assemble`]: the assemble of a long render's chunks with audio;
 //! - [`cold_start`]: a chunk's start to its first frame, stage by stage;
+//! - [`long`]: a 10-minute render through the local stack, a cold instance
+//!   per chunk, and the Lambda wall time and cost per minute it models;
 //! - [`estimate`]: the cost estimate against what the same renders bill;
 //! - [`plan_reuse`]: plan time with the template planned once against
 //!   compiling it every time, and variables against the peer CLI;
@@ -26,6 +28,7 @@ pub mod cold_start;
 pub mod estimate;
 mod io_counters;
 pub mod local;
+pub mod long;
 mod long_project;
 pub mod memory;
 pub mod peer;

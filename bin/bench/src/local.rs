@@ -92,7 +92,7 @@ fn bench(args: Args) -> Result<()> {
         concurrency,
     )?))?;
     let up = t_up.elapsed();
-    let stack = render_on_stack(&rt, local, &project, &dir)?;
+    let stack = render_on_stack(&rt, local, &project, &dir, |_| {})?;
     let (local, local_wall) = render_locally(&project, &dir, &stack.config)?;
     print_table(&Bench {
         project: &project,
@@ -188,6 +188,7 @@ pub(crate) fn stack_options(
         echo_reports: false,
         ports: (0, 0, 0),
         cgroups: enforcing_cgroups()?,
+        reuse_instances: true,
     })
 }
 
@@ -223,8 +224,9 @@ pub(crate) fn render_on_stack(
     local: LocalStack,
     project: &Path,
     dir: &Path,
+    adjust: impl FnOnce(&mut RemoteRender),
 ) -> Result<StackRun> {
-    let rendered = render_and_follow(rt, &local, project, dir);
+    let rendered = render_and_follow(rt, &local, project, dir, adjust);
     let records = local.lambda.records();
     let log = std::fs::read_to_string(local.lambda.function_log_path()).unwrap_or_default();
     rt.block_on(local.shutdown());
@@ -251,6 +253,7 @@ fn render_and_follow(
     local: &LocalStack,
     project: &Path,
     dir: &Path,
+    adjust: impl FnOnce(&mut RemoteRender),
 ) -> Result<(bool, Duration, hyperframes_producer::RenderConfig, Progress)> {
     let outputs = dir.join("outputs.json");
     hyperframes_cli::outputs::write_file(&outputs, &local.outputs("bench"))?;
@@ -258,7 +261,8 @@ fn render_and_follow(
     let id = format!("bench-{}", std::process::id());
     let out = dir.join("stack.mp4");
     let t = Instant::now();
-    let remote = remote_render(project, &id, out);
+    let mut remote = remote_render(project, &id, out);
+    adjust(&mut remote);
     // The local render gets the config the stack's render got.
     let config = render::config(&remote)?;
     let ok = rt.block_on(render::run(&target, remote))?;

@@ -1,8 +1,9 @@
-//! The project and plan `bench assemble` and `bench cold-start` share: the
-//! producer's `mp4-h264-sdr` fixture scaled to a size and stretched to a
-//! length (every frame differs), optionally with an audio track over its
-//! whole length, planned into a given number of equal chunks the way a
-//! render on Lambda would run them (mp4, 30 fps, the producer's defaults).
+//! The project `bench assemble`, `bench cold-start` and `bench long`
+//! share: the producer's `mp4-h264-sdr` fixture scaled to a size and
+//! stretched to a length (every frame differs), optionally with an audio
+//! track over its whole length; and for the first two its plan, in a given
+//! number of equal chunks the way a render on Lambda would run them (mp4,
+//! 30 fps, the producer's defaults).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -79,10 +80,17 @@ pub(crate) fn plan_in(
     Ok((dir, plan))
 }
 
-/// Writes the project under `dir/project` and plans it into `dir/plan`.
-pub(crate) fn plan(fixtures: &Path, dir: &Path, shape: Shape) -> Result<PlanOutcome> {
-    let seconds = shape.seconds()?;
-    let (w, h) = shape.size;
+/// Writes the project of `seconds` at `size` under `dir/project` (from
+/// `fixtures`, or the default fixtures), with the audio track when
+/// `audio`; returns its directory.
+pub(crate) fn write_project(
+    fixtures: Option<&Path>,
+    dir: &Path,
+    seconds: u32,
+    (w, h): (u32, u32),
+    audio: bool,
+) -> Result<PathBuf> {
+    let fixtures = fixtures.map_or_else(default_fixtures, Path::to_path_buf);
     let project = prepare_project(
         &fixtures.join("mp4-h264-sdr"),
         &dir.join("project"),
@@ -90,9 +98,21 @@ pub(crate) fn plan(fixtures: &Path, dir: &Path, shape: Shape) -> Result<PlanOutc
         h,
         seconds,
     )?;
-    if shape.audio {
+    if audio {
         add_audio(&project, seconds)?;
     }
+    Ok(project)
+}
+
+/// Writes the project under `dir/project` and plans it into `dir/plan`.
+fn plan(fixtures: &Path, dir: &Path, shape: Shape) -> Result<PlanOutcome> {
+    let project = write_project(
+        Some(fixtures),
+        dir,
+        shape.seconds()?,
+        shape.size,
+        shape.audio,
+    )?;
     let mut config = RenderConfig::new(FPS, Format::Mp4);
     config.chunk_size = Some(shape.frames_per_chunk);
     config.max_parallel_chunks = Some(shape.chunks);

@@ -95,7 +95,7 @@ fn bench(args: Args) -> Result<()> {
         opts.parameters = vec![(PARAM_MEMORY.to_string(), mb.to_string())];
         let t = Instant::now();
         let stack = rt.block_on(LocalStack::start(opts))?;
-        let run = local::render_on_stack(&rt, stack, &project, &run_dir)
+        let run = local::render_on_stack(&rt, stack, &project, &run_dir, |_| {})
             .with_context(|| format!("at {mb} MB"))?;
         eprintln!(
             "bench memory: {mb} MB done in {:.1} s",

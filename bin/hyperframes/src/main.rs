@@ -70,6 +70,10 @@ enum Bench {
     /// One render through the local stack at several Lambda memory sizes:
     /// billed GB-s and cost per rendered minute at each.
     Memory(hyperframes_bench::memory::Args),
+    /// A long render (10 minutes of 1080p30 with audio) through the local
+    /// stack, a cold instance per chunk: Lambda's wall time and cost per
+    /// rendered minute, modelled from the billed invocations.
+    Long(hyperframes_bench::long::Args),
     /// Four renders at once through the local stack with an instance
     /// killed, S3 500s and a cancel: nothing lost, nothing left.
     Soak(soak_bench::Args),
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         Command::Bench(Bench::Render(a)) => render_bench::run(*a),
         Command::Bench(Bench::Local(a)) => local_bench::run(a),
         Command::Bench(Bench::Memory(a)) => hyperframes_bench::memory::run(a),
+        Command::Bench(Bench::Long(a)) => hyperframes_bench::long::run(a),
         Command::Bench(Bench::Estimate(a)) => hyperframes_bench::estimate::run(a),
         Command::Bench(Bench::Soak(a)) => soak_bench::run(a),
         Command::Bench(Bench::PlanReuse(a)) => hyperframes_bench::plan_reuse::run(a),

@@ -107,6 +107,8 @@ pub struct StackOptions {
     pub ports: (u16, u16, u16),
     /// How instances are limited and measured ([`CgroupBackend::choose`]).
     pub cgroups: CgroupBackend,
+    /// See [`LambdaConfig::reuse_instances`] (true: as Lambda does).
+    pub reuse_instances: bool,
 }
 
 /// A running local stack. Dropping it stops moto and both services
@@ -261,6 +263,7 @@ async fn start_lambda(
             log_dir: o.state_dir.join("logs"),
             echo_reports: o.echo_reports,
             cgroups: o.cgroups.clone(),
+            reuse_instances: o.reuse_instances,
         },
         vec![function],
         o.ports.1,

@@ -330,6 +330,7 @@ async fn up(args: UpArgs, jail: Jail) -> Result<()> {
         echo_reports: true,
         ports: (ports[0], ports[1], ports[2]),
         cgroups: cgroups.clone(),
+        reuse_instances: true,
     })
     .await?;
     let outputs_file = args

@@ -80,6 +80,11 @@ pub struct LambdaConfig {
     /// Where each instance's memory limit, CPU quota and Max Memory Used
     /// come from.
     pub cgroups: CgroupBackend,
+    /// Keep an instance for the next invocation (Lambda's warm start).
+    /// Off, every invocation starts a fresh one and pays its cold start,
+    /// as each chunk of a wide render does on Lambda when all of them
+    /// start at once, even where this machine runs them one at a time.
+    pub reuse_instances: bool,
 }
 
 /// A test-only fault: the next `times` invocations whose event has
@@ -517,7 +522,7 @@ async fn invoke(
     let current = shared
         .lookup(&f.spec.name)
         .is_some_and(|c| Arc::ptr_eq(&c, f));
-    if keep && current {
+    if keep && current && shared.config.reuse_instances {
         f.idle.lock().unwrap_or_else(|p| p.into_inner()).push(inst);
     } else {
         stop(shared, f, inst).await;

@@ -141,6 +141,7 @@ fn invoke_probe(
                 log_dir: d.join("logs"),
                 echo_reports: false,
                 cgroups,
+                reuse_instances: true,
             },
             vec![FunctionSpec {
                 name: "probe".into(),

@@ -6,6 +6,7 @@ mod support;
 
 mod bill;
 mod fonts;
+mod instances;
 mod jail;
 mod moto;
 mod workflow;

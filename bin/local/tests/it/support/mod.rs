@@ -171,6 +171,7 @@ pub fn start_test_stack(name: &str, cgroups: CgroupBackend) -> TestStack {
             echo_reports: false,
             ports: (0, 0, 0),
             cgroups,
+            reuse_instances: true,
         }))
         .unwrap_or_else(|e| panic!("the local stack did not start: {e:#}"));
     let outputs_file = dir.join("outputs.json");
