@@ -4,6 +4,9 @@
 //! host without an id. Tiny pages, few frames.
 
 use crate::common::*;
+use hyperframes_producer::assemble::assemble;
+use hyperframes_producer::capture::browser::CaptureMode;
+use hyperframes_producer::chunk::render_chunk_with;
 
 fn frame(path: &std::path::Path) -> Frame {
     Frame::load(path)
@@ -475,25 +478,42 @@ window.__hfLeaflet = [{whenReady: (done) => setTimeout(done, 400)}];"#,
         )
         .replace(r#"<div id="box""#, r#"<div id="css"></div><div id="box""#);
     std::fs::write(project.join("index.html"), html).unwrap();
-    let (_, _, out) = render_all(
+    let p = plan(
         &project,
         &config("png-sequence", None),
+        &work.path().join("plan"),
         work.path(),
-        "short-animations",
     );
-    let frames = sorted_pngs(&out);
-    for (i, x, what) in [
-        (0, 8, "at 0 px"),
-        (4, 29, "18 px along at 0.133 s"),
-        (12, 8, "back at 0 px after its end"),
-    ] {
-        let f = frame(&frames[i]);
-        for (y, name) in [(8, "the WAAPI box"), (48, "the CSS box")] {
-            assert!(
-                is_orange(f.pixel(x, y)),
-                "frame {i}: {name} should be {what}, ({x}, {y}) is {:?}",
-                f.pixel(x, y)
-            );
+    // Both capture paths: BeginFrame (the default) and screenshots.
+    for mode in [CaptureMode::BeginFrame, CaptureMode::Screenshot] {
+        let opts = hyperframes_producer::ChunkOptions {
+            force_mode: Some(mode),
+            ..Default::default()
+        };
+        let dir = work.path().join(format!("{mode:?}"));
+        let chunks: Vec<_> = (0..p.chunk_count)
+            .map(|i| {
+                render_chunk_with(&p.plan_dir, i, &dir.join("chunks"), &opts)
+                    .unwrap()
+                    .path
+            })
+            .collect();
+        let out = dir.join("out");
+        assemble(&p.plan_dir, &chunks, &out).unwrap();
+        let frames = sorted_pngs(&out);
+        for (i, x, what) in [
+            (0, 8, "at 0 px"),
+            (4, 29, "18 px along at 0.133 s"),
+            (12, 8, "back at 0 px after its end"),
+        ] {
+            let f = frame(&frames[i]);
+            for (y, name) in [(8, "the WAAPI box"), (48, "the CSS box")] {
+                assert!(
+                    is_orange(f.pixel(x, y)),
+                    "{mode:?}, frame {i}: {name} should be {what}, ({x}, {y}) is {:?}",
+                    f.pixel(x, y)
+                );
+            }
         }
     }
 }
