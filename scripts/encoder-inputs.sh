@@ -21,7 +21,10 @@ out=$(cd "$2" && pwd)
 fps=${3:-30}
 ref=${HF_REF_WORK:-$HOME/.cache/hf-ref-bench}
 bin=${HF_BIN:-$root/target/release/hyperframes}
-real=$(command -v ffmpeg)
+real=$(command -v ffmpeg) || { echo "ffmpeg is not on PATH" >&2; exit 1; }
+[ -f "$ref/node/node_modules/hyperframes/bin/hyperframes.mjs" ] ||
+  { echo "no peer CLI under $ref: run ../shared/bench/hf_ref_bench.sh once (or set HF_REF_WORK)" >&2; exit 1; }
+[ -x "$bin" ] || { echo "no $bin: cargo build --release --bin hyperframes (or set HF_BIN)" >&2; exit 1; }
 for who in peer ours; do
   mkdir -p "$out/$who"
   cat >"$out/$who/ffmpeg" <<EOF
@@ -43,9 +46,11 @@ done
   PRODUCER_HEADLESS_SHELL_PATH=${PRODUCER_HEADLESS_SHELL_PATH:-/usr/lib/chromium/chromium-headless-shell} \
   HYPERFRAMES_FFMPEG_PATH="$out/peer/ffmpeg" \
   node "$ref/node/node_modules/hyperframes/bin/hyperframes.mjs" render --quiet \
-  -o "$out/peer.mp4" --fps "$fps" . >"$out/peer/log.txt" 2>&1)
+  -o "$out/peer.mp4" --fps "$fps" . >"$out/peer/log.txt" 2>&1) ||
+  { echo "the peer render failed; see $out/peer/log.txt" >&2; exit 1; }
 HF_FFMPEG="$out/ours/ffmpeg" "$bin" render "$project" --out "$out/ours.mp4" \
-  --fps "$fps" --workers 1 >"$out/ours/log.txt" 2>&1
+  --fps "$fps" --workers 1 >"$out/ours/log.txt" 2>&1 ||
+  { echo "our render failed; see $out/ours/log.txt" >&2; exit 1; }
 for who in peer ours; do
   echo "$who encoder: $(grep -m1 -- ' -i - ' "$out/$who/ffmpeg-args.txt" || echo '(no piped encode)')"
 done
