@@ -124,6 +124,7 @@ fn parsed(hash: Option<String>, index: Option<String>) -> (String, Option<u32>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Codec;
     use crate::encode::tags::tests::{encode_chunk, CHUNK_KINDS};
 
     /// The identity, or the error's name and message without the
@@ -152,16 +153,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut files = Vec::new();
         for (format, codec) in CHUNK_KINDS {
-            for tagged in [true, false] {
-                files.push(encode_chunk(format, codec, tagged, dir.path()));
+            let whole = encode_chunk(format, codec, true, dir.path());
+            // A copy cut short (an mp4 without its moov, a webm without
+            // its last clusters: ffmpeg reads the latter's tags).
+            if codec == Codec::H264 && format != Format::Mov {
+                let bytes = std::fs::read(&whole).unwrap();
+                let cut = dir.path().join(format!("cut.{}", format.extension()));
+                std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+                files.push(cut);
             }
-            let whole = std::fs::read(files[files.len() - 2].as_path()).unwrap();
-            let cut = dir
-                .path()
-                .join(format!("cut-{codec:?}.{}", format.extension()));
-            std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
-            files.push(cut);
+            files.push(whole);
         }
+        files.push(encode_chunk(Format::Mp4, Codec::H264, false, dir.path()));
         let garbage = dir.path().join("garbage.mp4");
         std::fs::write(&garbage, b"\0\0\0\x10ftypisom but no more").unwrap();
         files.push(garbage);
