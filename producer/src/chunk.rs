@@ -307,6 +307,23 @@ fn session_spec(
     })
 }
 
+/// The container tag holding the hash of the plan a chunk was rendered from.
+pub const PLAN_HASH_TAG: &str = "hyperframes_plan_hash";
+/// The container tag holding a chunk's index in its plan.
+pub const CHUNK_INDEX_TAG: &str = "hyperframes_chunk_index";
+
+/// The container tags of a video chunk: provenance, and the identity the
+/// assemble checks ([`PLAN_HASH_TAG`], [`CHUNK_INDEX_TAG`]).
+pub fn chunk_tags(plan_hash: &str, index: u32, start_frame: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("hyperframes_renderer", "hyperframes".to_string()),
+        ("hyperframes_version", PRODUCER_VERSION.to_string()),
+        (PLAN_HASH_TAG, plan_hash.to_string()),
+        (CHUNK_INDEX_TAG, index.to_string()),
+        ("hyperframes_start_frame", start_frame.to_string()),
+    ]
+}
+
 /// Where the captured frames go: the chunk's encoder writing `tmp`, a PNG
 /// directory at `tmp`, or (bench) nowhere or a kept-frames directory.
 fn open_sink(
@@ -328,13 +345,7 @@ fn open_sink(
     if format == Format::PngSequence {
         return Ok(Box::new(FrameDirSink::create(tmp, "png")?));
     }
-    let metadata = vec![
-        ("hyperframes_renderer", "hyperframes".to_string()),
-        ("hyperframes_version", PRODUCER_VERSION.to_string()),
-        ("hyperframes_plan_hash", plan.plan.plan_hash.clone()),
-        ("hyperframes_chunk_index", index.to_string()),
-        ("hyperframes_start_frame", slice.start_frame.to_string()),
-    ];
+    let metadata = chunk_tags(&plan.plan.plan_hash, index, slice.start_frame);
     let fps = plan.fps();
     let (settings, input) = encoder_input(plan, settings, capture.image);
     let mut args = settings.output_args(fps, slice.frames(), &metadata);

@@ -1,10 +1,10 @@
 //! `hyperframes bench assemble`: the producer's assemble as the function's
-//! assemble stage runs it (every chunk's identity probed, the chunks
+//! assemble stage runs it (every chunk's identity checked, the chunks
 //! concatenated without re-encoding, the plan's audio mix fitted and muxed,
 //! faststart), in this process, on the chunks of a long render: by default
 //! 200 chunks of 90 frames of 1080p30 (10 minutes) with an audio track over
 //! the whole length. Prints wall time, CPU (ffmpeg included) and the bytes
-//! read and written per run, with and without the identity probes.
+//! read and written per run, with and without the identity checks.
 //!
 //! The inputs are the ones a real render hands the assemble: the plan is
 //! planned from a 10-minute project with its audio mixed by the planner,
@@ -42,7 +42,7 @@ pub struct Args {
     /// Frame size, WxH.
     #[arg(long, default_value = "1920x1080", value_parser = long_project::parse_size)]
     size: (u32, u32),
-    /// Assembles per variant (with and without the identity probes).
+    /// Assembles per variant (with and without the identity checks).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     runs: u32,
     /// The test fixtures directory (mp4-h264-sdr).
@@ -192,9 +192,9 @@ fn table(rows: &[Row]) -> String {
         s.push_str(&format!(
             "| {} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} |\n",
             if r.verified {
-                "as the function runs it (identity probe per chunk)"
+                "as the function runs it (identity check per chunk)"
             } else {
-                "without the identity probes (the local render's)"
+                "without the identity checks (the local render's)"
             },
             r.time.wall.as_secs_f64(),
             r.time.cpu.as_secs_f64(),
@@ -229,11 +229,11 @@ mod tests {
         };
         let t = table(&[row(true), row(false)]);
         assert!(
-            t.contains("| as the function runs it (identity probe per chunk) | 24.66 | 27.01 | 191.1 | 93.9 | 30.1 |"),
+            t.contains("| as the function runs it (identity check per chunk) | 24.66 | 27.01 | 191.1 | 93.9 | 30.1 |"),
             "{t}"
         );
         assert!(
-            t.contains("| without the identity probes (the local render's) | 24.66 |"),
+            t.contains("| without the identity checks (the local render's) | 24.66 |"),
             "{t}"
         );
         assert_eq!(t.lines().filter(|l| l.starts_with("| ")).count(), 4, "{t}");

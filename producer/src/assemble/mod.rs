@@ -15,6 +15,8 @@ use crate::errors::{ProducerError, Result};
 use crate::plan::{LoadedPlan, PRODUCER_VERSION};
 use crate::{encode::probe, process, staging};
 
+mod identity;
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AssembleOutcome {
@@ -41,8 +43,8 @@ fn plan_audio(plan_dir: &Path) -> Option<PathBuf> {
 /// [`assemble`] for chunks the caller rendered from this plan moments ago
 /// into a directory of its own (the local runner): their identity check,
 /// which exists for chunks that travelled (S3, a caller's list), is
-/// skipped, and with it one ffmpeg probe per chunk on the render's
-/// critical path (about 0.14 CPU-s each with Debian's ffmpeg).
+/// skipped (its tags are read in process, well under a millisecond per
+/// chunk; an odd chunk would cost an ffmpeg probe, about 0.14 CPU-s).
 pub fn assemble_rendered_here(
     plan_dir: &Path,
     chunks: &[PathBuf],
@@ -86,7 +88,7 @@ fn assemble_checked(
         }
     }
     if verify_identity {
-        verify_all_chunks(&plan, chunks)?;
+        identity::verify_all_chunks(&plan, chunks)?;
     }
     if let Some(parent) = out.parent() {
         if !parent.as_os_str().is_empty() {
@@ -121,93 +123,6 @@ fn assemble_checked(
         duration_ms: started.elapsed().as_millis(),
         has_audio: audio.is_some(),
     })
-}
-
-/// Verifies every chunk's identity, several probes at a time (each is an
-/// ffmpeg probe process, about 60 ms, and a render may have hundreds of chunks).
-/// The error reported is the one of the lowest chunk index, as a sequential
-/// check would report it.
-fn verify_all_chunks(plan: &LoadedPlan, chunks: &[PathBuf]) -> Result<()> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, chunks.len().max(1));
-    let mut failures: Vec<(usize, ProducerError)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut failed = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(c) = chunks.get(i) else { break };
-                        if let Err(e) = verify_chunk_identity(plan, i as u32, c) {
-                            failed.push((i, e));
-                        }
-                    }
-                    failed
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    failures.sort_by_key(|(i, _)| *i);
-    match failures.into_iter().next() {
-        Some((_, e)) => Err(e),
-        None => Ok(()),
-    }
-}
-
-/// A chunk carries its plan hash and index (container tags, or `chunk.json` in
-/// a frame dir): a chunk from another plan or in the wrong slot is refused.
-fn verify_chunk_identity(plan: &LoadedPlan, expected: u32, path: &Path) -> Result<()> {
-    let (hash, index) = if plan.format() == Format::PngSequence {
-        let marker = path.join("chunk.json");
-        let v: serde_json::Value = std::fs::read(&marker)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| {
-                ProducerError::ChunkMissing(format!(
-                    "{} has no readable chunk.json; it is not a chunk written by render_chunk",
-                    path.display()
-                ))
-            })?;
-        (
-            v["planHash"].as_str().unwrap_or("").to_string(),
-            v["index"].as_u64().map(|i| i as u32),
-        )
-    } else {
-        let probe = probe::probe_video(path).map_err(|e| {
-            ProducerError::ChunkMissing(format!("{} is not a readable video: {e}", path.display()))
-        })?;
-        let tag = |k: &str| probe.tags.get(k).and_then(|v| v.as_str()).map(String::from);
-        (
-            tag("hyperframes_plan_hash").unwrap_or_default(),
-            tag("hyperframes_chunk_index").and_then(|s| s.parse().ok()),
-        )
-    };
-    if hash != plan.plan.plan_hash {
-        return Err(ProducerError::ArtifactDigestMismatch(format!(
-            "{} was rendered from plan {:?}, not this plan {}; render the chunks of this plan",
-            path.display(),
-            hash,
-            plan.plan.plan_hash
-        )));
-    }
-    match index {
-        Some(i) if i == expected => Ok(()),
-        Some(i) => Err(ProducerError::ChunkOutOfOrder(format!(
-            "position {expected} holds chunk {i} ({}); pass chunks sorted by index",
-            path.display()
-        ))),
-        None => Err(ProducerError::ChunkMissing(format!(
-            "{} carries no chunk index",
-            path.display()
-        ))),
-    }
 }
 
 fn merge_frame_dirs(chunks: &[PathBuf], audio: Option<&Path>, tmp: &Path) -> Result<u64> {

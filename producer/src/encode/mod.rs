@@ -6,4 +6,5 @@
 pub mod ffmpeg;
 pub mod probe;
 pub(crate) mod sink;
+pub mod tags;
 pub(crate) mod yuv;

@@ -278,6 +278,13 @@ fn assemble_refuses_missing_reordered_or_foreign_chunks() {
     assert_eq!(e.name(), "CHUNK_MISSING");
     let e = assemble(&p.plan_dir, &[paths[1].clone(), paths[0].clone()], &out).unwrap_err();
     assert_eq!(e.name(), "CHUNK_OUT_OF_ORDER");
+    // Cut short in transfer (the index at the end is gone): unreadable.
+    let cut = work.path().join("cut.mp4");
+    let bytes = std::fs::read(&paths[1]).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = assemble(&p.plan_dir, &[paths[0].clone(), cut], &out).unwrap_err();
+    assert_eq!(e.name(), "CHUNK_MISSING", "{e}");
+    assert!(e.to_string().contains("is not a readable video"), "{e}");
 
     // Same project, different fps: a different plan whose chunks must not mix in.
     let mut other_cfg = config("mp4", Some(30));
