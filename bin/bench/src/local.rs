@@ -412,6 +412,15 @@ fn print_comparison(b: &Bench) {
     );
 }
 
+/// Lambda's price per request (us-east-1).
+const LAMBDA_REQUEST_USD: f64 = 0.0000002;
+
+/// What Lambda bills for `records`: their billed GB-s at `gb_second_usd`
+/// and one request each.
+pub(crate) fn billed_lambda_usd(records: &[Record], gb_second_usd: f64) -> f64 {
+    billed_gb_seconds(records) * gb_second_usd + records.len() as f64 * LAMBDA_REQUEST_USD
+}
+
 /// From the REPORT lines themselves, to check the GB-s `progress` derives
 /// from the execution history.
 pub(crate) fn billed_gb_seconds(records: &[Record]) -> f64 {

@@ -71,8 +71,6 @@ pub struct Args {
 /// Issue 26's goals for a 10-minute 1080p30 render.
 const WALL_GOAL_S: f64 = 45.0;
 const USD_PER_MINUTE_GOAL: f64 = 0.005;
-/// Lambda's price per request (us-east-1).
-const LAMBDA_REQUEST_USD: f64 = 0.0000002;
 
 /// `hyperframes bench long`.
 pub fn run(args: Args) -> ExitCode {
@@ -161,13 +159,11 @@ fn render(
     Ok(run)
 }
 
-/// One stage's invocations: count, billed ms (init included) in total and
-/// at most, and the init of the cold ones.
+/// One stage's invocations: each one's billed ms (init included),
+/// ascending, and the cold starts' count and total init.
 #[derive(Debug, Default)]
 struct Stage {
-    count: usize,
-    billed_ms: u64,
-    max_billed_ms: u64,
+    billed_ms: Vec<u64>,
     cold: usize,
     init_ms: f64,
 }
@@ -179,15 +175,35 @@ impl Stage {
             .iter()
             .filter(|r| r.action.as_deref() == Some(action))
         {
-            s.count += 1;
-            s.billed_ms += r.billed_ms;
-            s.max_billed_ms = s.max_billed_ms.max(r.billed_ms);
+            s.billed_ms.push(r.billed_ms);
             if let Some(init) = r.init {
                 s.cold += 1;
                 s.init_ms += init.as_secs_f64() * 1000.0;
             }
         }
+        s.billed_ms.sort_unstable();
         s
+    }
+
+    fn count(&self) -> usize {
+        self.billed_ms.len()
+    }
+
+    fn total_ms(&self) -> u64 {
+        self.billed_ms.iter().sum()
+    }
+
+    /// The `q` quantile of the billed times (0 = fastest, 1 = slowest).
+    fn quantile_ms(&self, q: f64) -> u64 {
+        let last = self.billed_ms.len().saturating_sub(1);
+        self.billed_ms
+            .get((last as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn max_ms(&self) -> u64 {
+        self.quantile_ms(1.0)
     }
 }
 
@@ -196,8 +212,6 @@ struct Model {
     plan: Stage,
     chunks: Stage,
     assemble: Stage,
-    /// Billed ms of each chunk, ascending.
-    chunk_ms: Vec<u64>,
     map_start_s: f64,
     wall_s: f64,
     gb_seconds: f64,
@@ -217,27 +231,19 @@ impl Model {
             Stage::of(records, "renderChunk"),
             Stage::of(records, "assemble"),
         );
-        if chunks.count != setup.chunks as usize || chunks.cold != chunks.count {
+        if chunks.count() != setup.chunks as usize || chunks.cold != chunks.count() {
             bail!(
                 "expected {} chunk invocations, each in a fresh instance; got {} ({} cold): a retried chunk makes the model wrong, run it again",
                 setup.chunks,
-                chunks.count,
+                chunks.count(),
                 chunks.cold
             );
         }
-        let mut chunk_ms: Vec<u64> = records
-            .iter()
-            .filter(|r| r.action.as_deref() == Some("renderChunk"))
-            .map(|r| r.billed_ms)
-            .collect();
-        chunk_ms.sort_unstable();
         let map_start_s = map_run_overhead_ms(setup.chunks) / 1000.0;
-        let wall_s = (plan.max_billed_ms + chunks.max_billed_ms + assemble.max_billed_ms) as f64
-            / 1000.0
-            + map_start_s;
+        let wall_s =
+            (plan.max_ms() + chunks.max_ms() + assemble.max_ms()) as f64 / 1000.0 + map_start_s;
         let gb_seconds = local::billed_gb_seconds(records);
-        let lambda_usd =
-            gb_seconds * prices.lambda_gb_second + records.len() as f64 * LAMBDA_REQUEST_USD;
+        let lambda_usd = local::billed_lambda_usd(records, prices.lambda_gb_second);
         let cost = &run.progress.cost;
         let s3_usd = estimate.s3_requests_usd + estimate.storage_usd;
         let total_usd = lambda_usd + cost.step_functions_usd + s3_usd;
@@ -245,7 +251,6 @@ impl Model {
             plan,
             chunks,
             assemble,
-            chunk_ms,
             map_start_s,
             wall_s,
             gb_seconds,
@@ -260,8 +265,6 @@ impl Model {
 }
 
 fn print(setup: &Setup, m: &Model, e: &Estimate, cores: usize) {
-    let median = m.chunk_ms[m.chunk_ms.len() / 2];
-    let min = m.chunk_ms.first().copied().unwrap_or(0);
     let minutes = f64::from(setup.seconds) / 60.0;
     println!(
         "\nbench long: {minutes:.0} min of {}x{} at {FPS} fps ({} frames), {} chunks, {} MB ({:.2} vCPUs), {} instance(s) at a time on {cores} cores, every chunk cold; load {}\n",
@@ -276,9 +279,9 @@ fn print(setup: &Setup, m: &Model, e: &Estimate, cores: usize) {
     ] {
         println!(
             "| {name} | {} | {:.1} | {:.2} | {}, {:.0} |",
-            s.count,
-            s.billed_ms as f64 / 1000.0,
-            s.max_billed_ms as f64 / 1000.0,
+            s.count(),
+            s.total_ms() as f64 / 1000.0,
+            s.max_ms() as f64 / 1000.0,
             s.cold,
             if s.cold > 0 {
                 s.init_ms / s.cold as f64
@@ -289,24 +292,24 @@ fn print(setup: &Setup, m: &Model, e: &Estimate, cores: usize) {
     }
     println!(
         "\nchunk billed s: fastest {:.2}, median {:.2}, slowest {:.2}\n",
-        min as f64 / 1000.0,
-        median as f64 / 1000.0,
-        m.chunks.max_billed_ms as f64 / 1000.0
+        m.chunks.quantile_ms(0.0) as f64 / 1000.0,
+        m.chunks.quantile_ms(0.5) as f64 / 1000.0,
+        m.chunks.max_ms() as f64 / 1000.0
     );
     println!("| figure | model | goal |");
     println!("|---|---|---|");
     println!(
         "| wall time on Lambda: plan {:.1} + Map start {:.1} + slowest chunk {:.1} + assemble {:.1} s | **{:.1} s** | at most {WALL_GOAL_S:.0} s |",
-        m.plan.max_billed_ms as f64 / 1000.0,
+        m.plan.max_ms() as f64 / 1000.0,
         m.map_start_s,
-        m.chunks.max_billed_ms as f64 / 1000.0,
-        m.assemble.max_billed_ms as f64 / 1000.0,
+        m.chunks.max_ms() as f64 / 1000.0,
+        m.assemble.max_ms() as f64 / 1000.0,
         m.wall_s
     );
     println!(
         "| Lambda: {:.0} GB-s billed and {} requests | ${:.4} | |",
         m.gb_seconds,
-        m.plan.count + m.chunks.count + m.assemble.count,
+        m.plan.count() + m.chunks.count() + m.assemble.count(),
         m.lambda_usd
     );
     println!(

@@ -40,9 +40,6 @@ pub struct Args {
     dir: Option<PathBuf>,
 }
 
-/// Lambda's price per request (us-east-1).
-const LAMBDA_REQUEST_USD: f64 = 0.0000002;
-
 /// One memory size's run.
 struct Row {
     memory_mb: u32,
@@ -109,8 +106,7 @@ fn bench(args: Args) -> Result<()> {
 
 fn row(memory_mb: u32, run: &StackRun) -> Row {
     let gb_seconds = local::billed_gb_seconds(&run.records);
-    let usd = gb_seconds * Prices::default().lambda_gb_second
-        + run.records.len() as f64 * LAMBDA_REQUEST_USD;
+    let usd = local::billed_lambda_usd(&run.records, Prices::default().lambda_gb_second);
     let frames = run.progress.frames_total.unwrap_or(0) as f64;
     let minutes = frames / f64::from(run.config.fps) / 60.0;
     let chunk = |r: &&Record| r.action.as_deref() == Some("renderChunk");
